@@ -1,0 +1,44 @@
+package daemon
+
+import (
+	"path/filepath"
+	"sync"
+
+	"plumb/internal/accounts"
+	"plumb/internal/filestore"
+	"plumb/internal/mailstore"
+)
+
+// stores are opened the first time a service needs them, so a daemon
+// running only the small services touches nothing on disk but its
+// certificate and accounts.
+type stores struct {
+	accounts *accounts.DB
+
+	filesOnce sync.Once
+	files     *filestore.Store
+	filesErr  error
+
+	mailOnce sync.Once
+	mail     *mailstore.Store
+	mailErr  error
+}
+
+// Accounts returns the account database (opened at start).
+func (d *Daemon) Accounts() *accounts.DB { return d.stores.accounts }
+
+// FileStore returns the shared file tree under <data>/files.
+func (d *Daemon) FileStore() (*filestore.Store, error) {
+	d.stores.filesOnce.Do(func() {
+		d.stores.files, d.stores.filesErr = filestore.Open(filepath.Join(d.DataDir(), "files"))
+	})
+	return d.stores.files, d.stores.filesErr
+}
+
+// MailStore returns the Maildirs under <data>/mail.
+func (d *Daemon) MailStore() (*mailstore.Store, error) {
+	d.stores.mailOnce.Do(func() {
+		d.stores.mail, d.stores.mailErr = mailstore.Open(filepath.Join(d.DataDir(), "mail"))
+	})
+	return d.stores.mail, d.stores.mailErr
+}
