@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/netip"
 	"os"
 	"sort"
 	"strings"
@@ -66,6 +67,9 @@ type LimitsConfig struct {
 	UDPRate       float64  `toml:"udp_rate_per_ip" comment:"Datagrams answered per second per IP on UDP services; 0 means no limit"`
 	IdleTimeout   Duration `toml:"idle_timeout" comment:"Close a connection that has sent nothing for this long"`
 	ShutdownGrace Duration `toml:"shutdown_grace" comment:"On SIGINT/SIGTERM, how long open sessions may finish before they are closed"`
+	// TrustedProxies guards proxy_protocol listeners: only these peers may
+	// send a PROXY header, and every other peer is refused.
+	TrustedProxies []string `toml:"trusted_proxies" comment:"Networks (CIDR) whose PROXY headers are believed on proxy_protocol listeners; others are refused"`
 }
 
 // AccountsConfig decides how the first start makes an account.
@@ -201,6 +205,11 @@ func (c *Config) validate() error {
 	case "text", "json":
 	default:
 		return fmt.Errorf("log.format %q: want text or json", c.Log.Format)
+	}
+	for _, p := range c.Limits.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err != nil {
+			return fmt.Errorf("limits.trusted_proxies: %q is not a CIDR network like \"10.0.0.0/8\"", p)
+		}
 	}
 	for name, l := range c.listeners() {
 		if !l.Enabled {

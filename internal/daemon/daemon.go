@@ -6,16 +6,64 @@
 package daemon
 
 import (
+	"context"
 	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"plumb/internal/accounts"
 )
 
 // Daemon runs every enabled service of one Config.
 type Daemon struct {
 	cfg    *Config
 	log    *slog.Logger
+	out    io.Writer
 	tlsCfg *tls.Config
 	stores stores
+
+	limits  *limiter
+	udpRate *rateLimiter
+	trusted []netip.Prefix
+	metrics *metrics
+
+	running []*running
+	admin   *adminServer
+
+	connMu sync.Mutex
+	conns  map[*trackedConn]struct{}
+
+	started     time.Time
+	stopping    atomic.Bool
+	janitorStop chan struct{}
+	janitorDone chan struct{}
+}
+
+// New returns a daemon for cfg that logs to log and writes messages
+// meant for the person who started it (a first account's password) to out.
+func New(cfg *Config, log *slog.Logger, out io.Writer) *Daemon {
+	d := &Daemon{cfg: cfg, log: log, out: out,
+		limits:  newLimiter(cfg.Limits),
+		udpRate: newRateLimiter(cfg.Limits.UDPRate),
+		metrics: newMetrics(),
+		conns:   make(map[*trackedConn]struct{}),
+	}
+	for _, p := range cfg.Limits.TrustedProxies {
+		if pfx, err := netip.ParsePrefix(p); err == nil {
+			d.trusted = append(d.trusted, pfx)
+		}
+	}
+	return d
 }
 
 // Config returns the daemon's configuration.
@@ -33,3 +81,290 @@ func (d *Daemon) DataDir() string { return d.cfg.Data }
 
 // Addr returns a service's configured address with the listen host filled in.
 func (d *Daemon) Addr(addr string) string { return d.cfg.resolve(addr) }
+
+// Bound describes one listening socket, for the start-up table.
+type Bound struct {
+	Name string
+	Net  string
+	Addr string
+}
+
+// Bound lists every listening socket in start order, the admin listener last.
+func (d *Daemon) Bound() []Bound {
+	var b []Bound
+	for _, r := range d.running {
+		n := r.Net
+		if r.TLS {
+			n += "+tls"
+		}
+		b = append(b, Bound{r.Name, n, r.bound.String()})
+	}
+	if d.admin != nil {
+		b = append(b, Bound{"admin", "http", d.admin.addr.String()})
+	}
+	return b
+}
+
+// Start opens the data directory, the certificate and the accounts,
+// builds and binds every enabled service and starts serving. If one
+// service cannot bind, the ones already bound are closed and the error
+// names the service and the address.
+func (d *Daemon) Start(ctx context.Context) error {
+	if err := os.MkdirAll(d.cfg.Data, 0o750); err != nil {
+		return fmt.Errorf("data directory: %w", err)
+	}
+	cert, err := LoadCertificate(d.cfg.Data, d.cfg.TLS.Cert, d.cfg.TLS.Key)
+	if err != nil {
+		return err
+	}
+	d.tlsCfg = serverTLSConfig(cert)
+	db, err := accounts.Open(filepath.Join(d.cfg.Data, accountsFile))
+	if err != nil {
+		return fmt.Errorf("accounts: %w", err)
+	}
+	d.stores.accounts = db
+	if err := d.ensureFirstUser(); err != nil {
+		return err
+	}
+
+	var services []Service
+	for _, b := range builders {
+		s, err := b.build(d)
+		if err != nil {
+			return fmt.Errorf("%s: %w", b.name, err)
+		}
+		services = append(services, s...)
+	}
+	tcpPorts := map[string]int{} // configured addr -> port TCP got, so UDP on port 0 shares it
+	for _, s := range services {
+		r, err := d.bind(s, tcpPorts)
+		if err != nil {
+			d.closeAll()
+			return err
+		}
+		d.running = append(d.running, r)
+	}
+	if d.cfg.Admin.Enabled {
+		a, err := d.startAdmin()
+		if err != nil {
+			d.closeAll()
+			return fmt.Errorf("admin: listen tcp %s: %w", d.cfg.Admin.Addr, err)
+		}
+		d.admin = a
+	}
+	for _, r := range d.running {
+		go d.serve(r)
+	}
+	d.started = time.Now()
+	d.janitorStop, d.janitorDone = make(chan struct{}), make(chan struct{})
+	go d.janitor()
+	d.log.Info("plumb serve started", "services", len(d.running), "data", d.cfg.Data)
+	return nil
+}
+
+func (d *Daemon) bind(s Service, tcpPorts map[string]int) (*running, error) {
+	r := &running{Service: s, m: d.metrics.service(s.Name), done: make(chan struct{})}
+	addr := s.Addr
+	if host, port, err := net.SplitHostPort(addr); err == nil && port == "0" && s.Net == "udp" {
+		if p, ok := tcpPorts[s.Addr]; ok {
+			addr = net.JoinHostPort(host, strconv.Itoa(p))
+		}
+	}
+	switch s.Net {
+	case "tcp":
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("%s: cannot listen on tcp %s: %w", s.Name, addr, err)
+		}
+		r.bound = ln.Addr()
+		tcpPorts[s.Addr] = ln.Addr().(*net.TCPAddr).Port
+		r.ln = d.guard(ln, r)
+	case "udp":
+		pc, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("%s: cannot listen on udp %s: %w", s.Name, addr, err)
+		}
+		r.bound = pc.LocalAddr()
+		r.pc = &guardedPacketConn{PacketConn: pc, d: d, r: r}
+	default:
+		return nil, fmt.Errorf("%s: unknown network %q", s.Name, s.Net)
+	}
+	return r, nil
+}
+
+func (d *Daemon) serve(r *running) {
+	defer close(r.done)
+	var err error
+	switch {
+	case r.ln != nil:
+		var ln net.Listener = r.ln
+		if r.TLS {
+			ln = tls.NewListener(ln, d.tlsCfg)
+		}
+		err = r.Stream.Serve(ln)
+	case r.pc != nil:
+		err = r.Packet.ServePacket(r.pc)
+	}
+	if err != nil && !d.stopping.Load() && !errors.Is(err, net.ErrClosed) {
+		r.m.errors.Inc()
+		d.log.Error("service stopped", "service", r.Name, "err", err)
+	}
+}
+
+// closeAll closes every bound socket of a start that failed.
+func (d *Daemon) closeAll() {
+	for _, r := range d.running {
+		if r.ln != nil {
+			r.ln.Close()
+			r.ln.loopWG.Wait()
+		}
+		if r.pc != nil {
+			r.pc.Close()
+		}
+	}
+	d.running = nil
+	if d.admin != nil {
+		d.admin.srv.Close()
+		d.admin = nil
+	}
+}
+
+// Shutdown stops accepting on every service, lets open sessions finish
+// until ctx is done, then closes what is left. It returns ctx's error if
+// sessions had to be cut off.
+func (d *Daemon) Shutdown(ctx context.Context) error {
+	d.stopping.Store(true)
+	for _, r := range d.running {
+		if r.ln != nil {
+			r.ln.Close()
+		}
+	}
+	var wg sync.WaitGroup
+	var forced atomic.Bool
+	for _, r := range d.running {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if r.Packet != nil {
+				r.Packet.Close()
+				r.pc.Close()
+				return
+			}
+			if err := r.Stream.Shutdown(ctx); err != nil {
+				forced.Store(true)
+				r.Stream.Close()
+			}
+		}()
+	}
+	wg.Wait()
+	if forced.Load() {
+		d.closeConns() // whatever a server's Close missed
+	}
+	for _, r := range d.running {
+		if r.ln != nil {
+			r.ln.loopWG.Wait()
+		}
+		select {
+		case <-r.done:
+		case <-time.After(5 * time.Second):
+			d.log.Error("service did not stop", "service", r.Name)
+		}
+	}
+	if d.admin != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		d.admin.srv.Shutdown(sctx)
+		cancel()
+	}
+	if d.janitorStop != nil {
+		close(d.janitorStop)
+		<-d.janitorDone
+	}
+	if forced.Load() {
+		return fmt.Errorf("shutdown: sessions still open after the grace period were closed: %w", context.DeadlineExceeded)
+	}
+	return nil
+}
+
+// Close stops everything at once, cutting open sessions.
+func (d *Daemon) Close() error {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	d.Shutdown(ctx)
+	return nil
+}
+
+func (d *Daemon) track(c *trackedConn, add bool) {
+	d.connMu.Lock()
+	defer d.connMu.Unlock()
+	if add {
+		d.conns[c] = struct{}{}
+	} else {
+		delete(d.conns, c)
+	}
+}
+
+func (d *Daemon) closeConns() {
+	d.connMu.Lock()
+	cs := make([]*trackedConn, 0, len(d.conns))
+	for c := range d.conns {
+		cs = append(cs, c)
+	}
+	d.connMu.Unlock()
+	for _, c := range cs {
+		c.Close()
+	}
+}
+
+// liveConns counts open connections by service, for the status page.
+func (d *Daemon) liveConns() map[string]int {
+	d.connMu.Lock()
+	defer d.connMu.Unlock()
+	n := map[string]int{}
+	for c := range d.conns {
+		n[c.r.Name]++
+	}
+	return n
+}
+
+// janitor closes connections idle longer than limits.idle_timeout and
+// prunes the limiters' per-IP state. Idle is measured from the last
+// read or write that moved bytes, so a client that stops reading (a
+// slow reader) is cut off as surely as one that stops writing.
+func (d *Daemon) janitor() {
+	defer close(d.janitorDone)
+	idle := d.cfg.Limits.IdleTimeout.Duration
+	every := min(max(idle/4, 250*time.Millisecond), 30*time.Second)
+	if idle <= 0 {
+		every = 30 * time.Second
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.janitorStop:
+			return
+		case now := <-t.C:
+			if idle > 0 {
+				d.closeIdle(now.Add(-idle))
+			}
+			d.limits.prune()
+			d.udpRate.prune()
+		}
+	}
+}
+
+func (d *Daemon) closeIdle(before time.Time) {
+	cut := before.UnixNano()
+	var idle []*trackedConn
+	d.connMu.Lock()
+	for c := range d.conns {
+		if c.last.Load() < cut {
+			idle = append(idle, c)
+		}
+	}
+	d.connMu.Unlock()
+	for _, c := range idle {
+		d.log.Info("closing idle connection", "service", c.r.Name, "client", c.ip)
+		c.Close()
+	}
+}

@@ -1,0 +1,544 @@
+package ftp
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultTimeout bounds connecting, each reply, and each pause of a data
+// transfer when a Dialer leaves Timeout zero.
+const DefaultTimeout = 30 * time.Second
+
+// Dialer holds the options for connecting a Client. The zero value is
+// ready to use: passive mode, EPSV first, 30-second timeouts.
+type Dialer struct {
+	// Timeout bounds connecting, waiting for each reply, and each pause
+	// in a data transfer. Zero means DefaultTimeout.
+	Timeout time.Duration
+	// TLSConfig is used by DialTLS and by AuthTLS when called with nil.
+	// Nil means the system roots and the host name of the address.
+	TLSConfig *tls.Config
+	// Active makes data connections active (EPRT/PORT): the server
+	// connects back to a port the client listens on.
+	Active bool
+	// DisableEPSV sends PASV without trying EPSV first.
+	DisableEPSV bool
+}
+
+// Client is a connection to an FTP server (RFC 959) with the extensions
+// of RFC 2228/4217 (TLS), 2389 (FEAT), 2428 (EPSV/EPRT), 3659 (SIZE,
+// MDTM, MLSD, REST) and 2640 (UTF-8). A Client is not safe for
+// concurrent use, except that Close may be called at any time to abort.
+type Client struct {
+	conn    net.Conn // the control connection, a *tls.Conn once secured
+	r       *bufio.Reader
+	host    string
+	timeout time.Duration
+
+	tlsConfig *tls.Config // non-nil when the control connection is TLS
+	protP     bool        // data connections are TLS (PROT P)
+
+	active      bool
+	disableEPSV bool
+	epsvFailed  bool
+	ascii       bool
+
+	features map[string]string // nil until FEAT has been asked
+
+	mu       sync.Mutex
+	dataConn net.Conn // the data connection in use, closed by Close
+	closed   bool
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Dial connects to an FTP server at addr ("host:port") and reads its greeting.
+func Dial(addr string) (*Client, error) {
+	var d Dialer
+	return d.Dial(context.Background(), addr)
+}
+
+// DialTLS connects to an implicit-FTPS server at addr (usually port 990):
+// TLS from the first byte, and TLS on every data connection.
+func DialTLS(addr string, config *tls.Config) (*Client, error) {
+	d := Dialer{TLSConfig: config}
+	return d.DialTLS(context.Background(), addr)
+}
+
+// Dial connects to addr in plain text and reads the greeting; call
+// [Client.AuthTLS] next to secure it (explicit FTPS).
+func (d *Dialer) Dial(ctx context.Context, addr string) (*Client, error) {
+	return d.dial(ctx, addr, false)
+}
+
+// DialTLS connects to an implicit-FTPS server at addr.
+func (d *Dialer) DialTLS(ctx context.Context, addr string) (*Client, error) {
+	return d.dial(ctx, addr, true)
+}
+
+func (d *Dialer) dial(ctx context.Context, addr string, implicit bool) (*Client, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("ftp: %w", err)
+	}
+	timeout := d.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	nd := net.Dialer{}
+	conn, err := nd.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("ftp: %w", err)
+	}
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	c := &Client{host: host, timeout: timeout, active: d.Active, disableEPSV: d.DisableEPSV}
+	if implicit {
+		cfg := c.dataTLSConfig(d.TLSConfig)
+		tconn := tls.Client(conn, cfg)
+		if err := tconn.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("ftp: TLS handshake: %w", err)
+		}
+		conn = tconn
+		c.tlsConfig = cfg
+		c.protP = true // sent to the server after login
+	}
+	c.conn = conn
+	c.r = bufio.NewReaderSize(conn, 4096)
+	if err := c.greeting(); err != nil {
+		conn.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("ftp: connecting to %s: %w", addr, ctx.Err())
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// NewClient returns a Client on an existing control connection, after
+// reading the server's greeting. Use it for tests and for connections
+// made by other means (a proxy, a Unix socket).
+func NewClient(conn net.Conn) (*Client, error) {
+	host, _, _ := net.SplitHostPort(conn.RemoteAddr().String())
+	c := &Client{conn: conn, r: bufio.NewReaderSize(conn, 4096), host: host, timeout: DefaultTimeout}
+	if tc, ok := conn.(*tls.Conn); ok {
+		c.tlsConfig = c.dataTLSConfig(nil)
+		c.tlsConfig.ServerName = tc.ConnectionState().ServerName
+		c.protP = true
+	}
+	if err := c.greeting(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// greeting reads the server's first reply: 220, or 120 then 220.
+func (c *Client) greeting() error {
+	for {
+		code, msg, err := c.reply()
+		if err != nil {
+			return err
+		}
+		switch code {
+		case 120:
+			continue
+		case 220:
+			return nil
+		default:
+			return &Error{Code: code, Msg: msg}
+		}
+	}
+}
+
+// dataTLSConfig returns the TLS configuration for the control and data
+// connections: one session cache and one ServerName for all, so that
+// data connections resume the control connection's session as servers
+// that require session reuse (vsftpd's require_ssl_reuse) demand.
+func (c *Client) dataTLSConfig(base *tls.Config) *tls.Config {
+	var cfg *tls.Config
+	if base != nil {
+		cfg = base.Clone()
+	} else {
+		cfg = &tls.Config{}
+	}
+	if cfg.ServerName == "" {
+		cfg.ServerName = c.host
+	}
+	if cfg.ClientSessionCache == nil {
+		cfg.ClientSessionCache = tls.NewLRUClientSessionCache(8)
+	}
+	return cfg
+}
+
+// checkArgs refuses arguments that would end the command line early.
+func checkArgs(args ...string) error {
+	for _, a := range args {
+		if strings.ContainsAny(a, "\r\n") {
+			return ErrLineBreak
+		}
+	}
+	return nil
+}
+
+// reply reads one reply within the client's timeout.
+func (c *Client) reply() (int, string, error) {
+	c.conn.SetReadDeadline(time.Now().Add(c.timeout))
+	code, msg, err := readReply(c.r)
+	if err != nil {
+		return 0, "", fmt.Errorf("ftp: reading reply: %w", err)
+	}
+	return code, msg, nil
+}
+
+// send writes one command line; line has been checked for CR and LF.
+func (c *Client) send(line string) error {
+	c.conn.SetWriteDeadline(time.Now().Add(c.timeout))
+	if _, err := c.conn.Write([]byte(line + "\r\n")); err != nil {
+		return fmt.Errorf("ftp: sending %s: %w", verb(line), err)
+	}
+	return nil
+}
+
+func verb(line string) string {
+	if i := strings.IndexByte(line, ' '); i > 0 {
+		return line[:i]
+	}
+	return line
+}
+
+// cmd sends a command and reads its final reply (skipping 1xx marks is
+// not done here: commands sent with cmd have no preliminary reply).
+func (c *Client) cmd(line string) (int, string, error) {
+	if err := c.send(line); err != nil {
+		return 0, "", err
+	}
+	return c.reply()
+}
+
+// expect sends a command and returns an *Error unless the reply's code
+// is want, or in want's class when want is 2 to 5.
+func (c *Client) expect(want int, line string) (string, error) {
+	code, msg, err := c.cmd(line)
+	if err != nil {
+		return "", err
+	}
+	if code == want || (want < 10 && code/100 == want) {
+		return msg, nil
+	}
+	return msg, &Error{Code: code, Msg: msg}
+}
+
+// Command sends a raw command line and returns its reply, for commands
+// the Client has no method for (SITE, STAT, HELP). An error is returned
+// only when the exchange itself fails; a negative reply is a code.
+func (c *Client) Command(line string) (code int, msg string, err error) {
+	if err := checkArgs(line); err != nil {
+		return 0, "", err
+	}
+	return c.cmd(line)
+}
+
+// AuthTLS secures the control connection with AUTH TLS (RFC 4217) and
+// makes data connections TLS too once logged in (PBSZ 0, PROT P).
+// A nil config uses the Dialer's, or the system roots and the host name.
+func (c *Client) AuthTLS(config *tls.Config) error {
+	if c.tlsConfig != nil {
+		return errors.New("ftp: the connection is already TLS")
+	}
+	if _, err := c.expect(234, "AUTH TLS"); err != nil {
+		return err
+	}
+	cfg := c.dataTLSConfig(config)
+	tconn := tls.Client(c.conn, cfg)
+	tconn.SetDeadline(time.Now().Add(c.timeout))
+	if err := tconn.Handshake(); err != nil {
+		return fmt.Errorf("ftp: TLS handshake: %w", err)
+	}
+	tconn.SetDeadline(time.Time{})
+	// A fresh reader: nothing the server sent in plain text before the
+	// handshake may be read as a reply after it.
+	c.conn, c.r, c.tlsConfig, c.protP = tconn, bufio.NewReaderSize(tconn, 4096), cfg, true
+	return nil
+}
+
+// IsTLS reports whether the control connection is TLS.
+func (c *Client) IsTLS() bool { return c.tlsConfig != nil }
+
+// TLSConnectionState returns the control connection's TLS state, or false.
+func (c *Client) TLSConnectionState() (tls.ConnectionState, bool) {
+	if tc, ok := c.conn.(*tls.Conn); ok {
+		return tc.ConnectionState(), true
+	}
+	return tls.ConnectionState{}, false
+}
+
+// Login authenticates with USER and PASS (anonymous login is user
+// "anonymous" with an e-mail address as password), then sets binary
+// type, turns on UTF-8 paths where the server offers them, and, on a TLS
+// connection, protects data connections (PBSZ 0, PROT P).
+func (c *Client) Login(user, password string) error {
+	if err := checkArgs(user, password); err != nil {
+		return err
+	}
+	code, msg, err := c.cmd("USER " + user)
+	if err != nil {
+		return err
+	}
+	if code == 331 {
+		code, msg, err = c.cmd("PASS " + password)
+		if err != nil {
+			return err
+		}
+	}
+	if code != 230 && code != 202 {
+		return &Error{Code: code, Msg: msg}
+	}
+	if c.protP {
+		if _, err := c.expect(200, "PBSZ 0"); err != nil {
+			return err
+		}
+		if _, err := c.expect(200, "PROT P"); err != nil {
+			return err
+		}
+	}
+	if _, err := c.expect(200, "TYPE I"); err != nil {
+		return err
+	}
+	c.ascii = false
+	if feat, err := c.Features(); err == nil {
+		if _, ok := feat["UTF8"]; ok {
+			c.cmd("OPTS UTF8 ON") // a refusal changes nothing: paths are sent as given
+		}
+	}
+	return nil
+}
+
+// Features returns the server's FEAT list (RFC 2389): upper-case feature
+// names mapped to their parameters ("MLST" -> "type*;size*;modify*;").
+// A server without FEAT yields an empty map. The answer is cached.
+func (c *Client) Features() (map[string]string, error) {
+	if c.features != nil {
+		return c.features, nil
+	}
+	code, msg, err := c.cmd("FEAT")
+	if err != nil {
+		return nil, err
+	}
+	c.features = map[string]string{}
+	if code != 211 {
+		return c.features, nil
+	}
+	lines := strings.Split(msg, "\n")
+	for _, l := range lines[1:] {
+		if !strings.HasPrefix(l, " ") {
+			continue
+		}
+		name, params, _ := strings.Cut(strings.TrimSpace(l), " ")
+		if name != "" {
+			c.features[strings.ToUpper(name)] = params
+		}
+	}
+	return c.features, nil
+}
+
+// hasFeature reports whether FEAT listed name.
+func (c *Client) hasFeature(name string) bool {
+	f, err := c.Features()
+	if err != nil {
+		return false
+	}
+	_, ok := f[name]
+	return ok
+}
+
+// SetActive chooses active (true: EPRT/PORT) or passive (false: EPSV/PASV) data connections.
+func (c *Client) SetActive(active bool) { c.active = active }
+
+// Active reports whether data connections are active.
+func (c *Client) Active() bool { return c.active }
+
+// SetASCII sends TYPE A (true) or TYPE I (false). In ASCII type the
+// client converts line ends: CRLF to LF on download, LF to CRLF on upload.
+func (c *Client) SetASCII(ascii bool) error {
+	t := "TYPE I"
+	if ascii {
+		t = "TYPE A"
+	}
+	if _, err := c.expect(200, t); err != nil {
+		return err
+	}
+	c.ascii = ascii
+	return nil
+}
+
+// ASCII reports whether the transfer type is ASCII.
+func (c *Client) ASCII() bool { return c.ascii }
+
+// Cwd changes the working directory.
+func (c *Client) Cwd(dir string) error {
+	if err := checkArgs(dir); err != nil {
+		return err
+	}
+	_, err := c.expect(2, "CWD "+dir)
+	return err
+}
+
+// CdUp changes to the parent of the working directory.
+func (c *Client) CdUp() error {
+	_, err := c.expect(2, "CDUP")
+	return err
+}
+
+// Pwd returns the working directory.
+func (c *Client) Pwd() (string, error) {
+	msg, err := c.expect(257, "PWD")
+	if err != nil {
+		return "", err
+	}
+	return quotedPath(msg)
+}
+
+// quotedPath extracts the path from a 257 reply: "dir" with any quote
+// inside it doubled (RFC 959 appendix II).
+func quotedPath(msg string) (string, error) {
+	msg, _, _ = strings.Cut(msg, "\n")
+	i := strings.IndexByte(msg, '"')
+	if i < 0 {
+		return "", fmt.Errorf("ftp: no quoted path in 257 reply %q", truncate(msg, 80))
+	}
+	var b strings.Builder
+	for j := i + 1; j < len(msg); j++ {
+		if msg[j] != '"' {
+			b.WriteByte(msg[j])
+			continue
+		}
+		if j+1 < len(msg) && msg[j+1] == '"' {
+			b.WriteByte('"')
+			j++
+			continue
+		}
+		return b.String(), nil
+	}
+	return "", fmt.Errorf("ftp: unterminated path in 257 reply %q", truncate(msg, 80))
+}
+
+// MakeDir creates a directory and returns its path as the server names it.
+func (c *Client) MakeDir(dir string) (string, error) {
+	if err := checkArgs(dir); err != nil {
+		return "", err
+	}
+	msg, err := c.expect(257, "MKD "+dir)
+	if err != nil {
+		return "", err
+	}
+	if p, err := quotedPath(msg); err == nil {
+		return p, nil
+	}
+	return dir, nil
+}
+
+// RemoveDir removes an empty directory.
+func (c *Client) RemoveDir(dir string) error {
+	if err := checkArgs(dir); err != nil {
+		return err
+	}
+	_, err := c.expect(250, "RMD "+dir)
+	return err
+}
+
+// Delete removes a file.
+func (c *Client) Delete(path string) error {
+	if err := checkArgs(path); err != nil {
+		return err
+	}
+	_, err := c.expect(250, "DELE "+path)
+	return err
+}
+
+// Rename renames from to to (RNFR, RNTO).
+func (c *Client) Rename(from, to string) error {
+	if err := checkArgs(from, to); err != nil {
+		return err
+	}
+	if _, err := c.expect(350, "RNFR "+from); err != nil {
+		return err
+	}
+	_, err := c.expect(250, "RNTO "+to)
+	return err
+}
+
+// Size returns a file's size (SIZE, RFC 3659); in ASCII type the server
+// may count CRLF line ends, so ask in binary type for the byte count.
+func (c *Client) Size(path string) (int64, error) {
+	if err := checkArgs(path); err != nil {
+		return 0, err
+	}
+	msg, err := c.expect(213, "SIZE "+path)
+	if err != nil {
+		return 0, err
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(msg), 10, 64)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("ftp: bad SIZE reply %q", truncate(msg, 80))
+	}
+	return n, nil
+}
+
+// ModTime returns a file's modification time in UTC (MDTM, RFC 3659).
+func (c *Client) ModTime(path string) (time.Time, error) {
+	if err := checkArgs(path); err != nil {
+		return time.Time{}, err
+	}
+	msg, err := c.expect(213, "MDTM "+path)
+	if err != nil {
+		return time.Time{}, err
+	}
+	t, ok := parseTimeVal(strings.TrimSpace(msg))
+	if !ok {
+		return time.Time{}, fmt.Errorf("ftp: bad MDTM reply %q", truncate(msg, 80))
+	}
+	return t, nil
+}
+
+// NoOp sends NOOP, to keep an idle connection open or check it is alive.
+func (c *Client) NoOp() error {
+	_, err := c.expect(200, "NOOP")
+	return err
+}
+
+// Quit sends QUIT and closes the connection.
+func (c *Client) Quit() error {
+	_, err := c.expect(2, "QUIT")
+	cerr := c.Close()
+	if err != nil {
+		return err
+	}
+	return cerr
+}
+
+// Close closes the control connection without QUIT. It may be called
+// from another goroutine to abort a command or a transfer in progress.
+func (c *Client) Close() error {
+	c.closeOnce.Do(func() {
+		c.mu.Lock()
+		c.closed = true
+		if c.dataConn != nil {
+			c.dataConn.Close()
+		}
+		c.mu.Unlock()
+		c.closeErr = c.conn.Close()
+	})
+	return c.closeErr
+}

@@ -1,0 +1,202 @@
+package ftp
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"os"
+	"sync"
+	"time"
+)
+
+// Transfer sizes: a large buffer per running transfer (none per idle
+// session), and the chunk size of zero-copy sends, between which the
+// byte count for STAT and the stall deadline are updated.
+const (
+	transferBufSize = 256 << 10
+	sendfileChunk   = 4 << 20
+)
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, transferBufSize); return &b }}
+
+// sendData copies a file to the data connection. A binary transfer of
+// an *os.File on plain TCP goes through sendfile(2) (io.CopyN into the
+// *net.TCPConn, which keeps the kernel's zero-copy path); TLS and ASCII
+// transfers are copied through a buffer.
+func (s *session) sendData(x *transfer, c net.Conn, r io.Reader, ascii bool) error {
+	timeout := durationOr(s.srv.DataTimeout, DefaultDataTimeout)
+	if f, ok := r.(*os.File); ok && !ascii {
+		if tc, ok := isTCP(c); ok {
+			for {
+				tc.SetWriteDeadline(time.Now().Add(timeout))
+				n, err := io.CopyN(tc, f, sendfileChunk)
+				x.bytes.Add(n)
+				if err == io.EOF {
+					return nil
+				}
+				if err != nil {
+					return err
+				}
+				if err := x.ctx.Err(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if ascii {
+		r = &asciiEncoder{r: r}
+	}
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			c.SetWriteDeadline(time.Now().Add(timeout))
+			if _, werr := c.Write(buf[:n]); werr != nil {
+				return werr
+			}
+			x.bytes.Add(int64(n))
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// receiveData copies the data connection into an upload until the
+// client closes it. An error of the upload (quota) is returned as is.
+func (s *session) receiveData(x *transfer, c net.Conn, up io.Writer, ascii bool) error {
+	timeout := durationOr(s.srv.DataTimeout, DefaultDataTimeout)
+	var dec *asciiDecoder
+	dst := up
+	if ascii {
+		dec = &asciiDecoder{w: up}
+		dst = dec
+	}
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	buf := *bp
+	for {
+		c.SetReadDeadline(time.Now().Add(timeout))
+		n, err := c.Read(buf)
+		if n > 0 {
+			if _, werr := dst.Write(buf[:n]); werr != nil {
+				return werr
+			}
+			x.bytes.Add(int64(n))
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if dec != nil {
+		return dec.flush()
+	}
+	return nil
+}
+
+// deadlineWriter buffers a listing and refreshes the stall deadline on
+// every write that reaches the connection.
+type deadlineWriter struct {
+	*bufio.Writer
+}
+
+type connDeadline struct {
+	c       net.Conn
+	timeout time.Duration
+	x       *transfer
+}
+
+func (w connDeadline) Write(p []byte) (int, error) {
+	w.c.SetWriteDeadline(time.Now().Add(w.timeout))
+	n, err := w.c.Write(p)
+	w.x.bytes.Add(int64(n))
+	return n, err
+}
+
+func newDeadlineWriter(c net.Conn, timeout time.Duration, x *transfer) deadlineWriter {
+	return deadlineWriter{bufio.NewWriterSize(connDeadline{c, timeout, x}, 32<<10)}
+}
+
+// asciiEncoder reads a file as TYPE A sends it: every LF not already
+// preceded by CR becomes CRLF (RFC 959 3.1.1.1).
+type asciiEncoder struct {
+	r      io.Reader
+	in     []byte
+	outBuf []byte
+	out    []byte // converted bytes not yet returned
+	lastCR bool
+	err    error
+}
+
+func (a *asciiEncoder) Read(p []byte) (int, error) {
+	for len(a.out) == 0 {
+		if a.err != nil {
+			return 0, a.err
+		}
+		if a.in == nil {
+			a.in = make([]byte, 32<<10)
+		}
+		n, err := a.r.Read(a.in)
+		a.err = err
+		out := a.outBuf[:0]
+		for _, b := range a.in[:n] {
+			if b == '\n' && !a.lastCR {
+				out = append(out, '\r')
+			}
+			out = append(out, b)
+			a.lastCR = b == '\r'
+		}
+		a.outBuf, a.out = out, out
+	}
+	n := copy(p, a.out)
+	a.out = a.out[n:]
+	return n, nil
+}
+
+// asciiDecoder writes TYPE A data as stored: CRLF becomes LF; a lone
+// CR is kept. A CR at the end of one write waits for the next.
+type asciiDecoder struct {
+	w      io.Writer
+	out    []byte
+	heldCR bool
+}
+
+func (a *asciiDecoder) Write(p []byte) (int, error) {
+	out := a.out[:0]
+	for _, b := range p {
+		if a.heldCR {
+			a.heldCR = false
+			if b != '\n' {
+				out = append(out, '\r')
+			}
+		}
+		if b == '\r' {
+			a.heldCR = true
+			continue
+		}
+		out = append(out, b)
+	}
+	a.out = out
+	if _, err := a.w.Write(out); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// flush writes a CR held back at the end of the data.
+func (a *asciiDecoder) flush() error {
+	if a.heldCR {
+		a.heldCR = false
+		_, err := a.w.Write([]byte{'\r'})
+		return err
+	}
+	return nil
+}

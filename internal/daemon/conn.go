@@ -1,0 +1,285 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pires/go-proxyproto"
+)
+
+// running is one bound service.
+type running struct {
+	Service
+	bound net.Addr
+	ln    *guardedListener
+	pc    *guardedPacketConn
+	m     *serviceMetrics
+	open  int // guarded by the daemon limiter's mutex
+	done  chan struct{}
+
+	logMu      sync.Mutex
+	lastLog    time.Time
+	suppressed int
+}
+
+// logRefusal logs a refused connection or dropped datagram once per
+// burst: the first at once, then at most one line per 10 seconds with
+// the count of those not logged.
+func (r *running) logRefusal(log *slog.Logger, msg, reason, client string) {
+	r.logMu.Lock()
+	defer r.logMu.Unlock()
+	now := time.Now()
+	if now.Sub(r.lastLog) < 10*time.Second {
+		r.suppressed++
+		return
+	}
+	log.Warn(msg, "service", r.Name, "reason", reason, "client", client, "suppressed_since_last", r.suppressed)
+	r.lastLog, r.suppressed = now, 0
+}
+
+// guardedListener admits connections through the daemon's limits and
+// hands the admitted ones, wrapped in trackedConn, to the server.
+// Accepting happens in a loop of its own so that a slow PROXY header
+// never holds up the next client.
+type guardedListener struct {
+	inner  net.Listener
+	d      *Daemon
+	r      *running
+	proxy  bool
+	conns  chan net.Conn
+	closed chan struct{}
+	once   sync.Once
+	err    error // the accept loop's fatal error, set before closed is closed
+	loopWG sync.WaitGroup
+}
+
+func (d *Daemon) guard(raw net.Listener, r *running) *guardedListener {
+	g := &guardedListener{inner: raw, d: d, r: r, proxy: r.ProxyProtocol,
+		conns: make(chan net.Conn), closed: make(chan struct{})}
+	if r.ProxyProtocol {
+		g.inner = &proxyproto.Listener{
+			Listener:          raw,
+			ReadHeaderTimeout: 5 * time.Second,
+			ConnPolicy:        d.proxyPolicy(r),
+		}
+	}
+	g.loopWG.Add(1)
+	go g.acceptLoop()
+	return g
+}
+
+// proxyPolicy requires a PROXY header from trusted load balancers and
+// refuses every other peer, so a client cannot forge its address.
+func (d *Daemon) proxyPolicy(r *running) proxyproto.ConnPolicyFunc {
+	return func(opts proxyproto.ConnPolicyOptions) (proxyproto.Policy, error) {
+		ip := addrIP(opts.Upstream)
+		for _, p := range d.trusted {
+			if p.Contains(ip) {
+				return proxyproto.REQUIRE, nil
+			}
+		}
+		r.m.refused(refusedProxy).Inc()
+		r.logRefusal(d.log, "connection refused: PROXY protocol listener and the peer is not a trusted proxy", refusedProxy, ip.String())
+		return proxyproto.REJECT, proxyproto.ErrInvalidUpstream
+	}
+}
+
+func (g *guardedListener) acceptLoop() {
+	defer g.loopWG.Done()
+	var backoff time.Duration
+	for {
+		c, err := g.inner.Accept()
+		if err != nil {
+			select {
+			case <-g.closed:
+				return
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() || isTemporary(err) {
+				// Out of file descriptors and the like: wait and go on.
+				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
+				g.r.m.errors.Inc()
+				g.d.log.Error("accept failed; retrying", "service", g.r.Name, "err", err, "retry_in", backoff)
+				time.Sleep(backoff)
+				continue
+			}
+			g.d.log.Error("accept failed; service stops", "service", g.r.Name, "err", err)
+			g.r.m.errors.Inc()
+			g.err = err
+			g.Close()
+			return
+		}
+		backoff = 0
+		if g.proxy {
+			go g.admit(c) // reading the PROXY header may block
+		} else {
+			g.admit(c)
+		}
+	}
+}
+
+func isTemporary(err error) bool {
+	var t interface{ Temporary() bool }
+	return errors.As(err, &t) && t.Temporary()
+}
+
+func (g *guardedListener) admit(c net.Conn) {
+	ip := addrIP(c.RemoteAddr()) // with PROXY protocol this reads the header
+	if reason := g.d.limits.admit(ip.String(), &g.r.open, g.r.MaxConns); reason != "" {
+		g.r.m.refused(reason).Inc()
+		g.r.logRefusal(g.d.log, "connection refused over a limit", reason, ip.String())
+		if len(g.r.Busy) > 0 {
+			c.SetWriteDeadline(time.Now().Add(2 * time.Second))
+			c.Write(g.r.Busy)
+		}
+		c.Close()
+		return
+	}
+	tc := &trackedConn{Conn: c, d: g.d, r: g.r, ip: ip.String()}
+	tc.touch()
+	g.r.m.open.Inc()
+	g.r.m.total.Inc()
+	g.d.track(tc, true)
+	select {
+	case g.conns <- tc:
+	case <-g.closed:
+		tc.Close()
+	}
+}
+
+// Accept returns the next admitted connection.
+func (g *guardedListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-g.conns:
+		return c, nil
+	case <-g.closed:
+		if g.err != nil {
+			return nil, fmt.Errorf("%w: %w", net.ErrClosed, g.err)
+		}
+		return nil, net.ErrClosed
+	}
+}
+
+// Close stops accepting; connections already handed out stay open.
+func (g *guardedListener) Close() error {
+	var err error
+	g.once.Do(func() {
+		close(g.closed)
+		err = g.inner.Close()
+	})
+	return err
+}
+
+func (g *guardedListener) Addr() net.Addr { return g.inner.Addr() }
+
+// trackedConn counts bytes, records activity for the idle timeout and
+// frees its limiter slot when closed.
+type trackedConn struct {
+	net.Conn
+	d    *Daemon
+	r    *running
+	ip   string
+	last atomic.Int64 // unix nanoseconds of the last read or write that moved bytes
+	once sync.Once
+}
+
+func (c *trackedConn) touch() { c.last.Store(time.Now().UnixNano()) }
+
+func (c *trackedConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if n > 0 {
+		c.r.m.bytesIn.Add(float64(n))
+		c.touch()
+	}
+	return n, err
+}
+
+func (c *trackedConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	if n > 0 {
+		c.r.m.bytesOut.Add(float64(n))
+		c.touch()
+	}
+	return n, err
+}
+
+// CloseWrite half-closes when the underlying connection can, so
+// protocols that signal end of data by shutting down writing still can.
+func (c *trackedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errors.ErrUnsupported
+}
+
+func (c *trackedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() {
+		c.d.limits.release(c.ip, &c.r.open)
+		c.r.m.open.Dec()
+		c.d.track(c, false)
+	})
+	return err
+}
+
+// guardedPacketConn counts datagrams and drops those over the per-IP
+// rate before the server sees them, which bounds UDP amplification.
+type guardedPacketConn struct {
+	net.PacketConn
+	d *Daemon
+	r *running
+}
+
+func (p *guardedPacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	for {
+		n, addr, err := p.PacketConn.ReadFrom(b)
+		if err != nil {
+			return n, addr, err
+		}
+		p.r.m.datagrams.Inc()
+		p.r.m.bytesIn.Add(float64(n))
+		ip := addrIP(addr).String()
+		if !p.d.udpRate.allow(ip) {
+			p.r.m.dropped.Inc()
+			p.r.logRefusal(p.d.log, "datagram dropped over the per-IP rate", refusedRate, ip)
+			continue
+		}
+		return n, addr, nil
+	}
+}
+
+func (p *guardedPacketConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+	n, err := p.PacketConn.WriteTo(b, addr)
+	if n > 0 {
+		p.r.m.bytesOut.Add(float64(n))
+	}
+	return n, err
+}
+
+// addrIP returns the IP of a TCP or UDP address, unmapped, or the zero
+// Addr for other kinds (Unix sockets), which then share one limit.
+func addrIP(a net.Addr) netip.Addr {
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		ip, _ := netip.AddrFromSlice(a.IP)
+		return ip.Unmap()
+	case *net.UDPAddr:
+		ip, _ := netip.AddrFromSlice(a.IP)
+		return ip.Unmap()
+	}
+	if a == nil {
+		return netip.Addr{}
+	}
+	ap, err := netip.ParseAddrPort(a.String())
+	if err != nil {
+		return netip.Addr{}
+	}
+	return ap.Addr().Unmap()
+}

@@ -1,0 +1,251 @@
+package filestore
+
+import (
+	"context"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func newTree(t *testing.T, l Limits) (*Store, *Tree) {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "files"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	tr, err := s.Home(context.Background(), "alice", l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	return s, tr
+}
+
+func put(t *testing.T, tr *Tree, name string, offset int64, data string) error {
+	t.Helper()
+	ctx := context.Background()
+	u, err := tr.Create(ctx, name, offset)
+	if err != nil {
+		return err
+	}
+	if _, err := io.WriteString(u, data); err != nil {
+		u.Abort()
+		return err
+	}
+	return u.Commit(ctx)
+}
+
+func read(t *testing.T, tr *Tree, name string) string {
+	t.Helper()
+	f, err := tr.Open(context.Background(), name)
+	if err != nil {
+		t.Fatalf("Open(%q): %v", name, err)
+	}
+	defer f.Close()
+	b, _ := io.ReadAll(f)
+	return string(b)
+}
+
+func TestUploadCommitAppendResume(t *testing.T) {
+	_, tr := newTree(t, Limits{})
+	if err := put(t, tr, "a.txt", 0, "hello"); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, tr, "a.txt"); got != "hello" {
+		t.Fatalf("read(a.txt) = %q, want %q", got, "hello")
+	}
+	if err := put(t, tr, "a.txt", AppendOffset, " world"); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, tr, "/a.txt"); got != "hello world" {
+		t.Fatalf("after append read = %q, want %q", got, "hello world")
+	}
+	if err := put(t, tr, "a.txt", 6, "there"); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, tr, "a.txt"); got != "hello there" {
+		t.Fatalf("after resume at 6 read = %q, want %q", got, "hello there")
+	}
+	if err := put(t, tr, "a.txt", 100, "x"); !errors.Is(err, fs.ErrInvalid) {
+		t.Fatalf("Create at offset past the end: err = %v, want fs.ErrInvalid", err)
+	}
+	if err := put(t, tr, "new.txt", AppendOffset, "x"); err != nil {
+		t.Fatalf("append to a new file: %v", err)
+	}
+	if got, want := tr.Used(), int64(len("hello there")+1); got != want {
+		t.Fatalf("Used() = %d, want %d", got, want)
+	}
+}
+
+func TestAbortLeavesNothing(t *testing.T) {
+	_, tr := newTree(t, Limits{})
+	ctx := context.Background()
+	if err := put(t, tr, "keep.txt", 0, "old"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"gone.txt", "keep.txt"} {
+		u, err := tr.Create(ctx, name, AppendOffset)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(u, "partial")
+		// While it is written, the listing shows no temporary file.
+		ents, _ := tr.ReadDir(ctx, ".")
+		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), tempPrefix) {
+				t.Fatalf("ReadDir shows upload in progress %q", e.Name())
+			}
+		}
+		u.Abort()
+	}
+	if _, err := tr.Stat(ctx, "gone.txt"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("Stat(gone.txt) after Abort: err = %v, want not exist", err)
+	}
+	if got := read(t, tr, "keep.txt"); got != "old" {
+		t.Fatalf("read(keep.txt) after aborted append = %q, want %q", got, "old")
+	}
+	ents, _ := os.ReadDir(filepath.Join(tr.root.Name()))
+	if len(ents) != 1 {
+		t.Fatalf("directory holds %d entries after aborts, want 1", len(ents))
+	}
+	if got := tr.Used(); got != 3 {
+		t.Fatalf("Used() = %d, want 3", got)
+	}
+}
+
+func TestQuotaAndMaxFileSize(t *testing.T) {
+	_, tr := newTree(t, Limits{Quota: 10, MaxFileSize: 8})
+	ctx := context.Background()
+	if err := put(t, tr, "a", 0, "123456789"); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("9 bytes with max 8: err = %v, want ErrTooLarge", err)
+	}
+	if err := put(t, tr, "a", 0, "12345678"); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(t, tr, "b", 0, "123"); !errors.Is(err, ErrQuota) {
+		t.Fatalf("3 more bytes over quota 10: err = %v, want ErrQuota", err)
+	}
+	if _, err := tr.Stat(ctx, "b"); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("over-quota upload left a file: Stat err = %v", err)
+	}
+	// Replacing a file counts only the growth.
+	if err := put(t, tr, "a", 0, "1234567"); err != nil {
+		t.Fatalf("replacing with a smaller file: %v", err)
+	}
+	if err := put(t, tr, "b", 0, "123"); err != nil {
+		t.Fatalf("3 bytes within quota: %v", err)
+	}
+	if err := tr.Remove(ctx, "a"); err != nil {
+		t.Fatal(err)
+	}
+	if got := tr.Used(); got != 3 {
+		t.Fatalf("Used() after remove = %d, want 3", got)
+	}
+}
+
+func TestJail(t *testing.T) {
+	s, tr := newTree(t, Limits{})
+	ctx := context.Background()
+	outside := filepath.Join(filepath.Dir(s.Dir()), "secret")
+	os.WriteFile(outside, []byte("secret"), 0o600)
+	home := tr.root.Name()
+	os.Symlink(outside, filepath.Join(home, "abs-link"))
+	os.Symlink("../../../secret", filepath.Join(home, "rel-link"))
+	os.Symlink("../bob", filepath.Join(home, "sibling"))
+	os.WriteFile(filepath.Join(home, "in.txt"), []byte("in"), 0o600)
+	os.Symlink("in.txt", filepath.Join(home, "ok-link"))
+
+	for _, name := range []string{"abs-link", "rel-link", "sibling/x", "../../secret", "../alice/../../secret"} {
+		if f, err := tr.Open(ctx, name); err == nil {
+			b, _ := io.ReadAll(f)
+			f.Close()
+			if string(b) == "secret" {
+				t.Fatalf("Open(%q) read the file outside the tree", name)
+			}
+		}
+	}
+	if got := read(t, tr, "ok-link"); got != "in" {
+		t.Fatalf("read(ok-link) = %q, want %q", got, "in")
+	}
+	if got := read(t, tr, "../../in.txt"); got != "in" {
+		t.Fatalf("read(../../in.txt) = %q, want the tree's in.txt", got)
+	}
+	if err := put(t, tr, "abs-link", 0, "x"); err == nil {
+		b, _ := os.ReadFile(outside)
+		if string(b) != "secret" {
+			t.Fatal("an upload through a symlink overwrote a file outside the tree")
+		}
+	}
+	if _, err := tr.Open(ctx, tempPrefix+"x"); !errors.Is(err, fs.ErrPermission) {
+		t.Fatalf("Open of a temporary name: err = %v, want permission", err)
+	}
+	if _, err := s.Home(ctx, "../x", Limits{}); !errors.Is(err, ErrBadName) {
+		t.Fatalf("Home(../x): err = %v, want ErrBadName", err)
+	}
+}
+
+func TestReadOnlyAndDirs(t *testing.T) {
+	s, tr := newTree(t, Limits{})
+	ctx := context.Background()
+	if err := tr.Mkdir(ctx, "d"); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(t, tr, "d/f", 0, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.RemoveDir(ctx, "d"); err == nil {
+		t.Fatal("RemoveDir of a non-empty directory succeeded")
+	}
+	if err := tr.Remove(ctx, "d"); !errors.Is(err, ErrIsDir) {
+		t.Fatalf("Remove(dir): err = %v, want ErrIsDir", err)
+	}
+	if err := tr.Rename(ctx, "d/f", "g"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.RemoveDir(ctx, "d"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Chmod(ctx, "g", 0o604); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := s.Anonymous(ctx, Limits{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if err := put(t, ro, "x", 0, "x"); !errors.Is(err, fs.ErrPermission) {
+		t.Fatalf("upload to a read-only tree: err = %v, want permission", err)
+	}
+	if err := ro.Mkdir(ctx, "x"); !errors.Is(err, fs.ErrPermission) {
+		t.Fatalf("Mkdir in a read-only tree: err = %v, want permission", err)
+	}
+}
+
+func TestUsageCountedOnOpenAndCrashLeftoversRemoved(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "files")
+	home := filepath.Join(dir, homesDir, "bob")
+	os.MkdirAll(home, 0o750)
+	os.WriteFile(filepath.Join(home, "a"), make([]byte, 100), 0o600)
+	os.WriteFile(filepath.Join(home, tempPrefix+"dead"), make([]byte, 50), 0o600)
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	tr, err := s.Home(context.Background(), "bob", Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	if got := tr.Used(); got != 100 {
+		t.Fatalf("Used() = %d, want 100", got)
+	}
+	if _, err := os.Stat(filepath.Join(home, tempPrefix+"dead")); !os.IsNotExist(err) {
+		t.Fatalf("leftover upload not removed: %v", err)
+	}
+}

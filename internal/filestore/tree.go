@@ -1,0 +1,268 @@
+package filestore
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"slices"
+	"strings"
+)
+
+// Tree is one user's view of the store: a directory jailed with os.Root,
+// with the user's limits. Names are slash-separated and relative to the
+// tree's top ("." or "" is the top; a leading "/" is ignored); ".." never
+// leads above the top. A Tree is safe for concurrent use.
+type Tree struct {
+	root *os.Root
+	lim  Limits
+	use  *usage
+}
+
+// Close releases the tree's directory handle.
+func (t *Tree) Close() error { return t.root.Close() }
+
+// ReadOnly reports whether the tree refuses changes.
+func (t *Tree) ReadOnly() bool { return t.lim.ReadOnly }
+
+// Used returns the bytes the tree's files use, as counted for its quota.
+func (t *Tree) Used() int64 { return t.use.used() }
+
+// Limits returns the tree's limits.
+func (t *Tree) Limits() Limits { return t.lim }
+
+// clean turns a user-supplied name into a name relative to the root.
+func clean(name string) (string, error) {
+	if strings.IndexByte(name, 0) >= 0 {
+		return "", fmt.Errorf("%w: %q", ErrBadName, name)
+	}
+	c := strings.TrimPrefix(path.Clean("/"+name), "/")
+	if c == "" {
+		return ".", nil
+	}
+	for _, el := range strings.Split(c, "/") {
+		if strings.HasPrefix(el, tempPrefix) {
+			return "", &fs.PathError{Op: "open", Path: name, Err: fs.ErrPermission}
+		}
+	}
+	return c, nil
+}
+
+func (t *Tree) writable(op, name string) error {
+	if t.lim.ReadOnly {
+		return &fs.PathError{Op: op, Path: name, Err: fs.ErrPermission}
+	}
+	return nil
+}
+
+// Stat describes name, following symbolic links inside the tree.
+func (t *Tree) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c, err := clean(name)
+	if err != nil {
+		return nil, err
+	}
+	return t.root.Stat(c)
+}
+
+// ReadDir lists directory name sorted by name, without uploads in
+// progress. Entries are described as Stat would (symbolic links inside
+// the tree followed; ones that lead nowhere or outside are left out).
+func (t *Tree) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c, err := clean(name)
+	if err != nil {
+		return nil, err
+	}
+	f, err := t.root.Open(c)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	ents, err := f.ReadDir(-1)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]fs.FileInfo, 0, len(ents))
+	for _, e := range ents {
+		if strings.HasPrefix(e.Name(), tempPrefix) {
+			continue
+		}
+		var fi fs.FileInfo
+		if e.Type()&fs.ModeSymlink != 0 {
+			fi, err = t.root.Stat(path.Join(c, e.Name()))
+		} else {
+			fi, err = e.Info()
+		}
+		if err != nil {
+			continue
+		}
+		out = append(out, fi)
+	}
+	slices.SortFunc(out, func(a, b fs.FileInfo) int { return strings.Compare(a.Name(), b.Name()) })
+	return out, nil
+}
+
+// Open opens regular file name for reading. The *os.File lets a server
+// use the kernel's zero-copy path (sendfile) to a socket.
+func (t *Tree) Open(ctx context.Context, name string) (*os.File, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c, err := clean(name)
+	if err != nil {
+		return nil, err
+	}
+	f, err := t.root.Open(c)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		f.Close()
+		if fi.IsDir() {
+			return nil, &fs.PathError{Op: "open", Path: name, Err: ErrIsDir}
+		}
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrPermission}
+	}
+	return f, nil
+}
+
+// Mkdir makes directory name.
+func (t *Tree) Mkdir(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := t.writable("mkdir", name); err != nil {
+		return err
+	}
+	c, err := clean(name)
+	if err != nil {
+		return err
+	}
+	if c == "." {
+		return &fs.PathError{Op: "mkdir", Path: name, Err: fs.ErrExist}
+	}
+	return t.root.Mkdir(c, 0o750)
+}
+
+// Remove deletes file name (not a directory).
+func (t *Tree) Remove(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := t.writable("remove", name); err != nil {
+		return err
+	}
+	c, err := clean(name)
+	if err != nil {
+		return err
+	}
+	fi, err := t.root.Lstat(c)
+	if err != nil {
+		return err
+	}
+	if fi.IsDir() {
+		return &fs.PathError{Op: "remove", Path: name, Err: ErrIsDir}
+	}
+	if err := t.root.Remove(c); err != nil {
+		return err
+	}
+	if fi.Mode().IsRegular() {
+		t.use.add(-fi.Size())
+	}
+	return nil
+}
+
+// RemoveDir deletes empty directory name.
+func (t *Tree) RemoveDir(ctx context.Context, name string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := t.writable("rmdir", name); err != nil {
+		return err
+	}
+	c, err := clean(name)
+	if err != nil {
+		return err
+	}
+	if c == "." {
+		return &fs.PathError{Op: "rmdir", Path: name, Err: fs.ErrPermission}
+	}
+	fi, err := t.root.Lstat(c)
+	if err != nil {
+		return err
+	}
+	if !fi.IsDir() {
+		return &fs.PathError{Op: "rmdir", Path: name, Err: ErrNotDir}
+	}
+	return t.root.Remove(c)
+}
+
+// Rename moves from to to, replacing a file at to.
+func (t *Tree) Rename(ctx context.Context, from, to string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := t.writable("rename", from); err != nil {
+		return err
+	}
+	cf, err := clean(from)
+	if err != nil {
+		return err
+	}
+	ct, err := clean(to)
+	if err != nil {
+		return err
+	}
+	if cf == "." || ct == "." {
+		return &fs.PathError{Op: "rename", Path: from, Err: fs.ErrPermission}
+	}
+	if _, err := t.root.Lstat(cf); err != nil {
+		return err
+	}
+	var replaced int64
+	if fi, err := t.root.Lstat(ct); err == nil && fi.Mode().IsRegular() && cf != ct {
+		replaced = fi.Size()
+	}
+	if err := t.root.Rename(cf, ct); err != nil {
+		return err
+	}
+	t.use.add(-replaced)
+	return nil
+}
+
+// Chmod sets the permission bits of name (only the 0o777 bits; a file
+// stays readable and writable by its owner, the server).
+func (t *Tree) Chmod(ctx context.Context, name string, mode fs.FileMode) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := t.writable("chmod", name); err != nil {
+		return err
+	}
+	c, err := clean(name)
+	if err != nil {
+		return err
+	}
+	fi, err := t.root.Stat(c)
+	if err != nil {
+		return err
+	}
+	mode &= 0o777
+	if fi.IsDir() {
+		mode |= 0o700
+	} else {
+		mode |= 0o600
+	}
+	return t.root.Chmod(c, mode)
+}

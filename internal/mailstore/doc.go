@@ -1,0 +1,36 @@
+// Package mailstore holds every account's mail as Maildirs (with
+// Maildir++ subfolders) under one directory: the store behind SMTP
+// delivery, POP3 and IMAP.
+//
+// Layout: dir/<user>/ is the user's Maildir (cur/, new/, tmp/) and its
+// inbox; a folder "Sent" is dir/<user>/.Sent/, and "Archive/2024" is
+// dir/<user>/.Archive.2024/ (Maildir++: "/" in a folder name is "." on
+// disk, so a folder name may not contain "."). Files other tools read
+// (mutt, Dovecot) are what is written; message bytes are stored as they
+// were delivered (the protocol that reads them converts line ends).
+//
+// Delivery is the Maildir way: the message is written to tmp/, fsynced,
+// hard-linked into new/ under a name that carries its size (",S=") and
+// its size with CRLF line ends (",W="), and the new/ directory is
+// fsynced before Deliver returns. Flags live in the file name per the
+// Maildir convention (":2,DFPRST", letters sorted).
+//
+// Each folder keeps a UID list, the file plumb-uidlist, with the
+// folder's UIDVALIDITY and next UID, as IMAP (RFC 3501 §2.3.1.1) and
+// POP3 UIDL (RFC 1939 §7) need. Files added behind plumb's back get new
+// UIDs when the folder is next listed, and files that vanished are
+// dropped from the list. A new entry is appended to the list without an
+// fsync (the message itself is durable); any rewrite of the list is
+// atomic (temporary file, fsync, rename). The list is guarded by flock
+// on plumb-uidlist.lock, so several processes may share a store.
+//
+// Store.Lock takes a folder exclusively (POP3's maildrop lock, RFC 1939
+// §8), with flock on plumb-pop3.lock, which the kernel releases when a
+// process dies.
+//
+// Quotas: Store.Quota gives each user's limit in bytes over all folders.
+// A delivery that would exceed it fails with a *QuotaError that matches
+// ErrQuotaExceeded; QuotaError.Permanent reports whether the message
+// alone is larger than the quota (SMTP: 552 5.2.2) rather than the
+// mailbox being full (SMTP: 452 4.2.2, try later).
+package mailstore

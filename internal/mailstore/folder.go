@@ -1,0 +1,331 @@
+package mailstore
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// fileStamp tells whether the UID list changed since it was read.
+type fileStamp struct {
+	size  int64
+	mtime int64
+	ino   uint64
+}
+
+// folder is the in-process state of one Maildir, shared by every
+// handle on it: the cached UID list and where each message was last seen.
+type folder struct {
+	store *Store
+	path  string
+
+	mu       sync.Mutex
+	lockFile *os.File // plumb-uidlist.lock, kept open while cached
+	ready    bool     // cur/, new/, tmp/ exist
+
+	loaded bool
+	stamp  fileStamp
+	list   uidList
+	byKey  map[string]uint32
+	where  map[uint32]string // uid -> "cur/<name>" or "new/<name>" from the last scan
+	vsizes map[string]int64  // computed CRLF sizes of files without ",W="
+}
+
+// withLock runs fn holding the folder: the in-process mutex and flock
+// on plumb-uidlist.lock for other processes, with the UID list loaded.
+func (f *folder) withLock(fn func() error) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.ready {
+		if _, err := os.Stat(filepath.Join(f.path, "cur")); err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return ErrNoSuchFolder
+			}
+			return fmt.Errorf("mailstore: %w", err)
+		}
+		f.ready = true
+	}
+	if f.lockFile == nil {
+		lf, err := os.OpenFile(filepath.Join(f.path, uidListFile+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+		if err != nil {
+			return fmt.Errorf("mailstore: %w", err)
+		}
+		f.lockFile = lf
+	}
+	if err := flock(f.lockFile, false); err != nil {
+		return fmt.Errorf("mailstore: locking %s: %w", f.path, err)
+	}
+	defer funlock(f.lockFile)
+	if err := f.load(); err != nil {
+		return err
+	}
+	return fn()
+}
+
+func (f *folder) closeLock() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.lockFile != nil {
+		f.lockFile.Close()
+		f.lockFile = nil
+	}
+	f.loaded, f.ready = false, false
+}
+
+// load reads the UID list unless the cached one is current. A missing
+// list starts a new one; a corrupt one is replaced with a new
+// UIDVALIDITY, which tells IMAP clients to forget their cache.
+func (f *folder) load() error {
+	name := filepath.Join(f.path, uidListFile)
+	fi, err := os.Stat(name)
+	if err == nil && f.loaded && stampOf(fi) == f.stamp {
+		return nil
+	}
+	prevValidity := f.list.validity
+	f.loaded = false
+	f.byKey = map[string]uint32{}
+	if f.where == nil {
+		f.where = map[uint32]string{}
+	}
+	if f.vsizes == nil {
+		f.vsizes = map[string]int64{}
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		f.list = uidList{validity: newValidity(prevValidity), next: 1}
+		return f.write()
+	}
+	if err != nil {
+		return fmt.Errorf("mailstore: %w", err)
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return fmt.Errorf("mailstore: %w", err)
+	}
+	l, err := parseUIDList(b)
+	if err != nil {
+		f.store.logger().Warn("mailstore: replacing a corrupt UID list", "folder", f.path, "err", err)
+		// The new UIDVALIDITY must differ from the lost one, which may
+		// have been taken from the clock this very second.
+		base := max(prevValidity, salvageValidity(b), uint32(time.Now().Unix()))
+		f.list = uidList{validity: newValidity(base), next: 1}
+		return f.write()
+	}
+	f.list = l
+	for _, e := range l.entries {
+		f.byKey[e.key] = e.uid
+	}
+	f.stamp = stampOf(fi)
+	f.loaded = true
+	return nil
+}
+
+// salvageValidity returns the UIDVALIDITY a damaged list's header
+// still names, or 0.
+func salvageValidity(b []byte) uint32 {
+	header, _, _ := bytes.Cut(b, []byte("\n"))
+	for _, f := range strings.Fields(string(header)) {
+		if v, err := parseTagged(f, 'V'); err == nil {
+			return v
+		}
+	}
+	return 0
+}
+
+// newValidity returns a UIDVALIDITY from the clock, larger than prev.
+func newValidity(prev uint32) uint32 {
+	v := uint32(time.Now().Unix())
+	if v <= prev {
+		v = prev + 1
+	}
+	if v == 0 {
+		v = 1
+	}
+	return v
+}
+
+// write replaces the UID list on disk atomically with the cached one.
+func (f *folder) write() error {
+	name := filepath.Join(f.path, uidListFile)
+	tmp, err := os.CreateTemp(f.path, "."+uidListFile+"-*")
+	if err != nil {
+		return fmt.Errorf("mailstore: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(f.list.marshal()); err != nil {
+		tmp.Close()
+		return fmt.Errorf("mailstore: %w", err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return fmt.Errorf("mailstore: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("mailstore: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), name); err != nil {
+		return fmt.Errorf("mailstore: %w", err)
+	}
+	if err := syncDir(f.path); err != nil {
+		return fmt.Errorf("mailstore: %w", err)
+	}
+	fi, err := os.Stat(name)
+	if err != nil {
+		return fmt.Errorf("mailstore: %w", err)
+	}
+	f.byKey = make(map[string]uint32, len(f.list.entries))
+	for _, e := range f.list.entries {
+		f.byKey[e.key] = e.uid
+	}
+	f.stamp, f.loaded = stampOf(fi), true
+	return nil
+}
+
+// add gives key the next UID and appends it to the list, unless a
+// scan already gave it one. Called with the folder held.
+func (f *folder) add(key, rel string) (uint32, error) {
+	if uid, ok := f.byKey[key]; ok {
+		return uid, nil
+	}
+	if f.list.next == ^uint32(0) {
+		return 0, fmt.Errorf("mailstore: %s: UIDs exhausted", f.path)
+	}
+	uid := f.list.next
+	line := entryLine(uid, key)
+	name := filepath.Join(f.path, uidListFile)
+	lf, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return 0, fmt.Errorf("mailstore: %w", err)
+	}
+	defer lf.Close()
+	// A list cut short by a crash may lack its last newline; the
+	// cached stamp says how long the file is that we parsed.
+	if f.stamp.size > 0 {
+		var last [1]byte
+		if _, err := lf.ReadAt(last[:], f.stamp.size-1); err == nil && last[0] != '\n' {
+			line = append([]byte{'\n'}, line...)
+		}
+	}
+	if _, err := lf.Write(line); err != nil {
+		return 0, fmt.Errorf("mailstore: %w", err)
+	}
+	fi, err := lf.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("mailstore: %w", err)
+	}
+	f.stamp = stampOf(fi)
+	f.list.next++
+	f.list.entries = append(f.list.entries, uidEntry{uid: uid, key: key})
+	f.byKey[key] = uid
+	f.where[uid] = rel
+	return uid, nil
+}
+
+// scan lists new/ and cur/, gives UIDs to files the list does not
+// know, drops entries whose file vanished, and returns the messages in
+// UID order. Called with the folder held.
+func (f *folder) scan() ([]Message, error) {
+	type found struct {
+		rel string
+		fn  fileName
+	}
+	files := make(map[string]found)
+	for _, sub := range []string{"new", "cur"} { // cur last: it wins a race with a move
+		ents, err := readDirNames(filepath.Join(f.path, sub))
+		if err != nil {
+			return nil, fmt.Errorf("mailstore: %w", err)
+		}
+		for _, n := range ents {
+			fn, err := parseFileName(n)
+			if err != nil || !validKey(fn.key) {
+				continue
+			}
+			files[fn.key] = found{rel: sub + "/" + n, fn: fn}
+		}
+	}
+	dirty := false
+	kept := f.list.entries[:0:0]
+	for _, e := range f.list.entries {
+		if _, ok := files[e.key]; ok {
+			kept = append(kept, e)
+		} else {
+			dirty = true
+			delete(f.vsizes, e.key)
+		}
+	}
+	var fresh []string
+	for k := range files {
+		if _, ok := f.byKey[k]; !ok {
+			fresh = append(fresh, k)
+		}
+	}
+	sortKeys(fresh)
+	for _, k := range fresh {
+		if f.list.next == ^uint32(0) {
+			return nil, fmt.Errorf("mailstore: %s: UIDs exhausted", f.path)
+		}
+		kept = append(kept, uidEntry{uid: f.list.next, key: k})
+		f.list.next++
+		dirty = true
+	}
+	f.list.entries = kept
+	if dirty {
+		if err := f.write(); err != nil {
+			return nil, err
+		}
+	}
+	msgs := make([]Message, 0, len(kept))
+	clear(f.where)
+	for _, e := range kept {
+		fd := files[e.key]
+		m := Message{UID: e.uid, Key: e.key, Flags: fd.fn.flags, Size: fd.fn.size, CRLFSize: fd.fn.vsize,
+			Path: filepath.Join(f.path, fd.rel), Recent: fd.rel[0] == 'n'}
+		if m.Size < 0 {
+			fi, err := os.Stat(m.Path)
+			if err != nil {
+				continue // vanished since we listed it
+			}
+			m.Size = fi.Size()
+		}
+		if m.CRLFSize < 0 {
+			if v, ok := f.vsizes[e.key]; ok {
+				m.CRLFSize = v
+			}
+		}
+		f.where[e.uid] = fd.rel
+		msgs = append(msgs, m)
+	}
+	sort.Slice(msgs, func(i, j int) bool { return msgs[i].UID < msgs[j].UID })
+	return msgs, nil
+}
+
+func readDirNames(dir string) ([]string, error) {
+	d, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	return d.Readdirnames(-1)
+}
+
+// remove drops uids from the list and rewrites it. Called with the folder held.
+func (f *folder) remove(uids map[uint32]bool) error {
+	kept := f.list.entries[:0:0]
+	for _, e := range f.list.entries {
+		if uids[e.uid] {
+			delete(f.byKey, e.key)
+			delete(f.where, e.uid)
+			delete(f.vsizes, e.key)
+			continue
+		}
+		kept = append(kept, e)
+	}
+	f.list.entries = kept
+	return f.write()
+}

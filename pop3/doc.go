@@ -1,0 +1,24 @@
+// Package pop3 is a POP3 server and client: the Post Office Protocol,
+// version 3 (RFC 1939), with its extension mechanism CAPA (RFC 2449),
+// STLS (RFC 2595), AUTH with SASL PLAIN and LOGIN (RFC 5034), and the
+// extended response codes of RFC 2449 and RFC 3206 ([IN-USE], [AUTH],
+// [SYS/TEMP], [SYS/PERM]).
+//
+// The [Server] is shaped like net/http's: it serves listeners it is
+// given, and a [Backend] supplies authentication and maildrops. The
+// server sends every message with CRLF line ends and byte-stuffing, no
+// matter how it is stored: a stored bare LF goes out as CRLF. Deletions
+// take effect only in the UPDATE state after QUIT; a session that ends
+// any other way deletes nothing. Passwords (USER/PASS and AUTH) are
+// refused without TLS except from loopback, unless
+// [Server.InsecureAuth] is set; APOP, which sends no password, is
+// offered when the backend implements [APOPBackend].
+//
+// The [Client] speaks every command above, upgrades with STLS or dials
+// implicit TLS (POP3S, port 995), and returns server refusals as
+// [*Error].
+//
+// Not implemented: the LOGIN-DELAY and EXPIRE policies of RFC 2449 (the
+// server never expires mail), SASL mechanisms other than PLAIN and
+// LOGIN, and the UTF8 and LANG extensions of RFC 6856.
+package pop3

@@ -1,0 +1,355 @@
+package smtp
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"plumb/internal/sasl"
+)
+
+// A Conn is one client connection, as a Backend sees it.
+type Conn struct {
+	srv    *Server
+	nc     net.Conn
+	br     *bufio.Reader
+	bw     *bufio.Writer
+	id     string
+	log    *slog.Logger
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu     sync.Mutex // guards idle and closed, for Shutdown
+	idle   bool
+	closed bool
+
+	session  Session
+	helo     string
+	esmtp    bool
+	tls      *tls.ConnectionState
+	authed   bool
+	errors   int
+	tx       *transaction
+	quitting bool
+}
+
+// transaction is what MAIL started.
+type transaction struct {
+	from  string
+	opts  MailOptions
+	rcpts []string
+	bdat  *bdatState
+}
+
+func (s *Server) newConn(nc net.Conn) *Conn {
+	var b [6]byte
+	rand.Read(b[:])
+	c := &Conn{srv: s, nc: nc, id: hex.EncodeToString(b[:])}
+	c.br = bufio.NewReaderSize(nc, 4096)
+	c.bw = bufio.NewWriterSize(nc, 4096)
+	c.log = s.logger().With("service", "smtp", "conn", c.id, "remote", nc.RemoteAddr().String())
+	c.ctx, c.cancel = context.WithCancel(context.Background())
+	if tc, ok := nc.(interface{ ConnectionState() tls.ConnectionState }); ok {
+		if tlsc, ok := nc.(*tls.Conn); ok {
+			tlsc.SetDeadline(time.Now().Add(s.writeWait()))
+			if err := tlsc.HandshakeContext(c.ctx); err == nil {
+				cs := tc.ConnectionState()
+				c.tls = &cs
+			}
+			tlsc.SetDeadline(time.Time{})
+		} else {
+			cs := tc.ConnectionState()
+			c.tls = &cs
+		}
+	}
+	if c.tls == nil && s.ImplicitTLS {
+		c.tls = &tls.ConnectionState{HandshakeComplete: true}
+	}
+	return c
+}
+
+// ID returns a short random name of the connection, used in logs and Received: headers.
+func (c *Conn) ID() string { return c.id }
+
+// RemoteAddr returns the client's address.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// LocalAddr returns the address the client connected to.
+func (c *Conn) LocalAddr() net.Addr { return c.nc.LocalAddr() }
+
+// Hostname returns the name the client gave in EHLO or HELO.
+func (c *Conn) Hostname() string { return c.helo }
+
+// TLS returns the TLS state, or nil on a plaintext connection.
+func (c *Conn) TLS() *tls.ConnectionState { return c.tls }
+
+// Authenticated reports whether AUTH succeeded on this connection.
+func (c *Conn) Authenticated() bool { return c.authed }
+
+// Server returns the server the connection belongs to.
+func (c *Conn) Server() *Server { return c.srv }
+
+// Loopback reports whether the client connects from a loopback address.
+func (c *Conn) Loopback() bool { return sasl.IsLoopback(c.nc.RemoteAddr()) }
+
+func (c *Conn) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.closed {
+		c.closed = true
+		c.cancel()
+		c.nc.Close()
+	}
+}
+
+// wakeIfIdle makes a connection waiting for its next command outside a
+// transaction give up waiting, so Shutdown need not wait for it.
+func (c *Conn) wakeIfIdle() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.idle && !c.closed {
+		c.nc.SetReadDeadline(time.Now())
+	}
+}
+
+func (c *Conn) setIdle(idle bool) {
+	c.mu.Lock()
+	c.idle = idle
+	c.mu.Unlock()
+}
+
+func (c *Conn) serve() {
+	defer c.close()
+	defer func() {
+		if c.session != nil {
+			c.session.Logout()
+		}
+	}()
+	defer func() {
+		if r := recover(); r != nil {
+			c.log.Error("smtp: panic serving connection", "panic", r, "stack", string(debug.Stack()))
+			c.abortTx()
+			c.reply(421, EnhancedCode{4, 3, 0}, "Internal error, closing connection")
+			c.bw.Flush()
+		}
+	}()
+	if c.srv.closing.Load() {
+		c.reply(421, EnhancedCode{4, 3, 2}, c.srv.hostname()+" Service shutting down")
+		c.bw.Flush()
+		return
+	}
+	var err error
+	if c.session, err = c.srv.Backend.NewSession(c); err != nil {
+		c.replyErr(err, "new session")
+		c.bw.Flush()
+		return
+	}
+	c.reply(220, NoEnhancedCode, c.srv.hostname()+" ESMTP plumb ready")
+	for !c.quitting {
+		if c.errors > c.srv.maxErrors() {
+			c.reply(421, EnhancedCode{4, 7, 0}, "Too many errors, closing connection")
+			c.abortTx()
+			c.bw.Flush()
+			return
+		}
+		if c.srv.closing.Load() && c.tx == nil {
+			c.reply(421, EnhancedCode{4, 3, 2}, c.srv.hostname()+" Service shutting down")
+			c.bw.Flush()
+			return
+		}
+		line, err := c.readCommand()
+		if err != nil {
+			if errors.Is(err, errLineTooLong) {
+				c.reply(500, EnhancedCode{5, 5, 6}, "Line too long")
+				continue
+			}
+			var ne net.Error
+			switch {
+			case errors.As(err, &ne) && ne.Timeout() && c.srv.closing.Load():
+				c.reply(421, EnhancedCode{4, 3, 2}, c.srv.hostname()+" Service shutting down")
+			case errors.As(err, &ne) && ne.Timeout():
+				c.reply(421, EnhancedCode{4, 4, 2}, c.srv.hostname()+" Idle timeout, closing connection")
+			}
+			c.abortTx()
+			c.bw.Flush()
+			return
+		}
+		c.handle(line)
+	}
+	c.bw.Flush()
+}
+
+var errLineTooLong = errors.New("smtp: line too long")
+
+// readCommand reads one command line. It flushes pending replies first
+// unless more pipelined commands are already buffered (RFC 2920).
+func (c *Conn) readCommand() (string, error) {
+	if c.br.Buffered() == 0 {
+		c.nc.SetWriteDeadline(time.Now().Add(c.srv.writeWait()))
+		if err := c.bw.Flush(); err != nil {
+			return "", err
+		}
+	}
+	c.setIdle(c.tx == nil)
+	defer c.setIdle(false)
+	if c.tx == nil && c.srv.closing.Load() {
+		c.nc.SetReadDeadline(time.Now())
+	} else {
+		c.nc.SetReadDeadline(time.Now().Add(c.srv.idle()))
+	}
+	return readLine(c.br, c.srv.maxLine())
+}
+
+// readLine reads a line ending in LF (a bare LF is taken as a line end
+// in commands, as most servers do; only the message body is strict) of
+// at most max bytes; a longer line is consumed and errLineTooLong returned.
+func readLine(br *bufio.Reader, max int) (string, error) {
+	var line []byte
+	tooLong := false
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if !tooLong {
+			line = append(line, chunk...)
+			if len(line) > max {
+				tooLong, line = true, nil
+			}
+		}
+		if err == bufio.ErrBufferFull {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		break
+	}
+	if tooLong {
+		return "", errLineTooLong
+	}
+	s := strings.TrimSuffix(string(line[:len(line)-1]), "\r")
+	return s, nil
+}
+
+// reply writes one reply; text lines separated by "\n" become a
+// multi-line reply. The enhanced code goes on every line (RFC 2034).
+func (c *Conn) reply(code int, ec EnhancedCode, text string) {
+	if ec == (EnhancedCode{}) {
+		ec = defaultEnhanced(code)
+	}
+	prefix := ""
+	if s := ec.String(); s != "" {
+		prefix = s + " "
+	}
+	lines := strings.Split(text, "\n")
+	c.nc.SetWriteDeadline(time.Now().Add(c.srv.writeWait()))
+	for i, l := range lines {
+		sep := "-"
+		if i == len(lines)-1 {
+			sep = " "
+		}
+		fmt.Fprintf(c.bw, "%d%s%s%s\r\n", code, sep, prefix, l)
+	}
+	if code >= 400 {
+		c.errors++
+	}
+}
+
+// replyErr answers for a backend error: an *Error is the reply; any
+// other error is logged and the client sees a generic 451.
+func (c *Conn) replyErr(err error, what string) {
+	var se *Error
+	if errors.As(err, &se) {
+		msg := strings.Map(func(r rune) rune {
+			if r == '\r' || r == '\n' {
+				return ' '
+			}
+			return r
+		}, se.Message)
+		code := se.Code
+		if code < 200 || code > 599 {
+			code = 451
+		}
+		c.reply(code, se.EnhancedCode, msg)
+		return
+	}
+	c.log.Error("smtp: backend error", "step", what, "err", err)
+	c.reply(ErrTryLater.Code, ErrTryLater.EnhancedCode, ErrTryLater.Message)
+}
+
+// resetTx ends the transaction in the backend and here.
+func (c *Conn) resetTx() {
+	c.abortTx()
+	if c.session != nil {
+		c.session.Reset()
+	}
+}
+
+// abortTx stops a BDAT transfer in progress, if any, and forgets the transaction.
+func (c *Conn) abortTx() {
+	if c.tx != nil && c.tx.bdat != nil {
+		c.tx.bdat.abort()
+	}
+	c.tx = nil
+}
+
+func (c *Conn) backendCtx() (context.Context, context.CancelFunc) {
+	return context.WithCancel(c.ctx)
+}
+
+// received returns the Received: header for the transaction (RFC 5321
+// section 4.4), trace information the message carries from here on.
+func (c *Conn) received(tx *transaction, id string) string {
+	proto := "SMTP"
+	if c.esmtp {
+		proto = "ESMTP"
+		if tx.opts.UTF8 {
+			proto = "UTF8SMTP"
+		}
+		if c.tls != nil {
+			proto += "S"
+		}
+		if c.authed {
+			proto += "A"
+		}
+	}
+	ip := "unknown"
+	switch a := c.nc.RemoteAddr().(type) {
+	case *net.TCPAddr:
+		ip = a.IP.String()
+		if a.IP.To4() == nil {
+			ip = "IPv6:" + ip
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Received: from %s ([%s])\r\n\tby %s (plumb) with %s id %s", c.helo, ip, c.srv.hostname(), proto, id)
+	if c.tls != nil && c.tls.Version != 0 {
+		fmt.Fprintf(&b, "\r\n\t(using %s with cipher %s)", tls.VersionName(c.tls.Version), tls.CipherSuiteName(c.tls.CipherSuite))
+	}
+	if len(tx.rcpts) == 1 {
+		fmt.Fprintf(&b, "\r\n\tfor <%s>", tx.rcpts[0])
+	}
+	fmt.Fprintf(&b, ";\r\n\t%s\r\n", time.Now().Format(time.RFC1123Z))
+	return b.String()
+}
+
+func newMessageID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return strings.ToUpper(hex.EncodeToString(b[:]))
+}
+
+// drain discards the rest of r, so the connection stays in step.
+func drain(r io.Reader) error {
+	_, err := io.Copy(io.Discard, r)
+	return err
+}
