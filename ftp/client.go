@@ -44,6 +44,7 @@ type Client struct {
 	timeout time.Duration
 
 	tlsConfig *tls.Config // non-nil when the control connection is TLS
+	dialTLS   *tls.Config // the Dialer's, for AuthTLS(nil)
 	protP     bool        // data connections are TLS (PROT P)
 
 	active      bool
@@ -103,7 +104,7 @@ func (d *Dialer) dial(ctx context.Context, addr string, implicit bool) (*Client,
 	}
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	c := &Client{host: host, timeout: timeout, active: d.Active, disableEPSV: d.DisableEPSV}
+	c := &Client{host: host, timeout: timeout, active: d.Active, disableEPSV: d.DisableEPSV, dialTLS: d.TLSConfig}
 	if implicit {
 		cfg := c.dataTLSConfig(d.TLSConfig)
 		tconn := tls.Client(conn, cfg)
@@ -259,6 +260,9 @@ func (c *Client) AuthTLS(config *tls.Config) error {
 	}
 	if _, err := c.expect(234, "AUTH TLS"); err != nil {
 		return err
+	}
+	if config == nil {
+		config = c.dialTLS
 	}
 	cfg := c.dataTLSConfig(config)
 	tconn := tls.Client(c.conn, cfg)

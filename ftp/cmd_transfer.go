@@ -104,7 +104,7 @@ func (s *session) cmdRETR(arg string) bool {
 		s.reply(550, "Not a plain file")
 		return false
 	}
-	offset := s.restArg
+	offset := s.takeRest()
 	if offset > fi.Size() {
 		s.reply(554, "REST offset beyond the end of the file")
 		return false
@@ -162,11 +162,15 @@ func (s *session) finishTransfer(x *transfer, err error, ok string) {
 	}
 }
 
-func (s *session) cmdSTOR(arg string) bool { return s.store("STOR", arg, s.restArg, false) }
+func (s *session) cmdSTOR(arg string) bool { return s.store("STOR", arg, s.takeRest(), false) }
 
-func (s *session) cmdAPPE(arg string) bool { return s.store("APPE", arg, AppendOffset, false) }
+func (s *session) cmdAPPE(arg string) bool {
+	s.takeRest()
+	return s.store("APPE", arg, AppendOffset, false)
+}
 
 func (s *session) cmdSTOU(arg string) bool {
+	s.takeRest()
 	if arg == "" {
 		arg = "file"
 	}
@@ -371,6 +375,7 @@ func (s *session) cmdMLSD(arg string) bool {
 
 // sendListing sends n lines made by line over a data connection.
 func (s *session) sendListing(verb string, n int, line func(int) string) bool {
+	s.takeRest()
 	d, ok := s.dataEndpoint()
 	if !ok {
 		s.reply(425, "Use PORT, EPRT, PASV or EPSV first")

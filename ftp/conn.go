@@ -55,11 +55,11 @@ type session struct {
 	ascii     bool
 	epsvAll   bool
 
-	rest, restArg   int64  // REST sets rest; the next command sees it as restArg
-	rnfr, rnfrArg   string // likewise for RNFR and RNTO
-	pasv            *passiveListener
-	active          netip.AddrPort // the PORT/EPRT address, if valid
-	mlstFacts       string
+	rest          int64  // set by REST, taken by the next transfer command
+	rnfr, rnfrArg string // RNFR sets rnfr; the next command sees it as rnfrArg
+	pasv          *passiveListener
+	active        netip.AddrPort // the PORT/EPRT address, if valid
+	mlstFacts     string
 
 	mu      sync.Mutex
 	xfer    *transfer
@@ -163,7 +163,6 @@ func (s *session) dispatch(line string) (quit bool) {
 	if !cmd.duringTransfer {
 		s.waitTransfer()
 	}
-	s.restArg, s.rest = s.rest, 0
 	s.rnfrArg, s.rnfr = s.rnfr, ""
 	if cmd.login && !s.loggedIn {
 		s.reply(530, "Please log in with USER and PASS")
@@ -202,7 +201,19 @@ func parseCommandLine(line string) (verb, arg string) {
 	if len(verb) > 8 {
 		return "", ""
 	}
-	return strings.ToUpper(verb), arg
+	return asciiUpper(verb), arg
+}
+
+// asciiUpper upper-cases ASCII letters only, leaving other bytes as they
+// are (strings.ToUpper would rewrite invalid UTF-8).
+func asciiUpper(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'a' <= c && c <= 'z' {
+			b[i] = c - 'a' + 'A'
+		}
+	}
+	return string(b)
 }
 
 // stripTelnet removes IAC command sequences: IAC IAC is a literal 0xff
@@ -358,6 +369,14 @@ func (s *session) resolve(arg string) (vpath, name string) {
 		name = "."
 	}
 	return vpath, name
+}
+
+// takeRest returns the REST offset and clears it: it applies to the
+// next transfer only, whatever commands (EPSV, TYPE) come in between.
+func (s *session) takeRest() int64 {
+	r := s.rest
+	s.rest = 0
+	return r
 }
 
 func (s *session) logout() {

@@ -317,3 +317,10 @@ func addrOf(a net.Addr) netip.Addr {
 	}
 	return ap.Addr().Unmap()
 }
+
+// activeSessions returns the number of open sessions.
+func (s *Server) activeSessions() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sessions)
+}

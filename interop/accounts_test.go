@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +23,9 @@ func plumbUser(t *testing.T, data, stdin string, args ...string) (string, string
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, plumbBin, append(append([]string{"user"}, args...), "--data", data)...)
+	if slices.Contains(args, "--config") {
+		cmd.Args = append([]string{plumbBin, "user"}, args...)
+	}
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -166,6 +171,13 @@ func TestUserCLI(t *testing.T) {
 		t.Errorf("del bob twice = exit %d, %q; want failure, no user", code, errs)
 	}
 
+	// --config takes the data directory from a plumb serve config.
+	cfg := filepath.Join(t.TempDir(), "plumb.toml")
+	os.WriteFile(cfg, []byte("data = "+strconv.Quote(data)+"\n"), 0o600)
+	if out, errs, code := plumbUser(t, t.TempDir(), "", "list", "--config", cfg); code != 0 || !strings.Contains(out, "alice") {
+		t.Errorf("list --config (data %s) = exit %d, %q, %q; want alice", data, code, out, errs)
+	}
+
 	// Plain list prints a table.
 	if out, _, code := plumbUser(t, data, "", "list"); code != 0 || !strings.HasPrefix(out, "NAME") || !strings.Contains(out, "alice") {
 		t.Errorf("list = exit %d, %q; want a table with alice", code, out)
@@ -203,5 +215,75 @@ func TestUserCLITerminal(t *testing.T) {
 	}
 	if err := authenticate(t, data, "dave", "one"); err == nil {
 		t.Errorf("dave was created despite mismatched entries")
+	}
+}
+
+// TestUserChangesTakeEffectWhileServing changes accounts with the
+// binary while plumb serve runs and logs in with Python's poplib after
+// each change: no restart is needed for add, passwd or del.
+func TestUserChangesTakeEffectWhileServing(t *testing.T) {
+	py := needPyModule(t, "poplib")
+	s := startServe(t, pop3Config)
+	host, port, _ := strings.Cut(s.Addr(t, "pop3"), ":")
+	login := func(user, pw string) string {
+		t.Helper()
+		return strings.TrimSpace(run(t, 30*time.Second, py, "-W", "ignore", "testdata/pop3_login.py", host, port, user, pw))
+	}
+	if got := login("erin", "first-pw"); !strings.HasPrefix(got, "-ERR") {
+		t.Fatalf("login before the account exists = %q, want -ERR", got)
+	}
+	if _, errs, code := plumbUser(t, s.Data, "first-pw\n", "add", "erin"); code != 0 {
+		t.Fatalf("plumb user add erin: exit %d: %s", code, errs)
+	}
+	if got := login("erin", "first-pw"); !strings.HasPrefix(got, "+OK") {
+		t.Fatalf("login after plumb user add (serve running) = %q, want +OK", got)
+	}
+	if _, errs, code := plumbUser(t, s.Data, "second-pw\n", "passwd", "erin"); code != 0 {
+		t.Fatalf("plumb user passwd erin: exit %d: %s", code, errs)
+	}
+	if got := login("erin", "second-pw"); !strings.HasPrefix(got, "+OK") {
+		t.Errorf("login with the new password = %q, want +OK", got)
+	}
+	if got := login("erin", "first-pw"); !strings.HasPrefix(got, "-ERR") {
+		t.Errorf("login with the old password after passwd = %q, want -ERR", got)
+	}
+	if _, errs, code := plumbUser(t, s.Data, "", "del", "erin"); code != 0 {
+		t.Fatalf("plumb user del erin: exit %d: %s", code, errs)
+	}
+	if got := login("erin", "second-pw"); !strings.HasPrefix(got, "-ERR") {
+		t.Errorf("login after plumb user del = %q, want -ERR", got)
+	}
+}
+
+// TestRepeatedFailuresAreSlowed: after 5 failed logins from one address
+// the daemon makes the next attempt wait (1s by default, doubling), even
+// with the right password.
+func TestRepeatedFailuresAreSlowed(t *testing.T) {
+	py := needPyModule(t, "poplib")
+	s := startServe(t, pop3Config)
+	if _, errs, code := plumbUser(t, s.Data, "right-pw\n", "add", "frank"); code != 0 {
+		t.Fatalf("plumb user add frank: exit %d: %s", code, errs)
+	}
+	host, port, _ := strings.Cut(s.Addr(t, "pop3"), ":")
+	login := func(pw string) (string, time.Duration) {
+		t.Helper()
+		start := time.Now()
+		out := run(t, 60*time.Second, py, "-W", "ignore", "testdata/pop3_login.py", host, port, "frank", pw)
+		return strings.TrimSpace(out), time.Since(start)
+	}
+	var fastest time.Duration = time.Hour
+	for i := range 5 {
+		got, d := login("wrong")
+		if !strings.HasPrefix(got, "-ERR") {
+			t.Fatalf("wrong login #%d = %q, want -ERR", i+1, got)
+		}
+		fastest = min(fastest, d)
+	}
+	got, d := login("right-pw")
+	if !strings.HasPrefix(got, "+OK") {
+		t.Fatalf("right login after 5 failures = %q, want +OK (slowed, not locked out)", got)
+	}
+	if d < fastest+900*time.Millisecond {
+		t.Errorf("login after 5 failures took %v, fastest failure %v; want ≥ 1s more", d, fastest)
 	}
 }

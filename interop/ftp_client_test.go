@@ -35,6 +35,8 @@ type ftpPeer struct {
 	root       string // the server's root directory on disk
 	upload     string // a directory, relative to the root, the user may write in
 	tls        *tls.Config
+	implicit   bool   // TLS from the first byte (FTPS)
+	certFile   string // the server's certificate, for plumb --ca
 }
 
 // testCert writes a self-signed certificate for 127.0.0.1 into dir and
@@ -103,9 +105,9 @@ func startPyftpdlib(t *testing.T, withTLS bool) *ftpPeer {
 	args := []string{"-W", "ignore", "testdata/ftp_client_pyftpdlib.py", p.root, p.user, p.pass}
 	if withTLS {
 		needPyModule(t, "OpenSSL")
-		var cf, kf string
-		cf, kf, p.tls = testCert(t, t.TempDir())
-		args = append(args, cf, kf)
+		var kf string
+		p.certFile, kf, p.tls = testCert(t, t.TempDir())
+		args = append(args, p.certFile, kf)
 	}
 	cmd := exec.Command(py, args...)
 	out, err := cmd.StdoutPipe()
@@ -151,7 +153,10 @@ func freePort(t *testing.T) int {
 // and an "upload" directory owned by the ftp user, where anonymous may
 // write, rename and delete. withTLS requires TLS for everything and
 // data connections that reuse the control connection's TLS session.
-func startVsftpd(t *testing.T, withTLS bool) *ftpPeer {
+func startVsftpd(t *testing.T, withTLS bool) *ftpPeer { return startVsftpdMode(t, withTLS, false) }
+
+// startVsftpdMode is startVsftpd, with implicit TLS (FTPS from the first byte) when implicit is set.
+func startVsftpdMode(t *testing.T, withTLS, implicit bool) *ftpPeer {
 	t.Helper()
 	bin := need(t, "vsftpd")
 	if os.Geteuid() != 0 {
@@ -206,6 +211,7 @@ vsftpd_log_file=%s
 	if withTLS {
 		var cf, kf string
 		cf, kf, p.tls = testCert(t, dir)
+		p.certFile = cf
 		conf += fmt.Sprintf(`ssl_enable=YES
 allow_anon_ssl=YES
 force_anon_logins_ssl=YES
@@ -214,6 +220,9 @@ require_ssl_reuse=YES
 rsa_cert_file=%s
 rsa_private_key_file=%s
 `, cf, kf)
+		if implicit {
+			conf += "implicit_ssl=YES\n"
+		}
 	}
 	cfgFile := filepath.Join(dir, "vsftpd.conf")
 	if err := os.WriteFile(cfgFile, []byte(conf), 0o600); err != nil {
@@ -228,6 +237,9 @@ rsa_private_key_file=%s
 		c, err := net.DialTimeout("tcp", p.addr, time.Second)
 		if err == nil {
 			c.Close()
+			if implicit {
+				p.implicit = true
+			}
 			return p
 		}
 		if time.Now().After(deadline) {
@@ -240,13 +252,17 @@ rsa_private_key_file=%s
 // dial connects and logs in to the peer, over AUTH TLS when it has a certificate.
 func (p *ftpPeer) dial(t *testing.T, active bool) *ftp.Client {
 	t.Helper()
-	d := ftp.Dialer{Timeout: 10 * time.Second, Active: active}
-	c, err := d.Dial(context.Background(), p.addr)
+	d := ftp.Dialer{Timeout: 10 * time.Second, Active: active, TLSConfig: p.tls}
+	dial := d.Dial
+	if p.implicit {
+		dial = d.DialTLS
+	}
+	c, err := dial(context.Background(), p.addr)
 	if err != nil {
 		t.Fatalf("Dial(%s): %v", p.addr, err)
 	}
 	t.Cleanup(func() { c.Close() })
-	if p.tls != nil {
+	if p.tls != nil && !p.implicit {
 		if err := c.AuthTLS(p.tls); err != nil {
 			t.Fatalf("AuthTLS: %v", err)
 		}
@@ -445,4 +461,8 @@ func TestFTPClientVsftpd(t *testing.T) {
 // control connection's TLS session: vsftpd runs with require_ssl_reuse.
 func TestFTPClientVsftpdTLS(t *testing.T) {
 	exerciseFTPClient(t, startVsftpd(t, true))
+}
+
+func TestFTPClientVsftpdImplicitTLS(t *testing.T) {
+	exerciseFTPClient(t, startVsftpdMode(t, true, true))
 }

@@ -116,6 +116,9 @@ func (d *memDrop) Messages(ctx context.Context) ([]Message, error) {
 	msgs := make([]Message, len(d.u.msgs))
 	for i, m := range d.u.msgs {
 		body := strings.ReplaceAll(strings.ReplaceAll(m.body, "\r\n", "\n"), "\n", "\r\n")
+		if body != "" && !strings.HasSuffix(body, "\n") {
+			body += "\r\n" // the wire form ends with a line end
+		}
 		msgs[i] = Message{UID: m.uid, Size: int64(len(body))}
 	}
 	return msgs, nil

@@ -29,6 +29,15 @@ func (e *RcptErrors) Error() string {
 	return "smtp: recipients refused: " + strings.Join(parts, "; ")
 }
 
+// Unwrap returns the refusals, so errors.As finds an *Error in them.
+func (e *RcptErrors) Unwrap() []error {
+	errs := make([]error, 0, len(e.Errors))
+	for _, err := range e.Errors {
+		errs = append(errs, err)
+	}
+	return errs
+}
+
 // chunkSize is the BDAT chunk SendMail sends.
 const chunkSize = 1 << 20
 

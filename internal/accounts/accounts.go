@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -230,7 +231,7 @@ func (db *DB) VerifyAPOP(ctx context.Context, name, timestamp, digest string, re
 	}
 	sum := md5.Sum([]byte(timestamp + secret))
 	want := hex.EncodeToString(sum[:])
-	if subtle.ConstantTimeCompare([]byte(want), []byte(digest)) != 1 || !ok {
+	if subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(digest))) != 1 || !ok {
 		db.fails.fail(key)
 		return User{}, ErrAuthFailed
 	}

@@ -273,6 +273,7 @@ func TestThrottle(t *testing.T) {
 	if err := db.Add("alice", "right"); err != nil {
 		t.Fatal(err)
 	}
+	k1, k2 := clientKey(client1), clientKey(client2)
 	timed := func(user, pw string, from net.Addr) (time.Duration, error) {
 		start := time.Now()
 		_, err := db.Authenticate(ctx, user, pw, from)
@@ -280,27 +281,41 @@ func TestThrottle(t *testing.T) {
 	}
 	// The first Failures attempts are not delayed (unknown users count too).
 	for i := range 3 {
-		if d, err := timed("nobody", "wrong", client1); !errors.Is(err, ErrAuthFailed) || d > 30*time.Millisecond {
-			t.Fatalf("failure #%d took %v, %v; want fast ErrAuthFailed", i+1, d, err)
+		if w := db.fails.next(k1); w != 0 {
+			t.Fatalf("before failure #%d the wait is %v, want 0", i+1, w)
+		}
+		if _, err := timed("nobody", "wrong", client1); !errors.Is(err, ErrAuthFailed) {
+			t.Fatalf("failure #%d = %v, want ErrAuthFailed", i+1, err)
 		}
 	}
-	// Now every attempt from that address waits, even the right password.
+	// Now every attempt from that address waits, even the right password;
+	// sleeping never ends early, so lower bounds hold on a loaded machine.
+	if w := db.fails.next(k1); w != 40*time.Millisecond {
+		t.Errorf("after 3 failures the wait is %v, want Delay (40ms)", w)
+	}
 	if d, err := timed("alice", "wrong", client1); !errors.Is(err, ErrAuthFailed) || d < 40*time.Millisecond {
 		t.Errorf("4th attempt took %v, %v; want ≥40ms delay and ErrAuthFailed", d, err)
 	}
 	if d, err := timed("alice", "right", client1); err != nil || d < 80*time.Millisecond {
 		t.Errorf("5th attempt (right password) took %v, %v; want ≥80ms (doubled) and success", d, err)
 	}
+	// A success does not reset the count.
+	if w := db.fails.next(k1); w != 80*time.Millisecond {
+		t.Errorf("after a success the wait is %v, want still 80ms", w)
+	}
 	// Another address is not slowed.
-	if d, err := timed("alice", "right", client2); err != nil || d > 30*time.Millisecond {
-		t.Errorf("attempt from another address took %v, %v; want fast success", d, err)
+	if w := db.fails.next(k2); w != 0 {
+		t.Errorf("wait for another address = %v, want 0", w)
 	}
-	// The delay is capped at MaxDelay.
+	if _, err := timed("alice", "right", client2); err != nil {
+		t.Errorf("attempt from another address = %v, want success", err)
+	}
+	// The delay doubles up to MaxDelay.
 	for range 4 {
-		timed("alice", "wrong", client1)
+		db.fails.fail(k1)
 	}
-	if d, _ := timed("alice", "wrong", client1); d > 300*time.Millisecond {
-		t.Errorf("attempt after many failures took %v, want ≤ MaxDelay (200ms) + slack", d)
+	if w := db.fails.next(k1); w != 200*time.Millisecond {
+		t.Errorf("after 8 failures the wait is %v, want MaxDelay (200ms)", w)
 	}
 	// The wait honours the context.
 	cctx, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
@@ -309,6 +324,33 @@ func TestThrottle(t *testing.T) {
 		t.Errorf("Authenticate with expiring ctx = %v, want DeadlineExceeded", err)
 	}
 }
+
+func TestThrottleWindowForgets(t *testing.T) {
+	f := newFailures(Throttle{Failures: 1, Window: 30 * time.Millisecond, Delay: time.Second}.withDefaults())
+	f.fail("k")
+	if w := f.next("k"); w != time.Second {
+		t.Fatalf("wait after a failure = %v, want 1s", w)
+	}
+	time.Sleep(50 * time.Millisecond)
+	if w := f.next("k"); w != 0 {
+		t.Errorf("wait after the window passed = %v, want 0", w)
+	}
+	if err := f.wait(ctx, "k"); err != nil {
+		t.Errorf("wait after the window = %v", err)
+	}
+}
+
+func TestThrottleBoundedMemory(t *testing.T) {
+	f := newFailures(Throttle{MaxClients: 100}.withDefaults())
+	for i := range 1000 {
+		f.fail(netipString(i))
+	}
+	if n := len(f.m); n > 100 {
+		t.Errorf("failure table holds %d addresses, want ≤ MaxClients (100)", n)
+	}
+}
+
+func netipString(i int) string { return net.IPv4(10, byte(i>>16), byte(i>>8), byte(i)).String() }
 
 func TestThrottleConcurrentAttemptsQueue(t *testing.T) {
 	db, _ := openTemp(t)

@@ -16,8 +16,9 @@
 //
 // Every change is written atomically (a temporary file in the same
 // directory, fsync, rename, fsync of the directory) with mode 0600,
-// under an advisory lock so that `plumb user add` and a running daemon
-// do not lose each other's writes. A running [DB] notices a change made
+// under an advisory lock on accounts.toml.lock beside it, so that two
+// processes changing accounts (two `plumb user` commands, or one and the
+// daemon's first-start account) do not lose each other's writes. A running [DB] notices a change made
 // by another process (another plumb, or an editor) the next time it is
 // asked anything: it compares the file's modification time, size and
 // identity with what it last read, one stat per call, and rereads the

@@ -96,6 +96,21 @@ func (f *failures) delay(n int) time.Duration {
 	return min(d, f.t.MaxDelay)
 }
 
+// next is the wait the next attempt from key would get, ignoring
+// attempts already queued.
+func (f *failures) next(key string) time.Duration {
+	if key == "" || f.t.Failures < 0 {
+		return 0
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e := f.m[key]
+	if e == nil || time.Since(e.last) > f.t.Window || e.n < f.t.Failures {
+		return 0
+	}
+	return f.delay(e.n)
+}
+
 // wait blocks an attempt from key as long as its failures require.
 func (f *failures) wait(ctx context.Context, key string) error {
 	if key == "" || f.t.Failures < 0 {

@@ -28,6 +28,7 @@ type Config struct {
 	TLS      TLSConfig      `toml:"tls"`
 	Limits   LimitsConfig   `toml:"limits"`
 	Accounts AccountsConfig `toml:"accounts"`
+	Files    FilesConfig    `toml:"files"`
 
 	Echo    SimpleConfig `toml:"echo"`
 	Discard SimpleConfig `toml:"discard"`
@@ -229,5 +230,6 @@ func (c *Config) listeners() map[string]*Listener {
 		"echo": &c.Echo.Listener, "discard": &c.Discard.Listener, "daytime": &c.Daytime.Listener,
 		"qotd": &c.QOTD.Listener, "chargen": &c.Chargen.Listener, "time": &c.Time.Listener,
 		"ftp": &c.FTP.Listener, "smtp": &c.SMTP.Listener, "pop3": &c.POP3.Listener,
+		"ftp.ftps": &c.FTP.FTPS,
 	}
 }

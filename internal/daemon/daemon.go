@@ -15,13 +15,10 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"plumb/internal/accounts"
 )
 
 // Daemon runs every enabled service of one Config.
@@ -118,12 +115,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 		return err
 	}
 	d.tlsCfg = serverTLSConfig(cert)
-	db, err := accounts.Open(filepath.Join(d.cfg.Data, accountsFile))
-	if err != nil {
-		return fmt.Errorf("accounts: %w", err)
-	}
-	d.stores.accounts = db
-	if err := d.ensureFirstUser(); err != nil {
+	if err := d.openAccounts(); err != nil {
 		return err
 	}
 

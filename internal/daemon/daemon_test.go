@@ -434,3 +434,26 @@ func TestPrintConfigRoundTrips(t *testing.T) {
 		t.Error("printed config has no comments")
 	}
 }
+
+func TestFirstStartCreatesAccountOnce(t *testing.T) {
+	c := testConfig(t)
+	c.Accounts.FirstUser = "plumb"
+	c.Admin.Enabled = false
+	for i, want := range []bool{true, false} {
+		var out strings.Builder
+		d := New(c, slog.New(slog.NewTextHandler(io.Discard, nil)), &out)
+		if err := d.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		d.Close()
+		if got := strings.Contains(out.String(), `created account "plumb" with password`); got != want {
+			t.Errorf("start %d printed %q; want a created-account line: %v", i+1, out.String(), want)
+		}
+		if i == 0 {
+			pass := strings.Split(out.String(), `"`)[3]
+			if _, err := d.Accounts().Authenticate(context.Background(), "plumb", pass, nil); err != nil {
+				t.Errorf("Authenticate(plumb, printed password) = %v", err)
+			}
+		}
+	}
+}

@@ -1,10 +1,209 @@
 package daemon
 
-// FTPConfig is the [ftp] section. Stub: the ftp issue fills it in.
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"plumb/ftp"
+	"plumb/internal/accounts"
+	"plumb/internal/filestore"
+)
+
+// FTPConfig is the [ftp] section: plain FTP with AUTH TLS, and
+// [ftp.ftps], implicit FTPS. Both serve the file tree of [files].
 type FTPConfig struct {
 	Listener
+	FTPS                Listener `toml:"ftps" comment:"FTP over implicit TLS (the port 990 convention)"`
+	PassivePorts        string   `toml:"passive_ports" comment:"Ports of passive data connections, \"30000-30999\", picked at random; empty: any the kernel gives"`
+	PassiveAddress      string   `toml:"passive_address" comment:"IPv4 address PASV advertises when behind NAT; empty: the address the client connected to"`
+	PassiveTimeout      Duration `toml:"passive_timeout" comment:"Close a passive listener no data connection came to; also bounds active connects"`
+	DataTimeout         Duration `toml:"data_timeout" comment:"Abort a transfer that moves no byte for this long"`
+	RequireTLS          string   `toml:"require_tls" comment:"When a login needs TLS: \"except-loopback\", \"always\" or \"never\" (anonymous logins never need it)"`
+	RequireSessionReuse bool     `toml:"require_session_reuse" comment:"Under PROT P, refuse a data connection that does not resume the control connection's TLS session"`
+	Anonymous           bool     `toml:"anonymous" comment:"Let \"anonymous\" and \"ftp\" log in, with any password, to the anonymous area"`
+	MaxLoginFailures    int      `toml:"max_login_failures" comment:"Failed logins before a connection is closed"`
+	Welcome             string   `toml:"welcome" comment:"Text of the 220 greeting"`
 }
 
-func init() {
-	register("ftp", func(d *Daemon) ([]Service, error) { return nil, nil })
+func init() { register("ftp", buildFTP) }
+
+// ftpBusy is what a connection over a limit is told before it is closed.
+var ftpBusy = []byte("421 Too many connections, try again later\r\n")
+
+func buildFTP(d *Daemon) ([]Service, error) {
+	cfg := &d.Config().FTP
+	if !cfg.Enabled && !cfg.FTPS.Enabled {
+		return nil, nil
+	}
+	if _, _, err := net.SplitHostPort(cfg.FTPS.Addr); cfg.FTPS.Enabled && err != nil {
+		return nil, fmt.Errorf("ftp.ftps.addr %q: want host:port or :port", cfg.FTPS.Addr)
+	}
+	lo, hi, err := parsePortRange(cfg.PassivePorts)
+	if err != nil {
+		return nil, err
+	}
+	var advertise netip.Addr
+	if cfg.PassiveAddress != "" {
+		advertise, err = netip.ParseAddr(cfg.PassiveAddress)
+		if err != nil || !advertise.Unmap().Is4() {
+			return nil, fmt.Errorf("ftp.passive_address %q: want an IPv4 address", cfg.PassiveAddress)
+		}
+	}
+	var policy ftp.TLSPolicy
+	switch cfg.RequireTLS {
+	case "except-loopback", "":
+		policy = ftp.TLSRequiredExceptLoopback
+	case "always":
+		policy = ftp.TLSRequired
+	case "never":
+		policy = ftp.TLSOptional
+	default:
+		return nil, fmt.Errorf("ftp.require_tls %q: want \"except-loopback\", \"always\" or \"never\"", cfg.RequireTLS)
+	}
+	store, err := d.FileStore()
+	if err != nil {
+		return nil, err
+	}
+	files := d.Config().Files
+	be := &ftpBackend{
+		accounts: d.Accounts(), store: store, anonymous: cfg.Anonymous,
+		limits:     filestore.Limits{Quota: files.Quota, MaxFileSize: files.MaxFileSize},
+		anonLimits: filestore.Limits{Quota: files.Quota, MaxFileSize: files.MaxFileSize, ReadOnly: !files.AnonymousWritable},
+	}
+	log := d.Logger().With("service", "ftp")
+	newServer := func(implicit bool) *ftp.Server {
+		return &ftp.Server{
+			Backend:                be,
+			TLSConfig:              d.TLSConfig(),
+			ImplicitTLS:            implicit,
+			LoginTLS:               policy,
+			AllowDataSessionChange: !cfg.RequireSessionReuse,
+			PassivePortMin:         lo,
+			PassivePortMax:         hi,
+			PassiveAddress:         advertise,
+			PassiveTimeout:         cfg.PassiveTimeout.Duration,
+			DataTimeout:            cfg.DataTimeout.Duration,
+			IdleTimeout:            d.Config().Limits.IdleTimeout.Duration,
+			MaxLoginFailures:       cfg.MaxLoginFailures,
+			Welcome:                cfg.Welcome,
+			Logger:                 log,
+		}
+	}
+	var services []Service
+	if cfg.Enabled {
+		services = append(services, Service{Name: "ftp", Net: "tcp", Addr: d.Addr(cfg.Addr), Busy: ftpBusy,
+			MaxConns: cfg.MaxConns, ProxyProtocol: cfg.ProxyProtocol, Stream: newServer(false)})
+	}
+	if cfg.FTPS.Enabled {
+		// The ftp package does the TLS handshake itself (TLS is false
+		// here) so that it can mark the session tickets it issues and
+		// check that data connections resume the control connection's.
+		services = append(services, Service{Name: "ftps", Net: "tcp", Addr: d.Addr(cfg.FTPS.Addr),
+			MaxConns: cfg.FTPS.MaxConns, ProxyProtocol: cfg.FTPS.ProxyProtocol, Stream: newServer(true)})
+	}
+	return services, nil
+}
+
+// parsePortRange parses "30000-30999"; empty gives 0, 0.
+func parsePortRange(s string) (lo, hi int, err error) {
+	if s == "" {
+		return 0, 0, nil
+	}
+	a, b, ok := strings.Cut(s, "-")
+	lo, err1 := strconv.Atoi(strings.TrimSpace(a))
+	hi, err2 := strconv.Atoi(strings.TrimSpace(b))
+	if !ok || err1 != nil || err2 != nil || lo < 1024 || hi > 65535 || lo > hi {
+		return 0, 0, fmt.Errorf("ftp.passive_ports %q: want a range like \"30000-30999\" within 1024-65535", s)
+	}
+	return lo, hi, nil
+}
+
+// ftpBackend adapts the account database and the file store to ftp.Backend.
+type ftpBackend struct {
+	accounts           *accounts.DB
+	store              *filestore.Store
+	anonymous          bool
+	limits, anonLimits filestore.Limits
+}
+
+func (b *ftpBackend) Login(ctx context.Context, c *ftp.ConnInfo, user, password string) (ftp.FS, error) {
+	if b.anonymous && (strings.EqualFold(user, "anonymous") || strings.EqualFold(user, "ftp")) {
+		t, err := b.store.Anonymous(ctx, b.anonLimits)
+		if err != nil {
+			return nil, err
+		}
+		return ftpTree{t}, nil
+	}
+	u, err := b.accounts.Authenticate(ctx, user, password, c.RemoteAddr)
+	if err != nil {
+		return nil, err
+	}
+	home := u.Home
+	if home == "" {
+		home = u.Name
+	}
+	t, err := b.store.Home(ctx, home, b.limits)
+	if err != nil {
+		return nil, err
+	}
+	return ftpTree{t}, nil
+}
+
+// ftpTree is a filestore.Tree as an ftp.FS; it closes with the session.
+type ftpTree struct{ *filestore.Tree }
+
+var (
+	_ ftp.FS         = ftpTree{}
+	_ ftp.Chmoder    = ftpTree{}
+	_ ftp.ReadOnlyFS = ftpTree{}
+	_ io.Closer      = ftpTree{}
+)
+
+func (t ftpTree) Open(ctx context.Context, name string) (io.ReadSeekCloser, error) {
+	f, err := t.Tree.Open(ctx, name)
+	if err != nil {
+		return nil, err // not a nil *os.File in a non-nil interface
+	}
+	return f, nil
+}
+
+func (t ftpTree) Create(ctx context.Context, name string, offset int64) (ftp.Upload, error) {
+	if offset == ftp.AppendOffset {
+		offset = filestore.AppendOffset
+	}
+	u, err := t.Tree.Create(ctx, name, offset)
+	if err != nil {
+		return nil, ftpStoreError(err)
+	}
+	return ftpUpload{u}, nil
+}
+
+func (t ftpTree) Chmod(ctx context.Context, name string, mode fs.FileMode) error {
+	return t.Tree.Chmod(ctx, name, mode)
+}
+
+type ftpUpload struct{ *filestore.Upload }
+
+func (u ftpUpload) Write(p []byte) (int, error) {
+	n, err := u.Upload.Write(p)
+	return n, ftpStoreError(err)
+}
+
+// ftpStoreError gives the store's limit errors the ftp package's names,
+// which choose the 552 reply.
+func ftpStoreError(err error) error {
+	switch {
+	case errors.Is(err, filestore.ErrQuota):
+		return fmt.Errorf("%w: %w", ftp.ErrQuotaExceeded, err)
+	case errors.Is(err, filestore.ErrTooLarge):
+		return fmt.Errorf("%w: %w", ftp.ErrFileTooLarge, err)
+	}
+	return err
 }

@@ -11,7 +11,7 @@
 //
 // Delivery is the Maildir way: the message is written to tmp/, fsynced,
 // hard-linked into new/ under a name that carries its size (",S=") and
-// its size with CRLF line ends (",W="), and the new/ directory is
+// its wire size (",W=": CRLF line ends, ending with CRLF), and the new/ directory is
 // fsynced before Deliver returns. Flags live in the file name per the
 // Maildir convention (":2,DFPRST", letters sorted).
 //

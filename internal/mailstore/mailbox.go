@@ -17,7 +17,7 @@ type Message struct {
 	Key      string // the unique part of the file name, stable across flag changes
 	Flags    Flags
 	Size     int64 // bytes in the file
-	CRLFSize int64 // bytes with bare LFs made CRLF; -1 if not known yet (see Mailbox.CRLFSize)
+	CRLFSize int64 // bytes in the wire form (see the function CRLFSize); -1 if not known yet (see Mailbox.CRLFSize)
 	Path     string
 	Recent   bool // still in new/: no reader has seen it
 }
@@ -155,7 +155,7 @@ func (m *Mailbox) Open(uid uint32) (*os.File, error) {
 	return f, nil
 }
 
-// CRLFSize returns msg's size with bare LFs made CRLF, reading the file
+// CRLFSize returns msg's wire size (see the function CRLFSize), reading the file
 // once if its name does not carry it, and remembering the answer.
 func (m *Mailbox) CRLFSize(msg Message) (int64, error) {
 	if msg.CRLFSize >= 0 {

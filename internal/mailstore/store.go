@@ -399,11 +399,11 @@ func (s *Store) userOf(path string) string {
 	return user
 }
 
-// copyCounting copies r to w and returns the bytes copied and their
-// count with every bare LF made CRLF.
+// copyCounting copies r to w and returns the bytes copied and the
+// message's wire size (see CRLFSize).
 func copyCounting(ctx context.Context, w io.Writer, r io.Reader) (size, vsize int64, err error) {
 	buf := make([]byte, 64<<10)
-	var prevCR bool
+	var prevCR, lastLF bool
 	for {
 		if err := ctx.Err(); err != nil {
 			return size, vsize, err
@@ -419,11 +419,15 @@ func copyCounting(ctx context.Context, w io.Writer, r io.Reader) (size, vsize in
 				}
 			}
 			prevCR = p[n-1] == '\r'
+			lastLF = p[n-1] == '\n'
 			if _, err := w.Write(p); err != nil {
 				return size, vsize, err
 			}
 		}
 		if rerr == io.EOF {
+			if size > 0 && !lastLF {
+				vsize += 2 // the CRLF the wire form ends with
+			}
 			return size, vsize, nil
 		}
 		if rerr != nil {
@@ -432,8 +436,9 @@ func copyCounting(ctx context.Context, w io.Writer, r io.Reader) (size, vsize in
 	}
 }
 
-// CRLFSize returns the size of what r holds with every bare LF made
-// CRLF: a message's size on the wire of POP3 and IMAP.
+// CRLFSize returns the size of the message r holds in its wire form,
+// as POP3 sends it and IMAP should: every bare LF made CRLF, and a CRLF
+// added to a non-empty message that does not end with a line end.
 func CRLFSize(r io.Reader) (int64, error) {
 	_, v, err := copyCounting(context.Background(), io.Discard, r)
 	return v, err

@@ -55,7 +55,7 @@ func TestDeliverAndRead(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bodies := []string{"Subject: a\r\n\r\none\r\n", "Subject: b\n\ntwo\n", ""}
+	bodies := []string{"Subject: a\r\n\r\none\r\n", "Subject: b\n\ntwo\n", "", "no line end\r"}
 	for i, b := range bodies {
 		if uid := deliver(t, s, "alice", "", b); uid != uint32(i+1) {
 			t.Errorf("Deliver #%d = UID %d, want %d", i, uid, i+1)
@@ -63,8 +63,8 @@ func TestDeliverAndRead(t *testing.T) {
 	}
 	mb, _ := s.Mailbox(context.Background(), "alice", "INBOX")
 	msgs := messages(t, s, "alice", "")
-	if len(msgs) != 3 {
-		t.Fatalf("Messages() has %d, want 3", len(msgs))
+	if len(msgs) != 4 {
+		t.Fatalf("Messages() has %d, want 4", len(msgs))
 	}
 	for i, m := range msgs {
 		if got := read(t, mb, m.UID); got != bodies[i] {
@@ -74,6 +74,9 @@ func TestDeliverAndRead(t *testing.T) {
 			t.Errorf("UID %d Size = %d, want %d", m.UID, m.Size, len(bodies[i]))
 		}
 		want := int64(len(strings.ReplaceAll(strings.ReplaceAll(bodies[i], "\r\n", "\n"), "\n", "\r\n")))
+		if b := bodies[i]; b != "" && !strings.HasSuffix(b, "\n") {
+			want += 2
+		}
 		if m.CRLFSize != want {
 			t.Errorf("UID %d CRLFSize = %d, want %d", m.UID, m.CRLFSize, want)
 		}
@@ -93,8 +96,8 @@ func TestDeliverAndRead(t *testing.T) {
 			t.Errorf("reopened message %d = UID %d %q, want %d %q", i, again[i].UID, again[i].Key, msgs[i].UID, msgs[i].Key)
 		}
 	}
-	if uid := deliver(t, s2, "alice", "", "x"); uid != 4 {
-		t.Errorf("Deliver after reopen = UID %d, want 4", uid)
+	if uid := deliver(t, s2, "alice", "", "x"); uid != 5 {
+		t.Errorf("Deliver after reopen = UID %d, want 5", uid)
 	}
 }
 

@@ -1,0 +1,164 @@
+package ftp
+
+import (
+	"context"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestStatAndAborDuringUpload(t *testing.T) {
+	ts := startServer(t, nil)
+	c := dialT(t, ts.addr)
+	c.login("alice", "secret")
+	d := c.epsv()
+	c.expect("STOR part.bin", 150)
+	io.WriteString(d, strings.Repeat("x", 1000))
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		code, msg := c.cmd("STAT")
+		if code != 213 || !strings.Contains(msg, "/part.bin") {
+			t.Fatalf("STAT during a transfer = %d %q, want 213 naming the file", code, msg)
+		}
+		if strings.Contains(msg, " 1000 bytes") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("STAT never reported 1000 bytes: %q", msg)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	c.expect("NOOP", 200)
+	c.send("ABOR")
+	if code, msg := c.read(); code != 426 {
+		t.Fatalf("ABOR during STOR: first reply %d %q, want 426", code, msg)
+	}
+	if code, msg := c.read(); code != 226 {
+		t.Fatalf("ABOR during STOR: second reply %d %q, want 226", code, msg)
+	}
+	if _, err := ts.home.ReadFile("part.bin"); err == nil {
+		t.Fatal("an aborted upload left a file under its name")
+	}
+	c.expect("NOOP", 200)
+}
+
+func TestAborDuringDownload(t *testing.T) {
+	ts := startServer(t, nil)
+	ts.home.WriteFile("big", make([]byte, 64<<20))
+	c := dialT(t, ts.addr)
+	c.login("alice", "secret")
+	d := c.epsv()
+	c.expect("RETR big", 150)
+	buf := make([]byte, 1000)
+	io.ReadFull(d, buf) // the transfer runs; the client stops reading
+	c.send("ABOR")
+	if code, msg := c.read(); code != 426 {
+		t.Fatalf("ABOR during RETR: first reply %d %q, want 426", code, msg)
+	}
+	if code, msg := c.read(); code != 226 {
+		t.Fatalf("ABOR during RETR: second reply %d %q, want 226", code, msg)
+	}
+	c.expect("PWD", 257)
+}
+
+func TestCommandsWaitForTransfer(t *testing.T) {
+	ts := startServer(t, nil)
+	c := dialT(t, ts.addr)
+	c.login("alice", "secret")
+	d := c.epsv()
+	// STOR, then SIZE pipelined: SIZE must see the committed file.
+	c.send("STOR f")
+	c.send("SIZE f")
+	if code, _ := c.read(); code != 150 {
+		t.Fatalf("STOR = %d, want 150", code)
+	}
+	io.WriteString(d, "12345")
+	d.Close()
+	if code, _ := c.read(); code != 226 {
+		t.Fatalf("STOR final = %d, want 226", code)
+	}
+	if code, msg := c.read(); code != 213 || msg != "5" {
+		t.Fatalf("SIZE pipelined after STOR = %d %q, want 213 5", code, msg)
+	}
+}
+
+func TestUploadCutOffLeavesNoFile(t *testing.T) {
+	ts := startServer(t, nil)
+	ts.home.WriteFile("keep.bin", []byte("old content"))
+	for _, name := range []string{"new.bin", "keep.bin"} {
+		c := dialT(t, ts.addr)
+		c.login("alice", "secret")
+		d := c.epsv()
+		c.expect("STOR "+name, 150)
+		io.WriteString(d, strings.Repeat("y", 100000))
+		// The client dies: its data connection is reset.
+		d.(*net.TCPConn).SetLinger(0)
+		d.Close()
+		if code, msg := c.read(); code != 426 {
+			t.Fatalf("STOR %s cut off: reply %d %q, want 426", name, code, msg)
+		}
+	}
+	if _, err := ts.home.ReadFile("new.bin"); err == nil {
+		t.Fatal("an upload cut off left a file under its name")
+	}
+	if b, _ := ts.home.ReadFile("keep.bin"); string(b) != "old content" {
+		t.Fatalf("keep.bin after a cut-off upload = %q, want the old content", b)
+	}
+}
+
+func TestClientGoneMidUploadLeavesNoFile(t *testing.T) {
+	ts := startServer(t, nil)
+	c := dialT(t, ts.addr)
+	c.login("alice", "secret")
+	d := c.epsv()
+	c.expect("STOR gone.bin", 150)
+	io.WriteString(d, strings.Repeat("z", 50000))
+	// A killed client: the kernel closes the control connection first,
+	// then the data connection, both with a normal FIN.
+	c.c.Close()
+	d.Close()
+	deadline := time.Now().Add(3 * time.Second)
+	for ts.srv.activeSessions() > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if _, err := ts.home.ReadFile("gone.bin"); err == nil {
+		t.Fatal("the upload of a client that went away was committed")
+	}
+}
+
+func TestShutdownWaitsForTransfer(t *testing.T) {
+	ts := startServer(t, nil)
+	c := dialT(t, ts.addr)
+	c.login("alice", "secret")
+	d := c.epsv()
+	c.expect("STOR slow.bin", 150)
+	io.WriteString(d, "first half ")
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		done <- ts.srv.Shutdown(ctx)
+	}()
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case err := <-done:
+		t.Fatalf("Shutdown returned %v during a transfer", err)
+	default:
+	}
+	io.WriteString(d, "second half")
+	d.Close()
+	if code, _ := c.read(); code != 226 {
+		t.Fatalf("transfer across Shutdown = %d, want 226", code)
+	}
+	if code, _ := c.read(); code != 421 {
+		t.Fatalf("after the transfer at shutdown = %d, want 421", code)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Shutdown = %v", err)
+	}
+	if b, _ := ts.home.ReadFile("slow.bin"); string(b) != "first half second half" {
+		t.Fatalf("slow.bin = %q, want the whole upload", b)
+	}
+}

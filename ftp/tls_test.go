@@ -1,0 +1,164 @@
+package ftp
+
+import (
+	"bufio"
+	"crypto/tls"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestAuthTLSAndProtectedData(t *testing.T) {
+	ts := startServer(t, func(s *Server) { s.TLSConfig = serverTLS(t) })
+	ts.home.WriteFile("a.txt", []byte("private data"))
+	c := dialT(t, ts.addr)
+	if msg := c.expect("FEAT", 211); !strings.Contains(msg, "\n AUTH TLS\n") || !strings.Contains(msg, "\n PROT\n") {
+		t.Fatalf("FEAT with TLS = %q, want AUTH TLS and PROT", msg)
+	}
+	c.expect("PROT P", 503)
+	c.authTLS()
+	c.expect("AUTH TLS", 503)
+	c.expect("PROT P", 503) // PBSZ first
+	c.expect("PBSZ 0", 200)
+	c.expect("PROT S", 536)
+	c.expect("PROT P", 200)
+	c.login("alice", "secret")
+	c.expect("CCC", 534)
+
+	// A data connection that resumes the control connection's session.
+	d := c.secureData(c.epsv(), c.tlsc)
+	c.expect("RETR a.txt", 150)
+	d.SetReadDeadline(time.Now().Add(5 * time.Second))
+	got, err := io.ReadAll(d)
+	if err != nil {
+		t.Fatalf("reading TLS data: %v", err)
+	}
+	if code, msg := c.read(); code != 226 || string(got) != "private data" {
+		t.Fatalf("PROT P RETR = %d %q %q, want 226 %q", code, msg, got, "private data")
+	}
+	if !d.ConnectionState().DidResume {
+		t.Fatal("data connection did not resume the session")
+	}
+
+	// Upload under PROT P.
+	d = c.secureData(c.epsv(), c.tlsc)
+	c.expect("STOR up.txt", 150)
+	io.WriteString(d, "sent privately")
+	d.Close()
+	if code, msg := c.read(); code != 226 {
+		t.Fatalf("PROT P STOR = %d %q, want 226", code, msg)
+	}
+	if b, _ := ts.home.ReadFile("up.txt"); string(b) != "sent privately" {
+		t.Fatalf("up.txt = %q, want %q", b, "sent privately")
+	}
+
+	// A data connection with a fresh TLS session (another client's, say) is refused.
+	fresh := clientTLS()
+	d = c.secureData(c.epsv(), fresh)
+	c.expect("RETR a.txt", 150)
+	d.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if b, _ := io.ReadAll(d); len(b) > 0 {
+		t.Fatalf("a data connection without session reuse received %q", b)
+	}
+	if code, msg := c.read(); code != 425 || !strings.Contains(msg, "reuse") {
+		t.Fatalf("RETR over a data connection without reuse = %d %q, want 425", code, msg)
+	}
+
+	// Plain data after PROT C.
+	c.expect("PROT C", 200)
+	if got := c.retr("RETR a.txt"); got != "private data" {
+		t.Fatalf("PROT C RETR = %q, want %q", got, "private data")
+	}
+}
+
+func TestSessionOfAnotherControlConnectionRefused(t *testing.T) {
+	ts := startServer(t, func(s *Server) { s.TLSConfig = serverTLS(t) })
+	ts.home.WriteFile("a.txt", []byte("x"))
+	other := dialT(t, ts.addr)
+	other.authTLS() // a session this server issued, to another control connection
+	c := dialT(t, ts.addr)
+	c.authTLS()
+	c.expect("PBSZ 0", 200)
+	c.expect("PROT P", 200)
+	c.login("alice", "secret")
+	d := c.secureData(c.epsv(), other.tlsc)
+	c.expect("RETR a.txt", 150)
+	d.SetReadDeadline(time.Now().Add(5 * time.Second))
+	io.ReadAll(d)
+	if code, msg := c.read(); code != 425 {
+		t.Fatalf("data connection resuming another session's ticket = %d %q, want 425", code, msg)
+	}
+}
+
+func TestAllowDataSessionChange(t *testing.T) {
+	ts := startServer(t, func(s *Server) { s.TLSConfig = serverTLS(t); s.AllowDataSessionChange = true })
+	ts.home.WriteFile("a.txt", []byte("x"))
+	c := dialT(t, ts.addr)
+	c.authTLS()
+	c.expect("PBSZ 0", 200)
+	c.expect("PROT P", 200)
+	c.login("alice", "secret")
+	d := c.secureData(c.epsv(), clientTLS())
+	c.expect("RETR a.txt", 150)
+	got, _ := io.ReadAll(d)
+	if code, _ := c.read(); code != 226 || string(got) != "x" {
+		t.Fatalf("RETR with AllowDataSessionChange = %d %q, want 226 %q", code, got, "x")
+	}
+}
+
+func TestImplicitTLS(t *testing.T) {
+	ts := startServer(t, func(s *Server) { s.TLSConfig = serverTLS(t); s.ImplicitTLS = true })
+	cfg := clientTLS()
+	raw, err := net.DialTimeout("tcp", ts.addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tc := tls.Client(raw, cfg)
+	defer tc.Close()
+	c := &tconn{t: t, c: tc, r: bufio.NewReader(tc), tlsc: cfg}
+	if code, _ := c.read(); code != 220 {
+		t.Fatalf("implicit TLS greeting = %d, want 220", code)
+	}
+	c.expect("AUTH TLS", 503)
+	c.expect("PBSZ 0", 200)
+	c.expect("PROT P", 200)
+	c.login("alice", "secret")
+	ts.home.WriteFile("a.txt", []byte("implicit"))
+	d := c.secureData(c.epsv(), cfg)
+	c.expect("RETR a.txt", 150)
+	got, _ := io.ReadAll(d)
+	if code, _ := c.read(); code != 226 || string(got) != "implicit" {
+		t.Fatalf("implicit FTPS RETR = %d %q, want 226 %q", code, got, "implicit")
+	}
+}
+
+func TestLoginTLSPolicy(t *testing.T) {
+	ts := startServer(t, func(s *Server) { s.TLSConfig = serverTLS(t); s.LoginTLS = TLSRequired })
+	c := dialT(t, ts.addr)
+	if code, msg := c.cmd("USER alice"); code != 530 || !strings.Contains(msg, "TLS") {
+		t.Fatalf("USER in the clear with TLSRequired = %d %q, want 530", code, msg)
+	}
+	c.login("anonymous", "x") // anonymous needs no TLS
+	c2 := dialT(t, ts.addr)
+	c2.authTLS()
+	c2.login("alice", "secret")
+
+	// The default policy lets loopback clients log in in the clear.
+	ts2 := startServer(t, nil)
+	c3 := dialT(t, ts2.addr)
+	c3.login("alice", "secret")
+}
+
+func TestPlaintextAfterAUTHRefused(t *testing.T) {
+	ts := startServer(t, func(s *Server) { s.TLSConfig = serverTLS(t) })
+	c := dialT(t, ts.addr)
+	// A command injected behind AUTH in the same packet must never run.
+	c.send("AUTH TLS\r\nUSER alice")
+	c.c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	rest, _ := io.ReadAll(c.r)
+	if strings.Contains(string(rest), "331") {
+		t.Fatalf("a command pipelined after AUTH TLS was run: %q", rest)
+	}
+}

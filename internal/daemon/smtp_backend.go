@@ -1,0 +1,289 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+
+	"plumb/internal/accounts"
+	"plumb/internal/mailstore"
+	"plumb/internal/sasl"
+	"plumb/smtp"
+)
+
+// smtpBackend adapts the accounts and the mail store to smtp.Backend:
+// local recipients are resolved to mailboxes, others are queued.
+type smtpBackend struct {
+	d        *Daemon
+	cfg      *SMTPConfig
+	store    *mailstore.Store
+	queue    *outQueue
+	hostname string
+	domains  map[string]bool
+	log      *slog.Logger
+}
+
+var (
+	_ smtp.Backend       = (*smtpBackend)(nil)
+	_ smtp.AuthSession   = (*smtpSession)(nil)
+	_ smtp.VerifySession = (*smtpSession)(nil)
+)
+
+func (b *smtpBackend) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	return &smtpSession{b: b, conn: c}, nil
+}
+
+// smtpSession is one connection's transaction state.
+type smtpSession struct {
+	b    *smtpBackend
+	conn *smtp.Conn
+	user string // authenticated account
+
+	from   string
+	opts   smtp.MailOptions
+	local  []string // mail store users, each once
+	remote []string // addresses for the queue
+}
+
+func (s *smtpSession) AuthMechanisms() []string { return sasl.Mechanisms() }
+
+func (s *smtpSession) Auth(ctx context.Context, mech string) (sasl.Server, error) {
+	return sasl.NewServer(mech, func(ctx context.Context, identity, user, pass string) error {
+		u, err := s.b.d.Accounts().Authenticate(ctx, user, pass, s.conn.RemoteAddr())
+		switch {
+		case errors.Is(err, accounts.ErrAuthFailed):
+			return smtp.ErrAuthFailed
+		case err != nil:
+			s.b.log.Error("smtp: authentication error", "err", err)
+			return &smtp.Error{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Temporary authentication failure"}
+		}
+		s.user = u.Name
+		return nil
+	})
+}
+
+func (s *smtpSession) Mail(ctx context.Context, from string, opts *smtp.MailOptions) error {
+	s.from, s.opts = from, *opts
+	s.local, s.remote = nil, nil
+	return nil
+}
+
+func (s *smtpSession) Rcpt(ctx context.Context, to string, opts *smtp.RcptOptions) error {
+	users, remote, err := s.b.resolve(to, 0)
+	if err != nil {
+		return err
+	}
+	if len(remote) > 0 && s.user == "" {
+		return smtp.ErrRelayDenied
+	}
+	for _, u := range users {
+		if s.opts.Size > 0 {
+			if err := quotaReply(s.b.store.CheckQuota(u, s.opts.Size)); err != nil {
+				return err
+			}
+		}
+	}
+	for _, u := range users {
+		if !slices.Contains(s.local, u) {
+			s.local = append(s.local, u)
+		}
+	}
+	for _, r := range remote {
+		if !slices.Contains(s.remote, r) {
+			s.remote = append(s.remote, r)
+		}
+	}
+	return nil
+}
+
+// quotaReply turns a quota refusal into its SMTP reply.
+func quotaReply(err error) error {
+	var qe *mailstore.QuotaError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &qe) && qe.Permanent():
+		return &smtp.Error{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 2, 2}, Message: "Mailbox full: message larger than the quota"}
+	case errors.As(err, &qe):
+		return &smtp.Error{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2}, Message: "Mailbox full, try again later"}
+	}
+	return err
+}
+
+// Data stores the message: fsynced into every local mailbox and, for
+// remote recipients, into the queue, before it returns nil (and the
+// client hears 250).
+func (s *smtpSession) Data(ctx context.Context, r io.Reader) error {
+	if len(s.remote) == 0 {
+		return s.b.deliverLocal(ctx, s.from, s.local, r)
+	}
+	spool, err := s.b.queue.spool(r)
+	if err != nil {
+		return err
+	}
+	defer spool.discard()
+	if len(s.local) > 0 {
+		f, err := os.Open(spool.path)
+		if err != nil {
+			return err
+		}
+		err = s.b.deliverLocal(ctx, s.from, s.local, f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
+	return s.b.queue.commit(spool, s.from, s.remote, s.opts)
+}
+
+// deliverLocal delivers one message to users' inboxes. A user over
+// quota gets no copy, and the sender a bounce, since the others already
+// have theirs and a failure reply would make the client send it again.
+func (b *smtpBackend) deliverLocal(ctx context.Context, from string, users []string, r io.Reader) error {
+	if len(users) == 0 {
+		return drainAll(r)
+	}
+	uids, err := b.store.DeliverMany(ctx, users, r)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, mailstore.ErrQuotaExceeded) || len(uids) != len(users) {
+		return err
+	}
+	var failed []failedRcpt
+	for i, u := range users {
+		if uids[i] == 0 {
+			failed = append(failed, failedRcpt{Addr: u + "@" + b.hostname, Reply: "552 5.2.2 Mailbox full"})
+		}
+	}
+	if len(failed) == len(users) {
+		return quotaReply(err)
+	}
+	b.log.Warn("smtp: recipients over quota; bouncing", "users", len(failed))
+	b.bounce(ctx, from, failed, nil)
+	return nil
+}
+
+func drainAll(r io.Reader) error {
+	_, err := io.Copy(io.Discard, r)
+	return err
+}
+
+func (s *smtpSession) Verify(ctx context.Context, addr string) (string, error) {
+	users, remote, err := s.b.resolve(addr, 0)
+	if err != nil {
+		return "", err
+	}
+	if len(remote) > 0 || len(users) == 0 {
+		return "", &smtp.Error{Code: 252, EnhancedCode: smtp.EnhancedCode{2, 1, 5}, Message: "Cannot VRFY a remote address"}
+	}
+	return addr, nil
+}
+
+func (s *smtpSession) Reset() {
+	s.from, s.local, s.remote = "", nil, nil
+}
+
+func (s *smtpSession) Logout() error { return nil }
+
+// maxAliasDepth stops alias loops.
+const maxAliasDepth = 8
+
+// resolve maps a recipient address to mail store users and remote
+// addresses: catch-all first, then local domains with aliases (whole
+// address, then local part) and plus-addressing, then accounts.
+func (b *smtpBackend) resolve(addr string, depth int) (users, remote []string, err error) {
+	if depth > maxAliasDepth {
+		return nil, nil, &smtp.Error{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 4, 6}, Message: "Alias loop"}
+	}
+	if b.cfg.CatchAll != "" {
+		return b.userHome(b.cfg.CatchAll)
+	}
+	local, domain, ok := strings.Cut(addr, "@")
+	if at := strings.LastIndexByte(addr, '@'); at >= 0 {
+		local, domain, ok = addr[:at], addr[at+1:], true
+	}
+	if !ok && strings.EqualFold(addr, "postmaster") {
+		local, domain = "postmaster", b.hostname
+	}
+	domain = strings.ToLower(strings.TrimSuffix(domain, "."))
+	if !b.domains[domain] && !isOwnLiteral(domain) {
+		return nil, []string{addr}, nil
+	}
+	lower := strings.ToLower(local)
+	if t, ok := b.alias(lower+"@"+domain, lower); ok {
+		return b.resolveTargets(t, depth)
+	}
+	if sep := b.cfg.PlusSeparator; sep != "" {
+		if base, _, found := strings.Cut(lower, sep); found && base != "" {
+			if t, ok := b.alias(base+"@"+domain, base); ok {
+				return b.resolveTargets(t, depth)
+			}
+			lower = base
+		}
+	}
+	return b.userHome(lower)
+}
+
+func (b *smtpBackend) alias(full, local string) (string, bool) {
+	for k, v := range b.cfg.Aliases {
+		if strings.EqualFold(k, full) || strings.EqualFold(k, local) {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+func (b *smtpBackend) resolveTargets(targets string, depth int) (users, remote []string, err error) {
+	for _, t := range strings.Split(targets, ",") {
+		t = strings.TrimSpace(t)
+		if t == "" {
+			continue
+		}
+		var u, r []string
+		if strings.Contains(t, "@") {
+			u, r, err = b.resolve(t, depth+1)
+		} else {
+			u, r, err = b.userHome(t)
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		users, remote = append(users, u...), append(remote, r...)
+	}
+	if len(users) == 0 && len(remote) == 0 {
+		return nil, nil, smtp.ErrNoSuchUser
+	}
+	return users, remote, nil
+}
+
+// userHome returns the mail store name of account name.
+func (b *smtpBackend) userHome(name string) ([]string, []string, error) {
+	u, ok := b.d.Accounts().Lookup(name)
+	if !ok {
+		return nil, nil, smtp.ErrNoSuchUser
+	}
+	return []string{u.Home}, nil, nil
+}
+
+// isOwnLiteral reports whether an address literal names a loopback address.
+func isOwnLiteral(domain string) bool {
+	switch strings.ToLower(domain) {
+	case "[127.0.0.1]", "[ipv6:::1]":
+		return true
+	}
+	return false
+}
+
+// failedRcpt is a recipient a message could not be delivered to.
+type failedRcpt struct {
+	Addr  string `json:"addr"`
+	Reply string `json:"reply"` // the reply or reason, for the DSN
+}
+
+func (f failedRcpt) String() string { return fmt.Sprintf("<%s>: %s", f.Addr, f.Reply) }

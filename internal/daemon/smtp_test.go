@@ -1,0 +1,277 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"plumb/internal/accounts"
+	"plumb/internal/sasl"
+	"plumb/smtp"
+)
+
+// startSMTPDaemon runs a daemon with only the SMTP services, on free
+// loopback ports, with accounts alice and bob (password "pw-<name>-123").
+func startSMTPDaemon(t *testing.T, edit func(*SMTPConfig)) (*Daemon, map[string]string) {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.Data = t.TempDir()
+	cfg.Admin.Enabled = false
+	cfg.Accounts.FirstUser = ""
+	for _, l := range cfg.listeners() {
+		l.Enabled = false
+	}
+	s := &cfg.SMTP
+	s.Enabled, s.Addr = true, "127.0.0.1:0"
+	s.Submission.Enabled, s.Submission.Addr = true, "127.0.0.1:0"
+	s.Submissions.Enabled, s.Submissions.Addr = true, "127.0.0.1:0"
+	s.Hostname = "mx.test"
+	s.Outbound.Retry = []Duration{{50 * time.Millisecond}}
+	db, err := accounts.Open(filepath.Join(cfg.Data, accounts.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"alice", "bob"} {
+		if err := db.Add(u, "pw-"+u+"-123"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if edit != nil {
+		edit(s)
+	}
+	d := New(cfg, slog.New(slog.DiscardHandler), io.Discard)
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		d.Shutdown(ctx)
+	})
+	addrs := map[string]string{}
+	for _, b := range d.Bound() {
+		addrs[b.Name] = b.Addr
+	}
+	return d, addrs
+}
+
+func dialSMTP(t *testing.T, addr string) *smtp.Client {
+	t.Helper()
+	c, err := smtp.Dial(context.Background(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// inbox returns the messages in user's Maildir new/, waiting up to 5s
+// for want of them.
+func inbox(t *testing.T, d *Daemon, user string, want int) []string {
+	t.Helper()
+	var msgs []string
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		msgs = nil
+		ents, _ := os.ReadDir(filepath.Join(d.DataDir(), "mail", user, "new"))
+		for _, e := range ents {
+			b, err := os.ReadFile(filepath.Join(d.DataDir(), "mail", user, "new", e.Name()))
+			if err == nil {
+				msgs = append(msgs, string(b))
+			}
+		}
+		if len(msgs) >= want || time.Now().After(deadline) {
+			return msgs
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestSMTPLocalDelivery(t *testing.T) {
+	d, addrs := startSMTPDaemon(t, func(s *SMTPConfig) {
+		s.Aliases = map[string]string{"team": "alice, bob", "boss@mx.test": "bob"}
+	})
+	c := dialSMTP(t, addrs["smtp"])
+	msg := "Subject: hello\r\n\r\nbody\r\n"
+	if err := c.SendMail("sender@far.test", []string{"alice+news@localhost", "team@mx.test"}, strings.NewReader(msg), nil); err != nil {
+		t.Fatalf("SendMail to alice+news and team = %v", err)
+	}
+	if err := c.SendMail("sender@far.test", []string{"BOSS@MX.TEST"}, strings.NewReader(msg), nil); err != nil {
+		t.Fatalf("SendMail to boss = %v", err)
+	}
+	err := c.SendMail("sender@far.test", []string{"nobody@localhost"}, strings.NewReader(msg), nil)
+	var se *smtp.Error
+	if !errors.As(err, &se) || se.Code != 550 || se.EnhancedCode != (smtp.EnhancedCode{5, 1, 1}) {
+		t.Errorf("SendMail to nobody = %v, want 550 5.1.1", err)
+	}
+	err = c.SendMail("sender@far.test", []string{"victim@elsewhere.test"}, strings.NewReader(msg), nil)
+	if !errors.As(err, &se) || se.Code != 554 || se.EnhancedCode != (smtp.EnhancedCode{5, 7, 1}) {
+		t.Errorf("unauthenticated relay = %v, want 554 5.7.1", err)
+	}
+	c.Quit()
+	// alice once (alice+news and team in one message), bob twice.
+	if got := inbox(t, d, "alice", 1); len(got) != 1 || !strings.HasSuffix(got[0], msg) || !strings.HasPrefix(got[0], "Received: from localhost ([127.0.0.1])") {
+		t.Errorf("alice's inbox = %q, want one message ending in %q", got, msg)
+	}
+	if got := inbox(t, d, "bob", 2); len(got) != 2 {
+		t.Errorf("bob's inbox has %d messages, want 2", len(got))
+	}
+}
+
+func TestSMTPCatchAll(t *testing.T) {
+	d, addrs := startSMTPDaemon(t, func(s *SMTPConfig) { s.CatchAll = "bob" })
+	c := dialSMTP(t, addrs["smtp"])
+	if err := c.SendMail("app@dev.test", []string{"anyone@anywhere.example", "x@localhost"}, strings.NewReader("Subject: c\r\n\r\nx\r\n"), nil); err != nil {
+		t.Fatalf("SendMail under catch_all = %v", err)
+	}
+	if got := inbox(t, d, "bob", 1); len(got) != 1 {
+		t.Errorf("bob's inbox has %d messages, want 1", len(got))
+	}
+}
+
+func TestSMTPSubmissionNeedsAuth(t *testing.T) {
+	_, addrs := startSMTPDaemon(t, nil)
+	c := dialSMTP(t, addrs["submission"])
+	err := c.Mail("alice@mx.test", nil)
+	var se *smtp.Error
+	if !errors.As(err, &se) || se.Code != 530 {
+		t.Errorf("MAIL before AUTH on submission = %v, want 530", err)
+	}
+	if err := c.Auth(sasl.NewPlainClient("", "alice", "wrong-password")); !errors.As(err, &se) || se.Code != 535 {
+		t.Errorf("AUTH with a wrong password = %v, want 535", err)
+	}
+}
+
+// smarthost is an SMTP server on loopback whose recipients' fate a test decides.
+type smarthost struct {
+	smtp.MemoryBackend
+	verdict atomic.Value // func(rcpt string) error
+}
+
+func (h *smarthost) NewSession(c *smtp.Conn) (smtp.Session, error) {
+	s, _ := h.MemoryBackend.NewSession(c)
+	return &smarthostSession{Session: s, h: h}, nil
+}
+
+type smarthostSession struct {
+	smtp.Session
+	h *smarthost
+}
+
+func (s *smarthostSession) Rcpt(ctx context.Context, to string, o *smtp.RcptOptions) error {
+	if f, _ := s.h.verdict.Load().(func(string) error); f != nil {
+		if err := f(to); err != nil {
+			return err
+		}
+	}
+	return s.Session.Rcpt(ctx, to, o)
+}
+
+func startSmarthost(t *testing.T) (*smarthost, string) {
+	t.Helper()
+	h := &smarthost{}
+	srv := &smtp.Server{Backend: h, Hostname: "relay.test"}
+	ln, err := netListen()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Serve(ln)
+	t.Cleanup(func() { srv.Close() })
+	return h, ln.Addr().String()
+}
+
+func TestSMTPOutboundQueue(t *testing.T) {
+	h, hostAddr := startSmarthost(t)
+	h.verdict.Store(func(rcpt string) error {
+		switch {
+		case strings.HasPrefix(rcpt, "gone@"):
+			return smtp.ErrNoSuchUser
+		case strings.HasPrefix(rcpt, "later@"):
+			return &smtp.Error{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
+		}
+		return nil
+	})
+	d, addrs := startSMTPDaemon(t, func(s *SMTPConfig) { s.Outbound.Smarthost = hostAddr })
+	c := dialSMTP(t, addrs["submission"])
+	if err := c.Auth(sasl.NewPlainClient("", "alice", "pw-alice-123")); err != nil {
+		t.Fatalf("Auth = %v", err)
+	}
+	msg := "Subject: out\r\nFrom: alice@mx.test\r\n\r\nto the world\r\n"
+	if err := c.SendMail("alice@mx.test", []string{"friend@far.test", "gone@far.test", "later@far.test", "bob@mx.test"}, strings.NewReader(msg), nil); err != nil {
+		t.Fatalf("SendMail = %v", err)
+	}
+	c.Quit()
+	// bob gets his copy at once; the friend through the smarthost.
+	if got := inbox(t, d, "bob", 1); len(got) != 1 {
+		t.Errorf("bob's inbox has %d messages, want 1", len(got))
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(h.Messages()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if m := h.Messages(); len(m) != 1 || strings.Join(m[0].To, ",") != "friend@far.test" || !strings.HasSuffix(string(m[0].Data), msg) {
+		t.Fatalf("smarthost got %d messages, want one to friend@far.test", len(m))
+	}
+	// gone@ bounces to alice with a DSN naming it.
+	bounces := inbox(t, d, "alice", 1)
+	if len(bounces) != 1 || !strings.Contains(bounces[0], "Final-Recipient: rfc822; gone@far.test") ||
+		!strings.Contains(bounces[0], "Status: 5.1.1") || !strings.Contains(bounces[0], "Subject: out") {
+		t.Fatalf("alice's inbox = %q, want one DSN for gone@far.test quoting the header", bounces)
+	}
+	// later@ is retried; once the smarthost takes it, the queue empties.
+	h.verdict.Store(func(string) error { return nil })
+	var q *outQueue
+	for _, r := range d.running {
+		if r.Name == "smtp" {
+			q = r.Stream.(*smtpService).q
+		}
+	}
+	for q.Len() > 0 && time.Now().Before(deadline.Add(5*time.Second)) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if q.Len() != 0 {
+		t.Fatalf("queue holds %d messages, want 0", q.Len())
+	}
+	if m := h.Messages(); len(m) != 2 || m[1].To[0] != "later@far.test" {
+		t.Errorf("smarthost messages = %d, want the retried one to later@far.test", len(m))
+	}
+	if ents, _ := os.ReadDir(filepath.Join(d.DataDir(), "queue")); len(ents) != 0 {
+		t.Errorf("queue directory still holds %d files", len(ents))
+	}
+}
+
+func TestSMTPQueueSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	be := &smtpBackend{cfg: &SMTPConfig{}, log: slog.New(slog.DiscardHandler)}
+	q, err := openQueue(dir, be)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := q.enqueue("a@mx.test", []string{"x@far.test"}, strings.NewReader("m\r\n"), smtp.MailOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// An orphan spool (a crash before 250) is removed on open.
+	orphan, err := q.spool(strings.NewReader("never acknowledged"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q2, err := openQueue(dir, be)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q2.Len() != 1 {
+		t.Errorf("reopened queue holds %d messages, want 1", q2.Len())
+	}
+	if _, err := os.Stat(orphan.path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("orphan spool %s still there after reopening: %v", orphan.path, err)
+	}
+}
+
+func netListen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }

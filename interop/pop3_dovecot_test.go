@@ -1,0 +1,261 @@
+package interop
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"plumb/internal/mailstore"
+	"plumb/internal/sasl"
+	"plumb/pop3"
+)
+
+// dovecotMailUID owns the Maildirs Dovecot serves: Dovecot refuses to
+// access mail as root.
+const dovecotMailUID = 65534
+
+// startDovecotPOP3 runs Dovecot's POP3 server from a temporary config
+// on a free loopback port, with STLS, the user alice (password
+// "dove-pw") and msgs in her Maildir. It returns the address and the
+// Maildir and stops Dovecot by its PID when the test ends.
+func startDovecotPOP3(t *testing.T, msgs []string) (addr, maildir string) {
+	t.Helper()
+	bin := need(t, "dovecot")
+	if _, err := os.Stat("/usr/lib/dovecot/pop3"); err != nil {
+		if requirePeers() {
+			t.Fatalf("dovecot-pop3d is required (PLUMB_INTEROP=require) but not installed")
+		}
+		t.Skip("dovecot-pop3d not installed")
+	}
+	dir, err := os.MkdirTemp("", "plumb-dovecot-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755) // Dovecot's unprivileged processes must reach the Maildir
+
+	certPEM, keyPEM := selfSignedPEM(t)
+	os.WriteFile(filepath.Join(dir, "cert.pem"), certPEM, 0o644)
+	os.WriteFile(filepath.Join(dir, "key.pem"), keyPEM, 0o600)
+	home := filepath.Join(dir, "home", "alice")
+	maildir = filepath.Join(dir, "mail", "alice")
+	os.WriteFile(filepath.Join(dir, "passwd"),
+		fmt.Appendf(nil, "alice:{PLAIN}dove-pw:%d:%d::%s::\n", dovecotMailUID, dovecotMailUID, home), 0o644)
+
+	st, err := mailstore.Open(filepath.Join(dir, "mail"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if _, err := st.Deliver(context.Background(), "alice", "", strings.NewReader(m)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.MkdirAll(home, 0o755)
+	for _, d := range []string{filepath.Join(dir, "mail"), filepath.Join(dir, "home")} {
+		filepath.Walk(d, func(p string, _ os.FileInfo, _ error) error {
+			return os.Lchown(p, dovecotMailUID, dovecotMailUID)
+		})
+	}
+
+	port := dovecotPort(t)
+	conf := fmt.Sprintf(`base_dir = %[1]s/run
+state_dir = %[1]s/state
+log_path = %[1]s/dovecot.log
+protocols = pop3
+listen = 127.0.0.1
+ssl = yes
+ssl_cert = <%[1]s/cert.pem
+ssl_key = <%[1]s/key.pem
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+mail_location = maildir:%[1]s/mail/%%u
+pop3_uidl_format = %%08Xu%%08Xv
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN %[1]s/passwd
+}
+userdb {
+  driver = passwd-file
+  args = %[1]s/passwd
+}
+service pop3-login {
+  inet_listener pop3 {
+    address = 127.0.0.1
+    port = %[2]d
+  }
+  inet_listener pop3s {
+    port = 0
+  }
+}
+service anvil {
+  chroot =
+}
+`, dir, port)
+	cfgFile := filepath.Join(dir, "dovecot.conf")
+	if err := os.WriteFile(cfgFile, []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-F", "-c", cfgFile)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	addr = fmt.Sprintf("127.0.0.1:%d", port)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return addr, maildir
+		}
+		select {
+		case <-done:
+			log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
+			t.Fatalf("dovecot exited: %s\n%s", out.String(), log)
+		default:
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
+			t.Fatalf("dovecot did not listen on %s in 15s: %s\n%s", addr, out.String(), log)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func dovecotPort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+func selfSignedPEM(t *testing.T) (certPEM, keyPEM []byte) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "localhost"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
+		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
+}
+
+func TestPOP3ClientDovecot(t *testing.T) {
+	addr, maildir := startDovecotPOP3(t, pop3Messages)
+	c, err := pop3.Dial(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	caps, err := c.Capabilities()
+	if err != nil {
+		t.Fatalf("Capabilities() = %v", err)
+	}
+	for _, want := range []string{"STLS", "UIDL", "TOP"} {
+		if _, ok := caps[want]; !ok {
+			t.Errorf("Dovecot CAPA %v lacks %s", caps, want)
+		}
+	}
+	if err := c.StartTLS(&tls.Config{InsecureSkipVerify: true}); err != nil {
+		t.Fatalf("StartTLS = %v", err)
+	}
+	if err := c.Login("alice", "wrong"); err == nil {
+		t.Fatalf("Login with a wrong password succeeded")
+	} else if pe, ok := err.(*pop3.Error); !ok || pe.Command != "PASS" {
+		t.Errorf("Login(wrong) = %v, want a *pop3.Error for PASS", err)
+	}
+	if err := c.Auth(sasl.NewPlainClient("", "alice", "dove-pw")); err != nil {
+		t.Fatalf("Auth(PLAIN) = %v", err)
+	}
+	n, size, err := c.Stat()
+	total := 0
+	for _, m := range pop3Messages {
+		total += len(wireForm(m))
+	}
+	if err != nil || n != len(pop3Messages) {
+		t.Fatalf("Stat() = %d, %d, %v; want %d messages", n, size, err, len(pop3Messages))
+	}
+	list, err := c.List()
+	if err != nil || len(list) != len(pop3Messages) {
+		t.Fatalf("List() = %v, %v", list, err)
+	}
+	for i, m := range pop3Messages {
+		got, err := c.Retr(i + 1)
+		if err != nil || string(got) != wireForm(m) {
+			t.Errorf("Retr(%d) = %q, %v; want %q", i+1, got, err, wireForm(m))
+		}
+	}
+	top, err := c.Top(2, 1)
+	if want := "From: b@example.org\r\nSubject: bare LF\r\n\r\n.a line with a dot\r\n"; err != nil || string(top) != want {
+		t.Errorf("Top(2, 1) = %q, %v; want %q", top, err, want)
+	}
+	uids, err := c.UIDL()
+	if err != nil || len(uids) != len(pop3Messages) || uids[0].UID == "" {
+		t.Fatalf("UIDL() = %v, %v", uids, err)
+	}
+	// Fetch skips the first by UID and deletes what it fetched.
+	var fetched []string
+	got, err := c.Fetch(func(uid string) bool { return uid == uids[0].UID }, true, func(mi pop3.MessageInfo, body []byte) error {
+		fetched = append(fetched, string(body))
+		return nil
+	})
+	if err != nil || got != len(pop3Messages)-1 || fetched[0] != wireForm(pop3Messages[1]) {
+		t.Fatalf("Fetch = %d, %v; fetched %d messages", got, err, len(fetched))
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatalf("Quit() = %v", err)
+	}
+	var files int
+	for _, sub := range []string{"new", "cur"} {
+		ents, _ := os.ReadDir(filepath.Join(maildir, sub))
+		files += len(ents)
+	}
+	if files != 1 {
+		t.Errorf("after Fetch with delete and QUIT Dovecot's Maildir holds %d messages, want 1", files)
+	}
+}
