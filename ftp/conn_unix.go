@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io/fs"
 	"net"
+	"reflect"
 	"strconv"
 	"syscall"
 )
@@ -20,8 +21,8 @@ func fileID(fi fs.FileInfo) (string, bool) {
 }
 
 // sysConn finds the socket under c, through TLS and listener wrappers
-// that expose it with NetConn (crypto/tls, plumb's daemon) or Raw
-// (go-proxyproto).
+// that expose it with NetConn (crypto/tls) or Raw (go-proxyproto), or
+// that embed the net.Conn they wrap (the usual way to write a wrapper).
 func sysConn(c net.Conn) syscall.Conn {
 	for range 8 {
 		if sc, ok := c.(syscall.Conn); ok {
@@ -33,10 +34,28 @@ func sysConn(c net.Conn) syscall.Conn {
 		case interface{ Raw() net.Conn }:
 			c = w.Raw()
 		default:
-			return nil
+			inner := embeddedConn(c)
+			if inner == nil {
+				return nil
+			}
+			c = inner
 		}
 	}
 	return nil
+}
+
+// embeddedConn returns the net.Conn a struct wrapper embeds, or nil.
+func embeddedConn(c net.Conn) net.Conn {
+	v := reflect.ValueOf(c)
+	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	f := v.Elem().FieldByName("Conn")
+	if !f.IsValid() || !f.CanInterface() || f.Kind() != reflect.Interface || f.IsNil() {
+		return nil
+	}
+	inner, _ := f.Interface().(net.Conn)
+	return inner
 }
 
 // setOOBInline keeps TCP urgent data in the stream: clients send ABOR

@@ -162,6 +162,11 @@ var errNoPassivePort = errors.New("ftp: no free port in the passive range")
 // local address, on a random port of the configured range.
 func (s *session) listenPassive() (*passiveListener, error) {
 	s.closePassive()
+	if !s.local.IsValid() {
+		// Not a TCP connection: there is no address to listen on that
+		// the client is known to reach, and listening on all is too much.
+		return nil, errors.New("ftp: control connection has no IP address")
+	}
 	ip := net.IP(s.local.AsSlice())
 	lo, hi := s.srv.PassivePortMin, s.srv.PassivePortMax
 	if lo <= 0 || hi < lo || hi > 65535 {

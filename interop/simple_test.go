@@ -5,7 +5,9 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,11 +46,36 @@ func simpleIsPattern(s string, fromZero bool) bool {
 	return false
 }
 
+// simpleOnly returns config that turns off every service but the small
+// ones (read from plumb serve --print-config), so these tests do not
+// bind other protocols' fixed ports.
+func simpleOnly(t *testing.T) string {
+	t.Helper()
+	out := run(t, 30*time.Second, plumbBin, "serve", "--print-config")
+	keep := map[string]bool{"admin": true}
+	for _, s := range simpleServices {
+		keep[s] = true
+	}
+	var cfg strings.Builder
+	section := ""
+	for _, line := range strings.Split(out, "\n") {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "[") && strings.HasSuffix(line, "]") {
+			section = strings.Trim(line, "[]")
+			continue
+		}
+		if section != "" && !keep[section] && strings.HasPrefix(line, "enabled") {
+			fmt.Fprintf(&cfg, "[%s]\nenabled = false\n", section)
+		}
+	}
+	return cfg.String()
+}
+
 // TestSimplePythonClients asks every small service of plumb serve, over
 // TCP and UDP, with Python socket clients written against the RFCs.
 func TestSimplePythonClients(t *testing.T) {
 	py := needPyModule(t, "socket")
-	s := startServe(t, "")
+	s := startServe(t, simpleOnly(t))
 	var args []string
 	for _, svc := range []string{"echo", "discard", "daytime", "qotd", "chargen", "time"} {
 		if got, want := s.Addr(t, svc+"/udp"), s.Addr(t, svc); got != want {
@@ -163,7 +190,7 @@ func TestSimpleQuotesFile(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(data, "qotd.txt"), []byte(file), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s := startServe(t, "", "--data", data)
+	s := startServe(t, simpleOnly(t), "--data", data)
 	out := run(t, 30*time.Second, py, "-W", "ignore", filepath.Join("testdata", "simple_client.py"), "qotd="+s.Addr(t, "qotd"))
 	var r struct {
 		QOTD struct{ TCP, UDP []string } `json:"qotd"`
@@ -294,5 +321,36 @@ func TestSimpleChargenInterrupt(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("plumb chargen did not stop within 10s of SIGINT")
+	}
+}
+
+// TestSimpleManyIdleConnections: plumb serve holds 2,000 idle echo
+// connections from one client, and every one still echoes.
+func TestSimpleManyIdleConnections(t *testing.T) {
+	const n = 2000
+	s := startServe(t, simpleOnly(t))
+	addr := s.Addr(t, "echo")
+	conns := make([]net.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := range n {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatalf("dial %d of %d: %v", i+1, n, err)
+		}
+		conns = append(conns, c)
+	}
+	buf := make([]byte, 4)
+	for i, c := range conns {
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := c.Write([]byte("ping")); err != nil {
+			t.Fatalf("conn %d: write: %v", i, err)
+		}
+		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping" {
+			t.Fatalf("conn %d of %d: echo = %q, %v; want %q", i+1, n, buf, err, "ping")
+		}
 	}
 }

@@ -274,12 +274,18 @@ func (c *conn) cmdQuit(cmd command) error {
 		}
 	}
 	left := len(c.msgs) - len(uids)
+	var err error
 	if len(uids) > 0 {
-		if err := c.drop.Delete(c.ctx, uids); err != nil {
-			c.s.logger().Error("pop3: deleting messages", "user", c.user, "err", err)
-			c.reply("-ERR [SYS/TEMP] Some deleted messages were not removed")
-			return nil
-		}
+		err = c.drop.Delete(c.ctx, uids)
+	}
+	// Release the maildrop before the reply, so a client that logs in
+	// again at once finds it free.
+	c.drop.Close()
+	c.drop = nil
+	if err != nil {
+		c.s.logger().Error("pop3: deleting messages", "user", c.user, "err", err)
+		c.reply("-ERR [SYS/TEMP] Some deleted messages were not removed")
+		return nil
 	}
 	c.reply(fmt.Sprintf("+OK Bye (%d messages left)", left))
 	return nil

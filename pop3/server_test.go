@@ -398,7 +398,9 @@ func (l remoteListener) Accept() (net.Conn, error) {
 	return remoteConn{c}, nil
 }
 
-func (remoteConn) RemoteAddr() net.Addr { return &net.TCPAddr{IP: net.ParseIP("192.0.2.7"), Port: 4000} }
+func (remoteConn) RemoteAddr() net.Addr {
+	return &net.TCPAddr{IP: net.ParseIP("192.0.2.7"), Port: 4000}
+}
 
 func TestPlaintextRefusedOffLoopback(t *testing.T) {
 	b := NewMemoryBackend()

@@ -55,17 +55,21 @@ func startCounting(t *testing.T, srv *Server) (*countingListener, string) {
 	return cl, l.Addr().String()
 }
 
-// settle waits until v stops changing (the server is blocked) and returns it.
+// settle waits until v has not changed for half a second (the server is
+// blocked) and returns it.
 func settle(t *testing.T, what string, v *atomic.Int64) int64 {
 	t.Helper()
-	last := int64(-1)
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); {
+	last, same := int64(-1), 0
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); {
 		time.Sleep(100 * time.Millisecond)
 		cur := v.Load()
-		if cur == last && cur > 0 {
+		if cur != last || cur == 0 {
+			last, same = cur, 0
+			continue
+		}
+		if same++; same == 5 {
 			return cur
 		}
-		last = cur
 	}
 	t.Fatalf("%s never stopped growing (%d bytes): no backpressure", what, last)
 	return 0

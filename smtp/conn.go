@@ -60,23 +60,31 @@ func (s *Server) newConn(nc net.Conn) *Conn {
 	c.bw = bufio.NewWriterSize(nc, 4096)
 	c.log = s.logger().With("service", "smtp", "conn", c.id, "remote", nc.RemoteAddr().String())
 	c.ctx, c.cancel = context.WithCancel(context.Background())
-	if tc, ok := nc.(interface{ ConnectionState() tls.ConnectionState }); ok {
-		if tlsc, ok := nc.(*tls.Conn); ok {
-			tlsc.SetDeadline(time.Now().Add(s.writeWait()))
-			if err := tlsc.HandshakeContext(c.ctx); err == nil {
-				cs := tc.ConnectionState()
-				c.tls = &cs
-			}
-			tlsc.SetDeadline(time.Time{})
-		} else {
-			cs := tc.ConnectionState()
-			c.tls = &cs
+	return c
+}
+
+// detectTLS notes whether the listener gave a TLS connection, finishing
+// its handshake here, in the connection's goroutine, so a slow client
+// holds up no one else. It reports false if the handshake failed.
+func (c *Conn) detectTLS() bool {
+	switch nc := c.nc.(type) {
+	case *tls.Conn:
+		nc.SetDeadline(time.Now().Add(c.srv.writeWait()))
+		if err := nc.HandshakeContext(c.ctx); err != nil {
+			c.log.Debug("smtp: TLS handshake failed", "err", err)
+			return false
 		}
+		nc.SetDeadline(time.Time{})
+		cs := nc.ConnectionState()
+		c.tls = &cs
+	case interface{ ConnectionState() tls.ConnectionState }:
+		cs := nc.ConnectionState()
+		c.tls = &cs
 	}
-	if c.tls == nil && s.ImplicitTLS {
+	if c.tls == nil && c.srv.ImplicitTLS {
 		c.tls = &tls.ConnectionState{HandshakeComplete: true}
 	}
-	return c
+	return true
 }
 
 // ID returns a short random name of the connection, used in logs and Received: headers.
@@ -144,6 +152,9 @@ func (c *Conn) serve() {
 			c.bw.Flush()
 		}
 	}()
+	if !c.detectTLS() {
+		return
+	}
 	if c.srv.closing.Load() {
 		c.reply(421, EnhancedCode{4, 3, 2}, c.srv.hostname()+" Service shutting down")
 		c.bw.Flush()
@@ -201,13 +212,17 @@ func (c *Conn) readCommand() (string, error) {
 			return "", err
 		}
 	}
-	c.setIdle(c.tx == nil)
-	defer c.setIdle(false)
-	if c.tx == nil && c.srv.closing.Load() {
+	// Under the lock, so that Shutdown's wakeIfIdle cannot fall between
+	// the check of closing and the deadline.
+	c.mu.Lock()
+	c.idle = c.tx == nil
+	if c.idle && c.srv.closing.Load() {
 		c.nc.SetReadDeadline(time.Now())
 	} else {
 		c.nc.SetReadDeadline(time.Now().Add(c.srv.idle()))
 	}
+	c.mu.Unlock()
+	defer c.setIdle(false)
 	return readLine(c.br, c.srv.maxLine())
 }
 

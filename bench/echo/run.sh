@@ -9,7 +9,9 @@
 # 50 connections x 64-byte messages and 8 connections x 64 KiB messages.
 # Each shape runs ROUNDS times per server, servers interleaved, and the
 # best round counts (a shared machine's noise only ever slows a round).
-# Then it holds IDLE idle connections to plumb's echo and reports the
+# Beside throughput it reports the CPU time each server spent per round
+# trip (user + system, from /proc), which other load on the machine
+# disturbs far less than throughput. Then it holds IDLE idle connections to plumb's echo and reports the
 # resident memory each costs.
 #
 # usage: bench/echo/run.sh            (env: DURATION=5s ROUNDS=3 IDLE=10000)
@@ -76,47 +78,61 @@ pids+=("$pid_plumb")
 
 P_C=$(freeport)
 "$work/epoll_echo" "$P_C" &
+pid_c=$!
 pids+=($!)
 P_ASYNCIO=$(freeport)
 "$PY" bench/echo/asyncio_echo.py "$P_ASYNCIO" &
+pid_asyncio=$!
 pids+=($!)
 P_TWISTED=$(freeport)
 "$TWISTED_PY" bench/echo/twisted_echo.py "$P_TWISTED" &
+pid_twisted=$!
 pids+=($!)
 for p in "$P_PLUMB" "$P_C" "$P_ASYNCIO" "$P_TWISTED"; do waitport "$p"; done
 
 servers=(c-epoll plumb asyncio twisted)
 declare -A port=([c-epoll]=$P_C [plumb]=$P_PLUMB [asyncio]=$P_ASYNCIO [twisted]=$P_TWISTED)
+declare -A pid=([c-epoll]=$pid_c [plumb]=$pid_plumb [asyncio]=$pid_asyncio [twisted]=$pid_twisted)
 shapes=("50 64" "8 65536")
-declare -A best_rt best_mb
+declare -A best_rt best_mb best_cpu
+hz=$(getconf CLK_TCK)
+# cputicks PID: user + system CPU time of a process, in clock ticks.
+cputicks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 for round in $(seq "$ROUNDS"); do
   for shape in "${shapes[@]}"; do
     set -- $shape
     for s in "${servers[@]}"; do
+      t0=$(cputicks "${pid[$s]}")
       out=$("$work/plumb" echo --conns "$1" --size "$2" --duration "$DURATION" --json "127.0.0.1:${port[$s]}")
-      read -r rt mb < <(echo "$out" | "$PY" -c 'import json,sys; r=json.load(sys.stdin); print(r["round_trips_per_sec"], r["mb_per_sec"])')
-      echo "round $round: $s ${1}x${2}: $rt round trips/s, $mb MB/s" >&2
+      t1=$(cputicks "${pid[$s]}")
+      read -r rt mb cpu < <(echo "$out" | "$PY" -c "import json,sys; r=json.load(sys.stdin); print(r['round_trips_per_sec'], r['mb_per_sec'], ($t1 - $t0) * 1e6 / $hz / max(r['round_trips'], 1))")
+      echo "round $round: $s ${1}x${2}: $rt round trips/s, $mb MB/s, $cpu server CPU us per round trip" >&2
       key="$s/$shape"
       if [ -z "${best_rt[$key]:-}" ] || "$PY" -c "import sys; sys.exit(0 if $rt > ${best_rt[$key]} else 1)"; then
         best_rt[$key]=$rt
         best_mb[$key]=$mb
       fi
+      if [ -z "${best_cpu[$key]:-}" ] || "$PY" -c "import sys; sys.exit(0 if $cpu < ${best_cpu[$key]} else 1)"; then
+        best_cpu[$key]=$cpu
+      fi
     done
   done
 done
 
-echo "## echo, $(date -u +%Y-%m-%d), $(nproc) CPUs, $DURATION per run, best of $ROUNDS"
+echo "## echo, $(date -u +%Y-%m-%d), $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $DURATION per run, best of $ROUNDS"
 echo
-echo "| shape | server | round trips/s | MB/s (one way) | × C epoll |"
-echo "|---|---|---:|---:|---:|"
+echo "| shape | server | round trips/s | MB/s (one way) | × C epoll | server CPU µs per round trip | CPU × C epoll |"
+echo "|---|---|---:|---:|---:|---:|---:|"
 for shape in "${shapes[@]}"; do
   set -- $shape
   c=${best_rt["c-epoll/$shape"]}
+  ccpu=${best_cpu["c-epoll/$shape"]}
   for s in "${servers[@]}"; do
     rt=${best_rt["$s/$shape"]}
     mb=${best_mb["$s/$shape"]}
-    "$PY" -c "print('| $1 conns × $2 B | $s | %.0f | %.1f | %.2f |' % ($rt, $mb, $rt / $c))"
+    cpu=${best_cpu["$s/$shape"]}
+    "$PY" -c "print('| $1 conns × $2 B | $s | %.0f | %.1f | %.2f | %.1f | %.2f |' % ($rt, $mb, $rt / $c, $cpu, $cpu / $ccpu))"
   done
 done
 

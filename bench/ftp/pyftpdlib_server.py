@@ -2,7 +2,7 @@
 
 Usage: ftp_client_pyftpdlib.py DIR USER PASSWORD [CERTFILE KEYFILE]
 Listens on a free 127.0.0.1 port, prints "PORT n" on stdout, serves DIR
-read-write to USER; with a certificate, offers AUTH TLS and requires
+read-write to USER and read-only to anonymous; with a certificate, offers AUTH TLS and requires
 TLS on both control and data connections.
 """
 import logging
@@ -16,6 +16,7 @@ def main():
     root, user, password = sys.argv[1:4]
     auth = DummyAuthorizer()
     auth.add_user(user, password, root, perm="elradfmwMT")
+    auth.add_anonymous(root)
     if len(sys.argv) > 5:
         from pyftpdlib.handlers import TLS_FTPHandler as Handler
         Handler.certfile = sys.argv[4]

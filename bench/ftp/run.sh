@@ -139,9 +139,9 @@ servers+=(vsftpd); url[vsftpd]="ftp://anonymous:@127.0.0.1:$P_VSFTPD"; port[vsft
 [ -n "$P_PY" ] && waitport "$P_PY" || { cat "$work/py.err" >&2; die "pyftpdlib did not start"; }
 servers+=(pyftpdlib); url[pyftpdlib]="ftp://bench:bench-pass@127.0.0.1:$P_PY"; port[pyftpdlib]=$P_PY; pid[pyftpdlib]=$pid_py
 
+# Logins with a password: vsftpd here has anonymous access only.
 declare -A user pass
 user[plumb]=bench; pass[plumb]=bench-pass
-user[vsftpd]=anonymous; pass[vsftpd]=bench@
 user[pyftpdlib]=bench; pass[pyftpdlib]=bench-pass
 
 # rss KiB of a server: the process and all its children (vsftpd forks
@@ -156,7 +156,7 @@ rss() {
 }
 
 best() { sort -g | tail -1; }
-declare -A retr stor small logins rss_idle rss_busy
+declare -A retr stor small logins plogins rss_idle rss_busy
 for s in "${servers[@]}"; do retr[$s]=""; stor[$s]=""; small[$s]=""; done
 
 smallcfg="$work/small.curl"
@@ -183,7 +183,7 @@ for s in "${servers[@]}"; do
   rss_idle[$s]=$(rss "${pid[$s]}")
   fifo="$work/hold-$s"
   mkfifo "$fifo"
-  "$work/logins" -addr "127.0.0.1:${port[$s]}" -user "${user[$s]}" -pass "${pass[$s]}" -n "$SESSIONS" < "$fifo" > "$work/logins-$s.out" &
+  "$work/logins" -addr "127.0.0.1:${port[$s]}" -user anonymous -pass bench@ -n "$SESSIONS" < "$fifo" > "$work/logins-$s.out" &
   lp=$!
   exec 9> "$fifo"
   for _ in $(seq 600); do grep -q READY "$work/logins-$s.out" && break; sleep 0.1; done
@@ -192,6 +192,12 @@ for s in "${servers[@]}"; do
   rss_busy[$s]=$(rss "${pid[$s]}")
   exec 9>&-
   wait "$lp" || true
+  plogins[$s]="-"
+  if [ -n "${user[$s]:-}" ]; then
+    sleep 1
+    "$work/logins" -addr "127.0.0.1:${port[$s]}" -user "${user[$s]}" -pass "${pass[$s]}" -n "$SESSIONS" < /dev/null > "$work/plogins-$s.out" 2>&1 || true
+    plogins[$s]=$(sed -n 's/.*logged_in=\([0-9]*\) failed=\([0-9]*\) seconds=\([0-9.]*\).*/\3 (\1 ok, \2 failed)/p' "$work/plogins-$s.out")
+  fi
 done
 
 mib() { printf '%.1f' "$(echo "scale=3; $1 / 1048576" | bc)"; }
@@ -204,11 +210,11 @@ vs_small=$(echo ${small[vsftpd]} | tr ' ' '\n' | best)
 echo
 echo "FTP on loopback: $(nproc) cores, $(uname -r), curl $(curl --version | awk 'NR==1 {print $2}'), vsftpd $(dpkg-query -W -f '${Version}' vsftpd 2>/dev/null || echo '?'), pyftpdlib $("$PY" -c 'import pyftpdlib; print(pyftpdlib.__ver__)'); best of $ROUNDS rounds"
 echo
-echo "| server | RETR ${SIZE_MB} MiB (MiB/s, ×vsftpd) | STOR ${SIZE_MB} MiB (MiB/s, ×vsftpd) | $SMALL × 4 KiB, one session (files/s, ×vsftpd) | $SESSIONS logins at once (s) | RSS idle (MB) | RSS, $SESSIONS idle sessions (MB) | Δ (MB) |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| server | RETR ${SIZE_MB} MiB (MiB/s, ×vsftpd) | STOR ${SIZE_MB} MiB (MiB/s, ×vsftpd) | $SMALL × 4 KiB, one session (files/s, ×vsftpd) | $SESSIONS anonymous logins at once (s) | $SESSIONS password logins at once (s) | RSS idle (MB) | RSS, $SESSIONS idle sessions (MB) | Δ (MB) |"
+echo "|---|---|---|---|---|---|---|---|---|"
 for s in "${servers[@]}"; do
   r=$(echo ${retr[$s]} | tr ' ' '\n' | best); w=$(echo ${stor[$s]} | tr ' ' '\n' | best); f=$(echo ${small[$s]} | tr ' ' '\n' | best)
-  printf '| %s | %s (%s×) | %s (%s×) | %.0f (%s×) | %s | %s | %s | %s |\n' "$s" \
+  printf '| %s | %s (%s×) | %s (%s×) | %.0f (%s×) | %s | %s | %s | %s | %s |\n' "$s" \
     "$(mib "$r")" "$(ratio "$r" "$vs_retr")" "$(mib "$w")" "$(ratio "$w" "$vs_stor")" "$f" "$(ratio "$f" "$vs_small")" \
-    "${logins[$s]}" "$(kib2mb "${rss_idle[$s]}")" "$(kib2mb "${rss_busy[$s]}")" "$(kib2mb $((rss_busy[$s] - rss_idle[$s])))"
+    "${logins[$s]}" "${plogins[$s]}" "$(kib2mb "${rss_idle[$s]}")" "$(kib2mb "${rss_busy[$s]}")" "$(kib2mb $((rss_busy[$s] - rss_idle[$s])))"
 done

@@ -24,7 +24,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -74,14 +73,12 @@ func run(plumbBin, dovecot string, count, size, rounds int) error {
 			return err
 		}
 	}
-	var results []string
 	plumbAddr, stopPlumb, err := startPlumb(plumbBin, dir, data)
 	if err != nil {
 		return err
 	}
-	results = append(results, measure("plumb", plumbAddr, count, rounds)...)
-	stopPlumb()
-
+	defer stopPlumb()
+	servers := []target{{name: "plumb", addr: plumbAddr}}
 	if dovecot != "" {
 		doveMail := filepath.Join(dir, "dovecot-mail", user)
 		if err := copyMaildir(filepath.Join(data, "mail", user), doveMail); err != nil {
@@ -91,8 +88,12 @@ func run(plumbBin, dovecot string, count, size, rounds int) error {
 		if err != nil {
 			return err
 		}
-		results = append(results, measure("dovecot", addr, count, rounds)...)
-		stop()
+		defer stop()
+		servers = append(servers, target{name: "dovecot", addr: addr})
+	}
+	results, err := measure(servers, count, rounds)
+	if err != nil {
+		return err
 	}
 	fmt.Println()
 	fmt.Println("server   mode       best      msgs/s    MB/s")
@@ -121,38 +122,48 @@ func message(i, size int) string {
 	return b.String()
 }
 
-// measure times rounds sessions in each mode after one warm-up session.
-func measure(name, addr string, count, rounds int) []string {
-	var out []string
-	if _, _, err := session(addr, true); err != nil {
-		return []string{fmt.Sprintf("%-8s warm-up failed: %v", name, err)}
+type target struct{ name, addr string }
+
+// measure warms each server up with one untimed session, then times
+// rounds sessions per server and mode, alternating between servers so
+// that a change in the machine's load hits both alike. It reports the
+// best session of each.
+func measure(servers []target, count, rounds int) ([]string, error) {
+	for _, s := range servers {
+		if _, _, err := session(s.addr, true); err != nil {
+			return nil, fmt.Errorf("%s warm-up: %w", s.name, err)
+		}
 	}
+	var out []string
 	for _, mode := range []string{"serial", "pipelined"} {
-		var times []time.Duration
+		best := make([]time.Duration, len(servers))
 		var bytes int64
 		for range rounds {
-			start := time.Now()
-			n, b, err := session(addr, mode == "pipelined")
-			if err != nil {
-				out = append(out, fmt.Sprintf("%-8s %-9s failed: %v", name, mode, err))
-				break
+			for i, s := range servers {
+				start := time.Now()
+				n, b, err := session(s.addr, mode == "pipelined")
+				if err != nil {
+					return nil, fmt.Errorf("%s %s: %w", s.name, mode, err)
+				}
+				if n != count {
+					return nil, fmt.Errorf("%s %s: fetched %d of %d", s.name, mode, n, count)
+				}
+				if d := time.Since(start); best[i] == 0 || d < best[i] {
+					best[i] = d
+				}
+				bytes = b
 			}
-			if n != count {
-				out = append(out, fmt.Sprintf("%-8s %-9s fetched %d of %d", name, mode, n, count))
-				break
+		}
+		for i, s := range servers {
+			line := fmt.Sprintf("%-8s %-9s %8.3fs %9.0f %7.1f", s.name, mode, best[i].Seconds(),
+				float64(count)/best[i].Seconds(), float64(bytes)/best[i].Seconds()/1e6)
+			if i > 0 {
+				line += fmt.Sprintf("   plumb/%s = %.2f", s.name, best[i].Seconds()/best[0].Seconds())
 			}
-			times = append(times, time.Since(start))
-			bytes = b
+			out = append(out, line)
 		}
-		if len(times) == 0 {
-			continue
-		}
-		sort.Slice(times, func(i, j int) bool { return times[i] < times[j] })
-		best := times[0]
-		out = append(out, fmt.Sprintf("%-8s %-9s %8.3fs %9.0f %7.1f", name, mode, best.Seconds(),
-			float64(count)/best.Seconds(), float64(bytes)/best.Seconds()/1e6))
 	}
-	return out
+	return out, nil
 }
 
 // session logs in and retrieves every message; it returns the count and bytes.

@@ -37,6 +37,7 @@ command -v postfix >/dev/null || die "postfix is needed: apt-get install postfix
 ulimit -n "$(ulimit -Hn)"
 
 work=$(mktemp -d -p "${BENCH_DIR:-/var/tmp}" plumb-smtp-bench.XXXXXX)
+chmod 755 "$work" # Postfix and virtual(8) run as other users
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -111,7 +112,7 @@ default_process_limit = 200
 smtpd_client_connection_count_limit = 0
 smtpd_client_connection_rate_limit = 0
 anvil_rate_time_unit = 60s
-maillog_file = $work/postfix-data/maillog
+maillog_file = /dev/stdout
 alias_maps =
 alias_database =
 biff = no
@@ -140,9 +141,10 @@ scache    unix - - n - 1 scache
 postlog   unix-dgram n - n - 1 postlogd
 showq     unix n - n - - showq
 CF
-postfix -c "$pf" check >/dev/null 2>&1 || true
-postfix -c "$pf" start >/dev/null 2>"$work/postfix.err" || die "postfix did not start: $(cat "$work/postfix.err")"
-waitport "$P_POSTFIX" || die "postfix did not listen on $P_POSTFIX"
+postfix -c "$pf" check >"$work/postfix.log" 2>&1 || die "postfix check failed: $(tail "$work/postfix.log")"
+postfix -c "$pf" start-fg >>"$work/postfix.log" 2>&1 &
+pids+=($!)
+waitport "$P_POSTFIX" || die "postfix did not listen on $P_POSTFIX: $(tail "$work/postfix.log")"
 MD_POSTFIX="$work/postfix-mail/bench"
 
 # --- aiosmtpd ------------------------------------------------------------
@@ -186,8 +188,8 @@ for r in $(seq "$ROUNDS"); do
   done
 done
 
-rate() { echo "scale=0; $MESSAGES / $1" | bc -l; }
-ratio() { echo "scale=2; $2 / $1" | bc -l; }
+rate() { printf '%.0f' "$(echo "$MESSAGES / $1" | bc -l)"; }
+ratio() { printf '%.2f' "$(echo "$2 / $1" | bc -l)"; }
 echo
 echo "SMTP: $MESSAGES messages of $SIZE bytes over $SESSIONS sessions (smtp-source -d), best of $ROUNDS"
 echo

@@ -44,7 +44,9 @@ the connection to standard output.
 When standard input ends, the sending side of the connection is shut
 down (a TCP FIN; with --tls a close_notify first) and connect goes on
 printing what the peer sends until the peer closes. When the peer
-closes, connect exits.
+closes first, connect still sends the rest of standard input (the peer
+may only have half-closed) until it ends or a write fails; when
+standard input is a terminal, it exits at once instead.
 
 With --udp each read of standard input is sent as one datagram; after
 standard input ends, replies are printed until none arrives for --idle
@@ -75,7 +77,7 @@ connection failed or broke, 130 when interrupted.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			f.pipe.untilPeerCloses = true
+			f.pipe.untilPeerCloses = isTerminal(cmd.InOrStdin())
 			if f.udp && (f.useTLS || f.unix != "") {
 				return withExit(2, errors.New("--udp does not go with --tls or --unix"))
 			}

@@ -49,7 +49,8 @@ Half-close works both ways: when standard input ends, the sending side
 is shut down (a TCP FIN; with --tls a close_notify first) and listen
 reads on until the peer closes; when the peer shuts its side, listen
 goes on sending standard input until it ends. A connection is over when
-both sides are done, or a write to the peer fails.
+both sides are done, or a write to the peer fails; when standard input
+is a terminal, as soon as the peer closes.
 
 --keep accepts connections one after another until interrupted;
 standard input goes to the first and, once it has ended, later ones get
@@ -144,6 +145,7 @@ func runListen(cmd *cobra.Command, f *listenFlags, port string) error {
 	f.note(stderr, "plumb: listening on %s (%s)\n", ln.Addr(), network)
 
 	feed := newStdinFeed(cmd.InOrStdin(), f.keep)
+	f.pipe.untilPeerCloses = isTerminal(cmd.InOrStdin())
 	for {
 		conn, err := ln.Accept()
 		if err != nil {

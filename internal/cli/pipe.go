@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -40,8 +41,9 @@ func copyStream(dst io.Writer, src io.Reader) (int64, error) {
 type pipeOptions struct {
 	crlf bool          // LF -> CRLF on the way out
 	idle time.Duration // close after this long without traffic; 0: never
-	// untilPeerCloses ends the session as soon as the peer's side ends
-	// (connect); otherwise both directions must end (listen).
+	// untilPeerCloses ends the session as soon as the peer's side ends,
+	// for a person typing at a terminal; otherwise both directions must
+	// end, so no input is lost when the peer half-closes first.
 	untilPeerCloses bool
 }
 
@@ -81,12 +83,13 @@ func pipeStream(ctx context.Context, conn net.Conn, in *stdinFeed, out io.Writer
 	defer stop()
 
 	sendDone := make(chan error, 1)
+	sessionEnd := make(chan struct{})
 	go func() {
 		var w io.Writer = rw
 		if opt.crlf {
 			w = &crlfWriter{w: rw}
 		}
-		err := in.sendTo(w)
+		err := in.sendTo(w, sessionEnd)
 		if err == nil {
 			closeWrite(conn)
 		}
@@ -95,8 +98,18 @@ func pipeStream(ctx context.Context, conn net.Conn, in *stdinFeed, out io.Writer
 
 	_, recvErr := copyStream(out, rw)
 	var sendErr error
-	if !opt.untilPeerCloses {
+	if opt.untilPeerCloses {
+		close(sessionEnd)
+		if in.shared {
+			// The next session must not race this one for the feed.
+			conn.Close()
+			<-sendDone
+		}
+	} else {
 		sendErr = <-sendDone
+		if errors.Is(sendErr, errSessionOver) {
+			sendErr = nil
+		}
 	}
 	switch {
 	case ctx.Err() != nil:
@@ -129,8 +142,12 @@ func newStdinFeed(r io.Reader, shared bool) *stdinFeed {
 	return &stdinFeed{r: r, shared: shared}
 }
 
-// sendTo copies the feed to w until the feed ends (nil) or a write fails.
-func (f *stdinFeed) sendTo(w io.Writer) error {
+// errSessionOver ends a shared feed's sending when its session is over.
+var errSessionOver = errors.New("session over")
+
+// sendTo copies the feed to w until the feed ends (nil), a write fails,
+// or, for a shared feed, done is closed.
+func (f *stdinFeed) sendTo(w io.Writer, done <-chan struct{}) error {
 	if f.ended {
 		return nil
 	}
@@ -159,18 +176,32 @@ func (f *stdinFeed) sendTo(w io.Writer) error {
 	})
 	for {
 		if f.pending == nil {
-			b, ok := <-f.ch
-			if !ok {
-				f.ended = true
-				return nil
+			select {
+			case b, ok := <-f.ch:
+				if !ok {
+					f.ended = true
+					return nil
+				}
+				f.pending = b
+			case <-done:
+				return errSessionOver
 			}
-			f.pending = b
 		}
 		if _, err := w.Write(f.pending); err != nil {
 			return err
 		}
 		f.pending = nil
 	}
+}
+
+// isTerminal reports whether r is a terminal, where a person types.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // isClosedByPeer reports errors that only mean the peer went away first.

@@ -152,11 +152,7 @@ func ftpConnectError(addr string, err error) error {
 // to the login directory, as RFC 1738 says, unless it starts with "//"
 // (or %2F), which makes it absolute.
 func ftpURLPath(u *url.URL) string {
-	p := strings.TrimPrefix(u.Path, "/")
-	if p == "" {
-		return ""
-	}
-	return p
+	return strings.TrimPrefix(u.Path, "/")
 }
 
 func (ftpScheme) dial(ctx context.Context, t *transfer) (*ftp.Client, error) {

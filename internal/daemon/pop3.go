@@ -116,6 +116,7 @@ func (b *pop3Backend) open(ctx context.Context, u accounts.User) (pop3.Maildrop,
 type pop3Drop struct {
 	mb       *mailstore.Mailbox
 	validity string
+	sizes    map[uint32]int64 // file sizes, by UID
 }
 
 func (p *pop3Drop) Messages(ctx context.Context) ([]pop3.Message, error) {
@@ -129,7 +130,9 @@ func (p *pop3Drop) Messages(ctx context.Context) ([]pop3.Message, error) {
 	}
 	p.validity = strconv.FormatUint(uint64(v), 10)
 	out := make([]pop3.Message, len(msgs))
+	p.sizes = make(map[uint32]int64, len(msgs))
 	for i, m := range msgs {
+		p.sizes[m.UID] = m.Size
 		size, err := p.mb.CRLFSize(m)
 		if err != nil {
 			return nil, err
@@ -153,7 +156,15 @@ func (p *pop3Drop) Open(ctx context.Context, uid string) (io.ReadCloser, error) 
 	if err != nil {
 		return nil, err
 	}
-	return p.mb.Open(n)
+	f, err := p.mb.Open(n)
+	if err != nil {
+		return nil, err
+	}
+	// Reading exactly the known size spares the read that finds EOF.
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.LimitReader(f, p.sizes[n]), f}, nil
 }
 
 func (p *pop3Drop) Delete(ctx context.Context, uids []string) error {

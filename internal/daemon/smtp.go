@@ -136,4 +136,3 @@ func (s *smtpService) Close() error {
 	s.q.stop()
 	return err
 }
-

@@ -148,6 +148,9 @@ func (u *Upload) Commit(ctx context.Context) error {
 	if cerr := u.f.Close(); err == nil {
 		err = cerr
 	}
+	if err == nil {
+		err = ctx.Err() // cancelled while the data went to disk
+	}
 	var now int64
 	if fi, serr := u.t.root.Stat(u.name); serr == nil && fi.Mode().IsRegular() {
 		now = fi.Size()

@@ -121,7 +121,7 @@ func (m *Mailbox) Open(uid uint32) (*os.File, error) {
 	rel, ok := m.f.where[uid]
 	m.f.mu.Unlock()
 	if ok {
-		f, err := os.Open(filepath.Join(m.f.path, rel))
+		f, err := openRead(filepath.Join(m.f.path, rel))
 		if err == nil {
 			return f, nil
 		}
@@ -145,7 +145,7 @@ func (m *Mailbox) Open(uid uint32) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := os.Open(path)
+	f, err := openRead(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("%w: UID %d", ErrNoSuchMessage, uid)
