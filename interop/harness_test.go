@@ -79,9 +79,10 @@ type Serve struct {
 	done   chan struct{}
 }
 
-// simpleServices are on by default; startServe moves them to free ports
-// unless the test's config has a section of its own for them.
-var simpleServices = []string{"echo", "discard", "daytime", "qotd", "chargen", "time"}
+// defaultServices are the sections of services on by default; startServe
+// moves them to free ports unless the test's config has the section.
+var defaultServices = []string{"echo", "discard", "daytime", "qotd", "chargen", "time",
+	"ftp", "ftp.ftps", "smtp", "smtp.submission", "smtp.submissions", "pop3", "pop3.pop3s"}
 
 // startServe runs plumb serve on a temporary data directory with every
 // default service on a free 127.0.0.1 port, plus config (TOML sections
@@ -95,7 +96,7 @@ func startServe(t testing.TB, config string, args ...string) *Serve {
 	if !strings.Contains(config, "[admin]") {
 		cfg.WriteString("[admin]\naddr = \"127.0.0.1:0\"\n")
 	}
-	for _, s := range simpleServices {
+	for _, s := range defaultServices {
 		if !strings.Contains(config, "["+s+"]") {
 			fmt.Fprintf(&cfg, "[%s]\naddr = \"127.0.0.1:0\"\n", s)
 		}
@@ -210,3 +211,6 @@ func run(t testing.TB, timeout time.Duration, name string, args ...string) strin
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+// simpleServices are the small RFC 86x services among defaultServices.
+var simpleServices = defaultServices[:6]

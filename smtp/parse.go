@@ -30,7 +30,7 @@ func parseCommand(line string) (verb, arg string, err error) {
 		}
 	}
 	verb, arg, _ = strings.Cut(line, " ")
-	if len(verb) > 16 {
+	if len(verb) > 16 || !isASCII(verb) {
 		return "", "", syntaxError("Command unrecognized")
 	}
 	return strings.ToUpper(verb), strings.TrimSpace(arg), nil

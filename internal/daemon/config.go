@@ -29,6 +29,7 @@ type Config struct {
 	Limits   LimitsConfig   `toml:"limits"`
 	Accounts AccountsConfig `toml:"accounts"`
 	Files    FilesConfig    `toml:"files"`
+	Mail     MailConfig     `toml:"mail"`
 
 	Echo    SimpleConfig `toml:"echo"`
 	Discard SimpleConfig `toml:"discard"`
@@ -40,6 +41,12 @@ type Config struct {
 	FTP  FTPConfig  `toml:"ftp"`
 	SMTP SMTPConfig `toml:"smtp"`
 	POP3 POP3Config `toml:"pop3"`
+}
+
+// MailConfig is the [mail] section: the Maildirs SMTP delivers into and
+// POP3 reads.
+type MailConfig struct {
+	QuotaBytes int64 `toml:"quota_bytes" comment:"Each account's mail limit in bytes over all folders; 0 means none"`
 }
 
 // LogConfig chooses the log format.
@@ -230,6 +237,7 @@ func (c *Config) listeners() map[string]*Listener {
 		"echo": &c.Echo.Listener, "discard": &c.Discard.Listener, "daytime": &c.Daytime.Listener,
 		"qotd": &c.QOTD.Listener, "chargen": &c.Chargen.Listener, "time": &c.Time.Listener,
 		"ftp": &c.FTP.Listener, "smtp": &c.SMTP.Listener, "pop3": &c.POP3.Listener,
-		"ftp.ftps": &c.FTP.FTPS,
+		"ftp.ftps": &c.FTP.FTPS, "pop3.pop3s": &c.POP3.POP3S,
+		"smtp.submission": &c.SMTP.Submission, "smtp.submissions": &c.SMTP.Submissions,
 	}
 }

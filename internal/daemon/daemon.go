@@ -40,10 +40,12 @@ type Daemon struct {
 	connMu sync.Mutex
 	conns  map[*trackedConn]struct{}
 
-	started     time.Time
-	stopping    atomic.Bool
-	janitorStop chan struct{}
-	janitorDone chan struct{}
+	started      time.Time
+	shutdownOnce sync.Once
+	shutdownErr  error
+	stopping     atomic.Bool
+	janitorStop  chan struct{}
+	janitorDone  chan struct{}
 }
 
 // New returns a daemon for cfg that logs to log and writes messages
@@ -224,7 +226,13 @@ func (d *Daemon) closeAll() {
 // Shutdown stops accepting on every service, lets open sessions finish
 // until ctx is done, then closes what is left. It returns ctx's error if
 // sessions had to be cut off.
+// Only the first call does the work; later calls return its result.
 func (d *Daemon) Shutdown(ctx context.Context) error {
+	d.shutdownOnce.Do(func() { d.shutdownErr = d.shutdown(ctx) })
+	return d.shutdownErr
+}
+
+func (d *Daemon) shutdown(ctx context.Context) error {
 	d.stopping.Store(true)
 	for _, r := range d.running {
 		if r.ln != nil {

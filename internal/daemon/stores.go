@@ -39,6 +39,9 @@ func (d *Daemon) FileStore() (*filestore.Store, error) {
 func (d *Daemon) MailStore() (*mailstore.Store, error) {
 	d.stores.mailOnce.Do(func() {
 		d.stores.mail, d.stores.mailErr = mailstore.Open(filepath.Join(d.DataDir(), "mail"))
+		if q := d.cfg.Mail.QuotaBytes; q > 0 && d.stores.mail != nil {
+			d.stores.mail.Quota = func(string) int64 { return q }
+		}
 	})
 	return d.stores.mail, d.stores.mailErr
 }
