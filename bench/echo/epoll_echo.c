@@ -9,6 +9,7 @@
  *
  * usage: epoll_echo PORT   (binds 127.0.0.1)
  */
+#define _GNU_SOURCE /* accept4 */
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>

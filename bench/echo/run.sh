@@ -46,7 +46,7 @@ trap cleanup EXIT
 
 echo "building plumb and epoll_echo..." >&2
 go build -o "$work/plumb" ./cmd/plumb
-gcc -O2 -Wall -D_GNU_SOURCE -o "$work/epoll_echo" bench/echo/epoll_echo.c
+gcc -O2 -Wall -o "$work/epoll_echo" bench/echo/epoll_echo.c
 
 freeport() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 waitport() {
