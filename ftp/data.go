@@ -219,6 +219,7 @@ func (s *session) cmdPASV(arg string) bool {
 	}
 	port := p.ln.Addr().(*net.TCPAddr).Port
 	a := ip.As4()
+	passiveReplyPause()
 	s.reply(227, fmt.Sprintf("Entering Passive Mode (%d,%d,%d,%d,%d,%d).", a[0], a[1], a[2], a[3], port>>8, port&0xff))
 	return false
 }
@@ -245,9 +246,19 @@ func (s *session) cmdEPSV(arg string) bool {
 		s.reply(425, "Cannot open passive connection")
 		return false
 	}
+	passiveReplyPause()
 	s.reply(229, fmt.Sprintf("Entering Extended Passive Mode (|||%d|)", p.ln.Addr().(*net.TCPAddr).Port))
 	return false
 }
+
+// passiveReplyPause waits a moment before a PASV or EPSV reply. curl
+// (7.88, Debian 12's) stalls for a second before connecting when the
+// reply is already there as it checks right after sending the command,
+// which a server on the same host answering in microseconds makes the
+// usual case in a multi-file transfer.
+func passiveReplyPause() { time.Sleep(passiveReplyDelay) }
+
+var passiveReplyDelay = 500 * time.Microsecond
 
 func familyOf(a netip.Addr) string {
 	if a.Is4() {
@@ -412,10 +423,6 @@ func (d dataEndpoint) open(ctx context.Context) (net.Conn, error) {
 		if c, err = dl.DialContext(ctx, "tcp", d.active.String()); err != nil {
 			return nil, err
 		}
-	}
-	if tc, ok := c.(*net.TCPConn); ok {
-		tc.SetReadBuffer(1 << 20)
-		tc.SetWriteBuffer(1 << 20)
 	}
 	if !d.protP {
 		return c, nil

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -396,6 +397,36 @@ func TestFTPServerLftp(t *testing.T) {
 		}
 		if _, err := os.Stat(filepath.Join(home, "moved.bin")); err == nil {
 			t.Errorf("lftp (TLS %v) rm moved.bin left the file", secure)
+		}
+	}
+}
+
+// Many small files over one curl session: curl stalls a second before
+// connecting a data connection when the EPSV reply comes back faster
+// than it looks for it, which a server must not provoke.
+func TestFTPServerCurlManyFiles(t *testing.T) {
+	curl := need(t, "curl")
+	s, home := startFTPServe(t, "")
+	os.Mkdir(filepath.Join(home, "small"), 0o750)
+	var cfg strings.Builder
+	out := t.TempDir()
+	const n = 200
+	for i := range n {
+		os.WriteFile(filepath.Join(home, "small", fmt.Sprintf("f%d", i)), []byte(fmt.Sprint("file ", i)), 0o640)
+		fmt.Fprintf(&cfg, "url = \"ftp://%s:%s@%s/small/f%d\"\noutput = \"%s/f%d\"\n", ftpUser, ftpPass, s.Addr(t, "ftp"), i, out, i)
+	}
+	cfgFile := filepath.Join(t.TempDir(), "curl.cfg")
+	os.WriteFile(cfgFile, []byte(cfg.String()), 0o600)
+	start := time.Now()
+	run(t, 2*time.Minute, curl, "-sS", "-K", cfgFile)
+	d := time.Since(start)
+	t.Logf("curl fetched %d small files in %v", n, d)
+	if d > 20*time.Second {
+		t.Errorf("curl fetched %d small files in %v, want well under 20s", n, d)
+	}
+	for i := range n {
+		if b, err := os.ReadFile(filepath.Join(out, fmt.Sprintf("f%d", i))); err != nil || string(b) != fmt.Sprint("file ", i) {
+			t.Fatalf("file f%d = %q, %v; want %q", i, b, err, fmt.Sprint("file ", i))
 		}
 	}
 }

@@ -7,7 +7,11 @@
 # one temporary directory on disk, and measures with curl:
 #   retr   download of a SIZE_MB file (default 1 GiB) to /dev/null
 #   stor   upload of that file
-#   small  SMALL (1,000) 4 KiB files over one session (one curl, many URLs)
+#   small  SMALL (1,000) 4 KiB files over one session (one curl, many URLs),
+#          passive (EPSV) and active (EPRT, curl -P -): curl 7.88 stalls
+#          up to a second before a passive data connection when the EPSV
+#          reply comes back within microseconds (compare curl/curl#12901),
+#          so the active column shows the servers' own per-file cost
 # and with bench/ftp/logins (a Go program, since curl cannot hold a
 # session idle): SESSIONS (300) clients connecting and logging in at
 # once, and the server's resident memory with them idle, against idle.
@@ -157,7 +161,8 @@ rss() {
 
 best() { sort -g | tail -1; }
 declare -A retr stor small logins plogins rss_idle rss_busy
-for s in "${servers[@]}"; do retr[$s]=""; stor[$s]=""; small[$s]=""; done
+declare -A smalla
+for s in "${servers[@]}"; do retr[$s]=""; stor[$s]=""; small[$s]=""; smalla[$s]=""; done
 
 smallcfg="$work/small.curl"
 for i in $(seq "$SMALL"); do printf 'url = "%%URL%%/small/f%d.bin"\noutput = "/dev/null"\n' "$i"; done > "$smallcfg"
@@ -175,6 +180,10 @@ for round in $(seq "$ROUNDS"); do
     curl -sS --max-time 600 -K "$work/small-$s.curl"
     t1=$(date +%s.%N)
     small[$s]+="$(echo "$SMALL / ($t1 - $t0)" | bc -l) "
+    t0=$(date +%s.%N)
+    curl -sS --max-time 600 -P - -K "$work/small-$s.curl"
+    t1=$(date +%s.%N)
+    smalla[$s]+="$(echo "$SMALL / ($t1 - $t0)" | bc -l) "
   done
 done
 
@@ -207,14 +216,16 @@ ratio() { [ -n "$2" ] && [ "$(echo "$2 > 0" | bc)" = 1 ] && printf '%.2f' "$(ech
 vs_retr=$(echo ${retr[vsftpd]} | tr ' ' '\n' | best)
 vs_stor=$(echo ${stor[vsftpd]} | tr ' ' '\n' | best)
 vs_small=$(echo ${small[vsftpd]} | tr ' ' '\n' | best)
+vs_smalla=$(echo ${smalla[vsftpd]} | tr ' ' '\n' | best)
 echo
 echo "FTP on loopback: $(nproc) cores, $(uname -r), curl $(curl --version | awk 'NR==1 {print $2}'), vsftpd $(dpkg-query -W -f '${Version}' vsftpd 2>/dev/null || echo '?'), pyftpdlib $("$PY" -c 'import pyftpdlib; print(pyftpdlib.__ver__)'); best of $ROUNDS rounds"
 echo
-echo "| server | RETR ${SIZE_MB} MiB (MiB/s, ×vsftpd) | STOR ${SIZE_MB} MiB (MiB/s, ×vsftpd) | $SMALL × 4 KiB, one session (files/s, ×vsftpd) | $SESSIONS anonymous logins at once (s) | $SESSIONS password logins at once (s) | RSS idle (MB) | RSS, $SESSIONS idle sessions (MB) | Δ (MB) |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| server | RETR ${SIZE_MB} MiB (MiB/s, ×vsftpd) | STOR ${SIZE_MB} MiB (MiB/s, ×vsftpd) | $SMALL × 4 KiB, one session, passive (files/s, ×vsftpd) | same, active (files/s, ×vsftpd) | $SESSIONS anonymous logins at once (s) | $SESSIONS password logins at once (s) | RSS idle (MB) | RSS, $SESSIONS idle sessions (MB) | Δ (MB) |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 for s in "${servers[@]}"; do
   r=$(echo ${retr[$s]} | tr ' ' '\n' | best); w=$(echo ${stor[$s]} | tr ' ' '\n' | best); f=$(echo ${small[$s]} | tr ' ' '\n' | best)
-  printf '| %s | %s (%s×) | %s (%s×) | %.0f (%s×) | %s | %s | %s | %s | %s |\n' "$s" \
-    "$(mib "$r")" "$(ratio "$r" "$vs_retr")" "$(mib "$w")" "$(ratio "$w" "$vs_stor")" "$f" "$(ratio "$f" "$vs_small")" \
+  fa=$(echo ${smalla[$s]} | tr ' ' '\n' | best)
+  printf '| %s | %s (%s×) | %s (%s×) | %.0f (%s×) | %.0f (%s×) | %s | %s | %s | %s | %s |\n' "$s" \
+    "$(mib "$r")" "$(ratio "$r" "$vs_retr")" "$(mib "$w")" "$(ratio "$w" "$vs_stor")" "$f" "$(ratio "$f" "$vs_small")" "$fa" "$(ratio "$fa" "$vs_smalla")" \
     "${logins[$s]}" "${plogins[$s]}" "$(kib2mb "${rss_idle[$s]}")" "$(kib2mb "${rss_busy[$s]}")" "$(kib2mb $((rss_busy[$s] - rss_idle[$s])))"
 done

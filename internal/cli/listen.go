@@ -137,6 +137,9 @@ func runListen(cmd *cobra.Command, f *listenFlags, port string) error {
 	}
 	ln, err := (&net.ListenConfig{}).Listen(ctx, network, addr)
 	if err != nil {
+		if network == "unix" && errors.Is(err, syscall.EADDRINUSE) {
+			return withExit(1, fmt.Errorf("listen on %s: the file exists; remove it if no server uses it", addr))
+		}
 		return withExit(1, listenError(addr, err))
 	}
 	defer ln.Close() // removes a Unix socket's file too

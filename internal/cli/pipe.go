@@ -34,9 +34,6 @@ var copyBuffers = sync.Pool{New: func() any { b := make([]byte, copyBufferSize);
 func copyStream(dst io.Writer, src io.Reader) (int64, error) {
 	bp := copyBuffers.Get().(*[]byte)
 	defer copyBuffers.Put(bp)
-	if os.Getenv("PLUMB_PLAINCOPY") != "" {
-		return io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, *bp)
-	}
 	return io.CopyBuffer(dst, src, *bp)
 }
 

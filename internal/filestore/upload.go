@@ -29,6 +29,7 @@ type Upload struct {
 	size     int64  // bytes in the temporary file
 	old      int64  // size of the file it replaces when it was opened
 	reserved int64  // quota bytes reserved for growth over old
+	flushed  int64  // bytes handed to the kernel's writeback so far
 
 	mu   sync.Mutex
 	done bool
@@ -128,8 +129,17 @@ func (u *Upload) Write(p []byte) (int, error) {
 	}
 	n, err := u.f.Write(p)
 	u.size += int64(n)
+	if u.size-u.flushed >= writebackChunk {
+		// Start writing back what is written so far, so that the one
+		// fsync at Commit finds most of the file on disk already.
+		startWriteback(u.f, u.flushed, u.size-u.flushed)
+		u.flushed = u.size
+	}
 	return n, err
 }
+
+// writebackChunk is how much an upload writes between writeback starts.
+const writebackChunk = 8 << 20
 
 // Commit makes the upload durable (fsync of the file, rename over the
 // final name, fsync of the directory) and visible under its name.
