@@ -239,7 +239,7 @@ func (s *session) store(verb, arg string, offset int64, unique bool) bool {
 			return
 		}
 		err = s.receiveData(x, c, up, ascii)
-		if err == nil && !x.aborted.Load() && peerClosed(s.raw) {
+		if err == nil && !x.aborted.Load() && controlGone(s.raw) {
 			err = errControlClosed
 		}
 		c.Close()

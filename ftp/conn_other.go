@@ -12,3 +12,5 @@ func fileID(fs.FileInfo) (string, bool) { return "", false }
 func setOOBInline(net.Conn) {}
 
 func peerClosed(net.Conn) bool { return false }
+
+func controlGone(net.Conn) bool { return false }

@@ -6,9 +6,9 @@ import (
 	"errors"
 	"io/fs"
 	"net"
-	"reflect"
 	"strconv"
 	"syscall"
+	"time"
 )
 
 // fileID is the "unique" MLSx fact from the device and inode numbers.
@@ -21,8 +21,8 @@ func fileID(fi fs.FileInfo) (string, bool) {
 }
 
 // sysConn finds the socket under c, through TLS and listener wrappers
-// that expose it with NetConn (crypto/tls) or Raw (go-proxyproto), or
-// that embed the net.Conn they wrap (the usual way to write a wrapper).
+// that expose it with NetConn (crypto/tls and plumb's daemon) or Raw
+// (go-proxyproto).
 func sysConn(c net.Conn) syscall.Conn {
 	for range 8 {
 		if sc, ok := c.(syscall.Conn); ok {
@@ -34,28 +34,10 @@ func sysConn(c net.Conn) syscall.Conn {
 		case interface{ Raw() net.Conn }:
 			c = w.Raw()
 		default:
-			inner := embeddedConn(c)
-			if inner == nil {
-				return nil
-			}
-			c = inner
+			return nil
 		}
 	}
 	return nil
-}
-
-// embeddedConn returns the net.Conn a struct wrapper embeds, or nil.
-func embeddedConn(c net.Conn) net.Conn {
-	v := reflect.ValueOf(c)
-	if v.Kind() != reflect.Pointer || v.IsNil() || v.Elem().Kind() != reflect.Struct {
-		return nil
-	}
-	f := v.Elem().FieldByName("Conn")
-	if !f.IsValid() || !f.CanInterface() || f.Kind() != reflect.Interface || f.IsNil() {
-		return nil
-	}
-	inner, _ := f.Interface().(net.Conn)
-	return inner
 }
 
 // setOOBInline keeps TCP urgent data in the stream: clients send ABOR
@@ -73,6 +55,26 @@ func setOOBInline(c net.Conn) {
 	rc.Control(func(fd uintptr) {
 		syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_OOBINLINE, 1)
 	})
+}
+
+// controlGoneGrace is how long controlGone waits for the control
+// connection's end to arrive after the data connection's.
+const controlGoneGrace = time.Millisecond
+
+// controlGone reports whether the client closed its control connection
+// by the time its data connection ended. A process that dies has its
+// sockets closed by the kernel in an order of its own (on Linux the
+// last opened first, so the data connection before the control one),
+// so a moment is given for the second close to arrive.
+func controlGone(c net.Conn) bool {
+	if sysConn(c) == nil {
+		return false
+	}
+	if peerClosed(c) {
+		return true
+	}
+	time.Sleep(controlGoneGrace)
+	return peerClosed(c)
 }
 
 // peerClosed reports, without consuming anything, whether the client

@@ -6,7 +6,11 @@ import (
 	"time"
 )
 
+// wrappedConn is a listener's wrapper that offers the socket under it
+// with NetConn, as crypto/tls and plumb's daemon do.
 type wrappedConn struct{ net.Conn }
+
+func (w *wrappedConn) NetConn() net.Conn { return w.Conn }
 
 func TestPeerClosedThroughWrapper(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -69,7 +69,8 @@ type DB struct {
 	dummyMu sync.Mutex
 	dummy   map[int][]byte // bcrypt cost -> hash of a random password
 
-	fails *failures
+	fails    *failures
+	verified *verifier
 }
 
 // Open opens the account file at path with the default [Options]. A
@@ -95,6 +96,8 @@ func OpenWith(path string, o Options) (*DB, error) {
 		users: map[string]record{},
 		dummy: map[int][]byte{},
 		fails: newFailures(o.Throttle.withDefaults()),
+
+		verified: newVerifier(),
 	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
@@ -195,7 +198,7 @@ func (db *DB) Authenticate(ctx context.Context, name, password string, remote ne
 	}
 	// bcrypt ignores bytes past 72, so a longer password, which can never
 	// have been set, must fail even if its prefix matches.
-	match := bcrypt.CompareHashAndPassword(hash, []byte(password)) == nil
+	match := db.verified.compare(hash, password)
 	if !ok || !match || checkPassword(password) != nil {
 		if n := db.fails.fail(key); n == db.fails.t.Failures {
 			db.log.Warn("repeated authentication failures; slowing this client down", "remote", key, "failures", n)

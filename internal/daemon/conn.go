@@ -192,6 +192,15 @@ type trackedConn struct {
 
 func (c *trackedConn) touch() { c.last.Store(time.Now().UnixNano()) }
 
+// Touch marks the connection active although no byte moved on it: an
+// FTP control connection is silent while its data connection works,
+// and must not be closed as idle meanwhile.
+func (c *trackedConn) Touch() { c.touch() }
+
+// NetConn returns the connection under the daemon's accounting, as
+// crypto/tls's Conn.NetConn does, for code that needs the socket itself.
+func (c *trackedConn) NetConn() net.Conn { return c.Conn }
+
 func (c *trackedConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
 	if n > 0 {
