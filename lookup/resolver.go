@@ -93,11 +93,16 @@ func (r *Resolver) Host(ctx context.Context, name string) (Host, error) {
 
 // Reverse returns the names of an address: from the hosts table as
 // gethostbyaddr(3) gives them (the first line listing the address),
-// else from DNS PTR records. No name is an error wrapping [ErrNotFound].
+// else from DNS PTR records. Loopback addresses are never asked of DNS
+// (RFC 6303 makes their reverse zones locally served and empty). No
+// name is an error wrapping [ErrNotFound].
 func (r *Resolver) Reverse(ctx context.Context, addr netip.Addr) (Host, error) {
 	addr = addr.Unmap()
 	if h, ok := r.hosts().ByAddr(addr); ok {
 		return h, nil
+	}
+	if addr.IsLoopback() {
+		return Host{}, fmt.Errorf("%s: %w", addr, ErrNotFound)
 	}
 	names, err := r.net().LookupAddr(ctx, addr.String())
 	if err != nil {
@@ -198,7 +203,10 @@ func (r *Resolver) AddrInfo(ctx context.Context, host, service string) ([]AddrIn
 		if err != nil {
 			return nil, err
 		}
-		addrs = SortAddrs(h.Addrs)
+		addrs = h.Addrs
+		if len(addrs) > 1 {
+			addrs = SortAddrs(addrs)
+		}
 	}
 	var out []AddrInfo
 	for _, a := range addrs {

@@ -3,6 +3,7 @@ package lookup
 import (
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"slices"
 	"strings"
@@ -136,5 +137,24 @@ func TestSortAddrsPolicy(t *testing.T) {
 	got := SortAddrs(addrs("10.0.0.1", "10.0.0.2", "10.0.0.1"))
 	if !slices.Equal(got, addrs("10.0.0.1", "10.0.0.2", "10.0.0.1")) {
 		t.Errorf("SortAddrs kept IPv4 order? got %v", got)
+	}
+}
+
+// TestReverseLoopbackStaysLocal: a loopback address missing from the
+// hosts table has no name, and DNS is not asked (RFC 6303).
+func TestReverseLoopbackStaysLocal(t *testing.T) {
+	r := testResolver(t)
+	r.Net = &net.Resolver{PreferGo: true, Dial: func(context.Context, string, string) (net.Conn, error) {
+		t.Errorf("Reverse asked DNS about a loopback address")
+		return nil, errors.New("no DNS in this test")
+	}}
+	for _, a := range []string{"127.0.0.2", "::1"} {
+		if h, err := r.Reverse(context.Background(), netip.MustParseAddr(a)); a == "::1" {
+			if err != nil || h.Name != "localhost" {
+				t.Errorf("Reverse(::1) = %+v, %v; want localhost from the hosts table", h, err)
+			}
+		} else if !errors.Is(err, ErrNotFound) {
+			t.Errorf("Reverse(%s) = %+v, %v; want ErrNotFound", a, h, err)
+		}
 	}
 }

@@ -141,3 +141,32 @@ func TestSharedFeed(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPipeStream measures pipeStream moving data to a loopback
+// peer that discards it (the stdin -> socket direction).
+func BenchmarkPipeStream(b *testing.B) {
+	data := make([]byte, 64<<20)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			b.Fatal(err)
+		}
+		go func() {
+			s, err := ln.Accept()
+			if err == nil {
+				io.Copy(io.Discard, s)
+				s.Close()
+			}
+		}()
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := pipeStream(context.Background(), c, newStdinFeed(bytes.NewReader(data), false), io.Discard, pipeOptions{}); err != nil {
+			b.Fatal(err)
+		}
+		c.Close()
+		ln.Close()
+	}
+}

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"net"
+	"slices"
 )
 
 // A StreamServer is what every TCP protocol package's Server provides;
@@ -45,15 +46,27 @@ type Service struct {
 // one protocol; each protocol's file in this package registers one.
 type builder func(d *Daemon) ([]Service, error)
 
-var builders []struct {
+type registration struct {
 	name  string
 	build builder
 }
 
-// register adds a protocol's builder; services start in registration order.
+var builders []registration
+
+// builderOrder is the order services start and are listed in: DESIGN.md's
+// table, by well-known port. A builder not named here comes last.
+var builderOrder = []string{"simple", "ftp", "smtp", "pop3"}
+
+// register adds a protocol's builder.
 func register(name string, b builder) {
-	builders = append(builders, struct {
-		name  string
-		build builder
-	}{name, b})
+	builders = append(builders, registration{name, b})
+	rank := func(n string) int {
+		if i := slices.Index(builderOrder, n); i >= 0 {
+			return i
+		}
+		return len(builderOrder)
+	}
+	slices.SortStableFunc(builders, func(a, b registration) int {
+		return rank(a.name) - rank(b.name)
+	})
 }
