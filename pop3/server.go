@@ -46,7 +46,7 @@ type Server struct {
 	// MaxAuthFailures closes a session after this many failed logins.
 	MaxAuthFailures int
 	// InsecureAuth allows passwords (USER/PASS, AUTH) without TLS from
-	// non-loopback clients. Off: they are refused with [SYS/PERM].
+	// non-loopback clients. Off: they are refused with [AUTH].
 	InsecureAuth bool
 
 	mu        sync.Mutex

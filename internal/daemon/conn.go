@@ -135,7 +135,7 @@ func (g *guardedListener) admit(c net.Conn) {
 	if reason := g.d.limits.admit(ip.String(), &g.r.open, g.r.MaxConns); reason != "" {
 		g.r.m.refused(reason).Inc()
 		g.r.logRefusal(g.d.log, "connection refused over a limit", reason, ip.String())
-		if len(g.r.Busy) > 0 {
+		if len(g.r.Busy) > 0 && !g.r.TLS { // a TLS client cannot read a plaintext reply
 			c.SetWriteDeadline(time.Now().Add(2 * time.Second))
 			c.Write(g.r.Busy)
 		}

@@ -427,7 +427,7 @@ func TestPrintConfigRoundTrips(t *testing.T) {
 	if err != nil {
 		t.Fatalf("LoadConfig(printed config): %v\n%s", err, b)
 	}
-	if c.Echo.Addr != ":10007" || !c.Echo.Enabled || c.Limits.IdleTimeout.Duration != 5*time.Minute {
+	if c.Echo.Addr != ":10007" || !c.Echo.Enabled || c.Limits.IdleTimeout.Duration != 10*time.Minute {
 		t.Errorf("printed config read back as echo=%+v idle=%v", c.Echo, c.Limits.IdleTimeout)
 	}
 	if !strings.Contains(string(b), "# ") {

@@ -31,7 +31,8 @@ type Service struct {
 	// TLS makes the listener implicit TLS with the daemon's certificate.
 	TLS bool
 	// Busy is written to a connection refused over a limit before it is
-	// closed: the protocol's "try later" reply, or nil to just close.
+	// closed: the protocol's "try later" reply, or nil to just close. It
+	// is not sent on a TLS listener, whose client expects a handshake.
 	Busy []byte
 	// MaxConns caps this service's open connections; 0 means no cap of its own.
 	MaxConns int

@@ -231,9 +231,13 @@ func (b *smtpBackend) resolve(addr string, depth int) (users, remote []string, e
 }
 
 func (b *smtpBackend) alias(full, local string) (string, bool) {
-	for k, v := range b.cfg.Aliases {
-		if strings.EqualFold(k, full) || strings.EqualFold(k, local) {
-			return v, true
+	// The whole address wins over the local part alone, whatever the
+	// map's order.
+	for _, key := range []string{full, local} {
+		for k, v := range b.cfg.Aliases {
+			if strings.EqualFold(k, key) {
+				return v, true
+			}
 		}
 	}
 	return "", false

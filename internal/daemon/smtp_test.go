@@ -114,7 +114,7 @@ func inbox(t *testing.T, d *Daemon, user string, want int) []string {
 
 func TestSMTPLocalDelivery(t *testing.T) {
 	d, addrs := startSMTPDaemon(t, func(s *SMTPConfig) {
-		s.Aliases = map[string]string{"team": "alice, bob", "boss@mx.test": "bob"}
+		s.Aliases = map[string]string{"team": "alice, bob", "boss@mx.test": "bob", "boss": "alice"} // the whole address wins
 	})
 	c := dialSMTP(t, addrs["smtp"])
 	msg := "Subject: hello\r\n\r\nbody\r\n"

@@ -113,7 +113,15 @@ func writeFileAtomic(name string, b []byte, perm os.FileMode) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(f.Name(), name)
+	if err := os.Rename(f.Name(), name); err != nil {
+		return err
+	}
+	dir, err := os.Open(filepath.Dir(name))
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	return dir.Sync() // the rename itself must survive a crash
 }
 
 // serverTLSConfig is the one TLS config every listener and STARTTLS shares.
