@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pires/go-proxyproto"
 	"go.uber.org/goleak"
 )
 
@@ -110,12 +111,17 @@ func testConfig(t *testing.T) *Config {
 func startTest(t *testing.T, c *Config, svcs ...Service) *Daemon {
 	t.Helper()
 	d := New(c, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
+	startTestDaemon(t, d, svcs...)
+	return d
+}
+
+func startTestDaemon(t *testing.T, d *Daemon, svcs ...Service) {
+	t.Helper()
 	testServices.Store(d, svcs)
 	t.Cleanup(func() { testServices.Delete(d) })
 	if err := d.Start(context.Background()); err != nil {
 		t.Fatalf("Start: %v", err)
 	}
-	return d
 }
 
 func addrOf(t *testing.T, d *Daemon, name string) string {
@@ -315,6 +321,40 @@ func TestProxyProtocolGivesClientAddress(t *testing.T) {
 	roundTrip(t, conn, r, "behind a balancer")
 	if got := (<-srv.remote).String(); got != "203.0.113.7:40000" {
 		t.Fatalf("RemoteAddr behind PROXY = %s, want 203.0.113.7:40000", got)
+	}
+}
+
+func TestProxyProtocolV2(t *testing.T) {
+	srv := newLineServer()
+	d := startTest(t, testConfig(t), Service{Name: "line", Net: "tcp", Addr: "127.0.0.1:0", ProxyProtocol: true, Stream: srv})
+	defer d.Close()
+	conn, r := dialLine(t, addrOf(t, d, "line"))
+	h := proxyproto.HeaderProxyFromAddrs(2,
+		&net.TCPAddr{IP: net.ParseIP("2001:db8::7"), Port: 40001},
+		&net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 10007})
+	if _, err := h.WriteTo(conn); err != nil {
+		t.Fatal(err)
+	}
+	roundTrip(t, conn, r, "binary header")
+	if got := (<-srv.remote).String(); got != "[2001:db8::7]:40001" {
+		t.Fatalf("RemoteAddr behind PROXY v2 = %s, want [2001:db8::7]:40001", got)
+	}
+}
+
+func TestProxyProtocolRefusesUntrustedPeer(t *testing.T) {
+	c := testConfig(t)
+	c.Limits.TrustedProxies = []string{"10.0.0.0/8"}
+	d := New(c, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
+	startTestDaemon(t, d, Service{Name: "line", Net: "tcp", Addr: "127.0.0.1:0", ProxyProtocol: true, Stream: newLineServer()})
+	defer d.Close()
+	conn, r := dialLine(t, addrOf(t, d, "line"))
+	fmt.Fprintf(conn, "PROXY TCP4 203.0.113.7 127.0.0.1 40000 10007\r\nforged\n")
+	if got, err := r.ReadString('\n'); err == nil {
+		t.Fatalf("a PROXY header from an untrusted peer was answered: %q", got)
+	}
+	body := get(t, "http://"+addrOf(t, d, "admin")+"/metrics")
+	if want := `plumb_connections_refused_total{reason="untrusted_proxy",service="line"} 1`; !strings.Contains(body, want) {
+		t.Errorf("/metrics lacks %q", want)
 	}
 }
 
