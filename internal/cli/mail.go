@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"plumb/internal/sasl"
 	"plumb/smtp"
@@ -151,30 +150,12 @@ func (f *smtpFlags) credentials(cmd *cobra.Command, u *url.URL) (user, pass stri
 	if u.User == nil {
 		return "", "", nil
 	}
-	user = u.User.Username()
-	pass, ok := u.User.Password()
-	if ok {
-		return user, pass, nil
+	user, pass, havePass, err := urlLogin(u, f.netrcFile)
+	if err != nil || havePass {
+		return user, pass, err
 	}
-	if l, p, found, err := netrcLookup(f.netrcFile, u.Hostname(), user); err != nil {
-		return "", "", withExit(2, fmt.Errorf("netrc: %w", err))
-	} else if found {
-		if l != "" {
-			user = l
-		}
-		return user, p, nil
-	}
-	in, isFile := cmd.InOrStdin().(*os.File)
-	if !isFile || !term.IsTerminal(int(in.Fd())) {
-		return "", "", withExit(2, fmt.Errorf("no password for %q: put it in the URL or the netrc file, or run on a terminal to be asked", user))
-	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "Password for %s@%s: ", user, u.Hostname())
-	b, err := term.ReadPassword(int(in.Fd()))
-	fmt.Fprintln(cmd.ErrOrStderr())
-	if err != nil {
-		return "", "", fmt.Errorf("reading the password: %w", err)
-	}
-	return user, string(b), nil
+	pass, err = askPassword(cmd.InOrStdin(), cmd.ErrOrStderr(), user, u.Hostname(), "the URL or the netrc file")
+	return user, pass, err
 }
 
 func smtpConnectError(addr string, err error) error {

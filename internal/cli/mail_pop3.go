@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"plumb/internal/mailstore"
 	"plumb/pop3"
@@ -319,19 +318,9 @@ func pop3Connect(cmd *cobra.Command, f *pop3Flags, raw string) (*pop3.Client, er
 // pop3Credentials takes the user from the URL (or the netrc file) and
 // the password from the URL, the netrc file or the terminal.
 func pop3Credentials(cmd *cobra.Command, f *pop3Flags, u *url.URL) (user, pass string, err error) {
-	var havePass bool
-	if u.User != nil {
-		user = u.User.Username()
-		pass, havePass = u.User.Password()
-	}
-	if !havePass {
-		l, p, found, err := netrcLookup(f.netrcFile, u.Hostname(), user)
-		if err != nil {
-			return "", "", withExit(2, fmt.Errorf("netrc: %w", err))
-		}
-		if found && l != "" {
-			user, pass, havePass = l, p, true
-		}
+	user, pass, havePass, err := urlLogin(u, f.netrcFile)
+	if err != nil {
+		return "", "", err
 	}
 	if user == "" {
 		return "", "", withExit(2, errors.New("no user: write it in the URL (pop3://USER@HOST) or in the netrc file"))
@@ -339,17 +328,8 @@ func pop3Credentials(cmd *cobra.Command, f *pop3Flags, u *url.URL) (user, pass s
 	if havePass {
 		return user, pass, nil
 	}
-	in, ok := cmd.InOrStdin().(*os.File)
-	if !ok || !term.IsTerminal(int(in.Fd())) {
-		return "", "", withExit(2, fmt.Errorf("no password for %q: put it in the URL or the netrc file, or run on a terminal to be asked", user))
-	}
-	fmt.Fprintf(cmd.ErrOrStderr(), "Password for %s@%s: ", user, u.Hostname())
-	b, err := term.ReadPassword(int(in.Fd()))
-	fmt.Fprintln(cmd.ErrOrStderr())
-	if err != nil {
-		return "", "", fmt.Errorf("reading the password: %w", err)
-	}
-	return user, string(b), nil
+	pass, err = askPassword(cmd.InOrStdin(), cmd.ErrOrStderr(), user, u.Hostname(), "the URL or the netrc file")
+	return user, pass, err
 }
 
 func pop3TLSConfig(f *pop3Flags, host string) (*tls.Config, error) {

@@ -9,10 +9,7 @@ import (
 	"io"
 	"net"
 	"net/url"
-	"os"
 	"strings"
-
-	"golang.org/x/term"
 
 	"plumb/ftp"
 )
@@ -91,43 +88,29 @@ func ftpConnect(ctx context.Context, u *url.URL, o ftpDialOptions) (*ftp.Client,
 // then the netrc file, then anonymous; a password still missing is
 // asked for on the terminal.
 func ftpCredentials(u *url.URL, o ftpDialOptions) (user, pass string, err error) {
-	havePass := false
-	if u.User != nil {
-		user = u.User.Username()
-		pass, havePass = u.User.Password()
-	}
 	if o.flags.user != "" {
-		user, pass, havePass = strings.Cut(o.flags.user, ":")
+		u = &url.URL{Host: u.Host}
+		name, pw, ok := strings.Cut(o.flags.user, ":")
+		u.User = url.User(name)
+		if ok {
+			u.User = url.UserPassword(name, pw)
+		}
 	}
-	if !havePass {
-		l, p, found, err := netrcLookup(o.flags.netrcFile, u.Hostname(), user)
-		if err != nil {
-			return "", "", withExit(exitTransferUsage, fmt.Errorf("netrc: %w", err))
-		}
-		if found && l != "" {
-			user, pass, havePass = l, p, true
-		}
+	user, pass, havePass, err := urlLogin(u, o.flags.netrcFile)
+	if err != nil {
+		return "", "", err
 	}
 	if user == "" {
 		return "anonymous", "anonymous@", nil
 	}
-	if havePass || user == "anonymous" || user == "ftp" {
-		if !havePass {
-			pass = "anonymous@"
-		}
+	if havePass {
 		return user, pass, nil
 	}
-	f, ok := o.stdin.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
-		return "", "", withExit(exitTransferUsage, fmt.Errorf("no password for %q: put it in the URL, --user USER:PASSWORD or ~/.netrc, or run on a terminal to be asked", user))
+	if user == "anonymous" || user == "ftp" {
+		return user, "anonymous@", nil
 	}
-	fmt.Fprintf(o.stderr, "Password for %s@%s: ", user, u.Hostname())
-	b, err := term.ReadPassword(int(f.Fd()))
-	fmt.Fprintln(o.stderr)
-	if err != nil {
-		return "", "", fmt.Errorf("reading the password: %w", err)
-	}
-	return user, string(b), nil
+	pass, err = askPassword(o.stdin, o.stderr, user, u.Hostname(), "the URL, --user USER:PASSWORD or ~/.netrc")
+	return user, pass, err
 }
 
 // ftpConnectError says what to do about a failed connection.
