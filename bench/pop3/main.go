@@ -4,8 +4,8 @@
 //
 // Usage (as root, with Debian's dovecot-pop3d installed):
 //
-//	go build -o /tmp/plumb ./cmd/plumb
-//	go run ./bench/pop3 -plumb /tmp/plumb
+//	go build -o plumb ./cmd/plumb
+//	go run ./bench/pop3 -plumb ./plumb
 //
 // Each server is warmed up with one untimed session (Dovecot builds its
 // index then), and then timed over -rounds sessions of LOGIN, UIDL,
