@@ -280,16 +280,15 @@ func (c *Client) endData(ioErr error) error {
 	c.dataConn = nil
 	c.mu.Unlock()
 	code, msg, err := c.reply()
+	if err == nil && code/100 != 2 {
+		// The server's reason (552 over quota) beats the broken data
+		// connection it caused.
+		return &Error{Code: code, Msg: msg}
+	}
 	if ioErr != nil {
 		return ioErr
 	}
-	if err != nil {
-		return err
-	}
-	if code/100 != 2 {
-		return &Error{Code: code, Msg: msg}
-	}
-	return nil
+	return err
 }
 
 // Retr downloads path into w and returns the bytes written to w. An

@@ -122,7 +122,9 @@ func TestFTPServiceOverFileStore(t *testing.T) {
 	if _, err := c.Retr("a.txt", &buf); err != nil || buf.String() != "stored" {
 		t.Fatalf("Retr(a.txt) = %q, %v; want %q", buf.String(), err, "stored")
 	}
-	_, err = c.Stor("big", bytes.NewReader(make([]byte, 2<<20)))
+	// Large enough that the server aborts the data connection while the
+	// client still writes: the 552 on the control connection must win.
+	_, err = c.Stor("big", bytes.NewReader(make([]byte, 64<<20)))
 	var fe *ftp.Error
 	if !errors.As(err, &fe) || fe.Code != 552 {
 		t.Fatalf("Stor over quota: err = %v, want a 552 reply", err)
