@@ -48,6 +48,7 @@ type smtpSession struct {
 	opts   smtp.MailOptions
 	local  []string // mail store users, each once
 	remote []string // addresses for the queue
+	never  []string // remote addresses whose RCPT said NOTIFY=NEVER
 }
 
 func (s *smtpSession) AuthMechanisms() []string { return sasl.Mechanisms() }
@@ -69,7 +70,7 @@ func (s *smtpSession) Auth(ctx context.Context, mech string) (sasl.Server, error
 
 func (s *smtpSession) Mail(ctx context.Context, from string, opts *smtp.MailOptions) error {
 	s.from, s.opts = from, *opts
-	s.local, s.remote = nil, nil
+	s.local, s.remote, s.never = nil, nil, nil
 	return nil
 }
 
@@ -93,9 +94,13 @@ func (s *smtpSession) Rcpt(ctx context.Context, to string, opts *smtp.RcptOption
 			s.local = append(s.local, u)
 		}
 	}
+	never := opts != nil && slices.ContainsFunc(opts.Notify, func(n string) bool { return strings.EqualFold(n, "NEVER") })
 	for _, r := range remote {
 		if !slices.Contains(s.remote, r) {
 			s.remote = append(s.remote, r)
+		}
+		if never && !slices.Contains(s.never, r) {
+			s.never = append(s.never, r) // RFC 3461 5.2: no failure DSN for it
 		}
 	}
 	return nil
@@ -138,7 +143,7 @@ func (s *smtpSession) Data(ctx context.Context, r io.Reader) error {
 			return err
 		}
 	}
-	return s.b.queue.commit(spool, s.from, s.remote, s.opts)
+	return s.b.queue.commit(spool, s.from, s.remote, s.never, s.opts)
 }
 
 // deliverLocal delivers one message to users' inboxes. A user over
@@ -186,7 +191,7 @@ func (s *smtpSession) Verify(ctx context.Context, addr string) (string, error) {
 }
 
 func (s *smtpSession) Reset() {
-	s.from, s.local, s.remote = "", nil, nil
+	s.from, s.local, s.remote, s.never = "", nil, nil, nil
 }
 
 func (s *smtpSession) Logout() error { return nil }

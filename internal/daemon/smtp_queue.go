@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -42,7 +43,8 @@ type outQueue struct {
 type queueEntry struct {
 	ID        string    `json:"id"`
 	From      string    `json:"from"`
-	Rcpts     []string  `json:"rcpts"` // not yet delivered
+	Rcpts     []string  `json:"rcpts"`           // not yet delivered
+	Never     []string  `json:"never,omitempty"` // recipients with NOTIFY=NEVER: no bounce for them
 	UTF8      bool      `json:"utf8,omitempty"`
 	Body      string    `json:"body,omitempty"`
 	Return    string    `json:"ret,omitempty"`
@@ -138,9 +140,9 @@ func (s *spoolFile) discard() {
 
 // commit queues a spooled message for rcpts: when it returns nil the
 // envelope is on disk and the message will be delivered.
-func (q *outQueue) commit(s *spoolFile, from string, rcpts []string, opts smtp.MailOptions) error {
+func (q *outQueue) commit(s *spoolFile, from string, rcpts, never []string, opts smtp.MailOptions) error {
 	now := time.Now()
-	e := &queueEntry{ID: s.id, From: from, Rcpts: rcpts, UTF8: opts.UTF8, Body: string(opts.Body),
+	e := &queueEntry{ID: s.id, From: from, Rcpts: rcpts, Never: never, UTF8: opts.UTF8, Body: string(opts.Body),
 		Return: opts.Return, EnvID: opts.EnvelopeID, Created: now, Next: now}
 	if err := q.save(e); err != nil {
 		return err
@@ -160,7 +162,7 @@ func (q *outQueue) enqueue(from string, rcpts []string, r io.Reader, opts smtp.M
 		return err
 	}
 	defer s.discard()
-	return q.commit(s, from, rcpts, opts)
+	return q.commit(s, from, rcpts, nil, opts)
 }
 
 func (q *outQueue) save(e *queueEntry) error {
@@ -312,6 +314,7 @@ func (q *outQueue) attempt(e *queueEntry) {
 		}
 		pending = nil
 	}
+	failed = slices.DeleteFunc(failed, func(f failedRcpt) bool { return slices.Contains(e.Never, f.Addr) })
 	if len(failed) > 0 {
 		if e.From == "" {
 			q.log.Warn("queue: bounce undeliverable; dropped", "id", e.ID, "failed", len(failed))

@@ -360,3 +360,40 @@ func TestSMTPQueueDeliversAfterRestart(t *testing.T) {
 		t.Fatalf("smarthost got %d messages after the restart, want the queued one", len(m))
 	}
 }
+
+// TestSMTPNotifyNeverSuppressesBounce: RFC 3461 NOTIFY=NEVER on a
+// recipient means no failure DSN for it; the other one still bounces.
+func TestSMTPNotifyNeverSuppressesBounce(t *testing.T) {
+	h, hostAddr := startSmarthost(t)
+	h.verdict.Store(func(rcpt string) error { return smtp.ErrNoSuchUser })
+	d, addrs := startSMTPDaemon(t, func(s *SMTPConfig) { s.Outbound.Smarthost = hostAddr })
+	c := dialSMTP(t, addrs["submission"])
+	if err := c.Auth(sasl.NewPlainClient("", "alice", "pw-alice-123")); err != nil {
+		t.Fatalf("Auth = %v", err)
+	}
+	if err := c.Mail("alice@mx.test", nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Rcpt("quiet@far.test", &smtp.RcptOptions{Notify: []string{"NEVER"}}); err != nil {
+		t.Fatalf("Rcpt(NOTIFY=NEVER) = %v", err)
+	}
+	if err := c.Rcpt("loud@far.test", nil); err != nil {
+		t.Fatal(err)
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, "Subject: both fail\r\n\r\nbody\r\n")
+	if err := w.Close(); err != nil {
+		t.Fatalf("end of DATA = %v", err)
+	}
+	c.Quit()
+	bounces := inbox(t, d, "alice", 1)
+	if len(bounces) != 1 || !strings.Contains(bounces[0], "Final-Recipient: rfc822; loud@far.test") {
+		t.Fatalf("alice's inbox = %q, want one DSN for loud@far.test", bounces)
+	}
+	if strings.Contains(bounces[0], "quiet@far.test") {
+		t.Errorf("the DSN names quiet@far.test, whose RCPT said NOTIFY=NEVER")
+	}
+}
