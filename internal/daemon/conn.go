@@ -132,7 +132,8 @@ func isTemporary(err error) bool {
 
 func (g *guardedListener) admit(c net.Conn) {
 	ip := addrIP(c.RemoteAddr()) // with PROXY protocol this reads the header
-	if reason := g.d.limits.admit(ip.String(), &g.r.open, g.r.MaxConns); reason != "" {
+	key := limitKey(ip)
+	if reason := g.d.limits.admit(key, &g.r.open, g.r.MaxConns); reason != "" {
 		g.r.m.refused(reason).Inc()
 		g.r.logRefusal(g.d.log, "connection refused over a limit", reason, ip.String())
 		if len(g.r.Busy) > 0 && !g.r.TLS { // a TLS client cannot read a plaintext reply
@@ -142,7 +143,7 @@ func (g *guardedListener) admit(c net.Conn) {
 		c.Close()
 		return
 	}
-	tc := &trackedConn{Conn: c, d: g.d, r: g.r, ip: ip.String()}
+	tc := &trackedConn{Conn: c, d: g.d, r: g.r, ip: ip.String(), key: key}
 	tc.touch()
 	g.r.m.open.Inc()
 	g.r.m.total.Inc()
@@ -186,6 +187,7 @@ type trackedConn struct {
 	d    *Daemon
 	r    *running
 	ip   string
+	key  string       // the limiter's key for ip
 	last atomic.Int64 // unix nanoseconds of the last read or write that moved bytes
 	once sync.Once
 }
@@ -231,7 +233,7 @@ func (c *trackedConn) CloseWrite() error {
 func (c *trackedConn) Close() error {
 	err := c.Conn.Close()
 	c.once.Do(func() {
-		c.d.limits.release(c.ip, &c.r.open)
+		c.d.limits.release(c.key, &c.r.open)
 		c.r.m.open.Dec()
 		c.d.track(c, false)
 	})
@@ -254,10 +256,10 @@ func (p *guardedPacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
 		}
 		p.r.m.datagrams.Inc()
 		p.r.m.bytesIn.Add(float64(n))
-		ip := addrIP(addr).String()
-		if !p.d.udpRate.allow(ip) {
+		ip := addrIP(addr)
+		if !p.d.udpRate.allow(limitKey(ip)) {
 			p.r.m.dropped.Inc()
-			p.r.logRefusal(p.d.log, "datagram dropped over the per-IP rate", refusedRate, ip)
+			p.r.logRefusal(p.d.log, "datagram dropped over the per-IP rate", refusedRate, ip.String())
 			continue
 		}
 		return n, addr, nil
@@ -270,6 +272,17 @@ func (p *guardedPacketConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 		p.r.m.bytesOut.Add(float64(n))
 	}
 	return n, err
+}
+
+// limitKey is what the per-IP limits count by: the address for IPv4,
+// the /64 for IPv6, since one host commonly has a whole /64 to pick
+// addresses from (the accounts throttle counts the same way).
+func limitKey(ip netip.Addr) string {
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
 }
 
 // addrIP returns the IP of a TCP or UDP address, unmapped, or the zero

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -495,5 +496,22 @@ func TestFirstStartCreatesAccountOnce(t *testing.T) {
 				t.Errorf("Authenticate(plumb, printed password) = %v", err)
 			}
 		}
+	}
+}
+
+func TestLimitKeyGroupsIPv6By64(t *testing.T) {
+	for _, tc := range []struct{ a, b string }{
+		{"2001:db8:1:2::1", "2001:db8:1:2:ffff::9"},
+		{"192.0.2.1", "192.0.2.1"},
+	} {
+		if ka, kb := limitKey(netip.MustParseAddr(tc.a)), limitKey(netip.MustParseAddr(tc.b)); ka != kb {
+			t.Errorf("limitKey(%s) = %s, limitKey(%s) = %s; want one key", tc.a, ka, tc.b, kb)
+		}
+	}
+	if limitKey(netip.MustParseAddr("2001:db8:1:2::1")) == limitKey(netip.MustParseAddr("2001:db8:1:3::1")) {
+		t.Error("two /64s share a limit key")
+	}
+	if limitKey(netip.MustParseAddr("192.0.2.1")) == limitKey(netip.MustParseAddr("192.0.2.2")) {
+		t.Error("two IPv4 addresses share a limit key")
 	}
 }
