@@ -13,11 +13,12 @@ import (
 
 // complete handles Tab at pos in line: the command name for the first
 // word, else a remote or local path as the command takes. One match is
-// filled in; several are filled to their common prefix and listed.
+// filled in; several are filled to their common prefix and listed. The
+// word is read and filled in as splitShellWords reads it, so a name with
+// a space or a quote is inserted with backslashes and stays one argument.
 func (sh *ftpShell) complete(w io.Writer, line string, pos int) (string, int, bool) {
 	head := line[:pos]
-	start := strings.LastIndexAny(head, " \t") + 1
-	word := head[start:]
+	start, word := completionWord(head)
 	var candidates []string
 	if strings.TrimSpace(head[:start]) == "" {
 		for name := range ftpCommands {
@@ -50,7 +51,54 @@ func (sh *ftpShell) complete(w io.Writer, line string, pos int) (string, int, bo
 		io.WriteString(w, strings.Join(candidates, "  ")+"\n")
 		return "", 0, false
 	}
+	sep := ""
+	if len(candidates) == 1 && strings.HasSuffix(fill, " ") {
+		fill, sep = fill[:len(fill)-1], " " // the space that ends a whole name
+	}
+	fill = escapeWord(fill) + sep
 	return line[:start] + fill + line[pos:], start + len(fill), true
+}
+
+// completionWord finds the last word of head, the text before the
+// cursor: where it starts and what it says with its quotes and
+// backslashes undone, as splitShellWords would read it.
+func completionWord(head string) (start int, word string) {
+	var b strings.Builder
+	var quote byte
+	for i := 0; i < len(head); i++ {
+		ch := head[i]
+		switch {
+		case quote != 0 && ch == quote:
+			quote = 0
+		case quote != '\'' && ch == '\\' && i+1 < len(head):
+			i++
+			b.WriteByte(head[i])
+		case quote != 0:
+			b.WriteByte(ch)
+		case ch == '"' || ch == '\'':
+			quote = ch
+		case ch == ' ' || ch == '\t':
+			start = i + 1
+			b.Reset()
+		default:
+			b.WriteByte(ch)
+		}
+	}
+	return start, b.String()
+}
+
+// escapeWord puts a backslash before each character splitShellWords
+// would otherwise take as a separator, quote or escape.
+func escapeWord(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case ' ', '\t', '"', '\'', '\\':
+			b.WriteByte('\\')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
 }
 
 // remoteCandidates lists the remote entries whose path starts with word.

@@ -135,6 +135,7 @@ func (t *transfer) startBar(total, offset int64, name string, dataToTerminal boo
 		progressbar.OptionSetWriter(f),
 		progressbar.OptionSetDescription(name),
 		progressbar.OptionShowBytes(true),
+		progressbar.OptionShowCount(), // bytes done of the total, with OptionShowTotalBytes
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionThrottle(100*time.Millisecond),
 		progressbar.OptionShowTotalBytes(true),
