@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"plumb/ftp"
 )
@@ -161,11 +162,17 @@ func localCandidates(word string) []string {
 	return out
 }
 
+// commonPrefix returns the longest common prefix of a and b that ends
+// on a character boundary, so that "café" and "cafè" share "caf", not
+// half of an é.
 func commonPrefix(a, b string) string {
 	n := min(len(a), len(b))
 	i := 0
 	for i < n && a[i] == b[i] {
 		i++
+	}
+	for i > 0 && i < len(a) && !utf8.RuneStart(a[i]) {
+		i--
 	}
 	return a[:i]
 }
