@@ -14,6 +14,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	// The tests run a plumb binary built in TestMain, which go test's
+	// cache does not see; importing the command tree (and with it every
+	// package plumb is built from) makes a change to any of them rerun
+	// these tests instead of reporting a cached result.
+	_ "plumb/internal/cli"
 )
 
 // plumbBin is the plumb binary built once for the whole package.
