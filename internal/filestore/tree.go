@@ -56,6 +56,19 @@ func (t *Tree) writable(op, name string) error {
 	return nil
 }
 
+// forWrite is what every change to the tree checks first: the context,
+// that the tree is writable, and that name is a path inside it; it
+// returns the cleaned path.
+func (t *Tree) forWrite(ctx context.Context, op, name string) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	if err := t.writable(op, name); err != nil {
+		return "", err
+	}
+	return clean(name)
+}
+
 // Stat describes name, following symbolic links inside the tree.
 func (t *Tree) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
 	if err := ctx.Err(); err != nil {
@@ -139,13 +152,7 @@ func (t *Tree) Open(ctx context.Context, name string) (*os.File, error) {
 
 // Mkdir makes directory name.
 func (t *Tree) Mkdir(ctx context.Context, name string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := t.writable("mkdir", name); err != nil {
-		return err
-	}
-	c, err := clean(name)
+	c, err := t.forWrite(ctx, "mkdir", name)
 	if err != nil {
 		return err
 	}
@@ -157,13 +164,7 @@ func (t *Tree) Mkdir(ctx context.Context, name string) error {
 
 // Remove deletes file name (not a directory).
 func (t *Tree) Remove(ctx context.Context, name string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := t.writable("remove", name); err != nil {
-		return err
-	}
-	c, err := clean(name)
+	c, err := t.forWrite(ctx, "remove", name)
 	if err != nil {
 		return err
 	}
@@ -185,13 +186,7 @@ func (t *Tree) Remove(ctx context.Context, name string) error {
 
 // RemoveDir deletes empty directory name.
 func (t *Tree) RemoveDir(ctx context.Context, name string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := t.writable("rmdir", name); err != nil {
-		return err
-	}
-	c, err := clean(name)
+	c, err := t.forWrite(ctx, "rmdir", name)
 	if err != nil {
 		return err
 	}
@@ -210,13 +205,7 @@ func (t *Tree) RemoveDir(ctx context.Context, name string) error {
 
 // Rename moves from to to, replacing a file at to.
 func (t *Tree) Rename(ctx context.Context, from, to string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := t.writable("rename", from); err != nil {
-		return err
-	}
-	cf, err := clean(from)
+	cf, err := t.forWrite(ctx, "rename", from)
 	if err != nil {
 		return err
 	}
@@ -244,13 +233,7 @@ func (t *Tree) Rename(ctx context.Context, from, to string) error {
 // Chmod sets the permission bits of name (only the 0o777 bits; a file
 // stays readable and writable by its owner, the server).
 func (t *Tree) Chmod(ctx context.Context, name string, mode fs.FileMode) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	if err := t.writable("chmod", name); err != nil {
-		return err
-	}
-	c, err := clean(name)
+	c, err := t.forWrite(ctx, "chmod", name)
 	if err != nil {
 		return err
 	}

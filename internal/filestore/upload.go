@@ -41,13 +41,7 @@ type Upload struct {
 // is copied into the temporary file (with copy_file_range where the
 // kernel has it), so the promise holds for appends and resumes too.
 func (t *Tree) Create(ctx context.Context, name string, offset int64) (*Upload, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	if err := t.writable("create", name); err != nil {
-		return nil, err
-	}
-	c, err := clean(name)
+	c, err := t.forWrite(ctx, "create", name)
 	if err != nil {
 		return nil, err
 	}
