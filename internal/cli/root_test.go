@@ -27,3 +27,21 @@ func TestEveryCommandHasHelp(t *testing.T) {
 	}
 	walk(NewRoot())
 }
+
+func TestVersionAndCompletion(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"version"}, "plumb " + Version},
+		{[]string{"completion", "bash"}, "__start_plumb"},
+	} {
+		root := NewRoot()
+		var out strings.Builder
+		root.SetOut(&out)
+		root.SetArgs(tc.args)
+		if err := root.Execute(); err != nil || !strings.Contains(out.String(), tc.want) {
+			t.Errorf("plumb %v = %v, output lacks %q", tc.args, err, tc.want)
+		}
+	}
+}
