@@ -239,16 +239,19 @@ func (s *session) store(verb, arg string, offset int64, unique bool) bool {
 			return
 		}
 		err = s.receiveData(x, c, up, ascii)
+		if errors.Is(err, ErrQuotaExceeded) || errors.Is(err, ErrFileTooLarge) {
+			up.Abort()
+			s.replyFSError(verb, err)
+			drainRefused(c)
+			c.Close()
+			return
+		}
 		if err == nil && !x.aborted.Load() && controlGone(s.raw) {
 			err = errControlClosed
 		}
 		c.Close()
 		if err != nil || x.aborted.Load() {
 			up.Abort()
-			if errors.Is(err, ErrQuotaExceeded) || errors.Is(err, ErrFileTooLarge) {
-				s.replyFSError(verb, err)
-				return
-			}
 			s.finishTransfer(x, err, "")
 			return
 		}
@@ -263,6 +266,21 @@ func (s *session) store(verb, arg string, offset int64, unique bool) bool {
 		}
 	})
 	return false
+}
+
+// Limits on reading what is left of a refused upload.
+const (
+	drainMaxBytes = 64 << 20
+	drainMaxTime  = 2 * time.Second
+)
+
+// drainRefused reads and discards the rest of an upload refused over a
+// quota, up to a bound: closing at once would make a client that is
+// still sending fail on its write ("broken pipe") before it reads the
+// 552 that says why.
+func drainRefused(c net.Conn) {
+	c.SetReadDeadline(time.Now().Add(drainMaxTime))
+	io.CopyN(io.Discard, c, drainMaxBytes)
 }
 
 // errControlClosed: the client's control connection ended during an upload.

@@ -335,7 +335,9 @@ func TestFTPServerQuota(t *testing.T) {
 	s, home := startFTPServe(t, "\n[files]\nquota_bytes = 1000000\nmax_file_bytes = 600000\n")
 	tmp := t.TempDir()
 	big, small := filepath.Join(tmp, "big"), filepath.Join(tmp, "small")
-	os.WriteFile(big, randomBytes(t, 700000), 0o600)
+	// Far over max_file_bytes, so curl is still sending when the server
+	// refuses: it must still hear the 552.
+	os.WriteFile(big, randomBytes(t, 8<<20), 0o600)
 	os.WriteFile(small, randomBytes(t, 550000), 0o600)
 	base := "ftp://" + ftpUser + ":" + ftpPass + "@" + s.Addr(t, "ftp") + "/"
 	curl := need(t, "curl")
