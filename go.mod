@@ -1,4 +1,4 @@
-module plumb
+module github.com/plumbnet/plumb
 
 go 1.26.0
 

@@ -8,7 +8,7 @@ import (
 	"os"
 	"strings"
 
-	"plumb/ftp"
+	"github.com/plumbnet/plumb/ftp"
 )
 
 // Download a file over explicit FTPS, resuming a partial local copy.

@@ -5,7 +5,7 @@ import (
 	"log"
 	"net"
 
-	"plumb/ftp"
+	"github.com/plumbnet/plumb/ftp"
 )
 
 // A server with an in-memory tree: one user and a read-only anonymous area.

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"plumb/internal/accounts"
+	"github.com/plumbnet/plumb/internal/accounts"
 )
 
 // plumbUser runs `plumb user ARGS --data data` with stdin and returns

@@ -25,7 +25,7 @@ import (
 	"testing"
 	"time"
 
-	"plumb/ftp"
+	"github.com/plumbnet/plumb/ftp"
 )
 
 // ftpPeer is an independent FTP server started by a test.

@@ -19,7 +19,7 @@ import (
 	// cache does not see; importing the command tree (and with it every
 	// package plumb is built from) makes a change to any of them rerun
 	// these tests instead of reporting a cached result.
-	_ "plumb/internal/cli"
+	_ "github.com/plumbnet/plumb/internal/cli"
 )
 
 // plumbBin is the plumb binary built once for the whole package.
@@ -32,7 +32,7 @@ func TestMain(m *testing.M) {
 		os.Exit(2)
 	}
 	plumbBin = filepath.Join(dir, "plumb")
-	build := exec.Command("go", "build", "-o", plumbBin, "plumb/cmd/plumb")
+	build := exec.Command("go", "build", "-o", plumbBin, "github.com/plumbnet/plumb/cmd/plumb")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
 		os.Exit(2)

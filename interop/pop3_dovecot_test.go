@@ -21,9 +21,9 @@ import (
 	"testing"
 	"time"
 
-	"plumb/internal/mailstore"
-	"plumb/internal/sasl"
-	"plumb/pop3"
+	"github.com/plumbnet/plumb/internal/mailstore"
+	"github.com/plumbnet/plumb/sasl"
+	"github.com/plumbnet/plumb/pop3"
 )
 
 // dovecotMailUID owns the Maildirs Dovecot serves: Dovecot refuses to

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"plumb/internal/mailstore"
+	"github.com/plumbnet/plumb/internal/mailstore"
 )
 
 // pop3Config runs POP3 and POP3S on free ports and nothing else of the mail services.

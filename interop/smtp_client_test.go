@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"plumb/smtp"
+	"github.com/plumbnet/plumb/smtp"
 )
 
 // sendOne sends one message with plumb's SMTP client and returns nil

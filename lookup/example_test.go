@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"plumb/lookup"
+	"github.com/plumbnet/plumb/lookup"
 )
 
 func ExampleServiceTables_ByName() {

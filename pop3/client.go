@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"plumb/internal/sasl"
+	"github.com/plumbnet/plumb/sasl"
 )
 
 // Error is a server's -ERR reply to a command.

@@ -12,7 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"plumb/internal/sasl"
+	"github.com/plumbnet/plumb/sasl"
 )
 
 func TestClientAgainstServer(t *testing.T) {

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"strings"
 
-	"plumb/internal/sasl"
+	"github.com/plumbnet/plumb/sasl"
 )
 
 const refusePlaintext = "-ERR [AUTH] Plaintext authentication disallowed without TLS; use STLS first"

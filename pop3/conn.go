@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"plumb/internal/sasl"
+	"github.com/plumbnet/plumb/sasl"
 )
 
 type state int

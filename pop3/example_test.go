@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net"
 
-	"plumb/pop3"
+	"github.com/plumbnet/plumb/pop3"
 )
 
 // A server with the in-memory backend, and the client reading from it.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"plumb/simple"
+	"github.com/plumbnet/plumb/simple"
 )
 
 // An echo server on a port of its own, and a round trip to it.

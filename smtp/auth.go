@@ -6,7 +6,7 @@ import (
 	"slices"
 	"strings"
 
-	"plumb/internal/sasl"
+	"github.com/plumbnet/plumb/sasl"
 )
 
 func (c *Conn) authMechanisms() []string {

@@ -7,7 +7,7 @@ import (
 	"net"
 
 	"encoding/base64"
-	"plumb/internal/sasl"
+	"github.com/plumbnet/plumb/sasl"
 	"strings"
 	"testing"
 )

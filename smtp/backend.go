@@ -4,7 +4,7 @@ import (
 	"context"
 	"io"
 
-	"plumb/internal/sasl"
+	"github.com/plumbnet/plumb/sasl"
 )
 
 // A Backend makes a Session for each connection. It is called once when

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"time"
 
-	"plumb/internal/sasl"
+	"github.com/plumbnet/plumb/sasl"
 )
 
 // DefaultClientTimeout bounds each command and reply of a Client whose

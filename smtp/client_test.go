@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"plumb/internal/sasl"
+	"github.com/plumbnet/plumb/sasl"
 )
 
 func dialClient(t *testing.T, addr string) *Client {

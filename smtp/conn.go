@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"plumb/internal/sasl"
+	"github.com/plumbnet/plumb/sasl"
 )
 
 // A Conn is one client connection, as a Backend sees it.

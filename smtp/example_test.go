@@ -6,7 +6,7 @@ import (
 	"net"
 	"strings"
 
-	"plumb/smtp"
+	"github.com/plumbnet/plumb/smtp"
 )
 
 // A server with the in-memory backend, and the client sending to it.

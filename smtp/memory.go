@@ -7,7 +7,7 @@ import (
 	"strings"
 	"sync"
 
-	"plumb/internal/sasl"
+	"github.com/plumbnet/plumb/sasl"
 )
 
 // MemoryBackend keeps every accepted message in memory, for tests and

@@ -28,8 +28,8 @@ import (
 	"syscall"
 	"time"
 
-	"plumb/internal/mailstore"
-	"plumb/pop3"
+	"github.com/plumbnet/plumb/internal/mailstore"
+	"github.com/plumbnet/plumb/pop3"
 )
 
 func main() {

@@ -6,7 +6,7 @@ package main
 import (
 	"os"
 
-	"plumb/internal/cli"
+	"github.com/plumbnet/plumb/internal/cli"
 )
 
 func main() {

@@ -8,7 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"plumb/internal/accounts"
+	"github.com/plumbnet/plumb/internal/accounts"
 )
 
 func ExampleDB_Authenticate() {

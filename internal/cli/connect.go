@@ -15,7 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"plumb/lookup"
+	"github.com/plumbnet/plumb/lookup"
 )
 
 func init() { addCommand(newConnectCmd) }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"plumb/simple"
+	"github.com/plumbnet/plumb/simple"
 )
 
 func init() { addCommand(newEchoCmd) }

@@ -16,7 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"plumb/ftp"
+	"github.com/plumbnet/plumb/ftp"
 )
 
 func init() { addCommand(newFTPCmd) }

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"plumb/ftp"
+	"github.com/plumbnet/plumb/ftp"
 )
 
 // complete handles Tab at pos in line: the command name for the first

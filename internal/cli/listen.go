@@ -14,8 +14,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"plumb/internal/daemon"
-	"plumb/lookup"
+	"github.com/plumbnet/plumb/internal/daemon"
+	"github.com/plumbnet/plumb/lookup"
 )
 
 func init() { addCommand(newListenCmd) }

@@ -15,8 +15,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"plumb/internal/sasl"
-	"plumb/smtp"
+	"github.com/plumbnet/plumb/sasl"
+	"github.com/plumbnet/plumb/smtp"
 )
 
 func init() { addCommand(newMailCmd) }

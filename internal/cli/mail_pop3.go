@@ -19,8 +19,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"plumb/internal/mailstore"
-	"plumb/pop3"
+	"github.com/plumbnet/plumb/internal/mailstore"
+	"github.com/plumbnet/plumb/pop3"
 )
 
 func init() {

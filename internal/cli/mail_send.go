@@ -21,7 +21,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"plumb/smtp"
+	"github.com/plumbnet/plumb/smtp"
 )
 
 // mailSendOptions are plumb mail send's message flags.

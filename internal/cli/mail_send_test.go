@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"plumb/smtp"
+	"github.com/plumbnet/plumb/smtp"
 )
 
 // startMailServer runs an in-memory SMTP server on loopback.

@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// Version is set at build time with -ldflags "-X plumb/internal/cli.Version=...".
+// Version is set at build time with -ldflags "-X github.com/plumbnet/plumb/internal/cli.Version=...".
 var Version = "dev"
 
 // commands lists the constructors of the top-level subcommands; each

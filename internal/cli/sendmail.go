@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"plumb/smtp"
+	"github.com/plumbnet/plumb/smtp"
 )
 
 func init() { addCommand(newSendmailCmd) }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"plumb/internal/daemon"
+	"github.com/plumbnet/plumb/internal/daemon"
 )
 
 func init() { addCommand(newServeCmd) }

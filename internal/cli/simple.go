@@ -12,7 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"plumb/simple"
+	"github.com/plumbnet/plumb/simple"
 )
 
 // The small-service clients: plumb daytime, time, qotd and chargen here,

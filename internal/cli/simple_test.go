@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"plumb/simple"
+	"github.com/plumbnet/plumb/simple"
 )
 
 func TestSimpleTarget(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 	"net/url"
 	"strings"
 
-	"plumb/ftp"
+	"github.com/plumbnet/plumb/ftp"
 )
 
 func init() {

@@ -15,8 +15,8 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
-	"plumb/internal/accounts"
-	"plumb/internal/daemon"
+	"github.com/plumbnet/plumb/internal/accounts"
+	"github.com/plumbnet/plumb/internal/daemon"
 )
 
 func init() { addCommand(newUserCmd) }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 
-	"plumb/internal/accounts"
+	"github.com/plumbnet/plumb/internal/accounts"
 )
 
 // openAccounts opens the account file and, on a zero-config first start

@@ -11,9 +11,9 @@ import (
 	"strconv"
 	"strings"
 
-	"plumb/ftp"
-	"plumb/internal/accounts"
-	"plumb/internal/filestore"
+	"github.com/plumbnet/plumb/ftp"
+	"github.com/plumbnet/plumb/internal/accounts"
+	"github.com/plumbnet/plumb/internal/filestore"
 )
 
 // FTPConfig is the [ftp] section: plain FTP with AUTH TLS, and

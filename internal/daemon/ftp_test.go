@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"plumb/ftp"
-	"plumb/internal/accounts"
+	"github.com/plumbnet/plumb/ftp"
+	"github.com/plumbnet/plumb/internal/accounts"
 )
 
 func TestParsePortRange(t *testing.T) {

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"plumb/internal/accounts"
-	"plumb/smtp"
+	"github.com/plumbnet/plumb/internal/accounts"
+	"github.com/plumbnet/plumb/smtp"
 )
 
 // TestMailQuotaFromConfig checks that [mail] quota_bytes reaches the

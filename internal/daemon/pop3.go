@@ -10,9 +10,9 @@ import (
 	"strconv"
 	"strings"
 
-	"plumb/internal/accounts"
-	"plumb/internal/mailstore"
-	"plumb/pop3"
+	"github.com/plumbnet/plumb/internal/accounts"
+	"github.com/plumbnet/plumb/internal/mailstore"
+	"github.com/plumbnet/plumb/pop3"
 )
 
 // POP3Config is the [pop3] section: the plain listener (with STLS) and

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"plumb/internal/accounts"
-	"plumb/internal/mailstore"
-	"plumb/pop3"
+	"github.com/plumbnet/plumb/internal/accounts"
+	"github.com/plumbnet/plumb/internal/mailstore"
+	"github.com/plumbnet/plumb/pop3"
 )
 
 // pop3Fixture serves the real adapter over a temporary mail store with

@@ -7,7 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"plumb/simple"
+	"github.com/plumbnet/plumb/simple"
 )
 
 // QuotesFile is the qotd quotation file in the data directory: quotations

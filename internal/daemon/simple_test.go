@@ -6,7 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"plumb/simple"
+	"github.com/plumbnet/plumb/simple"
 )
 
 func TestBuildSimple(t *testing.T) {

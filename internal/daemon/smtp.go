@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"plumb/smtp"
+	"github.com/plumbnet/plumb/smtp"
 )
 
 // SMTPConfig is the [smtp] section: the incoming listener itself, the

@@ -10,10 +10,10 @@ import (
 	"slices"
 	"strings"
 
-	"plumb/internal/accounts"
-	"plumb/internal/mailstore"
-	"plumb/internal/sasl"
-	"plumb/smtp"
+	"github.com/plumbnet/plumb/internal/accounts"
+	"github.com/plumbnet/plumb/internal/mailstore"
+	"github.com/plumbnet/plumb/sasl"
+	"github.com/plumbnet/plumb/smtp"
 )
 
 // smtpBackend adapts the accounts and the mail store to smtp.Backend:

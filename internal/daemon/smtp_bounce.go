@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"plumb/smtp"
+	"github.com/plumbnet/plumb/smtp"
 )
 
 // maxBouncedHeader bounds the original header a DSN carries.

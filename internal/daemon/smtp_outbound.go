@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"plumb/internal/sasl"
-	"plumb/smtp"
+	"github.com/plumbnet/plumb/sasl"
+	"github.com/plumbnet/plumb/smtp"
 )
 
 // rcptResult is one recipient's outcome of a delivery attempt; err nil

@@ -16,7 +16,7 @@ import (
 	"sync"
 	"time"
 
-	"plumb/smtp"
+	"github.com/plumbnet/plumb/smtp"
 )
 
 // outQueue is the persistent outbound queue in <data>/queue: per

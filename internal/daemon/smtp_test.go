@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
-	"plumb/internal/accounts"
-	"plumb/internal/sasl"
-	"plumb/smtp"
+	"github.com/plumbnet/plumb/internal/accounts"
+	"github.com/plumbnet/plumb/sasl"
+	"github.com/plumbnet/plumb/smtp"
 )
 
 // startSMTPDaemon runs a daemon with only the SMTP services, on free

@@ -4,9 +4,9 @@ import (
 	"path/filepath"
 	"sync"
 
-	"plumb/internal/accounts"
-	"plumb/internal/filestore"
-	"plumb/internal/mailstore"
+	"github.com/plumbnet/plumb/internal/accounts"
+	"github.com/plumbnet/plumb/internal/filestore"
+	"github.com/plumbnet/plumb/internal/mailstore"
 )
 
 // stores are opened the first time a service needs them, so a daemon

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"strings"
 
-	"plumb/internal/sasl"
+	"github.com/plumbnet/plumb/sasl"
 )
 
 // A server drives a mechanism from its own line framing: here SMTP's
