@@ -2,23 +2,24 @@ package daemon
 
 import (
 	"bytes"
-	"embed"
+	_ "embed"
 	"errors"
 	"fmt"
-	"io/fs"
-	"net"
-	"net/netip"
 	"os"
-	"sort"
+	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/pelletier/go-toml/v2"
 )
 
-// Config is plumb serve's whole configuration. The embedded default
-// (defaults/*.toml, one file per concern) is read first; a user's file
-// is read on top of it, so it only names what it changes.
+// Config is plumb serve's whole configuration: the core sections below,
+// which the daemon itself uses, and one section per registered protocol
+// (see register), reached through the protocol's section value. The
+// embedded default is read first; a user's file is read on top of it,
+// so it only names what it changes.
 type Config struct {
 	Data   string `toml:"data" comment:"Directory holding accounts, files, mail and news; created on first start."`
 	Listen string `toml:"listen" comment:"Host every service binds when its addr names only a port (\":10007\")."`
@@ -31,16 +32,9 @@ type Config struct {
 	Files    FilesConfig    `toml:"files"`
 	Mail     MailConfig     `toml:"mail"`
 
-	Echo    SimpleConfig `toml:"echo"`
-	Discard SimpleConfig `toml:"discard"`
-	Daytime SimpleConfig `toml:"daytime"`
-	QOTD    SimpleConfig `toml:"qotd"`
-	Chargen SimpleConfig `toml:"chargen"`
-	Time    SimpleConfig `toml:"time"`
-
-	FTP  FTPConfig  `toml:"ftp"`
-	SMTP SMTPConfig `toml:"smtp"`
-	POP3 POP3Config `toml:"pop3"`
+	// sections holds each registered protocol's section by name, as a
+	// pointer to the section's registered type.
+	sections map[string]any
 }
 
 // MailConfig is the [mail] section: the Maildirs SMTP delivers into and
@@ -63,7 +57,7 @@ type AdminConfig struct {
 
 // TLSConfig names the certificate every TLS listener and STARTTLS uses.
 type TLSConfig struct {
-	Cert string `toml:"cert" comment:"PEM certificate chain; empty: a self-signed one made once in the data directory"`
+	Cert string `toml:"cert" comment:"PEM certificate chain; empty: a self-signed one made in the data directory for the addresses served"`
 	Key  string `toml:"key" comment:"PEM private key for cert"`
 }
 
@@ -73,7 +67,7 @@ type LimitsConfig struct {
 	MaxConnsPerIP int      `toml:"max_conns_per_ip" comment:"Open connections from one client IP; 0 means no limit"`
 	AcceptRate    float64  `toml:"accept_rate_per_ip" comment:"Connections accepted per second from one IP (a burst of twice that is allowed); 0 means no limit"`
 	UDPRate       float64  `toml:"udp_rate_per_ip" comment:"Datagrams answered per second per IP on UDP services; 0 means no limit"`
-	IdleTimeout   Duration `toml:"idle_timeout" comment:"Close a connection that has sent nothing for this long"`
+	IdleTimeout   Duration `toml:"idle_timeout" comment:"Close a connection that has moved no byte for this long, in every service; 0 means no idle timeout"`
 	ShutdownGrace Duration `toml:"shutdown_grace" comment:"On SIGINT/SIGTERM, how long open sessions may finish before they are closed"`
 	// TrustedProxies guards proxy_protocol listeners: only these peers may
 	// send a PROXY header, and every other peer is refused.
@@ -85,18 +79,14 @@ type AccountsConfig struct {
 	FirstUser string `toml:"first_user" comment:"Account created with a random password (printed once) when no account exists; empty: none"`
 }
 
-// Listener holds what every service section has.
+// Listener holds what every service section has. A section's Listener
+// fields are its listeners: embedded, it is the section's own; a named
+// field is the listener of that subtable ([ftp.ftps]).
 type Listener struct {
 	Enabled       bool   `toml:"enabled"`
 	Addr          string `toml:"addr" comment:"host:port, or :port to bind the top-level listen host"`
 	MaxConns      int    `toml:"max_conns" comment:"Open connections to this service; 0 means only the global limits"`
 	ProxyProtocol bool   `toml:"proxy_protocol" comment:"Expect a PROXY v1/v2 header from a load balancer on every connection"`
-}
-
-// SimpleConfig is a section of one of the small RFC 86x services.
-type SimpleConfig struct {
-	Listener
-	UDP bool `toml:"udp" comment:"Also serve the UDP variant on the same port"`
 }
 
 // Duration is a time.Duration written as "30s", "5m" in the config.
@@ -115,43 +105,77 @@ func (d *Duration) UnmarshalText(b []byte) error {
 // MarshalText writes the duration the way UnmarshalText reads it.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
 
-//go:embed defaults/*.toml
-var defaultFiles embed.FS
+// coreDefaults is the embedded default of the core sections; each
+// protocol registers its own.
+//
+//go:embed defaults/core.toml
+var coreDefaults string
 
-// DefaultTOML returns the embedded default configuration text.
+// coreKeys are the top-level keys of the core sections, which no
+// protocol may take.
+var coreKeys = func() map[string]bool {
+	m := map[string]bool{}
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[Config]()) {
+		if k := tomlKey(f); k != "" {
+			m[k] = true
+		}
+	}
+	return m
+}()
+
+// DefaultTOML returns the embedded default configuration text: the core
+// sections, then each protocol's in rank order.
 func DefaultTOML() []byte {
-	names, _ := fs.Glob(defaultFiles, "defaults/*.toml")
-	sort.Strings(names)
 	var buf bytes.Buffer
-	for _, n := range names {
-		b, _ := defaultFiles.ReadFile(n)
-		buf.Write(b)
-		buf.WriteByte('\n')
+	buf.WriteString(coreDefaults)
+	for _, p := range protocols {
+		buf.WriteString("\n")
+		buf.WriteString(p.defaults)
 	}
 	return buf.Bytes()
 }
 
+// newConfig returns a Config with a zero section for every protocol.
+func newConfig() *Config {
+	c := &Config{sections: make(map[string]any, len(protocols))}
+	for _, p := range protocols {
+		c.sections[p.name] = reflect.New(p.typ).Interface()
+	}
+	return c
+}
+
 // DefaultConfig returns the embedded default configuration.
 func DefaultConfig() *Config {
-	c := &Config{}
-	if err := decodeStrict(DefaultTOML(), "(embedded default)", c); err != nil {
+	c := newConfig()
+	// Each part is decoded on its own, so a protocol's defaults can set
+	// nothing but its own section.
+	if err := decodeStrict([]byte(coreDefaults), "(embedded default)", c.view(true)); err != nil {
 		panic(err) // a broken embedded default is a build defect
+	}
+	for _, p := range protocols {
+		if err := decodeStrict([]byte(p.defaults), "(embedded default of "+p.name+")", c.view(false, p.name)); err != nil {
+			panic(err)
+		}
 	}
 	return c
 }
 
 // LoadConfig reads the embedded default and, if path is not empty, the
-// file at path on top of it.
+// file at path on top of it, and checks the result: every error a
+// config can have is found here, before anything binds.
 func LoadConfig(path string) (*Config, error) {
 	c := DefaultConfig()
 	if path == "" {
-		return c, c.validate()
+		if err := c.validate(); err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		return c, nil
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("config: %w", err)
 	}
-	if err := decodeStrict(b, path, c); err != nil {
+	if err := decodeStrict(b, path, c.view(true, c.sectionNames()...)); err != nil {
 		return nil, err
 	}
 	if err := c.validate(); err != nil {
@@ -160,11 +184,69 @@ func LoadConfig(path string) (*Config, error) {
 	return c, nil
 }
 
-// decodeStrict decodes TOML into c, refusing unknown keys, and reports
+func (c *Config) sectionNames() []string {
+	names := make([]string, len(protocols))
+	for i, p := range protocols {
+		names[i] = p.name
+	}
+	return names
+}
+
+// view returns a pointer to a struct, made for the occasion, whose
+// fields point into c: the core fields if core, and the named protocol
+// sections in rank order. Decoding into it fills c in place; encoding
+// it prints c. It is how the Config's shape is derived from what is
+// registered.
+func (c *Config) view(core bool, sections ...string) any {
+	var fields []reflect.StructField
+	var ptrs []reflect.Value
+	if core {
+		cv := reflect.ValueOf(c).Elem()
+		for _, f := range reflect.VisibleFields(cv.Type()) {
+			if tomlKey(f) == "" {
+				continue
+			}
+			fields = append(fields, reflect.StructField{Name: f.Name, Type: reflect.PointerTo(f.Type), Tag: f.Tag})
+			ptrs = append(ptrs, cv.FieldByIndex(f.Index).Addr())
+		}
+	}
+	for _, p := range protocols {
+		if !slices.Contains(sections, p.name) {
+			continue
+		}
+		tag := `toml:` + strconv.Quote(p.name)
+		if p.comment != "" {
+			tag += ` comment:` + strconv.Quote(p.comment)
+		}
+		fields = append(fields, reflect.StructField{Name: fmt.Sprintf("Section%d", len(fields)),
+			Type: reflect.PointerTo(p.typ), Tag: reflect.StructTag(tag)})
+		ptrs = append(ptrs, reflect.ValueOf(c.sections[p.name]))
+	}
+	v := reflect.New(reflect.StructOf(fields))
+	for i, p := range ptrs {
+		v.Elem().Field(i).Set(p)
+	}
+	return v.Interface()
+}
+
+// tomlKey returns the TOML key of an exported struct field, "" for
+// fields the config does not have.
+func tomlKey(f reflect.StructField) string {
+	if !f.IsExported() || f.Anonymous {
+		return ""
+	}
+	k, _, _ := strings.Cut(f.Tag.Get("toml"), ",")
+	if k == "-" {
+		return ""
+	}
+	return k
+}
+
+// decodeStrict decodes TOML into v, refusing unknown keys, and reports
 // the file, line and key of the first problem in one message.
-func decodeStrict(b []byte, name string, c *Config) error {
+func decodeStrict(b []byte, name string, v any) error {
 	dec := toml.NewDecoder(bytes.NewReader(b)).DisallowUnknownFields()
-	err := dec.Decode(c)
+	err := dec.Decode(v)
 	if err == nil {
 		return nil
 	}
@@ -192,52 +274,8 @@ func (c *Config) Marshal() ([]byte, error) {
 	buf.WriteString("# plumb serve: effective configuration\n")
 	enc := toml.NewEncoder(&buf)
 	enc.SetIndentTables(false)
-	if err := enc.Encode(c); err != nil {
+	if err := enc.Encode(c.view(true, c.sectionNames()...)); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
-}
-
-// resolve returns addr with the top-level listen host filled in when
-// addr names only a port.
-func (c *Config) resolve(addr string) string {
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil || host != "" {
-		return addr
-	}
-	return net.JoinHostPort(c.Listen, port)
-}
-
-func (c *Config) validate() error {
-	switch c.Log.Format {
-	case "text", "json":
-	default:
-		return fmt.Errorf("log.format %q: want text or json", c.Log.Format)
-	}
-	for _, p := range c.Limits.TrustedProxies {
-		if _, err := netip.ParsePrefix(p); err != nil {
-			return fmt.Errorf("limits.trusted_proxies: %q is not a CIDR network like \"10.0.0.0/8\"", p)
-		}
-	}
-	for name, l := range c.listeners() {
-		if !l.Enabled {
-			continue
-		}
-		if _, _, err := net.SplitHostPort(l.Addr); err != nil {
-			return fmt.Errorf("%s.addr %q: want host:port or :port", name, l.Addr)
-		}
-	}
-	return nil
-}
-
-// listeners returns every service section's common part by name, for
-// validation and for --listen.
-func (c *Config) listeners() map[string]*Listener {
-	return map[string]*Listener{
-		"echo": &c.Echo.Listener, "discard": &c.Discard.Listener, "daytime": &c.Daytime.Listener,
-		"qotd": &c.QOTD.Listener, "chargen": &c.Chargen.Listener, "time": &c.Time.Listener,
-		"ftp": &c.FTP.Listener, "smtp": &c.SMTP.Listener, "pop3": &c.POP3.Listener,
-		"ftp.ftps": &c.FTP.FTPS, "pop3.pop3s": &c.POP3.POP3S,
-		"smtp.submission": &c.SMTP.Submission, "smtp.submissions": &c.SMTP.Submissions,
-	}
 }

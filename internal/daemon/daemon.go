@@ -34,8 +34,10 @@ type Daemon struct {
 	trusted []netip.Prefix
 	metrics *metrics
 
-	running []*running
-	admin   *adminServer
+	running    []*running
+	admin      *adminServer
+	pending    []namedComponent // added by builders, not yet started
+	components []namedComponent // started, in start order
 
 	connMu sync.Mutex
 	conns  map[*trackedConn]struct{}
@@ -104,15 +106,20 @@ func (d *Daemon) Bound() []Bound {
 	return b
 }
 
-// Start opens the data directory, the certificate and the accounts,
-// builds and binds every enabled service and starts serving. If one
-// service cannot bind, the ones already bound are closed and the error
-// names the service and the address.
+// Start checks the config, opens the data directory, the certificate
+// and the accounts, builds every registered protocol's services, binds
+// them all and the admin listener, starts the components the builders
+// added, and then starts serving. If a step fails, what the earlier ones
+// started is stopped, in reverse, and nothing is left listening or
+// running; a bind error names the service and the address.
 func (d *Daemon) Start(ctx context.Context) error {
+	if err := d.cfg.validate(); err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
 	if err := os.MkdirAll(d.cfg.Data, 0o750); err != nil {
 		return fmt.Errorf("data directory: %w", err)
 	}
-	cert, err := LoadCertificate(d.cfg.Data, d.cfg.TLS.Cert, d.cfg.TLS.Key)
+	cert, err := LoadCertificate(d.cfg.Data, d.cfg.TLS.Cert, d.cfg.TLS.Key, d.cfg.certHosts()...)
 	if err != nil {
 		return err
 	}
@@ -122,10 +129,11 @@ func (d *Daemon) Start(ctx context.Context) error {
 	}
 
 	var services []Service
-	for _, b := range builders {
-		s, err := b.build(d)
+	for _, p := range protocols {
+		s, err := p.build(d)
 		if err != nil {
-			return fmt.Errorf("%s: %w", b.name, err)
+			d.pending = nil
+			return fmt.Errorf("%s: %w", p.name, err)
 		}
 		services = append(services, s...)
 	}
@@ -146,14 +154,51 @@ func (d *Daemon) Start(ctx context.Context) error {
 		}
 		d.admin = a
 	}
+	pending := d.pending
+	d.pending = nil
+	for _, c := range pending {
+		if err := c.Start(ctx); err != nil {
+			d.stopComponents(context.Background())
+			d.closeAll()
+			return fmt.Errorf("%s: starting: %w", c.name, err)
+		}
+		d.components = append(d.components, c)
+	}
 	for _, r := range d.running {
 		go d.serve(r)
 	}
 	d.started = time.Now()
 	d.janitorStop, d.janitorDone = make(chan struct{}), make(chan struct{})
 	go d.janitor()
-	d.log.Info("plumb serve started", "services", len(d.running), "data", d.cfg.Data)
+	d.log.Info("plumb serve started", "services", len(d.running), "components", len(d.components), "data", d.cfg.Data)
 	return nil
+}
+
+// componentStopWait bounds how long stopping one component may take.
+const componentStopWait = 5 * time.Second
+
+// stopComponents stops the started components, last started first.
+func (d *Daemon) stopComponents(ctx context.Context) {
+	for i := len(d.components) - 1; i >= 0; i-- {
+		c := d.components[i]
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), componentStopWait)
+		if err := c.Stop(sctx); err != nil {
+			d.log.Error("component did not stop", "component", c.name, "err", err)
+		}
+		cancel()
+	}
+	d.components = nil
+}
+
+// IdleTimeout is the idle timeout to give a protocol server: the
+// config's limits.idle_timeout, or, when the config says 0 (none), a
+// negative duration, which is "none" to every protocol package (their
+// zero means their default).
+func (d *Daemon) IdleTimeout() time.Duration {
+	if t := d.cfg.Limits.IdleTimeout.Duration; t > 0 {
+		return t
+	}
+	return -1
 }
 
 func (d *Daemon) bind(s Service, tcpPorts map[string]int) (*running, error) {
@@ -193,7 +238,11 @@ func (d *Daemon) serve(r *running) {
 	case r.ln != nil:
 		var ln net.Listener = r.ln
 		if r.TLS {
-			ln = tls.NewListener(ln, d.tlsCfg)
+			cfg := r.TLSConfig
+			if cfg == nil {
+				cfg = d.tlsCfg
+			}
+			ln = tls.NewListener(ln, cfg)
 		}
 		err = r.Stream.Serve(ln)
 	case r.pc != nil:
@@ -217,6 +266,7 @@ func (d *Daemon) closeAll() {
 		}
 	}
 	d.running = nil
+	d.pending = nil
 	if d.admin != nil {
 		d.admin.srv.Close()
 		d.admin = nil
@@ -279,6 +329,7 @@ func (d *Daemon) shutdown(ctx context.Context) error {
 		close(d.janitorStop)
 		<-d.janitorDone
 	}
+	d.stopComponents(ctx)
 	if forced.Load() {
 		return fmt.Errorf("shutdown: sessions still open after the grace period were closed: %w", context.DeadlineExceeded)
 	}

@@ -22,15 +22,18 @@ import (
 )
 
 // testServices lets a test give its daemon services of its own, through
-// the same builder mechanism the protocols use.
+// the same registration the protocols use.
 var testServices sync.Map // *Daemon -> []Service
 
+// testSection is the config section of the "test" protocol: none.
+type testSection struct{}
+
 func init() {
-	register("test", func(d *Daemon) ([]Service, error) {
+	register(section[testSection]("test"), protocol{rank: 1 << 20, build: func(d *Daemon) ([]Service, error) {
 		s, _ := testServices.Load(d)
 		svcs, _ := s.([]Service)
 		return svcs, nil
-	})
+	}})
 }
 
 // lineServer answers each line with "> line": a minimal StreamServer
@@ -468,8 +471,8 @@ func TestPrintConfigRoundTrips(t *testing.T) {
 	if err != nil {
 		t.Fatalf("LoadConfig(printed config): %v\n%s", err, b)
 	}
-	if c.Echo.Addr != ":10007" || !c.Echo.Enabled || c.Limits.IdleTimeout.Duration != 10*time.Minute {
-		t.Errorf("printed config read back as echo=%+v idle=%v", c.Echo, c.Limits.IdleTimeout)
+	if echo := simpleOf(c, "echo"); echo.Addr != ":10007" || !echo.Enabled || c.Limits.IdleTimeout.Duration != 10*time.Minute {
+		t.Errorf("printed config read back as echo=%+v idle=%v", echo, c.Limits.IdleTimeout)
 	}
 	if !strings.Contains(string(b), "# ") {
 		t.Error("printed config has no comments")

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
@@ -32,40 +33,83 @@ type FTPConfig struct {
 	Welcome             string   `toml:"welcome" comment:"Text of the 220 greeting"`
 }
 
-func init() { register("ftp", buildFTP) }
+const ftpSection section[FTPConfig] = "ftp"
+
+//go:embed defaults/ftp.toml
+var ftpDefaults string
+
+func init() {
+	register(ftpSection, protocol{rank: 21, defaults: ftpDefaults, build: buildFTP,
+		comment: "FTP (RFC 959) with AUTH TLS; [ftp.ftps] is implicit FTPS"})
+}
+
+// check finds what is wrong with the [ftp] section, for LoadConfig.
+func (c *FTPConfig) check(*Config) error {
+	if _, _, err := parsePortRange(c.PassivePorts); err != nil {
+		return err
+	}
+	if _, err := parsePassiveAddress(c.PassiveAddress); err != nil {
+		return err
+	}
+	if _, err := parseTLSPolicy(c.RequireTLS); err != nil {
+		return err
+	}
+	for _, t := range []struct {
+		key string
+		d   Duration
+	}{{"ftp.passive_timeout", c.PassiveTimeout}, {"ftp.data_timeout", c.DataTimeout}} {
+		if t.d.Duration <= 0 {
+			return fmt.Errorf("%s %q: want more than 0 (a data connection without a timeout could be held open forever)", t.key, t.d.Duration)
+		}
+	}
+	return nil
+}
+
+// parsePassiveAddress parses ftp.passive_address; empty gives the zero Addr.
+func parsePassiveAddress(s string) (netip.Addr, error) {
+	if s == "" {
+		return netip.Addr{}, nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || !a.Unmap().Is4() {
+		return netip.Addr{}, fmt.Errorf("ftp.passive_address %q: want an IPv4 address", s)
+	}
+	return a, nil
+}
+
+// parseTLSPolicy parses ftp.require_tls.
+func parseTLSPolicy(s string) (ftp.TLSPolicy, error) {
+	switch s {
+	case "except-loopback", "":
+		return ftp.TLSRequiredExceptLoopback, nil
+	case "always":
+		return ftp.TLSRequired, nil
+	case "never":
+		return ftp.TLSOptional, nil
+	}
+	return 0, fmt.Errorf("ftp.require_tls %q: want \"except-loopback\", \"always\" or \"never\"", s)
+}
 
 // ftpBusy is what a connection over a limit is told before it is closed.
 var ftpBusy = []byte("421 Too many connections, try again later\r\n")
 
 func buildFTP(d *Daemon) ([]Service, error) {
-	cfg := &d.Config().FTP
+	cfg := ftpSection.of(d.Config())
 	if !cfg.Enabled && !cfg.FTPS.Enabled {
 		return nil, nil
 	}
-	if _, _, err := net.SplitHostPort(cfg.FTPS.Addr); cfg.FTPS.Enabled && err != nil {
-		return nil, fmt.Errorf("ftp.ftps.addr %q: want host:port or :port", cfg.FTPS.Addr)
-	}
+	// LoadConfig has checked these; the errors cannot happen here.
 	lo, hi, err := parsePortRange(cfg.PassivePorts)
 	if err != nil {
 		return nil, err
 	}
-	var advertise netip.Addr
-	if cfg.PassiveAddress != "" {
-		advertise, err = netip.ParseAddr(cfg.PassiveAddress)
-		if err != nil || !advertise.Unmap().Is4() {
-			return nil, fmt.Errorf("ftp.passive_address %q: want an IPv4 address", cfg.PassiveAddress)
-		}
+	advertise, err := parsePassiveAddress(cfg.PassiveAddress)
+	if err != nil {
+		return nil, err
 	}
-	var policy ftp.TLSPolicy
-	switch cfg.RequireTLS {
-	case "except-loopback", "":
-		policy = ftp.TLSRequiredExceptLoopback
-	case "always":
-		policy = ftp.TLSRequired
-	case "never":
-		policy = ftp.TLSOptional
-	default:
-		return nil, fmt.Errorf("ftp.require_tls %q: want \"except-loopback\", \"always\" or \"never\"", cfg.RequireTLS)
+	policy, err := parseTLSPolicy(cfg.RequireTLS)
+	if err != nil {
+		return nil, err
 	}
 	store, err := d.FileStore()
 	if err != nil {
@@ -78,11 +122,10 @@ func buildFTP(d *Daemon) ([]Service, error) {
 		anonLimits: filestore.Limits{Quota: files.Quota, MaxFileSize: files.MaxFileSize, ReadOnly: !files.AnonymousWritable},
 	}
 	log := d.Logger().With("service", "ftp")
-	newServer := func(implicit bool) *ftp.Server {
+	newServer := func() *ftp.Server {
 		return &ftp.Server{
 			Backend:                be,
 			TLSConfig:              d.TLSConfig(),
-			ImplicitTLS:            implicit,
 			LoginTLS:               policy,
 			AllowDataSessionChange: !cfg.RequireSessionReuse,
 			PassivePortMin:         lo,
@@ -90,7 +133,7 @@ func buildFTP(d *Daemon) ([]Service, error) {
 			PassiveAddress:         advertise,
 			PassiveTimeout:         cfg.PassiveTimeout.Duration,
 			DataTimeout:            cfg.DataTimeout.Duration,
-			IdleTimeout:            d.Config().Limits.IdleTimeout.Duration,
+			IdleTimeout:            d.IdleTimeout(),
 			MaxLoginFailures:       cfg.MaxLoginFailures,
 			Welcome:                cfg.Welcome,
 			Logger:                 log,
@@ -99,17 +142,25 @@ func buildFTP(d *Daemon) ([]Service, error) {
 	var services []Service
 	if cfg.Enabled {
 		services = append(services, Service{Name: "ftp", Net: "tcp", Addr: d.Addr(cfg.Addr), Busy: ftpBusy,
-			MaxConns: cfg.MaxConns, ProxyProtocol: cfg.ProxyProtocol, Stream: newServer(false)})
+			MaxConns: cfg.MaxConns, ProxyProtocol: cfg.ProxyProtocol, Stream: newServer()})
 	}
 	if cfg.FTPS.Enabled {
 		// The ftp package does the TLS handshake itself (TLS is false
-		// here) so that it can mark the session tickets it issues and
-		// check that data connections resume the control connection's.
+		// here, ftpsServer calls ServeTLS) so that it can mark the
+		// session tickets it issues and check that data connections
+		// resume the control connection's.
 		services = append(services, Service{Name: "ftps", Net: "tcp", Addr: d.Addr(cfg.FTPS.Addr),
-			MaxConns: cfg.FTPS.MaxConns, ProxyProtocol: cfg.FTPS.ProxyProtocol, Stream: newServer(true)})
+			MaxConns: cfg.FTPS.MaxConns, ProxyProtocol: cfg.FTPS.ProxyProtocol, Stream: ftpsServer{newServer()}})
 	}
 	return services, nil
 }
+
+// ftpsServer serves implicit FTPS: the ftp package makes the listener
+// TLS itself (ServeTLS), so that it can mark the session tickets it
+// issues.
+type ftpsServer struct{ *ftp.Server }
+
+func (s ftpsServer) Serve(ln net.Listener) error { return s.ServeTLS(ln) }
 
 // parsePortRange parses "30000-30999"; empty gives 0, 0.
 func parsePortRange(s string) (lo, hi int, err error) {

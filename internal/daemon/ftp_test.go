@@ -39,10 +39,9 @@ func ftpTestConfig(t *testing.T) *Config {
 	for _, l := range cfg.listeners() {
 		l.Enabled = false
 	}
-	cfg.POP3.POP3S.Enabled = false
-	cfg.SMTP.Submission.Enabled, cfg.SMTP.Submissions.Enabled = false, false
-	cfg.FTP.Enabled, cfg.FTP.Addr = true, "127.0.0.1:0"
-	cfg.FTP.FTPS.Enabled, cfg.FTP.FTPS.Addr = true, "127.0.0.1:0"
+	f := ftpSection.of(cfg)
+	f.Enabled, f.Addr = true, "127.0.0.1:0"
+	f.FTPS.Enabled, f.FTPS.Addr = true, "127.0.0.1:0"
 	return cfg
 }
 
@@ -58,7 +57,7 @@ func TestFTPConfigErrors(t *testing.T) {
 		{func(c *FTPConfig) { c.FTPS.Addr = "nowhere" }, "ftp.ftps.addr"},
 	} {
 		cfg := ftpTestConfig(t)
-		tc.edit(&cfg.FTP)
+		tc.edit(ftpSection.of(cfg))
 		d := New(cfg, slog.New(slog.DiscardHandler), io.Discard)
 		err := d.Start(context.Background())
 		if err == nil {

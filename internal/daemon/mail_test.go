@@ -19,7 +19,7 @@ import (
 func TestMailQuotaFromConfig(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.Mail.QuotaBytes = 1000
-	cfg.SMTP.Enabled, cfg.SMTP.Addr = true, "127.0.0.1:0"
+	smtpSection.of(cfg).Enabled, smtpSection.of(cfg).Addr = true, "127.0.0.1:0"
 	db, err := accounts.Open(filepath.Join(cfg.Data, accounts.FileName))
 	if err != nil {
 		t.Fatal(err)

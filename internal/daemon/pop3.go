@@ -2,11 +2,11 @@ package daemon
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"strconv"
 	"strings"
 
@@ -25,18 +25,23 @@ type POP3Config struct {
 	InsecureAuth    bool     `toml:"insecure_auth" comment:"Accept passwords without TLS from clients not on loopback (not recommended)"`
 }
 
-func init() { register("pop3", buildPOP3) }
+const pop3Section section[POP3Config] = "pop3"
+
+//go:embed defaults/pop3.toml
+var pop3Defaults string
+
+func init() {
+	register(pop3Section, protocol{rank: 110, defaults: pop3Defaults, build: buildPOP3,
+		comment: "POP3 (RFC 1939) with STLS; [pop3.pop3s] is implicit TLS (RFC 8314)"})
+}
 
 // pop3Busy is what a connection over a limit is told before it is closed.
 var pop3Busy = []byte("-ERR [SYS/TEMP] Too many connections, try again later\r\n")
 
 func buildPOP3(d *Daemon) ([]Service, error) {
-	cfg := &d.Config().POP3
+	cfg := pop3Section.of(d.Config())
 	if !cfg.Enabled && !cfg.POP3S.Enabled {
 		return nil, nil
-	}
-	if _, _, err := net.SplitHostPort(cfg.POP3S.Addr); cfg.POP3S.Enabled && err != nil {
-		return nil, fmt.Errorf("pop3.pop3s.addr %q: want host:port or :port", cfg.POP3S.Addr)
 	}
 	store, err := d.MailStore()
 	if err != nil {
@@ -48,7 +53,7 @@ func buildPOP3(d *Daemon) ([]Service, error) {
 			Backend:         be,
 			TLSConfig:       d.TLSConfig(),
 			Logger:          be.log,
-			IdleTimeout:     d.Config().Limits.IdleTimeout.Duration,
+			IdleTimeout:     d.IdleTimeout(),
 			MaxBadCommands:  cfg.MaxBadCommands,
 			MaxAuthFailures: cfg.MaxAuthFailures,
 			InsecureAuth:    cfg.InsecureAuth,

@@ -2,8 +2,8 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"net"
-	"slices"
 )
 
 // A StreamServer is what every TCP protocol package's Server provides;
@@ -28,8 +28,14 @@ type Service struct {
 	// Net is "tcp" or "udp".
 	Net  string
 	Addr string
-	// TLS makes the listener implicit TLS with the daemon's certificate.
+	// TLS makes the listener implicit TLS: the server is handed a
+	// listener whose connections are *tls.Conn, which is the one
+	// meaning of implicit TLS in every protocol package.
 	TLS bool
+	// TLSConfig, if not nil, is the implicit-TLS listener's own config
+	// (a protocol that tracks its session tickets); nil means the
+	// daemon's, with its certificate.
+	TLSConfig *tls.Config
 	// Busy is written to a connection refused over a limit before it is
 	// closed: the protocol's "try later" reply, or nil to just close. It
 	// is not sent on a TLS listener, whose client expects a handshake.
@@ -41,33 +47,4 @@ type Service struct {
 
 	Stream StreamServer
 	Packet PacketServer
-}
-
-// A builder turns the daemon's config and stores into the services of
-// one protocol; each protocol's file in this package registers one.
-type builder func(d *Daemon) ([]Service, error)
-
-type registration struct {
-	name  string
-	build builder
-}
-
-var builders []registration
-
-// builderOrder is the order services start and are listed in: DESIGN.md's
-// table, by well-known port. A builder not named here comes last.
-var builderOrder = []string{"simple", "ftp", "smtp", "pop3"}
-
-// register adds a protocol's builder.
-func register(name string, b builder) {
-	builders = append(builders, registration{name, b})
-	rank := func(n string) int {
-		if i := slices.Index(builderOrder, n); i >= 0 {
-			return i
-		}
-		return len(builderOrder)
-	}
-	slices.SortStableFunc(builders, func(a, b registration) int {
-		return rank(a.name) - rank(b.name)
-	})
 }

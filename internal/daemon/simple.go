@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -15,58 +16,73 @@ import (
 // built-in list.
 const QuotesFile = "qotd.txt"
 
-func init() { register("simple", buildSimple) }
+// SimpleConfig is a section of one of the small RFC 86x services.
+type SimpleConfig struct {
+	Listener
+	UDP bool `toml:"udp" comment:"Also serve the UDP variant on the same port"`
+}
 
-// buildSimple returns the small services (RFC 862-868): for each enabled
-// one a TCP service named after it and, with udp = true, a UDP one named
+// The small services, each a protocol of its own at its well-known port.
+var simpleServices = []struct {
+	svc  simple.Service
+	port int
+	rfc  int
+}{
+	{simple.Echo, 7, 862},
+	{simple.Discard, 9, 863},
+	{simple.Daytime, 13, 867},
+	{simple.QOTD, 17, 865},
+	{simple.Chargen, 19, 864},
+	{simple.Time, 37, 868},
+}
+
+func init() {
+	for _, s := range simpleServices {
+		sec := section[SimpleConfig](s.svc.String())
+		register(sec, protocol{
+			rank:     s.port,
+			comment:  fmt.Sprintf("%s (RFC %d), TCP and UDP", s.svc, s.rfc),
+			defaults: fmt.Sprintf("[%s]\nenabled = true\naddr = \":%d\"\nudp = true\n", sec, s.port+10000),
+			build:    func(d *Daemon) ([]Service, error) { return buildSimple(d, s.svc, sec.of(d.Config())) },
+		})
+	}
+}
+
+// buildSimple returns one small service (RFC 862-868), if enabled: a
+// TCP service named after it and, with udp = true, a UDP one named
 // "<name>/udp" on the same address.
-func buildSimple(d *Daemon) ([]Service, error) {
-	cfg := d.Config()
+func buildSimple(d *Daemon, svc simple.Service, cfg *SimpleConfig) ([]Service, error) {
+	if !cfg.Enabled {
+		return nil, nil
+	}
 	log := d.Logger()
 	if log == nil {
 		log = slog.Default()
 	}
-	quotes := loadQuotes(d, log)
-	idle := cfg.Limits.IdleTimeout.Duration
-	if idle == 0 {
-		idle = -1 // the config's 0 means no idle limit; simple.Server's means its default
+	var quotes []string
+	if svc == simple.QOTD {
+		quotes = loadQuotes(d, log)
 	}
-	var out []Service
-	for _, s := range []struct {
-		svc simple.Service
-		cfg SimpleConfig
-	}{
-		{simple.Echo, cfg.Echo},
-		{simple.Discard, cfg.Discard},
-		{simple.Daytime, cfg.Daytime},
-		{simple.QOTD, cfg.QOTD},
-		{simple.Chargen, cfg.Chargen},
-		{simple.Time, cfg.Time},
-	} {
-		if !s.cfg.Enabled {
-			continue
+	name := svc.String()
+	addr := d.Addr(cfg.Addr)
+	server := func() *simple.Server {
+		return &simple.Server{
+			Service:     svc,
+			Quotes:      quotes,
+			IdleTimeout: d.IdleTimeout(),
+			Logger:      log.With("service", name),
 		}
-		name := s.svc.String()
-		addr := d.Addr(s.cfg.Addr)
-		server := func() *simple.Server {
-			return &simple.Server{
-				Service:     s.svc,
-				Quotes:      quotes,
-				IdleTimeout: idle,
-				Logger:      log.With("service", name),
-			}
-		}
-		out = append(out, Service{
-			Name:          name,
-			Net:           "tcp",
-			Addr:          addr,
-			MaxConns:      s.cfg.MaxConns,
-			ProxyProtocol: s.cfg.ProxyProtocol,
-			Stream:        server(),
-		})
-		if s.cfg.UDP {
-			out = append(out, Service{Name: name + "/udp", Net: "udp", Addr: addr, Packet: server()})
-		}
+	}
+	out := []Service{{
+		Name:          name,
+		Net:           "tcp",
+		Addr:          addr,
+		MaxConns:      cfg.MaxConns,
+		ProxyProtocol: cfg.ProxyProtocol,
+		Stream:        server(),
+	}}
+	if cfg.UDP {
+		out = append(out, Service{Name: name + "/udp", Net: "udp", Addr: addr, Packet: server()})
 	}
 	return out, nil
 }
@@ -74,9 +90,6 @@ func buildSimple(d *Daemon) ([]Service, error) {
 // loadQuotes reads <data>/qotd.txt; a missing, unreadable or empty file
 // leaves qotd on its built-in quotations.
 func loadQuotes(d *Daemon, log *slog.Logger) []string {
-	if !d.Config().QOTD.Enabled {
-		return nil
-	}
 	path := filepath.Join(d.DataDir(), QuotesFile)
 	f, err := os.Open(path)
 	if errors.Is(err, fs.ErrNotExist) {

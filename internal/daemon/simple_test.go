@@ -13,18 +13,22 @@ func TestBuildSimple(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.Data = t.TempDir()
 	cfg.Listen = "127.0.0.9"
-	cfg.Time.Enabled = false
-	cfg.Chargen.UDP = false
-	cfg.Echo.MaxConns = 7
-	cfg.Echo.ProxyProtocol = true
+	simpleOf(cfg, "time").Enabled = false
+	simpleOf(cfg, "chargen").UDP = false
+	simpleOf(cfg, "echo").MaxConns = 7
+	simpleOf(cfg, "echo").ProxyProtocol = true
 	quotes := "From the data directory.\n%\nSecond one.\n"
 	if err := os.WriteFile(filepath.Join(cfg.Data, QuotesFile), []byte(quotes), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	d := New(cfg, slog.New(slog.DiscardHandler), nil)
-	svcs, err := buildSimple(d)
-	if err != nil {
-		t.Fatalf("buildSimple: %v", err)
+	var svcs []Service
+	for _, s := range simpleServices {
+		b, err := buildSimple(d, s.svc, simpleOf(cfg, s.svc.String()))
+		if err != nil {
+			t.Fatalf("buildSimple(%s) = %v", s.svc, err)
+		}
+		svcs = append(svcs, b...)
 	}
 	got := map[string]Service{}
 	var names []string
@@ -60,3 +64,6 @@ func TestBuildSimple(t *testing.T) {
 		t.Errorf("echo server = %+v, want Echo with the configured idle timeout", s)
 	}
 }
+
+// simpleOf returns the config section of the small service name.
+func simpleOf(c *Config, name string) *SimpleConfig { return section[SimpleConfig](name).of(c) }

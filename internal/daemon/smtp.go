@@ -1,13 +1,14 @@
 package daemon
 
 import (
-	"context"
+	_ "embed"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
+	"github.com/plumbnet/plumb/internal/mta"
 	"github.com/plumbnet/plumb/smtp"
 )
 
@@ -20,6 +21,7 @@ type SMTPConfig struct {
 	Aliases         map[string]string `toml:"aliases" comment:"Local part or whole address -> user names or addresses, comma-separated"`
 	PlusSeparator   string            `toml:"plus_separator" comment:"user+tag@domain goes to user; empty: no plus-addressing"`
 	CatchAll        string            `toml:"catch_all" comment:"Accept every recipient, any domain, into this user's inbox (a developer's mail catcher); empty: off"`
+	Postmaster      string            `toml:"postmaster" comment:"Who gets mail to postmaster, with or without a local domain (RFC 5321 4.5.1): user names or addresses, comma-separated; empty: accounts.first_user"`
 	MaxMessageBytes int64             `toml:"max_message_bytes" comment:"Largest message accepted, offered as SIZE"`
 	MaxRecipients   int               `toml:"max_recipients" comment:"Recipients per message"`
 	MaxErrors       int               `toml:"max_errors" comment:"Failed commands before a connection is closed"`
@@ -41,25 +43,56 @@ type OutboundConfig struct {
 	Concurrency       int        `toml:"concurrency" comment:"Deliveries at once"`
 }
 
-func init() { register("smtp", buildSMTP) }
+const smtpSection section[SMTPConfig] = "smtp"
+
+//go:embed defaults/smtp.toml
+var smtpDefaults string
+
+func init() {
+	register(smtpSection, protocol{rank: 25, defaults: smtpDefaults, build: buildSMTP,
+		comment: "SMTP (RFC 5321) for the local domains; [smtp.submission] and [smtp.submissions] take authenticated mail (RFC 6409, 8314)"})
+}
+
+// check finds what is wrong with the [smtp] section, for LoadConfig.
+func (c *SMTPConfig) check(*Config) error {
+	out := c.Outbound
+	switch out.SmarthostTLS {
+	case "", "starttls", "require-starttls", "tls", "none":
+	default:
+		return fmt.Errorf("smtp.outbound.smarthost_tls %q: want starttls, require-starttls, tls or none", out.SmarthostTLS)
+	}
+	if out.Smarthost != "" {
+		if err := checkAddr("smtp.outbound.smarthost", out.Smarthost); err != nil {
+			return err
+		}
+	}
+	for i, r := range out.Retry {
+		if r.Duration <= 0 {
+			return fmt.Errorf("smtp.outbound.retry[%d] %q: want more than 0", i, r.Duration)
+		}
+	}
+	if out.Expire.Duration <= 0 {
+		return fmt.Errorf("smtp.outbound.expire %q: want more than 0 (how long to retry before bouncing)", out.Expire.Duration)
+	}
+	for _, n := range []struct {
+		key string
+		v   int64
+	}{{"smtp.max_message_bytes", c.MaxMessageBytes}, {"smtp.max_recipients", int64(c.MaxRecipients)},
+		{"smtp.max_errors", int64(c.MaxErrors)}, {"smtp.outbound.concurrency", int64(out.Concurrency)}} {
+		if n.v < 0 {
+			return fmt.Errorf("%s = %d: want 0 or more", n.key, n.v)
+		}
+	}
+	return nil
+}
 
 // smtpBusy is what a connection over a limit is told before it is closed.
 var smtpBusy = []byte("421 4.7.0 Too many connections, try again later\r\n")
 
 func buildSMTP(d *Daemon) ([]Service, error) {
-	cfg := &d.Config().SMTP
+	cfg := smtpSection.of(d.Config())
 	if !cfg.Enabled && !cfg.Submission.Enabled && !cfg.Submissions.Enabled {
 		return nil, nil
-	}
-	for name, l := range map[string]Listener{"smtp.submission": cfg.Submission, "smtp.submissions": cfg.Submissions} {
-		if _, _, err := net.SplitHostPort(l.Addr); l.Enabled && err != nil {
-			return nil, fmt.Errorf("%s.addr %q: want host:port or :port", name, l.Addr)
-		}
-	}
-	switch cfg.Outbound.SmarthostTLS {
-	case "", "starttls", "require-starttls", "tls", "none":
-	default:
-		return nil, fmt.Errorf("smtp.outbound.smarthost_tls %q: want starttls, require-starttls, tls or none", cfg.Outbound.SmarthostTLS)
 	}
 	if cfg.CatchAll != "" {
 		if _, ok := d.Accounts().Lookup(cfg.CatchAll); !ok {
@@ -76,31 +109,57 @@ func buildSMTP(d *Daemon) ([]Service, error) {
 			hostname = "localhost"
 		}
 	}
-	be := &smtpBackend{d: d, cfg: cfg, store: store, hostname: hostname, log: d.Logger().With("service", "smtp")}
+	log := d.Logger().With("service", "smtp")
+	be := &smtpBackend{d: d, cfg: cfg, store: store, hostname: hostname, log: log}
 	be.domains = map[string]bool{strings.ToLower(hostname): true}
 	for _, dom := range cfg.Domains {
 		be.domains[strings.ToLower(strings.TrimSuffix(dom, "."))] = true
 	}
-	q, err := openQueue(filepath.Join(d.DataDir(), "queue"), be)
+	be.postmaster = cfg.Postmaster
+	if be.postmaster == "" {
+		be.postmaster = d.Config().Accounts.FirstUser
+	}
+	for _, t := range strings.Split(be.postmaster, ",") {
+		if t = strings.TrimSpace(t); t != "" && !strings.Contains(t, "@") {
+			if _, ok := d.Accounts().Lookup(t); !ok {
+				log.Warn("smtp: postmaster names no account; mail to postmaster is refused until it exists", "postmaster", t)
+			}
+		}
+	}
+	out := cfg.Outbound
+	retry := make([]time.Duration, len(out.Retry))
+	for i, r := range out.Retry {
+		retry[i] = r.Duration
+	}
+	q, err := mta.Open(filepath.Join(d.DataDir(), "queue"), be, mta.Config{
+		Hostname:          hostname,
+		Smarthost:         out.Smarthost,
+		SmarthostTLS:      out.SmarthostTLS,
+		SmarthostUser:     out.SmarthostUser,
+		SmarthostPassword: out.SmarthostPassword,
+		Retry:             retry,
+		Expire:            out.Expire.Duration,
+		Concurrency:       out.Concurrency,
+		Logger:            log,
+	})
 	if err != nil {
 		return nil, err
 	}
 	be.queue = q
-	q.start()
+	d.addComponent("smtp queue", q)
 
-	newServer := func(submission, implicitTLS bool) *smtp.Server {
+	newServer := func(submission bool) *smtp.Server {
 		return &smtp.Server{
 			Backend:         be,
 			Hostname:        hostname,
 			TLSConfig:       d.TLSConfig(),
-			ImplicitTLS:     implicitTLS,
 			AuthRequired:    submission,
 			TLSRequired:     submission,
 			EnableVRFY:      cfg.VRFY,
 			MaxMessageBytes: cfg.MaxMessageBytes,
 			MaxRecipients:   cfg.MaxRecipients,
 			MaxErrors:       cfg.MaxErrors,
-			IdleTimeout:     d.Config().Limits.IdleTimeout.Duration,
+			IdleTimeout:     d.IdleTimeout(),
 			Logger:          d.Logger(),
 		}
 	}
@@ -110,29 +169,10 @@ func buildSMTP(d *Daemon) ([]Service, error) {
 			return
 		}
 		services = append(services, Service{Name: name, Net: "tcp", Addr: d.Addr(l.Addr), TLS: tls,
-			Busy: smtpBusy, MaxConns: l.MaxConns, ProxyProtocol: l.ProxyProtocol,
-			Stream: &smtpService{Server: srv, q: q}})
+			Busy: smtpBusy, MaxConns: l.MaxConns, ProxyProtocol: l.ProxyProtocol, Stream: srv})
 	}
-	add("smtp", cfg.Listener, false, newServer(false, false))
-	add("submission", cfg.Submission, false, newServer(true, false))
-	add("submissions", cfg.Submissions, true, newServer(true, true))
+	add("smtp", cfg.Listener, false, newServer(false))
+	add("submission", cfg.Submission, false, newServer(true))
+	add("submissions", cfg.Submissions, true, newServer(true))
 	return services, nil
-}
-
-// smtpService stops the outbound queue along with the listeners.
-type smtpService struct {
-	*smtp.Server
-	q *outQueue
-}
-
-func (s *smtpService) Shutdown(ctx context.Context) error {
-	err := s.Server.Shutdown(ctx)
-	s.q.stop()
-	return err
-}
-
-func (s *smtpService) Close() error {
-	err := s.Server.Close()
-	s.q.stop()
-	return err
 }

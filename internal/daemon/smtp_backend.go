@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"slices"
 	"strings"
 
 	"github.com/plumbnet/plumb/internal/accounts"
 	"github.com/plumbnet/plumb/internal/mailstore"
+	"github.com/plumbnet/plumb/internal/mta"
 	"github.com/plumbnet/plumb/sasl"
 	"github.com/plumbnet/plumb/smtp"
 )
@@ -22,14 +22,18 @@ type smtpBackend struct {
 	d        *Daemon
 	cfg      *SMTPConfig
 	store    *mailstore.Store
-	queue    *outQueue
+	queue    *mta.Queue
 	hostname string
 	domains  map[string]bool
-	log      *slog.Logger
+	// postmaster is who gets mail to postmaster (RFC 5321 section
+	// 4.5.1) when no alias says otherwise: alias targets, or "".
+	postmaster string
+	log        *slog.Logger
 }
 
 var (
 	_ smtp.Backend       = (*smtpBackend)(nil)
+	_ mta.LocalDelivery  = (*smtpBackend)(nil)
 	_ smtp.AuthSession   = (*smtpSession)(nil)
 	_ smtp.VerifySession = (*smtpSession)(nil)
 )
@@ -127,13 +131,13 @@ func (s *smtpSession) Data(ctx context.Context, r io.Reader) error {
 	if len(s.remote) == 0 {
 		return s.b.deliverLocal(ctx, s.from, s.local, r)
 	}
-	spool, err := s.b.queue.spool(r)
+	spool, err := s.b.queue.Spool(r)
 	if err != nil {
 		return err
 	}
-	defer spool.discard()
+	defer spool.Discard()
 	if len(s.local) > 0 {
-		f, err := os.Open(spool.path)
+		f, err := spool.Open()
 		if err != nil {
 			return err
 		}
@@ -143,7 +147,7 @@ func (s *smtpSession) Data(ctx context.Context, r io.Reader) error {
 			return err
 		}
 	}
-	return s.b.queue.commit(spool, s.from, s.remote, s.never, s.opts)
+	return s.b.queue.Commit(spool, mta.Envelope{From: s.from, Rcpts: s.remote, Never: s.never, Options: s.opts})
 }
 
 // deliverLocal delivers one message to users' inboxes. A user over
@@ -160,18 +164,39 @@ func (b *smtpBackend) deliverLocal(ctx context.Context, from string, users []str
 	if !errors.Is(err, mailstore.ErrQuotaExceeded) || len(uids) != len(users) {
 		return err
 	}
-	var failed []failedRcpt
+	var failed []mta.Failure
 	for i, u := range users {
 		if uids[i] == 0 {
-			failed = append(failed, failedRcpt{Addr: u + "@" + b.hostname, Reply: "552 5.2.2 Mailbox full"})
+			failed = append(failed, mta.Failure{Addr: u + "@" + b.hostname, Reply: "552 5.2.2 Mailbox full"})
 		}
 	}
 	if len(failed) == len(users) {
 		return quotaReply(err)
 	}
 	b.log.Warn("smtp: recipients over quota; bouncing", "users", len(failed))
-	b.bounce(ctx, from, failed, nil)
+	if err := b.queue.Bounce(ctx, from, failed, nil); err != nil {
+		b.log.Error("smtp: bouncing for recipients over quota", "err", err)
+	}
 	return nil
+}
+
+// DeliverLocal delivers a message the queue makes (a bounce) to the
+// local mailboxes rcpt resolves to, and returns the addresses it
+// resolves to elsewhere, for the queue.
+func (b *smtpBackend) DeliverLocal(ctx context.Context, from, rcpt string, msg io.Reader) ([]string, error) {
+	users, remote, err := b.resolve(rcpt, 0)
+	if err != nil {
+		if !smtp.IsTemporary(err) {
+			return nil, fmt.Errorf("%w: %s: %w", mta.ErrNoMailbox, rcpt, err)
+		}
+		return nil, err
+	}
+	if len(users) > 0 {
+		if err := b.deliverLocal(ctx, from, users, msg); err != nil {
+			return nil, err
+		}
+	}
+	return remote, nil
 }
 
 func drainAll(r io.Reader) error {
@@ -223,6 +248,9 @@ func (b *smtpBackend) resolve(addr string, depth int) (users, remote []string, e
 	lower := strings.ToLower(local)
 	if t, ok := b.alias(lower+"@"+domain, lower); ok {
 		return b.resolveTargets(t, depth)
+	}
+	if lower == "postmaster" && b.postmaster != "" {
+		return b.resolveTargets(b.postmaster, depth)
 	}
 	if sep := b.cfg.PlusSeparator; sep != "" {
 		if base, _, found := strings.Cut(lower, sep); found && base != "" {
@@ -288,11 +316,3 @@ func isOwnLiteral(domain string) bool {
 	}
 	return false
 }
-
-// failedRcpt is a recipient a message could not be delivered to.
-type failedRcpt struct {
-	Addr  string `json:"addr"`
-	Reply string `json:"reply"` // the reply or reason, for the DSN
-}
-
-func (f failedRcpt) String() string { return fmt.Sprintf("<%s>: %s", f.Addr, f.Reply) }

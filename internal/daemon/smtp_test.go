@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/plumbnet/plumb/internal/accounts"
+	"github.com/plumbnet/plumb/internal/mta"
 	"github.com/plumbnet/plumb/sasl"
 	"github.com/plumbnet/plumb/smtp"
 )
@@ -36,7 +37,7 @@ func startSMTPDaemonAt(t *testing.T, data string, edit func(*SMTPConfig)) (*Daem
 	for _, l := range cfg.listeners() {
 		l.Enabled = false
 	}
-	s := &cfg.SMTP
+	s := smtpSection.of(cfg)
 	s.Enabled, s.Addr = true, "127.0.0.1:0"
 	s.Submission.Enabled, s.Submission.Addr = true, "127.0.0.1:0"
 	s.Submissions.Enabled, s.Submissions.Addr = true, "127.0.0.1:0"
@@ -245,12 +246,7 @@ func TestSMTPOutboundQueue(t *testing.T) {
 	}
 	// later@ is retried; once the smarthost takes it, the queue empties.
 	h.verdict.Store(func(string) error { return nil })
-	var q *outQueue
-	for _, r := range d.running {
-		if r.Name == "smtp" {
-			q = r.Stream.(*smtpService).q
-		}
-	}
+	q := queueOf(t, d)
 	for q.Len() > 0 && time.Now().Before(deadline.Add(5*time.Second)) {
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -265,101 +261,7 @@ func TestSMTPOutboundQueue(t *testing.T) {
 	}
 }
 
-func TestSMTPQueueSurvivesRestart(t *testing.T) {
-	dir := t.TempDir()
-	be := &smtpBackend{cfg: &SMTPConfig{}, log: slog.New(slog.DiscardHandler)}
-	q, err := openQueue(dir, be)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := q.enqueue("a@mx.test", []string{"x@far.test"}, strings.NewReader("m\r\n"), smtp.MailOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	// An orphan spool (a crash before 250) is removed on open.
-	orphan, err := q.spool(strings.NewReader("never acknowledged"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	q2, err := openQueue(dir, be)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if q2.Len() != 1 {
-		t.Errorf("reopened queue holds %d messages, want 1", q2.Len())
-	}
-	if _, err := os.Stat(orphan.path); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("orphan spool %s still there after reopening: %v", orphan.path, err)
-	}
-}
-
 func netListen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0") }
-
-// TestSMTPQueueDeliversAfterRestart queues a message while the
-// smarthost is down, stops the daemon, and starts a new one on the same
-// data with the smarthost up: the message leaves from the queue.
-func TestSMTPQueueDeliversAfterRestart(t *testing.T) {
-	l, err := netListen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	down := l.Addr().String()
-	l.Close() // nothing listens there now
-	data := t.TempDir()
-	d, addrs := startSMTPDaemonAt(t, data, func(s *SMTPConfig) {
-		s.Outbound.Smarthost = down
-		s.Outbound.Retry = []Duration{{time.Hour}}
-	})
-	c := dialSMTP(t, addrs["submission"])
-	if err := c.Auth(sasl.NewPlainClient("", "alice", "pw-alice-123")); err != nil {
-		t.Fatal(err)
-	}
-	if err := c.SendMail("alice@mx.test", []string{"friend@far.test"}, strings.NewReader("Subject: queued\r\n\r\nx\r\n"), nil); err != nil {
-		t.Fatalf("SendMail = %v", err)
-	}
-	c.Quit()
-	// Wait for the failed attempt to be written down.
-	var envs []string
-	var b []byte
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		envs, _ = filepath.Glob(filepath.Join(data, "queue", "*.env"))
-		if len(envs) == 1 {
-			if b, _ = os.ReadFile(envs[0]); strings.Contains(string(b), `"attempts": 1`) {
-				break
-			}
-		}
-	}
-	stopSMTPDaemon(d)
-	if len(envs) != 1 {
-		t.Fatalf("queue holds %d envelopes after the failed attempt, want 1", len(envs))
-	}
-	if !strings.Contains(string(b), `"attempts": 1`) || !strings.Contains(string(b), "connecting to") {
-		t.Errorf("envelope after a failed attempt = %s, want attempts 1 and the error", b)
-	}
-
-	h, hostAddr := startSmarthost(t)
-	d2, _ := startSMTPDaemonAt(t, data, func(s *SMTPConfig) { s.Outbound.Smarthost = hostAddr })
-	// The retry is an hour away by the old schedule; the restart loads
-	// the entry with its next attempt time, so move it to now.
-	var q *outQueue
-	for _, r := range d2.running {
-		if r.Name == "smtp" {
-			q = r.Stream.(*smtpService).q
-		}
-	}
-	q.mu.Lock()
-	for _, e := range q.entries {
-		e.Next = time.Now()
-	}
-	q.mu.Unlock()
-	q.poke()
-	deadline := time.Now().Add(5 * time.Second)
-	for len(h.Messages()) == 0 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if m := h.Messages(); len(m) != 1 || m[0].To[0] != "friend@far.test" {
-		t.Fatalf("smarthost got %d messages after the restart, want the queued one", len(m))
-	}
-}
 
 // TestSMTPNotifyNeverSuppressesBounce: RFC 3461 NOTIFY=NEVER on a
 // recipient means no failure DSN for it; the other one still bounces.
@@ -396,4 +298,16 @@ func TestSMTPNotifyNeverSuppressesBounce(t *testing.T) {
 	if strings.Contains(bounces[0], "quiet@far.test") {
 		t.Errorf("the DSN names quiet@far.test, whose RCPT said NOTIFY=NEVER")
 	}
+}
+
+// queueOf returns the daemon's outbound queue.
+func queueOf(t *testing.T, d *Daemon) *mta.Queue {
+	t.Helper()
+	for _, c := range d.components {
+		if q, ok := c.Component.(*mta.Queue); ok {
+			return q
+		}
+	}
+	t.Fatalf("daemon components = %v, want an *mta.Queue", d.components)
+	return nil
 }

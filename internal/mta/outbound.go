@@ -1,4 +1,4 @@
-package daemon
+package mta
 
 import (
 	"context"
@@ -23,7 +23,7 @@ type rcptResult struct {
 
 // deliverRemote tries each pending recipient of e once, domain by
 // domain, host by host, and reports per recipient.
-func (b *smtpBackend) deliverRemote(ctx context.Context, e *queueEntry, msgPath string) map[string]rcptResult {
+func (q *Queue) deliverRemote(ctx context.Context, e *entry, msgPath string) map[string]rcptResult {
 	byDomain := map[string][]string{}
 	var order []string
 	for _, r := range e.Rcpts {
@@ -39,7 +39,7 @@ func (b *smtpBackend) deliverRemote(ctx context.Context, e *queueEntry, msgPath 
 	results := map[string]rcptResult{}
 	for _, dom := range order {
 		rcpts := byDomain[dom]
-		hosts, perm, err := b.route(ctx, dom)
+		hosts, perm, err := q.route(ctx, dom)
 		if err != nil {
 			for _, r := range rcpts {
 				results[r] = rcptResult{err: err, permanent: perm}
@@ -48,7 +48,7 @@ func (b *smtpBackend) deliverRemote(ctx context.Context, e *queueEntry, msgPath 
 		}
 		var last map[string]rcptResult
 		for _, h := range hosts {
-			res, retryOther := b.sendTo(ctx, h, e, rcpts, msgPath)
+			res, retryOther := q.sendTo(ctx, h, e, rcpts, msgPath)
 			last = res
 			if !retryOther || ctx.Err() != nil {
 				break
@@ -63,8 +63,8 @@ func (b *smtpBackend) deliverRemote(ctx context.Context, e *queueEntry, msgPath 
 
 // route returns the hosts (host:port) to try for domain: the smarthost,
 // or the MX hosts by preference (RFC 5321 section 5.1).
-func (b *smtpBackend) route(ctx context.Context, domain string) (hosts []string, permanent bool, err error) {
-	if sh := b.cfg.Outbound.Smarthost; sh != "" {
+func (q *Queue) route(ctx context.Context, domain string) (hosts []string, permanent bool, err error) {
+	if sh := q.cfg.Smarthost; sh != "" {
 		return []string{sh}, false, nil
 	}
 	if strings.HasPrefix(domain, "[") && strings.HasSuffix(domain, "]") {
@@ -101,7 +101,7 @@ func (b *smtpBackend) route(ctx context.Context, domain string) (hosts []string,
 
 // sendTo delivers to one host. retryOther says the failure was the
 // host's, not the recipients', so the next host may be tried.
-func (b *smtpBackend) sendTo(ctx context.Context, host string, e *queueEntry, rcpts []string, msgPath string) (map[string]rcptResult, bool) {
+func (q *Queue) sendTo(ctx context.Context, host string, e *entry, rcpts []string, msgPath string) (map[string]rcptResult, bool) {
 	all := func(err error) (map[string]rcptResult, bool) {
 		perm := !smtp.IsTemporary(err)
 		res := map[string]rcptResult{}
@@ -110,7 +110,7 @@ func (b *smtpBackend) sendTo(ctx context.Context, host string, e *queueEntry, rc
 		}
 		return res, !perm
 	}
-	out := b.cfg.Outbound
+	out := q.cfg
 	smarthost := out.Smarthost != ""
 	hostName, _, _ := net.SplitHostPort(host)
 	dctx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -129,11 +129,11 @@ func (b *smtpBackend) sendTo(ctx context.Context, host string, e *queueEntry, rc
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
 	c.Timeout = 5 * time.Minute
-	if err := c.Hello(b.hostname); err != nil {
+	if err := c.Hello(q.hostname()); err != nil {
 		return all(err)
 	}
 	mode := out.SmarthostTLS
-	if !smarthost {
+	if !smarthost || mode == "" {
 		mode = "starttls"
 	}
 	if _, isTLS := c.TLSConnectionState(); !isTLS && mode != "none" {
@@ -183,4 +183,12 @@ func (b *smtpBackend) sendTo(ctx context.Context, host string, e *queueEntry, rc
 	}
 	c.Quit()
 	return res, false
+}
+
+// hostname is the name said in EHLO and written in DSNs.
+func (q *Queue) hostname() string {
+	if q.cfg.Hostname != "" {
+		return q.cfg.Hostname
+	}
+	return "localhost"
 }

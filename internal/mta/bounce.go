@@ -1,9 +1,10 @@
-package daemon
+package mta
 
 import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -11,72 +12,78 @@ import (
 	"os"
 	"strings"
 	"time"
-
-	"github.com/plumbnet/plumb/smtp"
 )
 
 // maxBouncedHeader bounds the original header a DSN carries.
 const maxBouncedHeader = 64 << 10
 
-// bounceFile sends a DSN for failed to sender with the header of the
-// message in msgPath.
-func (b *smtpBackend) bounceFile(ctx context.Context, sender string, failed []failedRcpt, msgPath string) error {
-	f, err := os.Open(msgPath)
-	if err != nil {
-		return b.bounce(ctx, sender, failed, nil)
-	}
-	defer f.Close()
-	return b.bounce(ctx, sender, failed, f)
+// Failure is a recipient a message could not be delivered to.
+type Failure struct {
+	Addr  string `json:"addr"`
+	Reply string `json:"reply"` // the reply or reason, for the DSN
 }
 
-// bounce sends sender a delivery status notification (RFC 3464) saying
-// the message failed for failed; original, if not nil, supplies the
-// header to quote. The null sender gets none: a bounce never bounces.
-func (b *smtpBackend) bounce(ctx context.Context, sender string, failed []failedRcpt, original io.Reader) error {
+func (f Failure) String() string { return fmt.Sprintf("<%s>: %s", f.Addr, f.Reply) }
+
+// bounceFile sends a DSN for failed to sender with the header of the
+// message in msgPath.
+func (q *Queue) bounceFile(ctx context.Context, sender string, failed []Failure, msgPath string) error {
+	f, err := os.Open(msgPath)
+	if err != nil {
+		return q.Bounce(ctx, sender, failed, nil)
+	}
+	defer f.Close()
+	return q.Bounce(ctx, sender, failed, f)
+}
+
+// Bounce sends sender a delivery status notification (RFC 3464) saying
+// a message failed for failed; original, if not nil, supplies the
+// header to quote. A local sender gets it through the LocalDelivery, a
+// remote one through the queue. The null sender gets none: a bounce
+// never bounces.
+func (q *Queue) Bounce(ctx context.Context, sender string, failed []Failure, original io.Reader) error {
 	if sender == "" || len(failed) == 0 {
 		return nil
 	}
-	msg, err := b.dsn(sender, failed, original)
+	msg, err := q.dsn(sender, failed, original)
 	if err != nil {
 		return err
 	}
-	users, remote, err := b.resolve(sender, 0)
-	if err != nil {
-		b.log.Warn("smtp: bounce to an unknown local sender dropped", "sender", sender)
+	remote, err := q.local.DeliverLocal(ctx, "", sender, bytes.NewReader(msg))
+	if errors.Is(err, ErrNoMailbox) {
+		q.log.Warn("queue: bounce to an unknown local sender dropped", "sender", sender, "err", err)
 		return nil
 	}
-	if len(users) > 0 {
-		if err := b.deliverLocal(ctx, "", users, bytes.NewReader(msg)); err != nil {
-			return err
-		}
+	if err != nil {
+		return fmt.Errorf("queue: delivering a bounce to %s: %w", sender, err)
 	}
 	if len(remote) > 0 {
-		return b.queue.enqueue("", remote, bytes.NewReader(msg), smtp.MailOptions{})
+		return q.Enqueue(Envelope{Rcpts: remote}, bytes.NewReader(msg))
 	}
 	return nil
 }
 
-func (b *smtpBackend) dsn(sender string, failed []failedRcpt, original io.Reader) ([]byte, error) {
+func (q *Queue) dsn(sender string, failed []Failure, original io.Reader) ([]byte, error) {
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
 	now := time.Now()
-	fmt.Fprintf(&buf, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n", b.hostname)
+	fmt.Fprintf(&buf, "From: Mail Delivery System <MAILER-DAEMON@%s>\r\n", q.hostname())
 	fmt.Fprintf(&buf, "To: <%s>\r\n", sender)
 	fmt.Fprintf(&buf, "Subject: Undelivered Mail Returned to Sender\r\n")
 	fmt.Fprintf(&buf, "Date: %s\r\n", now.Format(time.RFC1123Z))
-	fmt.Fprintf(&buf, "Message-ID: <%s@%s>\r\n", newQueueID(), b.hostname)
+	fmt.Fprintf(&buf, "Message-ID: <%s@%s>\r\n", newID(), q.hostname())
 	fmt.Fprintf(&buf, "Auto-Submitted: auto-replied\r\nMIME-Version: 1.0\r\n")
 	fmt.Fprintf(&buf, "Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"%s\"\r\n\r\n", mw.Boundary())
 	buf.WriteString("This is a delivery status notification in MIME format.\r\n")
 
 	text, _ := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"text/plain; charset=utf-8"}})
-	fmt.Fprintf(text, "This is the mail system at %s.\r\n\r\nYour message could not be delivered to these recipients:\r\n\r\n", b.hostname)
+	fmt.Fprintf(text, "This is the mail system at %s.\r\n\r\nYour message could not be delivered to these recipients:\r\n\r\n", q.hostname())
 	for _, f := range failed {
 		fmt.Fprintf(text, "  %s\r\n", crlfSafe(f.String()))
 	}
 
 	status, _ := mw.CreatePart(textproto.MIMEHeader{"Content-Type": {"message/delivery-status"}})
-	fmt.Fprintf(status, "Reporting-MTA: dns; %s\r\nArrival-Date: %s\r\n", b.hostname, now.Format(time.RFC1123Z))
+	fmt.Fprintf(status, "Reporting-MTA: dns; %s\r\nArrival-Date: %s\r\n", q.hostname(), now.Format(time.RFC1123Z))
 	for _, f := range failed {
 		fmt.Fprintf(status, "\r\nFinal-Recipient: rfc822; %s\r\nAction: failed\r\nStatus: %s\r\nDiagnostic-Code: smtp; %s\r\n",
 			f.Addr, statusOf(f.Reply), crlfSafe(f.Reply))
