@@ -6,15 +6,19 @@ import (
 	"io"
 	"io/fs"
 	"net"
+	"time"
 )
 
 // Backend authenticates users and gives each logged-in session its file
 // tree. The server calls it from many goroutines at once.
 type Backend interface {
 	// Login checks user and password and returns the user's file tree.
-	// Any error is answered "530 Login incorrect"; the server slows
-	// down and cuts off clients that keep failing. Anonymous logins
-	// ("anonymous" or "ftp", any password) reach Login like any other.
+	// Any error is answered "530 Login incorrect", and a session is
+	// closed after Server.MaxLoginFailures. Slowing down a client that
+	// keeps failing, across sessions, is Login's job (delay the answer,
+	// honouring ctx): the server has no throttle of its own. Anonymous
+	// logins ("anonymous" or "ftp", any password) reach Login like any
+	// other.
 	Login(ctx context.Context, info *ConnInfo, user, password string) (FS, error)
 }
 
@@ -64,6 +68,12 @@ type Upload interface {
 // Chmoder is an FS that supports SITE CHMOD.
 type Chmoder interface {
 	Chmod(ctx context.Context, name string, mode fs.FileMode) error
+}
+
+// ModTimeSetter is an FS that can set a file's modification time, for
+// MFMT and SITE UTIME (mirroring clients keep file times with them).
+type ModTimeSetter interface {
+	SetModTime(ctx context.Context, name string, mtime time.Time) error
 }
 
 // ReadOnlyFS is an FS that can tell it refuses every change, so that

@@ -37,7 +37,6 @@ func startClientTestServer(t *testing.T, tlsMode string) *clientTestServer {
 	srv := &Server{Backend: be, LoginTLS: TLSOptional}
 	if tlsMode != "" {
 		srv.TLSConfig, cs.tls = clientTestCert(t)
-		srv.ImplicitTLS = tlsMode == "implicit"
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -45,7 +44,11 @@ func startClientTestServer(t *testing.T, tlsMode string) *clientTestServer {
 	}
 	cs.addr = ln.Addr().String()
 	done := make(chan struct{})
-	go func() { srv.Serve(ln); close(done) }()
+	serve := srv.Serve
+	if tlsMode == "implicit" {
+		serve = srv.ServeTLS
+	}
+	go func() { serve(ln); close(done) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -1,8 +1,8 @@
 package ftp
 
 import (
+	"crypto/tls"
 	"strings"
-	"time"
 )
 
 // isAnonymous reports whether user names the anonymous account.
@@ -57,20 +57,10 @@ func (s *session) cmdPASS(arg string) bool {
 	user := s.user
 	s.user = ""
 	srv := s.srv
-	if n := srv.fails.count(s.remote); n > 0 {
-		d := min(time.Duration(n)*durationOr(srv.LoginFailureDelay, DefaultLoginFailureDelay),
-			durationOr(srv.MaxLoginDelay, DefaultMaxLoginDelay))
-		select {
-		case <-time.After(d):
-		case <-s.ctx.Done():
-			return true
-		}
-	}
 	info := &ConnInfo{RemoteAddr: s.raw.RemoteAddr(), LocalAddr: s.raw.LocalAddr(), TLS: s.tls}
 	fsys, err := srv.Backend.Login(s.ctx, info, user, arg)
 	if err != nil || fsys == nil {
 		s.failures++
-		srv.fails.fail(s.remote)
 		s.log.Info("login failed", "user", user, "failures", s.failures, "err", err)
 		s.reply(530, "Login incorrect")
 		if s.failures >= intOr(srv.MaxLoginFailures, DefaultMaxLoginFailures) {
@@ -79,7 +69,6 @@ func (s *session) cmdPASS(arg string) bool {
 		}
 		return false
 	}
-	srv.fails.reset(s.remote)
 	s.fs, s.loggedIn, s.anonymous, s.cwd = fsys, true, isAnonymous(user), "/"
 	s.log = s.log.With("user", user)
 	s.log.Info("logged in", "tls", s.tls)
@@ -128,7 +117,7 @@ func (s *session) cmdAUTH(arg string) bool {
 		return true
 	}
 	s.reply(234, "AUTH TLS successful")
-	if err := s.handshake(); err != nil {
+	if err := s.handshake(tls.Server(s.raw, s.srv.baseTLS())); err != nil {
 		s.log.Info("TLS handshake failed", "err", err)
 		return true
 	}

@@ -85,8 +85,16 @@ func (s *session) dataOpenFailed(x *transfer, err error) {
 	case x.aborted.Load():
 		s.reply(426, "Transfer aborted")
 	case errors.Is(err, errDataSession):
-		s.log.Warn("PROT P data connection without TLS session reuse refused")
-		s.reply(425, "Data connection refused: it must reuse the control connection's TLS session")
+		setting := s.srv.SessionReuseSetting
+		if setting == "" {
+			setting = "AllowDataSessionChange"
+		}
+		s.log.Warn("PROT P data connection without TLS session reuse refused", "setting", setting)
+		s.reply(425, "Data connection refused: it must reuse the control connection's TLS session "+
+			"(the client must resume it; the server's "+setting+" setting lifts this rule)")
+	case errors.Is(err, errDataRefused):
+		s.log.Info("data connection refused", "err", err)
+		s.reply(425, "Data connection refused: over the server's connection limits; try again later")
 	default:
 		s.log.Info("data connection failed", "err", err)
 		s.reply(425, "Cannot open data connection")
@@ -423,10 +431,4 @@ func (s *session) sendListing(verb string, n int, line func(int) string) bool {
 		s.finishTransfer(x, err, "Transfer complete")
 	})
 	return false
-}
-
-// isTCP reports whether c is a plain TCP connection, for sendfile.
-func isTCP(c net.Conn) (*net.TCPConn, bool) {
-	tc, ok := c.(*net.TCPConn)
-	return tc, ok
 }

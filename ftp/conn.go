@@ -3,7 +3,6 @@ package ftp
 import (
 	"bufio"
 	"context"
-	"crypto/rand"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -26,12 +25,13 @@ import (
 // of its own so that ABOR and STAT can be read while it goes on.
 type session struct {
 	srv    *Server
-	raw    net.Conn // as accepted
+	raw    net.Conn // as accepted, or the connection under an accepted *tls.Conn
 	conn   net.Conn // raw, or a *tls.Conn over it
 	r      *bufio.Reader
 	log    *slog.Logger
-	remote netip.Addr
-	local  netip.Addr
+	remote netip.Addr // the client's IP (a PROXY header's source, if any)
+	local  netip.Addr // the address the client reached (a PROXY header's destination, if any)
+	socket netip.Addr // the local address of the socket itself, which data listeners bind
 	ctx    context.Context
 	cancel context.CancelFunc
 
@@ -40,10 +40,10 @@ type session struct {
 	partial []byte // a line read in part before a read error
 	tooLong bool   // discarding the rest of an over-long line
 
-	tls       bool
-	ticketTag []byte // marks TLS session tickets issued to this session
-	pbsz      bool
-	protP     bool
+	tls   bool
+	mark  []byte // the control connection's session mark (sessionMark); nil without TLS
+	pbsz  bool
+	protP bool
 
 	user      string // from USER, waiting for PASS
 	fs        FS
@@ -77,8 +77,11 @@ func newSession(srv *Server, c net.Conn) *session {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &session{
 		srv: srv, raw: c, conn: c, ctx: ctx, cancel: cancel,
-		remote: addrOf(c.RemoteAddr()), local: addrOf(c.LocalAddr()),
+		remote: addrOf(c.RemoteAddr()), local: addrOf(c.LocalAddr()), socket: socketAddr(c),
 		cwd: "/", mlstFacts: defaultMLSTFacts,
+	}
+	if tc, ok := c.(*tls.Conn); ok {
+		s.raw = tc.NetConn()
 	}
 	s.log = srv.logger().With("client", c.RemoteAddr().String())
 	return s
@@ -87,8 +90,8 @@ func newSession(srv *Server, c net.Conn) *session {
 func (s *session) serve() {
 	defer s.finish()
 	setOOBInline(s.raw)
-	if s.srv.ImplicitTLS {
-		if err := s.handshake(); err != nil {
+	if tc, ok := s.conn.(*tls.Conn); ok {
+		if err := s.handshake(tc); err != nil {
 			s.log.Debug("implicit TLS handshake failed", "err", err)
 			return
 		}
@@ -335,14 +338,10 @@ func (s *session) writeReply(text string) {
 	}
 }
 
-// handshake makes the control connection TLS (implicit FTPS or AUTH TLS).
-func (s *session) handshake() error {
-	if s.ticketTag == nil {
-		s.ticketTag = make([]byte, 16+len(ticketTagPrefix))
-		copy(s.ticketTag, ticketTagPrefix)
-		rand.Read(s.ticketTag[len(ticketTagPrefix):])
-	}
-	tc := tls.Server(s.raw, s.controlTLS())
+// handshake completes the TLS handshake of the control connection: one
+// the listener handed over as a *tls.Conn (implicit FTPS), or one made
+// by AUTH TLS, and from then on treats the connection as TLS.
+func (s *session) handshake(tc *tls.Conn) error {
 	s.raw.SetDeadline(time.Now().Add(durationOr(s.srv.PassiveTimeout, DefaultPassiveTimeout)))
 	err := tc.HandshakeContext(s.ctx)
 	s.raw.SetDeadline(time.Time{})
@@ -353,7 +352,26 @@ func (s *session) handshake() error {
 	s.conn = tc
 	s.mu.Unlock()
 	s.tls = true
+	s.mark = sessionMark(tc.ConnectionState())
 	return nil
+}
+
+// socketAddr is the local IP of the socket under c, through the
+// wrappers of TLS (NetConn), the daemon (NetConn) and go-proxyproto
+// (Raw): a PROXY header's destination is the balancer's address, which
+// no listener here could bind.
+func socketAddr(c net.Conn) netip.Addr {
+	for range 8 {
+		switch w := c.(type) {
+		case interface{ NetConn() net.Conn }:
+			c = w.NetConn()
+		case interface{ Raw() net.Conn }:
+			c = w.Raw()
+		default:
+			return addrOf(c.LocalAddr())
+		}
+	}
+	return addrOf(c.LocalAddr())
 }
 
 // resolve turns a client's path into the session's absolute virtual
@@ -404,6 +422,7 @@ func (s *session) stopWhenIdle() {
 // kill closes the session's connections at once.
 func (s *session) kill() {
 	s.killed.Store(true)
+	s.cancel() // ends a Backend call waiting (a login throttle, say)
 	s.mu.Lock()
 	x := s.xfer
 	s.mu.Unlock()

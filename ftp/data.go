@@ -1,7 +1,6 @@
 package ftp
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -16,11 +15,6 @@ import (
 	"syscall"
 	"time"
 )
-
-// ticketTagPrefix starts the value a session adds to the TLS session
-// tickets it issues (SessionState.Extra), so a data connection can be
-// checked to resume the control connection's session.
-const ticketTagPrefix = "plumb-ftp-session:"
 
 // transfer is one data transfer running in its own goroutine.
 type transfer struct {
@@ -94,13 +88,16 @@ func (s *session) startTransfer(name string, fn func(x *transfer)) {
 }
 
 // keepAlive marks the control connection active while a transfer runs,
-// for a listener wrapper that closes connections idle too long.
+// for a listener wrapper that closes connections idle too long (after
+// about IdleTimeout, which the daemon gives both), so it ticks well
+// within IdleTimeout.
 func (s *session) keepAlive(ctx context.Context) (stop func()) {
 	t, ok := s.raw.(interface{ Touch() })
 	if !ok {
 		return func() {}
 	}
-	tick := time.NewTicker(15 * time.Second)
+	every := min(15*time.Second, max(durationOr(s.srv.IdleTimeout, DefaultIdleTimeout)/4, 10*time.Millisecond))
+	tick := time.NewTicker(every)
 	done := make(chan struct{})
 	go func() {
 		defer tick.Stop()
@@ -158,16 +155,16 @@ func (s *session) closePassive() {
 // errNoPassivePort is returned when every port of the range is taken.
 var errNoPassivePort = errors.New("ftp: no free port in the passive range")
 
-// listenPassive opens a passive listener on the control connection's
-// local address, on a random port of the configured range.
+// listenPassive opens a passive listener on the local address of the
+// control connection's socket, on a random port of the configured range.
 func (s *session) listenPassive() (*passiveListener, error) {
 	s.closePassive()
-	if !s.local.IsValid() {
+	if !s.socket.IsValid() {
 		// Not a TCP connection: there is no address to listen on that
 		// the client is known to reach, and listening on all is too much.
 		return nil, errors.New("ftp: control connection has no IP address")
 	}
-	ip := net.IP(s.local.AsSlice())
+	ip := net.IP(s.socket.AsSlice())
 	lo, hi := s.srv.PassivePortMin, s.srv.PassivePortMax
 	if lo <= 0 || hi < lo || hi > 65535 {
 		lo, hi = 0, 0
@@ -203,7 +200,7 @@ func (s *session) cmdPASV(arg string) bool {
 		s.reply(503, "PASV refused after EPSV ALL")
 		return false
 	}
-	ip := s.local
+	ip := s.socket
 	if s.srv.PassiveAddress.IsValid() {
 		ip = s.srv.PassiveAddress.Unmap()
 	}
@@ -391,6 +388,9 @@ func (d dataEndpoint) release() {
 // resume the control connection's TLS session.
 var errDataSession = errors.New("ftp: data connection did not resume the control connection's TLS session")
 
+// errDataRefused is returned when Server.AdmitDataConn refuses a data connection.
+var errDataRefused = errors.New("ftp: data connection refused")
+
 // open makes the data connection: accepts the one passive connection
 // from the client's IP, or connects to the active address; then does
 // the TLS handshake under PROT P.
@@ -418,17 +418,25 @@ func (d dataEndpoint) open(ctx context.Context) (net.Conn, error) {
 			break
 		}
 	} else {
-		dl := net.Dialer{Timeout: timeout, LocalAddr: &net.TCPAddr{IP: net.IP(s.local.AsSlice())}}
+		dl := net.Dialer{Timeout: timeout, LocalAddr: &net.TCPAddr{IP: net.IP(s.socket.AsSlice())}}
 		var err error
 		if c, err = dl.DialContext(ctx, "tcp", d.active.String()); err != nil {
 			return nil, err
 		}
 	}
+	if admit := s.srv.AdmitDataConn; admit != nil {
+		ac, err := admit(s.raw, c)
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("%w: %w", errDataRefused, err)
+		}
+		c = ac
+	}
 	if !d.protP {
 		return c, nil
 	}
 	var matched bool
-	tc := tls.Server(c, s.dataTLS(&matched))
+	tc := tls.Server(c, s.dataTLS(s.mark, &matched))
 	c.SetDeadline(time.Now().Add(timeout))
 	if err := tc.HandshakeContext(ctx); err != nil {
 		c.Close()
@@ -440,47 +448,4 @@ func (d dataEndpoint) open(ctx context.Context) (net.Conn, error) {
 		return nil, errDataSession
 	}
 	return tc, nil
-}
-
-// controlTLS is the session's TLS config: the server's, with session
-// tickets marked as this session's.
-func (s *session) controlTLS() *tls.Config {
-	base := s.srv.baseTLS()
-	c := base.Clone()
-	tag := s.ticketTag
-	c.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
-		ss.Extra = append(ss.Extra, tag)
-		return base.EncryptTicket(cs, ss)
-	}
-	c.UnwrapSession = func(id []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
-		ss, err := base.DecryptTicket(id, cs)
-		if err != nil {
-			return nil, nil // a full handshake instead
-		}
-		return ss, nil
-	}
-	return c
-}
-
-// dataTLS is the config for one data connection: it resumes only a
-// session this session's control connection (or an earlier data
-// connection of it) was given, and sets *matched when it does.
-func (s *session) dataTLS(matched *bool) *tls.Config {
-	base := s.srv.baseTLS()
-	c := s.controlTLS()
-	tag := s.ticketTag
-	c.UnwrapSession = func(id []byte, cs tls.ConnectionState) (*tls.SessionState, error) {
-		ss, err := base.DecryptTicket(id, cs)
-		if err != nil || ss == nil {
-			return nil, nil
-		}
-		for _, e := range ss.Extra {
-			if bytes.Equal(e, tag) {
-				*matched = true
-				return ss, nil
-			}
-		}
-		return nil, nil
-	}
-	return c
 }

@@ -20,16 +20,17 @@ const (
 var bufPool = sync.Pool{New: func() any { b := make([]byte, transferBufSize); return &b }}
 
 // sendData copies a file to the data connection. A binary transfer of
-// an *os.File on plain TCP goes through sendfile(2) (io.CopyN into the
-// *net.TCPConn, which keeps the kernel's zero-copy path); TLS and ASCII
-// transfers are copied through a buffer.
+// an *os.File to a connection that reads from files itself (a
+// *net.TCPConn, or a wrapper of AdmitDataConn's that delegates to one)
+// goes through sendfile(2); TLS and ASCII transfers are copied through
+// a buffer.
 func (s *session) sendData(x *transfer, c net.Conn, r io.Reader, ascii bool) error {
 	timeout := durationOr(s.srv.DataTimeout, DefaultDataTimeout)
 	if f, ok := r.(*os.File); ok && !ascii {
-		if tc, ok := isTCP(c); ok {
+		if _, ok := c.(io.ReaderFrom); ok {
 			for {
-				tc.SetWriteDeadline(time.Now().Add(timeout))
-				n, err := io.CopyN(tc, f, sendfileChunk)
+				c.SetWriteDeadline(time.Now().Add(timeout))
+				n, err := io.CopyN(c, f, sendfileChunk)
 				x.bytes.Add(n)
 				if err == io.EOF {
 					return nil

@@ -14,7 +14,8 @@
 //   - RFC 2640: UTF-8 path names (OPTS UTF8 ON); names are bytes and are
 //     sent as stored;
 //   - RFC 2228 and 4217: AUTH TLS, PBSZ, PROT C/P (CCC is refused), and
-//     implicit FTPS (Server.ImplicitTLS, the port 990 convention);
+//     implicit FTPS (Server.ServeTLS, the port 990 convention: a
+//     connection is TLS exactly when the listener hands over a *tls.Conn);
 //   - RFC 7151: HOST.
 //
 // The verbs are dispatched from a table that says which need a login
@@ -24,11 +25,13 @@
 // the control connection's IP; PORT and EPRT to another host or to a
 // privileged port are refused (RFC 2577, the bounce attack); under PROT
 // P a data connection must resume the control connection's TLS session
-// (checked with a per-session mark in the session ticket); logins in
-// the clear are refused except on loopback unless configured; failed
-// logins are slowed per IP and a session is closed after a few; over-long
-// command lines are refused without ending the session; an internal
-// error's text never reaches the client.
+// (checked with a mark of the control connection's channel binding in
+// its session tickets); logins in the clear are refused except on
+// loopback unless configured; a session is closed after a few failed
+// logins (slowing repeated failures across sessions is the Backend's
+// job); over-long command lines are refused without ending the session;
+// an internal error's text never reaches the client. Server.AdmitDataConn
+// lets the program put data connections under its own connection limits.
 //
 // RETR of a file on a plain data connection uses sendfile(2); uploads
 // go to the Backend's Upload, committed only when the transfer

@@ -137,7 +137,7 @@ func FuzzSession(f *testing.F) {
 	be := NewMemBackend()
 	home := be.AddUser("u", "p")
 	home.WriteFile("f", []byte("data\nline\n"))
-	srv := &Server{Backend: be, PassiveTimeout: 20 * time.Millisecond, LoginFailureDelay: time.Millisecond, MaxLoginFailures: 1000}
+	srv := &Server{Backend: be, PassiveTimeout: 20 * time.Millisecond, MaxLoginFailures: 1000}
 	f.Fuzz(func(t *testing.T, input string) {
 		client, server := net.Pipe()
 		sess := newSession(srv, server)

@@ -27,27 +27,32 @@ const (
 
 // Defaults used when the Server's fields are zero.
 const (
-	DefaultMaxLineLength     = 1024
-	DefaultIdleTimeout       = 5 * time.Minute
-	DefaultDataTimeout       = 5 * time.Minute
-	DefaultPassiveTimeout    = 30 * time.Second
-	DefaultMaxLoginFailures  = 3
-	DefaultLoginFailureDelay = 250 * time.Millisecond
-	DefaultMaxLoginDelay     = 5 * time.Second
+	DefaultMaxLineLength    = 1024
+	DefaultIdleTimeout      = 5 * time.Minute
+	DefaultDataTimeout      = 5 * time.Minute
+	DefaultPassiveTimeout   = 30 * time.Second
+	DefaultMaxLoginFailures = 3
 )
 
 // Server is an FTP server (RFC 959 with the extensions listed in the
 // package documentation). Its zero value, given a Backend, serves plain
-// FTP with safe limits; set TLSConfig for AUTH TLS and implicit FTPS.
+// FTP with safe limits; set TLSConfig for AUTH TLS, and serve implicit
+// FTPS with [Server.ServeTLS].
+//
+// A connection is TLS when, and only when, the listener hands the server
+// a *tls.Conn (ServeTLS's listener does, and so does one from
+// tls.NewListener): the server completes its handshake, within
+// PassiveTimeout, before the greeting. Any other connection is plain,
+// whatever it claims.
+//
 // Fields must not be changed once Serve has been called.
 type Server struct {
-	// Backend authenticates users and provides their file trees.
+	// Backend authenticates users and provides their file trees. Login
+	// attempts are not slowed here: slowing repeated failures from one
+	// client is the Backend's job (see [Backend]).
 	Backend Backend
-	// TLSConfig enables AUTH TLS (and is required for ImplicitTLS).
+	// TLSConfig enables AUTH TLS and PROT P; ServeTLS needs it.
 	TLSConfig *tls.Config
-	// ImplicitTLS makes every connection start with a TLS handshake
-	// (FTPS on port 990); the listener gives plain TCP connections.
-	ImplicitTLS bool
 	// LoginTLS says when logins need TLS (anonymous logins never do).
 	LoginTLS TLSPolicy
 	// AllowDataSessionChange accepts a PROT P data connection that does
@@ -55,16 +60,36 @@ type Server struct {
 	// that does not is refused, so that no one but the client that
 	// logged in can connect to its passive port and take the data.
 	AllowDataSessionChange bool
+	// SessionReuseSetting names, in the 425 reply refusing such a data
+	// connection, the setting that lifts the rule, so that the client's
+	// user can tell the server's administrator; "" names
+	// AllowDataSessionChange.
+	SessionReuseSetting string
+	// AdmitDataConn, if set, is given every data connection as soon as
+	// it is made (accepted in passive mode, dialled in active mode), with
+	// the session's control connection as the listener returned it (the
+	// connection beneath it, when that was a *tls.Conn). It
+	// returns the connection to use instead (one wrapped for accounting
+	// and idle timeouts, say; it is closed when the transfer ends), or an
+	// error to refuse it: the client is then told 425. A wrapper that
+	// implements io.ReaderFrom by delegating to the TCP connection keeps
+	// the zero-copy path for downloads.
+	AdmitDataConn func(control, data net.Conn) (net.Conn, error)
 
 	// PassivePortMin and PassivePortMax bound the ports of passive data
 	// listeners, picked at random; zero lets the kernel choose.
 	PassivePortMin, PassivePortMax int
 	// PassiveAddress is the IPv4 address PASV replies advertise, for a
-	// server behind NAT; invalid (zero) means the control connection's
-	// local address.
+	// server behind NAT or a load balancer; invalid (zero) means the
+	// local address of the control connection's socket. Behind a PROXY
+	// protocol listener that is the server's own address, never the
+	// header's destination (the balancer's), which the passive listener
+	// could not bind. EPSV replies carry only a port: clients connect to
+	// the host they reached the control connection on.
 	PassiveAddress netip.Addr
 	// PassiveTimeout closes a passive listener no data connection came
-	// to, and bounds connecting an active one. Zero means 30 seconds.
+	// to, and bounds connecting an active one and every TLS handshake.
+	// Zero means 30 seconds.
 	PassiveTimeout time.Duration
 	// DataTimeout aborts a transfer that moves no byte for this long.
 	DataTimeout time.Duration
@@ -76,9 +101,6 @@ type Server struct {
 	MaxLineLength int
 	// MaxLoginFailures closes a session after this many failed logins.
 	MaxLoginFailures int
-	// LoginFailureDelay is added before each login attempt, per recent
-	// failure from the same IP, up to MaxLoginDelay.
-	LoginFailureDelay, MaxLoginDelay time.Duration
 	// Welcome is the text of the 220 greeting.
 	Welcome string
 	// Logger receives one line per session and per problem; nil discards.
@@ -89,7 +111,6 @@ type Server struct {
 	sessions  map[*session]struct{}
 	shutdown  atomic.Bool
 	wg        sync.WaitGroup
-	fails     loginFailures
 	tlsOnce   sync.Once
 	tlsBase   *tls.Config
 }
@@ -123,9 +144,6 @@ func intOr(n, def int) int {
 func (s *Server) Serve(ln net.Listener) error {
 	if s.Backend == nil {
 		return errors.New("ftp: Server.Backend is nil")
-	}
-	if s.ImplicitTLS && s.TLSConfig == nil {
-		return errors.New("ftp: ImplicitTLS needs a TLSConfig")
 	}
 	if !s.track(ln, true) {
 		ln.Close()
@@ -235,71 +253,47 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// baseTLS returns the TLS config every session clones: TLSConfig with
-// session tickets that carry the id of the control connection that got
-// them, so a data connection can be checked to resume that session.
+// ServeTLS serves implicit FTPS (the port 990 convention) on ln: every
+// connection is TLS from its first byte. It is
+// Serve(tls.NewListener(ln, s.ListenerTLSConfig())).
+func (s *Server) ServeTLS(ln net.Listener) error {
+	if s.TLSConfig == nil {
+		ln.Close()
+		return errors.New("ftp: ServeTLS needs a TLSConfig")
+	}
+	return s.Serve(tls.NewListener(ln, s.ListenerTLSConfig()))
+}
+
+// ListenerTLSConfig returns the config for a listener that makes
+// connections TLS for this server (implicit FTPS): TLSConfig with
+// session tickets on, each carrying a mark of the connection it was
+// issued on, which is what lets a PROT P data connection be checked to
+// resume its own control connection's session. A *tls.Conn made with
+// another config works too, but then its data connections pass that
+// check only with AllowDataSessionChange. Nil without a TLSConfig.
+func (s *Server) ListenerTLSConfig() *tls.Config { return s.baseTLS() }
+
+// baseTLS returns the TLS config of control connections (AUTH TLS and
+// ServeTLS): TLSConfig with session tickets on, each marked with the
+// channel binding of the connection it was issued on (see sessionMark).
+// Data connections clone it.
 func (s *Server) baseTLS() *tls.Config {
 	s.tlsOnce.Do(func() {
-		if s.TLSConfig != nil {
-			s.tlsBase = s.TLSConfig.Clone()
-			s.tlsBase.SessionTicketsDisabled = false
+		if s.TLSConfig == nil {
+			return
 		}
+		b := s.TLSConfig.Clone()
+		b.SessionTicketsDisabled = false
+		b.WrapSession = func(cs tls.ConnectionState, ss *tls.SessionState) ([]byte, error) {
+			if m := sessionMark(cs); m != nil {
+				ss.Extra = append(ss.Extra, m)
+			}
+			return b.EncryptTicket(cs, ss)
+		}
+		b.UnwrapSession = nil
+		s.tlsBase = b
 	})
 	return s.tlsBase
-}
-
-// loginFailures counts recent failed logins per client IP, to slow
-// down password guessing across connections.
-type loginFailures struct {
-	mu sync.Mutex
-	m  map[netip.Addr]*failCount
-}
-
-type failCount struct {
-	n    int
-	last time.Time
-}
-
-// failWindow is how long a failure counts against its IP.
-const failWindow = 15 * time.Minute
-
-func (f *loginFailures) count(ip netip.Addr) int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	c := f.m[ip]
-	if c == nil || time.Since(c.last) > failWindow {
-		return 0
-	}
-	return c.n
-}
-
-func (f *loginFailures) fail(ip netip.Addr) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.m == nil {
-		f.m = map[netip.Addr]*failCount{}
-	}
-	now := time.Now()
-	if len(f.m) > 10000 {
-		for k, c := range f.m {
-			if now.Sub(c.last) > failWindow {
-				delete(f.m, k)
-			}
-		}
-	}
-	c := f.m[ip]
-	if c == nil || now.Sub(c.last) > failWindow {
-		c = &failCount{}
-		f.m[ip] = c
-	}
-	c.n++
-	c.last = now
-}
-
-func (f *loginFailures) reset(ip netip.Addr) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.m, ip)
 }
 
 // addrOf returns the unmapped IP of a TCP address.

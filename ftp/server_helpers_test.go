@@ -32,12 +32,19 @@ type testServer struct {
 
 func startServer(t *testing.T, configure func(*Server)) *testServer {
 	t.Helper()
+	return startServerWith(t, configure, (*Server).Serve)
+}
+
+// startServerWith is startServer with serve (Serve or ServeTLS, say)
+// serving the listener.
+func startServerWith(t *testing.T, configure func(*Server), serve func(*Server, net.Listener) error) *testServer {
+	t.Helper()
 	be := NewMemBackend()
 	ts := &testServer{be: be, home: be.AddUser("alice", "secret"), anon: NewMemFS()}
 	ts.anon.WriteFile("readme.txt", []byte("welcome\n"))
 	ts.anon.SetReadOnly(true)
 	be.SetAnonymous(ts.anon)
-	ts.srv = &Server{Backend: be, LoginFailureDelay: 10 * time.Millisecond, MaxLoginDelay: 100 * time.Millisecond}
+	ts.srv = &Server{Backend: be}
 	if configure != nil {
 		configure(ts.srv)
 	}
@@ -47,7 +54,7 @@ func startServer(t *testing.T, configure func(*Server)) *testServer {
 	}
 	ts.addr = ln.Addr().String()
 	done := make(chan struct{})
-	go func() { ts.srv.Serve(ln); close(done) }()
+	go func() { serve(ts.srv, ln); close(done) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -108,30 +108,104 @@ func TestAllowDataSessionChange(t *testing.T) {
 	}
 }
 
-func TestImplicitTLS(t *testing.T) {
-	ts := startServer(t, func(s *Server) { s.TLSConfig = serverTLS(t); s.ImplicitTLS = true })
-	cfg := clientTLS()
-	raw, err := net.DialTimeout("tcp", ts.addr, 5*time.Second)
+// dialImplicit connects to an implicit-FTPS server and reads the greeting.
+func dialImplicit(t *testing.T, addr string, cfg *tls.Config) *tconn {
+	t.Helper()
+	raw, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tc := tls.Client(raw, cfg)
-	defer tc.Close()
+	t.Cleanup(func() { tc.Close() })
 	c := &tconn{t: t, c: tc, r: bufio.NewReader(tc), tlsc: cfg}
-	if code, _ := c.read(); code != 220 {
-		t.Fatalf("implicit TLS greeting = %d, want 220", code)
+	if code, msg := c.read(); code != 220 {
+		t.Fatalf("implicit TLS greeting = %d %q, want 220", code, msg)
 	}
+	return c
+}
+
+func TestImplicitTLS(t *testing.T) {
+	ts := startServerWith(t, func(s *Server) { s.TLSConfig = serverTLS(t); s.LoginTLS = TLSRequired }, (*Server).ServeTLS)
+	cfg := clientTLS()
+	c := dialImplicit(t, ts.addr, cfg)
 	c.expect("AUTH TLS", 503)
 	c.expect("PBSZ 0", 200)
 	c.expect("PROT P", 200)
 	c.login("alice", "secret")
 	ts.home.WriteFile("a.txt", []byte("implicit"))
-	d := c.secureData(c.epsv(), cfg)
-	c.expect("RETR a.txt", 150)
-	got, _ := io.ReadAll(d)
-	if code, _ := c.read(); code != 226 || string(got) != "implicit" {
-		t.Fatalf("implicit FTPS RETR = %d %q, want 226 %q", code, got, "implicit")
+	for i := range 3 { // each data connection resumes the session of the one before
+		d := c.secureData(c.epsv(), cfg)
+		c.expect("RETR a.txt", 150)
+		got, _ := io.ReadAll(d)
+		if code, msg := c.read(); code != 226 || string(got) != "implicit" {
+			t.Fatalf("implicit FTPS RETR #%d = %d %q %q, want 226 %q", i+1, code, msg, got, "implicit")
+		}
 	}
+	// Another implicit session's ticket is not this one's.
+	other := clientTLS()
+	dialImplicit(t, ts.addr, other).expect("NOOP", 200)
+	d := c.secureData(c.epsv(), other)
+	c.expect("RETR a.txt", 150)
+	io.ReadAll(d)
+	if code, msg := c.read(); code != 425 {
+		t.Fatalf("implicit FTPS data connection resuming another session = %d %q, want 425", code, msg)
+	}
+}
+
+// A listener of the user's own that hands out *tls.Conn makes the
+// connections TLS; its tickets carry no mark, so PROT P data
+// connections are refused, by a 425 that names the setting to change.
+func TestServeTLSConnFromOwnListener(t *testing.T) {
+	cfg := serverTLS(t)
+	ts := startServerWith(t, func(s *Server) {
+		s.TLSConfig, s.LoginTLS, s.SessionReuseSetting = cfg, TLSRequired, "require_session_reuse"
+	}, func(s *Server, ln net.Listener) error { return s.Serve(tls.NewListener(ln, cfg)) })
+	ts.home.WriteFile("a.txt", []byte("x"))
+	ccfg := clientTLS()
+	c := dialImplicit(t, ts.addr, ccfg)
+	c.expect("PBSZ 0", 200)
+	c.expect("PROT P", 200)
+	c.login("alice", "secret") // TLSRequired: the connection counts as TLS
+	d := c.secureData(c.epsv(), ccfg)
+	c.expect("RETR a.txt", 150)
+	io.ReadAll(d)
+	if code, msg := c.read(); code != 425 || !strings.Contains(msg, "require_session_reuse") {
+		t.Fatalf("RETR over an unmarked session = %d %q, want 425 naming require_session_reuse", code, msg)
+	}
+}
+
+// claimsTLS is a plain connection that says it completed a handshake.
+type claimsTLS struct{ net.Conn }
+
+func (claimsTLS) ConnectionState() tls.ConnectionState {
+	return tls.ConnectionState{HandshakeComplete: true, Version: tls.VersionTLS13}
+}
+
+type claimingListener struct{ net.Listener }
+
+func (l claimingListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return claimsTLS{c}, nil
+}
+
+// Only a *tls.Conn is TLS: a plain connection, whatever it claims, gets
+// no login under TLSRequired, no PBSZ, and no "TLS" in STAT.
+func TestPlainConnectionNeverTLS(t *testing.T) {
+	ts := startServerWith(t, func(s *Server) { s.TLSConfig = serverTLS(t); s.LoginTLS = TLSRequired },
+		func(s *Server, ln net.Listener) error { return s.Serve(claimingListener{ln}) })
+	c := dialT(t, ts.addr)
+	if code, msg := c.cmd("USER alice"); code != 530 {
+		t.Errorf("USER on a plain connection under TLSRequired = %d %q, want 530", code, msg)
+	}
+	c.expect("PBSZ 0", 503)
+	if msg := c.expect("STAT", 211); strings.Contains(msg, "TLS") {
+		t.Errorf("STAT on a plain connection = %q, want no TLS in it", msg)
+	}
+	c.authTLS() // and AUTH TLS still works on it
+	c.login("alice", "secret")
 }
 
 func TestLoginTLSPolicy(t *testing.T) {
@@ -160,5 +234,40 @@ func TestPlaintextAfterAUTHRefused(t *testing.T) {
 	rest, _ := io.ReadAll(c.r)
 	if strings.Contains(string(rest), "331") {
 		t.Fatalf("a command pipelined after AUTH TLS was run: %q", rest)
+	}
+}
+
+// Under TLS 1.2 the session mark comes from tls-unique: data connections
+// resume the control connection's session, and a session of another
+// control connection is refused.
+func TestTLS12SessionReuse(t *testing.T) {
+	ts := startServer(t, func(s *Server) {
+		s.TLSConfig = serverTLS(t)
+		s.TLSConfig.MaxVersion = tls.VersionTLS12
+	})
+	ts.home.WriteFile("a.txt", []byte("twelve"))
+	other := dialT(t, ts.addr)
+	other.authTLS()
+	c := dialT(t, ts.addr)
+	c.authTLS()
+	c.expect("PBSZ 0", 200)
+	c.expect("PROT P", 200)
+	c.login("alice", "secret")
+	for i := range 2 {
+		d := c.secureData(c.epsv(), c.tlsc)
+		c.expect("RETR a.txt", 150)
+		got, _ := io.ReadAll(d)
+		if code, msg := c.read(); code != 226 || string(got) != "twelve" {
+			t.Fatalf("TLS 1.2 RETR #%d = %d %q %q, want 226 %q", i+1, code, msg, got, "twelve")
+		}
+		if v := d.ConnectionState().Version; v != tls.VersionTLS12 {
+			t.Fatalf("data connection version = %x, want TLS 1.2", v)
+		}
+	}
+	d := c.secureData(c.epsv(), other.tlsc)
+	c.expect("RETR a.txt", 150)
+	io.ReadAll(d)
+	if code, msg := c.read(); code != 425 {
+		t.Fatalf("TLS 1.2 data connection resuming another session = %d %q, want 425", code, msg)
 	}
 }
