@@ -183,14 +183,20 @@ func (db *DB) List() []Account {
 
 // Authenticate checks name and password and returns the user, or
 // ErrAuthFailed. It takes one bcrypt comparison whether or not the user
-// exists; remote (may be nil) is the client whose repeated failures are
-// slowed down as the package documentation describes. A context ended
-// while waiting returns its error.
+// exists. remote (may be nil) is the client: attempts from one address
+// (IPv4, or IPv6 /64) are checked one at a time, and once it has failed
+// often, each waits a growing delay first (see [Throttle]). Every
+// service that checks a password, on any protocol, must call this (or
+// [DB.VerifyAPOP]) with the client's real address, so that they share
+// one throttle. A context ended while waiting returns its error.
 func (db *DB) Authenticate(ctx context.Context, name, password string, remote net.Addr) (User, error) {
 	key := clientKey(remote)
-	if err := db.fails.wait(ctx, key); err != nil {
+	end, err := db.fails.begin(ctx, key)
+	if err != nil {
 		return User{}, err
 	}
+	failed := true
+	defer func() { db.ended(end, failed, key) }()
 	r, ok := db.lookup(name)
 	hash := []byte(r.Hash)
 	if !ok {
@@ -200,12 +206,17 @@ func (db *DB) Authenticate(ctx context.Context, name, password string, remote ne
 	// have been set, must fail even if its prefix matches.
 	match := db.verified.compare(hash, password)
 	if !ok || !match || checkPassword(password) != nil {
-		if n := db.fails.fail(key); n == db.fails.t.Failures {
-			db.log.Warn("repeated authentication failures; slowing this client down", "remote", key, "failures", n)
-		}
 		return User{}, ErrAuthFailed
 	}
+	failed = false
 	return r.user(), nil
+}
+
+// ended ends an attempt's turn and logs when it engaged the throttle.
+func (db *DB) ended(end func(failed bool) int, failed bool, key string) {
+	if n := end(failed); failed && n == db.fails.t.Failures {
+		db.log.Warn("repeated authentication failures; slowing this client down", "remote", key, "failures", n)
+	}
 }
 
 // APOPSecret returns the user's APOP secret, if one is set; without one,
@@ -224,9 +235,12 @@ func (db *DB) APOPSecret(name string) (string, bool) {
 // [DB.Authenticate]. A user without an APOP secret fails.
 func (db *DB) VerifyAPOP(ctx context.Context, name, timestamp, digest string, remote net.Addr) (User, error) {
 	key := clientKey(remote)
-	if err := db.fails.wait(ctx, key); err != nil {
+	end, err := db.fails.begin(ctx, key)
+	if err != nil {
 		return User{}, err
 	}
+	failed := true
+	defer func() { db.ended(end, failed, key) }()
 	r, ok := db.lookup(name)
 	secret := r.APOPSecret
 	if !ok || secret == "" {
@@ -235,9 +249,9 @@ func (db *DB) VerifyAPOP(ctx context.Context, name, timestamp, digest string, re
 	sum := md5.Sum([]byte(timestamp + secret))
 	want := hex.EncodeToString(sum[:])
 	if subtle.ConstantTimeCompare([]byte(want), []byte(strings.ToLower(digest))) != 1 || !ok {
-		db.fails.fail(key)
 		return User{}, ErrAuthFailed
 	}
+	failed = false
 	return r.user(), nil
 }
 

@@ -1,6 +1,7 @@
 // Package accounts is the one user database every plumb service
-// authenticates against: FTP, SMTP submission, POP3, IMAP and NNTP all
-// call [DB.Authenticate].
+// authenticates against: FTP, SMTP submission and POP3 all call
+// [DB.Authenticate] (POP3 APOP [DB.VerifyAPOP]), and so will every
+// protocol added later.
 //
 // # The file
 //
@@ -44,16 +45,20 @@
 // exists (an unknown or malformed name is compared against a dummy hash
 // of the same cost), so its timing does not reveal which names exist.
 //
-// Failed attempts are counted per client address (an IPv4 address, or
-// the /64 of an IPv6 address). After [Throttle.Failures] failures (5 by
-// default) every further attempt from that address, right or wrong,
-// first waits [Throttle.Delay] (1s), doubling with each further failure
-// up to [Throttle.MaxDelay] (30s). Concurrent attempts from one address
-// queue behind each other, so opening many connections does not multiply
-// the rate; no single attempt waits longer than MaxDelay. The count is
-// forgotten [Throttle.Window] (15m) after the last failure; a success
-// does not reset it, so a valid account cannot be used to launder
-// guesses at another. The wait honours the caller's context.
+// Attempts are throttled per client address (an IPv4 address, or the
+// /64 of an IPv6 address). Attempts from one address are serialised:
+// one check is in flight at a time, the others wait their turn, so
+// opening many connections at once does not multiply the rate, not
+// even before the first failures are counted. After [Throttle.Failures]
+// failures (5 by default) every further attempt from that address,
+// right or wrong, also waits [Throttle.Delay] (1s) when its turn comes,
+// doubling with each further failure up to [Throttle.MaxDelay] (30s);
+// n guesses sent at once are therefore checked one after another, at
+// least the sum of their delays apart, and a right password among them
+// is answered only in its turn. The count is forgotten
+// [Throttle.Window] (15m) after the last failure; a success does not
+// reset it, so a valid account cannot be used to launder guesses at
+// another. The waits honour the caller's context.
 //
 // # First start
 //

@@ -22,8 +22,9 @@ func CheckName(name string) error {
 	if len(name) > MaxNameLen {
 		return fmt.Errorf("%w: longer than %d characters", ErrInvalidName, MaxNameLen)
 	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
+	// By rune, so that a bad character is named whole ('ö', not the
+	// first byte of its UTF-8 form).
+	for i, c := range name {
 		switch {
 		case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
 		case c == '.' || c == '_' || c == '-':
@@ -33,6 +34,9 @@ func CheckName(name string) error {
 		case c >= 'A' && c <= 'Z':
 			return fmt.Errorf("%w: %q has upper case; use %q", ErrInvalidName, name, strings.ToLower(name))
 		default:
+			if _, size := utf8.DecodeRuneInString(name[i:]); c == utf8.RuneError && size == 1 {
+				return fmt.Errorf("%w: %q is not valid UTF-8 (byte %#02x); use only a-z, 0-9, '.', '_' and '-'", ErrInvalidName, name, name[i])
+			}
 			return fmt.Errorf("%w: %q has %q; use only a-z, 0-9, '.', '_' and '-'", ErrInvalidName, name, c)
 		}
 	}

@@ -9,15 +9,30 @@ import (
 	"time"
 )
 
-// Throttle slows down repeated authentication failures from one client
-// address; zero fields take the defaults shown.
+// Throttle slows down password guessing from one client address (an
+// IPv4 address, or the /64 of an IPv6 one); zero fields take the
+// defaults shown.
+//
+// Attempts from one address are serialised: one check is in flight per
+// address at a time, and the others wait their turn, however many
+// connections they come on. Once an address has Failures failures, each
+// attempt from it, right or wrong, also waits Delay after its turn
+// comes and before its check, doubling with each further failure up to
+// MaxDelay. So n parallel guesses cost their sum of delays, one after
+// the other, as n sequential ones would: opening connections does not
+// multiply the rate, and a right password among them is not answered
+// before its turn. The price is that clients sharing one address (a NAT,
+// a proxy that sends no PROXY header) also check one at a time, which
+// takes one bcrypt comparison each (less for a password checked in the
+// last minutes, see the verified-password cache).
 type Throttle struct {
 	Failures int           // failures allowed before attempts are delayed (5); negative disables throttling
 	Window   time.Duration // failures are forgotten this long after the last one (15m)
 	Delay    time.Duration // wait before the first delayed attempt, doubling after each failure (1s)
-	MaxDelay time.Duration // cap on one attempt's wait (30s)
+	MaxDelay time.Duration // cap on the doubling (30s)
 	// MaxClients bounds the addresses remembered (65536); when full,
-	// expired entries are dropped, then arbitrary ones.
+	// expired entries are dropped, then arbitrary ones, but never one
+	// with an attempt in progress.
 	MaxClients int
 }
 
@@ -43,19 +58,21 @@ func (t Throttle) withDefaults() Throttle {
 	return t
 }
 
-type failEntry struct {
-	n     int       // failures in the current window
-	last  time.Time // last failure
-	ready time.Time // when the latest queued attempt may proceed
+// client is what the throttle knows of one address.
+type client struct {
+	n     int           // failures in the current window
+	last  time.Time     // last failure
+	turn  chan struct{} // holds a token while an attempt from here has its turn
+	inUse int           // attempts holding or waiting for the turn; the entry stays while > 0
 }
 
 type failures struct {
 	t  Throttle
 	mu sync.Mutex
-	m  map[string]*failEntry
+	m  map[string]*client
 }
 
-func newFailures(t Throttle) *failures { return &failures{t: t, m: map[string]*failEntry{}} }
+func newFailures(t Throttle) *failures { return &failures{t: t, m: map[string]*client{}} }
 
 // clientKey is the address failures are counted against: the IPv4
 // address, or the /64 of an IPv6 one (a host usually owns a whole /64).
@@ -87,8 +104,12 @@ func clientKey(a net.Addr) string {
 	return ip.String()
 }
 
-// delay is the wait before an attempt after n failures.
+// delay is the wait before an attempt after n failures: none below
+// Failures, then Delay doubling up to MaxDelay.
 func (f *failures) delay(n int) time.Duration {
+	if n < f.t.Failures {
+		return 0
+	}
 	d := f.t.Delay
 	for i := f.t.Failures; i < n && d < f.t.MaxDelay; i++ {
 		d *= 2
@@ -96,8 +117,8 @@ func (f *failures) delay(n int) time.Duration {
 	return min(d, f.t.MaxDelay)
 }
 
-// next is the wait the next attempt from key would get, ignoring
-// attempts already queued.
+// next is the wait the next attempt from key would get once its turn
+// comes.
 func (f *failures) next(key string) time.Duration {
 	if key == "" || f.t.Failures < 0 {
 		return 0
@@ -105,51 +126,96 @@ func (f *failures) next(key string) time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	e := f.m[key]
-	if e == nil || time.Since(e.last) > f.t.Window || e.n < f.t.Failures {
+	if e == nil {
 		return 0
 	}
-	return f.delay(e.n)
+	return f.delay(f.countLocked(e, time.Now()))
 }
 
-// wait blocks an attempt from key as long as its failures require.
-func (f *failures) wait(ctx context.Context, key string) error {
+// begin waits until the attempt from key has its turn and has waited
+// out the failures before it. The caller checks the password and then
+// must call end, which counts a failure if failed, ends the turn, and
+// returns the failures now counted.
+func (f *failures) begin(ctx context.Context, key string) (end func(failed bool) int, err error) {
 	if key == "" || f.t.Failures < 0 {
-		return nil
+		return func(bool) int { return 0 }, nil
 	}
-	now := time.Now()
 	f.mu.Lock()
-	e := f.m[key]
-	if e != nil && now.Sub(e.last) > f.t.Window {
-		delete(f.m, key)
-		e = nil
-	}
-	if e == nil || e.n < f.t.Failures {
-		f.mu.Unlock()
-		return nil
-	}
-	// Attempts queue behind each other, each capped at MaxDelay.
-	start := now
-	if e.ready.After(now) {
-		start = e.ready
-	}
-	ready := start.Add(f.delay(e.n))
-	if limit := now.Add(f.t.MaxDelay); ready.After(limit) {
-		ready = limit
-	}
-	e.ready = ready
+	e := f.entryLocked(key, time.Now())
+	e.inUse++
 	f.mu.Unlock()
 
-	t := time.NewTimer(ready.Sub(now))
-	defer t.Stop()
 	select {
-	case <-t.C:
-		return nil
+	case e.turn <- struct{}{}:
 	case <-ctx.Done():
-		return fmt.Errorf("accounts: waiting out earlier failures: %w", ctx.Err())
+		f.leave(key, e)
+		return nil, fmt.Errorf("accounts: waiting for earlier attempts from this address: %w", ctx.Err())
+	}
+	f.mu.Lock()
+	d := f.delay(f.countLocked(e, time.Now()))
+	f.mu.Unlock()
+	if d > 0 {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			<-e.turn
+			f.leave(key, e)
+			return nil, fmt.Errorf("accounts: waiting out earlier failures: %w", ctx.Err())
+		}
+	}
+	return func(failed bool) int {
+		now := time.Now()
+		f.mu.Lock()
+		n := f.countLocked(e, now)
+		if failed {
+			e.n++
+			e.last = now
+			n = e.n
+		}
+		f.mu.Unlock()
+		<-e.turn
+		f.leave(key, e)
+		return n
+	}, nil
+}
+
+// countLocked returns e's failures, forgetting them once Window has
+// passed since the last.
+func (f *failures) countLocked(e *client, now time.Time) int {
+	if e.n > 0 && now.Sub(e.last) > f.t.Window {
+		e.n = 0
+	}
+	return e.n
+}
+
+// leave drops an attempt's claim on e, and e itself once nothing about
+// it is worth remembering.
+func (f *failures) leave(key string, e *client) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	e.inUse--
+	if e.inUse == 0 && f.countLocked(e, time.Now()) == 0 && f.m[key] == e {
+		delete(f.m, key)
 	}
 }
 
-// fail counts a failure from key and returns the count.
+// entryLocked returns key's entry, making one if needed.
+func (f *failures) entryLocked(key string, now time.Time) *client {
+	e := f.m[key]
+	if e == nil {
+		if len(f.m) >= f.t.MaxClients {
+			f.pruneLocked(now)
+		}
+		e = &client{turn: make(chan struct{}, 1)}
+		f.m[key] = e
+	}
+	return e
+}
+
+// fail counts a failure from key outside any attempt (tests make an
+// address throttled with it) and returns the count.
 func (f *failures) fail(key string) int {
 	if key == "" || f.t.Failures < 0 {
 		return 0
@@ -157,32 +223,24 @@ func (f *failures) fail(key string) int {
 	now := time.Now()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	e := f.m[key]
-	if e != nil && now.Sub(e.last) > f.t.Window {
-		e = nil
-	}
-	if e == nil {
-		if len(f.m) >= f.t.MaxClients {
-			f.pruneLocked(now)
-		}
-		e = &failEntry{}
-		f.m[key] = e
-	}
-	e.n++
+	e := f.entryLocked(key, now)
+	e.n = f.countLocked(e, now) + 1
 	e.last = now
 	return e.n
 }
 
 func (f *failures) pruneLocked(now time.Time) {
 	for k, e := range f.m {
-		if now.Sub(e.last) > f.t.Window {
+		if e.inUse == 0 && f.countLocked(e, now) == 0 {
 			delete(f.m, k)
 		}
 	}
-	for k := range f.m {
+	for k, e := range f.m {
 		if len(f.m) < f.t.MaxClients {
 			break
 		}
-		delete(f.m, k)
+		if e.inUse == 0 {
+			delete(f.m, k)
+		}
 	}
 }

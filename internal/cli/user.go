@@ -51,7 +51,7 @@ func newUserCmd() *cobra.Command {
 		Use:   "user",
 		Short: "Manage the accounts every plumb server authenticates against",
 		Long: `user adds, removes and lists the accounts that plumb serve's FTP, SMTP
-submission, POP3, IMAP and NNTP services share. They live in
+submission and POP3 services share. They live in
 <data>/accounts.toml (mode 0600, bcrypt hashes); a running plumb serve
 picks up changes at once, without a restart.
 

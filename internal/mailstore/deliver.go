@@ -10,12 +10,15 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/plumbnet/plumb/internal/atomicfile"
 )
 
 // Deliver stores the message r holds in user's folder ("" or "INBOX" is
 // the inbox, created on first delivery) and returns its UID. It returns
-// only when the message is durable: written, fsynced, linked into new/
-// and new/ fsynced. Over quota it returns a *QuotaError.
+// only when the message and its UID are durable: written, fsynced,
+// moved into new/, new/ fsynced, the UID appended to the folder's UID
+// list and the list fsynced. Over quota it returns a *QuotaError.
 func (s *Store) Deliver(ctx context.Context, user, folder string, r io.Reader) (uint32, error) {
 	uids, err := s.deliver(ctx, []string{user}, folder, r, "", time.Time{})
 	if err != nil {
@@ -29,7 +32,8 @@ func (s *Store) Deliver(ctx context.Context, user, folder string, r io.Reader) (
 // is the UID in users[i]'s inbox, or 0 if that user is over quota; err
 // then joins each *QuotaError (errors.Is(err, ErrQuotaExceeded)), and
 // the message was still delivered to every other user. Any other error
-// means the delivery as a whole failed.
+// means the delivery as a whole failed and no user has the message, so
+// the sender may safely try again.
 func (s *Store) DeliverMany(ctx context.Context, users []string, r io.Reader) (uids []uint32, err error) {
 	return s.deliver(ctx, users, Inbox, r, "", time.Time{})
 }
@@ -74,12 +78,19 @@ func (s *Store) readyDir(user, folder string) (string, error) {
 	return dir, nil
 }
 
+// deliver writes the message once and links it into every user's
+// folder, all or nothing: a hard link is first staged in each Maildir's
+// tmp/, and only when every one exists are they renamed into new/ (or
+// cur/), so the usual failures (a full disk, a broken Maildir) leave no
+// recipient with a copy, and a client retrying after a 4xx reply does
+// not duplicate the message. A later failure (a rename, an fsync, the
+// UID list) removes the copies already placed. Users over quota are
+// skipped, not failed (see DeliverMany).
 func (s *Store) deliver(ctx context.Context, users []string, folder string, r io.Reader, flags Flags, date time.Time) ([]uint32, error) {
 	if len(users) == 0 {
 		return nil, nil
 	}
 	dirs := make([]string, len(users))
-	seen := make(map[string]int, len(users))
 	for i, u := range users {
 		d, err := s.readyDir(u, folder)
 		if err != nil {
@@ -87,68 +98,194 @@ func (s *Store) deliver(ctx context.Context, users []string, folder string, r io
 		}
 		dirs[i] = d
 	}
-	now := time.Now()
-	unique := uniqueName(now)
+	unique := uniqueName(time.Now())
 	tmpName := filepath.Join(dirs[0], "tmp", unique)
-	tf, err := os.OpenFile(tmpName, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	size, vsize, err := s.writeTmp(ctx, tmpName, r, date)
 	if err != nil {
-		return nil, fmt.Errorf("mailstore: %w", err)
+		return nil, err
 	}
-	defer os.Remove(tmpName)
-	size, vsize, err := copyCounting(ctx, tf, r)
-	if err == nil {
-		err = tf.Sync()
-	}
-	if cerr := tf.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil && !date.IsZero() {
-		err = os.Chtimes(tmpName, date, date)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("mailstore: writing %s: %w", tmpName, err)
-	}
+	defer os.Remove(tmpName) // gone already if dirs[0] took it
 	key := unique + ",S=" + strconv.FormatInt(size, 10) + ",W=" + strconv.FormatInt(vsize, 10)
 	rel := "new/" + key
 	if flags != "" {
 		rel = "cur/" + key + ":2," + string(flags)
 	}
-	uids := make([]uint32, len(users))
+
+	d := delivery{s: s, tmpName: tmpName, rel: rel, size: size}
+	first := make(map[string]int, len(users)) // Maildir -> index of its first user
 	var quotaErrs []error
-	var linked []int
 	for i, u := range users {
-		if j, dup := seen[dirs[i]]; dup {
-			uids[i] = uids[j] // filled in below from the first occurrence
+		if _, dup := first[dirs[i]]; dup {
 			continue
 		}
-		seen[dirs[i]] = i
+		first[dirs[i]] = i
 		if err := s.checkQuota(u, size); err != nil {
 			quotaErrs = append(quotaErrs, err)
 			continue
 		}
-		if err := os.Link(tmpName, filepath.Join(dirs[i], rel)); err != nil {
-			return nil, fmt.Errorf("mailstore: delivering to %s: %w", u, err)
-		}
-		linked = append(linked, i)
+		d.copies = append(d.copies, &copyOf{user: u, dir: dirs[i], index: i})
 	}
-	for _, i := range linked {
-		if err := syncDir(filepath.Join(dirs[i], filepath.Dir(rel))); err != nil {
-			return nil, fmt.Errorf("mailstore: %w", err)
+	if err := d.run(unique, key); err != nil {
+		return nil, err
+	}
+	uids := make([]uint32, len(users))
+	for _, c := range d.copies {
+		uids[c.index] = c.uid
+	}
+	for i := range users {
+		uids[i] = uids[first[dirs[i]]]
+	}
+	return uids, errors.Join(quotaErrs...)
+}
+
+// writeTmp writes r to the new file name, with date as its mtime when
+// set, and fsyncs it. The date is set before the fsync so that one
+// fsync makes both durable.
+func (s *Store) writeTmp(ctx context.Context, name string, r io.Reader, date time.Time) (size, vsize int64, err error) {
+	tf, err := os.OpenFile(name, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return 0, 0, fmt.Errorf("mailstore: %w", err)
+	}
+	size, vsize, err = copyCounting(ctx, tf, r)
+	if err == nil && !date.IsZero() {
+		err = os.Chtimes(name, date, date)
+	}
+	if err == nil {
+		err = s.fsync(tf)
+	}
+	if cerr := tf.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(name)
+		return 0, 0, fmt.Errorf("mailstore: writing %s: %w", name, err)
+	}
+	return size, vsize, nil
+}
+
+// delivery is one message on its way into several Maildirs.
+type delivery struct {
+	s       *Store
+	tmpName string // the written file, in the first user's tmp/
+	rel     string // where a copy goes in a Maildir: new/<key> or cur/<key>:2,<flags>
+	size    int64
+	copies  []*copyOf
+}
+
+// copyOf is one recipient Maildir's copy.
+type copyOf struct {
+	user   string
+	dir    string
+	index  int    // in the users given to deliver
+	staged string // its link in dir/tmp/, until placed
+	placed bool   // renamed into new/ or cur/
+	uid    uint32
+}
+
+// run stages, places and numbers every copy; on failure it undoes what
+// was done and returns the error.
+func (d *delivery) run(unique, key string) error {
+	err := d.stage(unique)
+	if err == nil {
+		err = d.place()
+	}
+	if err == nil {
+		err = d.number(key)
+	}
+	if err == nil {
+		err = d.s.step("done", d.tmpName)
+	}
+	if err != nil {
+		d.undo()
+	}
+	return err
+}
+
+// stage makes every copy's link in its Maildir's tmp/; the first
+// Maildir's is the written file itself.
+func (d *delivery) stage(unique string) error {
+	for _, c := range d.copies {
+		c.staged = filepath.Join(c.dir, "tmp", unique)
+		if c.staged == d.tmpName {
+			continue
+		}
+		if err := d.s.step("stage", c.staged); err != nil {
+			return fmt.Errorf("mailstore: delivering to %s: %w", c.user, err)
+		}
+		if err := os.Link(d.tmpName, c.staged); err != nil {
+			c.staged = ""
+			return fmt.Errorf("mailstore: delivering to %s: %w", c.user, err)
 		}
 	}
-	for _, i := range linked {
-		f := s.folder(dirs[i])
+	return nil
+}
+
+// place renames every staged link into new/ (or cur/) and fsyncs those
+// directories: from here on readers see the message.
+func (d *delivery) place() error {
+	for _, c := range d.copies {
+		to := filepath.Join(c.dir, d.rel)
+		if err := d.s.step("place", to); err != nil {
+			return fmt.Errorf("mailstore: delivering to %s: %w", c.user, err)
+		}
+		if err := os.Rename(c.staged, to); err != nil {
+			return fmt.Errorf("mailstore: delivering to %s: %w", c.user, err)
+		}
+		c.placed, c.staged = true, ""
+	}
+	for _, c := range d.copies {
+		if err := atomicfile.SyncDir(filepath.Join(c.dir, filepath.Dir(d.rel))); err != nil {
+			return fmt.Errorf("mailstore: delivering to %s: %w", c.user, err)
+		}
+	}
+	return nil
+}
+
+// number gives every copy its UID, each made durable in its folder's
+// UID list before any is returned.
+func (d *delivery) number(key string) error {
+	for _, c := range d.copies {
+		if err := d.s.step("uid", c.dir); err != nil {
+			return fmt.Errorf("mailstore: delivering to %s: %w", c.user, err)
+		}
+		f := d.s.folder(c.dir)
 		err := f.withLock(func() error {
-			uid, err := f.add(key, rel)
-			uids[i] = uid
+			uid, err := f.add(key, d.rel)
+			c.uid = uid
 			return err
 		})
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
-	for i := range users {
-		uids[i] = uids[seen[dirs[i]]]
+	return nil
+}
+
+// undo removes every copy made so far and gives back the quota they
+// took. A UID already given to a removed copy is dropped from its list
+// at the next listing, as for a message another tool deleted.
+func (d *delivery) undo() {
+	synced := map[string]bool{}
+	for _, c := range d.copies {
+		d.s.uncount(c.user, d.size)
+		var p string
+		switch {
+		case c.placed:
+			p = filepath.Join(c.dir, d.rel)
+		case c.staged != "" && c.staged != d.tmpName:
+			p = c.staged
+		default:
+			continue
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			d.s.logger().Error("mailstore: removing a copy of a failed delivery", "path", p, "err", err)
+			continue
+		}
+		if dir := filepath.Dir(p); c.placed && !synced[dir] {
+			synced[dir] = true
+			if err := atomicfile.SyncDir(dir); err != nil {
+				d.s.logger().Error("mailstore: removing a copy of a failed delivery", "path", p, "err", err)
+			}
+		}
 	}
-	return uids, errors.Join(quotaErrs...)
 }

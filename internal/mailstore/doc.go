@@ -1,6 +1,7 @@
 // Package mailstore holds every account's mail as Maildirs (with
 // Maildir++ subfolders) under one directory: the store behind SMTP
-// delivery, POP3 and IMAP.
+// delivery and POP3, with the folders, flags and UIDs that IMAP will
+// need.
 //
 // Layout: dir/<user>/ is the user's Maildir (cur/, new/, tmp/) and its
 // inbox; a folder "Sent" is dir/<user>/.Sent/, and "Archive/2024" is
@@ -10,18 +11,30 @@
 // were delivered (the protocol that reads them converts line ends).
 //
 // Delivery is the Maildir way: the message is written to tmp/, fsynced,
-// hard-linked into new/ under a name that carries its size (",S=") and
-// its wire size (",W=": CRLF line ends, ending with CRLF), and the new/ directory is
-// fsynced before Deliver returns. Flags live in the file name per the
-// Maildir convention (":2,DFPRST", letters sorted).
+// moved into new/ under a name that carries its size (",S=") and its
+// wire size (",W=": CRLF line ends, ending with CRLF), and the new/
+// directory is fsynced before Deliver returns. Flags live in the file
+// name per the Maildir convention (":2,DFPRST", letters sorted).
+//
+// A delivery to several users is all or nothing, so that a sender
+// retrying after a temporary failure never duplicates the message: the
+// one written file is first hard-linked into every recipient's tmp/,
+// and only when every link exists are they renamed into new/; if
+// anything fails on the way (a link, a rename, an fsync, a UID), every
+// copy made so far is removed again. Only a quota refuses one recipient
+// without failing the others (see [Store.DeliverMany]).
+//
+// Files a crash leaves in tmp/ are removed when they are older than 36
+// hours (the Maildir rule), the first time a [Store] uses the folder.
 //
 // Each folder keeps a UID list, the file plumb-uidlist, with the
 // folder's UIDVALIDITY and next UID, as IMAP (RFC 3501 §2.3.1.1) and
 // POP3 UIDL (RFC 1939 §7) need. Files added behind plumb's back get new
 // UIDs when the folder is next listed, and files that vanished are
-// dropped from the list. A new entry is appended to the list without an
-// fsync (the message itself is durable); any rewrite of the list is
-// atomic (temporary file, fsync, rename). The list is guarded by flock
+// dropped from the list. A new entry is appended to the list and the
+// list fsynced before its UID is returned or listed, so a UID once shown
+// to a client names the same message after a crash; any rewrite of the
+// list is atomic (temporary file, fsync, rename, fsync of the folder). The list is guarded by flock
 // on plumb-uidlist.lock, so several processes may share a store.
 //
 // Store.Lock takes a folder exclusively (POP3's maildrop lock, RFC 1939

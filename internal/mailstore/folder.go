@@ -11,6 +11,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/plumbnet/plumb/internal/atomicfile"
 )
 
 // fileStamp tells whether the UID list changed since it was read.
@@ -51,6 +53,7 @@ func (f *folder) withLock(fn func() error) error {
 			return fmt.Errorf("mailstore: %w", err)
 		}
 		f.ready = true
+		f.removeStaleTmp()
 	}
 	if f.lockFile == nil {
 		lf, err := os.OpenFile(filepath.Join(f.path, uidListFile+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
@@ -153,26 +156,7 @@ func newValidity(prev uint32) uint32 {
 // write replaces the UID list on disk atomically with the cached one.
 func (f *folder) write() error {
 	name := filepath.Join(f.path, uidListFile)
-	tmp, err := os.CreateTemp(f.path, "."+uidListFile+"-*")
-	if err != nil {
-		return fmt.Errorf("mailstore: %w", err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(f.list.marshal()); err != nil {
-		tmp.Close()
-		return fmt.Errorf("mailstore: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return fmt.Errorf("mailstore: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("mailstore: %w", err)
-	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
-		return fmt.Errorf("mailstore: %w", err)
-	}
-	if err := syncDir(f.path); err != nil {
+	if err := atomicfile.WriteFile(name, f.list.marshal(), 0o600); err != nil {
 		return fmt.Errorf("mailstore: %w", err)
 	}
 	fi, err := os.Stat(name)
@@ -187,8 +171,8 @@ func (f *folder) write() error {
 	return nil
 }
 
-// add gives key the next UID and appends it to the list, unless a
-// scan already gave it one. Called with the folder held.
+// add gives key the next UID and appends it to the list, fsynced,
+// unless a scan already gave it one. Called with the folder held.
 func (f *folder) add(key, rel string) (uint32, error) {
 	if uid, ok := f.byKey[key]; ok {
 		return uid, nil
@@ -199,7 +183,8 @@ func (f *folder) add(key, rel string) (uint32, error) {
 	uid := f.list.next
 	line := entryLine(uid, key)
 	name := filepath.Join(f.path, uidListFile)
-	lf, err := os.OpenFile(name, os.O_WRONLY|os.O_APPEND, 0o600)
+	// Read-write: the check for a missing newline below reads.
+	lf, err := os.OpenFile(name, os.O_RDWR|os.O_APPEND, 0o600)
 	if err != nil {
 		return 0, fmt.Errorf("mailstore: %w", err)
 	}
@@ -213,6 +198,13 @@ func (f *folder) add(key, rel string) (uint32, error) {
 		}
 	}
 	if _, err := lf.Write(line); err != nil {
+		return 0, fmt.Errorf("mailstore: %w", err)
+	}
+	// The UID is about to be shown to a client: it must survive a
+	// crash, or the message could come back under another UID. The
+	// list exists (load made it, fsyncing the folder), so the file's
+	// own fsync is enough.
+	if err := f.store.fsync(lf); err != nil {
 		return 0, fmt.Errorf("mailstore: %w", err)
 	}
 	fi, err := lf.Stat()
@@ -303,6 +295,45 @@ func (f *folder) scan() ([]Message, error) {
 	}
 	sort.Slice(msgs, func(i, j int) bool { return msgs[i].UID < msgs[j].UID })
 	return msgs, nil
+}
+
+// staleTmpAge is how long a file may sit in tmp/ before it is taken for
+// what a crash left behind (the Maildir rule: 36 hours). A delivery's
+// file there is being written, or was just written, so its mtime is
+// recent; an IMAP APPEND's old internal date is set moments before the
+// file leaves tmp/, and a cleanup that wins that race only makes the
+// APPEND fail and be retried.
+const staleTmpAge = 36 * time.Hour
+
+// removeStaleTmp removes the files in tmp/ last modified more than
+// staleTmpAge ago. It runs the first time this process uses the folder,
+// rather than over the whole tree in Open, because Open's directory is
+// not always plumb's own (plumb mail fetch --to-maildir opens a
+// Maildir's parent, which may be a home directory).
+func (f *folder) removeStaleTmp() {
+	dir := filepath.Join(f.path, "tmp")
+	names, err := readDirNames(dir)
+	if err != nil {
+		f.store.logger().Warn("mailstore: listing tmp/ for leftovers", "folder", f.path, "err", err)
+		return
+	}
+	cutoff := time.Now().Add(-staleTmpAge)
+	removed := 0
+	for _, n := range names {
+		p := filepath.Join(dir, n)
+		fi, err := os.Lstat(p)
+		if err != nil || !fi.Mode().IsRegular() || !fi.ModTime().Before(cutoff) {
+			continue
+		}
+		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			f.store.logger().Warn("mailstore: removing a leftover in tmp/", "path", p, "err", err)
+			continue
+		}
+		removed++
+	}
+	if removed > 0 {
+		f.store.logger().Info("mailstore: removed files a crash left in tmp/", "folder", f.path, "files", removed)
+	}
 }
 
 func readDirNames(dir string) ([]string, error) {

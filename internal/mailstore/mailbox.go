@@ -9,6 +9,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/plumbnet/plumb/internal/atomicfile"
 )
 
 // Message is one message of a folder as last listed.
@@ -218,7 +220,7 @@ func (m *Mailbox) Delete(ctx context.Context, uids ...uint32) error {
 			}
 		}
 		for _, d := range []string{"new", "cur"} {
-			if err := syncDir(filepath.Join(m.f.path, d)); err != nil {
+			if err := atomicfile.SyncDir(filepath.Join(m.f.path, d)); err != nil {
 				return fmt.Errorf("mailstore: %w", err)
 			}
 		}

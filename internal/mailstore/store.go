@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/plumbnet/plumb/internal/atomicfile"
 )
 
 // Errors the store returns; match them with errors.Is.
@@ -64,7 +66,8 @@ type Store struct {
 	// discards.
 	Logger *slog.Logger
 
-	dir string
+	dir   string
+	hooks hooks
 
 	mu      sync.Mutex
 	folders map[string]*folder // by Maildir path
@@ -178,17 +181,36 @@ func makeMaildir(dir string, sub bool) error {
 		}
 		f.Close()
 	}
-	return syncDir(filepath.Dir(dir))
+	return atomicfile.SyncDir(filepath.Dir(dir))
 }
 
-// syncDir fsyncs a directory so the names created in it are durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
+// hooks let tests fail or interrupt a delivery at a chosen step and
+// watch what is fsynced; the zero value is production.
+type hooks struct {
+	// step runs before each step of a delivery ("stage", "place",
+	// "uid", with the path it works on, and "done" before returning);
+	// an error fails that step.
+	step func(step, path string) error
+	// synced runs after each successful fsync of a file.
+	synced func(f *os.File)
+}
+
+func (s *Store) step(name, path string) error {
+	if s.hooks.step == nil {
+		return nil
+	}
+	return s.hooks.step(name, path)
+}
+
+// fsync makes f's data durable.
+func (s *Store) fsync(f *os.File) error {
+	if err := f.Sync(); err != nil {
 		return err
 	}
-	defer d.Close()
-	return d.Sync()
+	if s.hooks.synced != nil {
+		s.hooks.synced(f)
+	}
+	return nil
 }
 
 // Folders returns the names of user's folders, INBOX first and the
@@ -268,7 +290,7 @@ func (s *Store) DeleteFolder(user, name string) error {
 	if err := os.RemoveAll(trash); err != nil {
 		return fmt.Errorf("mailstore: %w", err)
 	}
-	return syncDir(filepath.Dir(dir))
+	return atomicfile.SyncDir(filepath.Dir(dir))
 }
 
 // RenameFolder renames a folder and its subfolders.
@@ -306,7 +328,7 @@ func (s *Store) RenameFolder(user, from, to string) error {
 			return fmt.Errorf("mailstore: %w", err)
 		}
 	}
-	return syncDir(home)
+	return atomicfile.SyncDir(home)
 }
 
 // Usage returns the bytes user's messages take over all folders.
