@@ -67,14 +67,15 @@ once. Metrics, health and a status page are on the admin listener.`,
 				_, err = cmd.OutOrStdout().Write(b)
 				return err
 			}
-			return runServe(cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg)
+			return runServe(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), cfg)
 		},
 	}
+	defaults := daemon.DefaultConfig() // the flags' defaults are the embedded config's, not a copy
 	f := cmd.Flags()
 	f.StringVar(&configFile, "config", "", "TOML config `file` read over the embedded default")
-	f.StringVar(&dataDir, "data", "plumb-data", "data `directory` (accounts, files, mail, certificate)")
-	f.StringVar(&listen, "listen", "127.0.0.1", "`host` every service binds unless its addr names one")
-	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&dataDir, "data", defaults.Data, "data `directory` (accounts, files, mail, certificate)")
+	f.StringVar(&listen, "listen", defaults.Listen, "`host` every service binds unless its addr names one")
+	f.StringVar(&logFormat, "log-format", defaults.Log.Format, "log format: text or json")
 	f.BoolVar(&printConfig, "print-config", false, "print the effective config, commented, and exit")
 	return cmd
 }
@@ -94,35 +95,37 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	return nil, fmt.Errorf("log format %q: want text or json", format)
 }
 
-func runServe(stdout, stderr io.Writer, cfg *daemon.Config) error {
+// runServe runs the daemon until ctx is done (Execute's ctx ends at the
+// first SIGINT or SIGTERM), then drains it for limits.shutdown_grace; a
+// second signal cuts the draining short and the exit status says so.
+func runServe(ctx context.Context, stdout, stderr io.Writer, cfg *daemon.Config) error {
 	log, err := newLogger(stderr, cfg.Log.Format, cfg.Log.Level)
 	if err != nil {
 		return withExit(2, err)
 	}
-	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	defer signal.Stop(sigs)
-
 	d := daemon.New(cfg, log, stdout)
-	if err := d.Start(context.Background()); err != nil {
+	if err := d.Start(ctx); err != nil {
 		log.Error("plumb serve could not start", "err", err)
 		return err
 	}
 	printTable(stdout, d.Bound())
 
-	sig := <-sigs
+	<-ctx.Done()
+	// Listen for the second signal before saying so: a signal that
+	// comes after "shutting down" is logged is never missed.
+	force, stopForce := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopForce()
 	grace := cfg.Limits.ShutdownGrace.Duration
-	log.Info("shutting down: no new connections; open sessions may finish", "signal", sig.String(), "grace", grace)
-	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	log.Info("shutting down: no new connections; open sessions may finish", "cause", context.Cause(ctx), "grace", grace)
+	sctx, cancel := context.WithTimeout(force, grace)
 	defer cancel()
-	go func() {
-		if s, ok := <-sigs; ok {
-			log.Warn("second signal: closing open sessions now", "signal", s.String())
-			cancel()
-		}
-	}()
+	stopWarn := context.AfterFunc(force, func() {
+		log.Warn("second signal: closing open sessions now", "cause", context.Cause(force))
+	})
 	start := time.Now()
-	if err := d.Shutdown(ctx); err != nil {
+	err = d.Shutdown(sctx)
+	stopWarn()
+	if err != nil {
 		log.Warn("stopped, cutting off sessions that were still open", "after", time.Since(start).Round(time.Millisecond))
 		return withExit(1, err)
 	}

@@ -38,7 +38,7 @@ var (
 	_ smtp.VerifySession = (*smtpSession)(nil)
 )
 
-func (b *smtpBackend) NewSession(c *smtp.Conn) (smtp.Session, error) {
+func (b *smtpBackend) NewSession(ctx context.Context, c *smtp.Conn) (smtp.Session, error) {
 	return &smtpSession{b: b, conn: c}, nil
 }
 
@@ -65,7 +65,7 @@ func (s *smtpSession) Auth(ctx context.Context, mech string) (sasl.Server, error
 			return smtp.ErrAuthFailed
 		case err != nil:
 			s.b.log.Error("smtp: authentication error", "err", err)
-			return &smtp.Error{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Temporary authentication failure"}
+			return &smtp.Error{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Msg: "Temporary authentication failure"}
 		}
 		s.user = u.Name
 		return nil
@@ -117,9 +117,9 @@ func quotaReply(err error) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &qe) && qe.Permanent():
-		return &smtp.Error{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 2, 2}, Message: "Mailbox full: message larger than the quota"}
+		return &smtp.Error{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 2, 2}, Msg: "Mailbox full: message larger than the quota"}
 	case errors.As(err, &qe):
-		return &smtp.Error{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2}, Message: "Mailbox full, try again later"}
+		return &smtp.Error{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2}, Msg: "Mailbox full, try again later"}
 	}
 	return err
 }
@@ -210,7 +210,7 @@ func (s *smtpSession) Verify(ctx context.Context, addr string) (string, error) {
 		return "", err
 	}
 	if len(remote) > 0 || len(users) == 0 {
-		return "", &smtp.Error{Code: 252, EnhancedCode: smtp.EnhancedCode{2, 1, 5}, Message: "Cannot VRFY a remote address"}
+		return "", &smtp.Error{Code: 252, EnhancedCode: smtp.EnhancedCode{2, 1, 5}, Msg: "Cannot VRFY a remote address"}
 	}
 	return addr, nil
 }
@@ -229,7 +229,7 @@ const maxAliasDepth = 8
 // address, then local part) and plus-addressing, then accounts.
 func (b *smtpBackend) resolve(addr string, depth int) (users, remote []string, err error) {
 	if depth > maxAliasDepth {
-		return nil, nil, &smtp.Error{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 4, 6}, Message: "Alias loop"}
+		return nil, nil, &smtp.Error{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 4, 6}, Msg: "Alias loop"}
 	}
 	if b.cfg.CatchAll != "" {
 		return b.userHome(b.cfg.CatchAll)

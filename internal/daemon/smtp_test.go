@@ -30,6 +30,16 @@ func startSMTPDaemon(t *testing.T, edit func(*SMTPConfig)) (*Daemon, map[string]
 // startSMTPDaemonAt is startSMTPDaemon on the data directory data.
 func startSMTPDaemonAt(t *testing.T, data string, edit func(*SMTPConfig)) (*Daemon, map[string]string) {
 	t.Helper()
+	return startSMTPDaemonWith(t, data, func(c *Config) {
+		if edit != nil {
+			edit(smtpSection.of(c))
+		}
+	})
+}
+
+// startSMTPDaemonWith is startSMTPDaemonAt with an edit of the whole config.
+func startSMTPDaemonWith(t *testing.T, data string, edit func(*Config)) (*Daemon, map[string]string) {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.Data = data
 	cfg.Admin.Enabled = false
@@ -56,7 +66,7 @@ func startSMTPDaemonAt(t *testing.T, data string, edit func(*SMTPConfig)) (*Daem
 		}
 	}
 	if edit != nil {
-		edit(s)
+		edit(cfg)
 	}
 	d := New(cfg, slog.New(slog.DiscardHandler), io.Discard)
 	if err := d.Start(context.Background()); err != nil {
@@ -144,6 +154,39 @@ func TestSMTPLocalDelivery(t *testing.T) {
 	}
 }
 
+// TestSMTPPostmaster: postmaster, in any case, bare or at a local
+// domain, is accepted (RFC 5321 section 4.5.1) and goes to
+// smtp.postmaster, by default the first-start account; an alias for it
+// still wins.
+func TestSMTPPostmaster(t *testing.T) {
+	rcpts := []string{"postmaster", "POSTMASTER@mx.test", "PostMaster@localhost", "postmaster@[127.0.0.1]"}
+	for _, tc := range []struct {
+		name string
+		edit func(*Config)
+		want string
+	}{
+		{"default", func(c *Config) { c.Accounts.FirstUser = "alice" }, "alice"},
+		{"configured", func(c *Config) { smtpSection.of(c).Postmaster = "bob" }, "bob"},
+		{"alias", func(c *Config) {
+			c.Accounts.FirstUser = "alice"
+			smtpSection.of(c).Aliases = map[string]string{"postmaster": "bob"}
+		}, "bob"},
+	} {
+		d, addrs := startSMTPDaemonWith(t, t.TempDir(), tc.edit)
+		c := dialSMTP(t, addrs["smtp"])
+		for _, r := range rcpts {
+			if err := c.SendMail("someone@far.test", []string{r}, strings.NewReader("Subject: hi\r\n\r\nx\r\n"), nil); err != nil {
+				t.Errorf("%s: SendMail(to %s) = %v, want nil", tc.name, r, err)
+			}
+		}
+		c.Quit()
+		if got := inbox(t, d, tc.want, len(rcpts)); len(got) != len(rcpts) {
+			t.Errorf("%s: %s's inbox has %d messages, want %d", tc.name, tc.want, len(got), len(rcpts))
+		}
+		stopSMTPDaemon(d)
+	}
+}
+
 func TestSMTPCatchAll(t *testing.T) {
 	d, addrs := startSMTPDaemon(t, func(s *SMTPConfig) { s.CatchAll = "bob" })
 	c := dialSMTP(t, addrs["smtp"])
@@ -174,8 +217,8 @@ type smarthost struct {
 	verdict atomic.Value // func(rcpt string) error
 }
 
-func (h *smarthost) NewSession(c *smtp.Conn) (smtp.Session, error) {
-	s, _ := h.MemoryBackend.NewSession(c)
+func (h *smarthost) NewSession(ctx context.Context, c *smtp.Conn) (smtp.Session, error) {
+	s, _ := h.MemoryBackend.NewSession(ctx, c)
 	return &smarthostSession{Session: s, h: h}, nil
 }
 
@@ -213,7 +256,7 @@ func TestSMTPOutboundQueue(t *testing.T) {
 		case strings.HasPrefix(rcpt, "gone@"):
 			return smtp.ErrNoSuchUser
 		case strings.HasPrefix(rcpt, "later@"):
-			return &smtp.Error{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
+			return &smtp.Error{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Msg: "try later"}
 		}
 		return nil
 	})

@@ -70,7 +70,7 @@ func (q *Queue) route(ctx context.Context, domain string) (hosts []string, perma
 	if strings.HasPrefix(domain, "[") && strings.HasSuffix(domain, "]") {
 		ip := strings.TrimPrefix(domain[1:len(domain)-1], "ipv6:")
 		if net.ParseIP(ip) == nil {
-			return nil, true, &smtp.Error{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 2}, Message: "bad address literal " + domain}
+			return nil, true, &smtp.Error{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 2}, Msg: "bad address literal " + domain}
 		}
 		return []string{net.JoinHostPort(ip, "25")}, false, nil
 	}
@@ -80,7 +80,7 @@ func (q *Queue) route(ctx context.Context, domain string) (hosts []string, perma
 	var dnsErr *net.DNSError
 	switch {
 	case err == nil && len(mxs) == 1 && (mxs[0].Host == "." || mxs[0].Host == ""):
-		return nil, true, &smtp.Error{Code: 556, EnhancedCode: smtp.EnhancedCode{5, 1, 10}, Message: domain + " accepts no mail (null MX)"}
+		return nil, true, &smtp.Error{Code: 556, EnhancedCode: smtp.EnhancedCode{5, 1, 10}, Msg: domain + " accepts no mail (null MX)"}
 	case err == nil && len(mxs) > 0:
 		for _, mx := range mxs {
 			hosts = append(hosts, net.JoinHostPort(strings.TrimSuffix(mx.Host, "."), "25"))
@@ -92,7 +92,7 @@ func (q *Queue) route(ctx context.Context, domain string) (hosts []string, perma
 	// No MX: the domain's own address is the implicit MX.
 	if _, err := net.DefaultResolver.LookupHost(ctx, domain); err != nil {
 		if errors.As(err, &dnsErr) && dnsErr.IsNotFound {
-			return nil, true, &smtp.Error{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 2}, Message: "domain " + domain + " not found"}
+			return nil, true, &smtp.Error{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 2}, Msg: "domain " + domain + " not found"}
 		}
 		return nil, false, fmt.Errorf("address lookup for %s: %w", domain, err)
 	}

@@ -65,8 +65,8 @@ type smarthost struct {
 	verdict atomic.Value // func(rcpt string) error
 }
 
-func (h *smarthost) NewSession(c *smtp.Conn) (smtp.Session, error) {
-	s, _ := h.MemoryBackend.NewSession(c)
+func (h *smarthost) NewSession(ctx context.Context, c *smtp.Conn) (smtp.Session, error) {
+	s, _ := h.MemoryBackend.NewSession(ctx, c)
 	return &smarthostSession{Session: s, h: h}, nil
 }
 
@@ -141,7 +141,7 @@ func TestQueueDeliversBouncesAndRetries(t *testing.T) {
 		case strings.HasPrefix(rcpt, "gone@"):
 			return smtp.ErrNoSuchUser
 		case strings.HasPrefix(rcpt, "later@"):
-			return &smtp.Error{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "try later"}
+			return &smtp.Error{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Msg: "try later"}
 		}
 		return nil
 	})
