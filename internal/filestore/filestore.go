@@ -1,4 +1,4 @@
-// Package filestore is the one file tree behind ftp, httpfs and gopher:
+// Package filestore is the one file tree behind the ftp service:
 // plain files in a directory of the data directory, every access jailed
 // with os.Root so that no name (with "..", an absolute path or a
 // symbolic link) reaches outside it.
