@@ -12,8 +12,11 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"math/big"
 	"net"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -68,6 +71,25 @@ func TLS(t testing.TB) (server, client *tls.Config) {
 	})
 	return &tls.Config{Certificates: []tls.Certificate{cert}},
 		&tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+}
+
+// TLSFiles writes TLS's certificate and key as PEM files in dir, for
+// peers (vsftpd, Dovecot) that read them from disk.
+func TLSFiles(t testing.TB, dir string) (certFile, keyFile string) {
+	t.Helper()
+	TLS(t)
+	kder, err := x509.MarshalECPrivateKey(cert.PrivateKey.(*ecdsa.PrivateKey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return certFile, keyFile
 }
 
 // Listen returns a TCP listener on a free loopback port, closed when the
