@@ -516,6 +516,23 @@ func (c *Client) ModTime(path string) (time.Time, error) {
 	return t, nil
 }
 
+// SetModTime sets a file's modification time, as mirroring clients do
+// after an upload: MFMT (draft-somers-ftp-mfxx) where FEAT lists it,
+// else SITE UTIME (ProFTPD's and pure-ftpd's form). The time is sent in
+// UTC to the second.
+func (c *Client) SetModTime(path string, t time.Time) error {
+	if err := checkArgs(path); err != nil {
+		return err
+	}
+	ts := t.UTC().Format("20060102150405")
+	if c.hasFeature("MFMT") {
+		_, err := c.expect(213, "MFMT "+ts+" "+path)
+		return err
+	}
+	_, err := c.expect(2, "SITE UTIME "+ts+" "+path)
+	return err
+}
+
 // NoOp sends NOOP, to keep an idle connection open or check it is alive.
 func (c *Client) NoOp() error {
 	_, err := c.expect(200, "NOOP")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -12,38 +13,64 @@ import (
 )
 
 // replyFSError answers a failed file operation with the RFC code its
-// kind calls for. The error's text never reaches the client: it may
-// name paths outside the client's view; unexpected errors are logged.
+// kind calls for. What the client asked for that cannot be (a missing
+// name, a name the tree refuses, a link leading out of it) is the
+// client's error: a 5xx reply, logged at most at Info. Only what fails
+// on the server's side (an I/O error, a full table of files, an error of
+// the Backend's own) is a 451 logged as an error. The error's text never
+// reaches the client: it may name paths outside the client's view.
 func (s *session) replyFSError(op string, err error) {
-	var pe *fs.PathError
+	var errno syscall.Errno
+	isErrno := errors.As(err, &errno)
 	switch {
 	case errors.Is(err, ErrQuotaExceeded):
 		s.reply(552, "Quota exceeded: "+op+" not done")
-	case errors.Is(err, ErrFileTooLarge):
+	case errors.Is(err, ErrFileTooLarge), isErrno && errno == syscall.EFBIG:
 		s.reply(552, "File too large: "+op+" not done")
+	case isErrno && (errno == syscall.ENOSPC || errno == syscall.EDQUOT):
+		s.log.Warn("file operation failed: no space", "op", op, "err", err)
+		s.reply(452, "Insufficient storage space: "+op+" not done")
+	case errors.Is(err, errors.ErrUnsupported):
+		s.reply(502, op+" is not supported by this file system")
 	case errors.Is(err, fs.ErrNotExist):
 		s.reply(550, "No such file or directory")
-	case errors.Is(err, fs.ErrPermission):
+	case errors.Is(err, fs.ErrPermission), isErrno && errno == syscall.EROFS:
 		s.reply(550, "Permission denied")
+	case isErrno && errno == syscall.ENOTEMPTY: // before ErrExist, which it matches
+		s.reply(550, "Directory not empty")
 	case errors.Is(err, fs.ErrExist):
 		s.reply(550, "File exists")
-	case errors.Is(err, syscall.ENOTEMPTY):
-		s.reply(550, "Directory not empty")
-	case errors.Is(err, syscall.ENOTDIR):
+	case isErrno && errno == syscall.ENOTDIR:
 		s.reply(550, "Not a directory")
-	case errors.Is(err, syscall.EISDIR):
+	case isErrno && errno == syscall.EISDIR:
 		s.reply(550, "Is a directory")
-	case errors.Is(err, fs.ErrInvalid):
+	case isErrno && errno == syscall.ELOOP:
+		s.reply(550, "Too many levels of symbolic links")
+	case isErrno && errno == syscall.ENAMETOOLONG:
+		s.reply(553, "File name not allowed: too long")
+	case isErrno && (errno == syscall.EXDEV || errno == syscall.EBUSY || errno == syscall.EMLINK):
+		s.reply(550, "Requested action not taken: "+op+" not possible here")
+	case errors.Is(err, fs.ErrInvalid), isErrno && errno == syscall.EINVAL:
 		s.reply(550, "Requested action not taken: "+op+" not possible")
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		s.reply(451, "Requested action aborted")
-	case errors.As(err, &pe):
-		s.log.Info("file operation failed", "op", op, "err", err)
-		s.reply(550, "Requested action not taken: "+op+" failed")
+	case !isErrno && isPathError(err):
+		// The file system refused the name before any system call: a
+		// symbolic link leading out of the tree (os.Root), and the like.
+		s.log.Info("file operation refused", "op", op, "err", err)
+		s.reply(550, "Requested action not taken: "+op+" refused")
 	default:
 		s.log.Error("file operation failed", "op", op, "err", err)
 		s.reply(451, "Requested action aborted: local error in processing")
 	}
+}
+
+// isPathError reports whether err is about a name: an *fs.PathError or
+// an *os.LinkError (which rename returns).
+func isPathError(err error) bool {
+	var pe *fs.PathError
+	var le *os.LinkError
+	return errors.As(err, &pe) || errors.As(err, &le)
 }
 
 // quote writes a path as RFC 959 quotes it in a 257 reply.
@@ -183,7 +210,9 @@ func (s *session) cmdSITE(arg string) bool {
 	sub, rest, _ := strings.Cut(arg, " ")
 	switch strings.ToUpper(sub) {
 	case "HELP":
-		s.replyLines(214, "SITE commands:", []string{"CHMOD <mode> <path>", "HELP"}, "End")
+		s.replyLines(214, "SITE commands:", []string{"CHMOD <mode> <path>", "UTIME YYYYMMDDhhmmss <path>", "HELP"}, "End")
+	case "UTIME":
+		s.siteUTIME(rest)
 	case "CHMOD":
 		modeArg, p, ok := strings.Cut(rest, " ")
 		mode, err := strconv.ParseUint(modeArg, 8, 32)

@@ -194,7 +194,7 @@ func (s *session) cmdHELP(arg string) bool {
 }
 
 func (s *session) cmdFEAT(arg string) bool {
-	feats := []string{"EPRT", "EPSV", "HOST", "MDTM", "MLST " + mlstFeature(s.mlstFacts),
+	feats := []string{"EPRT", "EPSV", "HOST", "MDTM", "MFMT", "MLST " + mlstFeature(s.mlstFacts),
 		"REST STREAM", "SIZE", "TVFS", "UTF8"}
 	if s.srv.TLSConfig != nil {
 		feats = append([]string{"AUTH TLS", "PBSZ", "PROT"}, feats...)

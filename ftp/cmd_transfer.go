@@ -152,6 +152,10 @@ func (s *session) cmdRETR(arg string) bool {
 		if cerr := c.Close(); err == nil {
 			err = cerr
 		}
+		if se := (*storeError)(nil); errors.As(err, &se) && !x.aborted.Load() {
+			s.replyFSError("RETR", se.err)
+			return
+		}
 		s.finishTransfer(x, err, "Transfer complete")
 	})
 	return false
@@ -247,9 +251,10 @@ func (s *session) store(verb, arg string, offset int64, unique bool) bool {
 			return
 		}
 		err = s.receiveData(x, c, up, ascii)
-		if errors.Is(err, ErrQuotaExceeded) || errors.Is(err, ErrFileTooLarge) {
+		var se *storeError
+		if errors.As(err, &se) {
 			up.Abort()
-			s.replyFSError(verb, err)
+			s.replyFSError(verb, se.err)
 			drainRefused(c)
 			c.Close()
 			return
@@ -282,8 +287,8 @@ const (
 	drainMaxTime  = 2 * time.Second
 )
 
-// drainRefused reads and discards the rest of an upload refused over a
-// quota, up to a bound: closing at once would make a client that is
+// drainRefused reads and discards the rest of an upload refused (over a
+// quota, say), up to a bound: closing at once would make a client that is
 // still sending fail on its write ("broken pipe") before it reads the
 // 552 that says why.
 func drainRefused(c net.Conn) {

@@ -52,7 +52,7 @@ func init() {
 		"STRU": {fn: (*session).cmdSTRU, login: true, arg: argRequired, help: "STRU F"},
 		"MODE": {fn: (*session).cmdMODE, login: true, arg: argRequired, help: "MODE S"},
 
-		// Service commands (4.1.3, RFC 3659).
+		// Service commands (4.1.3, RFC 3659, draft-somers-ftp-mfxx).
 		"RETR": {fn: (*session).cmdRETR, login: true, arg: argRequired, help: "RETR <file>"},
 		"STOR": {fn: (*session).cmdSTOR, login: true, arg: argRequired, help: "STOR <file>"},
 		"STOU": {fn: (*session).cmdSTOU, login: true, help: "STOU [<name>]"},
@@ -74,7 +74,8 @@ func init() {
 		"MLST": {fn: (*session).cmdMLST, login: true, help: "MLST [<path>]"},
 		"SIZE": {fn: (*session).cmdSIZE, login: true, arg: argRequired, help: "SIZE <file>"},
 		"MDTM": {fn: (*session).cmdMDTM, login: true, arg: argRequired, help: "MDTM <file>"},
-		"SITE": {fn: (*session).cmdSITE, login: true, arg: argRequired, help: "SITE CHMOD|HELP"},
+		"MFMT": {fn: (*session).cmdMFMT, login: true, arg: argRequired, help: "MFMT YYYYMMDDHHMMSS <path>"},
+		"SITE": {fn: (*session).cmdSITE, login: true, arg: argRequired, help: "SITE CHMOD|UTIME|HELP"},
 		"SYST": {fn: (*session).cmdSYST, arg: argNone, help: "SYST"},
 		"STAT": {fn: (*session).cmdSTAT, duringTransfer: true, help: "STAT [<path>]"},
 		"HELP": {fn: (*session).cmdHELP, help: "HELP [<command>]"},

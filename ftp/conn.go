@@ -179,6 +179,11 @@ func (s *session) dispatch(line string) (quit bool) {
 		s.reply(501, "Syntax error: "+verb+" takes no argument")
 		return false
 	}
+	if strings.IndexByte(arg, 0) >= 0 {
+		// No file name holds one, and no file system takes one.
+		s.reply(501, "Syntax error: NUL byte in the argument")
+		return false
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("panic in command handler", "verb", verb, "panic", p, "stack", string(debug.Stack()))

@@ -63,13 +63,22 @@ func (s *session) sendData(x *transfer, c net.Conn, r io.Reader, ascii bool) err
 			return nil
 		}
 		if err != nil {
-			return err
+			return &storeError{err} // reading the file failed
 		}
 	}
 }
 
+// storeError is an error of the file, not of the data connection: an
+// upload over quota or on a full disk, an I/O error reading or writing.
+// It is answered as the file operation's failure, not as a broken
+// transfer.
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
+
 // receiveData copies the data connection into an upload until the
-// client closes it. An error of the upload (quota) is returned as is.
+// client closes it. An error of the upload is returned as a *storeError.
 func (s *session) receiveData(x *transfer, c net.Conn, up io.Writer, ascii bool) error {
 	timeout := durationOr(s.srv.DataTimeout, DefaultDataTimeout)
 	var dec *asciiDecoder
@@ -86,7 +95,7 @@ func (s *session) receiveData(x *transfer, c net.Conn, up io.Writer, ascii bool)
 		n, err := c.Read(buf)
 		if n > 0 {
 			if _, werr := dst.Write(buf[:n]); werr != nil {
-				return werr
+				return &storeError{werr}
 			}
 			x.bytes.Add(int64(n))
 		}
@@ -98,7 +107,9 @@ func (s *session) receiveData(x *transfer, c net.Conn, up io.Writer, ascii bool)
 		}
 	}
 	if dec != nil {
-		return dec.flush()
+		if err := dec.flush(); err != nil {
+			return &storeError{err}
+		}
 	}
 	return nil
 }

@@ -5,12 +5,14 @@
 //
 //   - RFC 959: USER PASS ACCT CWD CDUP QUIT PORT PASV TYPE (A N, I, L 8,
 //     with CRLF conversion in ASCII) STRU F MODE S RETR STOR STOU APPE
-//     REST RNFR RNTO ABOR DELE RMD MKD PWD LIST NLST SITE (CHMOD, HELP)
+//     REST RNFR RNTO ABOR DELE RMD MKD PWD LIST NLST SITE (CHMOD, UTIME, HELP)
 //     SYST STAT (with and without a path, and during a transfer) HELP
 //     NOOP, and the X-variants XCWD XCUP XMKD XRMD XPWD of RFC 1123;
 //   - RFC 2389: FEAT, OPTS;
 //   - RFC 2428: EPRT, EPSV (and EPSV ALL), IPv6;
 //   - RFC 3659: SIZE, MDTM, MLST, MLSD, REST STREAM, TVFS;
+//   - draft-somers-ftp-mfxx: MFMT, and SITE UTIME in its two forms, to
+//     set a file's modification time (an FS that is a ModTimeSetter);
 //   - RFC 2640: UTF-8 path names (OPTS UTF8 ON); names are bytes and are
 //     sent as stored;
 //   - RFC 2228 and 4217: AUTH TLS, PBSZ, PROT C/P (CCC is refused), and
@@ -40,5 +42,5 @@
 //
 // Not implemented: MODE B and C, STRU R and P, TYPE E and L other than
 // 8, ACCT accounting, REIN, the RFC 2228 security mechanisms other than
-// TLS, and MFMT/MFF.
+// TLS, and MFF/MFCT.
 package ftp

@@ -80,9 +80,10 @@ type memNode struct {
 }
 
 var (
-	_ FS         = (*MemFS)(nil)
-	_ Chmoder    = (*MemFS)(nil)
-	_ ReadOnlyFS = (*MemFS)(nil)
+	_ FS            = (*MemFS)(nil)
+	_ Chmoder       = (*MemFS)(nil)
+	_ ModTimeSetter = (*MemFS)(nil)
+	_ ReadOnlyFS    = (*MemFS)(nil)
 )
 
 // NewMemFS returns an empty, writable tree.
@@ -366,5 +367,21 @@ func (m *MemFS) Chmod(ctx context.Context, name string, mode fs.FileMode) error 
 		return &fs.PathError{Op: "chmod", Path: name, Err: fs.ErrNotExist}
 	}
 	n.mode = n.mode&fs.ModeType | mode&fs.ModePerm
+	return nil
+}
+
+// SetModTime sets the modification time of a file or directory.
+func (m *MemFS) SetModTime(ctx context.Context, name string, mtime time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := memClean(name)
+	if m.readOnly {
+		return &fs.PathError{Op: "chtimes", Path: name, Err: fs.ErrPermission}
+	}
+	n, ok := m.nodes[c]
+	if !ok {
+		return &fs.PathError{Op: "chtimes", Path: name, Err: fs.ErrNotExist}
+	}
+	n.mod = mtime
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -99,7 +100,12 @@ func (r rootFS) Remove(ctx context.Context, name string) error {
 	}
 	return r.root.Remove(name)
 }
-func (r rootFS) RemoveDir(ctx context.Context, name string) error { return r.root.Remove(name) }
+func (r rootFS) RemoveDir(ctx context.Context, name string) error {
+	if fi, err := r.root.Lstat(name); err == nil && !fi.IsDir() {
+		return &fs.PathError{Op: "rmdir", Path: name, Err: syscall.ENOTDIR}
+	}
+	return r.root.Remove(name)
+}
 func (r rootFS) Rename(ctx context.Context, from, to string) error {
 	return r.root.Rename(from, to)
 }
