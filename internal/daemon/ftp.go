@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/plumbnet/plumb/ftp"
 	"github.com/plumbnet/plumb/internal/accounts"
@@ -137,6 +138,8 @@ func buildFTP(d *Daemon) ([]Service, error) {
 			MaxLoginFailures:       cfg.MaxLoginFailures,
 			Welcome:                cfg.Welcome,
 			Logger:                 log,
+			SessionReuseSetting:    "ftp.require_session_reuse",
+			AdmitDataConn:          d.admitFTPData,
 		}
 	}
 	var services []Service
@@ -145,22 +148,54 @@ func buildFTP(d *Daemon) ([]Service, error) {
 			MaxConns: cfg.MaxConns, ProxyProtocol: cfg.ProxyProtocol, Stream: newServer()})
 	}
 	if cfg.FTPS.Enabled {
-		// The ftp package does the TLS handshake itself (TLS is false
-		// here, ftpsServer calls ServeTLS) so that it can mark the
-		// session tickets it issues and check that data connections
-		// resume the control connection's.
-		services = append(services, Service{Name: "ftps", Net: "tcp", Addr: d.Addr(cfg.FTPS.Addr),
-			MaxConns: cfg.FTPS.MaxConns, ProxyProtocol: cfg.FTPS.ProxyProtocol, Stream: ftpsServer{newServer()}})
+		// The listener's TLS config is the ftp server's own: it marks the
+		// session tickets it issues, so that data connections can be
+		// checked to resume their control connection's session.
+		srv := newServer()
+		services = append(services, Service{Name: "ftps", Net: "tcp", Addr: d.Addr(cfg.FTPS.Addr), TLS: true,
+			TLSConfig: srv.ListenerTLSConfig(), MaxConns: cfg.FTPS.MaxConns, ProxyProtocol: cfg.FTPS.ProxyProtocol, Stream: srv})
 	}
 	return services, nil
 }
 
-// ftpsServer serves implicit FTPS: the ftp package makes the listener
-// TLS itself (ServeTLS), so that it can mark the session tickets it
-// issues.
-type ftpsServer struct{ *ftp.Server }
+// admitFTPData puts an FTP data connection under the limits, metrics
+// and idle janitor of its control connection's service, counted against
+// the same client.
+func (d *Daemon) admitFTPData(control, data net.Conn) (net.Conn, error) {
+	ctl, ok := control.(*trackedConn)
+	if !ok {
+		return data, nil
+	}
+	r := ctl.r
+	if reason := d.limits.admit(ctl.key, &r.open, r.MaxConns); reason != "" {
+		r.m.refused(reason).Inc()
+		r.logRefusal(d.log, "FTP data connection refused over a limit", reason, ctl.ip)
+		return nil, fmt.Errorf("daemon: over a connection limit (%s)", reason)
+	}
+	tc := &trackedConn{Conn: data, d: d, r: r, ip: ctl.ip, key: ctl.key}
+	tc.touch()
+	r.m.open.Inc()
+	r.m.total.Inc()
+	d.track(tc, true)
+	return ftpDataConn{tc}, nil
+}
 
-func (s ftpsServer) Serve(ln net.Listener) error { return s.ServeTLS(ln) }
+// ftpDataConn is a tracked data connection that still sends files with
+// sendfile(2): ReadFrom goes to the TCP connection and is counted.
+type ftpDataConn struct{ *trackedConn }
+
+func (c ftpDataConn) ReadFrom(r io.Reader) (int64, error) {
+	rf, ok := c.Conn.(io.ReaderFrom)
+	if !ok {
+		return io.Copy(c.trackedConn, r)
+	}
+	n, err := rf.ReadFrom(r)
+	if n > 0 {
+		c.r.m.bytesOut.Add(float64(n))
+		c.touch()
+	}
+	return n, err
+}
 
 // parsePortRange parses "30000-30999"; empty gives 0, 0.
 func parsePortRange(s string) (lo, hi int, err error) {
@@ -211,10 +246,11 @@ func (b *ftpBackend) Login(ctx context.Context, c *ftp.ConnInfo, user, password 
 type ftpTree struct{ *filestore.Tree }
 
 var (
-	_ ftp.FS         = ftpTree{}
-	_ ftp.Chmoder    = ftpTree{}
-	_ ftp.ReadOnlyFS = ftpTree{}
-	_ io.Closer      = ftpTree{}
+	_ ftp.FS            = ftpTree{}
+	_ ftp.Chmoder       = ftpTree{}
+	_ ftp.ModTimeSetter = ftpTree{}
+	_ ftp.ReadOnlyFS    = ftpTree{}
+	_ io.Closer         = ftpTree{}
 )
 
 func (t ftpTree) Open(ctx context.Context, name string) (io.ReadSeekCloser, error) {
@@ -238,6 +274,18 @@ func (t ftpTree) Create(ctx context.Context, name string, offset int64) (ftp.Upl
 
 func (t ftpTree) Chmod(ctx context.Context, name string, mode fs.FileMode) error {
 	return t.Tree.Chmod(ctx, name, mode)
+}
+
+// SetModTime is MFMT and SITE UTIME, on a store whose Tree can set
+// times (os.Root.Chtimes); ErrUnsupported answers 502 otherwise.
+func (t ftpTree) SetModTime(ctx context.Context, name string, mtime time.Time) error {
+	ch, ok := any(t.Tree).(interface {
+		Chtimes(ctx context.Context, name string, atime, mtime time.Time) error
+	})
+	if !ok {
+		return fmt.Errorf("filestore: setting file times: %w", errors.ErrUnsupported)
+	}
+	return ch.Chtimes(ctx, name, mtime, mtime)
 }
 
 type ftpUpload struct{ *filestore.Upload }
