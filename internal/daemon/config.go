@@ -19,7 +19,8 @@ import (
 // which the daemon itself uses, and one section per registered protocol
 // (see register), reached through the protocol's section value. The
 // embedded default is read first; a user's file is read on top of it,
-// so it only names what it changes.
+// so it only names what it changes. A Config is used by pointer: a
+// copy would share the protocol sections of the original.
 type Config struct {
 	Data   string `toml:"data" comment:"Directory holding accounts, files, mail and news; created on first start."`
 	Listen string `toml:"listen" comment:"Host every service binds when its addr names only a port (\":10007\")."`
