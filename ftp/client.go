@@ -272,10 +272,15 @@ func (c *Client) AuthTLS(config *tls.Config) error {
 	}
 	tconn.SetDeadline(time.Time{})
 	// A fresh reader: nothing the server sent in plain text before the
-	// handshake may be read as a reply after it.
+	// handshake may be read as a reply after it; and features are asked
+	// again, since a server may offer others under TLS.
 	c.conn, c.r, c.tlsConfig, c.protP = tconn, bufio.NewReaderSize(tconn, 4096), cfg, true
+	c.features = nil
 	return nil
 }
+
+// RemoteAddr returns the address of the server's end of the control connection.
+func (c *Client) RemoteAddr() net.Addr { return c.conn.RemoteAddr() }
 
 // IsTLS reports whether the control connection is TLS.
 func (c *Client) IsTLS() bool { return c.tlsConfig != nil }
@@ -330,8 +335,10 @@ func (c *Client) Login(user, password string) error {
 }
 
 // Features returns the server's FEAT list (RFC 2389): upper-case feature
-// names mapped to their parameters ("MLST" -> "type*;size*;modify*;").
-// A server without FEAT yields an empty map. The answer is cached.
+// names mapped to their parameters ("MLST" -> "type*;size*;modify*;");
+// a feature listed on several lines has their parameters joined with
+// ";" ("AUTH" -> "TLS;SSL"). A server without FEAT yields an empty map.
+// The answer is cached until AuthTLS, after which a server may list more.
 func (c *Client) Features() (map[string]string, error) {
 	if c.features != nil {
 		return c.features, nil
@@ -350,9 +357,14 @@ func (c *Client) Features() (map[string]string, error) {
 			continue
 		}
 		name, params, _ := strings.Cut(strings.TrimSpace(l), " ")
-		if name != "" {
-			c.features[strings.ToUpper(name)] = params
+		if name == "" {
+			continue
 		}
+		name = strings.ToUpper(name)
+		if old, ok := c.features[name]; ok && old != "" {
+			params = old + ";" + params // "AUTH TLS" and "AUTH SSL" on two lines
+		}
+		c.features[name] = params
 	}
 	return c.features, nil
 }
