@@ -3,15 +3,9 @@ package interop
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
+	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -22,8 +16,9 @@ import (
 	"time"
 
 	"github.com/plumbnet/plumb/internal/mailstore"
-	"github.com/plumbnet/plumb/sasl"
+	"github.com/plumbnet/plumb/internal/testkit"
 	"github.com/plumbnet/plumb/pop3"
+	"github.com/plumbnet/plumb/sasl"
 )
 
 // dovecotMailUID owns the Maildirs Dovecot serves: Dovecot refuses to
@@ -57,9 +52,7 @@ func startDovecotPOP3(t *testing.T, msgs []string) (addr, maildir string) {
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	os.Chmod(dir, 0o755) // Dovecot's unprivileged processes must reach the Maildir
 
-	certPEM, keyPEM := selfSignedPEM(t)
-	os.WriteFile(filepath.Join(dir, "cert.pem"), certPEM, 0o644)
-	os.WriteFile(filepath.Join(dir, "key.pem"), keyPEM, 0o600)
+	testkit.TLSFiles(t, dir) // cert.pem and key.pem
 	home := filepath.Join(dir, "home", "alice")
 	maildir = filepath.Join(dir, "mail", "alice")
 	os.WriteFile(filepath.Join(dir, "passwd"),
@@ -137,25 +130,21 @@ service anvil {
 		}
 	})
 	addr = fmt.Sprintf("127.0.0.1:%d", port)
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return addr, maildir
-		}
+	testkit.Eventually(t, 15*time.Second, "Dovecot listening on "+addr, func() bool {
 		select {
 		case <-done:
 			log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
 			t.Fatalf("dovecot exited: %s\n%s", out.String(), log)
 		default:
 		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-			t.Fatalf("dovecot did not listen on %s in 15s: %s\n%s", addr, out.String(), log)
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err != nil {
+			return false
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		c.Close()
+		return true
+	})
+	return addr, maildir
 }
 
 func dovecotPort(t *testing.T) int {
@@ -168,33 +157,9 @@ func dovecotPort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-func selfSignedPEM(t *testing.T) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "localhost"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
-}
-
 func TestPOP3ClientDovecot(t *testing.T) {
 	addr, maildir := startDovecotPOP3(t, pop3Messages)
-	c, err := pop3.Dial(addr)
+	c, err := pop3.Dial(context.Background(), addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +178,7 @@ func TestPOP3ClientDovecot(t *testing.T) {
 	}
 	if err := c.Login("alice", "wrong"); err == nil {
 		t.Fatalf("Login with a wrong password succeeded")
-	} else if pe, ok := err.(*pop3.Error); !ok || pe.Command != "PASS" {
+	} else if pe := (*pop3.Error)(nil); !errors.As(err, &pe) || pe.Command != "PASS" {
 		t.Errorf("Login(wrong) = %v, want a *pop3.Error for PASS", err)
 	}
 	if err := c.Auth(sasl.NewPlainClient("", "alice", "dove-pw")); err != nil {

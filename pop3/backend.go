@@ -2,26 +2,26 @@ package pop3
 
 import (
 	"context"
-	"errors"
+	"crypto/tls"
 	"io"
 	"net"
 )
 
-// Errors a Backend returns to choose the reply; wrap them freely.
-var (
-	// ErrAuthFailed: wrong user or password ("-ERR [AUTH]").
-	ErrAuthFailed = errors.New("pop3: authentication failed")
-	// ErrLocked: another session holds the maildrop ("-ERR [IN-USE]").
-	ErrLocked = errors.New("pop3: maildrop locked by another session")
-)
-
-// ConnInfo describes the client connection to a Backend.
+// ConnInfo describes the client connection to a Backend: the shape
+// every protocol package of plumb gives its backend.
 type ConnInfo struct {
 	RemoteAddr net.Addr
-	TLS        bool // the session is under TLS (implicit or after STLS)
+	LocalAddr  net.Addr
+	// TLS is the connection's state under TLS (implicit, or after
+	// STLS), nil on a plaintext connection.
+	TLS *tls.ConnectionState
 }
 
-// Backend authenticates users and opens their maildrops.
+// Backend authenticates users and opens their maildrops. Every call
+// gets a context that ends with the session or when the server closes.
+// A method that refuses returns an *Error (ErrAuthFailed, ErrLocked or
+// one of its own) to choose the reply; any other error is logged and the
+// client hears "-ERR [SYS/TEMP]".
 type Backend interface {
 	// Login checks username and password and returns the user's
 	// maildrop, locked for this session until Maildrop.Close.
@@ -41,8 +41,9 @@ type Message struct {
 	// UID is the unique-id listing UIDL gives: 1 to 70 characters in
 	// 0x21..0x7E, never reused for another message of the maildrop.
 	UID string
-	// Size is the message's size in octets with CRLF line ends, as
-	// LIST and STAT report it.
+	// Size is the message's size in octets as the server sends it,
+	// every line end (LF, CRLF or a lone CR) as CRLF and a CRLF added
+	// after a last line without one, as LIST and STAT report it.
 	Size int64
 }
 

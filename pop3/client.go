@@ -2,62 +2,62 @@ package pop3
 
 import (
 	"bufio"
-	"bytes"
-	"crypto/md5"
+	"context"
 	"crypto/tls"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"strconv"
+	"os"
 	"strings"
 	"time"
 
-	"github.com/plumbnet/plumb/sasl"
+	"github.com/plumbnet/plumb/internal/lifecycle"
+	"github.com/plumbnet/plumb/internal/wire"
 )
 
-// Error is a server's -ERR reply to a command.
-type Error struct {
-	Command string // the command refused: "PASS", "RETR"
-	Code    string // the RFC 2449 response code without brackets ("AUTH", "IN-USE", "SYS/TEMP"), or ""
-	Msg     string // the rest of the reply
-}
-
-func (e *Error) Error() string {
-	if e.Code != "" {
-		return fmt.Sprintf("pop3: %s: -ERR [%s] %s", e.Command, e.Code, e.Msg)
-	}
-	return fmt.Sprintf("pop3: %s: -ERR %s", e.Command, e.Msg)
-}
-
-// Temporary reports whether retrying later may succeed ([SYS/TEMP], [IN-USE]).
-func (e *Error) Temporary() bool { return e.Code == "SYS/TEMP" || e.Code == "IN-USE" }
-
-// Client errors other than a server's refusal.
-var (
-	ErrBadArgument = errors.New("pop3: argument contains CR, LF or NUL")
-	ErrPlaintext   = errors.New("pop3: refusing to send a password without TLS to a non-loopback server (use STLS or pop3s)")
-	ErrProtocol    = errors.New("pop3: malformed server reply")
-)
-
-// DefaultTimeout bounds dialing and each reply when Client.Timeout is 0.
+// DefaultTimeout bounds dialing, and each wait for the server, when a
+// Timeout is 0.
 const DefaultTimeout = 60 * time.Second
 
+// DefaultMaxMessageSize bounds what one reply may make a Client hold
+// in memory when its MaxMessageSize is 0.
+const DefaultMaxMessageSize = 128 << 20
+
+// Limits on the lines a server may send, so that a hostile or broken
+// one cannot make the client buffer without bound.
+const (
+	maxReplyLine = 8 << 10 // a status, challenge, CAPA or listing line; RFC 2449 says 512
+	maxBodyLine  = 1 << 20 // a line of a message; RFC 5322 says 1000
+)
+
 // Client is a POP3 client connection. It is not safe for concurrent use.
+//
+// Deadlines: every method that talks to the server bounds each wait by
+// Timeout: the write of the command, the status line, and each line of
+// a multi-line reply, so a long message arriving steadily is never cut.
 type Client struct {
 	// Greeting is the server's greeting line after "+OK ".
 	Greeting string
-	// Timeout bounds each command's reply; 0 means DefaultTimeout.
+	// Timeout bounds each wait for the server; 0 means DefaultTimeout,
+	// negative means no limit.
 	Timeout time.Duration
+	// MaxMessageSize bounds what one reply may make the client hold: a
+	// message of Retr, Top or Fetch, or a CAPA, LIST or UIDL listing.
+	// 0 means DefaultMaxMessageSize, negative means no limit. RetrTo
+	// streams and is bounded only line by line.
+	MaxMessageSize int64
 	// InsecureAuth lets passwords go out without TLS to a non-loopback server.
 	InsecureAuth bool
 
 	conn      net.Conn
 	br        *bufio.Reader
+	lr        *wire.Reader
 	bw        *bufio.Writer
+	tlsConfig *tls.Config // for StartTLS(nil): the Dialer's, naming the server
 	tls       bool
 	timestamp string
+	line      []byte // scratch for a message line and its CRLF
 }
 
 // MessageInfo is one line of a LIST or UIDL listing.
@@ -67,51 +67,127 @@ type MessageInfo struct {
 	UID  string // from UIDL
 }
 
-// Dial connects to a POP3 server at addr ("host:110").
-func Dial(addr string) (*Client, error) {
-	nc, err := net.DialTimeout("tcp", addr, DefaultTimeout)
-	if err != nil {
-		return nil, err
-	}
-	return NewClient(nc)
+// A Dialer connects to POP3 servers. Its zero value is ready to use.
+type Dialer struct {
+	// Timeout bounds connecting, the TLS handshake and the greeting,
+	// and becomes the Client's Timeout; 0 means DefaultTimeout,
+	// negative means no limit (ctx still applies).
+	Timeout time.Duration
+	// TLSConfig is used by DialTLS, and by StartTLS when given nil; nil
+	// means the defaults. An empty ServerName is the host of the
+	// address dialled.
+	TLSConfig *tls.Config
 }
 
-// DialTLS connects to a POP3S server (implicit TLS, port 995). A nil
-// config verifies the server against the host in addr.
-func DialTLS(addr string, config *tls.Config) (*Client, error) {
-	config = tlsConfigFor(addr, config)
-	d := &tls.Dialer{NetDialer: &net.Dialer{Timeout: DefaultTimeout}, Config: config}
-	nc, err := d.Dial("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	return NewClient(nc)
+// Dial connects to the POP3 server at addr ("host:110") with a zero Dialer.
+func Dial(ctx context.Context, addr string) (*Client, error) {
+	var d Dialer
+	return d.Dial(ctx, addr)
 }
 
-func tlsConfigFor(addr string, config *tls.Config) *tls.Config {
+// DialTLS connects to a POP3S server (implicit TLS, port 995) at addr
+// with a Dialer using config.
+func DialTLS(ctx context.Context, addr string, config *tls.Config) (*Client, error) {
+	d := Dialer{TLSConfig: config}
+	return d.DialTLS(ctx, addr)
+}
+
+// Dial connects to the POP3 server at addr and reads its greeting.
+func (d *Dialer) Dial(ctx context.Context, addr string) (*Client, error) {
+	return d.dial(ctx, addr, false)
+}
+
+// DialTLS connects to the implicit-TLS server at addr, verifying its
+// certificate against TLSConfig, and reads its greeting.
+func (d *Dialer) DialTLS(ctx context.Context, addr string) (*Client, error) {
+	return d.dial(ctx, addr, true)
+}
+
+func (d *Dialer) dial(ctx context.Context, addr string, implicit bool) (*Client, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("pop3: %w", err)
+	}
+	if t := lifecycle.Timeout(d.Timeout, DefaultTimeout); t > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t)
+		defer cancel()
+	}
+	config := tlsConfigFor(d.TLSConfig, host)
+	var conn net.Conn
+	if implicit {
+		td := tls.Dialer{Config: config}
+		conn, err = td.DialContext(ctx, "tcp", addr)
+	} else {
+		var nd net.Dialer
+		conn, err = nd.DialContext(ctx, "tcp", addr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("pop3: %w", err)
+	}
+	c := newClient(conn)
+	c.Timeout, c.tlsConfig = d.Timeout, config
+	if err := c.greet(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// NewClient starts a session on conn, already connected to the server,
+// and reads the greeting within DefaultTimeout. To use StartTLS on it,
+// pass a tls.Config that names the server.
+func NewClient(conn net.Conn) (*Client, error) {
+	c := newClient(conn)
+	if err := c.greet(context.Background()); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func newClient(conn net.Conn) *Client {
+	c := &Client{conn: conn, br: bufio.NewReaderSize(conn, 32<<10), bw: bufio.NewWriter(conn)}
+	_, c.tls = conn.(*tls.Conn)
+	c.lr = wire.NewReader(c.br)
+	c.lr.Lenient = true // a server's bare LF ends a line
+	c.lr.Conn = conn
+	return c
+}
+
+func tlsConfigFor(config *tls.Config, host string) *tls.Config {
 	if config == nil {
 		config = &tls.Config{}
-	} else {
-		config = config.Clone()
 	}
-	if config.ServerName == "" {
-		host, _, err := net.SplitHostPort(addr)
-		if err != nil {
-			host = addr
-		}
+	if config.ServerName == "" && host != "" {
+		config = config.Clone()
 		config.ServerName = host
 	}
 	return config
 }
 
-// NewClient reads the greeting from an open connection and returns the client.
-func NewClient(nc net.Conn) (*Client, error) {
-	c := &Client{conn: nc, br: bufio.NewReaderSize(nc, 32<<10), bw: bufio.NewWriter(nc)}
-	_, c.tls = nc.(*tls.Conn)
+// greet reads the greeting, ctx ending the wait.
+func (c *Client) greet(ctx context.Context) error {
+	// The reader sets no deadline of its own here, so that ctx's cannot
+	// be overwritten.
+	c.lr.Conn = nil
+	defer func() { c.lr.Conn = c.conn }()
+	dl := lifecycle.Deadline(lifecycle.Timeout(c.Timeout, DefaultTimeout))
+	if d, ok := ctx.Deadline(); ok && (dl.IsZero() || d.Before(dl)) {
+		dl = d
+	}
+	c.conn.SetReadDeadline(dl)
+	stop := context.AfterFunc(ctx, func() { c.conn.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
 	line, err := c.status("greeting")
 	if err != nil {
-		nc.Close()
-		return nil, err
+		c.conn.Close()
+		if ctx.Err() != nil {
+			return fmt.Errorf("pop3: reading greeting: %w", ctx.Err())
+		}
+		// The read deadline is ctx's, and may fire a moment before ctx's own timer.
+		if d, ok := ctx.Deadline(); ok && errors.Is(err, os.ErrDeadlineExceeded) && !time.Now().Before(d) {
+			return fmt.Errorf("pop3: reading greeting: %w", context.DeadlineExceeded)
+		}
+		return err
 	}
 	c.Greeting = line
 	if i := strings.IndexByte(line, '<'); i >= 0 {
@@ -119,7 +195,7 @@ func NewClient(nc net.Conn) (*Client, error) {
 			c.timestamp = line[i : i+j+1]
 		}
 	}
-	return c, nil
+	return nil
 }
 
 // Close closes the connection without QUIT: the server deletes nothing.
@@ -128,51 +204,68 @@ func (c *Client) Close() error { return c.conn.Close() }
 // TLS reports whether the connection is under TLS.
 func (c *Client) TLS() bool { return c.tls }
 
-func checkArgs(args ...string) error {
+func checkArgs(cmd string, args ...string) error {
 	for _, a := range args {
 		if strings.ContainsAny(a, "\r\n\x00") {
-			return ErrBadArgument
+			return fmt.Errorf("%w: %s", ErrBadArgument, cmd) // a password is not quoted
 		}
 	}
 	return nil
 }
 
-func (c *Client) deadline() {
-	c.conn.SetDeadline(time.Now().Add(cmpOr(c.Timeout, DefaultTimeout)))
+func (c *Client) timeout() time.Duration {
+	if t := lifecycle.Timeout(c.Timeout, DefaultTimeout); t > 0 {
+		return t
+	}
+	return -1 // internal/wire's "none"
 }
 
-func cmpOr(d, def time.Duration) time.Duration {
-	if d > 0 {
+func (c *Client) maxMessageSize() int64 {
+	return max(orDefault64(c.MaxMessageSize, DefaultMaxMessageSize), 0)
+}
+
+func orDefault64(v, d int64) int64 {
+	if v == 0 {
 		return d
 	}
-	return def
+	return v
+}
+
+// flush writes what is buffered within the timeout.
+func (c *Client) flush() error {
+	c.conn.SetWriteDeadline(lifecycle.Deadline(lifecycle.Timeout(c.Timeout, DefaultTimeout)))
+	return c.bw.Flush()
 }
 
 // send writes one command line.
 func (c *Client) send(line string) error {
-	c.deadline()
-	if _, err := c.bw.WriteString(line + "\r\n"); err != nil {
-		return err
-	}
-	return c.bw.Flush()
+	c.bw.WriteString(line)
+	c.bw.WriteString("\r\n")
+	return c.flush()
 }
 
-// readLine reads one reply line without its line end.
-func (c *Client) readLine() (string, error) {
-	line, err := c.br.ReadString('\n')
-	if err != nil {
-		return "", err
+// read reads one line of at most max bytes without its line end, with
+// dot, one line of a multi-line reply (io.EOF at its end). A line over
+// max closes the connection: the session cannot be trusted after it.
+func (c *Client) read(max int, dot bool) (string, error) {
+	c.lr.IdleTimeout, c.lr.LineTimeout, c.lr.MaxLine = c.timeout(), c.timeout(), max
+	var line string
+	var err error
+	if dot {
+		line, err = c.lr.ReadDotLine()
+	} else {
+		line, err = c.lr.ReadLine()
 	}
-	if len(line) > 64<<10 {
-		return "", ErrProtocol
+	if errors.Is(err, wire.ErrLineTooLong) {
+		c.conn.Close()
+		return "", fmt.Errorf("%w: line over %d bytes; connection closed", ErrProtocol, max)
 	}
-	return strings.TrimRight(line, "\r\n"), nil
+	return line, err
 }
 
 // status reads a +OK/-ERR reply and returns the text after "+OK ".
 func (c *Client) status(cmd string) (string, error) {
-	c.deadline()
-	line, err := c.readLine()
+	line, err := c.read(maxReplyLine, false)
 	if err != nil {
 		return "", err
 	}
@@ -198,7 +291,7 @@ func parseStatus(cmd, line string) (string, error) {
 
 // cmd sends a command and reads its status line.
 func (c *Client) cmd(name string, args ...string) (string, error) {
-	if err := checkArgs(args...); err != nil {
+	if err := checkArgs(name, args...); err != nil {
 		return "", err
 	}
 	line := name
@@ -211,305 +304,52 @@ func (c *Client) cmd(name string, args ...string) (string, error) {
 	return c.status(name)
 }
 
-// readDotLines reads a multi-line body's lines without line ends.
-func (c *Client) readDotLines() ([]string, error) {
+// tooLarge closes the connection over a reply larger than limit.
+func (c *Client) tooLarge(what string, limit int64) error {
+	c.conn.Close()
+	return fmt.Errorf("%w: %s over %d bytes (Client.MaxMessageSize); connection closed", ErrTooLarge, what, limit)
+}
+
+// readDotLines reads a multi-line listing's lines, stuffing undone.
+func (c *Client) readDotLines(cmd string) ([]string, error) {
 	var lines []string
+	limit, size := c.maxMessageSize(), int64(0)
 	for {
-		c.deadline()
-		line, err := c.readLine()
-		if err != nil {
-			return nil, err
-		}
-		if line == "." {
+		line, err := c.read(maxReplyLine, true)
+		if err == io.EOF {
 			return lines, nil
 		}
-		lines = append(lines, strings.TrimPrefix(line, "."))
-	}
-}
-
-// readBody copies a multi-line body to w, undoing byte-stuffing and
-// keeping line ends as sent (CRLF).
-func (c *Client) readBody(w io.Writer) (int64, error) {
-	var n int64
-	atStart := true
-	for {
-		c.deadline()
-		chunk, err := c.br.ReadSlice('\n')
-		if err != nil && !errors.Is(err, bufio.ErrBufferFull) {
-			return n, err
-		}
-		if atStart && chunk[0] == '.' {
-			if bytes.Equal(chunk, []byte(".\r\n")) || bytes.Equal(chunk, []byte(".\n")) {
-				return n, nil
-			}
-			chunk = chunk[1:]
-		}
-		m, werr := w.Write(chunk)
-		n += int64(m)
-		if werr != nil {
-			// Drain the rest so the connection stays usable.
-			c.readBody(io.Discard)
-			return n, werr
-		}
-		atStart = err == nil
-	}
-}
-
-// Capabilities asks CAPA (RFC 2449) and returns each capability's
-// arguments by its upper-case name.
-func (c *Client) Capabilities() (map[string][]string, error) {
-	if _, err := c.cmd("CAPA"); err != nil {
-		return nil, err
-	}
-	lines, err := c.readDotLines()
-	if err != nil {
-		return nil, err
-	}
-	caps := make(map[string][]string, len(lines))
-	for _, l := range lines {
-		f := strings.Fields(l)
-		if len(f) > 0 {
-			caps[strings.ToUpper(f[0])] = f[1:]
-		}
-	}
-	return caps, nil
-}
-
-// StartTLS upgrades the connection with STLS (RFC 2595). A nil config
-// verifies the server against the host the connection went to.
-func (c *Client) StartTLS(config *tls.Config) error {
-	if _, err := c.cmd("STLS"); err != nil {
-		return err
-	}
-	config = tlsConfigFor(c.conn.RemoteAddr().String(), config)
-	tc := tls.Client(c.conn, config)
-	c.deadline()
-	if err := tc.Handshake(); err != nil {
-		return fmt.Errorf("pop3: STLS: %w", err)
-	}
-	c.conn, c.tls = tc, true
-	c.br.Reset(tc)
-	c.bw.Reset(tc)
-	return nil
-}
-
-func (c *Client) passwordAllowed() error {
-	if c.tls || c.InsecureAuth || sasl.PlaintextAllowed(c.conn) {
-		return nil
-	}
-	return ErrPlaintext
-}
-
-// User sends USER name.
-func (c *Client) User(name string) error {
-	if err := c.passwordAllowed(); err != nil {
-		return err
-	}
-	_, err := c.cmd("USER", name)
-	return err
-}
-
-// Pass sends PASS password.
-func (c *Client) Pass(password string) error {
-	if err := c.passwordAllowed(); err != nil {
-		return err
-	}
-	_, err := c.cmd("PASS", password)
-	return err
-}
-
-// Login sends USER and PASS.
-func (c *Client) Login(name, password string) error {
-	if err := c.User(name); err != nil {
-		return err
-	}
-	return c.Pass(password)
-}
-
-// APOP logs in with the shared secret without sending it (RFC 1939 §7).
-// It fails if the greeting carried no timestamp.
-func (c *Client) APOP(name, secret string) error {
-	if c.timestamp == "" {
-		return &Error{Command: "APOP", Msg: "server greeting has no APOP timestamp"}
-	}
-	sum := md5.Sum([]byte(c.timestamp + secret))
-	_, err := c.cmd("APOP", name, hex.EncodeToString(sum[:]))
-	return err
-}
-
-// Auth authenticates with a SASL mechanism (RFC 5034), sending the
-// initial response on the command line.
-func (c *Client) Auth(mech sasl.Client) error {
-	if err := c.passwordAllowed(); err != nil {
-		return err
-	}
-	name, ir, err := mech.Start()
-	if err != nil {
-		return err
-	}
-	line := "AUTH " + name
-	if ir != nil {
-		line += " " + sasl.EncodeInitialResponse(ir)
-	}
-	if err := checkArgs(line); err != nil {
-		return err
-	}
-	if err := c.send(line); err != nil {
-		return err
-	}
-	for {
-		c.deadline()
-		reply, err := c.readLine()
-		if err != nil {
-			return err
-		}
-		if reply != "+" && !strings.HasPrefix(reply, "+ ") {
-			_, err := parseStatus("AUTH", reply)
-			return err
-		}
-		chal, err := sasl.DecodeResponse(strings.TrimPrefix(strings.TrimPrefix(reply, "+"), " "))
-		if err != nil {
-			c.send("*")
-			c.status("AUTH")
-			return fmt.Errorf("%w: bad SASL challenge", ErrProtocol)
-		}
-		resp, err := mech.Next(chal)
-		if err != nil {
-			c.send("*")
-			c.status("AUTH")
-			return err
-		}
-		if err := c.send(sasl.Encode(resp)); err != nil {
-			return err
-		}
-	}
-}
-
-// Stat returns the count and total size of the messages.
-func (c *Client) Stat() (count int, size int64, err error) {
-	line, err := c.cmd("STAT")
-	if err != nil {
-		return 0, 0, err
-	}
-	f := strings.Fields(line)
-	if len(f) < 2 {
-		return 0, 0, fmt.Errorf("%w to STAT: %q", ErrProtocol, line)
-	}
-	count, err1 := strconv.Atoi(f[0])
-	size, err2 := strconv.ParseInt(f[1], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, 0, fmt.Errorf("%w to STAT: %q", ErrProtocol, line)
-	}
-	return count, size, nil
-}
-
-// List returns every message's number and size.
-func (c *Client) List() ([]MessageInfo, error) { return c.listing("LIST") }
-
-// ListOne returns message n's size.
-func (c *Client) ListOne(n int) (MessageInfo, error) { return c.listingOne("LIST", n) }
-
-// UIDL returns every message's number and unique id.
-func (c *Client) UIDL() ([]MessageInfo, error) { return c.listing("UIDL") }
-
-// UIDLOne returns message n's unique id.
-func (c *Client) UIDLOne(n int) (MessageInfo, error) { return c.listingOne("UIDL", n) }
-
-func (c *Client) listing(cmd string) ([]MessageInfo, error) {
-	if _, err := c.cmd(cmd); err != nil {
-		return nil, err
-	}
-	lines, err := c.readDotLines()
-	if err != nil {
-		return nil, err
-	}
-	out := make([]MessageInfo, 0, len(lines))
-	for _, l := range lines {
-		mi, err := parseScan(cmd, l)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, mi)
+		if size += int64(len(line)) + 2; limit > 0 && size > limit {
+			return nil, c.tooLarge(cmd+" listing", limit)
+		}
+		lines = append(lines, line)
 	}
-	return out, nil
 }
 
-func (c *Client) listingOne(cmd string, n int) (MessageInfo, error) {
-	line, err := c.cmd(cmd, strconv.Itoa(n))
-	if err != nil {
-		return MessageInfo{}, err
+// readBody copies a multi-line body to w with stuffing undone and CRLF
+// line ends, failing once it passes limit bytes (0: no limit).
+func (c *Client) readBody(w io.Writer, limit int64) (int64, error) {
+	var n int64
+	for {
+		line, err := c.read(maxBodyLine, true)
+		if err == io.EOF {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		if limit > 0 && n+int64(len(line))+2 > limit {
+			return n, c.tooLarge("message", limit)
+		}
+		c.line = append(append(c.line[:0], line...), '\r', '\n')
+		m, werr := w.Write(c.line)
+		n += int64(m)
+		if werr != nil {
+			c.readBody(io.Discard, 0) // keep the session in step
+			return n, werr
+		}
 	}
-	return parseScan(cmd, line)
-}
-
-// parseScan parses "n size" (LIST) or "n uid" (UIDL).
-func parseScan(cmd, line string) (MessageInfo, error) {
-	f := strings.Fields(line)
-	if len(f) < 2 {
-		return MessageInfo{}, fmt.Errorf("%w to %s: %q", ErrProtocol, cmd, line)
-	}
-	n, err := strconv.Atoi(f[0])
-	if err != nil || n < 1 {
-		return MessageInfo{}, fmt.Errorf("%w to %s: %q", ErrProtocol, cmd, line)
-	}
-	mi := MessageInfo{Num: n}
-	if cmd == "UIDL" {
-		mi.UID = f[1]
-		return mi, nil
-	}
-	if mi.Size, err = strconv.ParseInt(f[1], 10, 64); err != nil {
-		return MessageInfo{}, fmt.Errorf("%w to %s: %q", ErrProtocol, cmd, line)
-	}
-	return mi, nil
-}
-
-// Retr returns message n as sent: CRLF line ends, byte-stuffing undone.
-func (c *Client) Retr(n int) ([]byte, error) {
-	var b bytes.Buffer
-	_, err := c.RetrTo(n, &b)
-	return b.Bytes(), err
-}
-
-// RetrTo copies message n to w and returns the bytes written.
-func (c *Client) RetrTo(n int, w io.Writer) (int64, error) {
-	if _, err := c.cmd("RETR", strconv.Itoa(n)); err != nil {
-		return 0, err
-	}
-	return c.readBody(w)
-}
-
-// Top returns message n's header and the first lines lines of its body.
-func (c *Client) Top(n, lines int) ([]byte, error) {
-	if _, err := c.cmd("TOP", strconv.Itoa(n), strconv.Itoa(lines)); err != nil {
-		return nil, err
-	}
-	var b bytes.Buffer
-	_, err := c.readBody(&b)
-	return b.Bytes(), err
-}
-
-// Dele marks message n deleted; it goes when Quit succeeds.
-func (c *Client) Dele(n int) error {
-	_, err := c.cmd("DELE", strconv.Itoa(n))
-	return err
-}
-
-// Noop does nothing but keep the session alive.
-func (c *Client) Noop() error {
-	_, err := c.cmd("NOOP")
-	return err
-}
-
-// Rset unmarks every message marked deleted.
-func (c *Client) Rset() error {
-	_, err := c.cmd("RSET")
-	return err
-}
-
-// Quit ends the session, which makes the server delete the messages
-// marked deleted, and closes the connection.
-func (c *Client) Quit() error {
-	_, err := c.cmd("QUIT")
-	c.conn.Close()
-	return err
 }

@@ -1,179 +1,94 @@
 package pop3
 
 import (
-	"context"
+	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
+	"sync"
 
+	"github.com/plumbnet/plumb/internal/wire"
 	"github.com/plumbnet/plumb/sasl"
 )
 
-const refusePlaintext = "-ERR [AUTH] Plaintext authentication disallowed without TLS; use STLS first"
-
-func (c *conn) cmdUser(cmd command) error {
-	if !c.plaintextOK() {
-		c.reply(refusePlaintext)
-		return nil
-	}
-	if len(cmd.args) != 1 {
-		c.bad++
-		c.reply("-ERR Syntax: USER name")
-		return nil
-	}
-	c.user = cmd.args[0]
-	c.reply("+OK Send PASS")
-	return nil
+type handler struct {
+	fn     func(c *conn, cmd command) error
+	states state
 }
 
-func (c *conn) cmdPass(cmd command) error {
-	if !c.plaintextOK() {
-		c.reply(refusePlaintext)
-		return nil
+// handlers is the verb table: each command with the states it is
+// allowed in.
+var handlers map[string]handler
+
+func init() {
+	auth, trans, both := stateAuthorization, stateTransaction, stateAuthorization|stateTransaction
+	handlers = map[string]handler{
+		"CAPA": {(*conn).cmdCapa, both},
+		"QUIT": {(*conn).cmdQuit, both},
+		"USER": {(*conn).cmdUser, auth},
+		"PASS": {(*conn).cmdPass, auth},
+		"APOP": {(*conn).cmdAPOP, auth},
+		"AUTH": {(*conn).cmdAuth, auth},
+		"STLS": {(*conn).cmdSTLS, auth},
+		"STAT": {(*conn).cmdStat, trans},
+		"LIST": {(*conn).cmdList, trans},
+		"UIDL": {(*conn).cmdUIDL, trans},
+		"RETR": {(*conn).cmdRetr, trans},
+		"TOP":  {(*conn).cmdTop, trans},
+		"DELE": {(*conn).cmdDele, trans},
+		"NOOP": {(*conn).cmdNoop, trans},
+		"RSET": {(*conn).cmdRset, trans},
 	}
-	if c.user == "" {
-		c.bad++
-		c.reply("-ERR Send USER first")
-		return nil
-	}
-	if cmd.rest == "" {
-		c.bad++
-		c.reply("-ERR Syntax: PASS password")
-		return nil
-	}
-	user := c.user
-	c.user = ""
-	drop, err := c.s.Backend.Login(c.ctx, c.info(), user, cmd.rest)
-	c.loggedIn(user, drop, err)
-	return nil
 }
 
-func (c *conn) cmdAPOP(cmd command) error {
-	ab, ok := c.s.Backend.(APOPBackend)
-	if !ok || c.timestamp == "" {
-		c.reply("-ERR APOP not available")
-		return nil
+func (c *conn) cmdCapa(cmd command) error {
+	c.reply("+OK Capability list follows")
+	for _, l := range []string{"TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING"} {
+		c.reply(l)
 	}
-	if len(cmd.args) != 2 {
-		c.bad++
-		c.reply("-ERR Syntax: APOP name digest")
-		return nil
-	}
-	drop, err := ab.LoginAPOP(c.ctx, c.info(), cmd.args[0], c.timestamp, strings.ToLower(cmd.args[1]))
-	c.loggedIn(cmd.args[0], drop, err)
-	return nil
-}
-
-func (c *conn) cmdAuth(cmd command) error {
-	if len(cmd.args) == 0 {
-		// Not in RFC 5034, but clients still ask this way (as with Dovecot).
-		c.reply("+OK Mechanisms follow")
+	if c.state == stateAuthorization {
 		if c.plaintextOK() {
-			for _, m := range sasl.Mechanisms() {
-				c.reply(m)
-			}
+			c.reply("USER")
+			c.reply("SASL " + strings.Join(sasl.Mechanisms(), " "))
 		}
-		c.reply(".")
-		return nil
-	}
-	if !c.plaintextOK() {
-		c.reply(refusePlaintext)
-		return nil
-	}
-	if len(cmd.args) > 2 {
-		c.bad++
-		c.reply("-ERR Syntax: AUTH mechanism [initial-response]")
-		return nil
-	}
-	var (
-		drop Maildrop
-		user string
-	)
-	srv, err := sasl.NewServer(cmd.args[0], func(ctx context.Context, identity, username, password string) error {
-		user = username
-		d, err := c.s.Backend.Login(ctx, c.info(), username, password)
-		drop = d
-		return err
-	})
-	if err != nil {
-		c.reply("-ERR Unsupported SASL mechanism")
-		return nil
-	}
-	var ir []byte
-	if len(cmd.args) == 2 {
-		if ir, err = sasl.DecodeInitialResponse(cmd.args[1]); err != nil {
-			c.reply("-ERR Malformed initial response")
-			return nil
+		if c.s.TLSConfig != nil && c.tls == nil {
+			c.reply("STLS")
 		}
 	}
-	var ioErr error // a failed read or write ends the session
-	err = sasl.Run(c.ctx, srv, ir, func(chal string) error {
-		c.reply("+ " + chal)
-		ioErr = c.bw.Flush()
-		return ioErr
-	}, func() (string, error) {
-		line, err := c.readLine(saslLineMax)
-		if err != nil && !errors.Is(err, errLineTooLong) {
-			ioErr = err
-		}
-		return line, err
-	})
-	switch {
-	case ioErr != nil:
-		return ioErr
-	case err == nil:
-		c.loggedIn(user, drop, nil)
-	case errors.Is(err, sasl.ErrCanceled):
-		c.reply("-ERR Authentication canceled")
-	case errors.Is(err, errLineTooLong), errors.Is(err, sasl.ErrMalformed), errors.Is(err, sasl.ErrTooLong),
-		errors.Is(err, sasl.ErrIdentityRefused), errors.Is(err, sasl.ErrUnexpected):
-		c.authFails++
-		c.reply("-ERR [AUTH] Malformed SASL response")
-		c.closeAfterAuthFailures()
-	case c.ctx.Err() != nil:
-		return err
-	default:
-		c.loggedIn(user, nil, err)
-	}
+	c.reply("IMPLEMENTATION plumb")
+	c.reply(".")
 	return nil
 }
 
-// loggedIn answers a login attempt and enters TRANSACTION on success.
-func (c *conn) loggedIn(user string, drop Maildrop, err error) {
-	log := c.s.logger()
-	switch {
-	case err == nil:
-	case errors.Is(err, ErrAuthFailed):
-		c.authFails++
-		c.reply("-ERR [AUTH] Authentication failed")
-		c.closeAfterAuthFailures()
-		return
-	case errors.Is(err, ErrLocked):
-		c.reply("-ERR [IN-USE] Mailbox is locked by another session")
-		return
-	default:
-		log.Error("pop3: login", "user", user, "remote", c.nc.RemoteAddr().String(), "err", err)
-		c.reply("-ERR [SYS/TEMP] Temporary failure, try again later")
-		return
+func (c *conn) cmdQuit(cmd command) error {
+	c.quit = true
+	if c.state != stateTransaction {
+		c.reply("+OK Bye")
+		return nil
 	}
-	msgs, err := drop.Messages(c.ctx)
+	// UPDATE state (RFC 1939 §6).
+	var uids []string
+	for i, d := range c.deleted {
+		if d {
+			uids = append(uids, c.msgs[i].UID)
+		}
+	}
+	left := len(c.msgs) - len(uids)
+	var err error
+	if len(uids) > 0 {
+		err = c.drop.Delete(c.ctx, uids)
+	}
+	// Release the maildrop before the reply, so a client that logs in
+	// again at once finds it free.
+	c.drop.Close()
+	c.drop = nil
 	if err != nil {
-		drop.Close()
-		log.Error("pop3: listing maildrop", "user", user, "err", err)
-		c.reply("-ERR [SYS/TEMP] Temporary failure, try again later")
-		return
+		c.backendError(err, "-ERR [SYS/TEMP] Some deleted messages were not removed", "deleting messages")
+		return nil
 	}
-	c.drop, c.msgs, c.deleted = drop, msgs, make([]bool, len(msgs))
-	c.user, c.state = user, stateTransaction
-	n, size := c.totals()
-	c.reply(fmt.Sprintf("+OK Logged in, %d messages (%d octets)", n, size))
-}
-
-func (c *conn) closeAfterAuthFailures() {
-	if c.authFails >= orDefault(c.s.MaxAuthFailures, DefaultMaxAuthFailures) {
-		c.reply("-ERR [AUTH] Too many authentication failures, closing connection")
-		c.quit = true
-	}
+	c.reply(fmt.Sprintf("+OK Bye (%d messages left)", left))
+	return nil
 }
 
 // totals returns the count and size of the messages not marked deleted.
@@ -271,13 +186,14 @@ func (c *conn) cmdTop(cmd command) error {
 	return c.send(i, lines, "+OK Top of message follows")
 }
 
-// send writes message i after the status line ok. A failure after the
-// status line cannot be answered, so it ends the session.
+// send writes message i after the status line ok, dot-stuffed with
+// CRLF line ends; with bodyLines >= 0 only its header and that many
+// lines of its body (TOP). A failure after the status line cannot be
+// answered, so it ends the session.
 func (c *conn) send(i, bodyLines int, ok string) error {
 	rc, err := c.drop.Open(c.ctx, c.msgs[i].UID)
 	if err != nil {
-		c.s.logger().Error("pop3: opening message", "user", c.user, "uid", c.msgs[i].UID, "err", err)
-		c.reply("-ERR [SYS/TEMP] Message cannot be read now")
+		c.backendError(err, "-ERR [SYS/TEMP] Message cannot be read now", "opening message", "uid", c.msgs[i].UID)
 		return nil
 	}
 	defer rc.Close()
@@ -288,6 +204,26 @@ func (c *conn) send(i, bodyLines int, ok string) error {
 	}
 	return nil
 }
+
+// writeMessage writes the message r holds to bw as a multi-line body:
+// dot-stuffed, with CRLF line ends and the final ".", and flushes. With
+// bodyLines >= 0 only its header and that many body lines go (TOP).
+func writeMessage(bw *bufio.Writer, r io.Reader, bodyLines int) error {
+	dw := wire.NewDotWriter(bw)
+	var w io.Writer = dw
+	if bodyLines >= 0 {
+		w = &topWriter{w: dw, lines: bodyLines, bol: true, empty: true}
+	}
+	buf := copyBufs.Get().(*[]byte)
+	_, err := io.CopyBuffer(w, r, *buf)
+	copyBufs.Put(buf)
+	if err != nil && !errors.Is(err, errTopDone) {
+		return err
+	}
+	return dw.Close()
+}
+
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 func (c *conn) cmdDele(cmd command) error {
 	if len(cmd.args) != 1 {

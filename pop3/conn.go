@@ -9,11 +9,10 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/plumbnet/plumb/sasl"
+	"github.com/plumbnet/plumb/internal/wire"
 )
 
 type state int
@@ -23,22 +22,16 @@ const (
 	stateTransaction
 )
 
-// saslLineMax is the longest SASL response line: a MaxResponseLen
-// response in base64 and CRLF.
-var saslLineMax = (sasl.MaxResponseLen+2)/3*4 + 2
-
-var errLineTooLong = errors.New("pop3: line too long")
-
-// conn is one session.
+// conn is one session, a lifecycle.Session of the server's loop.
 type conn struct {
 	s      *Server
-	nc     net.Conn
 	br     *bufio.Reader
+	lr     *wire.Reader
 	bw     *bufio.Writer
-	ctx    context.Context
+	ctx    context.Context // ends with the session, and when the server closes
 	cancel context.CancelFunc
 
-	tls       bool
+	tls       *tls.ConnectionState // nil until a TLS handshake completes
 	state     state
 	user      string // from USER, waiting for PASS
 	timestamp string // the APOP timestamp of the greeting, "" without APOP
@@ -51,32 +44,74 @@ type conn struct {
 	deleted []bool
 
 	mu      sync.Mutex
-	waiting bool // blocked reading the next command
+	nc      net.Conn // replaced by STLS
+	waiting bool     // reading the next command
+	woken   bool     // Shutdown asked the session to end while waiting
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	ctx, cancel := context.WithCancel(context.Background())
-	return &conn{s: s, nc: nc, ctx: ctx, cancel: cancel, state: stateAuthorization,
+	ctx, cancel := context.WithCancel(s.loop.Context())
+	c := &conn{s: s, nc: nc, ctx: ctx, cancel: cancel, state: stateAuthorization,
 		br: bufio.NewReaderSize(nc, 8192), bw: bufio.NewWriterSize(nc, 32<<10)}
+	c.lr = wire.NewReader(c.br)
+	c.lr.Lenient = true // RFC 1939 clients typed by hand send bare LF
+	c.lr.MaxLine = orDefault(s.MaxLineLength, DefaultMaxLineLength)
+	c.lr.Conn = deadliner{c}
+	c.lr.IdleTimeout = wireTimeout(s.IdleTimeout, DefaultIdleTimeout)
+	c.lr.LineTimeout = wireTimeout(s.LineTimeout, DefaultLineTimeout)
+	return c
 }
 
-// closeIfIdle closes the session if it is waiting for a command; a
-// command in progress finishes first.
-func (c *conn) closeIfIdle() {
+// deadliner sets the session's read deadlines for the line reader; once
+// the session is woken, every deadline is in the past, so a Wake that
+// comes while the reader is about to set its own cannot be lost.
+type deadliner struct{ c *conn }
+
+func (d deadliner) SetReadDeadline(t time.Time) error {
+	d.c.mu.Lock()
+	defer d.c.mu.Unlock()
+	if d.c.woken {
+		t = time.Unix(1, 0)
+	}
+	return d.c.nc.SetReadDeadline(t)
+}
+
+// Wake ends the session if it is waiting for a command; a command in
+// progress finishes first, and the session then sees the loop closing.
+func (c *conn) Wake() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.waiting {
-		c.nc.Close()
+		c.woken = true
+		c.nc.SetReadDeadline(time.Unix(1, 0))
 	}
 }
 
-func (c *conn) info() ConnInfo { return ConnInfo{RemoteAddr: c.nc.RemoteAddr(), TLS: c.tls} }
+// Close closes the connection at once.
+func (c *conn) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.nc.Close()
+}
 
-func (c *conn) serve() {
+func (c *conn) setWaiting(w bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.waiting = w
+}
+
+func (c *conn) remote() string { return c.nc.RemoteAddr().String() }
+
+func (c *conn) info() ConnInfo {
+	return ConnInfo{RemoteAddr: c.nc.RemoteAddr(), LocalAddr: c.nc.LocalAddr(), TLS: c.tls}
+}
+
+// Serve runs the session.
+func (c *conn) Serve() {
 	log := c.s.logger()
 	defer func() {
 		if v := recover(); v != nil {
-			log.Error("pop3: panic in session", "remote", c.nc.RemoteAddr().String(), "panic", v, "stack", string(debug.Stack()))
+			log.Error("pop3: panic in session", "remote", c.remote(), "panic", v, "stack", string(debug.Stack()))
 			c.reply("-ERR [SYS/TEMP] Internal error, closing connection")
 			c.bw.Flush()
 		}
@@ -84,16 +119,13 @@ func (c *conn) serve() {
 		if c.drop != nil {
 			c.drop.Close() // without QUIT nothing is deleted
 		}
-		c.nc.Close()
+		c.Close()
 	}()
 	if tc, ok := c.nc.(*tls.Conn); ok {
-		tc.SetDeadline(time.Now().Add(DefaultTLSTimeout))
-		if err := tc.HandshakeContext(c.ctx); err != nil {
-			log.Debug("pop3: TLS handshake failed", "remote", c.nc.RemoteAddr().String(), "err", err)
+		if err := c.handshake(tc); err != nil {
+			log.Debug("pop3: TLS handshake failed", "remote", c.remote(), "err", err)
 			return
 		}
-		tc.SetDeadline(time.Time{})
-		c.tls = true
 	}
 	greeting := "+OK POP3 server ready"
 	if _, ok := c.s.Backend.(APOPBackend); ok {
@@ -104,37 +136,29 @@ func (c *conn) serve() {
 	if c.bw.Flush() != nil {
 		return
 	}
-	idle := orDefault(c.s.IdleTimeout, DefaultIdleTimeout)
-	maxLine := orDefault(c.s.MaxLineLength, DefaultMaxLineLength)
 	maxBad := orDefault(c.s.MaxBadCommands, DefaultMaxBadCommands)
 	for !c.quit {
-		if c.s.shuttingDown() {
+		line, err := c.next()
+		switch {
+		case errors.Is(err, errShutdown):
 			c.reply("-ERR [SYS/TEMP] Server shutting down")
 			c.bw.Flush()
 			return
-		}
-		c.mu.Lock()
-		c.waiting = true
-		c.mu.Unlock()
-		c.nc.SetReadDeadline(time.Now().Add(idle))
-		line, err := c.readLine(maxLine)
-		c.mu.Lock()
-		c.waiting = false
-		c.mu.Unlock()
-		switch {
-		case errors.Is(err, errLineTooLong):
+		case errors.Is(err, wire.ErrLineTooLong):
+			if c.lr.DiscardLine() != nil {
+				return
+			}
 			c.bad++
 			c.reply("-ERR Line too long")
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			c.reply("-ERR Disconnected for inactivity")
+			c.bw.Flush()
+			return
 		case err != nil:
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				c.reply("-ERR Disconnected for inactivity")
-				c.bw.Flush()
-			}
 			return
 		default:
 			if err := c.dispatch(line); err != nil {
-				log.Debug("pop3: session ended", "remote", c.nc.RemoteAddr().String(), "err", err)
+				log.Debug("pop3: session ended", "remote", c.remote(), "err", err)
 				return
 			}
 		}
@@ -151,33 +175,35 @@ func (c *conn) serve() {
 	}
 }
 
-// readLine reads one line of at most max bytes with its line end, and
-// returns it without the line end. A longer line is read to its end
-// and discarded.
-func (c *conn) readLine(max int) (string, error) {
-	var buf []byte
-	tooLong := false
-	for {
-		chunk, err := c.br.ReadSlice('\n')
-		if !tooLong {
-			if len(buf)+len(chunk) > max {
-				tooLong, buf = true, nil
-			} else {
-				buf = append(buf, chunk...)
-			}
-		}
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, bufio.ErrBufferFull) {
-			return "", err
-		}
+var errShutdown = errors.New("pop3: server shutting down")
+
+// next reads the next command line, or reports errShutdown once the
+// server is closing. The session is marked waiting before the check,
+// so a Shutdown after it finds the session waiting and wakes it.
+func (c *conn) next() (string, error) {
+	c.setWaiting(true)
+	defer c.setWaiting(false)
+	if c.s.loop.Closing() {
+		return "", errShutdown
 	}
-	if tooLong {
-		return "", errLineTooLong
+	line, err := c.lr.ReadLine()
+	if err != nil && c.s.loop.Closing() {
+		return "", errShutdown
 	}
-	s := strings.TrimSuffix(string(buf), "\n")
-	return strings.TrimSuffix(s, "\r"), nil
+	return line, err
+}
+
+// handshake completes a TLS handshake under DefaultTLSTimeout; the
+// session is TLS from then on.
+func (c *conn) handshake(tc *tls.Conn) error {
+	tc.SetDeadline(time.Now().Add(DefaultTLSTimeout))
+	if err := tc.HandshakeContext(c.ctx); err != nil {
+		return err
+	}
+	tc.SetDeadline(time.Time{})
+	st := tc.ConnectionState()
+	c.tls = &st
+	return nil
 }
 
 // reply writes one response line; the loop flushes.
@@ -186,32 +212,17 @@ func (c *conn) reply(line string) {
 	c.bw.WriteString("\r\n")
 }
 
-type handler struct {
-	fn     func(c *conn, cmd command) error
-	states state
-}
-
-var handlers map[string]handler
-
-func init() {
-	auth, trans, both := stateAuthorization, stateTransaction, stateAuthorization|stateTransaction
-	handlers = map[string]handler{
-		"CAPA": {(*conn).cmdCapa, both},
-		"QUIT": {(*conn).cmdQuit, both},
-		"USER": {(*conn).cmdUser, auth},
-		"PASS": {(*conn).cmdPass, auth},
-		"APOP": {(*conn).cmdAPOP, auth},
-		"AUTH": {(*conn).cmdAuth, auth},
-		"STLS": {(*conn).cmdSTLS, auth},
-		"STAT": {(*conn).cmdStat, trans},
-		"LIST": {(*conn).cmdList, trans},
-		"UIDL": {(*conn).cmdUIDL, trans},
-		"RETR": {(*conn).cmdRetr, trans},
-		"TOP":  {(*conn).cmdTop, trans},
-		"DELE": {(*conn).cmdDele, trans},
-		"NOOP": {(*conn).cmdNoop, trans},
-		"RSET": {(*conn).cmdRset, trans},
+// backendError answers a failed backend call: an *Error the backend
+// returned is the reply; anything else is logged, and the client hears
+// fallback and never the error's text.
+func (c *conn) backendError(err error, fallback, what string, attrs ...any) {
+	var pe *Error
+	if errors.As(err, &pe) {
+		c.reply(pe.reply())
+		return
 	}
+	c.s.logger().Error("pop3: "+what, append(attrs, "user", c.user, "remote", c.remote(), "err", err)...)
+	c.reply(fallback)
 }
 
 // dispatch runs one command line; an error ends the session.
@@ -234,88 +245,4 @@ func (c *conn) dispatch(line string) error {
 		return nil
 	}
 	return h.fn(c, cmd)
-}
-
-// plaintextOK reports whether a password may be received here.
-func (c *conn) plaintextOK() bool {
-	return c.tls || c.s.InsecureAuth || sasl.IsLoopback(c.nc.RemoteAddr())
-}
-
-func (c *conn) cmdCapa(cmd command) error {
-	c.reply("+OK Capability list follows")
-	for _, l := range []string{"TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING"} {
-		c.reply(l)
-	}
-	if c.state == stateAuthorization {
-		if c.plaintextOK() {
-			c.reply("USER")
-			c.reply("SASL " + strings.Join(sasl.Mechanisms(), " "))
-		}
-		if c.s.TLSConfig != nil && !c.tls {
-			c.reply("STLS")
-		}
-	}
-	c.reply("IMPLEMENTATION plumb")
-	c.reply(".")
-	return nil
-}
-
-func (c *conn) cmdQuit(cmd command) error {
-	c.quit = true
-	if c.state != stateTransaction {
-		c.reply("+OK Bye")
-		return nil
-	}
-	// UPDATE state (RFC 1939 §6).
-	var uids []string
-	for i, d := range c.deleted {
-		if d {
-			uids = append(uids, c.msgs[i].UID)
-		}
-	}
-	left := len(c.msgs) - len(uids)
-	var err error
-	if len(uids) > 0 {
-		err = c.drop.Delete(c.ctx, uids)
-	}
-	// Release the maildrop before the reply, so a client that logs in
-	// again at once finds it free.
-	c.drop.Close()
-	c.drop = nil
-	if err != nil {
-		c.s.logger().Error("pop3: deleting messages", "user", c.user, "err", err)
-		c.reply("-ERR [SYS/TEMP] Some deleted messages were not removed")
-		return nil
-	}
-	c.reply(fmt.Sprintf("+OK Bye (%d messages left)", left))
-	return nil
-}
-
-func (c *conn) cmdSTLS(cmd command) error {
-	if c.s.TLSConfig == nil || c.tls {
-		c.reply("-ERR STLS not available")
-		return nil
-	}
-	c.reply("+OK Begin TLS negotiation")
-	if err := c.bw.Flush(); err != nil {
-		return err
-	}
-	if c.br.Buffered() > 0 {
-		// Commands pipelined after STLS were sent in the clear: refuse
-		// to carry them into the TLS session (plaintext injection).
-		return errors.New("pop3: data after STLS before the TLS handshake")
-	}
-	tc := tls.Server(c.nc, c.s.TLSConfig)
-	tc.SetDeadline(time.Now().Add(DefaultTLSTimeout))
-	if err := tc.HandshakeContext(c.ctx); err != nil {
-		return fmt.Errorf("pop3: STLS handshake: %w", err)
-	}
-	tc.SetDeadline(time.Time{})
-	c.mu.Lock()
-	c.nc = tc
-	c.mu.Unlock()
-	c.br.Reset(tc)
-	c.bw.Reset(tc)
-	c.tls, c.user = true, ""
-	return nil
 }

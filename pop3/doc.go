@@ -5,18 +5,24 @@
 // [SYS/TEMP], [SYS/PERM]).
 //
 // The [Server] is shaped like net/http's: it serves listeners it is
-// given, and a [Backend] supplies authentication and maildrops. The
-// server sends every message with CRLF line ends and byte-stuffing, no
-// matter how it is stored: a stored bare LF goes out as CRLF. Deletions
-// take effect only in the UPDATE state after QUIT; a session that ends
-// any other way deletes nothing. Passwords (USER/PASS and AUTH) are
-// refused without TLS except from loopback, unless
-// [Server.InsecureAuth] is set; APOP, which sends no password, is
-// offered when the backend implements [APOPBackend].
+// given, and a [Backend] supplies authentication and maildrops; a
+// backend refuses with an [*Error] to choose the reply. The server
+// sends every message with CRLF line ends and byte-stuffing, no matter
+// how it is stored: a stored bare LF goes out as CRLF. Deletions take
+// effect only in the UPDATE state after QUIT; a session that ends any
+// other way deletes nothing. A command line must arrive whole within
+// [Server.LineTimeout] (slowloris). Passwords (USER/PASS and AUTH) are
+// refused without TLS except from loopback, unless [Server.InsecureAuth]
+// is set; a session is TLS only after STLS or when the listener hands
+// the server a *tls.Conn (implicit TLS, POP3S). APOP, which sends no
+// password, is offered when the backend implements [APOPBackend].
 //
 // The [Client] speaks every command above, upgrades with STLS or dials
 // implicit TLS (POP3S, port 995), and returns server refusals as
-// [*Error].
+// [*Error]. Its methods take no context: each wait for the server is
+// bounded by [Client.Timeout] instead, and every line it reads by a
+// limit, so that a hostile server cannot make it wait or buffer without
+// bound ([ErrProtocol], [ErrTooLarge]).
 //
 // Not implemented: the LOGIN-DELAY and EXPIRE policies of RFC 2449 (the
 // server never expires mail), SASL mechanisms other than PLAIN and

@@ -1,6 +1,7 @@
 package pop3_test
 
 import (
+	"context"
 	"fmt"
 	"net"
 
@@ -21,7 +22,7 @@ func Example() {
 	go srv.Serve(ln)
 	defer srv.Close()
 
-	c, err := pop3.Dial(ln.Addr().String())
+	c, err := pop3.Dial(context.Background(), ln.Addr().String())
 	if err != nil {
 		panic(err)
 	}

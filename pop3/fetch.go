@@ -3,6 +3,7 @@ package pop3
 import (
 	"bytes"
 	"errors"
+	"io"
 	"strconv"
 )
 
@@ -58,8 +59,7 @@ func (c *Client) Fetch(skip func(uid string) bool, del bool, fn func(MessageInfo
 			c.bw.WriteString("RETR " + strconv.Itoa(todo[sent].Num) + "\r\n")
 			sent++
 		}
-		c.deadline()
-		if err := c.bw.Flush(); err != nil {
+		if err := c.flush(); err != nil {
 			return accepted, err
 		}
 		if _, err := c.status("RETR"); err != nil {
@@ -67,7 +67,7 @@ func (c *Client) Fetch(skip func(uid string) bool, del bool, fn func(MessageInfo
 			return accepted, err
 		}
 		buf.Reset()
-		if _, err := c.readBody(&buf); err != nil {
+		if _, err := c.readBody(&buf, c.maxMessageSize()); err != nil {
 			return accepted, err
 		}
 		if err := fn(todo[i], buf.Bytes()); err != nil {
@@ -85,8 +85,7 @@ func (c *Client) Fetch(skip func(uid string) bool, del bool, fn func(MessageInfo
 		for _, n := range batch {
 			c.bw.WriteString("DELE " + strconv.Itoa(n) + "\r\n")
 		}
-		c.deadline()
-		if err := c.bw.Flush(); err != nil {
+		if err := c.flush(); err != nil {
 			return accepted, err
 		}
 		var first error
@@ -107,7 +106,7 @@ func (c *Client) Fetch(skip func(uid string) bool, del bool, fn func(MessageInfo
 func (c *Client) drain(from, sent int) {
 	for j := from; j < sent; j++ {
 		if _, err := c.status("RETR"); err == nil {
-			c.readBody(&bytes.Buffer{})
+			c.readBody(io.Discard, 0)
 		}
 	}
 }

@@ -115,13 +115,29 @@ func (d *memDrop) Messages(ctx context.Context) ([]Message, error) {
 	defer d.b.mu.Unlock()
 	msgs := make([]Message, len(d.u.msgs))
 	for i, m := range d.u.msgs {
-		body := strings.ReplaceAll(strings.ReplaceAll(m.body, "\r\n", "\n"), "\n", "\r\n")
-		if body != "" && !strings.HasSuffix(body, "\n") {
-			body += "\r\n" // the wire form ends with a line end
-		}
-		msgs[i] = Message{UID: m.uid, Size: int64(len(body))}
+		msgs[i] = Message{UID: m.uid, Size: wireSize(m.body)}
 	}
 	return msgs, nil
+}
+
+// wireSize is the size of body as the server sends it (see Message.Size).
+func wireSize(body string) int64 {
+	var n int64
+	for i := 0; i < len(body); i++ {
+		switch {
+		case body[i] == '\r' && i+1 < len(body) && body[i+1] == '\n':
+			i++
+			n += 2
+		case body[i] == '\r' || body[i] == '\n':
+			n += 2
+		default:
+			n++
+		}
+	}
+	if last := len(body) - 1; last >= 0 && body[last] != '\n' && body[last] != '\r' {
+		n += 2 // the wire form ends with a line end
+	}
+	return n
 }
 
 func (d *memDrop) Open(ctx context.Context, uid string) (io.ReadCloser, error) {

@@ -168,7 +168,7 @@ func measure(servers []target, count, rounds int) ([]string, error) {
 
 // session logs in and retrieves every message; it returns the count and bytes.
 func session(addr string, pipelined bool) (int, int64, error) {
-	c, err := pop3.Dial(addr)
+	c, err := pop3.Dial(context.Background(), addr)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -283,18 +283,18 @@ func pop3Connect(cmd *cobra.Command, f *pop3Flags, raw string) (*pop3.Client, er
 	if err != nil {
 		return nil, err
 	}
+	d := pop3.Dialer{Timeout: f.timeout, TLSConfig: tlsCfg}
 	var c *pop3.Client
 	if u.Scheme == "pop3s" {
-		c, err = pop3.DialTLS(addr, tlsCfg)
+		c, err = d.DialTLS(cmd.Context(), addr)
 	} else {
-		c, err = pop3.Dial(addr)
+		c, err = d.Dial(cmd.Context(), addr)
 	}
 	if err != nil {
 		return nil, pop3ConnectError(addr, err)
 	}
-	c.Timeout = f.timeout
 	if f.startTLS && u.Scheme == "pop3" {
-		if err := c.StartTLS(tlsCfg); err != nil {
+		if err := c.StartTLS(nil); err != nil {
 			c.Close()
 			return nil, pop3ConnectError(addr, err)
 		}

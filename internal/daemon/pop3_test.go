@@ -57,7 +57,7 @@ func pop3Fixture(t testing.TB, n int) (addr string, store *mailstore.Store) {
 
 func TestPOP3Adapter(t *testing.T) {
 	addr, store := pop3Fixture(t, 3)
-	c, err := pop3.Dial(addr)
+	c, err := pop3.Dial(context.Background(), addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestPOP3Adapter(t *testing.T) {
 		t.Fatalf("APOP = %v", err)
 	}
 	// The inbox is locked for a second session.
-	c2, err := pop3.Dial(addr)
+	c2, err := pop3.Dial(context.Background(), addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +102,7 @@ func BenchmarkPOP3Retrieve(b *testing.B) {
 	addr, _ := pop3Fixture(b, n)
 	b.ResetTimer()
 	for range b.N {
-		c, err := pop3.Dial(addr)
+		c, err := pop3.Dial(context.Background(), addr)
 		if err != nil {
 			b.Fatal(err)
 		}
