@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/plumbnet/plumb/internal/wire"
 	"github.com/plumbnet/plumb/sasl"
 )
 
@@ -26,7 +27,7 @@ func (c *Conn) authAllowed() bool {
 func (c *Conn) handleAuth(arg string) {
 	as, ok := c.session.(AuthSession)
 	switch {
-	case !ok || len(as.AuthMechanisms()) == 0:
+	case !ok: // the table offers AUTH only to an AuthSession
 		c.reply(502, EnhancedCode{5, 5, 1}, "AUTH not available")
 		return
 	case c.helo == "" || !c.esmtp:
@@ -70,7 +71,7 @@ func (c *Conn) handleAuth(arg string) {
 	}
 	recv := func() (string, error) {
 		line, err := c.readCommand()
-		if err != nil && !errors.Is(err, errLineTooLong) {
+		if err != nil && !errors.Is(err, wire.ErrLineTooLong) {
 			ioErr = err
 		}
 		return line, err
@@ -83,7 +84,7 @@ func (c *Conn) handleAuth(arg string) {
 		c.reply(235, EnhancedCode{2, 7, 0}, "Authentication successful")
 	case ioErr != nil || errors.Is(err, context.Canceled):
 		c.quitting = true
-	case errors.Is(err, errLineTooLong):
+	case errors.Is(err, wire.ErrLineTooLong):
 		c.reply(500, EnhancedCode{5, 5, 6}, "Line too long")
 	case errors.Is(err, sasl.ErrCanceled):
 		c.reply(501, EnhancedCode{5, 0, 0}, "Authentication cancelled")
@@ -93,6 +94,6 @@ func (c *Conn) handleAuth(arg string) {
 		c.replyErr(err, "auth")
 	default:
 		c.log.Info("smtp: authentication failed", "mech", mech)
-		c.reply(ErrAuthFailed.Code, ErrAuthFailed.EnhancedCode, ErrAuthFailed.Message)
+		c.reply(ErrAuthFailed.Code, ErrAuthFailed.EnhancedCode, ErrAuthFailed.Msg)
 	}
 }

@@ -2,12 +2,8 @@ package smtp
 
 import (
 	"bufio"
-	"context"
 	"crypto/tls"
-	"net"
-
 	"encoding/base64"
-	"github.com/plumbnet/plumb/sasl"
 	"strings"
 	"testing"
 )
@@ -82,32 +78,5 @@ func TestAuthRefusedInClearFromAfar(t *testing.T) {
 	s.expect("250 ")
 	if m := be.Messages()[0]; !strings.Contains(string(m.Data), "with ESMTPSA id") || !strings.Contains(string(m.Data), "(using TLS") {
 		t.Errorf("Received: = %q, want ESMTPSA and the TLS version", m.Data)
-	}
-}
-
-func TestImplicitTLS(t *testing.T) {
-	serverTLS, clientTLS := testTLS(t)
-	be := &MemoryBackend{Users: map[string]string{"alice": "s3cret"}}
-	srv := &Server{Backend: be, TLSConfig: serverTLS, AuthRequired: true, TLSRequired: true}
-	addr := startServerOn(t, srv, func(c net.Conn) net.Conn { return tls.Server(remoteConn{c}, serverTLS) })
-	c, err := DialTLS(context.Background(), addr, clientTLS)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	if ok, _ := c.Extension("STARTTLS"); ok {
-		t.Error("STARTTLS offered on an implicit-TLS connection")
-	}
-	if err := c.Auth(sasl.NewPlainClient("", "alice", "s3cret")); err != nil {
-		t.Fatalf("Auth over implicit TLS from afar = %v, want nil", err)
-	}
-	if err := c.SendMail("alice@mx.test", []string{"bob@far.test"}, strings.NewReader("Subject: t\r\n\r\nhi\r\n"), nil); err != nil {
-		t.Fatalf("SendMail = %v", err)
-	}
-	if err := c.Quit(); err != nil {
-		t.Errorf("Quit = %v", err)
-	}
-	if m := be.Messages(); len(m) != 1 || !strings.Contains(string(m[0].Data), "with ESMTPSA") {
-		t.Errorf("messages = %d, want 1 received with ESMTPSA", len(m))
 	}
 }

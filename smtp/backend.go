@@ -2,16 +2,28 @@ package smtp
 
 import (
 	"context"
+	"crypto/tls"
 	"io"
+	"net"
 
 	"github.com/plumbnet/plumb/sasl"
 )
 
 // A Backend makes a Session for each connection. It is called once when
 // the connection opens and again after STARTTLS, so nothing learnt
-// before the TLS handshake survives it.
+// before the TLS handshake survives it. ctx ends when the connection
+// does. Refusing with an *Error sends that reply and closes the
+// connection.
 type Backend interface {
-	NewSession(c *Conn) (Session, error)
+	NewSession(ctx context.Context, c *Conn) (Session, error)
+}
+
+// ConnInfo describes a client connection: the shape every protocol
+// package of plumb gives its backend.
+type ConnInfo struct {
+	RemoteAddr net.Addr
+	LocalAddr  net.Addr
+	TLS        *tls.ConnectionState // nil on a plaintext connection
 }
 
 // A Session is one connection's view of the backend, one method per

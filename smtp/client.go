@@ -8,11 +8,11 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/textproto"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/plumbnet/plumb/internal/wire"
 	"github.com/plumbnet/plumb/sasl"
 )
 
@@ -20,84 +20,176 @@ import (
 // Timeout is zero.
 const DefaultClientTimeout = 5 * time.Minute
 
+// Limits on what a server may send the client, so that a hostile or
+// broken one cannot make it buffer without bound.
+const (
+	maxReplyLine  = 4096     // one line of a reply; RFC 5321 says 512
+	maxReplyBytes = 64 << 10 // all lines of one reply
+)
+
+// Errors of the client. A refused command is an *Error instead.
+var (
+	// ErrBadArgument refuses an argument holding CR, LF or NUL, which
+	// would let it inject a command.
+	ErrBadArgument = errors.New("smtp: argument contains CR, LF or NUL")
+	// ErrPlaintext refuses to send a password over a connection that is
+	// neither TLS nor loopback.
+	ErrPlaintext = errors.New("smtp: refusing to send a password over an unencrypted connection; use STARTTLS or TLS")
+	// ErrProtocol is a reply that breaks the grammar or the limits.
+	ErrProtocol = errors.New("smtp: malformed server reply")
+)
+
 // A Client is an SMTP client session (RFC 5321) with ESMTP extensions.
 // Its methods are not safe for concurrent use.
+//
+// Deadlines: every method that talks to the server first sets the
+// connection's deadline Timeout ahead, for the command and its reply
+// (for Data's writer, for each Write and for Close with the verdict).
 type Client struct {
-	// Timeout bounds each command's round trip; 0 means DefaultClientTimeout.
+	// Timeout bounds each command's round trip; 0 means
+	// DefaultClientTimeout, negative means no limit.
 	Timeout time.Duration
 	// LocalName is sent in EHLO/HELO when Hello was not called; "localhost" if empty.
 	LocalName string
 	// Chunking makes SendMail use BDAT (RFC 3030) when the server offers it.
 	Chunking bool
 
-	conn       net.Conn
-	text       *textproto.Conn
-	serverName string
-	greeting   string
-	tls        bool
-	didHello   bool
-	esmtp      bool
-	ext        map[string]string
-	auth       []string
+	conn      net.Conn
+	br        *bufio.Reader
+	lr        *wire.Reader
+	bw        *bufio.Writer
+	tlsConfig *tls.Config // for StartTLS(nil): the Dialer's, naming the server
+	greeting  string
+	tls       bool
+	didHello  bool
+	esmtp     bool
+	ext       map[string]string
+	auth      []string
 }
 
-// Dial connects to the SMTP server at addr ("host:port").
+// A Dialer connects to SMTP servers. Its zero value is ready to use.
+type Dialer struct {
+	// TLSConfig is used by DialTLS, and by StartTLS when given nil; nil
+	// means the defaults. An empty ServerName is the host of the address
+	// dialled.
+	TLSConfig *tls.Config
+	// Timeout bounds connecting and reading the greeting, and becomes
+	// the Client's Timeout; 0 means DefaultClientTimeout, negative
+	// means no limit (ctx still applies).
+	Timeout time.Duration
+	// LocalName becomes the Client's LocalName.
+	LocalName string
+}
+
+// Dial connects to the SMTP server at addr ("host:port") with a zero Dialer.
 func Dial(ctx context.Context, addr string) (*Client, error) {
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	host, _, _ := net.SplitHostPort(addr)
-	return newClient(ctx, conn, host)
+	var d Dialer
+	return d.Dial(ctx, addr)
 }
 
-// DialTLS connects to an implicit-TLS (SMTPS, RFC 8314) server at addr.
-// A nil config verifies the certificate against addr's host.
+// DialTLS connects to an implicit-TLS (submissions, RFC 8314) server at
+// addr with a Dialer using config.
 func DialTLS(ctx context.Context, addr string, config *tls.Config) (*Client, error) {
-	host, _, _ := net.SplitHostPort(addr)
-	d := tls.Dialer{Config: tlsConfigFor(config, host)}
-	conn, err := d.DialContext(ctx, "tcp", addr)
+	d := Dialer{TLSConfig: config}
+	return d.DialTLS(ctx, addr)
+}
+
+// Dial connects to the SMTP server at addr and reads its greeting.
+func (d *Dialer) Dial(ctx context.Context, addr string) (*Client, error) {
+	return d.dial(ctx, addr, false)
+}
+
+// DialTLS connects to the implicit-TLS server at addr, verifying its
+// certificate against TLSConfig, and reads its greeting.
+func (d *Dialer) DialTLS(ctx context.Context, addr string) (*Client, error) {
+	return d.dial(ctx, addr, true)
+}
+
+func (d *Dialer) dial(ctx context.Context, addr string, implicit bool) (*Client, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("smtp: %w", err)
+	}
+	timeout := duration(d.Timeout, DefaultClientTimeout)
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+	config := tlsConfigFor(d.TLSConfig, host)
+	var conn net.Conn
+	if implicit {
+		td := tls.Dialer{Config: config}
+		conn, err = td.DialContext(ctx, "tcp", addr)
+	} else {
+		var nd net.Dialer
+		conn, err = nd.DialContext(ctx, "tcp", addr)
+	}
 	if err != nil {
 		return nil, err
 	}
-	c, err := newClient(ctx, conn, host)
-	if err != nil {
+	c := newClient(conn)
+	c.Timeout, c.LocalName, c.tlsConfig = d.Timeout, d.LocalName, config
+	if err := c.greet(ctx); err != nil {
 		return nil, err
 	}
-	c.tls = true
 	return c, nil
 }
 
-// NewClient starts a session on conn, already connected to the server
-// named host (used to verify its certificate on StartTLS), and reads
-// the greeting.
-func NewClient(conn net.Conn, host string) (*Client, error) {
-	return newClient(context.Background(), conn, host)
+// NewClient starts a session on conn, already connected to the server,
+// and reads the greeting within DefaultClientTimeout. To use StartTLS
+// on it, pass a tls.Config that names the server.
+func NewClient(conn net.Conn) (*Client, error) {
+	c := newClient(conn)
+	if err := c.greet(context.Background()); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
-func newClient(ctx context.Context, conn net.Conn, host string) (*Client, error) {
-	c := &Client{conn: conn, text: textproto.NewConn(conn), serverName: host}
-	if _, ok := conn.(*tls.Conn); ok {
-		c.tls = true
+func newClient(conn net.Conn) *Client {
+	c := &Client{}
+	c.setConn(conn)
+	_, c.tls = conn.(*tls.Conn)
+	return c
+}
+
+// setConn makes the client talk over conn, with fresh buffers.
+func (c *Client) setConn(conn net.Conn) {
+	c.conn = conn
+	c.br = bufio.NewReader(conn)
+	c.bw = bufio.NewWriter(conn)
+	if c.lr == nil {
+		// Lenient: a server's bare LF ends a reply line.
+		c.lr = wire.NewReader(c.br)
+		c.lr.MaxLine, c.lr.Lenient = maxReplyLine, true
+	} else {
+		c.lr.Reset(c.br)
 	}
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
+}
+
+// greet reads the 220 greeting, ctx ending the wait.
+func (c *Client) greet(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() { c.conn.SetDeadline(time.Now()) })
 	defer stop()
 	c.deadline()
 	_, msg, err := c.readReply(220)
 	if err != nil {
-		conn.Close()
-		return nil, err
+		c.conn.Close()
+		if ctx.Err() != nil {
+			return fmt.Errorf("smtp: reading greeting: %w", ctx.Err())
+		}
+		return err
 	}
 	c.greeting = msg
-	return c, nil
+	return nil
 }
 
 func tlsConfigFor(config *tls.Config, host string) *tls.Config {
 	if config == nil {
 		config = &tls.Config{}
 	}
-	if config.ServerName == "" {
+	if config.ServerName == "" && host != "" {
 		config = config.Clone()
 		config.ServerName = host
 	}
@@ -105,45 +197,93 @@ func tlsConfigFor(config *tls.Config, host string) *tls.Config {
 }
 
 func (c *Client) deadline() {
-	t := c.Timeout
-	if t <= 0 {
-		t = DefaultClientTimeout
-	}
-	c.conn.SetDeadline(time.Now().Add(t))
+	c.conn.SetDeadline(deadline(duration(c.Timeout, DefaultClientTimeout)))
 }
-
-// errBadArgument refuses an argument that would inject a command.
-var errBadArgument = errors.New("smtp: argument contains CR, LF or NUL")
 
 func checkArg(args ...string) error {
 	for _, a := range args {
 		if strings.ContainsAny(a, "\r\n\x00") {
-			return errBadArgument
+			return fmt.Errorf("%w: %.40q", ErrBadArgument, a)
 		}
 	}
 	return nil
 }
 
 // readReply reads one reply and returns it as an *Error unless its code
-// has the first digit of want (want's class: 2 for 250, 3 for 354).
+// has the first digit of want (want's class: 2 for 250, 3 for 354); want
+// 0 takes any reply.
 func (c *Client) readReply(want int) (int, string, error) {
-	code, msg, err := c.text.ReadResponse(want / 100)
-	if err == nil {
-		return code, msg, nil
+	code, msg, err := c.readResponse()
+	if err != nil {
+		return 0, "", err
 	}
-	var te *textproto.Error
-	if errors.As(err, &te) {
-		return code, msg, c.replyError(te.Code, te.Msg)
+	if want != 0 && code/100 != want/100 {
+		return code, msg, c.replyError(code, msg)
 	}
-	return code, msg, err
+	return code, msg, nil
+}
+
+// readResponse reads a reply, one line or several (RFC 5321 section
+// 4.2.1): every line but the last has "-" after the code, and all carry
+// the same code. The text's lines are joined with "\n".
+func (c *Client) readResponse() (int, string, error) {
+	var msg strings.Builder
+	code := 0
+	for {
+		line, err := c.lr.ReadLine()
+		switch {
+		case errors.Is(err, wire.ErrLineTooLong):
+			return 0, "", fmt.Errorf("%w: reply line over %d bytes", ErrProtocol, maxReplyLine)
+		case err == io.EOF && code != 0:
+			return 0, "", io.ErrUnexpectedEOF
+		case err != nil:
+			return 0, "", err
+		}
+		n, more, text, ok := parseReplyLine(line)
+		if !ok || code != 0 && n != code {
+			return 0, "", fmt.Errorf("%w: %.80q", ErrProtocol, line)
+		}
+		if code != 0 {
+			msg.WriteByte('\n')
+		}
+		code = n
+		if msg.Len()+len(text) > maxReplyBytes {
+			return 0, "", fmt.Errorf("%w: reply over %d bytes", ErrProtocol, maxReplyBytes)
+		}
+		msg.WriteString(text)
+		if !more {
+			return code, msg.String(), nil
+		}
+	}
+}
+
+// parseReplyLine splits "250-text", "250 text" or "250" into the code,
+// whether more lines follow, and the text.
+func parseReplyLine(line string) (code int, more bool, text string, ok bool) {
+	if len(line) < 3 || len(line) > 3 && line[3] != ' ' && line[3] != '-' {
+		return 0, false, "", false
+	}
+	for i := 0; i < 3; i++ {
+		if line[i] < '0' || line[i] > '9' {
+			return 0, false, "", false
+		}
+		code = code*10 + int(line[i]-'0')
+	}
+	if code < 200 || code > 599 {
+		return 0, false, "", false
+	}
+	if len(line) == 3 {
+		return code, false, "", true
+	}
+	return code, line[3] == '-', line[4:], true
 }
 
 // replyError turns a reply into an *Error, splitting off the enhanced
 // status code of its first line when there is one.
 func (c *Client) replyError(code int, msg string) *Error {
-	e := &Error{Code: code, Message: msg}
+	e := &Error{Code: code, Msg: msg}
 	if ec, rest, ok := parseEnhanced(msg, code/100); ok {
-		e.EnhancedCode, e.Message = ec, rest
+		e.EnhancedCode, e.Msg = ec, rest
 		// Later lines repeat the code; keep only their text.
 		lines := strings.Split(rest, "\n")
 		for i := 1; i < len(lines); i++ {
@@ -151,17 +291,24 @@ func (c *Client) replyError(code int, msg string) *Error {
 				lines[i] = r
 			}
 		}
-		e.Message = strings.Join(lines, "\n")
+		e.Msg = strings.Join(lines, "\n")
 	} else {
 		e.EnhancedCode = NoEnhancedCode
 	}
 	return e
 }
 
+// send writes one command line and flushes it.
+func (c *Client) send(line string) error {
+	c.bw.WriteString(line)
+	c.bw.WriteString("\r\n")
+	return c.bw.Flush()
+}
+
 // cmd sends one command and reads its reply.
 func (c *Client) cmd(want int, format string, args ...any) (int, string, error) {
 	c.deadline()
-	if err := c.text.PrintfLine(format, args...); err != nil {
+	if err := c.send(fmt.Sprintf(format, args...)); err != nil {
 		return 0, "", err
 	}
 	return c.readReply(want)
@@ -243,7 +390,8 @@ func (c *Client) TLSConnectionState() (tls.ConnectionState, bool) {
 }
 
 // StartTLS upgrades the session (RFC 3207) and says EHLO again. A nil
-// config verifies the certificate against the host given to Dial.
+// config is the Dialer's, which names the host dialled; a config
+// without ServerName gets that host too.
 func (c *Client) StartTLS(config *tls.Config) error {
 	if err := c.hello(); err != nil {
 		return err
@@ -254,13 +402,22 @@ func (c *Client) StartTLS(config *tls.Config) error {
 	if _, _, err := c.cmd(220, "STARTTLS"); err != nil {
 		return err
 	}
-	tc := tls.Client(c.conn, tlsConfigFor(config, c.serverName))
+	if config == nil {
+		config = c.tlsConfig
+	} else if c.tlsConfig != nil {
+		config = tlsConfigFor(config, c.tlsConfig.ServerName)
+	}
+	if config == nil {
+		config = &tls.Config{}
+	}
+	tc := tls.Client(c.conn, config)
 	c.deadline()
 	if err := tc.Handshake(); err != nil {
 		c.conn.Close()
 		return fmt.Errorf("smtp: TLS handshake: %w", err)
 	}
-	c.conn, c.text, c.tls = tc, textproto.NewConn(tc), true
+	c.setConn(tc)
+	c.tls = true
 	c.didHello = false
 	return c.Hello(c.LocalName)
 }
@@ -277,7 +434,7 @@ func (c *Client) Auth(a sasl.Client) error {
 		return err
 	}
 	if (mech == sasl.Plain || mech == sasl.Login) && !c.tls && !sasl.IsLoopback(c.conn.RemoteAddr()) {
-		return errors.New("smtp: refusing to send a password over an unencrypted connection; use STARTTLS or TLS")
+		return ErrPlaintext
 	}
 	if err := checkArg(mech); err != nil {
 		return err
@@ -405,7 +562,7 @@ func (c *Client) Data() (io.WriteCloser, error) {
 	if _, _, err := c.cmd(354, "DATA"); err != nil {
 		return nil, err
 	}
-	return &dataWriter{c: c, w: c.text.W, bol: true}, nil
+	return c.dataWriter(), nil
 }
 
 // Verify asks the server whether addr is a valid mailbox (VRFY).
@@ -450,74 +607,26 @@ func (c *Client) Quit() error {
 // Close closes the connection without QUIT.
 func (c *Client) Close() error { return c.conn.Close() }
 
-// dataWriter normalises line ends to CRLF and stuffs dots.
+// dataWriter is the message writer of Data and SendMail: dots stuffed
+// and line ends made CRLF by the wire kit, the verdict read on Close.
 type dataWriter struct {
-	c      *Client
-	w      *bufio.Writer
-	bol    bool // at the beginning of a line
-	cr     bool // the last byte was a CR
-	closed bool
+	c *Client
+	w io.WriteCloser
+}
+
+func (c *Client) dataWriter() *dataWriter {
+	return &dataWriter{c: c, w: wire.NewDotWriter(c.bw)}
 }
 
 func (d *dataWriter) Write(p []byte) (int, error) {
-	if d.closed {
-		return 0, errors.New("smtp: write after Close")
-	}
 	d.c.deadline()
-	for _, b := range p {
-		var err error
-		switch {
-		case b == '\n' && d.cr:
-			err = d.w.WriteByte('\n')
-			d.cr, d.bol = false, true
-			continue
-		case d.cr: // a lone CR becomes a line end
-			_, err = d.w.WriteString("\n")
-			d.cr, d.bol = false, true
-		}
-		if err != nil {
-			return 0, err
-		}
-		if d.bol && b == '.' {
-			d.w.WriteByte('.')
-		}
-		switch b {
-		case '\r':
-			err = d.w.WriteByte('\r')
-			d.cr, d.bol = true, false
-		case '\n':
-			_, err = d.w.WriteString("\r\n")
-			d.bol = true
-		default:
-			err = d.w.WriteByte(b)
-			d.bol = false
-		}
-		if err != nil {
-			return 0, err
-		}
-	}
-	return len(p), nil
+	return d.w.Write(p)
 }
 
+// Close ends the message and returns the server's verdict.
 func (d *dataWriter) Close() error {
-	if d.closed {
-		return nil
-	}
-	d.closed = true
-	var end string
-	switch {
-	case d.cr:
-		end = "\n.\r\n"
-	case d.bol:
-		end = ".\r\n"
-	default:
-		end = "\r\n.\r\n"
-	}
 	d.c.deadline()
-	if _, err := d.w.WriteString(end); err != nil {
-		return err
-	}
-	if err := d.w.Flush(); err != nil {
+	if err := d.w.Close(); err != nil {
 		return err
 	}
 	_, _, err := d.c.readReply(250)

@@ -81,9 +81,9 @@ func (c *Client) SendMail(from string, to []string, r io.Reader, opts *MailOptio
 			lines = append(lines, "DATA")
 		}
 		for _, l := range lines {
-			c.text.W.WriteString(l + "\r\n")
+			c.bw.WriteString(l + "\r\n")
 		}
-		if err := c.text.W.Flush(); err != nil {
+		if err := c.bw.Flush(); err != nil {
 			return err
 		}
 		_, _, mailErr := c.readReply(250)
@@ -104,8 +104,8 @@ func (c *Client) SendMail(from string, to []string, r io.Reader, opts *MailOptio
 			if dataErr == nil && (mailErr != nil || len(refused.Errors) == len(to)) {
 				// A server that says 354 with no recipient gets an empty
 				// message it must refuse (RFC 2920 section 3.1).
-				c.text.W.WriteString(".\r\n")
-				c.text.W.Flush()
+				c.bw.WriteString(".\r\n")
+				c.bw.Flush()
 				c.readReply(250)
 			}
 		}
@@ -150,7 +150,7 @@ func (c *Client) SendMail(from string, to []string, r io.Reader, opts *MailOptio
 	if chunking {
 		err = c.sendChunks(r)
 	} else {
-		w := &dataWriter{c: c, w: c.text.W, bol: true}
+		w := c.dataWriter()
 		if _, err = io.Copy(w, r); err == nil {
 			err = w.Close()
 		}
@@ -200,12 +200,12 @@ func (c *Client) sendChunks(r io.Reader) error {
 func (c *Client) bdat(chunk []byte, last bool) error {
 	c.deadline()
 	if last {
-		fmt.Fprintf(c.text.W, "BDAT %d LAST\r\n", len(chunk))
+		fmt.Fprintf(c.bw, "BDAT %d LAST\r\n", len(chunk))
 	} else {
-		fmt.Fprintf(c.text.W, "BDAT %d\r\n", len(chunk))
+		fmt.Fprintf(c.bw, "BDAT %d\r\n", len(chunk))
 	}
-	c.text.W.Write(chunk)
-	if err := c.text.W.Flush(); err != nil {
+	c.bw.Write(chunk)
+	if err := c.bw.Flush(); err != nil {
 		return err
 	}
 	_, _, err := c.readReply(250)

@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/plumbnet/plumb/sasl"
 )
@@ -101,7 +104,7 @@ func TestClientRefusesPasswordInClear(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewClient(remoteConn{conn}, "mx.test")
+	c, err := NewClient(remoteConn{conn})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,8 +125,8 @@ func TestClientRefusesCRLF(t *testing.T) {
 		"Verify":   func() error { return c.Verify("v\r@w.x") },
 		"SendMail": func() error { return c.SendMail("a@b.c", []string{"x@y.z\r\nRSET"}, strings.NewReader("x"), nil) },
 	} {
-		if err := call(); !errors.Is(err, errBadArgument) {
-			t.Errorf("%s with CR/LF = %v, want errBadArgument", name, err)
+		if err := call(); !errors.Is(err, ErrBadArgument) {
+			t.Errorf("%s with CR/LF = %v, want ErrBadArgument", name, err)
 		}
 	}
 	if err := c.Noop(); err != nil {
@@ -157,7 +160,7 @@ func TestClientHeloFallback(t *testing.T) {
 		}
 		errc <- nil
 	}()
-	c, err := NewClient(cc, "old.test")
+	c, err := NewClient(cc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,10 +169,145 @@ func TestClientHeloFallback(t *testing.T) {
 	}
 	err = c.Rcpt("x@old.test", nil)
 	var se *Error
-	if !errors.As(err, &se) || se.Code != 550 || se.EnhancedCode != NoEnhancedCode || se.Message != "no such user" {
+	if !errors.As(err, &se) || se.Code != 550 || se.EnhancedCode != NoEnhancedCode || se.Msg != "no such user" {
 		t.Errorf("Rcpt = %#v, want 550 without enhanced code", err)
 	}
 	if err := <-errc; err != nil {
 		t.Error(err)
+	}
+}
+
+// TestClientHugeReplyLine: a hostile server's 100 MB greeting line
+// fails the client fast, after a bounded read, with ErrProtocol.
+func TestClientHugeReplyLine(t *testing.T) {
+	cc, sc := net.Pipe()
+	go func() {
+		defer sc.Close()
+		sc.Write([]byte("220 "))
+		chunk := []byte(strings.Repeat("x", 64<<10))
+		for sent := 0; sent < 100<<20; sent += len(chunk) {
+			if _, err := sc.Write(chunk); err != nil {
+				return
+			}
+		}
+		sc.Write([]byte("\r\n"))
+	}()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	c, err := NewClient(cc)
+	took := time.Since(start)
+	runtime.ReadMemStats(&after)
+	if err == nil {
+		c.Close()
+	}
+	cc.Close()
+	if !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "reply line over") {
+		t.Fatalf("NewClient() with a 100 MB greeting = %v, want ErrProtocol: reply line over ...", err)
+	}
+	if took > 2*time.Second {
+		t.Errorf("NewClient() with a 100 MB greeting took %v, want it to fail fast", took)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 4<<20 {
+		t.Errorf("NewClient() with a 100 MB greeting allocated %d bytes, want a bounded read", alloc)
+	}
+}
+
+// scripted runs a fake server on a pipe: each step waits for a line
+// (unless want is "") and answers reply.
+func scripted(t *testing.T, script []struct{ want, reply string }) (net.Conn, <-chan error) {
+	cc, sc := net.Pipe()
+	errc := make(chan error, 1)
+	go func() {
+		defer sc.Close()
+		r := bufio.NewReader(sc)
+		for _, step := range script {
+			if step.want != "" {
+				line, err := r.ReadString('\n')
+				if err != nil || strings.TrimRight(line, "\r\n") != step.want {
+					errc <- fmt.Errorf("server got %q, %v; want %q", line, err, step.want)
+					return
+				}
+			}
+			if _, err := sc.Write([]byte(step.reply + "\r\n")); err != nil {
+				errc <- fmt.Errorf("server writing %q: %v", step.reply, err)
+				return
+			}
+		}
+		errc <- nil
+	}()
+	t.Cleanup(func() { cc.Close() })
+	return cc, errc
+}
+
+// TestClientAuthErrorsMatchSASL: a failure of the SASL client comes back
+// wrapped, matching the sasl package's sentinel, and the exchange is
+// cancelled with "*".
+func TestClientAuthErrorsMatchSASL(t *testing.T) {
+	conn, errc := scripted(t, []struct{ want, reply string }{
+		{"", "220 odd.test ESMTP"},
+		{"EHLO client.test", "250-odd.test\r\n250 AUTH PLAIN"},
+		{"AUTH PLAIN " + plainIR("alice", "s3cret"), "334 bW9yZT8="},
+		{"*", "501 cancelled"},
+	})
+	c, err := NewClient(loopbackConn{conn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.LocalName = "client.test"
+	if err := c.Auth(sasl.NewPlainClient("", "alice", "s3cret")); !errors.Is(err, sasl.ErrUnexpectedChallenge) {
+		t.Errorf("Auth(PLAIN) answered with a challenge = %v, want sasl.ErrUnexpectedChallenge", err)
+	}
+	c.Close()
+	if err := <-errc; err != nil {
+		t.Error(err)
+	}
+}
+
+// loopbackConn reports a loopback peer, as a pipe has none.
+type loopbackConn struct{ net.Conn }
+
+func (loopbackConn) RemoteAddr() net.Addr { return &net.TCPAddr{IP: net.IPv6loopback, Port: 25} }
+
+func TestClientMalformedReply(t *testing.T) {
+	for _, reply := range []string{"hello", "250-a\r\n251 b", "99 x", "2500 x"} {
+		conn, _ := scripted(t, []struct{ want, reply string }{{"", "220 ok"}, {"NOOP", reply}})
+		c, err := NewClient(conn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.didHello = true
+		if err := c.Noop(); !errors.Is(err, ErrProtocol) {
+			t.Errorf("Noop() answered %q = %v, want ErrProtocol", reply, err)
+		}
+	}
+}
+
+func TestDialer(t *testing.T) {
+	serverTLS, clientTLS := testTLS(t)
+	be := &MemoryBackend{}
+	addr := startServer(t, &Server{Backend: be, TLSConfig: serverTLS})
+	d := Dialer{TLSConfig: clientTLS, Timeout: 10 * time.Second, LocalName: "client.test"}
+	c, err := d.Dial(context.Background(), addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if c.Timeout != d.Timeout || c.LocalName != d.LocalName {
+		t.Errorf("Dial() client Timeout, LocalName = %v, %q; want the Dialer's", c.Timeout, c.LocalName)
+	}
+	if err := c.StartTLS(nil); err != nil {
+		t.Fatalf("StartTLS(nil) with the Dialer's TLSConfig = %v", err)
+	}
+	if err := c.SendMail("a@b.c", []string{"x@mx.test"}, strings.NewReader("hi\r\n"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if m := be.Messages(); len(m) != 1 || !strings.Contains(string(m[0].Data), "from client.test ") {
+		t.Errorf("messages = %d, want one received from client.test", len(m))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := d.Dial(ctx, addr); !errors.Is(err, context.Canceled) {
+		t.Errorf("Dial() with a cancelled context = %v, want context.Canceled", err)
 	}
 }

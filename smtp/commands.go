@@ -14,49 +14,103 @@ import (
 // SMTP port (a cross-protocol attack) is cut off at once, as Postfix does.
 var forbiddenVerbs = map[string]bool{"GET": true, "POST": true, "HEAD": true, "PUT": true, "CONNECT": true}
 
+// A command is one verb's entry in the dispatch table: what the
+// session must have done first is data here, not an if in each handler.
+type command struct {
+	verb   string
+	handle func(c *Conn, arg string)
+	syntax string // for HELP verb
+	// hello: EHLO or HELO must come first (503).
+	hello bool
+	// gated: refused before STARTTLS when Server.TLSRequired (530), and
+	// before AUTH when Server.AuthRequired (530).
+	gated bool
+	// offered, if set, says whether this server offers the verb now;
+	// when not, it is answered 502 and left out of HELP.
+	offered func(c *Conn) bool
+}
+
+// commandList is the table in the order HELP lists it (RFC 5321 section
+// 4.1.1.8); commands indexes it by verb. It is filled in init, as HELP
+// itself reads it.
+var (
+	commandList []command
+	commands    = map[string]*command{}
+)
+
+func init() {
+	commandList = []command{
+		{verb: "EHLO", handle: func(c *Conn, arg string) { c.handleHelo("EHLO", arg) }, syntax: "EHLO domain"},
+		{verb: "HELO", handle: func(c *Conn, arg string) { c.handleHelo("HELO", arg) }, syntax: "HELO domain"},
+		{verb: "STARTTLS", handle: (*Conn).handleStartTLS, syntax: "STARTTLS (RFC 3207)",
+			offered: func(c *Conn) bool { return c.srv.TLSConfig != nil }},
+		{verb: "AUTH", handle: (*Conn).handleAuth, syntax: "AUTH mechanism [initial-response] (RFC 4954)",
+			offered: func(c *Conn) bool { return len(c.authMechanisms()) > 0 }},
+		{verb: "MAIL", handle: (*Conn).handleMail, hello: true, gated: true,
+			syntax: "MAIL FROM:<reverse-path> [SIZE=n] [BODY=7BIT|8BITMIME] [SMTPUTF8] [RET=FULL|HDRS] [ENVID=xtext] [AUTH=mailbox]"},
+		{verb: "RCPT", handle: (*Conn).handleRcpt, syntax: "RCPT TO:<forward-path> [NOTIFY=NEVER|SUCCESS,FAILURE,DELAY] [ORCPT=type;address]"},
+		{verb: "DATA", handle: (*Conn).handleData, syntax: "DATA, then the message, ending with <CRLF>.<CRLF>"},
+		{verb: "BDAT", handle: (*Conn).handleBdat, syntax: "BDAT size [LAST], then size octets of the message (RFC 3030)",
+			offered: func(c *Conn) bool { return !c.srv.DisableChunking }},
+		{verb: "RSET", handle: func(c *Conn, _ string) { c.resetTx(); c.reply(250, EnhancedCode{2, 0, 0}, "OK") }, syntax: "RSET"},
+		{verb: "NOOP", handle: func(c *Conn, _ string) { c.reply(250, EnhancedCode{2, 0, 0}, "OK") }, syntax: "NOOP [string]"},
+		{verb: "VRFY", handle: (*Conn).handleVrfy, syntax: "VRFY mailbox"},
+		{verb: "EXPN", offered: func(*Conn) bool { return false }},
+		{verb: "HELP", handle: (*Conn).handleHelp, syntax: "HELP [command]"},
+		{verb: "QUIT", handle: func(c *Conn, _ string) {
+			c.reply(221, EnhancedCode{2, 0, 0}, c.srv.hostname()+" closing connection")
+			c.quitting = true
+		}, syntax: "QUIT"},
+	}
+	for i := range commandList {
+		commands[commandList[i].verb] = &commandList[i]
+	}
+}
+
 func (c *Conn) handle(line string) {
 	verb, arg, err := parseCommand(line)
 	if err != nil {
 		c.reply(500, EnhancedCode{5, 5, 2}, err.Error())
 		return
 	}
-	switch verb {
-	case "EHLO", "HELO":
-		c.handleHelo(verb, arg)
-	case "MAIL":
-		c.handleMail(arg)
-	case "RCPT":
-		c.handleRcpt(arg)
-	case "DATA":
-		c.handleData(arg)
-	case "BDAT":
-		c.handleBdat(arg)
-	case "RSET":
-		c.resetTx()
-		c.reply(250, EnhancedCode{2, 0, 0}, "OK")
-	case "NOOP":
-		c.reply(250, EnhancedCode{2, 0, 0}, "OK")
-	case "QUIT":
-		c.reply(221, EnhancedCode{2, 0, 0}, c.srv.hostname()+" closing connection")
+	cmd, ok := commands[verb]
+	switch {
+	case !ok && forbiddenVerbs[verb]:
+		c.reply(521, EnhancedCode{5, 7, 0}, "This is an SMTP server, closing connection")
 		c.quitting = true
-	case "VRFY":
-		c.handleVrfy(arg)
-	case "EXPN":
-		c.reply(502, EnhancedCode{5, 5, 1}, "EXPN not available")
-	case "HELP":
-		c.reply(214, EnhancedCode{2, 0, 0}, "Commands: EHLO HELO MAIL RCPT DATA BDAT RSET NOOP QUIT VRFY HELP STARTTLS AUTH\nSee RFC 5321")
-	case "STARTTLS":
-		c.handleStartTLS(arg)
-	case "AUTH":
-		c.handleAuth(arg)
+	case !ok:
+		c.reply(500, EnhancedCode{5, 5, 2}, "Command unrecognized")
+	case cmd.offered != nil && !cmd.offered(c):
+		c.reply(502, EnhancedCode{5, 5, 1}, verb+" not available")
+	case cmd.hello && c.helo == "":
+		c.reply(503, EnhancedCode{5, 5, 1}, "Send EHLO first")
+	case cmd.gated && c.tlsMissing():
+		c.reply(530, EnhancedCode{5, 7, 0}, "Must issue a STARTTLS command first")
+	case cmd.gated && c.srv.AuthRequired && !c.authed:
+		c.reply(ErrAuthRequired.Code, ErrAuthRequired.EnhancedCode, ErrAuthRequired.Msg)
 	default:
-		if forbiddenVerbs[verb] {
-			c.reply(521, EnhancedCode{5, 7, 0}, "This is an SMTP server, closing connection")
-			c.quitting = true
+		cmd.handle(c, arg)
+	}
+}
+
+// handleHelp lists the commands offered now, or gives one's syntax.
+func (c *Conn) handleHelp(arg string) {
+	if arg != "" {
+		cmd, ok := commands[strings.ToUpper(arg)]
+		if !ok || cmd.offered != nil && !cmd.offered(c) {
+			c.reply(504, EnhancedCode{5, 5, 1}, "HELP: no such command")
 			return
 		}
-		c.reply(500, EnhancedCode{5, 5, 2}, "Command unrecognized")
+		c.reply(214, EnhancedCode{2, 0, 0}, cmd.syntax)
+		return
 	}
+	var verbs []string
+	for _, cmd := range commandList {
+		if cmd.offered == nil || cmd.offered(c) {
+			verbs = append(verbs, cmd.verb)
+		}
+	}
+	c.reply(214, EnhancedCode{2, 0, 0}, "Commands: "+strings.Join(verbs, " ")+"\nHELP command gives its syntax; see RFC 5321")
 }
 
 func (c *Conn) handleHelo(verb, arg string) {
@@ -99,18 +153,8 @@ func (c *Conn) tlsMissing() bool {
 }
 
 func (c *Conn) handleMail(arg string) {
-	switch {
-	case c.helo == "":
-		c.reply(503, EnhancedCode{5, 5, 1}, "Send EHLO first")
-		return
-	case c.tx != nil:
+	if c.tx != nil {
 		c.reply(503, EnhancedCode{5, 5, 1}, "Nested MAIL command")
-		return
-	case c.tlsMissing():
-		c.reply(530, EnhancedCode{5, 7, 0}, "Must issue a STARTTLS command first")
-		return
-	case c.srv.AuthRequired && !c.authed:
-		c.reply(ErrAuthRequired.Code, ErrAuthRequired.EnhancedCode, ErrAuthRequired.Message)
 		return
 	}
 	from, params, err := parsePathArg(arg, "FROM:", true, true)
@@ -288,9 +332,6 @@ func (c *Conn) handleVrfy(arg string) {
 
 func (c *Conn) handleStartTLS(arg string) {
 	switch {
-	case c.srv.TLSConfig == nil:
-		c.reply(502, EnhancedCode{5, 5, 1}, "STARTTLS not available")
-		return
 	case c.tls != nil:
 		c.reply(503, EnhancedCode{5, 5, 1}, "Already using TLS")
 		return
@@ -299,13 +340,13 @@ func (c *Conn) handleStartTLS(arg string) {
 		return
 	}
 	c.reply(220, EnhancedCode{2, 0, 0}, "Ready to start TLS")
-	c.nc.SetWriteDeadline(time.Now().Add(c.srv.writeWait()))
+	c.nc.SetWriteDeadline(c.srv.writeDeadline())
 	if err := c.bw.Flush(); err != nil {
 		c.quitting = true
 		return
 	}
 	tc := tls.Server(c.nc, c.srv.TLSConfig)
-	tc.SetDeadline(time.Now().Add(c.srv.writeWait()))
+	tc.SetDeadline(c.srv.writeDeadline())
 	if err := tc.HandshakeContext(c.ctx); err != nil {
 		c.log.Debug("smtp: TLS handshake failed", "err", err)
 		c.quitting = true
@@ -320,12 +361,13 @@ func (c *Conn) handleStartTLS(arg string) {
 	c.nc = tc
 	c.mu.Unlock()
 	c.br = bufio.NewReaderSize(tc, 4096)
+	c.lr.Reset(c.br)
 	c.bw = bufio.NewWriterSize(tc, 4096)
 	c.tls = &cs
 	c.resetTx()
 	c.helo, c.esmtp, c.authed = "", false, false
 	c.session.Logout()
-	session, err := c.srv.Backend.NewSession(c)
+	session, err := c.srv.Backend.NewSession(c.ctx, c)
 	if err != nil {
 		c.session = nil
 		c.replyErr(err, "new session")

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"runtime/debug"
@@ -16,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/plumbnet/plumb/internal/wire"
 	"github.com/plumbnet/plumb/sasl"
 )
 
@@ -24,14 +24,15 @@ type Conn struct {
 	srv    *Server
 	nc     net.Conn
 	br     *bufio.Reader
+	lr     *wire.Reader // command lines, from br
 	bw     *bufio.Writer
 	id     string
 	log    *slog.Logger
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu     sync.Mutex // guards idle and closed, for Shutdown
-	idle   bool
+	mu     sync.Mutex // guards nc, idle and closed, for Shutdown
+	idle   bool       // waiting for a command outside a transaction
 	closed bool
 
 	session  Session
@@ -58,32 +59,36 @@ func (s *Server) newConn(nc net.Conn) *Conn {
 	c := &Conn{srv: s, nc: nc, id: hex.EncodeToString(b[:])}
 	c.br = bufio.NewReaderSize(nc, 4096)
 	c.bw = bufio.NewWriterSize(nc, 4096)
+	// Commands may end in a bare LF, as most servers take them; only
+	// the message body is strict.
+	c.lr = wire.NewReader(c.br)
+	c.lr.MaxLine, c.lr.Lenient = s.maxLine(), true
+	c.lr.IdleTimeout = duration(s.IdleTimeout, DefaultIdleTimeout)
+	c.lr.LineTimeout = duration(s.LineTimeout, DefaultLineTimeout)
+	c.lr.Conn = idleDeadline{c}
 	c.log = s.logger().With("service", "smtp", "conn", c.id, "remote", nc.RemoteAddr().String())
 	c.ctx, c.cancel = context.WithCancel(context.Background())
 	return c
 }
 
-// detectTLS notes whether the listener gave a TLS connection, finishing
-// its handshake here, in the connection's goroutine, so a slow client
-// holds up no one else. It reports false if the handshake failed.
+// detectTLS finishes the handshake of a connection the listener gave
+// as a *tls.Conn (implicit TLS), in the connection's goroutine so a slow
+// client holds up no one else, within the write timeout. Any other
+// connection is plaintext, whatever it claims. It reports false if the
+// handshake failed.
 func (c *Conn) detectTLS() bool {
-	switch nc := c.nc.(type) {
-	case *tls.Conn:
-		nc.SetDeadline(time.Now().Add(c.srv.writeWait()))
-		if err := nc.HandshakeContext(c.ctx); err != nil {
-			c.log.Debug("smtp: TLS handshake failed", "err", err)
-			return false
-		}
-		nc.SetDeadline(time.Time{})
-		cs := nc.ConnectionState()
-		c.tls = &cs
-	case interface{ ConnectionState() tls.ConnectionState }:
-		cs := nc.ConnectionState()
-		c.tls = &cs
+	tc, ok := c.nc.(*tls.Conn)
+	if !ok {
+		return true
 	}
-	if c.tls == nil && c.srv.ImplicitTLS {
-		c.tls = &tls.ConnectionState{HandshakeComplete: true}
+	tc.SetDeadline(c.srv.writeDeadline())
+	if err := tc.HandshakeContext(c.ctx); err != nil {
+		c.log.Debug("smtp: TLS handshake failed", "err", err)
+		return false
 	}
+	tc.SetDeadline(time.Time{})
+	cs := tc.ConnectionState()
+	c.tls = &cs
 	return true
 }
 
@@ -107,6 +112,11 @@ func (c *Conn) Authenticated() bool { return c.authed }
 
 // Server returns the server the connection belongs to.
 func (c *Conn) Server() *Server { return c.srv }
+
+// Info returns the connection's addresses and TLS state.
+func (c *Conn) Info() ConnInfo {
+	return ConnInfo{RemoteAddr: c.nc.RemoteAddr(), LocalAddr: c.nc.LocalAddr(), TLS: c.tls}
+}
 
 // Loopback reports whether the client connects from a loopback address.
 func (c *Conn) Loopback() bool { return sasl.IsLoopback(c.nc.RemoteAddr()) }
@@ -137,6 +147,20 @@ func (c *Conn) setIdle(idle bool) {
 	c.mu.Unlock()
 }
 
+// idleDeadline is the command reader's view of the connection: under
+// the lock, so that Shutdown's wakeIfIdle cannot fall between the check
+// of closing and a deadline set for an idle wait, and lose the wake.
+type idleDeadline struct{ c *Conn }
+
+func (d idleDeadline) SetReadDeadline(t time.Time) error {
+	d.c.mu.Lock()
+	defer d.c.mu.Unlock()
+	if d.c.idle && d.c.srv.closing.Load() {
+		t = time.Now()
+	}
+	return d.c.nc.SetReadDeadline(t)
+}
+
 func (c *Conn) serve() {
 	defer c.close()
 	defer func() {
@@ -161,7 +185,7 @@ func (c *Conn) serve() {
 		return
 	}
 	var err error
-	if c.session, err = c.srv.Backend.NewSession(c); err != nil {
+	if c.session, err = c.srv.Backend.NewSession(c.ctx, c); err != nil {
 		c.replyErr(err, "new session")
 		c.bw.Flush()
 		return
@@ -181,9 +205,15 @@ func (c *Conn) serve() {
 		}
 		line, err := c.readCommand()
 		if err != nil {
-			if errors.Is(err, errLineTooLong) {
+			switch {
+			case errors.Is(err, wire.ErrLineTooLong):
 				c.reply(500, EnhancedCode{5, 5, 6}, "Line too long")
 				continue
+			case errors.Is(err, errLineFarTooLong):
+				c.reply(500, EnhancedCode{5, 5, 6}, "Line too long, closing connection")
+				c.abortTx()
+				c.bw.Flush()
+				return
 			}
 			var ne net.Error
 			switch {
@@ -201,58 +231,30 @@ func (c *Conn) serve() {
 	c.bw.Flush()
 }
 
-var errLineTooLong = errors.New("smtp: line too long")
+// errLineFarTooLong is a command line too long even to skip.
+var errLineFarTooLong = errors.New("smtp: command line too long to skip")
 
 // readCommand reads one command line. It flushes pending replies first
-// unless more pipelined commands are already buffered (RFC 2920).
+// unless more pipelined commands are already buffered (RFC 2920). A line
+// over the limit is skipped and wire.ErrLineTooLong returned.
 func (c *Conn) readCommand() (string, error) {
 	if c.br.Buffered() == 0 {
-		c.nc.SetWriteDeadline(time.Now().Add(c.srv.writeWait()))
+		c.nc.SetWriteDeadline(c.srv.writeDeadline())
 		if err := c.bw.Flush(); err != nil {
 			return "", err
 		}
 	}
-	// Under the lock, so that Shutdown's wakeIfIdle cannot fall between
-	// the check of closing and the deadline.
-	c.mu.Lock()
-	c.idle = c.tx == nil
-	if c.idle && c.srv.closing.Load() {
-		c.nc.SetReadDeadline(time.Now())
-	} else {
-		c.nc.SetReadDeadline(time.Now().Add(c.srv.idle()))
-	}
-	c.mu.Unlock()
+	c.setIdle(c.tx == nil)
 	defer c.setIdle(false)
-	return readLine(c.br, c.srv.maxLine())
-}
-
-// readLine reads a line ending in LF (a bare LF is taken as a line end
-// in commands, as most servers do; only the message body is strict) of
-// at most max bytes; a longer line is consumed and errLineTooLong returned.
-func readLine(br *bufio.Reader, max int) (string, error) {
-	var line []byte
-	tooLong := false
-	for {
-		chunk, err := br.ReadSlice('\n')
-		if !tooLong {
-			line = append(line, chunk...)
-			if len(line) > max {
-				tooLong, line = true, nil
-			}
+	line, err := c.lr.ReadLine()
+	if errors.Is(err, wire.ErrLineTooLong) {
+		if derr := c.lr.DiscardLine(); errors.Is(derr, wire.ErrLineTooLong) {
+			return "", errLineFarTooLong
+		} else if derr != nil {
+			return "", derr
 		}
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err != nil {
-			return "", err
-		}
-		break
 	}
-	if tooLong {
-		return "", errLineTooLong
-	}
-	s := strings.TrimSuffix(string(line[:len(line)-1]), "\r")
-	return s, nil
+	return line, err
 }
 
 // reply writes one reply; text lines separated by "\n" become a
@@ -266,7 +268,7 @@ func (c *Conn) reply(code int, ec EnhancedCode, text string) {
 		prefix = s + " "
 	}
 	lines := strings.Split(text, "\n")
-	c.nc.SetWriteDeadline(time.Now().Add(c.srv.writeWait()))
+	c.nc.SetWriteDeadline(c.srv.writeDeadline())
 	for i, l := range lines {
 		sep := "-"
 		if i == len(lines)-1 {
@@ -289,7 +291,7 @@ func (c *Conn) replyErr(err error, what string) {
 				return ' '
 			}
 			return r
-		}, se.Message)
+		}, se.Msg)
 		code := se.Code
 		if code < 200 || code > 599 {
 			code = 451
@@ -298,7 +300,7 @@ func (c *Conn) replyErr(err error, what string) {
 		return
 	}
 	c.log.Error("smtp: backend error", "step", what, "err", err)
-	c.reply(ErrTryLater.Code, ErrTryLater.EnhancedCode, ErrTryLater.Message)
+	c.reply(ErrTryLater.Code, ErrTryLater.EnhancedCode, ErrTryLater.Msg)
 }
 
 // resetTx ends the transaction in the backend and here.
@@ -347,7 +349,7 @@ func (c *Conn) received(tx *transaction, id string) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "Received: from %s ([%s])\r\n\tby %s (plumb) with %s id %s", c.helo, ip, c.srv.hostname(), proto, id)
-	if c.tls != nil && c.tls.Version != 0 {
+	if c.tls != nil {
 		fmt.Fprintf(&b, "\r\n\t(using %s with cipher %s)", tls.VersionName(c.tls.Version), tls.CipherSuiteName(c.tls.CipherSuite))
 	}
 	if len(tx.rcpts) == 1 {
@@ -361,10 +363,4 @@ func newMessageID() string {
 	var b [8]byte
 	rand.Read(b[:])
 	return strings.ToUpper(hex.EncodeToString(b[:]))
-}
-
-// drain discards the rest of r, so the connection stays in step.
-func drain(r io.Reader) error {
-	_, err := io.Copy(io.Discard, r)
-	return err
 }

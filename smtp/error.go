@@ -25,9 +25,11 @@ func (c EnhancedCode) String() string {
 // one to choose the reply, and the client returns one for a reply it
 // did not want.
 type Error struct {
-	Code         int
+	Code int
+	Msg  string // the text, lines joined by "\n", without the enhanced code
+	// EnhancedCode is the RFC 3463 code; its zero value lets the server
+	// choose one from Code, NoEnhancedCode leaves it out.
 	EnhancedCode EnhancedCode
-	Message      string
 }
 
 func (e *Error) Error() string {
@@ -35,7 +37,7 @@ func (e *Error) Error() string {
 	if ec := e.EnhancedCode.String(); ec != "" {
 		s += " " + ec
 	}
-	return "smtp: " + s + " " + e.Message
+	return "smtp: " + s + " " + e.Msg
 }
 
 // Temporary reports whether the reply is a 4xx one: try again later.
@@ -54,12 +56,12 @@ func IsTemporary(err error) bool {
 
 // Replies a backend commonly returns.
 var (
-	ErrAuthRequired    = &Error{530, EnhancedCode{5, 7, 0}, "Authentication required"}
-	ErrAuthFailed      = &Error{535, EnhancedCode{5, 7, 8}, "Authentication credentials invalid"}
-	ErrRelayDenied     = &Error{554, EnhancedCode{5, 7, 1}, "Relay access denied"}
-	ErrNoSuchUser      = &Error{550, EnhancedCode{5, 1, 1}, "No such user here"}
-	ErrMessageTooLarge = &Error{552, EnhancedCode{5, 3, 4}, "Message size exceeds fixed limit"}
-	ErrTryLater        = &Error{451, EnhancedCode{4, 3, 0}, "Local error in processing, try again later"}
+	ErrAuthRequired    = &Error{530, "Authentication required", EnhancedCode{5, 7, 0}}
+	ErrAuthFailed      = &Error{535, "Authentication credentials invalid", EnhancedCode{5, 7, 8}}
+	ErrRelayDenied     = &Error{554, "Relay access denied", EnhancedCode{5, 7, 1}}
+	ErrNoSuchUser      = &Error{550, "No such user here", EnhancedCode{5, 1, 1}}
+	ErrMessageTooLarge = &Error{552, "Message size exceeds fixed limit", EnhancedCode{5, 3, 4}}
+	ErrTryLater        = &Error{451, "Local error in processing, try again later", EnhancedCode{4, 3, 0}}
 )
 
 // defaultEnhanced picks an enhanced code for a reply that has none,

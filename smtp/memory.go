@@ -46,7 +46,7 @@ func (b *MemoryBackend) Messages() []*Message {
 }
 
 // NewSession implements Backend.
-func (b *MemoryBackend) NewSession(c *Conn) (Session, error) {
+func (b *MemoryBackend) NewSession(ctx context.Context, c *Conn) (Session, error) {
 	return &memorySession{b: b}, nil
 }
 

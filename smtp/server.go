@@ -20,6 +20,7 @@ const (
 	DefaultMaxRecipients     = 100
 	DefaultMaxErrors         = 10
 	DefaultIdleTimeout       = 5 * time.Minute // RFC 5321 section 4.5.3.2.7
+	DefaultLineTimeout       = time.Minute
 	DefaultDataTimeout       = 10 * time.Minute
 	DefaultWriteTimeout      = time.Minute
 )
@@ -32,11 +33,11 @@ type Server struct {
 	// Hostname is the name in the greeting, EHLO and Received: headers;
 	// empty means os.Hostname.
 	Hostname string
-	// TLSConfig enables STARTTLS (RFC 3207).
+	// TLSConfig enables STARTTLS (RFC 3207). For implicit TLS
+	// (submissions, port 465; RFC 8314) serve a listener that yields
+	// *tls.Conn, such as tls.NewListener's: the server finishes the
+	// handshake and takes that connection, and only that one, as TLS.
 	TLSConfig *tls.Config
-	// ImplicitTLS says the listener already speaks TLS (SMTPS, port 465),
-	// for when the connection Serve sees does not show it.
-	ImplicitTLS bool
 
 	// AuthRequired refuses MAIL until the client has authenticated (submission).
 	AuthRequired bool
@@ -62,11 +63,16 @@ type Server struct {
 	MaxRecipients int
 	// MaxErrors closes a connection after this many failed commands.
 	MaxErrors int
+	// Durations: zero means the package default, negative means no limit.
+
 	// IdleTimeout closes a connection that sends no command for this long.
 	IdleTimeout time.Duration
+	// LineTimeout bounds the time from the first byte of a command line
+	// to its end, so a client trickling bytes cannot hold a connection.
+	LineTimeout time.Duration
 	// DataTimeout bounds the wait for each part of a message.
 	DataTimeout time.Duration
-	// WriteTimeout bounds each write of a reply.
+	// WriteTimeout bounds each write of a reply and a TLS handshake.
 	WriteTimeout time.Duration
 
 	// Logger receives connection and error logs; nil means slog.Default.
@@ -197,20 +203,37 @@ func (s *Server) logger() *slog.Logger {
 	return slog.Default()
 }
 
-func orDefault[T int | int64 | time.Duration](v, def T) T {
+func orDefault[T int | int64](v, def T) T {
 	if v <= 0 {
 		return def
 	}
 	return v
 }
 
-func (s *Server) maxLine() int            { return orDefault(s.MaxLineLength, DefaultMaxLineLength) }
-func (s *Server) maxDataLine() int        { return orDefault(s.MaxDataLineLength, DefaultMaxDataLineLength) }
-func (s *Server) maxMessage() int64       { return orDefault(s.MaxMessageBytes, DefaultMaxMessageBytes) }
-func (s *Server) maxRcpt() int            { return orDefault(s.MaxRecipients, DefaultMaxRecipients) }
-func (s *Server) maxErrors() int          { return orDefault(s.MaxErrors, DefaultMaxErrors) }
-func (s *Server) idle() time.Duration     { return orDefault(s.IdleTimeout, DefaultIdleTimeout) }
-func (s *Server) dataWait() time.Duration { return orDefault(s.DataTimeout, DefaultDataTimeout) }
-func (s *Server) writeWait() time.Duration {
-	return orDefault(s.WriteTimeout, DefaultWriteTimeout)
+// duration applies the house rule: zero is def, negative stays negative
+// (no limit), as the wire kit takes it.
+func duration(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}
+
+// deadline returns the time d from now, or the zero time (none) if d is negative.
+func deadline(d time.Duration) time.Time {
+	if d < 0 {
+		return time.Time{}
+	}
+	return time.Now().Add(d)
+}
+
+func (s *Server) maxLine() int      { return orDefault(s.MaxLineLength, DefaultMaxLineLength) }
+func (s *Server) maxDataLine() int  { return orDefault(s.MaxDataLineLength, DefaultMaxDataLineLength) }
+func (s *Server) maxMessage() int64 { return orDefault(s.MaxMessageBytes, DefaultMaxMessageBytes) }
+func (s *Server) maxRcpt() int      { return orDefault(s.MaxRecipients, DefaultMaxRecipients) }
+func (s *Server) maxErrors() int    { return orDefault(s.MaxErrors, DefaultMaxErrors) }
+
+// writeDeadline is when a reply being written now must be out.
+func (s *Server) writeDeadline() time.Time {
+	return deadline(duration(s.WriteTimeout, DefaultWriteTimeout))
 }

@@ -244,8 +244,8 @@ type failingBackend struct {
 	fail func(step string) error
 }
 
-func (b *failingBackend) NewSession(c *Conn) (Session, error) {
-	s, _ := b.MemoryBackend.NewSession(c)
+func (b *failingBackend) NewSession(ctx context.Context, c *Conn) (Session, error) {
+	s, _ := b.MemoryBackend.NewSession(ctx, c)
 	return &failingSession{Session: s, b: b}, nil
 }
 
@@ -273,7 +273,7 @@ func TestBackendErrors(t *testing.T) {
 		if step == "mail" {
 			return fmt.Errorf("database password is hunter2: %w", errors.New("boom"))
 		}
-		return &Error{Code: 452, EnhancedCode: EnhancedCode{4, 2, 2}, Message: "Mailbox full\r\nINJECTED"}
+		return &Error{Code: 452, EnhancedCode: EnhancedCode{4, 2, 2}, Msg: "Mailbox full\r\nINJECTED"}
 	}}
 	addr := startServer(t, &Server{Backend: be})
 	s := dialSession(t, addr)
@@ -283,7 +283,7 @@ func TestBackendErrors(t *testing.T) {
 	}
 	be.fail = func(step string) error {
 		if step == "data" {
-			return &Error{Code: 452, EnhancedCode: EnhancedCode{4, 2, 2}, Message: "Mailbox full\r\nINJECTED"}
+			return &Error{Code: 452, EnhancedCode: EnhancedCode{4, 2, 2}, Msg: "Mailbox full\r\nINJECTED"}
 		}
 		return nil
 	}
@@ -337,5 +337,40 @@ func TestShutdownTellsIdleClients(t *testing.T) {
 	busy.expect("421 4.3.2")
 	if err := <-done; err != nil {
 		t.Errorf("Shutdown() = %v, want nil", err)
+	}
+}
+
+// TestSlowlorisCommandLine: a client trickling a command a byte at a
+// time keeps the idle timer happy but not the line timer.
+func TestSlowlorisCommandLine(t *testing.T) {
+	addr := startServer(t, &Server{Backend: &MemoryBackend{}, IdleTimeout: time.Minute, LineTimeout: 300 * time.Millisecond})
+	s := dialSession(t, addr)
+	start := time.Now()
+	for _, b := range []byte("NOOP and on and on") {
+		if _, err := s.conn.Write([]byte{b}); err != nil {
+			break
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+	s.expect("421 4.4.2")
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("trickled command cut off after %v, want about 300ms", took)
+	}
+	if !s.closed() {
+		t.Error("connection open after the line timeout")
+	}
+}
+
+// TestCommandTooLongToSkip: a line over the limit is skipped and
+// answered; one too long even to skip closes the connection.
+func TestCommandTooLongToSkip(t *testing.T) {
+	addr := startServer(t, &Server{Backend: &MemoryBackend{}, MaxLineLength: 100})
+	s := dialSession(t, addr)
+	s.cmd("NOOP "+strings.Repeat("x", 50<<10), "500 5.5.6 Line too long")
+	s.cmd("NOOP", "250 ")
+	go s.conn.Write([]byte(strings.Repeat("x", 2<<20) + "\r\n"))
+	s.expect("500 5.5.6 Line too long, closing connection")
+	if !s.closed() {
+		t.Error("connection open after a line over the skip limit")
 	}
 }
