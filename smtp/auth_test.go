@@ -1,11 +1,12 @@
 package smtp
 
 import (
-	"bufio"
 	"crypto/tls"
 	"encoding/base64"
 	"strings"
 	"testing"
+
+	"github.com/plumbnet/plumb/internal/testkit"
 )
 
 func plainIR(user, pass string) string {
@@ -45,7 +46,7 @@ func TestAuthPlainAndLogin(t *testing.T) {
 }
 
 func TestAuthRefusedInClearFromAfar(t *testing.T) {
-	serverTLS, clientTLS := testTLS(t)
+	serverTLS, clientTLS := testkit.TLS(t)
 	be := &MemoryBackend{Users: map[string]string{"alice": "s3cret"}}
 	addr := startServerOn(t, &Server{Backend: be, TLSConfig: serverTLS, TLSRequired: true, AuthRequired: true}, fromAfar)
 	s := dialSession(t, addr)
@@ -59,11 +60,11 @@ func TestAuthRefusedInClearFromAfar(t *testing.T) {
 	// injected RSET must not be answered after the handshake.
 	s.send("STARTTLS\r\nRSET\r\n")
 	s.expect("220 ")
-	tc := tls.Client(s.conn, clientTLS)
+	tc := tls.Client(s.Conn, clientTLS)
 	if err := tc.Handshake(); err != nil {
 		t.Fatal(err)
 	}
-	s.conn, s.r = tc, bufio.NewReader(tc)
+	s.Transcript = testkit.NewTranscript(t, tc)
 	s.cmd("MAIL FROM:<alice@mx.test>", "503 5.5.1") // EHLO forgotten
 	ehlo = s.cmd("EHLO client.test", "250 ")
 	if !strings.Contains(ehlo, "AUTH PLAIN LOGIN") || strings.Contains(ehlo, "STARTTLS") {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/plumbnet/plumb/internal/lifecycle"
 	"github.com/plumbnet/plumb/internal/wire"
 	"github.com/plumbnet/plumb/sasl"
 )
@@ -110,8 +111,7 @@ func (d *Dialer) dial(ctx context.Context, addr string, implicit bool) (*Client,
 	if err != nil {
 		return nil, fmt.Errorf("smtp: %w", err)
 	}
-	timeout := duration(d.Timeout, DefaultClientTimeout)
-	if timeout > 0 {
+	if timeout := lifecycle.Timeout(d.Timeout, DefaultClientTimeout); timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
@@ -197,7 +197,7 @@ func tlsConfigFor(config *tls.Config, host string) *tls.Config {
 }
 
 func (c *Client) deadline() {
-	c.conn.SetDeadline(deadline(duration(c.Timeout, DefaultClientTimeout)))
+	c.conn.SetDeadline(lifecycle.Deadline(lifecycle.Timeout(c.Timeout, DefaultClientTimeout)))
 }
 
 func checkArg(args ...string) error {
@@ -433,7 +433,7 @@ func (c *Client) Auth(a sasl.Client) error {
 	if err != nil {
 		return err
 	}
-	if (mech == sasl.Plain || mech == sasl.Login) && !c.tls && !sasl.IsLoopback(c.conn.RemoteAddr()) {
+	if (mech == sasl.Plain || mech == sasl.Login) && !sasl.PlaintextAllowed(c.conn) {
 		return ErrPlaintext
 	}
 	if err := checkArg(mech); err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plumbnet/plumb/internal/testkit"
 	"github.com/plumbnet/plumb/sasl"
 )
 
@@ -68,7 +69,7 @@ func TestClientSendMail(t *testing.T) {
 }
 
 func TestClientStartTLSAndAuth(t *testing.T) {
-	serverTLS, clientTLS := testTLS(t)
+	serverTLS, clientTLS := testkit.TLS(t)
 	be := &MemoryBackend{Users: map[string]string{"alice": "s3cret"}}
 	addr := startServerOn(t, &Server{Backend: be, TLSConfig: serverTLS, TLSRequired: true, AuthRequired: true}, fromAfar)
 	c := dialClient(t, addr)
@@ -104,13 +105,13 @@ func TestClientRefusesPasswordInClear(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := NewClient(remoteConn{conn})
+	c, err := NewClient(testkit.FromAfar(conn))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.Auth(sasl.NewPlainClient("", "alice", "s3cret")); err == nil || !strings.Contains(err.Error(), "unencrypted") {
-		t.Errorf("Auth(PLAIN) over clear text from afar = %v, want a refusal", err)
+	if err := c.Auth(sasl.NewPlainClient("", "alice", "s3cret")); !errors.Is(err, ErrPlaintext) {
+		t.Errorf("Auth(PLAIN) over clear text from afar = %v, want ErrPlaintext", err)
 	}
 }
 
@@ -284,7 +285,7 @@ func TestClientMalformedReply(t *testing.T) {
 }
 
 func TestDialer(t *testing.T) {
-	serverTLS, clientTLS := testTLS(t)
+	serverTLS, clientTLS := testkit.TLS(t)
 	be := &MemoryBackend{}
 	addr := startServer(t, &Server{Backend: be, TLSConfig: serverTLS})
 	d := Dialer{TLSConfig: clientTLS, Timeout: 10 * time.Second, LocalName: "client.test"}

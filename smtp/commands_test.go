@@ -4,12 +4,14 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/plumbnet/plumb/internal/testkit"
 )
 
 // TestHelpFromTable: HELP lists exactly the verbs the table offers this
 // connection, and HELP verb gives each one's syntax.
 func TestHelpFromTable(t *testing.T) {
-	serverTLS, _ := testTLS(t)
+	serverTLS, _ := testkit.TLS(t)
 	for _, tt := range []struct {
 		name      string
 		srv       *Server
@@ -44,7 +46,7 @@ func TestHelpFromTable(t *testing.T) {
 
 // TestTableGating: the table's requirements answer before a handler runs.
 func TestTableGating(t *testing.T) {
-	serverTLS, _ := testTLS(t)
+	serverTLS, _ := testkit.TLS(t)
 	be := &MemoryBackend{Users: map[string]string{"alice": "s3cret"}}
 	addr := startServerOn(t, &Server{Backend: be, TLSConfig: serverTLS, TLSRequired: true, AuthRequired: true}, fromAfar)
 	s := dialSession(t, addr)

@@ -31,8 +31,9 @@ type Conn struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu     sync.Mutex // guards nc, idle and closed, for Shutdown
+	mu     sync.Mutex // guards nc, idle, woken and closed, for Shutdown
 	idle   bool       // waiting for a command outside a transaction
+	woken  bool       // Shutdown has called Wake
 	closed bool
 
 	session  Session
@@ -63,11 +64,11 @@ func (s *Server) newConn(nc net.Conn) *Conn {
 	// the message body is strict.
 	c.lr = wire.NewReader(c.br)
 	c.lr.MaxLine, c.lr.Lenient = s.maxLine(), true
-	c.lr.IdleTimeout = duration(s.IdleTimeout, DefaultIdleTimeout)
-	c.lr.LineTimeout = duration(s.LineTimeout, DefaultLineTimeout)
+	c.lr.IdleTimeout = wireTimeout(s.IdleTimeout, DefaultIdleTimeout)
+	c.lr.LineTimeout = wireTimeout(s.LineTimeout, DefaultLineTimeout)
 	c.lr.Conn = idleDeadline{c}
 	c.log = s.logger().With("service", "smtp", "conn", c.id, "remote", nc.RemoteAddr().String())
-	c.ctx, c.cancel = context.WithCancel(context.Background())
+	c.ctx, c.cancel = context.WithCancel(s.loop.Context())
 	return c
 }
 
@@ -131,11 +132,21 @@ func (c *Conn) close() {
 	}
 }
 
-// wakeIfIdle makes a connection waiting for its next command outside a
-// transaction give up waiting, so Shutdown need not wait for it.
-func (c *Conn) wakeIfIdle() {
+// loopSession is a Conn as the server's lifecycle.Loop sees it; its
+// methods are not Conn's, so a backend holding the Conn cannot call them.
+type loopSession struct{ c *Conn }
+
+func (s loopSession) Serve() { s.c.serve() }
+func (s loopSession) Close() { s.c.close() }
+
+// Wake, called once by Shutdown, makes a connection waiting for its next
+// command outside a transaction give up waiting; one in a transaction
+// finishes it and sees the loop closing before the next command.
+func (s loopSession) Wake() {
+	c := s.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.woken = true
 	if c.idle && !c.closed {
 		c.nc.SetReadDeadline(time.Now())
 	}
@@ -148,14 +159,14 @@ func (c *Conn) setIdle(idle bool) {
 }
 
 // idleDeadline is the command reader's view of the connection: under
-// the lock, so that Shutdown's wakeIfIdle cannot fall between the check
-// of closing and a deadline set for an idle wait, and lose the wake.
+// the lock, so that a Wake between the session's check of the loop and
+// a deadline set for an idle wait is not lost.
 type idleDeadline struct{ c *Conn }
 
 func (d idleDeadline) SetReadDeadline(t time.Time) error {
 	d.c.mu.Lock()
 	defer d.c.mu.Unlock()
-	if d.c.idle && d.c.srv.closing.Load() {
+	if d.c.idle && d.c.woken {
 		t = time.Now()
 	}
 	return d.c.nc.SetReadDeadline(t)
@@ -179,7 +190,7 @@ func (c *Conn) serve() {
 	if !c.detectTLS() {
 		return
 	}
-	if c.srv.closing.Load() {
+	if c.srv.loop.Closing() {
 		c.reply(421, EnhancedCode{4, 3, 2}, c.srv.hostname()+" Service shutting down")
 		c.bw.Flush()
 		return
@@ -198,7 +209,7 @@ func (c *Conn) serve() {
 			c.bw.Flush()
 			return
 		}
-		if c.srv.closing.Load() && c.tx == nil {
+		if c.srv.loop.Closing() && c.tx == nil {
 			c.reply(421, EnhancedCode{4, 3, 2}, c.srv.hostname()+" Service shutting down")
 			c.bw.Flush()
 			return
@@ -217,7 +228,7 @@ func (c *Conn) serve() {
 			}
 			var ne net.Error
 			switch {
-			case errors.As(err, &ne) && ne.Timeout() && c.srv.closing.Load():
+			case errors.As(err, &ne) && ne.Timeout() && c.srv.loop.Closing():
 				c.reply(421, EnhancedCode{4, 3, 2}, c.srv.hostname()+" Service shutting down")
 			case errors.As(err, &ne) && ne.Timeout():
 				c.reply(421, EnhancedCode{4, 4, 2}, c.srv.hostname()+" Idle timeout, closing connection")

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/plumbnet/plumb/internal/lifecycle"
 	"github.com/plumbnet/plumb/internal/wire"
 )
 
@@ -32,7 +33,7 @@ func (c *Conn) handleData(arg string) {
 	id := newMessageID()
 	dr := wire.NewDotReader(c.br)
 	dr.MaxLine, dr.MaxSize = c.srv.maxDataLine(), c.srv.maxMessage()
-	dr.Conn, dr.Timeout = c.nc, duration(c.srv.DataTimeout, DefaultDataTimeout)
+	dr.Conn, dr.Timeout = c.nc, wireTimeout(c.srv.DataTimeout, DefaultDataTimeout)
 	ctx, cancel := c.backendCtx()
 	err := c.session.Data(ctx, io.MultiReader(strings.NewReader(c.received(c.tx, id)), dr))
 	cancel()
@@ -98,7 +99,7 @@ func (c *Conn) handleBdat(arg string) {
 		return
 	}
 	last := len(f) == 2
-	c.nc.SetReadDeadline(deadline(duration(c.srv.DataTimeout, DefaultDataTimeout)))
+	c.nc.SetReadDeadline(lifecycle.Deadline(lifecycle.Timeout(c.srv.DataTimeout, DefaultDataTimeout)))
 	if c.tx == nil || len(c.tx.rcpts) == 0 {
 		if _, err := io.CopyN(io.Discard, c.br, size); err != nil {
 			c.quitting = true

@@ -8,8 +8,9 @@ import (
 	"net"
 	"os"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/plumbnet/plumb/internal/lifecycle"
 )
 
 // Defaults for the Server's zero-valued limits.
@@ -78,113 +79,34 @@ type Server struct {
 	// Logger receives connection and error logs; nil means slog.Default.
 	Logger *slog.Logger
 
-	mu        sync.Mutex
-	listeners map[*net.Listener]struct{} // by pointer: a listener need not be comparable
-	conns     map[*Conn]struct{}
-	closing   atomic.Bool
-	wg        sync.WaitGroup
-	nextID    atomic.Uint64
+	loop     lifecycle.Loop
+	onceLoop sync.Once
 }
 
-// ErrServerClosed is returned by Serve after Shutdown or Close.
-var ErrServerClosed = errors.New("smtp: server closed")
+// ErrServerClosed is returned by Serve after Shutdown or Close; it
+// matches net.ErrClosed.
+var ErrServerClosed = lifecycle.ErrServerClosed
 
 // Serve accepts connections on l and serves each in its own goroutine
-// until Shutdown or Close.
+// until Shutdown or Close; it then returns ErrServerClosed. A *tls.Conn
+// from l is implicit TLS (submissions), and nothing else is.
 func (s *Server) Serve(l net.Listener) error {
 	if s.Backend == nil {
+		l.Close()
 		return errors.New("smtp: Server.Backend is nil")
 	}
-	s.mu.Lock()
-	if s.closing.Load() {
-		s.mu.Unlock()
-		return ErrServerClosed
-	}
-	if s.listeners == nil {
-		s.listeners = map[*net.Listener]struct{}{}
-		s.conns = map[*Conn]struct{}{}
-	}
-	s.listeners[&l] = struct{}{}
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		delete(s.listeners, &l)
-		s.mu.Unlock()
-	}()
-	var delay time.Duration
-	for {
-		nc, err := l.Accept()
-		if err != nil {
-			if s.closing.Load() || errors.Is(err, net.ErrClosed) {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-				time.Sleep(delay)
-				continue
-			}
-			return err
-		}
-		delay = 0
-		c := s.newConn(nc)
-		s.mu.Lock()
-		if s.closing.Load() {
-			s.mu.Unlock()
-			nc.Close()
-			return ErrServerClosed
-		}
-		s.conns[c] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go func() {
-			defer s.wg.Done()
-			c.serve()
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.mu.Unlock()
-		}()
-	}
+	s.onceLoop.Do(func() { s.loop.Name, s.loop.Logger = "smtp", s.Logger })
+	return s.loop.Serve(l, func(nc net.Conn) lifecycle.Session { return loopSession{s.newConn(nc)} })
 }
 
-// Shutdown stops accepting, tells idle connections 421 and closes them,
-// lets transactions in progress finish, and waits for every connection
-// to end or ctx to expire, when it closes the rest.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.closing.Store(true)
-	s.mu.Lock()
-	for l := range s.listeners {
-		(*l).Close()
-	}
-	for c := range s.conns {
-		c.wakeIfIdle()
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.Close()
-		<-done
-		return ctx.Err()
-	}
-}
+// Shutdown stops accepting, tells connections waiting for a command
+// outside a transaction 421 and closes them, lets transactions in
+// progress finish, and waits for every connection to end. When ctx is
+// done first it closes the rest and returns ctx's error.
+func (s *Server) Shutdown(ctx context.Context) error { return s.loop.Shutdown(ctx) }
 
 // Close closes every listener and connection at once.
-func (s *Server) Close() error {
-	s.closing.Store(true)
-	s.mu.Lock()
-	for l := range s.listeners {
-		(*l).Close()
-	}
-	for c := range s.conns {
-		c.close()
-	}
-	s.mu.Unlock()
-	return nil
-}
+func (s *Server) Close() error { return s.loop.Close() }
 
 func (s *Server) hostname() string {
 	if s.Hostname != "" {
@@ -196,12 +118,7 @@ func (s *Server) hostname() string {
 	return "localhost"
 }
 
-func (s *Server) logger() *slog.Logger {
-	if s.Logger != nil {
-		return s.Logger
-	}
-	return slog.Default()
-}
+func (s *Server) logger() *slog.Logger { return lifecycle.Logger(s.Logger) }
 
 func orDefault[T int | int64](v, def T) T {
 	if v <= 0 {
@@ -210,21 +127,13 @@ func orDefault[T int | int64](v, def T) T {
 	return v
 }
 
-// duration applies the house rule: zero is def, negative stays negative
-// (no limit), as the wire kit takes it.
-func duration(d, def time.Duration) time.Duration {
-	if d == 0 {
-		return def
+// wireTimeout turns a Duration field into internal/wire's form: the
+// package default def for 0, negative (none) for negative.
+func wireTimeout(v, def time.Duration) time.Duration {
+	if t := lifecycle.Timeout(v, def); t > 0 {
+		return t
 	}
-	return d
-}
-
-// deadline returns the time d from now, or the zero time (none) if d is negative.
-func deadline(d time.Duration) time.Time {
-	if d < 0 {
-		return time.Time{}
-	}
-	return time.Now().Add(d)
+	return -1
 }
 
 func (s *Server) maxLine() int      { return orDefault(s.MaxLineLength, DefaultMaxLineLength) }
@@ -235,5 +144,5 @@ func (s *Server) maxErrors() int    { return orDefault(s.MaxErrors, DefaultMaxEr
 
 // writeDeadline is when a reply being written now must be out.
 func (s *Server) writeDeadline() time.Time {
-	return deadline(duration(s.WriteTimeout, DefaultWriteTimeout))
+	return lifecycle.Deadline(lifecycle.Timeout(s.WriteTimeout, DefaultWriteTimeout))
 }

@@ -347,7 +347,7 @@ func TestSlowlorisCommandLine(t *testing.T) {
 	s := dialSession(t, addr)
 	start := time.Now()
 	for _, b := range []byte("NOOP and on and on") {
-		if _, err := s.conn.Write([]byte{b}); err != nil {
+		if _, err := s.Conn.Write([]byte{b}); err != nil {
 			break
 		}
 		time.Sleep(30 * time.Millisecond)
@@ -368,7 +368,7 @@ func TestCommandTooLongToSkip(t *testing.T) {
 	s := dialSession(t, addr)
 	s.cmd("NOOP "+strings.Repeat("x", 50<<10), "500 5.5.6 Line too long")
 	s.cmd("NOOP", "250 ")
-	go s.conn.Write([]byte(strings.Repeat("x", 2<<20) + "\r\n"))
+	go s.Conn.Write([]byte(strings.Repeat("x", 2<<20) + "\r\n"))
 	s.expect("500 5.5.6 Line too long, closing connection")
 	if !s.closed() {
 		t.Error("connection open after a line over the skip limit")

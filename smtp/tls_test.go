@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plumbnet/plumb/internal/testkit"
 	"github.com/plumbnet/plumb/sasl"
 )
 
@@ -46,10 +47,10 @@ func (b *infoBackend) last() ConnInfo {
 // counts as TLS; a plaintext connection from afar that claims TLS gets
 // no AUTH, even with a TLS config on the server.
 func TestPlainConnNeverTLS(t *testing.T) {
-	serverTLS, _ := testTLS(t)
+	serverTLS, _ := testkit.TLS(t)
 	be := &infoBackend{MemoryBackend: MemoryBackend{Users: map[string]string{"alice": "s3cret"}}}
 	srv := &Server{Backend: be, TLSConfig: serverTLS, AuthRequired: true}
-	addr := startServerOn(t, srv, func(c net.Conn) net.Conn { return claimsTLS{remoteConn{c}} })
+	addr := startServerOn(t, srv, func(c net.Conn) net.Conn { return claimsTLS{testkit.FromAfar(c)} })
 	s := dialSession(t, addr)
 	if ehlo := s.cmd("EHLO client.test", "250 "); strings.Contains(ehlo, "AUTH") || !strings.Contains(ehlo, "STARTTLS") {
 		t.Errorf("EHLO on a plain conn claiming TLS = %q, want STARTTLS offered and no AUTH", ehlo)
@@ -61,10 +62,10 @@ func TestPlainConnNeverTLS(t *testing.T) {
 }
 
 func TestImplicitTLS(t *testing.T) {
-	serverTLS, clientTLS := testTLS(t)
+	serverTLS, clientTLS := testkit.TLS(t)
 	be := &infoBackend{MemoryBackend: MemoryBackend{Users: map[string]string{"alice": "s3cret"}}}
 	srv := &Server{Backend: be, TLSConfig: serverTLS, AuthRequired: true, TLSRequired: true}
-	addr := startServerOn(t, srv, func(c net.Conn) net.Conn { return tls.Server(remoteConn{c}, serverTLS) })
+	addr := startServerOn(t, srv, func(c net.Conn) net.Conn { return tls.Server(testkit.FromAfar(c), serverTLS) })
 	d := Dialer{TLSConfig: clientTLS}
 	c, err := d.DialTLS(context.Background(), addr)
 	if err != nil {
@@ -97,7 +98,7 @@ func TestImplicitTLS(t *testing.T) {
 // TestImplicitTLSHandshakeTimeout: a client that connects to an
 // implicit-TLS listener and says nothing is dropped at the write timeout.
 func TestImplicitTLSHandshakeTimeout(t *testing.T) {
-	serverTLS, _ := testTLS(t)
+	serverTLS, _ := testkit.TLS(t)
 	srv := &Server{Backend: &MemoryBackend{}, WriteTimeout: 100 * time.Millisecond}
 	addr := startServerOn(t, srv, func(c net.Conn) net.Conn { return tls.Server(c, serverTLS) })
 	c, err := net.Dial("tcp", addr)
