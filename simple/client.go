@@ -51,8 +51,8 @@ func (cl *Client) network() string {
 // called when the call ends; ctx is the one the call must watch.
 func (cl *Client) dial(ctx context.Context, addr string) (net.Conn, context.Context, func(), error) {
 	network := cl.network()
-	if strings.ContainsAny(addr, "\r\n") || strings.ContainsAny(network, "\r\n") {
-		return nil, ctx, nil, errors.New("simple: address contains CR or LF")
+	if strings.ContainsAny(addr, "\r\n\x00") || strings.ContainsAny(network, "\r\n\x00") {
+		return nil, ctx, nil, fmt.Errorf("%w: address %q", ErrBadArgument, addr)
 	}
 	switch network {
 	case "tcp", "tcp4", "tcp6", "udp", "udp4", "udp6":

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/plumbnet/plumb/internal/testkit"
 )
 
 func TestClientAgainstServer(t *testing.T) {
@@ -64,11 +66,7 @@ func TestClientAgainstServer(t *testing.T) {
 
 func TestEchoClientMismatch(t *testing.T) {
 	// A broken echo server that flips one byte.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := testkit.Listen(t)
 	go func() {
 		c, err := l.Accept()
 		if err != nil {
@@ -80,7 +78,7 @@ func TestEchoClientMismatch(t *testing.T) {
 		b[3] ^= 1
 		c.Write(b)
 	}()
-	_, err = (&Client{}).Echo(context.Background(), l.Addr().String(), []byte("hello"))
+	_, err := (&Client{}).Echo(context.Background(), l.Addr().String(), []byte("hello"))
 	var me *MismatchError
 	if !errors.As(err, &me) || me.Offset != 3 || me.Sent != 'l' || me.Got != 'm' {
 		t.Fatalf("Echo against a byte-flipping server = %v, want MismatchError at 3 ('l' vs 'm')", err)
@@ -89,11 +87,7 @@ func TestEchoClientMismatch(t *testing.T) {
 
 func TestClientTimeoutAndCancel(t *testing.T) {
 	// A server that accepts and never answers.
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := testkit.Listen(t)
 	go func() {
 		for {
 			c, err := l.Accept()
@@ -104,7 +98,7 @@ func TestClientTimeoutAndCancel(t *testing.T) {
 		}
 	}()
 	start := time.Now()
-	_, err = (&Client{Timeout: 200 * time.Millisecond}).Daytime(context.Background(), l.Addr().String())
+	_, err := (&Client{Timeout: 200 * time.Millisecond}).Daytime(context.Background(), l.Addr().String())
 	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) > 3*time.Second {
 		t.Errorf("Daytime against a silent server = %v after %v, want DeadlineExceeded after 200ms", err, time.Since(start))
 	}
@@ -128,8 +122,10 @@ func TestClientTimeoutAndCancel(t *testing.T) {
 
 func TestClientRefusesBadArguments(t *testing.T) {
 	ctx := context.Background()
-	if _, err := (&Client{}).Daytime(ctx, "127.0.0.1:13\r\nX"); err == nil {
-		t.Errorf("Daytime with CRLF in the address = nil error, want refusal")
+	for _, addr := range []string{"127.0.0.1:13\r\nX", "127.0.0.1:13\x00"} {
+		if _, err := (&Client{}).Daytime(ctx, addr); !errors.Is(err, ErrBadArgument) {
+			t.Errorf("Daytime(%q) = %v, want ErrBadArgument", addr, err)
+		}
 	}
 	if _, err := (&Client{Network: "unix"}).QOTD(ctx, "/tmp/x"); err == nil {
 		t.Errorf("QOTD over unix = nil error, want refusal")
@@ -141,11 +137,7 @@ func TestClientRefusesBadArguments(t *testing.T) {
 }
 
 func TestTimeReplyErrors(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := testkit.Listen(t)
 	go func() {
 		c, err := l.Accept()
 		if err != nil {
@@ -154,7 +146,7 @@ func TestTimeReplyErrors(t *testing.T) {
 		c.Write([]byte{1, 2, 3})
 		c.Close()
 	}()
-	_, err = (&Client{}).Time(context.Background(), l.Addr().String())
+	_, err := (&Client{}).Time(context.Background(), l.Addr().String())
 	var re *ReplyError
 	if !errors.As(err, &re) || re.Service != Time {
 		t.Errorf("Time with a 3-byte reply = %v, want a ReplyError", err)
@@ -191,5 +183,41 @@ func TestParseQuotes(t *testing.T) {
 	want := []string{"First quote\r\n  -- first author", "Second", "Third[31m red", "Last"}
 	if err != nil || skipped != 1 || strings.Join(got, "|") != strings.Join(want, "|") {
 		t.Errorf("ParseQuotes = %q, skipped %d, %v; want %q, skipped 1", got, skipped, err, want)
+	}
+}
+
+// TestClientBoundedReply: a daytime or qotd "server" that sends 100 MB
+// fails fast with a ReplyError instead of filling the client's memory.
+func TestClientBoundedReply(t *testing.T) {
+	ln := testkit.Listen(t)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				chunk := bytes.Repeat([]byte("x"), 64<<10)
+				for sent := 0; sent < 100<<20; sent += len(chunk) {
+					if _, err := c.Write(chunk); err != nil {
+						return // the client hung up, as it should
+					}
+				}
+			}()
+		}
+	}()
+	start := time.Now()
+	for name, call := range map[string]func() error{
+		"Daytime": func() error { _, err := (&Client{}).Daytime(context.Background(), ln.Addr().String()); return err },
+		"QOTD":    func() error { _, err := (&Client{}).QOTD(context.Background(), ln.Addr().String()); return err },
+	} {
+		var re *ReplyError
+		if err := call(); !errors.As(err, &re) {
+			t.Errorf("%s from a server sending 100 MB = %v, want a ReplyError", name, err)
+		}
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("100 MB replies took %v to refuse, want them refused at once", d)
 	}
 }

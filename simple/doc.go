@@ -16,7 +16,12 @@
 // [Server.ServePacket] for UDP. A [Client] asks them over TCP or UDP
 // ([Client.Echo], [Client.Daytime], [Client.Time], [Client.QOTD],
 // [Client.Chargen], [Client.Discard]); an [EchoClient] makes repeated
-// echo round trips on one connection without allocating.
+// echo round trips on one connection without allocating. Every Client
+// call takes a context and is one exchange on a connection of its own,
+// so the package has no Dial or NewClient; [NewEchoClient] takes an open
+// connection for the one service with repeated exchanges. Replies are
+// read with a bound ([ReplyError] past 64 KiB), and an address holding
+// CR, LF or NUL is refused with [ErrBadArgument].
 //
 // Quotation files for qotd are parsed by [ParseQuotes]: quotations are
 // separated by blank lines or by lines holding only "%" (the fortune(6)

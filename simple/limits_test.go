@@ -1,6 +1,7 @@
 package simple
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"runtime"
@@ -8,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/plumbnet/plumb/internal/testkit"
 )
 
 // countingListener counts the bytes the server reads and writes on its
@@ -45,14 +48,8 @@ func (c *countingConn) Write(p []byte) (int, error) {
 func startCounting(t *testing.T, srv *Server) (*countingListener, string) {
 	t.Helper()
 	srv.Logger = quietLog
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl := &countingListener{Listener: l}
-	go srv.Serve(cl)
-	t.Cleanup(func() { srv.Close() })
-	return cl, l.Addr().String()
+	cl := &countingListener{Listener: testkit.Listen(t)}
+	return cl, testkit.Serve(t, srv, cl)
 }
 
 // settle waits until v has not changed for half a second (the server is
@@ -139,12 +136,7 @@ func TestBackpressureEcho(t *testing.T) {
 func TestManyIdleConnections(t *testing.T) {
 	const n = 2000
 	srv := &Server{Service: Echo, Logger: quietLog}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(l)
-	defer srv.Close()
+	addr := testkit.Serve(t, srv, nil)
 	before := heapInUse()
 	conns := make([]net.Conn, 0, n)
 	defer func() {
@@ -153,26 +145,14 @@ func TestManyIdleConnections(t *testing.T) {
 		}
 	}()
 	for i := range n {
-		c, err := net.DialTimeout("tcp", l.Addr().String(), 5*time.Second)
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
 		if err != nil {
 			t.Fatalf("dial %d of %d: %v", i+1, n, err)
 		}
 		conns = append(conns, c)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		srv.mu.Lock()
-		open := len(srv.conns)
-		srv.mu.Unlock()
-		if open == n {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server holds %d connections, want %d", open, n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	time.Sleep(100 * time.Millisecond)
+	testkit.Eventually(t, 10*time.Second, fmt.Sprintf("%d sessions open", n), func() bool { return srv.loop.Sessions() == n })
+	time.Sleep(100 * time.Millisecond) // for the last sessions' goroutines to block in their first read
 	idle := heapInUse()
 	perConn := (int64(idle) - int64(before)) / n
 	t.Logf("%d idle echo connections: %d bytes of heap+stack each (both ends, in one process)", n, perConn)

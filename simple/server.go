@@ -12,11 +12,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/plumbnet/plumb/internal/lifecycle"
 )
 
 // ErrServerClosed is returned by Serve and ServePacket after Shutdown or
 // Close. It matches net.ErrClosed with errors.Is.
-var ErrServerClosed = fmt.Errorf("simple: server closed: %w", net.ErrClosed)
+var ErrServerClosed = lifecycle.ErrServerClosed
 
 // Defaults for the zero values of Server's fields.
 const (
@@ -61,30 +63,21 @@ type Server struct {
 	// error level; nil means slog.Default().
 	Logger *slog.Logger
 
-	inShutdown atomic.Bool
+	loop       lifecycle.Loop // the TCP side
+	onceLoop   sync.Once
+	inShutdown atomic.Bool // the UDP side
 	mu         sync.Mutex
-	listeners  map[*net.Listener]struct{}
 	packets    map[net.PacketConn]struct{}
-	conns      map[net.Conn]struct{}
-	drained    chan struct{} // closed when conns empties during Shutdown
 
 	quotesOnce sync.Once
 	replies    [][]byte // qotd replies, CRLF-terminated
 	line       atomic.Uint64
 }
 
-func (s *Server) logger() *slog.Logger {
-	if s.Logger != nil {
-		return s.Logger
-	}
-	return slog.Default()
-}
+func (s *Server) logger() *slog.Logger { return lifecycle.Logger(s.Logger) }
 
 func (s *Server) idleTimeout() time.Duration {
-	if s.IdleTimeout == 0 {
-		return DefaultIdleTimeout
-	}
-	return s.IdleTimeout
+	return lifecycle.Timeout(s.IdleTimeout, DefaultIdleTimeout)
 }
 
 func (s *Server) maxBuffer() int {
@@ -106,92 +99,59 @@ func (s *Server) now() time.Time {
 // Accept (a full file table, a bad PROXY header) are logged and retried.
 func (s *Server) Serve(l net.Listener) error {
 	if serviceInfo[s.Service].name == "" {
+		l.Close()
 		return fmt.Errorf("simple: Server.Service %d is not a known service", int(s.Service))
 	}
-	if !s.track(&l, true) {
-		return ErrServerClosed
-	}
-	defer s.track(&l, false)
-	var delay time.Duration
-	for {
-		c, err := l.Accept()
-		if err != nil {
-			if s.inShutdown.Load() || errors.Is(err, net.ErrClosed) {
-				return ErrServerClosed
-			}
-			delay = min(max(2*delay, 5*time.Millisecond), time.Second)
-			s.logger().Warn("accept failed; retrying", "service", s.Service.String(), "err", err, "delay", delay)
-			time.Sleep(delay)
-			continue
-		}
-		delay = 0
-		if !s.trackConn(c, true) {
-			c.Close()
-			return ErrServerClosed
-		}
-		go s.serveConn(c)
-	}
+	s.onceLoop.Do(func() { s.loop.Name, s.loop.Logger = s.Service.String(), s.Logger })
+	return s.loop.Serve(l, func(c net.Conn) lifecycle.Session { return &session{s: s, c: c} })
 }
 
-func (s *Server) track(l *net.Listener, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !add {
-		delete(s.listeners, l)
-		return true
-	}
-	if s.inShutdown.Load() {
-		return false
-	}
-	if s.listeners == nil {
-		s.listeners = make(map[*net.Listener]struct{})
-	}
-	s.listeners[l] = struct{}{}
-	return true
+// session is one TCP connection, a lifecycle.Session of the loop.
+type session struct {
+	s     *Server
+	c     net.Conn
+	woken atomic.Bool // set by Wake; cheaper to check per read than Loop.Closing
 }
 
-func (s *Server) trackConn(c net.Conn, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !add {
-		delete(s.conns, c)
-		if len(s.conns) == 0 && s.drained != nil {
-			close(s.drained)
-			s.drained = nil
-		}
-		return true
+func (ss *session) Serve() { ss.s.serveConn(ss.c, &ss.woken) }
+
+// Wake ends a read at once: echo and discard waiting for input end,
+// while a write in progress (echo's reply to what it has read) still
+// completes; the session then sees the loop closing. Chargen's output
+// has no end to wait for, so its write ends too.
+func (ss *session) Wake() {
+	ss.woken.Store(true)
+	past := time.Unix(1, 0)
+	if ss.s.Service == Chargen {
+		ss.c.SetDeadline(past)
+		return
 	}
-	if s.inShutdown.Load() {
-		return false
-	}
-	if s.conns == nil {
-		s.conns = make(map[net.Conn]struct{})
-	}
-	s.conns[c] = struct{}{}
-	return true
+	ss.c.SetReadDeadline(past)
 }
 
-func (s *Server) serveConn(c net.Conn) {
+func (ss *session) Close() { ss.c.Close() }
+
+// serveConn serves c until the peer leaves or woken is set.
+func (s *Server) serveConn(c net.Conn, woken *atomic.Bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.logger().Error("panic serving connection", "service", s.Service.String(),
 				"remote", c.RemoteAddr().String(), "panic", r, "stack", string(debug.Stack()))
 		}
 		c.Close()
-		s.trackConn(c, false)
 	}()
 	var err error
 	switch s.Service {
 	case Echo:
-		err = s.serveEcho(c)
+		err = s.serveEcho(c, woken)
 	case Discard:
-		err = s.serveDiscard(c)
+		err = s.serveDiscard(c, woken)
 	case Chargen:
-		err = s.serveChargen(c)
+		err = s.serveChargen(c, woken)
 	default:
-		err = s.serveReply(c)
+		err = s.serveReply(c, woken)
 	}
-	if err != nil && !s.inShutdown.Load() && !errors.Is(err, io.EOF) {
+	if err != nil && !s.loop.Closing() && !errors.Is(err, io.EOF) {
 		s.logger().Debug("connection ended", "service", s.Service.String(),
 			"remote", c.RemoteAddr().String(), "err", err)
 	}
@@ -221,7 +181,7 @@ func (t *idleDeadline) refresh() error {
 
 // serveEcho sends back what it reads, through one buffer that starts
 // small and grows only while reads fill it.
-func (s *Server) serveEcho(c net.Conn) error {
+func (s *Server) serveEcho(c net.Conn, woken *atomic.Bool) error {
 	dl := idleDeadline{c: c, d: s.idleTimeout()}
 	limit := s.maxBuffer()
 	buf := make([]byte, firstBuffer)
@@ -229,7 +189,7 @@ func (s *Server) serveEcho(c net.Conn) error {
 		if err := dl.refresh(); err != nil {
 			return err
 		}
-		if s.inShutdown.Load() {
+		if woken.Load() { // after refresh, so that a Wake is never undone
 			return nil
 		}
 		n, err := c.Read(buf)
@@ -247,7 +207,7 @@ func (s *Server) serveEcho(c net.Conn) error {
 	}
 }
 
-func (s *Server) serveDiscard(c net.Conn) error {
+func (s *Server) serveDiscard(c net.Conn, woken *atomic.Bool) error {
 	dl := idleDeadline{c: c, d: s.idleTimeout()}
 	limit := s.maxBuffer()
 	buf := make([]byte, firstBuffer)
@@ -255,7 +215,7 @@ func (s *Server) serveDiscard(c net.Conn) error {
 		if err := dl.refresh(); err != nil {
 			return err
 		}
-		if s.inShutdown.Load() {
+		if woken.Load() { // after refresh, so that a Wake is never undone
 			return nil
 		}
 		n, err := c.Read(buf)
@@ -270,13 +230,13 @@ func (s *Server) serveDiscard(c net.Conn) error {
 
 // serveChargen writes the pattern until the peer goes away; what the
 // peer sends is left unread (RFC 864 throws it away).
-func (s *Server) serveChargen(c net.Conn) error {
+func (s *Server) serveChargen(c net.Conn, woken *atomic.Bool) error {
 	dl := idleDeadline{c: c, d: s.idleTimeout()}
 	for {
 		if err := dl.refresh(); err != nil {
 			return err
 		}
-		if s.inShutdown.Load() {
+		if woken.Load() { // after refresh, so that a Wake is never undone
 			return nil
 		}
 		if _, err := c.Write(chargenStream[:chargenWrite]); err != nil {
@@ -289,7 +249,7 @@ func (s *Server) serveChargen(c net.Conn) error {
 // half-close, then a short wait for the peer to close, so that the
 // peer's unread input does not make the kernel reset the connection
 // and destroy the reply before it is read.
-func (s *Server) serveReply(c net.Conn) error {
+func (s *Server) serveReply(c net.Conn, woken *atomic.Bool) error {
 	c.SetDeadline(time.Now().Add(drainTimeout))
 	if _, err := c.Write(s.reply(nil)); err != nil {
 		return err
@@ -300,6 +260,9 @@ func (s *Server) serveReply(c net.Conn) error {
 	}
 	if err := cw.CloseWrite(); err != nil {
 		return err
+	}
+	if woken.Load() { // a Wake may have come before the deadline was set
+		return nil
 	}
 	var buf [128]byte
 	for {
@@ -358,55 +321,20 @@ func (s *Server) prepareQuotes() {
 // and waits for that until ctx is done, when it closes what is left and
 // returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error {
-	s.inShutdown.Store(true)
-	s.mu.Lock()
-	s.closeListenersLocked()
-	now := time.Now()
-	for c := range s.conns {
-		if s.Service == Chargen {
-			// Chargen's output has no end to wait for.
-			c.SetDeadline(now)
-			continue
-		}
-		// Ends a read at once; a write in progress still completes.
-		c.SetReadDeadline(now)
-	}
-	var drained chan struct{}
-	if len(s.conns) > 0 {
-		if s.drained == nil {
-			s.drained = make(chan struct{})
-		}
-		drained = s.drained
-	}
-	s.mu.Unlock()
-	if drained == nil {
-		return nil
-	}
-	select {
-	case <-drained:
-		return nil
-	case <-ctx.Done():
-		s.Close()
-		return ctx.Err()
-	}
+	s.closePackets()
+	return s.loop.Shutdown(ctx)
 }
 
 // Close closes every listener, packet connection and connection at once.
 func (s *Server) Close() error {
+	s.closePackets()
+	return s.loop.Close()
+}
+
+func (s *Server) closePackets() {
 	s.inShutdown.Store(true)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.closeListenersLocked()
-	for c := range s.conns {
-		c.Close()
-	}
-	return nil
-}
-
-func (s *Server) closeListenersLocked() {
-	for l := range s.listeners {
-		(*l).Close()
-	}
 	for pc := range s.packets {
 		pc.Close()
 	}

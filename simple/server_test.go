@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/plumbnet/plumb/internal/testkit"
 )
 
 var quietLog = slog.New(slog.DiscardHandler)
@@ -21,19 +23,7 @@ func startTCP(t testing.TB, srv *Server) string {
 	if srv.Logger == nil {
 		srv.Logger = quietLog
 	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(l) }()
-	t.Cleanup(func() {
-		srv.Close()
-		if err := <-done; !errors.Is(err, ErrServerClosed) {
-			t.Errorf("Serve returned %v, want ErrServerClosed", err)
-		}
-	})
-	return l.Addr().String()
+	return testkit.Serve(t, srv, nil)
 }
 
 // startUDP serves srv on a fresh 127.0.0.1 UDP port until the test ends.
@@ -51,14 +41,18 @@ func startUDP(t testing.TB, srv *Server) string {
 	t.Cleanup(func() {
 		srv.Close()
 		if err := <-done; !errors.Is(err, ErrServerClosed) {
-			t.Errorf("ServePacket returned %v, want ErrServerClosed", err)
+			t.Errorf("ServePacket = %v, want ErrServerClosed", err)
 		}
 	})
 	return pc.LocalAddr().String()
 }
 
+// dialT connects over network ("tcp" or "udp"), closed when the test ends.
 func dialT(t testing.TB, network, addr string) net.Conn {
 	t.Helper()
+	if network == "tcp" {
+		return testkit.Dial(t, addr).Conn
+	}
 	c, err := net.DialTimeout(network, addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +60,52 @@ func dialT(t testing.TB, network, addr string) net.Conn {
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	t.Cleanup(func() { c.Close() })
 	return c
+}
+
+// gatedEcho is an echo server whose connections' writes wait at the
+// gate: an echo reply in progress is its busy session.
+type gatedEcho struct {
+	*Server
+	gate *testkit.Gate
+}
+
+func (g gatedEcho) Serve(l net.Listener) error {
+	return g.Server.Serve(testkit.Listener{Listener: l, Wrap: func(c net.Conn) net.Conn {
+		ctx, cancel := context.WithCancel(context.Background())
+		return &gatedConn{Conn: c, gate: g.gate, ctx: ctx, cancel: cancel}
+	}})
+}
+
+type gatedConn struct {
+	net.Conn
+	gate   *testkit.Gate
+	ctx    context.Context // canceled by Close, which ends a wait
+	cancel context.CancelFunc
+}
+
+func (c *gatedConn) Write(p []byte) (int, error) {
+	if err := c.gate.Wait(c.ctx); err != nil {
+		return 0, net.ErrClosed
+	}
+	return c.Conn.Write(p)
+}
+
+func (c *gatedConn) Close() error {
+	c.cancel()
+	return c.Conn.Close()
+}
+
+// TestConformance runs the lifecycle conformance test on echo: an idle
+// session waits in a read, a busy one is in the middle of writing the
+// echo of what it read, which Shutdown lets finish.
+func TestConformance(t *testing.T) {
+	testkit.Conformance(t, testkit.Target{
+		New: func(t *testing.T, gate *testkit.Gate) testkit.StreamServer {
+			return gatedEcho{&Server{Service: Echo, Logger: quietLog}, gate}
+		},
+		Busy:   func(t *testing.T, c *testkit.Transcript) { c.Send("ping") },
+		Finish: func(t *testing.T, c *testkit.Transcript) { c.Expect("ping") },
+	})
 }
 
 // wantChargenLine is line n of RFC 864's pattern, computed apart from
@@ -345,55 +385,47 @@ func TestIdleTimeout(t *testing.T) {
 	}
 }
 
-func TestShutdownDrains(t *testing.T) {
-	srv := &Server{Service: Echo, Logger: quietLog}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(l) }()
-	c := dialT(t, "tcp", l.Addr().String())
-	if _, err := c.Write([]byte("ping")); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 4)
-	if _, err := io.ReadFull(c, buf); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	start := time.Now()
-	if err := srv.Shutdown(ctx); err != nil {
-		t.Fatalf("Shutdown = %v, want nil", err)
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("Shutdown took %v with one idle echo session, want it prompt", d)
-	}
-	if err := <-served; !errors.Is(err, ErrServerClosed) || !errors.Is(err, net.ErrClosed) {
-		t.Errorf("Serve = %v, want ErrServerClosed (matching net.ErrClosed)", err)
-	}
-	if _, err := c.Read(buf); err != io.EOF {
-		t.Errorf("read after Shutdown = %v, want EOF", err)
-	}
-	if _, err := net.DialTimeout("tcp", l.Addr().String(), time.Second); err == nil {
-		t.Errorf("dial after Shutdown succeeded, want refused")
-	}
-	if err := srv.Serve(l); !errors.Is(err, ErrServerClosed) {
-		t.Errorf("Serve after Shutdown = %v, want ErrServerClosed", err)
-	}
-}
-
-func TestShutdownChargenAndDeadline(t *testing.T) {
+// TestShutdownChargen: chargen's output has no end to wait for, so
+// Shutdown ends it at once, whether the peer reads or not.
+func TestShutdownChargen(t *testing.T) {
 	srv := &Server{Service: Chargen, Logger: quietLog}
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	go srv.Serve(l)
-	c := dialT(t, "tcp", l.Addr().String())
-	io.ReadFull(c, make([]byte, 1000))
+	addr := testkit.Serve(t, srv, nil)
+	reading, stalled := testkit.Dial(t, addr), testkit.Dial(t, addr)
+	io.ReadFull(reading.Conn, make([]byte, 1000))
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
-		t.Fatalf("Shutdown with a chargen reader = %v, want nil", err)
+		t.Fatalf("Shutdown with chargen readers = %v, want nil", err)
+	}
+	for _, c := range []*testkit.Transcript{reading, stalled} {
+		if !c.Closed(2 * time.Second) {
+			t.Errorf("chargen session still open after Shutdown")
+		}
+	}
+}
+
+func TestShutdownPacket(t *testing.T) {
+	srv := &Server{Service: Echo, Logger: quietLog}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	done := make(chan error, 1)
+	go func() { done <- srv.ServePacket(pc) }()
+	u := dialT(t, "udp", pc.LocalAddr().String())
+	u.Write([]byte("ping"))
+	if _, err := u.Read(make([]byte, 4)); err != nil {
+		t.Fatalf("echo/udp before Shutdown: %v", err)
+	}
+	if err := srv.Shutdown(context.Background()); err != nil {
+		t.Fatalf("Shutdown = %v, want nil", err)
+	}
+	if err := <-done; !errors.Is(err, ErrServerClosed) {
+		t.Errorf("ServePacket after Shutdown = %v, want ErrServerClosed", err)
+	}
+	if err := srv.ServePacket(pc); !errors.Is(err, ErrServerClosed) {
+		t.Errorf("ServePacket on a shut down server = %v, want ErrServerClosed", err)
 	}
 }
 
