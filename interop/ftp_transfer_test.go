@@ -261,3 +261,36 @@ func serveHalfFTP(conn net.Conn, content []byte, cut bool) {
 		}
 	}
 }
+
+// Without --ssl-reqd, plumb get still secures the session with AUTH TLS
+// where the server offers it: pyftpdlib and plumb serve here refuse
+// logins in the clear, and on loopback their certificates need no --ca.
+// A server without TLS is used in plain text, silently on loopback.
+func TestFTPGetTriesTLS(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		peer func(t *testing.T) (url, root string)
+	}{
+		{"pyftpdlib TLS required", func(t *testing.T) (string, string) {
+			p := startPyftpdlib(t, true)
+			return p.url(""), p.root
+		}},
+		{"pyftpdlib without TLS", func(t *testing.T) (string, string) {
+			p := startPyftpdlib(t, false)
+			return p.url(""), p.root
+		}},
+		{"plumb serve, require_tls always", func(t *testing.T) (string, string) {
+			s, home := startFTPServe(t, "require_tls = \"always\"\n")
+			return "ftp://" + ftpUser + ":" + ftpPass + "@" + s.Addr(t, "ftp") + "/", home
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			base, root := tc.peer(t)
+			os.WriteFile(filepath.Join(root, "tls.txt"), []byte("over TLS if offered\n"), 0o644)
+			out, stderr, code := plumbRun(t, "", "get", "-o", "-", base+"tls.txt")
+			if code != 0 || out != "over TLS if offered\n" || stderr != "" {
+				t.Errorf("plumb get %stls.txt = exit %d, %q, stderr %q; want 0, the file, nothing on stderr", base, code, out, stderr)
+			}
+		})
+	}
+}
