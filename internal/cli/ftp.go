@@ -29,7 +29,10 @@ func newFTPCmd() *cobra.Command {
 		Long: `ftp connects to the server of an ftp:// or ftps:// URL, logs in as
 plumb get does (URL, --user, ~/.netrc, a password prompt, or
 anonymous), changes to the URL's directory if it names one, and reads
-commands. On a terminal it offers line editing, history, and Tab
+commands. Like lftp, it secures the session with AUTH TLS whenever the
+server offers it (except for anonymous logins); only where the server
+has no TLS does it go on in plain text, and then it warns once if the
+server is not on this machine. --ssl-reqd refuses plain text. On a terminal it offers line editing, history, and Tab
 completion of commands, remote paths and local paths. Otherwise it
 reads commands from standard input, one per line, so it can be
 scripted; then it exits 1 if any command failed.

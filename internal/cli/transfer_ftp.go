@@ -47,10 +47,8 @@ func ftpConnect(ctx context.Context, u *url.URL, o ftpDialOptions) (*ftp.Client,
 	}
 	t := &transfer{flags: o.flags}
 	d := ftp.Dialer{Timeout: o.flags.timeout, Active: o.flags.active, DisableEPSV: o.flags.noEPSV}
-	if implicit || o.flags.sslReqd {
-		if d.TLSConfig, err = t.tlsConfig(host); err != nil {
-			return nil, err
-		}
+	if d.TLSConfig, err = t.tlsConfig(host); err != nil {
+		return nil, err
 	}
 	var c *ftp.Client
 	if implicit {
@@ -63,7 +61,9 @@ func ftpConnect(ctx context.Context, u *url.URL, o ftpDialOptions) (*ftp.Client,
 	}
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
-	if o.flags.sslReqd && !implicit {
+	switch {
+	case implicit:
+	case o.flags.sslReqd:
 		if err := c.AuthTLS(d.TLSConfig); err != nil {
 			c.Close()
 			var fe *ftp.Error
@@ -71,6 +71,19 @@ func ftpConnect(ctx context.Context, u *url.URL, o ftpDialOptions) (*ftp.Client,
 				return nil, fmt.Errorf("%s refused AUTH TLS (%w); drop --ssl-reqd only if a plain-text password is acceptable", addr, err)
 			}
 			return nil, ftpConnectError(addr, err)
+		}
+	case user == "anonymous" || user == "ftp":
+		// As lftp: no secret to protect, and many servers (vsftpd by
+		// default) refuse anonymous logins under TLS.
+	default:
+		loopback := ftpPeerLoopback(c)
+		secured, err := ftpTryTLS(c, d.TLSConfig, loopback)
+		if err != nil {
+			c.Close()
+			return nil, ftpConnectError(addr, err)
+		}
+		if !secured && !loopback {
+			warnFTPPlaintext(o.stderr, addr)
 		}
 	}
 	if err := c.Login(user, pass); err != nil {
