@@ -101,25 +101,48 @@ func (s *session) dataOpenFailed(x *transfer, err error) {
 	}
 }
 
-func (s *session) cmdRETR(arg string) bool {
-	vpath, name := s.resolve(arg)
-	fi, err := s.fs.Stat(s.ctx, name)
+// openFile opens a file for RETR and describes it: from the open file
+// when it can say (an *os.File: one lookup of the name, not two), else
+// with Stat. A name that cannot be opened is looked at to say why.
+func (s *session) openFile(name string) (io.ReadSeekCloser, fs.FileInfo, bool) {
+	f, err := s.fs.Open(s.ctx, name)
 	if err != nil {
+		if fi, serr := s.fs.Stat(s.ctx, name); serr == nil && !fi.Mode().IsRegular() {
+			s.reply(550, "Not a plain file")
+		} else {
+			s.replyFSError("RETR", err)
+		}
+		return nil, nil, false
+	}
+	var fi fs.FileInfo
+	if st, ok := f.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		fi, err = st.Stat()
+	} else {
+		fi, err = s.fs.Stat(s.ctx, name)
+	}
+	if err != nil {
+		f.Close()
 		s.replyFSError("RETR", err)
-		return false
+		return nil, nil, false
 	}
 	if !fi.Mode().IsRegular() {
+		f.Close()
 		s.reply(550, "Not a plain file")
+		return nil, nil, false
+	}
+	return f, fi, true
+}
+
+func (s *session) cmdRETR(arg string) bool {
+	vpath, name := s.resolve(arg)
+	f, fi, ok := s.openFile(name)
+	if !ok {
 		return false
 	}
 	offset := s.takeRest()
 	if offset > fi.Size() {
+		f.Close()
 		s.reply(554, "REST offset beyond the end of the file")
-		return false
-	}
-	f, err := s.fs.Open(s.ctx, name)
-	if err != nil {
-		s.replyFSError("RETR", err)
 		return false
 	}
 	if offset > 0 {
@@ -135,8 +158,8 @@ func (s *session) cmdRETR(arg string) bool {
 		s.reply(425, "Use PORT, EPRT, PASV or EPSV first")
 		return false
 	}
-	ascii := s.ascii
-	s.reply(150, fmt.Sprintf("Opening %s mode data connection for %s (%d bytes)", s.transferMode(), vpath, fi.Size()-offset))
+	ascii, size := s.ascii, fi.Size()-offset
+	s.reply(150, fmt.Sprintf("Opening %s mode data connection for %s (%d bytes)", s.transferMode(), vpath, size))
 	s.startTransfer(vpath, func(x *transfer) {
 		defer f.Close()
 		c, err := d.open(x.ctx)
@@ -148,7 +171,7 @@ func (s *session) cmdRETR(arg string) bool {
 			s.reply(426, "Transfer aborted")
 			return
 		}
-		err = s.sendData(x, c, f, ascii)
+		err = s.sendData(x, c, f, size, ascii)
 		if cerr := c.Close(); err == nil {
 			err = cerr
 		}

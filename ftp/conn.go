@@ -37,8 +37,9 @@ type session struct {
 
 	wmu sync.Mutex // serialises replies from the session and its transfer
 
-	partial []byte // a line read in part before a read error
-	tooLong bool   // discarding the rest of an over-long line
+	partial []byte    // a line read in part before a read error
+	tooLong bool      // discarding the rest of an over-long line
+	cmdAt   time.Time // when the command being run arrived
 
 	tls   bool
 	mark  []byte // the control connection's session mark (sessionMark); nil without TLS
@@ -107,6 +108,7 @@ func (s *session) serve() {
 		line, err := s.readLine()
 		switch {
 		case err == nil:
+			s.cmdAt = time.Now()
 		case errors.Is(err, errLineTooLong):
 			s.reply(500, "Command line too long")
 			continue

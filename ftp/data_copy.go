@@ -19,19 +19,21 @@ const (
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, transferBufSize); return &b }}
 
-// sendData copies a file to the data connection. A binary transfer of
-// an *os.File to a connection that reads from files itself (a
-// *net.TCPConn, or a wrapper of AdmitDataConn's that delegates to one)
-// goes through sendfile(2); TLS and ASCII transfers are copied through
-// a buffer.
-func (s *session) sendData(x *transfer, c net.Conn, r io.Reader, ascii bool) error {
+// sendData copies a file to the data connection: the size bytes it had
+// when opened, as the 150 reply announced, or less if it shrank. A
+// binary transfer of an *os.File to a connection that reads from files
+// itself (a *net.TCPConn, or a wrapper of AdmitDataConn's that delegates
+// to one) goes through sendfile(2), with no call past the last byte;
+// TLS and ASCII transfers are copied through a buffer.
+func (s *session) sendData(x *transfer, c net.Conn, r io.Reader, size int64, ascii bool) error {
 	timeout := durationOr(s.srv.DataTimeout, DefaultDataTimeout)
 	if f, ok := r.(*os.File); ok && !ascii {
 		if _, ok := c.(io.ReaderFrom); ok {
-			for {
+			for size > 0 {
 				c.SetWriteDeadline(time.Now().Add(timeout))
-				n, err := io.CopyN(c, f, sendfileChunk)
+				n, err := io.CopyN(c, f, min(size, sendfileChunk))
 				x.bytes.Add(n)
+				size -= n
 				if err == io.EOF {
 					return nil
 				}
@@ -42,8 +44,10 @@ func (s *session) sendData(x *transfer, c net.Conn, r io.Reader, ascii bool) err
 					return err
 				}
 			}
+			return nil
 		}
 	}
+	r = io.LimitReader(r, size)
 	if ascii {
 		r = &asciiEncoder{r: r}
 	}
