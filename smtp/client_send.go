@@ -7,6 +7,8 @@ import (
 	"io"
 	"sort"
 	"strings"
+
+	"github.com/plumbnet/plumb/internal/wire"
 )
 
 // RcptErrors reports the recipients a server refused. SendMail returns
@@ -252,4 +254,30 @@ func (c *crlfWriter) Close() error {
 		return err
 	}
 	return nil
+}
+
+// dataWriter is the message writer of Data and SendMail: dots stuffed
+// and line ends made CRLF by the wire kit, the verdict read on Close.
+type dataWriter struct {
+	c *Client
+	w io.WriteCloser
+}
+
+func (c *Client) dataWriter() *dataWriter {
+	return &dataWriter{c: c, w: wire.NewDotWriter(c.bw)}
+}
+
+func (d *dataWriter) Write(p []byte) (int, error) {
+	d.c.deadline()
+	return d.w.Write(p)
+}
+
+// Close ends the message and returns the server's verdict.
+func (d *dataWriter) Close() error {
+	d.c.deadline()
+	if err := d.w.Close(); err != nil {
+		return err
+	}
+	_, _, err := d.c.readReply(250)
+	return err
 }

@@ -124,6 +124,7 @@ func TestClientRefusesCRLF(t *testing.T) {
 		"Mail":     func() error { return c.Mail("a@b.c>\r\nRCPT TO:<v@w.x", nil) },
 		"Rcpt":     func() error { return c.Rcpt("v@w.x>\nDATA", nil) },
 		"Verify":   func() error { return c.Verify("v\r@w.x") },
+		"NUL":      func() error { return c.Mail("a\x00@b.c", nil) },
 		"SendMail": func() error { return c.SendMail("a@b.c", []string{"x@y.z\r\nRSET"}, strings.NewReader("x"), nil) },
 	} {
 		if err := call(); !errors.Is(err, ErrBadArgument) {

@@ -21,11 +21,21 @@
 //     ORCPT) accepted and passed to the backend.
 //   - A Received: header (RFC 5321 section 4.4) in front of every message.
 //
+// Commands are dispatched from a verb table (commands.go) that also says
+// what each needs first (EHLO, STARTTLS, AUTH) and whether the server
+// offers it; HELP (RFC 5321 section 4.1.1.8) is generated from it.
+// Lines and messages are read with plumb's wire kit.
+//
 // Security choices:
 //
 //   - The DATA reader ends a message only at CRLF.CRLF. A bare CR or LF
 //     in a message fails it with 550 5.5.2, so "\n.\n", "\r.\r" and
 //     "\n.\r\n" can never end a message early (SMTP smuggling).
+//   - Implicit TLS (submissions, RFC 8314) means one thing: the listener
+//     yields *tls.Conn (tls.NewListener), the server finishes the
+//     handshake within [Server.WriteTimeout], and that connection, and
+//     no other, is TLS. A plaintext connection is never taken for TLS,
+//     whatever the listener or a wrapper claims.
 //   - After STARTTLS the buffered reader is rebuilt, so commands sent in
 //     clear behind STARTTLS are dropped, and the session starts over.
 //   - AUTH is neither offered nor accepted off loopback without TLS
@@ -33,8 +43,11 @@
 //     MAIL and AUTH off loopback before STARTTLS, [Server.AuthRequired]
 //     refuses MAIL before AUTH (submission, RFC 6409).
 //   - Limits with safe defaults: line length, message size, recipients
-//     per message, failed commands per connection, idle and data time.
-//     HTTP request lines are answered 521 and cut off.
+//     per message, failed commands per connection, idle and data time,
+//     and the time a whole command line may take to arrive
+//     ([Server.LineTimeout], against clients trickling bytes). A zero
+//     duration is the default, a negative one no limit. HTTP request
+//     lines are answered 521 and cut off.
 //
 // The client ([Client]) says EHLO (HELO if refused), upgrades with
 // STARTTLS, authenticates with any SASL client of plumb's sasl package
@@ -42,7 +55,12 @@
 // nor loopback), pipelines MAIL/RCPT/DATA when offered, asks for
 // SMTPUTF8 when an address needs it, can send with BDAT, and returns
 // replies as [*Error] and refused recipients as [*RcptErrors]. Every
-// argument is checked for CR and LF.
+// argument is checked for CR, LF and NUL ([ErrBadArgument]); every reply
+// is read with a bound on its lines and size ([ErrProtocol]). Connect
+// with [Dial], a [Dialer] (TLS config, timeout, local name), or
+// [NewClient] on a connection of one's own. Each command's round trip is
+// bounded by [Client.Timeout], set on the connection before the command
+// is written.
 //
 // Not implemented: BINARYMIME, ETRN, ATRN, LMTP, DSN generation (the
 // daemon's queue writes bounces), and SASL mechanisms other than PLAIN
