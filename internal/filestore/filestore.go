@@ -23,6 +23,8 @@ import (
 	"path"
 	"strings"
 	"sync"
+
+	"github.com/plumbnet/plumb/internal/atomicfile"
 )
 
 // Errors a Tree returns besides the fs.Err* ones (fs.ErrNotExist,
@@ -41,9 +43,16 @@ var (
 	ErrBadName = errors.New("filestore: invalid name")
 )
 
-// tempPrefix starts the name of every upload in progress. Such names are
-// hidden from listings and refused as user-supplied names.
-const tempPrefix = ".plumb-upload-"
+// legacyTempPrefix started the name of an upload in progress before
+// uploads went through atomicfile; a crash may have left some.
+const legacyTempPrefix = ".plumb-upload-"
+
+// isTemp reports whether base names an upload in progress (or one a
+// crash left). Such names are hidden from listings, refused as
+// user-supplied names, and removed when a tree's usage is first counted.
+func isTemp(base string) bool {
+	return atomicfile.IsTemp(base) || strings.HasPrefix(base, legacyTempPrefix)
+}
 
 // Directory names inside the store.
 const (
@@ -169,7 +178,7 @@ func (s *Store) usageOf(dir string, r *os.Root) (*usage, error) {
 		if err != nil {
 			return nil // unreadable parts count as empty
 		}
-		if strings.HasPrefix(d.Name(), tempPrefix) {
+		if isTemp(d.Name()) {
 			r.Remove(name)
 			return nil
 		}

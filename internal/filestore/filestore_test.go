@@ -3,12 +3,14 @@ package filestore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
+
+	"github.com/plumbnet/plumb/internal/atomicfile"
 )
 
 func newTree(t *testing.T, l Limits) (*Store, *Tree) {
@@ -97,7 +99,7 @@ func TestAbortLeavesNothing(t *testing.T) {
 		// While it is written, the listing shows no temporary file.
 		ents, _ := tr.ReadDir(ctx, ".")
 		for _, e := range ents {
-			if strings.HasPrefix(e.Name(), tempPrefix) {
+			if isTemp(e.Name()) {
 				t.Fatalf("ReadDir shows upload in progress %q", e.Name())
 			}
 		}
@@ -181,7 +183,7 @@ func TestJail(t *testing.T) {
 			t.Fatal("an upload through a symlink overwrote a file outside the tree")
 		}
 	}
-	if _, err := tr.Open(ctx, tempPrefix+"x"); !errors.Is(err, fs.ErrPermission) {
+	if _, err := tr.Open(ctx, atomicfile.TempPrefix+"x"); !errors.Is(err, fs.ErrPermission) {
 		t.Fatalf("Open of a temporary name: err = %v, want permission", err)
 	}
 	if _, err := s.Home(ctx, "../x", Limits{}); !errors.Is(err, ErrBadName) {
@@ -231,7 +233,10 @@ func TestUsageCountedOnOpenAndCrashLeftoversRemoved(t *testing.T) {
 	home := filepath.Join(dir, homesDir, "bob")
 	os.MkdirAll(home, 0o750)
 	os.WriteFile(filepath.Join(home, "a"), make([]byte, 100), 0o600)
-	os.WriteFile(filepath.Join(home, tempPrefix+"dead"), make([]byte, 50), 0o600)
+	leftovers := []string{atomicfile.TempPrefix + "dead", legacyTempPrefix + "dead"}
+	for _, l := range leftovers {
+		os.WriteFile(filepath.Join(home, l), make([]byte, 50), 0o600)
+	}
 	s, err := Open(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -245,7 +250,67 @@ func TestUsageCountedOnOpenAndCrashLeftoversRemoved(t *testing.T) {
 	if got := tr.Used(); got != 100 {
 		t.Fatalf("Used() = %d, want 100", got)
 	}
-	if _, err := os.Stat(filepath.Join(home, tempPrefix+"dead")); !os.IsNotExist(err) {
-		t.Fatalf("leftover upload not removed: %v", err)
+	for _, l := range leftovers {
+		if _, err := os.Stat(filepath.Join(home, l)); !os.IsNotExist(err) {
+			t.Errorf("Stat(%s) of an upload a crash left = %v, want not exist", l, err)
+		}
+	}
+}
+
+// TestCommitNotDurableIsAnError: when the directory fsync after the
+// rename fails, the upload is in place but a crash could undo it, so
+// Commit must not report it stored; the quota still counts the bytes
+// that are there.
+func TestCommitNotDurableIsAnError(t *testing.T) {
+	_, tr := newTree(t, Limits{})
+	if err := put(t, tr, "a.txt", 0, "old"); err != nil {
+		t.Fatal(err)
+	}
+	commitFile = func(f *atomicfile.File, ctx context.Context) error {
+		if err := f.Commit(ctx); err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: a.txt: fsync .: injected EIO", atomicfile.ErrNotDurable)
+	}
+	defer func() { commitFile = (*atomicfile.File).Commit }()
+	err := put(t, tr, "a.txt", 0, "longer")
+	if !errors.Is(err, atomicfile.ErrNotDurable) {
+		t.Fatalf("Commit() with a failing directory fsync = %v, want an error wrapping ErrNotDurable", err)
+	}
+	if got := read(t, tr, "a.txt"); got != "longer" {
+		t.Errorf("read(a.txt) after a commit that was not durable = %q, want %q (in place)", got, "longer")
+	}
+	if got := tr.Used(); got != int64(len("longer")) {
+		t.Errorf("Used() = %d, want %d", got, len("longer"))
+	}
+}
+
+// TestCommitFailureKeepsOldAndQuota: any other failed commit leaves the
+// old content and gives back the reserved quota.
+func TestCommitFailureKeepsOldAndQuota(t *testing.T) {
+	s, tr := newTree(t, Limits{})
+	if err := put(t, tr, "a.txt", 0, "old"); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("injected fsync failure")
+	commitFile = func(f *atomicfile.File, ctx context.Context) error {
+		f.Abort()
+		return boom
+	}
+	defer func() { commitFile = (*atomicfile.File).Commit }()
+	if err := put(t, tr, "a.txt", 0, "longer"); !errors.Is(err, boom) {
+		t.Fatalf("Commit() with a failing fsync = %v, want %v", err, boom)
+	}
+	if got := read(t, tr, "a.txt"); got != "old" {
+		t.Errorf("read(a.txt) after a failed commit = %q, want %q", got, "old")
+	}
+	if got := tr.Used(); got != 3 {
+		t.Errorf("Used() after a failed commit = %d, want 3", got)
+	}
+	ents, _ := os.ReadDir(filepath.Join(s.Dir(), homesDir, "alice"))
+	for _, e := range ents {
+		if isTemp(e.Name()) {
+			t.Errorf("ReadDir after a failed commit shows %s, want no temporary file", e.Name())
+		}
 	}
 }

@@ -42,7 +42,7 @@ func clean(name string) (string, error) {
 		return ".", nil
 	}
 	for _, el := range strings.Split(c, "/") {
-		if strings.HasPrefix(el, tempPrefix) {
+		if isTemp(el) {
 			return "", &fs.PathError{Op: "open", Path: name, Err: fs.ErrPermission}
 		}
 	}
@@ -103,7 +103,7 @@ func (t *Tree) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) 
 	}
 	out := make([]fs.FileInfo, 0, len(ents))
 	for _, e := range ents {
-		if strings.HasPrefix(e.Name(), tempPrefix) {
+		if isTemp(e.Name()) {
 			continue
 		}
 		var fi fs.FileInfo

@@ -2,15 +2,14 @@ package filestore
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
 	"sync"
+
+	"github.com/plumbnet/plumb/internal/atomicfile"
 )
 
 // AppendOffset, passed to [Tree.Create] as the offset, appends to the
@@ -23,9 +22,8 @@ const AppendOffset int64 = -1
 // another goroutine to cancel.
 type Upload struct {
 	t        *Tree
-	f        *os.File
+	f        *atomicfile.File
 	name     string // final name, relative to the tree
-	tmp      string // temporary name beside it
 	size     int64  // bytes in the temporary file
 	old      int64  // size of the file it replaces when it was opened
 	reserved int64  // quota bytes reserved for growth over old
@@ -79,14 +77,11 @@ func (t *Tree) Create(ctx context.Context, name string, offset int64) (*Upload, 
 	if t.lim.MaxFileSize > 0 && base > t.lim.MaxFileSize {
 		return nil, ErrTooLarge
 	}
-	var rnd [8]byte
-	rand.Read(rnd[:])
-	tmp := path.Join(dir, tempPrefix+hex.EncodeToString(rnd[:]))
-	f, err := t.root.OpenFile(tmp, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o640)
+	f, err := atomicfile.CreateIn(t.root, c, 0o640)
 	if err != nil {
 		return nil, err
 	}
-	u := &Upload{t: t, f: f, name: c, tmp: tmp, old: old}
+	u := &Upload{t: t, f: f, name: c, old: old}
 	if base > 0 && exists {
 		src, err := t.root.Open(c)
 		if err == nil {
@@ -136,7 +131,11 @@ func (u *Upload) Write(p []byte) (int, error) {
 const writebackChunk = 8 << 20
 
 // Commit makes the upload durable (fsync of the file, rename over the
-// final name, fsync of the directory) and visible under its name.
+// final name, fsync of the directory, by [atomicfile.File.Commit]) and
+// visible under its name. Only a nil error means the file is stored: if
+// the directory could not be fsynced the new content is in place but a
+// crash could undo the rename, so the error (wrapping
+// [atomicfile.ErrNotDurable]) must not be answered as success.
 func (u *Upload) Commit(ctx context.Context) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -148,32 +147,25 @@ func (u *Upload) Commit(ctx context.Context) error {
 		return err
 	}
 	u.done = true
-	err := u.f.Sync()
-	if cerr := u.f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = ctx.Err() // cancelled while the data went to disk
-	}
-	var now int64
+	var now int64 // the size of the file replaced, for the quota
 	if fi, serr := u.t.root.Stat(u.name); serr == nil && fi.Mode().IsRegular() {
 		now = fi.Size()
 	}
-	if err == nil {
-		err = u.t.root.Rename(u.tmp, u.name)
+	err := commitFile(u.f, ctx)
+	if err == nil || errors.Is(err, atomicfile.ErrNotDurable) {
+		u.t.use.add(u.size - now - u.reserved) // in place, durable or not
+	} else {
+		u.t.use.add(-u.reserved)
 	}
 	if err != nil {
-		u.t.root.Remove(u.tmp)
-		u.t.use.add(-u.reserved)
 		return fmt.Errorf("filestore: committing %s: %w", u.name, err)
-	}
-	u.t.use.add(u.size - now - u.reserved)
-	if d, err := u.t.root.Open(path.Dir(u.name)); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }
+
+// commitFile is [atomicfile.File.Commit]; tests replace it to make a
+// step of it fail.
+var commitFile = (*atomicfile.File).Commit
 
 // Abort discards the upload. It is safe to call more than once and after
 // Commit (when it does nothing).
@@ -189,7 +181,6 @@ func (u *Upload) Abort() error {
 
 func (u *Upload) abortLocked() {
 	u.done = true
-	u.f.Close()
-	u.t.root.Remove(u.tmp)
+	u.f.Abort()
 	u.t.use.add(-u.reserved)
 }

@@ -1,14 +1,14 @@
 package filestore
 
 import (
-	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
 // startWriteback asks the kernel to start writing a range of f to disk
 // without waiting for it (sync_file_range(2) with SYNC_FILE_RANGE_WRITE).
-func startWriteback(f *os.File, off, n int64) {
+func startWriteback(f syscall.Conn, off, n int64) {
 	rc, err := f.SyscallConn()
 	if err != nil {
 		return

@@ -2,8 +2,8 @@
 
 package filestore
 
-import "os"
+import "syscall"
 
 // startWriteback does nothing where sync_file_range(2) does not exist;
 // the fsync at Commit does all the work.
-func startWriteback(*os.File, int64, int64) {}
+func startWriteback(syscall.Conn, int64, int64) {}
