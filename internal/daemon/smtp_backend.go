@@ -22,7 +22,7 @@ type smtpBackend struct {
 	d        *Daemon
 	cfg      *SMTPConfig
 	store    *mailstore.Store
-	queue    *mta.Queue
+	queue    outboundQueue
 	hostname string
 	domains  map[string]bool
 	// postmaster is who gets mail to postmaster (RFC 5321 section
@@ -31,7 +31,17 @@ type smtpBackend struct {
 	log        *slog.Logger
 }
 
+// outboundQueue is what the SMTP backend needs of the mail queue, an
+// *mta.Queue; tests wrap one to make a step fail.
+type outboundQueue interface {
+	Spool(r io.Reader) (*mta.Spool, error)
+	Hold(s *mta.Spool, env mta.Envelope) error
+	Release(s *mta.Spool) error
+	Bounce(ctx context.Context, sender string, failed []mta.Failure, original io.Reader) error
+}
+
 var (
+	_ outboundQueue      = (*mta.Queue)(nil)
 	_ smtp.Backend       = (*smtpBackend)(nil)
 	_ mta.LocalDelivery  = (*smtpBackend)(nil)
 	_ smtp.AuthSession   = (*smtpSession)(nil)
@@ -124,30 +134,69 @@ func quotaReply(err error) error {
 	return err
 }
 
-// Data stores the message: fsynced into every local mailbox and, for
-// remote recipients, into the queue, before it returns nil (and the
-// client hears 250).
+// Data stores the message before it returns nil (and the client hears
+// 250): in every local mailbox and, for remote recipients, in the
+// queue, both or neither, so that a client retrying after a 4xx reply
+// never gives anyone a second copy.
+//
+// With remote recipients, the message is spooled into the queue and its
+// envelope written held ([mta.Queue.Hold]: the steps that need space),
+// then delivered to the local mailboxes (all or nothing, by
+// [mailstore.Store.DeliverMany]), then the queue entry is released (a
+// rename and a directory fsync). A failure before or during the local
+// delivery discards the held entry; a failed release removes the local
+// copies again; either way the client hears 451 and its retry makes
+// the only copies.
+//
+// After a crash: an acknowledged message was released and delivered
+// locally, so it is all there. An unacknowledged one whose entry was
+// still held is dropped when the queue opens: cut short before its
+// local delivery it is lost whole and the client's retry delivers it
+// once. The one window left is a crash after the local copies are in
+// place and before the release is on disk: the local recipients then
+// keep theirs and get the retry too, the remote ones get it once. A
+// crash after the release and before the 250 reaches the client
+// duplicates the whole message on the retry, the duplicate every SMTP
+// server risks (RFC 1047).
 func (s *smtpSession) Data(ctx context.Context, r io.Reader) error {
 	if len(s.remote) == 0 {
 		return s.b.deliverLocal(ctx, s.from, s.local, r)
 	}
-	spool, err := s.b.queue.Spool(r)
+	q := s.b.queue
+	spool, err := q.Spool(r)
 	if err != nil {
 		return err
 	}
-	defer spool.Discard()
+	defer spool.Discard() // unless released
+	if err := q.Hold(spool, mta.Envelope{From: s.from, Rcpts: s.remote, Never: s.never, Options: s.opts}); err != nil {
+		return err
+	}
+	var stored localCopies
 	if len(s.local) > 0 {
 		f, err := spool.Open()
 		if err != nil {
 			return err
 		}
-		err = s.b.deliverLocal(ctx, s.from, s.local, f)
+		stored, err = s.b.storeLocal(ctx, s.local, f)
 		f.Close()
 		if err != nil {
 			return err
 		}
 	}
-	return s.b.queue.Commit(spool, mta.Envelope{From: s.from, Rcpts: s.remote, Never: s.never, Options: s.opts})
+	if err := q.Release(spool); err != nil {
+		s.b.unstoreLocal(stored)
+		return err
+	}
+	s.b.bounceFailed(ctx, s.from, stored.failed)
+	return nil
+}
+
+// localCopies is what storeLocal placed: users[i] has the message as
+// uids[i], or, over quota, none (uids[i] == 0, and an entry in failed).
+type localCopies struct {
+	users  []string
+	uids   []uint32
+	failed []mta.Failure
 }
 
 // deliverLocal delivers one message to users' inboxes. A user over
@@ -157,27 +206,66 @@ func (b *smtpBackend) deliverLocal(ctx context.Context, from string, users []str
 	if len(users) == 0 {
 		return drainAll(r)
 	}
-	uids, err := b.store.DeliverMany(ctx, users, r)
-	if err == nil {
-		return nil
-	}
-	if !errors.Is(err, mailstore.ErrQuotaExceeded) || len(uids) != len(users) {
+	stored, err := b.storeLocal(ctx, users, r)
+	if err != nil {
 		return err
 	}
-	var failed []mta.Failure
+	b.bounceFailed(ctx, from, stored.failed)
+	return nil
+}
+
+// storeLocal delivers one message to users' inboxes, all or nothing
+// but for users over quota, who are left out and listed in failed; if
+// every user is over quota, it fails with the quota's reply.
+func (b *smtpBackend) storeLocal(ctx context.Context, users []string, r io.Reader) (localCopies, error) {
+	uids, err := b.store.DeliverMany(ctx, users, r)
+	stored := localCopies{users: users, uids: uids}
+	if err == nil {
+		return stored, nil
+	}
+	if !errors.Is(err, mailstore.ErrQuotaExceeded) || len(uids) != len(users) {
+		return localCopies{}, err
+	}
 	for i, u := range users {
 		if uids[i] == 0 {
-			failed = append(failed, mta.Failure{Addr: u + "@" + b.hostname, Reply: "552 5.2.2 Mailbox full"})
+			stored.failed = append(stored.failed, mta.Failure{Addr: u + "@" + b.hostname, Reply: "552 5.2.2 Mailbox full"})
 		}
 	}
-	if len(failed) == len(users) {
-		return quotaReply(err)
+	if len(stored.failed) == len(users) {
+		return localCopies{}, quotaReply(err)
+	}
+	return stored, nil
+}
+
+// unstoreLocal removes the copies storeLocal placed, when what had to
+// go with them (the queue entry) failed and the client will send the
+// message again.
+func (b *smtpBackend) unstoreLocal(stored localCopies) {
+	ctx := context.Background() // the copies go even if the session is cut
+	for i, u := range stored.users {
+		if stored.uids[i] == 0 {
+			continue
+		}
+		mb, err := b.store.Mailbox(ctx, u, mailstore.Inbox)
+		if err == nil {
+			err = mb.Delete(ctx, stored.uids[i])
+			mb.Close()
+		}
+		if err != nil {
+			b.log.Error("smtp: removing a local copy after the queue failed; the client's retry will duplicate it", "user", u, "uid", stored.uids[i], "err", err)
+		}
+	}
+}
+
+// bounceFailed tells from of the local recipients over quota.
+func (b *smtpBackend) bounceFailed(ctx context.Context, from string, failed []mta.Failure) {
+	if len(failed) == 0 {
+		return
 	}
 	b.log.Warn("smtp: recipients over quota; bouncing", "users", len(failed))
 	if err := b.queue.Bounce(ctx, from, failed, nil); err != nil {
 		b.log.Error("smtp: bouncing for recipients over quota", "err", err)
 	}
-	return nil
 }
 
 // DeliverLocal delivers a message the queue makes (a bounce) to the

@@ -93,7 +93,9 @@ type Envelope struct {
 // ID.msg (the message, fsynced) and ID.env (its envelope and retry
 // state as JSON, written atomically). An .env file makes a message
 // queued; an .msg without one is a spool a crash interrupted before the
-// client heard 250, and is removed when the queue opens.
+// client heard 250, and is removed when the queue opens, and so is an
+// ID.held, the envelope of a message [Queue.Hold] wrote and
+// [Queue.Release] had not yet released.
 type Queue struct {
 	dir   string
 	cfg   Config
@@ -163,6 +165,12 @@ func Open(dir string, local LocalDelivery, cfg Config) (*Queue, error) {
 			if _, err := os.Stat(filepath.Join(dir, id+".env")); errors.Is(err, os.ErrNotExist) {
 				os.Remove(filepath.Join(dir, name)) // never acknowledged
 			}
+		case strings.HasSuffix(name, ".held"):
+			// Held and not released: the client was not told 250.
+			q.log.Warn("queue: dropping a message held when the process stopped", "file", name)
+			os.Remove(filepath.Join(dir, name))
+		case atomicfile.IsTemp(name):
+			os.Remove(filepath.Join(dir, name)) // an envelope write a crash cut short
 		}
 	}
 	return q, nil
@@ -182,9 +190,11 @@ func newID() string {
 }
 
 // A Spool is a message written to the queue directory but not yet
-// queued: [Queue.Commit] queues it, [Spool.Discard] removes it.
+// queued: [Queue.Commit] queues it, or [Queue.Hold] and then
+// [Queue.Release] do; [Spool.Discard] removes it.
 type Spool struct {
 	id, path  string
+	held      *entry // the envelope Hold wrote, until Release
 	committed bool
 }
 
@@ -195,12 +205,18 @@ func (s *Spool) Open() (*os.File, error) { return os.Open(s.path) }
 // Path returns the spool file's name.
 func (s *Spool) Path() string { return s.path }
 
-// Discard removes the spool unless it was committed; it is meant to be
-// deferred.
+// Discard removes the spool, and the envelope Hold wrote for it, unless
+// it was committed or released; it is meant to be deferred.
 func (s *Spool) Discard() {
-	if !s.committed {
-		os.Remove(s.path)
+	if s.committed {
+		return
 	}
+	if s.held != nil {
+		dir := filepath.Dir(s.path)
+		os.Remove(filepath.Join(dir, s.id+".held"))
+		os.Remove(filepath.Join(dir, s.id+".env")) // a Release whose directory fsync failed
+	}
+	os.Remove(s.path)
 }
 
 // Spool writes r to a new queue file and fsyncs it.
@@ -228,19 +244,71 @@ func (q *Queue) Spool(r io.Reader) (*Spool, error) {
 // Commit queues a spooled message for env: when it returns nil the
 // envelope is on disk and the message will be delivered.
 func (q *Queue) Commit(s *Spool, env Envelope) error {
-	now := time.Now()
-	o := env.Options
-	e := &entry{ID: s.id, From: env.From, Rcpts: env.Rcpts, Never: env.Never, UTF8: o.UTF8, Body: string(o.Body),
-		Return: o.Return, EnvID: o.EnvelopeID, Created: now, Next: now}
+	if s.held != nil || s.committed {
+		return errors.New("queue: commit of a message already held or queued")
+	}
+	e := newEntry(s.id, env)
 	if err := q.save(e); err != nil {
 		return err
 	}
 	s.committed = true
+	q.schedule(e)
+	return nil
+}
+
+// Hold writes env for a spooled message durably, as ID.held, without
+// queueing it: nothing is delivered, and a crash before [Queue.Release]
+// drops it when the queue next opens. It is the first half of a
+// commit that must go together with another one (the daemon's local
+// delivery of the same message): what can fail for want of space or
+// from a bad disk fails here, before the other is done, and
+// [Spool.Discard] undoes it; Release then has only a rename and a
+// directory fsync left to do.
+func (q *Queue) Hold(s *Spool, env Envelope) error {
+	if s.held != nil || s.committed {
+		return errors.New("queue: hold of a message already held or queued")
+	}
+	e := newEntry(s.id, env)
+	if err := q.write(e, e.ID+".held"); err != nil {
+		return err
+	}
+	s.held = e
+	return nil
+}
+
+// Release queues a message [Queue.Hold] held: ID.held is renamed to
+// ID.env and the directory fsynced. When it returns nil the message
+// will be delivered; on an error nothing was delivered and
+// [Spool.Discard] removes the message.
+func (q *Queue) Release(s *Spool) error {
+	e := s.held
+	if e == nil || s.committed {
+		return errors.New("queue: release of a message not held")
+	}
+	if err := os.Rename(filepath.Join(q.dir, e.ID+".held"), filepath.Join(q.dir, e.ID+".env")); err != nil {
+		return fmt.Errorf("queue: releasing %s: %w", e.ID, err)
+	}
+	if err := atomicfile.SyncDir(q.dir); err != nil {
+		return fmt.Errorf("queue: releasing %s: %w", e.ID, err)
+	}
+	s.committed = true
+	q.schedule(e)
+	return nil
+}
+
+func newEntry(id string, env Envelope) *entry {
+	now := time.Now()
+	o := env.Options
+	return &entry{ID: id, From: env.From, Rcpts: env.Rcpts, Never: env.Never, UTF8: o.UTF8, Body: string(o.Body),
+		Return: o.Return, EnvID: o.EnvelopeID, Created: now, Next: now}
+}
+
+// schedule makes a committed entry due for delivery.
+func (q *Queue) schedule(e *entry) {
 	q.mu.Lock()
 	q.entries[e.ID] = e
 	q.mu.Unlock()
 	q.poke()
-	return nil
 }
 
 // Enqueue spools and commits r in one step.
@@ -253,12 +321,15 @@ func (q *Queue) Enqueue(env Envelope, r io.Reader) error {
 	return q.Commit(s, env)
 }
 
-func (q *Queue) save(e *entry) error {
+// save writes e's envelope and state, ID.env, atomically.
+func (q *Queue) save(e *entry) error { return q.write(e, e.ID+".env") }
+
+func (q *Queue) write(e *entry, name string) error {
 	b, err := json.MarshalIndent(e, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := atomicfile.WriteFile(filepath.Join(q.dir, e.ID+".env"), b, 0o600); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(q.dir, name), b, 0o600); err != nil {
 		return fmt.Errorf("queue: %w", err)
 	}
 	return nil
