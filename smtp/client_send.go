@@ -174,7 +174,7 @@ func isReplyErr(err error) bool {
 // sendChunks sends r as BDAT chunks, line ends made CRLF.
 func (c *Client) sendChunks(r io.Reader) error {
 	var buf bytes.Buffer
-	norm := &crlfWriter{w: &buf}
+	norm := wire.NewCRLFWriter(&buf)
 	in := make([]byte, 64<<10)
 	for {
 		n, rerr := r.Read(in)
@@ -212,48 +212,6 @@ func (c *Client) bdat(chunk []byte, last bool) error {
 	}
 	_, _, err := c.readReply(250)
 	return err
-}
-
-// crlfWriter makes every line end CRLF: a bare LF or a lone CR becomes CRLF.
-type crlfWriter struct {
-	w  io.Writer
-	cr bool
-}
-
-func (c *crlfWriter) Write(p []byte) (int, error) {
-	out := make([]byte, 0, len(p)+len(p)/32)
-	for _, b := range p {
-		switch {
-		case b == '\n' && c.cr:
-			out = append(out, '\n')
-			c.cr = false
-			continue
-		case c.cr:
-			out = append(out, '\n')
-			c.cr = false
-		}
-		switch b {
-		case '\r':
-			out = append(out, '\r')
-			c.cr = true
-		case '\n':
-			out = append(out, '\r', '\n')
-		default:
-			out = append(out, b)
-		}
-	}
-	_, err := c.w.Write(out)
-	return len(p), err
-}
-
-// Close completes a final lone CR.
-func (c *crlfWriter) Close() error {
-	if c.cr {
-		c.cr = false
-		_, err := c.w.Write([]byte{'\n'})
-		return err
-	}
-	return nil
 }
 
 // dataWriter is the message writer of Data and SendMail: dots stuffed

@@ -20,6 +20,7 @@ var errWriteAfterClose = errors.New("wire: write after Close")
 // dotWriter is NewDotWriter's writer.
 type dotWriter struct {
 	w      *bufio.Writer
+	stuff  bool // a dot-terminated block, not only CRLF line ends
 	bol    bool // the next byte starts a line
 	cr     bool // the last byte written was a CR, its LF not yet seen
 	closed bool
@@ -32,6 +33,18 @@ type dotWriter struct {
 // last line if it needs it, writes ".\r\n" and flushes. What it writes
 // therefore always reads back through a strict DotReader.
 func NewDotWriter(w io.Writer) io.WriteCloser {
+	bw, ok := w.(*bufio.Writer)
+	if !ok {
+		bw = bufio.NewWriter(w)
+	}
+	return &dotWriter{w: bw, stuff: true, bol: true}
+}
+
+// NewCRLFWriter returns a writer that only makes every line end CRLF,
+// as NewDotWriter does, with no dot stuffing and no terminator: for a
+// body sent with a byte count (SMTP BDAT, RFC 3030). Close completes a
+// last lone CR and flushes; it adds no line end otherwise.
+func NewCRLFWriter(w io.Writer) io.WriteCloser {
 	bw, ok := w.(*bufio.Writer)
 	if !ok {
 		bw = bufio.NewWriter(w)
@@ -53,7 +66,7 @@ func (d *dotWriter) Write(p []byte) (int, error) {
 				continue
 			}
 		}
-		if d.bol && p[i] == '.' {
+		if d.stuff && d.bol && p[i] == '.' {
 			d.putByte('.')
 		}
 		d.bol = false
@@ -94,13 +107,17 @@ func (d *dotWriter) putByte(b byte) {
 	}
 }
 
-// Close ends the block and flushes.
+// Close ends the block (or the last line) and flushes.
 func (d *dotWriter) Close() error {
 	if d.closed {
 		return nil
 	}
 	d.closed = true
 	switch {
+	case !d.stuff:
+		if d.cr {
+			d.putByte('\n')
+		}
 	case d.cr:
 		d.put([]byte("\n.\r\n"))
 	case d.bol:

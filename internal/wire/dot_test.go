@@ -52,6 +52,23 @@ func TestDotWriter(t *testing.T) {
 	}
 }
 
+func TestCRLFWriter(t *testing.T) {
+	for in, want := range map[string]string{
+		"":             "",
+		"a":            "a",
+		".a\n.\n":      ".a\r\n.\r\n",
+		"a\rb\r":       "a\r\nb\r\n",
+		"a\r\nb\n\r\n": "a\r\nb\r\n\r\n",
+	} {
+		var b bytes.Buffer
+		w := NewCRLFWriter(&b)
+		io.WriteString(w, in)
+		if err := w.Close(); err != nil || b.String() != want {
+			t.Errorf("CRLF writing %q = %q, %v; want %q", in, b.String(), err, want)
+		}
+	}
+}
+
 type failWriter struct{}
 
 func (failWriter) Write([]byte) (int, error) { return 0, errors.New("broken pipe") }

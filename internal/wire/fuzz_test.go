@@ -117,6 +117,13 @@ func FuzzDotRoundTrip(f *testing.F) {
 		}
 		want := strings.ReplaceAll(msg, "\r\n", "\n")
 		want = strings.ReplaceAll(strings.ReplaceAll(want, "\r", "\n"), "\n", "\r\n")
+		var crlf bytes.Buffer
+		cw := NewCRLFWriter(&crlf)
+		io.WriteString(cw, msg[:at])
+		io.WriteString(cw, msg[at:])
+		if cw.Close(); crlf.String() != want {
+			t.Fatalf("CRLF writing %q = %q, want %q", msg, crlf.Bytes(), want)
+		}
 		if want != "" && !strings.HasSuffix(want, "\r\n") {
 			want += "\r\n"
 		}
