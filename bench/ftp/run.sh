@@ -6,12 +6,21 @@
 # (Debian's python3-pyftpdlib, a user), all serving the same files from
 # one temporary directory on disk, and measures with curl:
 #   retr   download of a SIZE_MB file (default 1 GiB) to /dev/null
-#   stor   upload of that file
+#   stor   upload of that file; plumb answers 226 only after an fsync
+#          (temp file, fsync, rename, directory fsync), vsftpd as soon as
+#          the bytes are in the page cache, so the durable comparison is
+#          also measured: vsftpd's upload followed by an fsync of the
+#          uploaded file (coreutils sync FILE), and dd conv=fsync of the
+#          same file as the disk's own limit
 #   small  SMALL (1,000) 4 KiB files over one session (one curl, many URLs),
 #          passive (EPSV) and active (EPRT, curl -P -): curl 7.88 stalls
-#          up to a second before a passive data connection when the EPSV
-#          reply comes back within microseconds (compare curl/curl#12901),
-#          so the active column shows the servers' own per-file cost
+#          a second before a passive data connection when the EPSV reply
+#          is already there during its non-blocking look right after
+#          sending EPSV (it then waits on its wake-up pipe alone, 1000
+#          ms), which vsftpd's ~0.3 ms answer escapes; plumb holds its
+#          PASV/EPSV reply 250 µs from the command's arrival for that
+#          (ftp/data.go passiveReplyHold), and the active column shows
+#          the servers' per-file cost without that hold
 # and with bench/ftp/logins (a Go program, since curl cannot hold a
 # session idle): SESSIONS (300) clients connecting and logging in at
 # once, and the server's resident memory with them idle, against idle.
@@ -163,6 +172,9 @@ best() { sort -g | tail -1; }
 declare -A retr stor small logins plogins rss_idle rss_busy
 declare -A smalla
 for s in "${servers[@]}"; do retr[$s]=""; stor[$s]=""; small[$s]=""; smalla[$s]=""; done
+stor_vs_fsync=""
+dd_fsync=""
+bytes=$((SIZE_MB * 1048576))
 
 smallcfg="$work/small.curl"
 for i in $(seq "$SMALL"); do printf 'url = "%%URL%%/small/f%d.bin"\noutput = "/dev/null"\n' "$i"; done > "$smallcfg"
@@ -175,6 +187,23 @@ for round in $(seq "$ROUNDS"); do
     w=$(curl -sS --max-time 600 -T "$work/big.bin" -w '%{speed_upload}' "${url[$s]}/upload/up.bin")
     stor[$s]+="$w "
     rm -f "$work/plumb-data/files/home/bench/upload/up.bin" "$work/vsftpd/upload/up.bin" "$work/py/upload/up.bin"
+    if [ "$s" = vsftpd ]; then
+      # Durable: the upload, then an fsync of the file it made.
+      sync
+      t0=$(date +%s.%N)
+      curl -sS --max-time 600 -T "$work/big.bin" "${url[$s]}/upload/up.bin"
+      sync "$work/vsftpd/upload/up.bin"
+      t1=$(date +%s.%N)
+      stor_vs_fsync+="$(echo "$bytes / ($t1 - $t0)" | bc -l) "
+      rm -f "$work/vsftpd/upload/up.bin"
+      # The disk's limit: the same bytes written and fsynced by dd.
+      sync
+      t0=$(date +%s.%N)
+      dd if="$work/big.bin" of="$work/dd.bin" bs=1M conv=fsync status=none
+      t1=$(date +%s.%N)
+      dd_fsync+="$(echo "$bytes / ($t1 - $t0)" | bc -l) "
+      rm -f "$work/dd.bin"
+    fi
     sed "s#%URL%#${url[$s]}#" "$smallcfg" > "$work/small-$s.curl"
     t0=$(date +%s.%N)
     curl -sS --max-time 600 -K "$work/small-$s.curl"
@@ -215,6 +244,8 @@ ratio() { [ -n "$2" ] && [ "$(echo "$2 > 0" | bc)" = 1 ] && printf '%.2f' "$(ech
 
 vs_retr=$(echo ${retr[vsftpd]} | tr ' ' '\n' | best)
 vs_stor=$(echo ${stor[vsftpd]} | tr ' ' '\n' | best)
+vs_stor_fsync=$(echo $stor_vs_fsync | tr ' ' '\n' | best)
+dd_best=$(echo $dd_fsync | tr ' ' '\n' | best)
 vs_small=$(echo ${small[vsftpd]} | tr ' ' '\n' | best)
 vs_smalla=$(echo ${smalla[vsftpd]} | tr ' ' '\n' | best)
 echo
@@ -229,3 +260,12 @@ for s in "${servers[@]}"; do
     "$(mib "$r")" "$(ratio "$r" "$vs_retr")" "$(mib "$w")" "$(ratio "$w" "$vs_stor")" "$f" "$(ratio "$f" "$vs_small")" "$fa" "$(ratio "$fa" "$vs_smalla")" \
     "${logins[$s]}" "${plogins[$s]}" "$(kib2mb "${rss_idle[$s]}")" "$(kib2mb "${rss_busy[$s]}")" "$(kib2mb $((rss_busy[$s] - rss_idle[$s])))"
 done
+
+# Durable uploads: plumb's STOR above already includes its fsync.
+if [ -n "$vs_stor_fsync" ]; then
+  pl_stor=$(echo ${stor[plumb]:-} | tr ' ' '\n' | best)
+  echo
+  echo "Durable STOR of ${SIZE_MB} MiB (MiB/s): plumb (226 after fsync) $( [ -n "$pl_stor" ] && mib "$pl_stor" || echo -)" \
+    "($(ratio "${pl_stor:-0}" "$vs_stor_fsync")× vsftpd + fsync), vsftpd then fsync of the file $(mib "$vs_stor_fsync")," \
+    "dd conv=fsync (the disk's limit) $(mib "$dd_best")"
+fi
