@@ -344,6 +344,9 @@ func (c *Client) readBody(w io.Writer, limit int64) (int64, error) {
 		if limit > 0 && n+int64(len(line))+2 > limit {
 			return n, c.tooLarge("message", limit)
 		}
+		if cap(c.line) > 64<<10 {
+			c.line = nil // do not keep a large buffer for a rare long line
+		}
 		c.line = append(append(c.line[:0], line...), '\r', '\n')
 		m, werr := w.Write(c.line)
 		n += int64(m)

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -43,8 +44,8 @@ func (c *Client) StartTLS(config *tls.Config) error {
 		config = c.tlsConfig
 	}
 	if config == nil {
-		host, _, _ := strings.Cut(c.conn.RemoteAddr().String(), ":")
-		config = tlsConfigFor(nil, strings.Trim(host, "[]"))
+		host, _, _ := net.SplitHostPort(c.conn.RemoteAddr().String())
+		config = tlsConfigFor(nil, host)
 	}
 	if _, err := c.cmd("STLS"); err != nil {
 		return err

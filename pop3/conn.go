@@ -122,7 +122,11 @@ func (c *conn) Serve() {
 		c.Close()
 	}()
 	if tc, ok := c.nc.(*tls.Conn); ok {
-		if err := c.handshake(tc); err != nil {
+		// No command is in progress yet: Shutdown may end the handshake.
+		c.setWaiting(true)
+		err := c.handshake(tc)
+		c.setWaiting(false)
+		if err != nil {
 			log.Debug("pop3: TLS handshake failed", "remote", c.remote(), "err", err)
 			return
 		}
@@ -197,6 +201,9 @@ func (c *conn) next() (string, error) {
 // session is TLS from then on.
 func (c *conn) handshake(tc *tls.Conn) error {
 	tc.SetDeadline(time.Now().Add(DefaultTLSTimeout))
+	if c.s.loop.Closing() {
+		return errShutdown
+	}
 	if err := tc.HandshakeContext(c.ctx); err != nil {
 		return err
 	}
@@ -221,7 +228,11 @@ func (c *conn) backendError(err error, fallback, what string, attrs ...any) {
 		c.reply(pe.reply())
 		return
 	}
-	c.s.logger().Error("pop3: "+what, append(attrs, "user", c.user, "remote", c.remote(), "err", err)...)
+	log := c.s.logger().Error
+	if c.ctx.Err() != nil {
+		log = c.s.logger().Debug // the server is closing; the call was cut short
+	}
+	log("pop3: "+what, append(attrs, "user", c.user, "remote", c.remote(), "err", err)...)
 	c.reply(fallback)
 }
 

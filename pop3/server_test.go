@@ -400,3 +400,46 @@ func TestSTLSRefusesInjectedCommands(t *testing.T) {
 		}
 	}
 }
+
+// TestShutdownEndsTLSHandshake: a client that connects to an implicit
+// TLS listener and never starts its handshake holds no command, so
+// Shutdown ends it at once rather than after DefaultTLSTimeout.
+func TestShutdownEndsTLSHandshake(t *testing.T) {
+	server, _ := testkit.TLS(t)
+	s := &Server{Backend: newTestBackend(), Logger: quietLog}
+	reading := make(chan struct{})
+	var once sync.Once
+	ln := testkit.Listener{Listener: testkit.Listen(t), Wrap: func(c net.Conn) net.Conn {
+		return readHook{c, func() { once.Do(func() { close(reading) }) }}
+	}}
+	addr := testkit.Serve(t, s, tls.NewListener(ln, server))
+	c := testkit.Dial(t, addr)
+	select {
+	case <-reading: // the handshake waits for the ClientHello
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the server never started its TLS handshake")
+	}
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown with a client stalled before its handshake = %v, want nil", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Shutdown took %v with a stalled handshake, want it prompt", d)
+	}
+	if !c.Closed(2 * time.Second) {
+		t.Errorf("stalled TLS session still open after Shutdown")
+	}
+}
+
+// readHook calls hook before each Read.
+type readHook struct {
+	net.Conn
+	hook func()
+}
+
+func (r readHook) Read(p []byte) (int, error) {
+	r.hook()
+	return r.Conn.Read(p)
+}
