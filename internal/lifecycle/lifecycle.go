@@ -126,12 +126,9 @@ func (l *Loop) Closing() bool {
 // Shutdown stops accepting, wakes every session once and waits for them
 // to end. When ctx is done first it closes the rest and returns ctx.Err().
 func (l *Loop) Shutdown(ctx context.Context) error {
-	l.mu.Lock()
-	l.closeLocked()
-	for s := range l.sessions {
+	for _, s := range l.closeAll() {
 		s.Wake()
 	}
-	l.mu.Unlock()
 	done := make(chan struct{})
 	go func() { l.wg.Wait(); close(done) }()
 	select {
@@ -167,14 +164,27 @@ func (l *Loop) init() {
 // Close stops accepting, closes every session at once and cancels
 // Context. It does not wait for the sessions' goroutines to end.
 func (l *Loop) Close() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.closeLocked()
+	sessions := l.closeAll()
 	l.cancel()
-	for s := range l.sessions {
+	for _, s := range sessions {
 		s.Close()
 	}
 	return nil
+}
+
+// closeAll marks the loop closed, closes its listeners and returns its
+// sessions, which the caller wakes or closes outside the lock: a
+// session's Wake and Close may take the session's own lock, under which
+// the session may call Closing.
+func (l *Loop) closeAll() []Session {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closeLocked()
+	sessions := make([]Session, 0, len(l.sessions))
+	for s := range l.sessions {
+		sessions = append(sessions, s)
+	}
+	return sessions
 }
 
 // Sessions returns the number of sessions being served.
@@ -190,6 +200,7 @@ func (l *Loop) closeLocked() {
 		l.closed = true
 		close(l.stop)
 	}
+
 	for ln := range l.listeners {
 		(*ln).Close()
 	}

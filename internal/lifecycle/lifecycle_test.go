@@ -37,11 +37,12 @@ func (s *lineSession) Serve() {
 	r := bufio.NewReader(s.c)
 	s.c.Write([]byte("hello\r\n"))
 	for {
+		// Marked idle first, then Closing checked outside the lock: a
+		// Shutdown between the two either is seen here or wakes the read.
 		s.mu.Lock()
 		s.idle = true
-		closing := s.srv.loop.Closing()
 		s.mu.Unlock()
-		if closing {
+		if s.srv.loop.Closing() {
 			s.c.Write([]byte("bye\r\n"))
 			return
 		}
