@@ -1,7 +1,6 @@
 package ftp
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -11,6 +10,9 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/plumbnet/plumb/internal/wire"
+	"github.com/plumbnet/plumb/sasl"
 )
 
 // DefaultTimeout bounds connecting, each reply, and each pause of a data
@@ -37,9 +39,20 @@ type Dialer struct {
 // of RFC 2228/4217 (TLS), 2389 (FEAT), 2428 (EPSV/EPRT), 3659 (SIZE,
 // MDTM, MLSD, REST) and 2640 (UTF-8). A Client is not safe for
 // concurrent use, except that Close may be called at any time to abort.
+//
+// Deadlines: the methods take no context. Every wait is bounded by the
+// Dialer's Timeout (DefaultTimeout for NewClient): sending a command,
+// each reply, and each pause of a data transfer, so a long transfer
+// that keeps moving is never cut. Close, from any goroutine, ends
+// whatever is in progress.
 type Client struct {
+	// InsecureAuth lets Login send a password over a control connection
+	// that is neither TLS nor to a loopback address; by default Login
+	// refuses with ErrPlaintext. Anonymous logins are not refused.
+	InsecureAuth bool
+
 	conn    net.Conn // the control connection, a *tls.Conn once secured
-	r       *bufio.Reader
+	r       *wire.Reader
 	host    string
 	timeout time.Duration
 
@@ -62,17 +75,18 @@ type Client struct {
 	closeErr  error
 }
 
-// Dial connects to an FTP server at addr ("host:port") and reads its greeting.
-func Dial(addr string) (*Client, error) {
+// Dial connects to an FTP server at addr ("host:port") and reads its
+// greeting, with a zero Dialer's settings.
+func Dial(ctx context.Context, addr string) (*Client, error) {
 	var d Dialer
-	return d.Dial(context.Background(), addr)
+	return d.Dial(ctx, addr)
 }
 
 // DialTLS connects to an implicit-FTPS server at addr (usually port 990):
 // TLS from the first byte, and TLS on every data connection.
-func DialTLS(addr string, config *tls.Config) (*Client, error) {
+func DialTLS(ctx context.Context, addr string, config *tls.Config) (*Client, error) {
 	d := Dialer{TLSConfig: config}
-	return d.DialTLS(context.Background(), addr)
+	return d.DialTLS(ctx, addr)
 }
 
 // Dial connects to addr in plain text and reads the greeting; call
@@ -117,7 +131,7 @@ func (d *Dialer) dial(ctx context.Context, addr string, implicit bool) (*Client,
 		c.protP = true // sent to the server after login
 	}
 	c.conn = conn
-	c.r = bufio.NewReaderSize(conn, 4096)
+	c.r = replyReader(conn)
 	if err := c.greeting(); err != nil {
 		conn.Close()
 		if ctx.Err() != nil {
@@ -133,7 +147,7 @@ func (d *Dialer) dial(ctx context.Context, addr string, implicit bool) (*Client,
 // made by other means (a proxy, a Unix socket).
 func NewClient(conn net.Conn) (*Client, error) {
 	host, _, _ := net.SplitHostPort(conn.RemoteAddr().String())
-	c := &Client{conn: conn, r: bufio.NewReaderSize(conn, 4096), host: host, timeout: DefaultTimeout}
+	c := &Client{conn: conn, r: replyReader(conn), host: host, timeout: DefaultTimeout}
 	if tc, ok := conn.(*tls.Conn); ok {
 		c.tlsConfig = c.dataTLSConfig(nil)
 		c.tlsConfig.ServerName = tc.ConnectionState().ServerName
@@ -183,11 +197,12 @@ func (c *Client) dataTLSConfig(base *tls.Config) *tls.Config {
 	return cfg
 }
 
-// checkArgs refuses arguments that would end the command line early.
+// checkArgs refuses arguments that would end the command line early,
+// or that no server could take.
 func checkArgs(args ...string) error {
 	for _, a := range args {
-		if strings.ContainsAny(a, "\r\n") {
-			return ErrLineBreak
+		if strings.ContainsAny(a, "\r\n\x00") {
+			return fmt.Errorf("%w: %.40q", ErrBadArgument, a)
 		}
 	}
 	return nil
@@ -274,7 +289,7 @@ func (c *Client) AuthTLS(config *tls.Config) error {
 	// A fresh reader: nothing the server sent in plain text before the
 	// handshake may be read as a reply after it; and features are asked
 	// again, since a server may offer others under TLS.
-	c.conn, c.r, c.tlsConfig, c.protP = tconn, bufio.NewReaderSize(tconn, 4096), cfg, true
+	c.conn, c.r, c.tlsConfig, c.protP = tconn, replyReader(tconn), cfg, true
 	c.features = nil
 	return nil
 }
@@ -296,10 +311,16 @@ func (c *Client) TLSConnectionState() (tls.ConnectionState, bool) {
 // Login authenticates with USER and PASS (anonymous login is user
 // "anonymous" with an e-mail address as password), then sets binary
 // type, turns on UTF-8 paths where the server offers them, and, on a TLS
-// connection, protects data connections (PBSZ 0, PROT P).
+// connection, protects data connections (PBSZ 0, PROT P). A password is
+// not sent in the clear to a server off loopback: that is ErrPlaintext,
+// unless InsecureAuth is set.
 func (c *Client) Login(user, password string) error {
 	if err := checkArgs(user, password); err != nil {
 		return err
+	}
+	anonymous := strings.EqualFold(user, "anonymous") || strings.EqualFold(user, "ftp")
+	if !anonymous && !c.InsecureAuth && !sasl.PlaintextAllowed(c.conn) {
+		return ErrPlaintext
 	}
 	code, msg, err := c.cmd("USER " + user)
 	if err != nil {

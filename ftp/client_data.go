@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/plumbnet/plumb/internal/wire"
 )
 
 // maxListEntries bounds the lines of one listing the client keeps.
@@ -378,10 +380,11 @@ func (c *Client) listing(verb, path string) ([]string, error) {
 		return nil, err
 	}
 	var lines []string
-	br := bufio.NewReader(dc)
+	lr := wire.NewReader(bufio.NewReader(dc))
+	lr.MaxLine, lr.Lenient = maxListLine+2, true
 	var ioErr error
 	for {
-		l, err := readLine(br, maxListLine)
+		l, err := readLine(lr)
 		if err == io.EOF {
 			break
 		}

@@ -2,6 +2,7 @@ package ftp_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"fmt"
 	"log"
@@ -13,7 +14,7 @@ import (
 
 // Download a file over explicit FTPS, resuming a partial local copy.
 func ExampleClient_RetrFrom() {
-	c, err := ftp.Dial("ftp.example.org:21")
+	c, err := ftp.Dial(context.Background(), "ftp.example.org:21")
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -38,7 +39,7 @@ func ExampleClient_RetrFrom() {
 
 // List a directory: MLSD where the server offers it, LIST otherwise.
 func ExampleClient_ReadDir() {
-	c, err := ftp.Dial("localhost:10021")
+	c, err := ftp.Dial(context.Background(), "localhost:10021")
 	if err != nil {
 		log.Fatal(err)
 	}

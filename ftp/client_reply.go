@@ -2,11 +2,12 @@ package ftp
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/plumbnet/plumb/internal/wire"
 )
 
 // Limits on what a server may send the client, so that a hostile or
@@ -17,31 +18,22 @@ const (
 	maxListLine   = 16 << 10 // one line of a LIST, NLST or MLSD listing
 )
 
-// readLine reads one line of at most limit bytes, without its line end.
-// A bare LF ends a line too: the client is lenient in what it accepts.
-func readLine(r *bufio.Reader, limit int) (string, error) {
-	var buf []byte
-	for {
-		chunk, err := r.ReadSlice('\n')
-		if len(buf)+len(chunk) > limit+2 {
-			return "", errReplyTooLong
-		}
-		buf = append(buf, chunk...)
-		if err == bufio.ErrBufferFull {
-			continue
-		}
-		if err != nil {
-			if err == io.EOF && len(buf) > 0 {
-				err = io.ErrUnexpectedEOF
-			}
-			return "", err
-		}
-		buf = bytes.TrimSuffix(buf[:len(buf)-1], []byte{'\r'})
-		if len(buf) > limit {
-			return "", errReplyTooLong
-		}
-		return string(buf), nil
+// replyReader reads the replies of the control connection c, bounded
+// line by line. Bare LF ends a line too: the client is lenient in what
+// it accepts. The client sets its own deadlines, command by command.
+func replyReader(c io.Reader) *wire.Reader {
+	r := wire.NewReader(bufio.NewReaderSize(c, 4096))
+	r.MaxLine, r.Lenient = maxReplyLine+2, true
+	return r
+}
+
+// readLine reads one line with r, a line over r's bound being errReplyTooLong.
+func readLine(r *wire.Reader) (string, error) {
+	line, err := r.ReadLine()
+	if errors.Is(err, wire.ErrLineTooLong) {
+		return "", fmt.Errorf("%w: %w", errReplyTooLong, err)
 	}
+	return line, err
 }
 
 // replyCode returns the code of a reply line "NNN text" or "NNN-text",
@@ -72,8 +64,8 @@ func replyCode(line string) (code int, sep byte, ok bool) {
 // 4.2): a first line "NNN-" opens a reply that ends at the first line
 // starting "NNN " with the same code. The text keeps each line; the
 // "NNN-" prefixes of the inner lines that carry it are removed.
-func readReply(r *bufio.Reader) (int, string, error) {
-	line, err := readLine(r, maxReplyLine)
+func readReply(r *wire.Reader) (int, string, error) {
+	line, err := readLine(r)
 	if err != nil {
 		return 0, "", err
 	}
@@ -90,7 +82,7 @@ func readReply(r *bufio.Reader) (int, string, error) {
 	var msg strings.Builder
 	msg.WriteString(line[4:])
 	for {
-		line, err := readLine(r, maxReplyLine)
+		line, err := readLine(r)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF

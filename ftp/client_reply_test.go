@@ -1,7 +1,6 @@
 package ftp
 
 import (
-	"bufio"
 	"strings"
 	"testing"
 )
@@ -23,7 +22,7 @@ func TestReadReply(t *testing.T) {
 		{"250-\r\n  type=dir; /\r\n250\r\n", 250, "\n  type=dir; /\n"},
 	}
 	for _, tt := range tests {
-		code, msg, err := readReply(bufio.NewReader(strings.NewReader(tt.in)))
+		code, msg, err := readReply(replyReader(strings.NewReader(tt.in)))
 		if err != nil || code != tt.code || msg != tt.msg {
 			t.Errorf("readReply(%q) = %d, %q, %v; want %d, %q", tt.in, code, msg, err, tt.code, tt.msg)
 		}
@@ -42,7 +41,7 @@ func TestReadReplyRejects(t *testing.T) {
 		"220 " + strings.Repeat("x", maxReplyLine+1) + "\r\n",
 		"220-" + strings.Repeat(strings.Repeat("y", 1000)+"\r\n", maxReplyBytes/1000+2) + "220 end\r\n",
 	} {
-		if code, msg, err := readReply(bufio.NewReader(strings.NewReader(in))); err == nil {
+		if code, msg, err := readReply(replyReader(strings.NewReader(in))); err == nil {
 			t.Errorf("readReply(%q) = %d, %q, nil; want an error", truncate(in, 40), code, truncate(msg, 40))
 		}
 	}
@@ -117,7 +116,7 @@ func FuzzReadReply(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, in string) {
-		code, msg, err := readReply(bufio.NewReader(strings.NewReader(in)))
+		code, msg, err := readReply(replyReader(strings.NewReader(in)))
 		if err != nil {
 			return
 		}

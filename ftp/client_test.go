@@ -22,17 +22,17 @@ import (
 )
 
 // clientTestServer is the package's own Server on 127.0.0.1:0 with a
-// MemBackend user "bob", for client-vs-own-server tests.
+// MemoryBackend user "bob", for client-vs-own-server tests.
 type clientTestServer struct {
 	addr string
-	home *MemFS
+	home *MemoryFS
 	tls  *tls.Config // what a client needs to trust the server, when TLS is on
 }
 
 // startClientTestServer starts a Server; tlsMode is "", "explicit" or "implicit".
 func startClientTestServer(t *testing.T, tlsMode string) *clientTestServer {
 	t.Helper()
-	be := NewMemBackend()
+	be := NewMemoryBackend()
 	cs := &clientTestServer{home: be.AddUser("bob", "pa ss")}
 	srv := &Server{Backend: be, LoginTLS: TLSOptional}
 	if tlsMode != "" {
@@ -137,7 +137,7 @@ func TestClientOwnServer(t *testing.T) {
 }
 
 // exerciseOwnServer runs the client's operations and checks the server's tree.
-func exerciseOwnServer(t *testing.T, c *Client, home *MemFS) {
+func exerciseOwnServer(t *testing.T, c *Client, home *MemoryFS) {
 	const dir, name = "dir ü", "file with  spaces.bin"
 	if _, err := c.MakeDir(dir); err != nil {
 		t.Fatalf("MakeDir(%q): %v", dir, err)
@@ -241,12 +241,25 @@ func exerciseOwnServer(t *testing.T, c *Client, home *MemFS) {
 	}
 }
 
-// TestClientRefusesLineBreaks checks that no method sends an argument
-// holding CR or LF, and that the session goes on after the refusal.
-func TestClientRefusesLineBreaks(t *testing.T) {
+// TestClientRefusesBadArguments checks that no method sends an argument
+// holding CR, LF or NUL, and that the session goes on after the refusal.
+func TestClientRefusesBadArguments(t *testing.T) {
 	cs := startClientTestServer(t, "")
 	c := cs.login(t, Dialer{}, "")
-	bad := "x\r\nDELE y"
+	for _, bad := range []string{"x\r\nDELE y", "x\x00y"} {
+		refusesArgument(t, c, bad)
+	}
+	cs.home.WriteFile("y", []byte("keep"))
+	if err := c.NoOp(); err != nil {
+		t.Fatalf("NoOp() after the refusals: %v", err)
+	}
+	if _, err := cs.home.ReadFile("y"); err != nil {
+		t.Errorf("y was deleted: %v", err)
+	}
+}
+
+func refusesArgument(t *testing.T, c *Client, bad string) {
+	t.Helper()
 	calls := map[string]func() error{
 		"Login":     func() error { return c.Login(bad, "p") },
 		"Cwd":       func() error { return c.Cwd(bad) },
@@ -258,24 +271,17 @@ func TestClientRefusesLineBreaks(t *testing.T) {
 		"ModTime":   func() error { _, err := c.ModTime(bad); return err },
 		"Retr":      func() error { _, err := c.Retr(bad, io.Discard); return err },
 		"Stor":      func() error { _, err := c.Stor(bad, strings.NewReader("")); return err },
-		"Append":    func() error { _, err := c.Append("a\n", strings.NewReader("")); return err },
+		"Append":    func() error { _, err := c.Append(bad, strings.NewReader("")); return err },
 		"List":      func() error { _, err := c.List(bad); return err },
 		"MLSD":      func() error { _, err := c.MLSD(bad); return err },
 		"NameList":  func() error { _, err := c.NameList(bad); return err },
 		"Stat":      func() error { _, err := c.Stat(bad); return err },
-		"Command":   func() error { _, _, err := c.Command("NOOP\rX"); return err },
+		"Command":   func() error { _, _, err := c.Command("NOOP " + bad); return err },
 	}
 	for name, call := range calls {
-		if err := call(); !errors.Is(err, ErrLineBreak) {
-			t.Errorf("%s with CR/LF = %v, want ErrLineBreak", name, err)
+		if err := call(); !errors.Is(err, ErrBadArgument) {
+			t.Errorf("%s(%q) = %v, want ErrBadArgument", name, bad, err)
 		}
-	}
-	cs.home.WriteFile("y", []byte("keep"))
-	if err := c.NoOp(); err != nil {
-		t.Fatalf("NoOp() after the refusals: %v", err)
-	}
-	if _, err := cs.home.ReadFile("y"); err != nil {
-		t.Errorf("y was deleted: %v", err)
 	}
 }
 

@@ -37,7 +37,7 @@
 //
 // RETR of a file on a plain data connection uses sendfile(2); uploads
 // go to the Backend's Upload, committed only when the transfer
-// completed. A Backend adapts any storage; MemBackend and MemFS keep
+// completed. A Backend adapts any storage; MemoryBackend and MemoryFS keep
 // everything in memory for tests and examples.
 //
 // Not implemented: MODE B and C, STRU R and P, TYPE E and L other than

@@ -22,10 +22,16 @@ func (e *Error) Error() string {
 // trying the same command later may succeed.
 func (e *Error) Temporary() bool { return e.Code >= 400 && e.Code < 500 }
 
-// ErrLineBreak is returned, before anything is sent, by every client
-// method given an argument that contains CR or LF: such an argument would
-// smuggle a second command onto the control connection.
-var ErrLineBreak = errors.New("ftp: argument contains CR or LF")
+// ErrBadArgument is wrapped by the error every client method returns,
+// before anything is sent, when given an argument that contains CR, LF
+// or NUL: CR or LF would smuggle a second command onto the control
+// connection, and no name holds a NUL.
+var ErrBadArgument = errors.New("ftp: argument contains CR, LF or NUL")
+
+// ErrPlaintext is returned by Client.Login rather than send a password
+// over a control connection that is neither TLS nor to a loopback
+// address; AuthTLS first, or set Client.InsecureAuth.
+var ErrPlaintext = errors.New("ftp: refusing to send a password over an unencrypted connection; use AuthTLS")
 
 // errReplyTooLong is returned when a server's reply exceeds the client's limits.
 var errReplyTooLong = errors.New("ftp: reply exceeds the client's size limit")

@@ -13,43 +13,43 @@ import (
 	"time"
 )
 
-// MemBackend is an in-memory Backend for tests and examples: users
-// with passwords, each with a MemFS of its own, and an optional
+// MemoryBackend is an in-memory Backend for tests and examples: users
+// with passwords, each with a MemoryFS of its own, and an optional
 // read-only anonymous area.
-type MemBackend struct {
+type MemoryBackend struct {
 	mu        sync.Mutex
 	users     map[string]memUser
-	anonymous *MemFS
+	anonymous *MemoryFS
 }
 
 type memUser struct {
 	password string
-	fs       *MemFS
+	fs       *MemoryFS
 }
 
-var _ Backend = (*MemBackend)(nil)
+var _ Backend = (*MemoryBackend)(nil)
 
-// NewMemBackend returns a backend with no users and no anonymous login.
-func NewMemBackend() *MemBackend { return &MemBackend{users: map[string]memUser{}} }
+// NewMemoryBackend returns a backend with no users and no anonymous login.
+func NewMemoryBackend() *MemoryBackend { return &MemoryBackend{users: map[string]memUser{}} }
 
 // AddUser adds a user and returns its (empty) file tree.
-func (b *MemBackend) AddUser(name, password string) *MemFS {
+func (b *MemoryBackend) AddUser(name, password string) *MemoryFS {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	m := NewMemFS()
+	m := NewMemoryFS()
 	b.users[name] = memUser{password, m}
 	return m
 }
 
 // SetAnonymous lets "anonymous" and "ftp" log in to m (nil: refuse them).
-func (b *MemBackend) SetAnonymous(m *MemFS) {
+func (b *MemoryBackend) SetAnonymous(m *MemoryFS) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.anonymous = m
 }
 
 // Login implements Backend.
-func (b *MemBackend) Login(ctx context.Context, _ *ConnInfo, user, password string) (FS, error) {
+func (b *MemoryBackend) Login(ctx context.Context, _ *ConnInfo, user, password string) (FS, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if isAnonymous(user) && b.anonymous != nil {
@@ -62,8 +62,8 @@ func (b *MemBackend) Login(ctx context.Context, _ *ConnInfo, user, password stri
 	return u.fs, nil
 }
 
-// MemFS is an in-memory FS. Its zero value is not usable; call NewMemFS.
-type MemFS struct {
+// MemoryFS is an in-memory FS. Its zero value is not usable; call NewMemoryFS.
+type MemoryFS struct {
 	mu       sync.RWMutex
 	nodes    map[string]*memNode // cleaned name ("." is the top) -> node
 	readOnly bool
@@ -80,26 +80,26 @@ type memNode struct {
 }
 
 var (
-	_ FS            = (*MemFS)(nil)
-	_ Chmoder       = (*MemFS)(nil)
-	_ ModTimeSetter = (*MemFS)(nil)
-	_ ReadOnlyFS    = (*MemFS)(nil)
+	_ FS            = (*MemoryFS)(nil)
+	_ Chmoder       = (*MemoryFS)(nil)
+	_ ModTimeSetter = (*MemoryFS)(nil)
+	_ ReadOnlyFS    = (*MemoryFS)(nil)
 )
 
-// NewMemFS returns an empty, writable tree.
-func NewMemFS() *MemFS {
-	return &MemFS{nodes: map[string]*memNode{".": {name: ".", dir: true, mode: fs.ModeDir | 0o755, mod: time.Now()}}}
+// NewMemoryFS returns an empty, writable tree.
+func NewMemoryFS() *MemoryFS {
+	return &MemoryFS{nodes: map[string]*memNode{".": {name: ".", dir: true, mode: fs.ModeDir | 0o755, mod: time.Now()}}}
 }
 
 // SetReadOnly makes the tree refuse (or accept again) every change.
-func (m *MemFS) SetReadOnly(ro bool) {
+func (m *MemoryFS) SetReadOnly(ro bool) {
 	m.mu.Lock()
 	m.readOnly = ro
 	m.mu.Unlock()
 }
 
 // ReadOnly implements ReadOnlyFS.
-func (m *MemFS) ReadOnly() bool {
+func (m *MemoryFS) ReadOnly() bool {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	return m.readOnly
@@ -114,7 +114,7 @@ func memClean(name string) string {
 }
 
 // WriteFile stores data under name, making missing parent directories.
-func (m *MemFS) WriteFile(name string, data []byte) {
+func (m *MemoryFS) WriteFile(name string, data []byte) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := memClean(name)
@@ -127,7 +127,7 @@ func (m *MemFS) WriteFile(name string, data []byte) {
 }
 
 // ReadFile returns a copy of a file's content.
-func (m *MemFS) ReadFile(name string) ([]byte, error) {
+func (m *MemoryFS) ReadFile(name string) ([]byte, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	n, ok := m.nodes[memClean(name)]
@@ -137,7 +137,7 @@ func (m *MemFS) ReadFile(name string) ([]byte, error) {
 	return bytes.Clone(n.data), nil
 }
 
-func (m *MemFS) used() int64 {
+func (m *MemoryFS) used() int64 {
 	var u int64
 	for _, n := range m.nodes {
 		u += int64(len(n.data))
@@ -161,7 +161,7 @@ func (i memInfo) ModTime() time.Time { return i.mod }
 func (i memInfo) IsDir() bool        { return i.mode.IsDir() }
 func (i memInfo) Sys() any           { return nil }
 
-func (m *MemFS) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
+func (m *MemoryFS) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	n, ok := m.nodes[memClean(name)]
@@ -171,7 +171,7 @@ func (m *MemFS) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
 	return n.info(), nil
 }
 
-func (m *MemFS) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) {
+func (m *MemoryFS) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	c := memClean(name)
@@ -193,7 +193,7 @@ type memReader struct{ *bytes.Reader }
 
 func (memReader) Close() error { return nil }
 
-func (m *MemFS) Open(ctx context.Context, name string) (io.ReadSeekCloser, error) {
+func (m *MemoryFS) Open(ctx context.Context, name string) (io.ReadSeekCloser, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	n, ok := m.nodes[memClean(name)]
@@ -204,7 +204,7 @@ func (m *MemFS) Open(ctx context.Context, name string) (io.ReadSeekCloser, error
 }
 
 // change checks that name may be changed and its parent is a directory.
-func (m *MemFS) change(op, name string) (string, error) {
+func (m *MemoryFS) change(op, name string) (string, error) {
 	c := memClean(name)
 	if m.readOnly {
 		return "", &fs.PathError{Op: op, Path: name, Err: fs.ErrPermission}
@@ -218,7 +218,7 @@ func (m *MemFS) change(op, name string) (string, error) {
 	return c, nil
 }
 
-func (m *MemFS) Create(ctx context.Context, name string, offset int64) (Upload, error) {
+func (m *MemoryFS) Create(ctx context.Context, name string, offset int64) (Upload, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c, err := m.change("create", name)
@@ -243,7 +243,7 @@ func (m *MemFS) Create(ctx context.Context, name string, offset int64) (Upload, 
 }
 
 type memUpload struct {
-	m    *MemFS
+	m    *MemoryFS
 	name string
 	buf  *bytes.Buffer
 }
@@ -273,7 +273,7 @@ func (u *memUpload) Commit(ctx context.Context) error {
 
 func (u *memUpload) Abort() error { return nil }
 
-func (m *MemFS) Mkdir(ctx context.Context, name string) error {
+func (m *MemoryFS) Mkdir(ctx context.Context, name string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c, err := m.change("mkdir", name)
@@ -287,7 +287,7 @@ func (m *MemFS) Mkdir(ctx context.Context, name string) error {
 	return nil
 }
 
-func (m *MemFS) Remove(ctx context.Context, name string) error {
+func (m *MemoryFS) Remove(ctx context.Context, name string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c, err := m.change("remove", name)
@@ -302,7 +302,7 @@ func (m *MemFS) Remove(ctx context.Context, name string) error {
 	return nil
 }
 
-func (m *MemFS) RemoveDir(ctx context.Context, name string) error {
+func (m *MemoryFS) RemoveDir(ctx context.Context, name string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c, err := m.change("rmdir", name)
@@ -322,7 +322,7 @@ func (m *MemFS) RemoveDir(ctx context.Context, name string) error {
 	return nil
 }
 
-func (m *MemFS) Rename(ctx context.Context, from, to string) error {
+func (m *MemoryFS) Rename(ctx context.Context, from, to string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	cf, err := m.change("rename", from)
@@ -355,7 +355,7 @@ func (m *MemFS) Rename(ctx context.Context, from, to string) error {
 	return nil
 }
 
-func (m *MemFS) Chmod(ctx context.Context, name string, mode fs.FileMode) error {
+func (m *MemoryFS) Chmod(ctx context.Context, name string, mode fs.FileMode) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := memClean(name)
@@ -371,7 +371,7 @@ func (m *MemFS) Chmod(ctx context.Context, name string, mode fs.FileMode) error 
 }
 
 // SetModTime sets the modification time of a file or directory.
-func (m *MemFS) SetModTime(ctx context.Context, name string, mtime time.Time) error {
+func (m *MemoryFS) SetModTime(ctx context.Context, name string, mtime time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := memClean(name)

@@ -2,6 +2,7 @@ package ftp
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -66,14 +67,14 @@ func TestSetModificationTimeUnsupported(t *testing.T) {
 	}
 }
 
-// plainFS hides MemFS's optional interfaces.
+// plainFS hides MemoryFS's optional interfaces.
 type plainFS struct{ FS }
 
 // plainBackend logs everyone into a plainFS.
 type plainBackend struct{}
 
 func (plainBackend) Login(context.Context, *ConnInfo, string, string) (FS, error) {
-	return plainFS{NewMemFS()}, nil
+	return plainFS{NewMemoryFS()}, nil
 }
 
 func TestClientSetModTime(t *testing.T) {
@@ -91,7 +92,7 @@ func TestClientSetModTime(t *testing.T) {
 	if !fi.ModTime().Equal(want) {
 		t.Errorf("the server's file time = %v, want %v", fi.ModTime(), want)
 	}
-	if err := c.SetModTime("x\r\nDELE f.bin", want); err != ErrLineBreak {
-		t.Errorf("SetModTime with CRLF = %v, want ErrLineBreak", err)
+	if err := c.SetModTime("x\r\nDELE f.bin", want); !errors.Is(err, ErrBadArgument) {
+		t.Errorf("SetModTime with CRLF = %v, want ErrBadArgument", err)
 	}
 }

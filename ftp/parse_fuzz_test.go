@@ -134,7 +134,7 @@ func FuzzSession(f *testing.F) {
 	} {
 		f.Add(s)
 	}
-	be := NewMemBackend()
+	be := NewMemoryBackend()
 	home := be.AddUser("u", "p")
 	home.WriteFile("f", []byte("data\nline\n"))
 	srv := &Server{Backend: be, PassiveTimeout: 20 * time.Millisecond, MaxLoginFailures: 1000}

@@ -1,6 +1,7 @@
 package ftp_test
 
 import (
+	"context"
 	"fmt"
 	"log"
 	"net"
@@ -10,10 +11,10 @@ import (
 
 // A server with an in-memory tree: one user and a read-only anonymous area.
 func ExampleServer() {
-	be := ftp.NewMemBackend()
+	be := ftp.NewMemoryBackend()
 	home := be.AddUser("alice", "secret")
 	home.WriteFile("hello.txt", []byte("Hello, FTP!\n"))
-	pub := ftp.NewMemFS()
+	pub := ftp.NewMemoryFS()
 	pub.WriteFile("README", []byte("anonymous area\n"))
 	pub.SetReadOnly(true)
 	be.SetAnonymous(pub)
@@ -26,7 +27,7 @@ func ExampleServer() {
 	go srv.Serve(ln)
 	defer srv.Close()
 
-	c, err := ftp.Dial(ln.Addr().String())
+	c, err := ftp.Dial(context.Background(), ln.Addr().String())
 	if err != nil {
 		log.Fatal(err)
 	}

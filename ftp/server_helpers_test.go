@@ -20,14 +20,14 @@ import (
 	"time"
 )
 
-// testServer is a Server on 127.0.0.1:0 with a MemBackend holding user
+// testServer is a Server on 127.0.0.1:0 with a MemoryBackend holding user
 // "alice" (password "secret") and an anonymous area.
 type testServer struct {
 	srv  *Server
 	addr string
-	be   *MemBackend
-	home *MemFS
-	anon *MemFS
+	be   *MemoryBackend
+	home *MemoryFS
+	anon *MemoryFS
 }
 
 func startServer(t *testing.T, configure func(*Server)) *testServer {
@@ -39,8 +39,8 @@ func startServer(t *testing.T, configure func(*Server)) *testServer {
 // serving the listener.
 func startServerWith(t *testing.T, configure func(*Server), serve func(*Server, net.Listener) error) *testServer {
 	t.Helper()
-	be := NewMemBackend()
-	ts := &testServer{be: be, home: be.AddUser("alice", "secret"), anon: NewMemFS()}
+	be := NewMemoryBackend()
+	ts := &testServer{be: be, home: be.AddUser("alice", "secret"), anon: NewMemoryFS()}
 	ts.anon.WriteFile("readme.txt", []byte("welcome\n"))
 	ts.anon.SetReadOnly(true)
 	be.SetAnonymous(ts.anon)

@@ -37,7 +37,7 @@ func TestIPv6(t *testing.T) {
 	if err != nil {
 		t.Skipf("no IPv6 loopback: %v", err)
 	}
-	be := NewMemBackend()
+	be := NewMemoryBackend()
 	be.AddUser("alice", "secret").WriteFile("a.txt", []byte("over IPv6"))
 	srv := &Server{Backend: be}
 	go srv.Serve(ln)
@@ -71,7 +71,7 @@ func TestIPv6(t *testing.T) {
 
 func TestNoGoroutineLeak(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
-	be := NewMemBackend()
+	be := NewMemoryBackend()
 	be.AddUser("alice", "secret").WriteFile("a.txt", []byte("x"))
 	srv := &Server{Backend: be, TLSConfig: serverTLS(t)}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

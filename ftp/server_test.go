@@ -186,7 +186,7 @@ func TestTelnetInterruptBeforeABOR(t *testing.T) {
 
 // timedBackend records when each Login call came.
 type timedBackend struct {
-	*MemBackend
+	*MemoryBackend
 	mu    sync.Mutex
 	calls []time.Time
 }
@@ -195,7 +195,7 @@ func (b *timedBackend) Login(ctx context.Context, info *ConnInfo, user, password
 	b.mu.Lock()
 	b.calls = append(b.calls, time.Now())
 	b.mu.Unlock()
-	return b.MemBackend.Login(ctx, info, user, password)
+	return b.MemoryBackend.Login(ctx, info, user, password)
 }
 
 // The server closes a session after MaxLoginFailures and slows no one
@@ -204,7 +204,7 @@ func (b *timedBackend) Login(ctx context.Context, info *ConnInfo, user, password
 func TestLoginFailuresCloseButAreNotSlowedHere(t *testing.T) {
 	var be *timedBackend
 	ts := startServer(t, func(s *Server) {
-		be = &timedBackend{MemBackend: s.Backend.(*MemBackend)}
+		be = &timedBackend{MemoryBackend: s.Backend.(*MemoryBackend)}
 		s.Backend = be
 	})
 	for range 3 {

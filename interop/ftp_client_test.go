@@ -417,8 +417,8 @@ func exerciseFTPClient(t *testing.T, p *ftpPeer) {
 	if err := c.Cwd("no such dir"); !errors.As(err, &ferr) || ferr.Code/100 != 5 {
 		t.Errorf("Cwd(no such dir) = %v, want a 5xx *ftp.Error", err)
 	}
-	if err := c.Delete("x\r\nDELE y"); !errors.Is(err, ftp.ErrLineBreak) {
-		t.Errorf("Delete with CRLF = %v, want ErrLineBreak", err)
+	if err := c.Delete("x\r\nDELE y"); !errors.Is(err, ftp.ErrBadArgument) {
+		t.Errorf("Delete with CRLF = %v, want ErrBadArgument", err)
 	}
 	if err := c.NoOp(); err != nil {
 		t.Errorf("NoOp() after the refused argument: %v", err)

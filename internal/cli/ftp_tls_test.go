@@ -14,13 +14,13 @@ import (
 	"github.com/plumbnet/plumb/internal/testkit"
 )
 
-// startFTPForCLI serves a MemBackend with user bob (password "pw"),
+// startFTPForCLI serves a MemoryBackend with user bob (password "pw"),
 // with TLS when withTLS is set, and returns its address.
 func startFTPForCLI(t *testing.T, withTLS bool) string {
 	t.Helper()
-	be := ftp.NewMemBackend()
+	be := ftp.NewMemoryBackend()
 	be.AddUser("bob", "pw").WriteFile("f.txt", []byte("data\n"))
-	be.SetAnonymous(ftp.NewMemFS())
+	be.SetAnonymous(ftp.NewMemoryFS())
 	srv := &ftp.Server{Backend: be}
 	if withTLS {
 		srv.TLSConfig, _ = testkit.TLS(t)

@@ -82,8 +82,13 @@ func ftpConnect(ctx context.Context, u *url.URL, o ftpDialOptions) (*ftp.Client,
 			c.Close()
 			return nil, ftpConnectError(addr, err)
 		}
-		if !secured && !loopback {
-			warnFTPPlaintext(o.stderr, addr)
+		if !secured {
+			// The server has no TLS: the password goes in the clear,
+			// said once on a terminal when it crosses a network.
+			c.InsecureAuth = true
+			if !loopback {
+				warnFTPPlaintext(o.stderr, addr)
+			}
 		}
 	}
 	if err := c.Login(user, pass); err != nil {
