@@ -2,6 +2,7 @@ package ftp
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"io/fs"
@@ -19,14 +20,16 @@ type Backend interface {
 	// honouring ctx): the server has no throttle of its own. Anonymous
 	// logins ("anonymous" or "ftp", any password) reach Login like any
 	// other.
-	Login(ctx context.Context, info *ConnInfo, user, password string) (FS, error)
+	Login(ctx context.Context, info ConnInfo, user, password string) (FS, error)
 }
 
-// ConnInfo describes the control connection a login comes from.
+// ConnInfo describes the control connection a login comes from: the
+// shape every protocol package's ConnInfo has.
 type ConnInfo struct {
-	RemoteAddr net.Addr
+	RemoteAddr net.Addr // the client (a PROXY header's source, behind a balancer)
 	LocalAddr  net.Addr
-	TLS        bool // the control connection is encrypted
+	// TLS is the control connection's TLS state, nil when it is not TLS.
+	TLS *tls.ConnectionState
 }
 
 // FS is one session's file tree. Names are slash-separated and relative

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
 	"net"
 	"slices"
@@ -34,7 +35,7 @@ func startClientTestServer(t *testing.T, tlsMode string) *clientTestServer {
 	t.Helper()
 	be := NewMemoryBackend()
 	cs := &clientTestServer{home: be.AddUser("bob", "pa ss")}
-	srv := &Server{Backend: be, LoginTLS: TLSOptional}
+	srv := &Server{Backend: be, LoginTLS: TLSOptional, Logger: slog.New(slog.DiscardHandler)}
 	if tlsMode != "" {
 		srv.TLSConfig, cs.tls = clientTestCert(t)
 	}

@@ -57,7 +57,11 @@ func (s *session) cmdPASS(arg string) bool {
 	user := s.user
 	s.user = ""
 	srv := s.srv
-	info := &ConnInfo{RemoteAddr: s.raw.RemoteAddr(), LocalAddr: s.raw.LocalAddr(), TLS: s.tls}
+	info := ConnInfo{RemoteAddr: s.raw.RemoteAddr(), LocalAddr: s.raw.LocalAddr()}
+	if tc, ok := s.conn.(*tls.Conn); ok && s.tls {
+		cs := tc.ConnectionState()
+		info.TLS = &cs
+	}
 	fsys, err := srv.Backend.Login(s.ctx, info, user, arg)
 	if err != nil || fsys == nil {
 		s.failures++
@@ -110,7 +114,7 @@ func (s *session) cmdAUTH(arg string) bool {
 		s.reply(503, "AUTH must come before login")
 		return false
 	}
-	if s.r.Buffered() > 0 {
+	if s.lr.Buffered() > 0 {
 		// Commands sent in the clear after AUTH could be taken for ones
 		// sent under TLS; a client that does this is not one to trust.
 		s.log.Warn("data pipelined after AUTH TLS; closing")
@@ -121,7 +125,7 @@ func (s *session) cmdAUTH(arg string) bool {
 		s.log.Info("TLS handshake failed", "err", err)
 		return true
 	}
-	s.r.Reset(s.conn)
+	s.br.Reset(s.conn) // nothing sent in the clear before the handshake survives
 	s.user = ""
 	return false
 }

@@ -446,7 +446,7 @@ func (s *session) sendListing(verb string, n int, line func(int) string) bool {
 			s.reply(426, "Transfer aborted")
 			return
 		}
-		w := newDeadlineWriter(c, durationOr(s.srv.DataTimeout, DefaultDataTimeout), x)
+		w := newDeadlineWriter(c, s.srv.dataTimeout(), x)
 		for i := 0; i < n && err == nil; i++ {
 			_, err = w.WriteString(line(i) + "\r\n")
 		}

@@ -17,6 +17,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/plumbnet/plumb/internal/lifecycle"
+	"github.com/plumbnet/plumb/internal/wire"
 )
 
 // session is one control connection: its state machine and replies.
@@ -27,7 +30,8 @@ type session struct {
 	srv    *Server
 	raw    net.Conn // as accepted, or the connection under an accepted *tls.Conn
 	conn   net.Conn // raw, or a *tls.Conn over it
-	r      *bufio.Reader
+	br     *bufio.Reader
+	lr     *wire.Reader // command lines, from br
 	log    *slog.Logger
 	remote netip.Addr // the client's IP (a PROXY header's source, if any)
 	local  netip.Addr // the address the client reached (a PROXY header's destination, if any)
@@ -37,9 +41,7 @@ type session struct {
 
 	wmu sync.Mutex // serialises replies from the session and its transfer
 
-	partial []byte    // a line read in part before a read error
-	tooLong bool      // discarding the rest of an over-long line
-	cmdAt   time.Time // when the command being run arrived
+	cmdAt time.Time // when the command being run arrived
 
 	tls   bool
 	mark  []byte // the control connection's session mark (sessionMark); nil without TLS
@@ -64,7 +66,8 @@ type session struct {
 
 	mu      sync.Mutex
 	xfer    *transfer
-	closing bool // Shutdown asked the session to end when idle
+	woken   bool // Shutdown asked the session to end when idle
+	waiting bool // reading the next command
 	killed  atomic.Bool
 }
 
@@ -74,8 +77,11 @@ var errLineTooLong = errors.New("ftp: command line too long")
 // errClosing is readLine's report that the server is shutting down.
 var errClosing = errors.New("ftp: server shutting down")
 
+// errLineFarTooLong is a command line too long even to skip.
+var errLineFarTooLong = errors.New("ftp: command line too long to skip")
+
 func newSession(srv *Server, c net.Conn) *session {
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(srv.loop.Context())
 	s := &session{
 		srv: srv, raw: c, conn: c, ctx: ctx, cancel: cancel,
 		remote: addrOf(c.RemoteAddr()), local: addrOf(c.LocalAddr()), socket: socketAddr(c),
@@ -85,7 +91,34 @@ func newSession(srv *Server, c net.Conn) *session {
 		s.raw = tc.NetConn()
 	}
 	s.log = srv.logger().With("client", c.RemoteAddr().String())
+	s.br = bufio.NewReaderSize(s.conn, 512)
+	s.lr = wire.NewReader(s.br)
+	s.lr.MaxLine = intOr(srv.MaxLineLength, DefaultMaxLineLength) + 2 // with CRLF
+	s.lr.Lenient = true                                               // a bare LF ends a command, as most servers take it
+	s.lr.IdleTimeout = wireTimeout(srv.idleTimeout())
+	s.lr.LineTimeout = wireTimeout(lifecycle.Timeout(srv.LineTimeout, DefaultLineTimeout))
+	s.lr.Conn = commandDeadline{s}
 	return s
+}
+
+// The session as internal/lifecycle's Loop sees it.
+func (s *session) Serve() { s.serve() }
+func (s *session) Wake()  { s.stopWhenIdle() }
+func (s *session) Close() { s.kill() }
+
+// commandDeadline is the command reader's view of the connection: under
+// the session's lock, so that a Wake between the session's check and
+// the deadline set for an idle wait is not lost.
+type commandDeadline struct{ s *session }
+
+func (d commandDeadline) SetReadDeadline(t time.Time) error {
+	s := d.s
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.woken && s.xfer == nil {
+		t = time.Now()
+	}
+	return s.conn.SetReadDeadline(t)
 }
 
 func (s *session) serve() {
@@ -97,7 +130,6 @@ func (s *session) serve() {
 			return
 		}
 	}
-	s.r = bufio.NewReaderSize(s.conn, 512)
 	welcome := s.srv.Welcome
 	if welcome == "" {
 		welcome = "plumb FTP server ready"
@@ -112,6 +144,9 @@ func (s *session) serve() {
 		case errors.Is(err, errLineTooLong):
 			s.reply(500, "Command line too long")
 			continue
+		case errors.Is(err, errLineFarTooLong):
+			s.reply(421, "Command line too long; closing control connection")
+			return
 		case errors.Is(err, errClosing):
 			s.waitTransfer()
 			s.reply(421, "Server shutting down; closing control connection")
@@ -123,7 +158,7 @@ func (s *session) serve() {
 			if s.isClosing() {
 				s.reply(421, "Server shutting down; closing control connection")
 			} else {
-				s.reply(421, "Idle timeout; closing control connection")
+				s.reply(421, "Timeout waiting for a command; closing control connection")
 			}
 			return
 		default:
@@ -250,53 +285,32 @@ func stripTelnet(line string) string {
 	return b.String()
 }
 
-// readLine reads one command line, refreshing the idle deadline.
+// readLine reads one command line, within IdleTimeout for it to start
+// and LineTimeout for it to end (internal/wire). A line too long is
+// skipped and answered; one too long even to skip ends the session.
 func (s *session) readLine() (string, error) {
 	s.mu.Lock()
-	if s.closing && s.xfer == nil {
+	if s.woken && s.xfer == nil {
 		s.mu.Unlock()
 		return "", errClosing
 	}
-	s.conn.SetReadDeadline(time.Now().Add(durationOr(s.srv.IdleTimeout, DefaultIdleTimeout)))
+	s.waiting = true
 	s.mu.Unlock()
-	limit := intOr(s.srv.MaxLineLength, DefaultMaxLineLength) + 2 // with CRLF
-	for {
-		chunk, err := s.r.ReadSlice('\n')
-		if s.tooLong {
-			if err == nil {
-				s.tooLong = false
-				return "", errLineTooLong
-			}
-			if errors.Is(err, bufio.ErrBufferFull) {
-				continue
-			}
-			return "", err
+	defer func() {
+		s.mu.Lock()
+		s.waiting = false
+		s.mu.Unlock()
+	}()
+	line, err := s.lr.ReadLine()
+	if errors.Is(err, wire.ErrLineTooLong) {
+		if derr := s.lr.DiscardLine(); errors.Is(derr, wire.ErrLineTooLong) {
+			return "", errLineFarTooLong
+		} else if derr != nil {
+			return "", derr
 		}
-		if len(s.partial)+len(chunk) > limit {
-			s.partial = s.partial[:0]
-			if err == nil {
-				return "", errLineTooLong
-			}
-			s.tooLong = true
-			if errors.Is(err, bufio.ErrBufferFull) {
-				continue
-			}
-			return "", err
-		}
-		if err == nil {
-			if len(s.partial) == 0 {
-				return string(chunk), nil
-			}
-			line := string(append(s.partial, chunk...))
-			s.partial = s.partial[:0]
-			return line, nil
-		}
-		s.partial = append(s.partial, chunk...)
-		if errors.Is(err, bufio.ErrBufferFull) {
-			continue
-		}
-		return "", err
+		return "", errLineTooLong
 	}
+	return line, err
 }
 
 func isTimeout(err error) bool {
@@ -338,7 +352,7 @@ func (s *session) replyLines(code int, first string, lines []string, last string
 func (s *session) writeReply(text string) {
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
-	s.conn.SetWriteDeadline(time.Now().Add(durationOr(s.srv.IdleTimeout, DefaultIdleTimeout)))
+	s.conn.SetWriteDeadline(lifecycle.Deadline(s.srv.idleTimeout()))
 	if _, err := io.WriteString(s.conn, text); err != nil {
 		s.log.Debug("writing reply failed", "err", err)
 		s.raw.Close()
@@ -349,7 +363,7 @@ func (s *session) writeReply(text string) {
 // the listener handed over as a *tls.Conn (implicit FTPS), or one made
 // by AUTH TLS, and from then on treats the connection as TLS.
 func (s *session) handshake(tc *tls.Conn) error {
-	s.raw.SetDeadline(time.Now().Add(durationOr(s.srv.PassiveTimeout, DefaultPassiveTimeout)))
+	s.raw.SetDeadline(lifecycle.Deadline(s.srv.passiveTimeout()))
 	err := tc.HandshakeContext(s.ctx)
 	s.raw.SetDeadline(time.Time{})
 	if err != nil {
@@ -415,15 +429,19 @@ func (s *session) logout() {
 func (s *session) isClosing() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.closing
+	return s.woken
 }
 
-// stopWhenIdle asks the session to end at its next idle moment.
+// stopWhenIdle asks the session to end at its next idle moment: at once
+// if it waits for a command outside a transfer, else when its command
+// or transfer is done.
 func (s *session) stopWhenIdle() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.closing = true
-	s.conn.SetReadDeadline(time.Now())
+	s.woken = true
+	if s.waiting && s.xfer == nil {
+		s.conn.SetReadDeadline(time.Now())
+	}
 }
 
 // kill closes the session's connections at once.

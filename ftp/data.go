@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/plumbnet/plumb/internal/lifecycle"
 )
 
 // transfer is one data transfer running in its own goroutine.
@@ -74,7 +76,7 @@ func (s *session) startTransfer(name string, fn func(x *transfer)) {
 			x.mu.Unlock()
 			s.mu.Lock()
 			s.xfer = nil
-			if s.closing {
+			if s.woken {
 				s.conn.SetReadDeadline(time.Now())
 			}
 			s.mu.Unlock()
@@ -96,7 +98,10 @@ func (s *session) keepAlive(ctx context.Context) (stop func()) {
 	if !ok {
 		return func() {}
 	}
-	every := min(15*time.Second, max(durationOr(s.srv.IdleTimeout, DefaultIdleTimeout)/4, 10*time.Millisecond))
+	every := 15 * time.Second
+	if idle := s.srv.idleTimeout(); idle > 0 {
+		every = min(every, max(idle/4, 10*time.Millisecond))
+	}
 	tick := time.NewTicker(every)
 	done := make(chan struct{})
 	go func() {
@@ -141,8 +146,14 @@ type passiveListener struct {
 }
 
 func (p *passiveListener) close() {
-	p.timer.Stop()
+	p.stopTimer()
 	p.ln.Close()
+}
+
+func (p *passiveListener) stopTimer() {
+	if p.timer != nil {
+		p.timer.Stop()
+	}
 }
 
 func (s *session) closePassive() {
@@ -201,7 +212,9 @@ func (s *session) listenPassive() (*passiveListener, error) {
 		return nil, errNoPassivePort
 	}
 	p := &passiveListener{ln: ln}
-	p.timer = time.AfterFunc(durationOr(s.srv.PassiveTimeout, DefaultPassiveTimeout), func() { ln.Close() })
+	if d := s.srv.passiveTimeout(); d > 0 {
+		p.timer = time.AfterFunc(d, func() { ln.Close() })
+	}
 	s.pasv = p
 	return p, nil
 }
@@ -394,7 +407,7 @@ func (s *session) dataEndpoint() (dataEndpoint, bool) {
 	d := dataEndpoint{s: s, pasv: s.pasv, active: s.active, protP: s.protP}
 	s.pasv = nil
 	if d.pasv != nil {
-		d.pasv.timer.Stop()
+		d.pasv.stopTimer()
 	}
 	return d, d.pasv != nil || d.active.IsValid()
 }
@@ -418,14 +431,14 @@ var errDataRefused = errors.New("ftp: data connection refused")
 // the TLS handshake under PROT P.
 func (d dataEndpoint) open(ctx context.Context) (net.Conn, error) {
 	s := d.s
-	timeout := durationOr(s.srv.PassiveTimeout, DefaultPassiveTimeout)
+	timeout := s.srv.passiveTimeout()
 	var c net.Conn
 	if d.pasv != nil {
 		ln := d.pasv.ln
 		defer ln.Close()
 		stop := context.AfterFunc(ctx, func() { ln.Close() })
 		defer stop()
-		ln.SetDeadline(time.Now().Add(timeout))
+		ln.SetDeadline(lifecycle.Deadline(timeout))
 		for {
 			tc, err := ln.AcceptTCP()
 			if err != nil {
@@ -460,7 +473,7 @@ func (d dataEndpoint) open(ctx context.Context) (net.Conn, error) {
 	}
 	var matched bool
 	tc := tls.Server(c, s.dataTLS(s.mark, &matched))
-	c.SetDeadline(time.Now().Add(timeout))
+	c.SetDeadline(lifecycle.Deadline(timeout))
 	if err := tc.HandshakeContext(ctx); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("ftp: data connection TLS handshake: %w", err)

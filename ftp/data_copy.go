@@ -7,6 +7,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/plumbnet/plumb/internal/lifecycle"
 )
 
 // Transfer sizes: a large buffer per running transfer (none per idle
@@ -26,11 +28,11 @@ var bufPool = sync.Pool{New: func() any { b := make([]byte, transferBufSize); re
 // to one) goes through sendfile(2), with no call past the last byte;
 // TLS and ASCII transfers are copied through a buffer.
 func (s *session) sendData(x *transfer, c net.Conn, r io.Reader, size int64, ascii bool) error {
-	timeout := durationOr(s.srv.DataTimeout, DefaultDataTimeout)
+	timeout := s.srv.dataTimeout()
 	if f, ok := r.(*os.File); ok && !ascii {
 		if _, ok := c.(io.ReaderFrom); ok {
 			for size > 0 {
-				c.SetWriteDeadline(time.Now().Add(timeout))
+				c.SetWriteDeadline(lifecycle.Deadline(timeout))
 				n, err := io.CopyN(c, f, min(size, sendfileChunk))
 				x.bytes.Add(n)
 				size -= n
@@ -57,7 +59,7 @@ func (s *session) sendData(x *transfer, c net.Conn, r io.Reader, size int64, asc
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {
-			c.SetWriteDeadline(time.Now().Add(timeout))
+			c.SetWriteDeadline(lifecycle.Deadline(timeout))
 			if _, werr := c.Write(buf[:n]); werr != nil {
 				return werr
 			}
@@ -84,7 +86,7 @@ func (e *storeError) Unwrap() error { return e.err }
 // receiveData copies the data connection into an upload until the
 // client closes it. An error of the upload is returned as a *storeError.
 func (s *session) receiveData(x *transfer, c net.Conn, up io.Writer, ascii bool) error {
-	timeout := durationOr(s.srv.DataTimeout, DefaultDataTimeout)
+	timeout := s.srv.dataTimeout()
 	var dec *asciiDecoder
 	dst := up
 	if ascii {
@@ -95,7 +97,7 @@ func (s *session) receiveData(x *transfer, c net.Conn, up io.Writer, ascii bool)
 	defer bufPool.Put(bp)
 	buf := *bp
 	for {
-		c.SetReadDeadline(time.Now().Add(timeout))
+		c.SetReadDeadline(lifecycle.Deadline(timeout))
 		n, err := c.Read(buf)
 		if n > 0 {
 			if _, werr := dst.Write(buf[:n]); werr != nil {
@@ -131,7 +133,7 @@ type connDeadline struct {
 }
 
 func (w connDeadline) Write(p []byte) (int, error) {
-	w.c.SetWriteDeadline(time.Now().Add(w.timeout))
+	w.c.SetWriteDeadline(lifecycle.Deadline(w.timeout))
 	n, err := w.c.Write(p)
 	w.x.bytes.Add(int64(n))
 	return n, err

@@ -49,7 +49,7 @@ func (b *MemoryBackend) SetAnonymous(m *MemoryFS) {
 }
 
 // Login implements Backend.
-func (b *MemoryBackend) Login(ctx context.Context, _ *ConnInfo, user, password string) (FS, error) {
+func (b *MemoryBackend) Login(ctx context.Context, _ ConnInfo, user, password string) (FS, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if isAnonymous(user) && b.anonymous != nil {

@@ -119,7 +119,7 @@ func (r rootFS) SetModTime(ctx context.Context, name string, mtime time.Time) er
 // rootBackend logs every user into one rootFS.
 type rootBackend struct{ fs rootFS }
 
-func (b rootBackend) Login(ctx context.Context, _ *ConnInfo, user, password string) (FS, error) {
+func (b rootBackend) Login(ctx context.Context, _ ConnInfo, user, password string) (FS, error) {
 	if password != "secret" {
 		return nil, fs.ErrPermission
 	}

@@ -8,8 +8,9 @@ import (
 	"net"
 	"net/netip"
 	"sync"
-	"sync/atomic"
 	"time"
+
+	"github.com/plumbnet/plumb/internal/lifecycle"
 )
 
 // TLSPolicy says when a login must come over an encrypted control connection.
@@ -31,6 +32,7 @@ const (
 	DefaultIdleTimeout      = 5 * time.Minute
 	DefaultDataTimeout      = 5 * time.Minute
 	DefaultPassiveTimeout   = 30 * time.Second
+	DefaultLineTimeout      = time.Minute
 	DefaultMaxLoginFailures = 3
 )
 
@@ -87,15 +89,22 @@ type Server struct {
 	// could not bind. EPSV replies carry only a port: clients connect to
 	// the host they reached the control connection on.
 	PassiveAddress netip.Addr
+	// Timeouts: zero means the default given, a negative value none.
+	//
 	// PassiveTimeout closes a passive listener no data connection came
-	// to, and bounds connecting an active one and every TLS handshake.
-	// Zero means 30 seconds.
+	// to, and bounds connecting an active one and every TLS handshake
+	// (30 seconds).
 	PassiveTimeout time.Duration
-	// DataTimeout aborts a transfer that moves no byte for this long.
+	// DataTimeout aborts a transfer that moves no byte for this long
+	// (5 minutes).
 	DataTimeout time.Duration
 	// IdleTimeout closes a control connection that sends no command for
-	// this long outside of a transfer. Zero means 5 minutes.
+	// this long outside of a transfer (5 minutes).
 	IdleTimeout time.Duration
+	// LineTimeout bounds the time from a command line's first byte to its
+	// end, so that a client trickling a byte at a time cannot hold a
+	// connection (one minute, wire.DefaultLineTimeout).
+	LineTimeout time.Duration
 	// MaxLineLength bounds a command line; longer lines are answered
 	// "500 line too long" and the session goes on. Zero means 1024.
 	MaxLineLength int
@@ -103,33 +112,39 @@ type Server struct {
 	MaxLoginFailures int
 	// Welcome is the text of the 220 greeting.
 	Welcome string
-	// Logger receives one line per session and per problem; nil discards.
+	// Logger receives one line per session and per problem; nil means
+	// slog.Default().
 	Logger *slog.Logger
 
-	mu        sync.Mutex
-	listeners map[net.Listener]struct{}
-	sessions  map[*session]struct{}
-	shutdown  atomic.Bool
-	wg        sync.WaitGroup
-	tlsOnce   sync.Once
-	tlsBase   *tls.Config
+	loop     lifecycle.Loop
+	loopOnce sync.Once
+	tlsOnce  sync.Once
+	tlsBase  *tls.Config
 }
 
-// ErrServerClosed is returned by Serve after Shutdown or Close.
-var ErrServerClosed = errors.New("ftp: server closed")
+// ErrServerClosed is returned by Serve after Shutdown or Close; it
+// matches net.ErrClosed.
+var ErrServerClosed = lifecycle.ErrServerClosed
 
-func (s *Server) logger() *slog.Logger {
-	if s.Logger != nil {
-		return s.Logger
-	}
-	return slog.New(slog.DiscardHandler)
+func (s *Server) logger() *slog.Logger { return lifecycle.Logger(s.Logger) }
+
+// Timeouts by the house rule (lifecycle.Timeout): 0 is none.
+func (s *Server) idleTimeout() time.Duration {
+	return lifecycle.Timeout(s.IdleTimeout, DefaultIdleTimeout)
+}
+func (s *Server) dataTimeout() time.Duration {
+	return lifecycle.Timeout(s.DataTimeout, DefaultDataTimeout)
+}
+func (s *Server) passiveTimeout() time.Duration {
+	return lifecycle.Timeout(s.PassiveTimeout, DefaultPassiveTimeout)
 }
 
-func durationOr(d, def time.Duration) time.Duration {
+// wireTimeout is a timeout for internal/wire, whose "none" is negative.
+func wireTimeout(d time.Duration) time.Duration {
 	if d > 0 {
 		return d
 	}
-	return def
+	return -1
 }
 
 func intOr(n, def int) int {
@@ -140,118 +155,25 @@ func intOr(n, def int) int {
 }
 
 // Serve accepts connections on ln and serves each in its own goroutine
-// until ln fails or the server is shut down.
+// until Shutdown or Close; then it returns ErrServerClosed. Accept
+// errors are retried with a backoff (see internal/lifecycle).
 func (s *Server) Serve(ln net.Listener) error {
 	if s.Backend == nil {
+		ln.Close()
 		return errors.New("ftp: Server.Backend is nil")
 	}
-	if !s.track(ln, true) {
-		ln.Close()
-		return ErrServerClosed
-	}
-	defer s.track(ln, false)
-	var backoff time.Duration
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			if s.shutdown.Load() {
-				return ErrServerClosed
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				backoff = min(max(2*backoff, 5*time.Millisecond), time.Second)
-				time.Sleep(backoff)
-				continue
-			}
-			return err
-		}
-		backoff = 0
-		sess := newSession(s, c)
-		if !s.trackSession(sess, true) {
-			c.Close()
-			return ErrServerClosed
-		}
-		go func() {
-			defer s.trackSession(sess, false)
-			sess.serve()
-		}()
-	}
-}
-
-func (s *Server) track(ln net.Listener, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		if s.shutdown.Load() {
-			return false
-		}
-		if s.listeners == nil {
-			s.listeners = map[net.Listener]struct{}{}
-		}
-		s.listeners[ln] = struct{}{}
-	} else {
-		delete(s.listeners, ln)
-	}
-	return true
-}
-
-func (s *Server) trackSession(sess *session, add bool) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if add {
-		if s.shutdown.Load() {
-			return false
-		}
-		if s.sessions == nil {
-			s.sessions = map[*session]struct{}{}
-		}
-		s.sessions[sess] = struct{}{}
-		s.wg.Add(1)
-	} else {
-		delete(s.sessions, sess)
-		s.wg.Done()
-	}
-	return true
+	s.loopOnce.Do(func() { s.loop.Name, s.loop.Logger = "ftp", s.Logger })
+	return s.loop.Serve(ln, func(c net.Conn) lifecycle.Session { return newSession(s, c) })
 }
 
 // Shutdown stops accepting, closes idle sessions (those not in a
 // transfer) with a 421 reply, and waits for the others to finish their
-// transfer and close, until ctx is done; then it closes what is left.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.shutdown.Store(true)
-	s.mu.Lock()
-	for ln := range s.listeners {
-		ln.Close()
-	}
-	for sess := range s.sessions {
-		sess.stopWhenIdle()
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		s.Close()
-		<-done
-		return ctx.Err()
-	}
-}
+// transfer and close, until ctx is done; then it closes what is left
+// and returns ctx's error.
+func (s *Server) Shutdown(ctx context.Context) error { return s.loop.Shutdown(ctx) }
 
 // Close closes every listener and connection at once.
-func (s *Server) Close() error {
-	s.shutdown.Store(true)
-	s.mu.Lock()
-	for ln := range s.listeners {
-		ln.Close()
-	}
-	for sess := range s.sessions {
-		sess.kill()
-	}
-	s.mu.Unlock()
-	return nil
-}
+func (s *Server) Close() error { return s.loop.Close() }
 
 // ServeTLS serves implicit FTPS (the port 990 convention) on ln: every
 // connection is TLS from its first byte. It is
@@ -313,8 +235,4 @@ func addrOf(a net.Addr) netip.Addr {
 }
 
 // activeSessions returns the number of open sessions.
-func (s *Server) activeSessions() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.sessions)
-}
+func (s *Server) activeSessions() int { return s.loop.Sessions() }

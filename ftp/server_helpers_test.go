@@ -11,6 +11,7 @@ import (
 	"crypto/x509/pkix"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
 	"net"
 	"strconv"
@@ -44,7 +45,7 @@ func startServerWith(t *testing.T, configure func(*Server), serve func(*Server, 
 	ts.anon.WriteFile("readme.txt", []byte("welcome\n"))
 	ts.anon.SetReadOnly(true)
 	be.SetAnonymous(ts.anon)
-	ts.srv = &Server{Backend: be}
+	ts.srv = &Server{Backend: be, Logger: slog.New(slog.DiscardHandler)}
 	if configure != nil {
 		configure(ts.srv)
 	}

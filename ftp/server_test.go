@@ -191,7 +191,7 @@ type timedBackend struct {
 	calls []time.Time
 }
 
-func (b *timedBackend) Login(ctx context.Context, info *ConnInfo, user, password string) (FS, error) {
+func (b *timedBackend) Login(ctx context.Context, info ConnInfo, user, password string) (FS, error) {
 	b.mu.Lock()
 	b.calls = append(b.calls, time.Now())
 	b.mu.Unlock()
@@ -249,4 +249,27 @@ func TestShutdownClosesIdleSession(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Shutdown = %v", err)
 	}
+}
+
+// A command line must arrive whole within LineTimeout: a client that
+// trickles it (slowloris) is cut off, though each byte comes well within
+// IdleTimeout.
+func TestLineTimeout(t *testing.T) {
+	ts := startServer(t, func(s *Server) { s.LineTimeout = 300 * time.Millisecond })
+	c := dialT(t, ts.addr)
+	for _, b := range "NOOP" {
+		c.c.Write([]byte(string(b)))
+		time.Sleep(100 * time.Millisecond)
+	}
+	if code, msg := c.read(); code != 421 {
+		t.Fatalf("a command line trickled over 400ms with LineTimeout 300ms = %d %q, want 421", code, msg)
+	}
+}
+
+// A negative IdleTimeout is none: an idle session stays.
+func TestNegativeIdleTimeoutIsNone(t *testing.T) {
+	ts := startServer(t, func(s *Server) { s.IdleTimeout = -1 })
+	c := dialT(t, ts.addr)
+	time.Sleep(100 * time.Millisecond)
+	c.expect("NOOP", 200)
 }

@@ -219,7 +219,7 @@ type ftpBackend struct {
 	limits, anonLimits filestore.Limits
 }
 
-func (b *ftpBackend) Login(ctx context.Context, c *ftp.ConnInfo, user, password string) (ftp.FS, error) {
+func (b *ftpBackend) Login(ctx context.Context, c ftp.ConnInfo, user, password string) (ftp.FS, error) {
 	if b.anonymous && (strings.EqualFold(user, "anonymous") || strings.EqualFold(user, "ftp")) {
 		t, err := b.store.Anonymous(ctx, b.anonLimits)
 		if err != nil {
