@@ -14,7 +14,8 @@ import (
 // tree. The server calls it from many goroutines at once.
 type Backend interface {
 	// Login checks user and password and returns the user's file tree.
-	// Any error is answered "530 Login incorrect", and a session is
+	// An *Error chooses the reply; any other error is answered "530
+	// Login incorrect". A session is
 	// closed after Server.MaxLoginFailures. Slowing down a client that
 	// keeps failing, across sessions, is Login's job (delay the answer,
 	// honouring ctx): the server has no throttle of its own. Anonymous
@@ -34,10 +35,12 @@ type ConnInfo struct {
 
 // FS is one session's file tree. Names are slash-separated and relative
 // to the tree's top ("." is the top); the server cleans them, so they
-// never hold ".." or a leading "/". Errors are matched with errors.Is
+// never hold ".." or a leading "/". An *Error returned (wrapped is
+// fine) chooses the reply. Other errors are matched with errors.Is
 // against fs.ErrNotExist, fs.ErrExist, fs.ErrPermission, fs.ErrInvalid,
-// ErrQuotaExceeded and ErrFileTooLarge to choose the reply; any other
-// error is logged and answered with a generic failure.
+// errors.ErrUnsupported, ErrQuotaExceeded, ErrFileTooLarge and the
+// system's errors (ENOSPC, ENAMETOOLONG, …) to choose the reply; any
+// other error is logged and answered with a generic failure.
 type FS interface {
 	Stat(ctx context.Context, name string) (fs.FileInfo, error)
 	// ReadDir lists a directory, sorted by name.

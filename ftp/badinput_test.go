@@ -118,3 +118,33 @@ func TestBadInputIsTheClientsError(t *testing.T) {
 		t.Errorf("a name through a link out of the tree was created outside it")
 	}
 }
+
+// errorFS answers every Mkdir with the backend's own reply.
+type errorFS struct{ FS }
+
+func (errorFS) Mkdir(context.Context, string) error {
+	return &Error{Code: 553, Msg: "Names here are lower case"}
+}
+
+type errorBackend struct{}
+
+func (errorBackend) Login(_ context.Context, _ ConnInfo, user, _ string) (FS, error) {
+	if user == "locked" {
+		return nil, &Error{Code: 421, Msg: "Account locked; try tomorrow"}
+	}
+	return errorFS{NewMemoryFS()}, nil
+}
+
+// A backend's *Error chooses the reply.
+func TestBackendErrorChoosesReply(t *testing.T) {
+	ts := startServer(t, func(s *Server) { s.Backend = errorBackend{} })
+	c := dialT(t, ts.addr)
+	c.expect("USER locked", 331)
+	if code, msg := c.cmd("PASS x"); code != 421 || msg != "Account locked; try tomorrow" {
+		t.Errorf("PASS for a locked account = %d %q, want the backend's 421", code, msg)
+	}
+	c.login("alice", "x")
+	if code, msg := c.cmd("MKD Upper"); code != 553 || msg != "Names here are lower case" {
+		t.Errorf("MKD Upper = %d %q, want the backend's 553", code, msg)
+	}
+}

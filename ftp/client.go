@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/plumbnet/plumb/internal/lifecycle"
 	"github.com/plumbnet/plumb/internal/wire"
 	"github.com/plumbnet/plumb/sasl"
 )
@@ -23,7 +24,8 @@ const DefaultTimeout = 30 * time.Second
 // ready to use: passive mode, EPSV first, 30-second timeouts.
 type Dialer struct {
 	// Timeout bounds connecting, waiting for each reply, and each pause
-	// in a data transfer. Zero means DefaultTimeout.
+	// in a data transfer. Zero means DefaultTimeout, negative no limit
+	// (ctx still bounds connecting).
 	Timeout time.Duration
 	// TLSConfig is used by DialTLS and by AuthTLS when called with nil.
 	// Nil means the system roots and the host name of the address.
@@ -105,12 +107,12 @@ func (d *Dialer) dial(ctx context.Context, addr string, implicit bool) (*Client,
 	if err != nil {
 		return nil, fmt.Errorf("ftp: %w", err)
 	}
-	timeout := d.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
+	timeout := lifecycle.Timeout(d.Timeout, DefaultTimeout)
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
 	nd := net.Dialer{}
 	conn, err := nd.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -210,7 +212,7 @@ func checkArgs(args ...string) error {
 
 // reply reads one reply within the client's timeout.
 func (c *Client) reply() (int, string, error) {
-	c.conn.SetReadDeadline(time.Now().Add(c.timeout))
+	c.conn.SetReadDeadline(lifecycle.Deadline(c.timeout))
 	code, msg, err := readReply(c.r)
 	if err != nil {
 		return 0, "", fmt.Errorf("ftp: reading reply: %w", err)
@@ -220,7 +222,7 @@ func (c *Client) reply() (int, string, error) {
 
 // send writes one command line; line has been checked for CR and LF.
 func (c *Client) send(line string) error {
-	c.conn.SetWriteDeadline(time.Now().Add(c.timeout))
+	c.conn.SetWriteDeadline(lifecycle.Deadline(c.timeout))
 	if _, err := c.conn.Write([]byte(line + "\r\n")); err != nil {
 		return fmt.Errorf("ftp: sending %s: %w", verb(line), err)
 	}
@@ -281,7 +283,7 @@ func (c *Client) AuthTLS(config *tls.Config) error {
 	}
 	cfg := c.dataTLSConfig(config)
 	tconn := tls.Client(c.conn, cfg)
-	tconn.SetDeadline(time.Now().Add(c.timeout))
+	tconn.SetDeadline(lifecycle.Deadline(c.timeout))
 	if err := tconn.Handshake(); err != nil {
 		return fmt.Errorf("ftp: TLS handshake: %w", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/plumbnet/plumb/internal/lifecycle"
 	"github.com/plumbnet/plumb/internal/wire"
 )
 
@@ -28,12 +29,12 @@ type dataConn struct {
 // Read and Write push the deadline forward on every call, so the
 // timeout bounds a stall, not the length of a transfer.
 func (d *dataConn) Read(p []byte) (int, error) {
-	d.raw.SetReadDeadline(time.Now().Add(d.timeout))
+	d.raw.SetReadDeadline(lifecycle.Deadline(d.timeout))
 	return d.conn.Read(p)
 }
 
 func (d *dataConn) Write(p []byte) (int, error) {
-	d.raw.SetWriteDeadline(time.Now().Add(d.timeout))
+	d.raw.SetWriteDeadline(lifecycle.Deadline(d.timeout))
 	return d.conn.Write(p)
 }
 
@@ -49,7 +50,7 @@ func (d *dataConn) closeUpload() error {
 	if cerr := d.raw.CloseWrite(); err == nil {
 		err = cerr
 	}
-	d.raw.SetReadDeadline(time.Now().Add(d.timeout))
+	d.raw.SetReadDeadline(lifecycle.Deadline(d.timeout))
 	io.Copy(io.Discard, io.LimitReader(d.conn, 1<<20))
 	d.raw.Close()
 	return err
@@ -188,7 +189,7 @@ func (c *Client) openActive(line string, offset int64) (*dataConn, error) {
 	if err != nil || done {
 		return nil, err
 	}
-	ln.SetDeadline(time.Now().Add(c.timeout))
+	ln.SetDeadline(lifecycle.Deadline(c.timeout))
 	for {
 		conn, err := ln.AcceptTCP()
 		if err != nil {
@@ -255,7 +256,7 @@ func (c *Client) secureData(raw *net.TCPConn) (*dataConn, error) {
 	d := &dataConn{conn: raw, raw: raw, timeout: c.timeout}
 	if c.protP {
 		tc := tls.Client(raw, c.tlsConfig)
-		raw.SetDeadline(time.Now().Add(c.timeout))
+		raw.SetDeadline(lifecycle.Deadline(c.timeout))
 		if err := tc.Handshake(); err != nil {
 			raw.Close()
 			c.reply()

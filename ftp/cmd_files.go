@@ -22,7 +22,10 @@ import (
 func (s *session) replyFSError(op string, err error) {
 	var errno syscall.Errno
 	isErrno := errors.As(err, &errno)
+	var fe *Error
 	switch {
+	case errors.As(err, &fe) && fe.Code >= 400 && fe.Code < 600:
+		s.reply(fe.Code, fe.Msg) // the backend chose the reply
 	case errors.Is(err, ErrQuotaExceeded):
 		s.reply(552, "Quota exceeded: "+op+" not done")
 	case errors.Is(err, ErrFileTooLarge), isErrno && errno == syscall.EFBIG:

@@ -2,6 +2,7 @@ package ftp
 
 import (
 	"crypto/tls"
+	"errors"
 	"strings"
 )
 
@@ -66,7 +67,11 @@ func (s *session) cmdPASS(arg string) bool {
 	if err != nil || fsys == nil {
 		s.failures++
 		s.log.Info("login failed", "user", user, "failures", s.failures, "err", err)
-		s.reply(530, "Login incorrect")
+		if fe := (*Error)(nil); errors.As(err, &fe) && fe.Code >= 400 && fe.Code < 600 {
+			s.reply(fe.Code, fe.Msg) // the backend chose the reply
+		} else {
+			s.reply(530, "Login incorrect")
+		}
 		if s.failures >= intOr(srv.MaxLoginFailures, DefaultMaxLoginFailures) {
 			s.reply(421, "Too many failed logins; closing control connection")
 			return true
