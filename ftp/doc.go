@@ -31,14 +31,23 @@
 // its session tickets); logins in the clear are refused except on
 // loopback unless configured; a session is closed after a few failed
 // logins (slowing repeated failures across sessions is the Backend's
-// job); over-long command lines are refused without ending the session;
-// an internal error's text never reaches the client. Server.AdmitDataConn
+// job); over-long command lines are refused without ending the session,
+// and a line must arrive whole within LineTimeout (slowloris); an
+// internal error's text never reaches the client. Server.AdmitDataConn
 // lets the program put data connections under its own connection limits.
+// The accept loop and Shutdown are internal/lifecycle's, the command
+// reader internal/wire's, as in every protocol package of plumb.
 //
 // RETR of a file on a plain data connection uses sendfile(2); uploads
 // go to the Backend's Upload, committed only when the transfer
 // completed. A Backend adapts any storage; MemoryBackend and MemoryFS keep
 // everything in memory for tests and examples.
+//
+// The Client's methods take no context: each wait (a reply, a pause of
+// a transfer) is bounded by the Dialer's Timeout, and Close aborts
+// whatever is in progress. Every argument is checked for CR, LF and NUL
+// ([ErrBadArgument]), replies are read with a bound on every line, and
+// Login sends no password in the clear off loopback ([ErrPlaintext]).
 //
 // Not implemented: MODE B and C, STRU R and P, TYPE E and L other than
 // 8, ACCT accounting, REIN, the RFC 2228 security mechanisms other than
