@@ -24,7 +24,7 @@ type FTPConfig struct {
 	Listener
 	FTPS                Listener `toml:"ftps" comment:"FTP over implicit TLS (the port 990 convention)"`
 	PassivePorts        string   `toml:"passive_ports" comment:"Ports of passive data connections, \"30000-30999\", picked at random; empty: any the kernel gives"`
-	PassiveAddress      string   `toml:"passive_address" comment:"IPv4 address PASV advertises when behind NAT; empty: the address the client connected to"`
+	PassiveAddress      string   `toml:"passive_address" comment:"IPv4 address PASV advertises, behind NAT or a PROXY-protocol balancer; empty: this server's own address of the control connection"`
 	PassiveTimeout      Duration `toml:"passive_timeout" comment:"Close a passive listener no data connection came to; also bounds active connects"`
 	DataTimeout         Duration `toml:"data_timeout" comment:"Abort a transfer that moves no byte for this long"`
 	RequireTLS          string   `toml:"require_tls" comment:"When a login needs TLS: \"except-loopback\", \"always\" or \"never\" (anonymous logins never need it)"`
