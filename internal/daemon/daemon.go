@@ -201,6 +201,16 @@ func (d *Daemon) IdleTimeout() time.Duration {
 	return -1
 }
 
+// LineTimeout is the time a protocol server gives a command line to
+// arrive whole once its first byte has come: limits.line_timeout, or a
+// negative duration (none) when the config says 0.
+func (d *Daemon) LineTimeout() time.Duration {
+	if t := d.cfg.Limits.LineTimeout.Duration; t > 0 {
+		return t
+	}
+	return -1
+}
+
 func (d *Daemon) bind(s Service, tcpPorts map[string]int) (*running, error) {
 	r := &running{Service: s, m: d.metrics.service(s.Name), done: make(chan struct{})}
 	addr := s.Addr

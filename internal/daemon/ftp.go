@@ -135,6 +135,7 @@ func buildFTP(d *Daemon) ([]Service, error) {
 			PassiveTimeout:         cfg.PassiveTimeout.Duration,
 			DataTimeout:            cfg.DataTimeout.Duration,
 			IdleTimeout:            d.IdleTimeout(),
+			LineTimeout:            d.LineTimeout(),
 			MaxLoginFailures:       cfg.MaxLoginFailures,
 			Welcome:                cfg.Welcome,
 			Logger:                 log,

@@ -100,7 +100,7 @@ func TestFTPServiceOverFileStore(t *testing.T) {
 		t.Fatalf("Bound() = %v, want ftp and ftps", d.Bound())
 	}
 
-	c, err := ftp.Dial(addrs["ftp"])
+	c, err := ftp.Dial(context.Background(), addrs["ftp"])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +132,7 @@ func TestFTPServiceOverFileStore(t *testing.T) {
 		t.Fatal("an over-quota upload left a file")
 	}
 
-	anon, err := ftp.Dial(addrs["ftp"])
+	anon, err := ftp.Dial(context.Background(), addrs["ftp"])
 	if err != nil {
 		t.Fatal(err)
 	}

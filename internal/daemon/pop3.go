@@ -54,6 +54,7 @@ func buildPOP3(d *Daemon) ([]Service, error) {
 			TLSConfig:       d.TLSConfig(),
 			Logger:          be.log,
 			IdleTimeout:     d.IdleTimeout(),
+			LineTimeout:     d.LineTimeout(),
 			MaxBadCommands:  cfg.MaxBadCommands,
 			MaxAuthFailures: cfg.MaxAuthFailures,
 			InsecureAuth:    cfg.InsecureAuth,

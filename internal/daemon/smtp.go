@@ -160,6 +160,7 @@ func buildSMTP(d *Daemon) ([]Service, error) {
 			MaxRecipients:   cfg.MaxRecipients,
 			MaxErrors:       cfg.MaxErrors,
 			IdleTimeout:     d.IdleTimeout(),
+			LineTimeout:     d.LineTimeout(),
 			Logger:          d.Logger(),
 		}
 	}
