@@ -107,27 +107,17 @@ func (d *Dialer) dial(ctx context.Context, addr string, implicit bool) (*Client,
 		return nil, fmt.Errorf("ftp: %w", err)
 	}
 	timeout := lifecycle.Timeout(d.Timeout, DefaultTimeout)
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
-	nd := net.Dialer{}
-	conn, err := nd.DialContext(ctx, "tcp", addr)
+	ctx, cancel := wire.WithTimeout(ctx, timeout)
+	defer cancel()
+	c := &Client{host: host, timeout: timeout, active: d.Active, disableEPSV: d.DisableEPSV, dialTLS: d.TLSConfig}
+	cfg := c.dataTLSConfig(d.TLSConfig)
+	conn, _, err := wire.Dial(ctx, addr, cfg, implicit)
 	if err != nil {
 		return nil, fmt.Errorf("ftp: %w", err)
 	}
 	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	c := &Client{host: host, timeout: timeout, active: d.Active, disableEPSV: d.DisableEPSV, dialTLS: d.TLSConfig}
 	if implicit {
-		cfg := c.dataTLSConfig(d.TLSConfig)
-		tconn := tls.Client(conn, cfg)
-		if err := tconn.HandshakeContext(ctx); err != nil {
-			conn.Close()
-			return nil, fmt.Errorf("ftp: TLS handshake: %w", err)
-		}
-		conn = tconn
 		c.tlsConfig = cfg
 		c.protP = true // sent to the server after login
 	}

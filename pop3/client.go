@@ -104,24 +104,9 @@ func (d *Dialer) DialTLS(ctx context.Context, addr string) (*Client, error) {
 }
 
 func (d *Dialer) dial(ctx context.Context, addr string, implicit bool) (*Client, error) {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, fmt.Errorf("pop3: %w", err)
-	}
-	if t := lifecycle.Timeout(d.Timeout, DefaultTimeout); t > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, t)
-		defer cancel()
-	}
-	config := tlsConfigFor(d.TLSConfig, host)
-	var conn net.Conn
-	if implicit {
-		td := tls.Dialer{Config: config}
-		conn, err = td.DialContext(ctx, "tcp", addr)
-	} else {
-		var nd net.Dialer
-		conn, err = nd.DialContext(ctx, "tcp", addr)
-	}
+	ctx, cancel := wire.WithTimeout(ctx, lifecycle.Timeout(d.Timeout, DefaultTimeout))
+	defer cancel()
+	conn, config, err := wire.Dial(ctx, addr, d.TLSConfig, implicit)
 	if err != nil {
 		return nil, fmt.Errorf("pop3: %w", err)
 	}
@@ -151,17 +136,6 @@ func newClient(conn net.Conn) *Client {
 	c.lr.Lenient = true // a server's bare LF ends a line
 	c.lr.Conn = conn
 	return c
-}
-
-func tlsConfigFor(config *tls.Config, host string) *tls.Config {
-	if config == nil {
-		config = &tls.Config{}
-	}
-	if config.ServerName == "" && host != "" {
-		config = config.Clone()
-		config.ServerName = host
-	}
-	return config
 }
 
 // greet reads the greeting, ctx ending the wait.

@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"fmt"
+	"github.com/plumbnet/plumb/internal/wire"
 	"io"
 	"net"
 	"strconv"
@@ -45,7 +46,7 @@ func (c *Client) StartTLS(config *tls.Config) error {
 	}
 	if config == nil {
 		host, _, _ := net.SplitHostPort(c.conn.RemoteAddr().String())
-		config = tlsConfigFor(nil, host)
+		config = wire.ClientTLS(nil, host)
 	}
 	if _, err := c.cmd("STLS"); err != nil {
 		return err

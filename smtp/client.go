@@ -107,26 +107,11 @@ func (d *Dialer) DialTLS(ctx context.Context, addr string) (*Client, error) {
 }
 
 func (d *Dialer) dial(ctx context.Context, addr string, implicit bool) (*Client, error) {
-	host, _, err := net.SplitHostPort(addr)
+	ctx, cancel := wire.WithTimeout(ctx, lifecycle.Timeout(d.Timeout, DefaultClientTimeout))
+	defer cancel()
+	conn, config, err := wire.Dial(ctx, addr, d.TLSConfig, implicit)
 	if err != nil {
 		return nil, fmt.Errorf("smtp: %w", err)
-	}
-	if timeout := lifecycle.Timeout(d.Timeout, DefaultClientTimeout); timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
-	config := tlsConfigFor(d.TLSConfig, host)
-	var conn net.Conn
-	if implicit {
-		td := tls.Dialer{Config: config}
-		conn, err = td.DialContext(ctx, "tcp", addr)
-	} else {
-		var nd net.Dialer
-		conn, err = nd.DialContext(ctx, "tcp", addr)
-	}
-	if err != nil {
-		return nil, err
 	}
 	c := newClient(conn)
 	c.Timeout, c.LocalName, c.tlsConfig = d.Timeout, d.LocalName, config
@@ -183,17 +168,6 @@ func (c *Client) greet(ctx context.Context) error {
 	}
 	c.greeting = msg
 	return nil
-}
-
-func tlsConfigFor(config *tls.Config, host string) *tls.Config {
-	if config == nil {
-		config = &tls.Config{}
-	}
-	if config.ServerName == "" && host != "" {
-		config = config.Clone()
-		config.ServerName = host
-	}
-	return config
 }
 
 func (c *Client) deadline() {
@@ -316,7 +290,7 @@ func (c *Client) StartTLS(config *tls.Config) error {
 	if config == nil {
 		config = c.tlsConfig
 	} else if c.tlsConfig != nil {
-		config = tlsConfigFor(config, c.tlsConfig.ServerName)
+		config = wire.ClientTLS(config, c.tlsConfig.ServerName)
 	}
 	if config == nil {
 		config = &tls.Config{}
