@@ -277,16 +277,10 @@ func (t ftpTree) Chmod(ctx context.Context, name string, mode fs.FileMode) error
 	return t.Tree.Chmod(ctx, name, mode)
 }
 
-// SetModTime is MFMT and SITE UTIME, on a store whose Tree can set
-// times (os.Root.Chtimes); ErrUnsupported answers 502 otherwise.
+// SetModTime is MFMT and SITE UTIME. The access time is set with the
+// modification time: MFMT and SITE UTIME carry one time.
 func (t ftpTree) SetModTime(ctx context.Context, name string, mtime time.Time) error {
-	ch, ok := any(t.Tree).(interface {
-		Chtimes(ctx context.Context, name string, atime, mtime time.Time) error
-	})
-	if !ok {
-		return fmt.Errorf("filestore: setting file times: %w", errors.ErrUnsupported)
-	}
-	return ch.Chtimes(ctx, name, mtime, mtime)
+	return t.Tree.Chtimes(ctx, name, mtime, mtime)
 }
 
 type ftpUpload struct{ *filestore.Upload }

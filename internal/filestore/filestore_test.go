@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/plumbnet/plumb/internal/atomicfile"
 )
@@ -312,5 +313,69 @@ func TestCommitFailureKeepsOldAndQuota(t *testing.T) {
 		if isTemp(e.Name()) {
 			t.Errorf("ReadDir after a failed commit shows %s, want no temporary file", e.Name())
 		}
+	}
+}
+
+func TestChtimes(t *testing.T) {
+	s, tr := newTree(t, Limits{})
+	ctx := context.Background()
+	want := time.Date(2014, 3, 4, 5, 6, 7, 0, time.UTC)
+	if err := tr.Mkdir(ctx, "d"); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(t, tr, "d/f.txt", 0, "x"); err != nil {
+		t.Fatal(err)
+	}
+	if err := tr.Chtimes(ctx, "/d/f.txt", want, want); err != nil {
+		t.Fatalf("Chtimes(/d/f.txt) = %v, want nil", err)
+	}
+	if fi, err := tr.Stat(ctx, "d/f.txt"); err != nil || !fi.ModTime().Equal(want) {
+		t.Fatalf("Stat(d/f.txt) after Chtimes = %v, %v; want time %v", fi.ModTime(), err, want)
+	}
+	if err := tr.Chtimes(ctx, "d", want, want); err != nil {
+		t.Fatalf("Chtimes(d) of a directory = %v, want nil", err)
+	}
+	if err := tr.Chtimes(ctx, "missing", want, want); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Chtimes(missing) = %v, want fs.ErrNotExist", err)
+	}
+	if err := tr.Chtimes(ctx, atomicfile.TempPrefix+"x", want, want); !errors.Is(err, fs.ErrPermission) {
+		t.Errorf("Chtimes of a temporary name = %v, want fs.ErrPermission", err)
+	}
+	if err := tr.Chtimes(ctx, "a\x00b", want, want); !errors.Is(err, ErrBadName) {
+		t.Errorf("Chtimes of a name with NUL = %v, want ErrBadName", err)
+	}
+
+	// A symbolic link out of the tree is not followed.
+	outside := filepath.Join(filepath.Dir(s.Dir()), "secret")
+	os.WriteFile(outside, []byte("secret"), 0o600)
+	before, _ := os.Stat(outside)
+	home := tr.root.Name()
+	os.Symlink(outside, filepath.Join(home, "abs-link"))
+	os.Symlink("../../../secret", filepath.Join(home, "rel-link"))
+	for _, name := range []string{"abs-link", "rel-link", "../../secret"} {
+		if err := tr.Chtimes(ctx, name, want, want); err == nil {
+			t.Errorf("Chtimes(%q) = nil, want an error (outside the tree)", name)
+		}
+	}
+	if after, err := os.Stat(outside); err != nil || !after.ModTime().Equal(before.ModTime()) {
+		t.Errorf("Stat(outside) after Chtimes through links = %v, %v; want time %v unchanged", after.ModTime(), err, before.ModTime())
+	}
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := tr.Chtimes(cancelled, "d/f.txt", time.Now(), time.Now()); !errors.Is(err, context.Canceled) {
+		t.Errorf("Chtimes with a cancelled context = %v, want context.Canceled", err)
+	}
+
+	ro, err := s.Home(ctx, "alice", Limits{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if err := ro.Chtimes(ctx, "d/f.txt", time.Now(), time.Now()); !errors.Is(err, fs.ErrPermission) {
+		t.Errorf("Chtimes in a read-only tree = %v, want fs.ErrPermission", err)
+	}
+	if fi, err := tr.Stat(ctx, "d/f.txt"); err != nil || !fi.ModTime().Equal(want) {
+		t.Errorf("Stat(d/f.txt) after refused Chtimes = %v, %v; want time %v", fi.ModTime(), err, want)
 	}
 }

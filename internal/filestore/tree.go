@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Tree is one user's view of the store: a directory jailed with os.Root,
@@ -248,4 +249,16 @@ func (t *Tree) Chmod(ctx context.Context, name string, mode fs.FileMode) error {
 		mode |= 0o600
 	}
 	return t.root.Chmod(c, mode)
+}
+
+// Chtimes sets the access and modification times of name, following a
+// symbolic link only inside the tree, so that mirroring clients (FTP's
+// MFMT and SITE UTIME) keep the times of the files they copy. A zero
+// time leaves that time unchanged, as with os.Chtimes.
+func (t *Tree) Chtimes(ctx context.Context, name string, atime, mtime time.Time) error {
+	c, err := t.forWrite(ctx, "chtimes", name)
+	if err != nil {
+		return err
+	}
+	return t.root.Chtimes(c, atime, mtime)
 }
