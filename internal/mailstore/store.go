@@ -436,8 +436,9 @@ func copyCounting(ctx context.Context, w io.Writer, r io.Reader) (size, vsize in
 			size += int64(n)
 			vsize += int64(n)
 			for i, c := range p {
-				if c == '\n' && !(i == 0 && prevCR || i > 0 && p[i-1] == '\r') {
-					vsize++
+				afterCR := i == 0 && prevCR || i > 0 && p[i-1] == '\r'
+				if c == '\n' && !afterCR || c != '\n' && afterCR {
+					vsize++ // a bare LF gets its CR, a lone CR its LF
 				}
 			}
 			prevCR = p[n-1] == '\r'
@@ -447,7 +448,9 @@ func copyCounting(ctx context.Context, w io.Writer, r io.Reader) (size, vsize in
 			}
 		}
 		if rerr == io.EOF {
-			if size > 0 && !lastLF {
+			if prevCR {
+				vsize++ // a lone CR at the end is a line end too
+			} else if size > 0 && !lastLF {
 				vsize += 2 // the CRLF the wire form ends with
 			}
 			return size, vsize, nil
@@ -459,8 +462,9 @@ func copyCounting(ctx context.Context, w io.Writer, r io.Reader) (size, vsize in
 }
 
 // CRLFSize returns the size of the message r holds in its wire form,
-// as POP3 sends it and IMAP should: every bare LF made CRLF, and a CRLF
-// added to a non-empty message that does not end with a line end.
+// as POP3 sends it through wire's dot writer and IMAP should: every bare
+// LF and every lone CR made CRLF, and a CRLF added to a non-empty message
+// that does not end with a line end.
 func CRLFSize(r io.Reader) (int64, error) {
 	_, v, err := copyCounting(context.Background(), io.Discard, r)
 	return v, err
