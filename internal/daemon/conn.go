@@ -132,10 +132,8 @@ func isTemporary(err error) bool {
 
 func (g *guardedListener) admit(c net.Conn) {
 	ip := addrIP(c.RemoteAddr()) // with PROXY protocol this reads the header
-	key := limitKey(ip)
-	if reason := g.d.limits.admit(key, &g.r.open, g.r.MaxConns); reason != "" {
-		g.r.m.refused(reason).Inc()
-		g.r.logRefusal(g.d.log, "connection refused over a limit", reason, ip.String())
+	tc, reason := g.d.admitConn(c, g.r, ip.String(), limitKey(ip), false)
+	if reason != "" {
 		if len(g.r.Busy) > 0 && !g.r.TLS { // a TLS client cannot read a plaintext reply
 			c.SetWriteDeadline(time.Now().Add(2 * time.Second))
 			c.Write(g.r.Busy)
@@ -143,16 +141,43 @@ func (g *guardedListener) admit(c net.Conn) {
 		c.Close()
 		return
 	}
-	tc := &trackedConn{Conn: c, d: g.d, r: g.r, ip: ip.String(), key: key}
-	tc.touch()
-	g.r.m.open.Inc()
-	g.r.m.total.Inc()
-	g.d.track(tc, true)
 	select {
 	case g.conns <- tc:
 	case <-g.closed:
 		tc.Close()
 	}
+}
+
+// admitConn reserves a slot for c, from the client ip (limiter key
+// key), under the daemon's limits and service r's cap. Admitted, c is
+// returned wrapped in a trackedConn that r's metrics count, the idle
+// janitor watches and Close releases; refused, the refusal is counted
+// and logged and the limit c is over returned, and the caller closes c.
+//
+// related admits a connection that belongs to one already admitted, for
+// the same client and service: an FTP data connection, under its
+// control connection's ip and key. It is held to every limit on open
+// connections (max_conns, max_conns_per_ip, the service's max_conns)
+// but spends no accept_rate_per_ip token: that rate bounds how fast a
+// client starts sessions, the session was charged when its control
+// connection was accepted, and a client fetching many small files opens
+// one data connection per file.
+func (d *Daemon) admitConn(c net.Conn, r *running, ip, key string, related bool) (*trackedConn, string) {
+	if reason := d.limits.admit(key, &r.open, r.MaxConns, related); reason != "" {
+		r.m.refused(reason).Inc()
+		msg := "connection refused over a limit"
+		if related {
+			msg = "data connection refused over a limit"
+		}
+		r.logRefusal(d.log, msg, reason, ip)
+		return nil, reason
+	}
+	tc := &trackedConn{Conn: c, d: d, r: r, ip: ip, key: key}
+	tc.touch()
+	r.m.open.Inc()
+	r.m.total.Inc()
+	d.track(tc, true)
+	return tc, ""
 }
 
 // Accept returns the next admitted connection.

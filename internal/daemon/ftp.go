@@ -161,23 +161,17 @@ func buildFTP(d *Daemon) ([]Service, error) {
 
 // admitFTPData puts an FTP data connection under the limits, metrics
 // and idle janitor of its control connection's service, counted against
-// the same client.
+// the same client as a related connection: it spends no accept-rate
+// token (see [Daemon.admitConn]).
 func (d *Daemon) admitFTPData(control, data net.Conn) (net.Conn, error) {
 	ctl, ok := control.(*trackedConn)
 	if !ok {
 		return data, nil
 	}
-	r := ctl.r
-	if reason := d.limits.admit(ctl.key, &r.open, r.MaxConns); reason != "" {
-		r.m.refused(reason).Inc()
-		r.logRefusal(d.log, "FTP data connection refused over a limit", reason, ctl.ip)
+	tc, reason := d.admitConn(data, ctl.r, ctl.ip, ctl.key, true)
+	if reason != "" {
 		return nil, fmt.Errorf("daemon: over a connection limit (%s)", reason)
 	}
-	tc := &trackedConn{Conn: data, d: d, r: r, ip: ctl.ip, key: ctl.key}
-	tc.touch()
-	r.m.open.Inc()
-	r.m.total.Inc()
-	d.track(tc, true)
 	return ftpDataConn{tc}, nil
 }
 

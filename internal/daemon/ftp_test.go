@@ -71,9 +71,10 @@ func TestFTPConfigErrors(t *testing.T) {
 	}
 }
 
-func TestFTPServiceOverFileStore(t *testing.T) {
-	cfg := ftpTestConfig(t)
-	cfg.Files.Quota = 1 << 20
+// startFTPDaemon starts a daemon of cfg with the account alice
+// (password pw-alice-123) and returns the addresses of ftp and ftps.
+func startFTPDaemon(t *testing.T, cfg *Config) map[string]string {
+	t.Helper()
 	db, err := accounts.Open(filepath.Join(cfg.Data, accounts.FileName))
 	if err != nil {
 		t.Fatal(err)
@@ -81,17 +82,15 @@ func TestFTPServiceOverFileStore(t *testing.T) {
 	if err := db.Add("alice", "pw-alice-123"); err != nil {
 		t.Fatal(err)
 	}
-	os.MkdirAll(filepath.Join(cfg.Data, "files", "anonymous"), 0o750)
-	os.WriteFile(filepath.Join(cfg.Data, "files", "anonymous", "pub.txt"), []byte("public"), 0o640)
 	d := New(cfg, slog.New(slog.DiscardHandler), io.Discard)
 	if err := d.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
+	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		d.Shutdown(ctx)
-	}()
+	})
 	addrs := map[string]string{}
 	for _, b := range d.Bound() {
 		addrs[b.Name] = b.Addr
@@ -99,6 +98,15 @@ func TestFTPServiceOverFileStore(t *testing.T) {
 	if addrs["ftp"] == "" || addrs["ftps"] == "" {
 		t.Fatalf("Bound() = %v, want ftp and ftps", d.Bound())
 	}
+	return addrs
+}
+
+func TestFTPServiceOverFileStore(t *testing.T) {
+	cfg := ftpTestConfig(t)
+	cfg.Files.Quota = 1 << 20
+	os.MkdirAll(filepath.Join(cfg.Data, "files", "anonymous"), 0o750)
+	os.WriteFile(filepath.Join(cfg.Data, "files", "anonymous", "pub.txt"), []byte("public"), 0o640)
+	addrs := startFTPDaemon(t, cfg)
 
 	c, err := ftp.Dial(context.Background(), addrs["ftp"])
 	if err != nil {
@@ -120,6 +128,13 @@ func TestFTPServiceOverFileStore(t *testing.T) {
 	var buf bytes.Buffer
 	if _, err := c.Retr("a.txt", &buf); err != nil || buf.String() != "stored" {
 		t.Fatalf("Retr(a.txt) = %q, %v; want %q", buf.String(), err, "stored")
+	}
+	mtime := time.Date(2014, 3, 4, 5, 6, 7, 0, time.UTC)
+	if err := c.SetModTime("a.txt", mtime); err != nil {
+		t.Fatalf("SetModTime(a.txt) = %v, want nil", err)
+	}
+	if fi, err := os.Stat(filepath.Join(cfg.Data, "files", "home", "alice", "a.txt")); err != nil || !fi.ModTime().Equal(mtime) {
+		t.Fatalf("a.txt's time on disk after SetModTime = %v, %v; want %v", fi.ModTime(), err, mtime)
 	}
 	// Large enough that the server aborts the data connection while the
 	// client still writes: the 552 on the control connection must win.
@@ -147,4 +162,45 @@ func TestFTPServiceOverFileStore(t *testing.T) {
 	if _, err := anon.Stor("x", strings.NewReader("x")); !errors.As(err, &fe) || fe.Code != 550 {
 		t.Fatalf("anonymous Stor: err = %v, want a 550 reply", err)
 	}
+}
+
+// TestFTPDataConnsUnderLimits: data connections count against the
+// limits on open connections, with their control connection's client,
+// but spend no accept_rate_per_ip token.
+func TestFTPDataConnsUnderLimits(t *testing.T) {
+	t.Run("accept rate", func(t *testing.T) {
+		cfg := ftpTestConfig(t)
+		cfg.Limits.AcceptRate = 1 // a burst of 2: the control connection and one more
+		addrs := startFTPDaemon(t, cfg)
+		c, err := ftp.Dial(context.Background(), addrs["ftp"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.Login("alice", "pw-alice-123"); err != nil {
+			t.Fatalf("Login: %v", err)
+		}
+		for i := range 5 {
+			if _, err := c.Stor("a.txt", strings.NewReader("x")); err != nil {
+				t.Fatalf("Stor(a.txt) #%d under accept_rate_per_ip = 1 = %v, want nil (data connections spend no token)", i+1, err)
+			}
+		}
+	})
+	t.Run("max_conns_per_ip", func(t *testing.T) {
+		cfg := ftpTestConfig(t)
+		cfg.Limits.MaxConnsPerIP = 1 // the control connection only
+		addrs := startFTPDaemon(t, cfg)
+		c, err := ftp.Dial(context.Background(), addrs["ftp"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.Login("alice", "pw-alice-123"); err != nil {
+			t.Fatalf("Login: %v", err)
+		}
+		var fe *ftp.Error
+		if _, err := c.Stor("a.txt", strings.NewReader("x")); !errors.As(err, &fe) || fe.Code != 425 {
+			t.Fatalf("Stor(a.txt) under max_conns_per_ip = 1 = %v, want a 425 reply", err)
+		}
+	})
 }

@@ -41,8 +41,10 @@ func newLimiter(l LimitsConfig) *limiter {
 }
 
 // admit reserves a connection slot for ip, or returns the limit it is over.
-// svcOpen and svcMax are the service's own count and cap (0: none).
-func (l *limiter) admit(ip string, svcOpen *int, svcMax int) (reason string) {
+// svcOpen and svcMax are the service's own count and cap (0: none). A
+// related connection (see [Daemon.admitConn]) is held to every limit on
+// open connections but spends no accept-rate token.
+func (l *limiter) admit(ip string, svcOpen *int, svcMax int, related bool) (reason string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	st := l.ips[ip]
@@ -50,7 +52,7 @@ func (l *limiter) admit(ip string, svcOpen *int, svcMax int) (reason string) {
 		st = &ipState{tokens: 2 * l.rate, last: l.now()}
 		l.ips[ip] = st
 	}
-	if l.rate > 0 {
+	if l.rate > 0 && !related {
 		now := l.now()
 		st.tokens += now.Sub(st.last).Seconds() * l.rate
 		if burst := 2 * l.rate; st.tokens > burst {
@@ -69,7 +71,7 @@ func (l *limiter) admit(ip string, svcOpen *int, svcMax int) (reason string) {
 	case svcMax > 0 && *svcOpen >= svcMax:
 		return refusedService
 	}
-	if l.rate > 0 {
+	if l.rate > 0 && !related {
 		st.tokens--
 	}
 	l.total++
