@@ -85,7 +85,7 @@ func (f *transferFlags) register(cmd *cobra.Command) {
 	fl.BoolVarP(&f.resume, "continue", "C", false, "resume: get appends to the partial local file, put sends only what the server lacks")
 	fl.BoolVarP(&f.insecure, "insecure", "k", false, "accept any TLS certificate (testing only)")
 	fl.StringVar(&f.caFile, "ca", "", "trust the PEM certificates in `FILE` instead of the system's")
-	fl.BoolVar(&f.sslReqd, "ssl-reqd", false, "ftp://: require explicit TLS (AUTH TLS) for control and data connections")
+	fl.BoolVar(&f.sslReqd, "ssl-reqd", false, "ftp://: refuse plain text: require AUTH TLS for the control and data connections")
 	fl.BoolVarP(&f.active, "active", "P", false, "ftp://: active mode (EPRT/PORT): the server connects back to us")
 	fl.BoolVar(&f.noEPSV, "disable-epsv", false, "ftp://: send PASV without trying EPSV first")
 	fl.StringVarP(&f.user, "user", "u", "", "log in as `USER[:PASSWORD]` (else the URL's, ~/.netrc's, or anonymous)")
@@ -205,10 +205,19 @@ output. A URL ending in / lists the directory instead.
 
 ftp:// logs in with the URL's user and password, or --user, or the
 matching machine of ~/.netrc (or --netrc-file), or else anonymously; a
-user with no password is asked for one on the terminal. ftps:// is
-implicit TLS (port 990); ftp:// with --ssl-reqd requires explicit TLS
-(AUTH TLS). A path is relative to the login directory; start it with
-%2F (ftp://host/%2Fetc/motd) or a double slash for an absolute one.
+user with no password is asked for one on the terminal. A path is
+relative to the login directory; start it with %2F
+(ftp://host/%2Fetc/motd) or a double slash for an absolute one.
+
+TLS: ftp:// uses AUTH TLS, for the login and the data connections,
+whenever the server offers it, as lftp does (anonymous logins excepted).
+Only where the server has no TLS does it go on in plain text, and then
+it warns once, on a terminal, if the server is not on this machine.
+--ssl-reqd refuses plain text: AUTH TLS is required, for anonymous
+logins too. ftps:// is implicit TLS (port 990). The server's certificate
+must verify against the system's authorities or --ca FILE (--insecure
+skips the check); only AUTH TLS without --ssl-reqd to a server on this
+machine (plumb serve's self-signed one, say) goes on unverified.
 
 A progress bar is drawn on standard error when it is a terminal.
 Exit status: 0 when the whole file arrived (or --continue found it
@@ -297,9 +306,11 @@ func newPutCmd() *cobra.Command {
 		Long: `put uploads FILE (- for standard input) to URL. A URL ending in /
 names a directory: the file keeps its own name there.
 
-Credentials and TLS work as for plumb get. With --continue, put asks
-the server how many bytes it already has and sends only the rest.
-After an upload put checks the size the server reports where it can.
+Credentials and TLS work as for plumb get: ftp:// uses AUTH TLS when
+the server offers it, and --ssl-reqd refuses plain text. With
+--continue, put asks the server how many bytes it already has and
+sends only the rest. After an upload put checks the size the server
+reports where it can.
 
 Exit status: 0 when the whole file was stored; 1 when nothing was
 transferred; 2 for bad arguments; 3 when the upload broke part-way
