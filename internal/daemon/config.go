@@ -66,7 +66,7 @@ type TLSConfig struct {
 type LimitsConfig struct {
 	MaxConns      int      `toml:"max_conns" comment:"Open connections over all services; 0 means no limit"`
 	MaxConnsPerIP int      `toml:"max_conns_per_ip" comment:"Open connections from one client IP; 0 means no limit"`
-	AcceptRate    float64  `toml:"accept_rate_per_ip" comment:"Connections accepted per second from one IP (a burst of twice that is allowed); 0 means no limit"`
+	AcceptRate    float64  `toml:"accept_rate_per_ip" comment:"Connections accepted per second from one IP (a burst of twice that is allowed; FTP data connections spend none); 0 means no limit"`
 	UDPRate       float64  `toml:"udp_rate_per_ip" comment:"Datagrams answered per second per IP on UDP services; 0 means no limit"`
 	IdleTimeout   Duration `toml:"idle_timeout" comment:"Close a connection that has moved no byte for this long, in every service; 0 means no idle timeout"`
 	LineTimeout   Duration `toml:"line_timeout" comment:"A command line must arrive whole within this long of its first byte (against slowloris), in every line protocol; 0 means no limit"`
