@@ -43,11 +43,14 @@
 // completed. A Backend adapts any storage; MemoryBackend and MemoryFS keep
 // everything in memory for tests and examples.
 //
-// The Client's methods take no context: each wait (a reply, a pause of
-// a transfer) is bounded by the Dialer's Timeout, and Close aborts
-// whatever is in progress. Every argument is checked for CR, LF and NUL
-// ([ErrBadArgument]), replies are read with a bound on every line, and
-// Login sends no password in the clear off loopback ([ErrPlaintext]).
+// The [Client] connects with [Dial], [DialTLS] (implicit FTPS), a
+// [Dialer] (timeout, TLS config, active mode, EPSV) or [NewClient], and
+// upgrades with [Client.AuthTLS]. Its methods take no context: each
+// wait (a reply, a pause of a transfer) is bounded by the Dialer's
+// Timeout, and Close aborts whatever is in progress. Every argument is
+// checked for CR, LF and NUL ([ErrBadArgument]), replies are read with a
+// bound on every line, and Login sends no password in the clear off
+// loopback ([ErrPlaintext]) unless [Client.InsecureAuth].
 //
 // Not implemented: MODE B and C, STRU R and P, TYPE E and L other than
 // 8, ACCT accounting, REIN, the RFC 2228 security mechanisms other than

@@ -1,9 +1,10 @@
 // Package sasl is SASL (RFC 4422) for plumb's line protocols: the
 // server and client sides of PLAIN (RFC 4616) and LOGIN
-// (draft-murchison-sasl-login), shaped so that SMTP AUTH (RFC 4954),
-// POP3 AUTH (RFC 5034), IMAP AUTHENTICATE (RFC 9051, SASL-IR RFC 4959)
-// and NNTP AUTHINFO SASL (RFC 4643) drive the same mechanisms from their
-// own framing.
+// (draft-murchison-sasl-login). SMTP AUTH (RFC 4954) and POP3 AUTH
+// (RFC 5034) drive the same mechanisms from their own framing, as a
+// future IMAP AUTHENTICATE or NNTP AUTHINFO SASL can. The package is
+// public so that a backend outside plumb can offer SMTP AUTH
+// (smtp.AuthSession returns a [Server]).
 //
 // A server mechanism is a [Server]: raw response bytes in, raw challenge
 // bytes out, until done or an error. The framing is the protocol's: it

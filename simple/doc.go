@@ -18,8 +18,9 @@
 // [Client.Chargen], [Client.Discard]); an [EchoClient] makes repeated
 // echo round trips on one connection without allocating. Every Client
 // call takes a context and is one exchange on a connection of its own,
-// so the package has no Dial or NewClient; [NewEchoClient] takes an open
-// connection for the one service with repeated exchanges. Replies are
+// so the package has no Dial or NewClient; for echo's repeated
+// exchanges, [Client.DialEcho] dials an [EchoClient] and [NewEchoClient]
+// takes an open connection. Replies are
 // read with a bound ([ReplyError] past 64 KiB), and an address holding
 // CR, LF or NUL is refused with [ErrBadArgument].
 //

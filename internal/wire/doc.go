@@ -1,6 +1,7 @@
-// Package wire is the one kit for line protocols in plumb: SMTP, POP3,
-// FTP's control connection, NNTP and IMAP read and write their lines
-// and dot-terminated blocks through it, server and client alike.
+// Package wire is the one kit for line protocols in plumb: SMTP, POP3
+// and FTP's control connection read and write their lines and
+// dot-terminated blocks through it, server and client alike, and the
+// protocols to come (NNTP, IMAP) are to do the same.
 //
 //   - [Reader] reads bounded lines from a *bufio.Reader. A line longer
 //     than [Reader.MaxLine] is refused with [ErrLineTooLong] after at
