@@ -152,11 +152,13 @@ func (s *session) serve() {
 			s.reply(421, "Server shutting down; closing control connection")
 			return
 		case isTimeout(err):
-			if s.busy() {
+			if s.busy() && !s.lr.Partial() {
 				continue // no command is expected while data flows
 			}
 			if s.isClosing() {
 				s.reply(421, "Server shutting down; closing control connection")
+			} else if s.lr.Partial() {
+				s.reply(421, "Command line not finished in time; closing control connection")
 			} else {
 				s.reply(421, "Timeout waiting for a command; closing control connection")
 			}

@@ -22,7 +22,7 @@ import (
 // so it only names what it changes. A Config is used by pointer: a
 // copy would share the protocol sections of the original.
 type Config struct {
-	Data   string `toml:"data" comment:"Directory holding accounts, files, mail and news; created on first start."`
+	Data   string `toml:"data" comment:"Directory holding accounts, files and mail; created on first start."`
 	Listen string `toml:"listen" comment:"Host every service binds when its addr names only a port (\":10007\")."`
 
 	Log      LogConfig      `toml:"log"`

@@ -60,8 +60,9 @@ type Reader struct {
 	// end; 0 means DefaultLineTimeout, negative means no limit.
 	LineTimeout time.Duration
 
-	br  *bufio.Reader
-	buf []byte
+	br      *bufio.Reader
+	buf     []byte
+	partial bool // the last ReadLine failed inside a line
 }
 
 // NewReader returns a Reader of the lines br holds.
@@ -152,7 +153,13 @@ func (r *Reader) ReadLine() (string, error) {
 	return s, nil
 }
 
+// Partial reports whether the last ReadLine failed inside a line, having
+// consumed the part of it that had come: after a timeout, a session that
+// would otherwise wait on cannot, because that part is lost.
+func (r *Reader) Partial() bool { return r.partial }
+
 func (r *Reader) readLine() ([]byte, error) {
+	r.partial = false
 	if err := r.startLine(); err != nil {
 		return nil, err
 	}
@@ -160,6 +167,7 @@ func (r *Reader) readLine() ([]byte, error) {
 	r.buf = r.buf[:0]
 	for {
 		if err := r.fill(len(r.buf) > 0); err != nil {
+			r.partial = len(r.buf) > 0
 			return nil, err
 		}
 		chunk, _ := r.br.Peek(r.br.Buffered())

@@ -122,6 +122,9 @@ func TestIdleTimeout(t *testing.T) {
 	if !errors.Is(err, os.ErrDeadlineExceeded) || time.Since(start) > 5*time.Second {
 		t.Errorf("ReadLine() with nothing sent = %v after %v, want a timeout after 50ms", err, time.Since(start))
 	}
+	if r.Partial() {
+		t.Errorf("Partial() after a timeout before any byte = true, want false")
+	}
 }
 
 // TestLineTimeoutStopsSlowloris sends a byte every 10ms: each byte
@@ -147,6 +150,9 @@ func TestLineTimeoutStopsSlowloris(t *testing.T) {
 	_, err := r.ReadLine()
 	if took := time.Since(start); !errors.Is(err, os.ErrDeadlineExceeded) || took > 5*time.Second {
 		t.Errorf("ReadLine() of a trickled line = %v after %v, want a timeout after about 200ms", err, took)
+	}
+	if !r.Partial() {
+		t.Errorf("Partial() after a timeout inside a line = false, want true")
 	}
 }
 
