@@ -102,7 +102,7 @@ func TestParseServicesLimits(t *testing.T) {
 }
 
 // TestEmbeddedCoversDesign checks the built-in table against the
-// services plumb serves (DESIGN.md's table) and common ones.
+// services plumb serves (the protocol table, by well-known port) and common ones.
 func TestEmbeddedCoversDesign(t *testing.T) {
 	want := map[string][]int{ // name -> port; proto tcp
 		"echo": {7}, "discard": {9}, "daytime": {13}, "qotd": {17}, "chargen": {19}, "time": {37},

@@ -2,7 +2,7 @@
 // content or the new, never a mix, and the new content is on disk when
 // the call returns: a temporary file beside the target, fsynced, renamed
 // over it, and the directory fsynced so the rename is durable too
-// (DESIGN.md: everything written is written atomically, and a client is
+// (the house rule: everything written is written atomically, and a client is
 // told "done" only after that). Every store uses it, through a plain
 // path ([WriteFile], [Write], [Create]) or inside an [os.Root]
 // ([CreateIn]), so that there is one atomic-write code path.

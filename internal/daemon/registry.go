@@ -23,8 +23,8 @@ import (
 // protocol's listeners, checked by LoadConfig and listed by
 // --print-config with the rest.
 type protocol struct {
-	// rank orders protocols, for starting and listing: DESIGN.md's
-	// table, by well-known port.
+	// rank orders protocols, for starting and listing: the protocol
+	// table's order, by well-known port.
 	rank int
 	// comment is printed above the section by --print-config.
 	comment string
