@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/plumbnet/plumb/internal/testkit"
 )
 
 func TestStatAndAborDuringUpload(t *testing.T) {
@@ -14,34 +16,27 @@ func TestStatAndAborDuringUpload(t *testing.T) {
 	c := dialT(t, ts.addr)
 	c.login("alice", "secret")
 	d := c.epsv()
-	c.expect("STOR part.bin", 150)
+	c.Do("STOR part.bin", 150)
 	io.WriteString(d, strings.Repeat("x", 1000))
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		code, msg := c.cmd("STAT")
+	testkit.Eventually(t, 5*time.Second, "STAT reporting 1000 bytes", func() bool {
+		code, msg := c.Cmd("STAT")
 		if code != 213 || !strings.Contains(msg, "/part.bin") {
 			t.Fatalf("STAT during a transfer = %d %q, want 213 naming the file", code, msg)
 		}
-		if strings.Contains(msg, " 1000 bytes") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("STAT never reported 1000 bytes: %q", msg)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	c.expect("NOOP", 200)
-	c.send("ABOR")
-	if code, msg := c.read(); code != 426 {
+		return strings.Contains(msg, " 1000 bytes")
+	})
+	c.Do("NOOP", 200)
+	c.Send("ABOR")
+	if code, msg := c.Reply(); code != 426 {
 		t.Fatalf("ABOR during STOR: first reply %d %q, want 426", code, msg)
 	}
-	if code, msg := c.read(); code != 226 {
+	if code, msg := c.Reply(); code != 226 {
 		t.Fatalf("ABOR during STOR: second reply %d %q, want 226", code, msg)
 	}
 	if _, err := ts.home.ReadFile("part.bin"); err == nil {
 		t.Fatal("an aborted upload left a file under its name")
 	}
-	c.expect("NOOP", 200)
+	c.Do("NOOP", 200)
 }
 
 func TestAborDuringDownload(t *testing.T) {
@@ -50,17 +45,17 @@ func TestAborDuringDownload(t *testing.T) {
 	c := dialT(t, ts.addr)
 	c.login("alice", "secret")
 	d := c.epsv()
-	c.expect("RETR big", 150)
+	c.Do("RETR big", 150)
 	buf := make([]byte, 1000)
 	io.ReadFull(d, buf) // the transfer runs; the client stops reading
-	c.send("ABOR")
-	if code, msg := c.read(); code != 426 {
+	c.Send("ABOR")
+	if code, msg := c.Reply(); code != 426 {
 		t.Fatalf("ABOR during RETR: first reply %d %q, want 426", code, msg)
 	}
-	if code, msg := c.read(); code != 226 {
+	if code, msg := c.Reply(); code != 226 {
 		t.Fatalf("ABOR during RETR: second reply %d %q, want 226", code, msg)
 	}
-	c.expect("PWD", 257)
+	c.Do("PWD", 257)
 }
 
 func TestCommandsWaitForTransfer(t *testing.T) {
@@ -69,17 +64,17 @@ func TestCommandsWaitForTransfer(t *testing.T) {
 	c.login("alice", "secret")
 	d := c.epsv()
 	// STOR, then SIZE pipelined: SIZE must see the committed file.
-	c.send("STOR f")
-	c.send("SIZE f")
-	if code, _ := c.read(); code != 150 {
+	c.Send("STOR f")
+	c.Send("SIZE f")
+	if code, _ := c.Reply(); code != 150 {
 		t.Fatalf("STOR = %d, want 150", code)
 	}
 	io.WriteString(d, "12345")
 	d.Close()
-	if code, _ := c.read(); code != 226 {
+	if code, _ := c.Reply(); code != 226 {
 		t.Fatalf("STOR final = %d, want 226", code)
 	}
-	if code, msg := c.read(); code != 213 || msg != "5" {
+	if code, msg := c.Reply(); code != 213 || msg != "213 5" {
 		t.Fatalf("SIZE pipelined after STOR = %d %q, want 213 5", code, msg)
 	}
 }
@@ -91,12 +86,12 @@ func TestUploadCutOffLeavesNoFile(t *testing.T) {
 		c := dialT(t, ts.addr)
 		c.login("alice", "secret")
 		d := c.epsv()
-		c.expect("STOR "+name, 150)
+		c.Do("STOR "+name, 150)
 		io.WriteString(d, strings.Repeat("y", 100000))
 		// The client dies: its data connection is reset.
 		d.(*net.TCPConn).SetLinger(0)
 		d.Close()
-		if code, msg := c.read(); code != 426 {
+		if code, msg := c.Reply(); code != 426 {
 			t.Fatalf("STOR %s cut off: reply %d %q, want 426", name, code, msg)
 		}
 	}
@@ -116,19 +111,16 @@ func TestClientGoneMidUploadLeavesNoFile(t *testing.T) {
 		c := dialT(t, ts.addr)
 		c.login("alice", "secret")
 		d := c.epsv()
-		c.expect("STOR gone.bin", 150)
+		c.Do("STOR gone.bin", 150)
 		io.WriteString(d, strings.Repeat("z", 50000))
 		if dataFirst {
 			d.Close()
-			c.c.Close()
+			c.Conn.Close()
 		} else {
-			c.c.Close()
+			c.Conn.Close()
 			d.Close()
 		}
-		deadline := time.Now().Add(3 * time.Second)
-		for ts.srv.activeSessions() > 0 && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
+		testkit.Eventually(t, 5*time.Second, "every session ended", func() bool { return ts.srv.activeSessions() == 0 })
 		if _, err := ts.home.ReadFile("gone.bin"); err == nil {
 			t.Fatalf("the upload of a client that went away (data closed first: %v) was committed", dataFirst)
 		}
@@ -140,7 +132,7 @@ func TestShutdownWaitsForTransfer(t *testing.T) {
 	c := dialT(t, ts.addr)
 	c.login("alice", "secret")
 	d := c.epsv()
-	c.expect("STOR slow.bin", 150)
+	c.Do("STOR slow.bin", 150)
 	io.WriteString(d, "first half ")
 	done := make(chan error, 1)
 	go func() {
@@ -148,18 +140,19 @@ func TestShutdownWaitsForTransfer(t *testing.T) {
 		defer cancel()
 		done <- ts.srv.Shutdown(ctx)
 	}()
-	time.Sleep(100 * time.Millisecond)
+	testkit.Eventually(t, 5*time.Second, "Shutdown begun", ts.srv.loop.Closing)
+	// Nothing must happen for a while: Shutdown waits for the transfer.
 	select {
 	case err := <-done:
-		t.Fatalf("Shutdown returned %v during a transfer", err)
-	default:
+		t.Fatalf("Shutdown() = %v during a transfer, want it to wait", err)
+	case <-time.After(100 * time.Millisecond):
 	}
 	io.WriteString(d, "second half")
 	d.Close()
-	if code, _ := c.read(); code != 226 {
+	if code, _ := c.Reply(); code != 226 {
 		t.Fatalf("transfer across Shutdown = %d, want 226", code)
 	}
-	if code, _ := c.read(); code != 421 {
+	if code, _ := c.Reply(); code != 421 {
 		t.Fatalf("after the transfer at shutdown = %d, want 421", code)
 	}
 	if err := <-done; err != nil {

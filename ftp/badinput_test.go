@@ -103,11 +103,11 @@ func TestBadInputIsTheClientsError(t *testing.T) {
 	} {
 		last := len(step.lines) - 1
 		for _, l := range step.lines[:last] {
-			if code, msg := c.cmd(l); code >= 400 {
+			if code, msg := c.Cmd(l); code >= 400 {
 				t.Fatalf("%q = %d %q, want success", l, code, msg)
 			}
 		}
-		if code, msg := c.cmd(step.lines[last]); code != step.code {
+		if code, msg := c.Cmd(step.lines[last]); code != step.code {
 			t.Errorf("%q after %q = %d %q, want %d", step.lines[last], step.lines[:last], code, msg, step.code)
 		}
 	}
@@ -139,12 +139,12 @@ func (errorBackend) Login(_ context.Context, _ ConnInfo, user, _ string) (FS, er
 func TestBackendErrorChoosesReply(t *testing.T) {
 	ts := startServer(t, func(s *Server) { s.Backend = errorBackend{} })
 	c := dialT(t, ts.addr)
-	c.expect("USER locked", 331)
-	if code, msg := c.cmd("PASS x"); code != 421 || msg != "Account locked; try tomorrow" {
+	c.Do("USER locked", 331)
+	if code, msg := c.Cmd("PASS x"); code != 421 || msg != "421 Account locked; try tomorrow" {
 		t.Errorf("PASS for a locked account = %d %q, want the backend's 421", code, msg)
 	}
 	c.login("alice", "x")
-	if code, msg := c.cmd("MKD Upper"); code != 553 || msg != "Names here are lower case" {
+	if code, msg := c.Cmd("MKD Upper"); code != 553 || msg != "553 Names here are lower case" {
 		t.Errorf("MKD Upper = %d %q, want the backend's 553", code, msg)
 	}
 }

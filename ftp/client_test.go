@@ -4,26 +4,23 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"math/big"
 	"net"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/plumbnet/plumb/internal/testkit"
 )
 
-// clientTestServer is the package's own Server on 127.0.0.1:0 with a
-// MemoryBackend user "bob", for client-vs-own-server tests.
+// clientTestServer is the package's own Server (startServer's) with a
+// user "bob" too, for client-vs-own-server tests.
 type clientTestServer struct {
 	addr string
 	home *MemoryFS
@@ -33,56 +30,20 @@ type clientTestServer struct {
 // startClientTestServer starts a Server; tlsMode is "", "explicit" or "implicit".
 func startClientTestServer(t *testing.T, tlsMode string) *clientTestServer {
 	t.Helper()
-	be := NewMemoryBackend()
-	cs := &clientTestServer{home: be.AddUser("bob", "pa ss")}
-	srv := &Server{Backend: be, LoginTLS: TLSOptional, Logger: slog.New(slog.DiscardHandler)}
-	if tlsMode != "" {
-		srv.TLSConfig, cs.tls = clientTestCert(t)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs.addr = ln.Addr().String()
-	done := make(chan struct{})
-	serve := srv.Serve
+	cs := &clientTestServer{}
+	var serve func(*Server, net.Listener) error
 	if tlsMode == "implicit" {
-		serve = srv.ServeTLS
+		serve = (*Server).ServeTLS
 	}
-	go func() { serve(ln); close(done) }()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		srv.Shutdown(ctx)
-		srv.Close()
-		<-done
-	})
+	ts := startServerWith(t, func(s *Server) {
+		cs.home = s.Backend.(*MemoryBackend).AddUser("bob", "pa ss")
+		s.LoginTLS = TLSOptional
+		if tlsMode != "" {
+			s.TLSConfig, cs.tls = testkit.TLS(t)
+		}
+	}, serve)
+	cs.addr = ts.addr
 	return cs
-}
-
-// clientTestCert makes a self-signed certificate for 127.0.0.1: a server
-// config with it, and a client config that trusts it.
-func clientTestCert(t *testing.T) (server, client *tls.Config) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true, IsCA: true, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}},
-		&tls.Config{RootCAs: pool}
 }
 
 func (cs *clientTestServer) login(t *testing.T, d Dialer, tlsMode string) *Client {
@@ -289,27 +250,35 @@ func refusesArgument(t *testing.T, c *Client, bad string) {
 // TestClientCloseAbortsTransfer checks that Close from another goroutine
 // ends a download that is stalled on a slow writer.
 func TestClientCloseAbortsTransfer(t *testing.T) {
+	const size = 32 << 20
 	cs := startClientTestServer(t, "")
-	cs.home.WriteFile("big", make([]byte, 32<<20))
+	cs.home.WriteFile("big", make([]byte, size))
 	c := cs.login(t, Dialer{}, "")
-	started := make(chan struct{})
+	// The writer stalls on its first call until Close has returned, and
+	// is fast after: a download that Close did not end runs to the end.
+	started, closed := make(chan struct{}), make(chan struct{})
+	var once sync.Once
 	w := writerFunc(func(p []byte) (int, error) {
-		select {
-		case <-started:
-		default:
-			close(started)
-		}
-		time.Sleep(10 * time.Millisecond)
+		once.Do(func() { close(started); <-closed })
 		return len(p), nil
 	})
-	errc := make(chan error, 1)
-	go func() { _, err := c.Retr("big", w); errc <- err }()
-	<-started
-	c.Close()
+	type result struct {
+		n   int64
+		err error
+	}
+	done := make(chan result, 1)
+	go func() { n, err := c.Retr("big", w); done <- result{n, err} }()
 	select {
-	case err := <-errc:
-		if err == nil {
-			t.Error("Retr(big) after Close = nil, want an error")
+	case <-started:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Retr(big) wrote nothing in 10s")
+	}
+	c.Close()
+	close(closed)
+	select {
+	case r := <-done:
+		if r.err == nil || r.n >= size {
+			t.Errorf("Retr(big) after Close = %d, %v, want fewer than %d bytes and an error", r.n, r.err, size)
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("Retr(big) still running 5s after Close")
@@ -324,11 +293,7 @@ func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 // refuses EPSV and advertises a foreign address in its PASV reply: the
 // client must fall back to PASV and connect to the control host anyway.
 func TestClientEPSVFallback(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := testkit.Listen(t)
 	var seen []string
 	done := make(chan struct{})
 	go func() {

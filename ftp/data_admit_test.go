@@ -94,15 +94,15 @@ func TestAdmitDataConn(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	c.expect("EPRT |1|127.0.0.1|"+portOf(ln.Addr())+"|", 200)
-	c.expect("RETR a.txt", 150)
+	c.Do("EPRT |1|127.0.0.1|"+portOf(ln.Addr())+"|", 200)
+	c.Do("RETR a.txt", 150)
 	d, err := ln.Accept()
 	if err != nil {
 		t.Fatal(err)
 	}
 	io.ReadAll(d)
 	d.Close()
-	if code, msg := c.read(); code != 226 {
+	if code, msg := c.Reply(); code != 226 {
 		t.Fatalf("active RETR = %d %q, want 226", code, msg)
 	}
 	if n := a.calls.Load(); n != 4 {
@@ -117,8 +117,8 @@ func TestAdmitDataConn(t *testing.T) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for _, ctl := range a.controls {
-		if ctl.RemoteAddr().String() != c.c.LocalAddr().String() {
-			t.Errorf("AdmitDataConn's control connection is from %v, want the client's %v", ctl.RemoteAddr(), c.c.LocalAddr())
+		if ctl.RemoteAddr().String() != c.Conn.LocalAddr().String() {
+			t.Errorf("AdmitDataConn's control connection is from %v, want the client's %v", ctl.RemoteAddr(), c.Conn.LocalAddr())
 		}
 	}
 }
@@ -155,15 +155,15 @@ func TestAdmitDataConnRefused(t *testing.T) {
 	c := dialT(t, ts.addr)
 	c.login("alice", "secret")
 	d := c.epsv()
-	c.expect("RETR a.txt", 150)
+	c.Do("RETR a.txt", 150)
 	d.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if b, err := io.ReadAll(d); len(b) > 0 || err != nil {
 		t.Errorf("refused data connection read %q, %v; want EOF at once", b, err)
 	}
-	if code, msg := c.read(); code != 425 || !strings.Contains(msg, "limit") {
+	if code, msg := c.Reply(); code != 425 || !strings.Contains(msg, "limit") {
 		t.Fatalf("RETR over a refused data connection = %d %q, want 425 about limits", code, msg)
 	}
-	c.expect("NOOP", 200)
+	c.Do("NOOP", 200)
 }
 
 func portOf(a net.Addr) string {

@@ -49,15 +49,15 @@ func TestDataConnectionSockets(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	c.expect("EPRT |1|127.0.0.1|"+portOf(ln.Addr())+"|", 200)
-	c.expect("RETR a.txt", 150)
+	c.Do("EPRT |1|127.0.0.1|"+portOf(ln.Addr())+"|", 200)
+	c.Do("RETR a.txt", 150)
 	d, err := ln.Accept()
 	if err != nil {
 		t.Fatal(err)
 	}
 	io.ReadAll(d)
 	d.Close()
-	c.read()
+	c.Reply()
 	mu.Lock()
 	defer mu.Unlock()
 	for i, s := range got {
@@ -79,7 +79,7 @@ func TestPassiveReplyHeld(t *testing.T) {
 	c.login("alice", "secret")
 	for _, verb := range []string{"EPSV", "PASV"} {
 		start := time.Now()
-		c.expect(verb, map[string]int{"EPSV": 229, "PASV": 227}[verb])
+		c.Do(verb, map[string]int{"EPSV": 229, "PASV": 227}[verb])
 		if d := time.Since(start); d < passiveReplyHold {
 			t.Errorf("%s answered after %v, want at least %v", verb, d, passiveReplyHold)
 		}

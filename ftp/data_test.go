@@ -21,16 +21,16 @@ func TestRetrStorAppeRest(t *testing.T) {
 	if got := c.retr("RETR a.txt"); got != "hello world" {
 		t.Fatalf("RETR a.txt = %q, want %q", got, "hello world")
 	}
-	c.expect("REST 6", 350)
+	c.Do("REST 6", 350)
 	if got := c.retr("RETR a.txt"); got != "world" {
 		t.Fatalf("REST 6 + RETR a.txt = %q, want %q", got, "world")
 	}
-	c.expect("REST 100", 350)
-	c.expect("RETR a.txt", 554)
-	c.expect("RETR none", 550)
-	c.expect("RETR /", 550)
+	c.Do("REST 100", 350)
+	c.Do("RETR a.txt", 554)
+	c.Do("RETR none", 550)
+	c.Do("RETR /", 550)
 	// Without PASV or PORT first.
-	c.expect("RETR a.txt", 425)
+	c.Do("RETR a.txt", 425)
 
 	if code, msg := c.stor("STOR b.txt", "uploaded"); code != 226 {
 		t.Fatalf("STOR b.txt = %d %q, want 226", code, msg)
@@ -44,16 +44,16 @@ func TestRetrStorAppeRest(t *testing.T) {
 	if b, _ := ts.home.ReadFile("b.txt"); string(b) != "uploaded more" {
 		t.Fatalf("b.txt after APPE = %q, want %q", b, "uploaded more")
 	}
-	c.expect("REST 4", 350)
+	c.Do("REST 4", 350)
 	if code, msg := c.stor("STOR b.txt", "ADED"); code != 226 {
 		t.Fatalf("REST 4 + STOR b.txt = %d %q, want 226", code, msg)
 	}
 	if b, _ := ts.home.ReadFile("b.txt"); string(b) != "uploADED" {
 		t.Fatalf("b.txt after REST 4 + STOR = %q, want %q", b, "uploADED")
 	}
-	c.expect("REST 100", 350)
+	c.Do("REST 100", 350)
 	d := c.epsv()
-	c.expect("STOR b.txt", 554)
+	c.Do("STOR b.txt", 554)
 	d.Close()
 
 	code, msg := c.stor("STOU", "unique")
@@ -69,9 +69,9 @@ func TestRetrStorAppeRest(t *testing.T) {
 	}
 	// PASV works like EPSV.
 	p := c.pasv()
-	c.expect("RETR a.txt", 150)
+	c.Do("RETR a.txt", 150)
 	got, _ := io.ReadAll(p)
-	if code, _ := c.read(); code != 226 || string(got) != "hello world" {
+	if code, _ := c.Reply(); code != 226 || string(got) != "hello world" {
 		t.Fatalf("PASV + RETR = %d %q, want 226 %q", code, got, "hello world")
 	}
 }
@@ -81,7 +81,7 @@ func TestASCIIMode(t *testing.T) {
 	ts.home.WriteFile("unix.txt", []byte("one\ntwo\r\nthree\n"))
 	c := dialT(t, ts.addr)
 	c.login("alice", "secret")
-	c.expect("TYPE A", 200)
+	c.Do("TYPE A", 200)
 	if got, want := c.retr("RETR unix.txt"), "one\r\ntwo\r\nthree\r\n"; got != want {
 		t.Fatalf("TYPE A RETR = %q, want %q", got, want)
 	}
@@ -91,7 +91,7 @@ func TestASCIIMode(t *testing.T) {
 	if b, _ := ts.home.ReadFile("dos.txt"); string(b) != "a\nb\rc\n\r" {
 		t.Fatalf("TYPE A STOR stored %q, want %q", b, "a\nb\rc\n\r")
 	}
-	c.expect("TYPE I", 200)
+	c.Do("TYPE I", 200)
 	if got, want := c.retr("RETR unix.txt"), "one\ntwo\r\nthree\n"; got != want {
 		t.Fatalf("TYPE I RETR = %q, want %q", got, want)
 	}
@@ -144,7 +144,7 @@ func TestListings(t *testing.T) {
 	if got, want := c.retr("NLST dir"), "dir/a.txt\r\ndir/sub\r\ndir/with space.txt\r\ndir/日本語.txt\r\n"; got != want {
 		t.Fatalf("NLST dir = %q, want %q", got, want)
 	}
-	c.expect("CWD dir", 250)
+	c.Do("CWD dir", 250)
 	if got, want := c.retr("NLST"), "a.txt\r\nsub\r\nwith space.txt\r\n日本語.txt\r\n"; got != want {
 		t.Fatalf("NLST = %q, want %q", got, want)
 	}
@@ -157,9 +157,9 @@ func TestListings(t *testing.T) {
 			t.Fatalf("MLSD = %q, want it to contain %q", mlsd, want)
 		}
 	}
-	c.expect("MLSD a.txt", 501)
-	c.expect("MLSD none", 550)
-	c.expect("LIST none", 550)
+	c.Do("MLSD a.txt", 501)
+	c.Do("MLSD none", 550)
+	c.Do("LIST none", 550)
 }
 
 func TestActiveMode(t *testing.T) {
@@ -174,11 +174,11 @@ func TestActiveMode(t *testing.T) {
 		}
 		port := ln.Addr().(*net.TCPAddr).Port
 		if useEPRT {
-			c.expect(fmt.Sprintf("EPRT |1|127.0.0.1|%d|", port), 200)
+			c.Do(fmt.Sprintf("EPRT |1|127.0.0.1|%d|", port), 200)
 		} else {
-			c.expect(fmt.Sprintf("PORT 127,0,0,1,%d,%d", port>>8, port&0xff), 200)
+			c.Do(fmt.Sprintf("PORT 127,0,0,1,%d,%d", port>>8, port&0xff), 200)
 		}
-		c.expect("RETR a.txt", 150)
+		c.Do("RETR a.txt", 150)
 		ln.(*net.TCPListener).SetDeadline(time.Now().Add(5 * time.Second))
 		d, err := ln.Accept()
 		if err != nil {
@@ -187,23 +187,23 @@ func TestActiveMode(t *testing.T) {
 		got, _ := io.ReadAll(d)
 		d.Close()
 		ln.Close()
-		if code, _ := c.read(); code != 226 || string(got) != "active data" {
+		if code, _ := c.Reply(); code != 226 || string(got) != "active data" {
 			t.Fatalf("active RETR (EPRT %v) = %d %q, want 226 %q", useEPRT, code, got, "active data")
 		}
 	}
 	// The FTP bounce: no connection to a third party or a privileged port.
-	c.expect("PORT 10,1,2,3,200,1", 504)
-	c.expect("EPRT |1|192.0.2.1|5000|", 504)
-	c.expect("EPRT |2|::1|5000|", 504)
-	c.expect("PORT 127,0,0,1,0,25", 504)
-	c.expect("PORT 127,0,0,1,300,1", 501)
-	c.expect("PORT 1,2,3", 501)
-	c.expect("EPRT |3|x|1|", 522)
-	c.expect("EPRT |1|::1|5000|", 501)
-	c.expect("EPSV 2", 522)
-	c.expect("EPSV ALL", 200)
-	c.expect("PORT 127,0,0,1,200,1", 503)
-	c.expect("PASV", 503)
+	c.Do("PORT 10,1,2,3,200,1", 504)
+	c.Do("EPRT |1|192.0.2.1|5000|", 504)
+	c.Do("EPRT |2|::1|5000|", 504)
+	c.Do("PORT 127,0,0,1,0,25", 504)
+	c.Do("PORT 127,0,0,1,300,1", 501)
+	c.Do("PORT 1,2,3", 501)
+	c.Do("EPRT |3|x|1|", 522)
+	c.Do("EPRT |1|::1|5000|", 501)
+	c.Do("EPSV 2", 522)
+	c.Do("EPSV ALL", 200)
+	c.Do("PORT 127,0,0,1,200,1", 503)
+	c.Do("PASV", 503)
 	c.epsv().Close()
 }
 
@@ -215,7 +215,7 @@ func TestPassiveRangeAndAdvertisedAddress(t *testing.T) {
 	c.login("alice", "secret")
 	seen := map[string]bool{}
 	for i := 0; i < 8; i++ {
-		msg := c.expect("EPSV", 229)
+		msg := c.Do("EPSV", 229)
 		port := msg[strings.Index(msg, "|||")+3 : strings.LastIndex(msg, "|")]
 		if port < "40100" || port > "40109" || len(port) != 5 {
 			t.Fatalf("EPSV port %s outside 40100-40109", port)
@@ -228,7 +228,7 @@ func TestPassiveRangeAndAdvertisedAddress(t *testing.T) {
 	ts2 := startServer(t, func(s *Server) { s.PassiveAddress = mustAddr("203.0.113.7") })
 	c2 := dialT(t, ts2.addr)
 	c2.login("alice", "secret")
-	if msg := c2.expect("PASV", 227); !strings.Contains(msg, "(203,0,113,7,") {
+	if msg := c2.Do("PASV", 227); !strings.Contains(msg, "(203,0,113,7,") {
 		t.Fatalf("PASV with an advertised address = %q, want 203,0,113,7", msg)
 	}
 }
@@ -238,7 +238,7 @@ func TestPassiveConnectionFromOtherIPRefused(t *testing.T) {
 	ts.home.WriteFile("secret.txt", []byte("for alice only"))
 	c := dialT(t, ts.addr)
 	c.login("alice", "secret")
-	msg := c.expect("EPSV", 229)
+	msg := c.Do("EPSV", 229)
 	port := msg[strings.Index(msg, "|||")+3 : strings.LastIndex(msg, "|")]
 	// An intruder on 127.0.0.2 connects first.
 	dl := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}, Timeout: 5 * time.Second}
@@ -247,7 +247,7 @@ func TestPassiveConnectionFromOtherIPRefused(t *testing.T) {
 		t.Skipf("cannot connect from 127.0.0.2: %v", err)
 	}
 	defer thief.Close()
-	c.expect("RETR secret.txt", 150)
+	c.Do("RETR secret.txt", 150)
 	thief.SetReadDeadline(time.Now().Add(5 * time.Second))
 	stolen, _ := io.ReadAll(thief)
 	if len(stolen) > 0 {
@@ -258,7 +258,7 @@ func TestPassiveConnectionFromOtherIPRefused(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, _ := io.ReadAll(d)
-	if code, _ := c.read(); code != 226 || string(got) != "for alice only" {
+	if code, _ := c.Reply(); code != 226 || string(got) != "for alice only" {
 		t.Fatalf("RETR by the client after the intruder = %d %q, want 226", code, got)
 	}
 }
@@ -288,7 +288,7 @@ func TestQuotaExceeded(t *testing.T) {
 	if _, err := ts.home.ReadFile("big"); err == nil {
 		t.Fatal("an over-quota upload left a file")
 	}
-	c.expect("NOOP", 200)
+	c.Do("NOOP", 200)
 }
 
 func mustAddr(s string) netip.Addr { return netip.MustParseAddr(s) }

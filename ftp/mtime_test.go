@@ -15,7 +15,7 @@ func TestSetModificationTime(t *testing.T) {
 	ts.home.WriteFile("a file.txt", []byte("x"))
 	c := dialT(t, ts.addr)
 	c.login("alice", "secret")
-	if msg := c.expect("FEAT", 211); !strings.Contains(msg, "\n MFMT\n") {
+	if msg := c.Do("FEAT", 211); !strings.Contains(msg, "\n MFMT\n") {
 		t.Errorf("FEAT = %q, want MFMT listed", msg)
 	}
 	for _, step := range []struct {
@@ -27,15 +27,15 @@ func TestSetModificationTime(t *testing.T) {
 		{"SITE UTIME 20110203040506 a file.txt", "20110203040506", 200},
 		{"SITE UTIME a file.txt 20120101000000 20130405060708 20120101000000 UTC", "20130405060708", 200},
 	} {
-		if code, msg := c.cmd(step.line); code != step.code {
+		if code, msg := c.Cmd(step.line); code != step.code {
 			t.Fatalf("%q = %d %q, want %d", step.line, code, msg, step.code)
 		}
-		if got := c.expect("MDTM a file.txt", 213); got != step.mdtm {
+		if got := c.Do("MDTM a file.txt", 213); got != "213 "+step.mdtm {
 			t.Errorf("MDTM after %q = %q, want %q", step.line, got, step.mdtm)
 		}
 	}
-	if msg := c.expect("MFMT 20200102030405 a file.txt", 213); msg != "Modify=20200102030405; /a file.txt" {
-		t.Errorf("MFMT reply = %q, want %q", msg, "Modify=20200102030405; /a file.txt")
+	if msg := c.Do("MFMT 20200102030405 a file.txt", 213); msg != "213 Modify=20200102030405; /a file.txt" {
+		t.Errorf("MFMT reply = %q, want %q", msg, "213 Modify=20200102030405; /a file.txt")
 	}
 	for line, code := range map[string]int{
 		"MFMT 2020 a file.txt":                                                501,
@@ -47,14 +47,14 @@ func TestSetModificationTime(t *testing.T) {
 		"SITE UTIME missing 20120101000000 20120101000000 20120101000000 UTC": 550,
 		"MFMT 20200102030405 /":                                               550,
 	} {
-		if got, msg := c.cmd(line); got != code {
+		if got, msg := c.Cmd(line); got != code {
 			t.Errorf("%q = %d %q, want %d", line, got, msg, code)
 		}
 	}
 	// The anonymous area is read-only.
 	a := dialT(t, ts.addr)
 	a.login("anonymous", "x")
-	a.expect("MFMT 20200102030405 readme.txt", 550)
+	a.Do("MFMT 20200102030405 readme.txt", 550)
 }
 
 // An FS without ModTimeSetter answers 502.
@@ -62,7 +62,7 @@ func TestSetModificationTimeUnsupported(t *testing.T) {
 	ts := startServer(t, func(s *Server) { s.Backend = plainBackend{} })
 	c := dialT(t, ts.addr)
 	c.login("alice", "secret")
-	if code, msg := c.cmd("MFMT 20200102030405 x"); code != 502 {
+	if code, msg := c.Cmd("MFMT 20200102030405 x"); code != 502 {
 		t.Fatalf("MFMT on an FS that cannot = %d %q, want 502", code, msg)
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/plumbnet/plumb/internal/testkit"
 )
 
 // wrappedConn is a listener's wrapper that offers the socket under it
@@ -13,11 +15,7 @@ type wrappedConn struct{ net.Conn }
 func (w *wrappedConn) NetConn() net.Conn { return w.Conn }
 
 func TestPeerClosedThroughWrapper(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
+	ln := testkit.Listen(t)
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
@@ -32,8 +30,5 @@ func TestPeerClosedThroughWrapper(t *testing.T) {
 		t.Fatal("peerClosed before the client closed = true")
 	}
 	c.Close()
-	time.Sleep(50 * time.Millisecond)
-	if !peerClosed(w) {
-		t.Fatal("peerClosed through a wrapper after the client closed = false")
-	}
+	testkit.Eventually(t, 5*time.Second, "peerClosed through a wrapper after the client closed", func() bool { return peerClosed(w) })
 }

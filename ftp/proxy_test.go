@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/plumbnet/plumb/internal/testkit"
 )
 
 // proxiedConn is a connection as go-proxyproto hands it over: the
@@ -19,15 +21,9 @@ type proxiedConn struct {
 func (c proxiedConn) LocalAddr() net.Addr { return c.local }
 func (c proxiedConn) Raw() net.Conn       { return c.Conn }
 
-// proxyListener says every connection was made to the balancer's 203.0.113.9:21.
-type proxyListener struct{ net.Listener }
-
-func (l proxyListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return proxiedConn{c, &net.TCPAddr{IP: net.IPv4(203, 0, 113, 9), Port: 21}}, nil
+// viaBalancer says c was made to the balancer's 203.0.113.9:21.
+func viaBalancer(c net.Conn) net.Conn {
+	return proxiedConn{c, &net.TCPAddr{IP: net.IPv4(203, 0, 113, 9), Port: 21}}
 }
 
 // pasvTarget parses a 227 reply into the address it advertises.
@@ -51,14 +47,16 @@ func TestPassiveBehindProxyProtocol(t *testing.T) {
 				if public != "" {
 					s.PassiveAddress = mustAddr(public)
 				}
-			}, func(s *Server, ln net.Listener) error { return s.Serve(proxyListener{ln}) })
+			}, func(s *Server, ln net.Listener) error {
+				return s.Serve(testkit.Listener{Listener: ln, Wrap: viaBalancer})
+			})
 			ts.home.WriteFile("a.txt", []byte("through the balancer"))
 			c := dialT(t, ts.addr)
 			c.login("alice", "secret")
 			if got := c.retr("RETR a.txt"); got != "through the balancer" {
 				t.Fatalf("EPSV RETR behind PROXY = %q, want %q", got, "through the balancer")
 			}
-			ip, port := pasvTarget(t, c.expect("PASV", 227))
+			ip, port := pasvTarget(t, c.Do("PASV", 227))
 			want := public
 			if want == "" {
 				want = "127.0.0.1"
@@ -70,10 +68,10 @@ func TestPassiveBehindProxyProtocol(t *testing.T) {
 			if err != nil {
 				t.Fatalf("connecting to the PASV port on the server's own address: %v", err)
 			}
-			c.expect("RETR a.txt", 150)
+			c.Do("RETR a.txt", 150)
 			got, _ := io.ReadAll(d)
 			d.Close()
-			if code, msg := c.read(); code != 226 || string(got) != "through the balancer" {
+			if code, msg := c.Reply(); code != 226 || string(got) != "through the balancer" {
 				t.Fatalf("PASV RETR behind PROXY = %d %q %q, want 226", code, msg, got)
 			}
 			// Active mode connects from the server's own address.
@@ -82,15 +80,15 @@ func TestPassiveBehindProxyProtocol(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer ln.Close()
-			c.expect("EPRT |1|127.0.0.1|"+portOf(ln.Addr())+"|", 200)
-			c.expect("RETR a.txt", 150)
+			c.Do("EPRT |1|127.0.0.1|"+portOf(ln.Addr())+"|", 200)
+			c.Do("RETR a.txt", 150)
 			ad, err := ln.Accept()
 			if err != nil {
 				t.Fatal(err)
 			}
 			io.ReadAll(ad)
 			ad.Close()
-			if code, msg := c.read(); code != 226 {
+			if code, msg := c.Reply(); code != 226 {
 				t.Fatalf("active RETR behind PROXY = %d %q, want 226", code, msg)
 			}
 		})

@@ -74,7 +74,7 @@ func TestSessionCommands(t *testing.T) {
 		{"QUIT", 221, ""},
 	}
 	for _, st := range steps {
-		code, msg := c.cmd(st.line)
+		code, msg := c.Cmd(st.line)
 		if code != st.code || !strings.Contains(msg, st.has) {
 			t.Fatalf("%s = %d %q, want %d with %q", st.line, code, msg, st.code, st.has)
 		}
@@ -138,7 +138,7 @@ func TestFileCommands(t *testing.T) {
 		{"DELE naïve file.txt", 250, ""},
 	}
 	for _, st := range steps {
-		code, msg := c.cmd(st.line)
+		code, msg := c.Cmd(st.line)
 		if code != st.code || !strings.Contains(msg, st.has) {
 			t.Fatalf("%s = %d %q, want %d with %q", st.line, code, msg, st.code, st.has)
 		}
@@ -152,10 +152,10 @@ func TestAnonymousReadOnly(t *testing.T) {
 	if got := c.retr("RETR readme.txt"); got != "welcome\n" {
 		t.Fatalf("RETR readme.txt = %q, want %q", got, "welcome\n")
 	}
-	c.expect("MKD x", 550)
-	c.expect("DELE readme.txt", 550)
+	c.Do("MKD x", 550)
+	c.Do("DELE readme.txt", 550)
 	d := c.epsv()
-	if code, msg := c.cmd("STOR x"); code != 550 {
+	if code, msg := c.Cmd("STOR x"); code != 550 {
 		t.Fatalf("anonymous STOR = %d %q, want 550", code, msg)
 	}
 	d.Close()
@@ -167,19 +167,19 @@ func TestAnonymousReadOnly(t *testing.T) {
 func TestLineTooLong(t *testing.T) {
 	ts := startServer(t, nil)
 	c := dialT(t, ts.addr)
-	c.expect("NOOP "+strings.Repeat("x", 2000), 500)
-	c.expect("NOOP", 200)
-	c.expect("NOOP "+strings.Repeat("y", 1019), 200) // exactly the 1024 limit
-	c.expect("NOOP "+strings.Repeat("z", 1020), 500)
-	c.expect("NOOP", 200)
+	c.Do("NOOP "+strings.Repeat("x", 2000), 500)
+	c.Do("NOOP", 200)
+	c.Do("NOOP "+strings.Repeat("y", 1019), 200) // exactly the 1024 limit
+	c.Do("NOOP "+strings.Repeat("z", 1020), 500)
+	c.Do("NOOP", 200)
 }
 
 func TestTelnetInterruptBeforeABOR(t *testing.T) {
 	ts := startServer(t, nil)
 	c := dialT(t, ts.addr)
 	c.login("alice", "secret")
-	c.send("\xff\xf4\xff\xf2ABOR")
-	if code, msg := c.read(); code != 225 {
+	c.Send("\xff\xf4\xff\xf2ABOR")
+	if code, msg := c.Reply(); code != 225 {
 		t.Fatalf("IAC IP IAC DM ABOR = %d %q, want 225", code, msg)
 	}
 }
@@ -210,17 +210,17 @@ func TestLoginFailuresCloseButAreNotSlowedHere(t *testing.T) {
 	for range 3 {
 		c := dialT(t, ts.addr)
 		for i := 0; i < 3; i++ {
-			c.expect("USER alice", 331)
-			c.expect("PASS wrong", 530)
+			c.Do("USER alice", 331)
+			c.Do("PASS wrong", 530)
 		}
-		if code, _ := c.read(); code != 421 {
+		if code, _ := c.Reply(); code != 421 {
 			t.Fatalf("after 3 failed logins reply = %d, want 421 and close", code)
 		}
 	}
 	c := dialT(t, ts.addr)
-	c.expect("USER alice", 331)
+	c.Do("USER alice", 331)
 	start := time.Now()
-	c.expect("PASS secret", 230)
+	c.Do("PASS secret", 230)
 	be.mu.Lock()
 	last := be.calls[len(be.calls)-1]
 	be.mu.Unlock()
@@ -232,7 +232,7 @@ func TestLoginFailuresCloseButAreNotSlowedHere(t *testing.T) {
 func TestIdleTimeout(t *testing.T) {
 	ts := startServer(t, func(s *Server) { s.IdleTimeout = 200 * time.Millisecond })
 	c := dialT(t, ts.addr)
-	if code, _ := c.read(); code != 421 {
+	if code, _ := c.Reply(); code != 421 {
 		t.Fatalf("idle session got %d, want 421", code)
 	}
 }
@@ -243,7 +243,7 @@ func TestShutdownClosesIdleSession(t *testing.T) {
 	c.login("alice", "secret")
 	done := make(chan error, 1)
 	go func() { done <- ts.srv.Shutdown(t.Context()) }()
-	if code, _ := c.read(); code != 421 {
+	if code, _ := c.Reply(); code != 421 {
 		t.Fatalf("idle session at shutdown got %d, want 421", code)
 	}
 	if err := <-done; err != nil {
@@ -257,12 +257,32 @@ func TestShutdownClosesIdleSession(t *testing.T) {
 func TestLineTimeout(t *testing.T) {
 	ts := startServer(t, func(s *Server) { s.LineTimeout = 300 * time.Millisecond })
 	c := dialT(t, ts.addr)
-	for _, b := range "NOOP" {
-		c.c.Write([]byte(string(b)))
-		time.Sleep(100 * time.Millisecond)
+	// A byte every 50ms, never a line end, until the server answers.
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			if _, err := c.Conn.Write([]byte{"NOOP"[min(i, 3)]}); err != nil {
+				return
+			}
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	code, msg := c.Reply()
+	close(stop)
+	<-stopped
+	if code != 421 {
+		t.Fatalf("a command line trickled a byte every 50ms with LineTimeout 300ms = %d %q, want 421", code, msg)
 	}
-	if code, msg := c.read(); code != 421 {
-		t.Fatalf("a command line trickled over 400ms with LineTimeout 300ms = %d %q, want 421", code, msg)
+	if d := time.Since(start); d < 300*time.Millisecond {
+		t.Errorf("a trickled command line was cut off after %v, want at least LineTimeout (300ms)", d)
 	}
 }
 
@@ -270,6 +290,9 @@ func TestLineTimeout(t *testing.T) {
 func TestNegativeIdleTimeoutIsNone(t *testing.T) {
 	ts := startServer(t, func(s *Server) { s.IdleTimeout = -1 })
 	c := dialT(t, ts.addr)
-	time.Sleep(100 * time.Millisecond)
-	c.expect("NOOP", 200)
+	// Nothing must happen for a while: a session closed at once would be.
+	if c.Closed(100 * time.Millisecond) {
+		t.Fatal("with IdleTimeout -1 the server closed an idle session, want it kept")
+	}
+	c.Do("NOOP", 200)
 }

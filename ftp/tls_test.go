@@ -1,41 +1,42 @@
 package ftp
 
 import (
-	"bufio"
 	"crypto/tls"
 	"io"
 	"net"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/plumbnet/plumb/internal/testkit"
 )
 
 func TestAuthTLSAndProtectedData(t *testing.T) {
-	ts := startServer(t, func(s *Server) { s.TLSConfig = serverTLS(t) })
+	ts := startServer(t, func(s *Server) { s.TLSConfig, _ = testkit.TLS(t) })
 	ts.home.WriteFile("a.txt", []byte("private data"))
 	c := dialT(t, ts.addr)
-	if msg := c.expect("FEAT", 211); !strings.Contains(msg, "\n AUTH TLS\n") || !strings.Contains(msg, "\n PROT\n") {
+	if msg := c.Do("FEAT", 211); !strings.Contains(msg, "\n AUTH TLS\n") || !strings.Contains(msg, "\n PROT\n") {
 		t.Fatalf("FEAT with TLS = %q, want AUTH TLS and PROT", msg)
 	}
-	c.expect("PROT P", 503)
+	c.Do("PROT P", 503)
 	c.authTLS()
-	c.expect("AUTH TLS", 503)
-	c.expect("PROT P", 503) // PBSZ first
-	c.expect("PBSZ 0", 200)
-	c.expect("PROT S", 536)
-	c.expect("PROT P", 200)
+	c.Do("AUTH TLS", 503)
+	c.Do("PROT P", 503) // PBSZ first
+	c.Do("PBSZ 0", 200)
+	c.Do("PROT S", 536)
+	c.Do("PROT P", 200)
 	c.login("alice", "secret")
-	c.expect("CCC", 534)
+	c.Do("CCC", 534)
 
 	// A data connection that resumes the control connection's session.
 	d := c.secureData(c.epsv(), c.tlsc)
-	c.expect("RETR a.txt", 150)
+	c.Do("RETR a.txt", 150)
 	d.SetReadDeadline(time.Now().Add(5 * time.Second))
 	got, err := io.ReadAll(d)
 	if err != nil {
 		t.Fatalf("reading TLS data: %v", err)
 	}
-	if code, msg := c.read(); code != 226 || string(got) != "private data" {
+	if code, msg := c.Reply(); code != 226 || string(got) != "private data" {
 		t.Fatalf("PROT P RETR = %d %q %q, want 226 %q", code, msg, got, "private data")
 	}
 	if !d.ConnectionState().DidResume {
@@ -44,10 +45,10 @@ func TestAuthTLSAndProtectedData(t *testing.T) {
 
 	// Upload under PROT P.
 	d = c.secureData(c.epsv(), c.tlsc)
-	c.expect("STOR up.txt", 150)
+	c.Do("STOR up.txt", 150)
 	io.WriteString(d, "sent privately")
 	d.Close()
-	if code, msg := c.read(); code != 226 {
+	if code, msg := c.Reply(); code != 226 {
 		t.Fatalf("PROT P STOR = %d %q, want 226", code, msg)
 	}
 	if b, _ := ts.home.ReadFile("up.txt"); string(b) != "sent privately" {
@@ -55,99 +56,83 @@ func TestAuthTLSAndProtectedData(t *testing.T) {
 	}
 
 	// A data connection with a fresh TLS session (another client's, say) is refused.
-	fresh := clientTLS()
+	fresh := clientTLS(t)
 	d = c.secureData(c.epsv(), fresh)
-	c.expect("RETR a.txt", 150)
+	c.Do("RETR a.txt", 150)
 	d.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if b, _ := io.ReadAll(d); len(b) > 0 {
 		t.Fatalf("a data connection without session reuse received %q", b)
 	}
-	if code, msg := c.read(); code != 425 || !strings.Contains(msg, "reuse") {
+	if code, msg := c.Reply(); code != 425 || !strings.Contains(msg, "reuse") {
 		t.Fatalf("RETR over a data connection without reuse = %d %q, want 425", code, msg)
 	}
 
 	// Plain data after PROT C.
-	c.expect("PROT C", 200)
+	c.Do("PROT C", 200)
 	if got := c.retr("RETR a.txt"); got != "private data" {
 		t.Fatalf("PROT C RETR = %q, want %q", got, "private data")
 	}
 }
 
 func TestSessionOfAnotherControlConnectionRefused(t *testing.T) {
-	ts := startServer(t, func(s *Server) { s.TLSConfig = serverTLS(t) })
+	ts := startServer(t, func(s *Server) { s.TLSConfig, _ = testkit.TLS(t) })
 	ts.home.WriteFile("a.txt", []byte("x"))
 	other := dialT(t, ts.addr)
 	other.authTLS() // a session this server issued, to another control connection
 	c := dialT(t, ts.addr)
 	c.authTLS()
-	c.expect("PBSZ 0", 200)
-	c.expect("PROT P", 200)
+	c.Do("PBSZ 0", 200)
+	c.Do("PROT P", 200)
 	c.login("alice", "secret")
 	d := c.secureData(c.epsv(), other.tlsc)
-	c.expect("RETR a.txt", 150)
+	c.Do("RETR a.txt", 150)
 	d.SetReadDeadline(time.Now().Add(5 * time.Second))
 	io.ReadAll(d)
-	if code, msg := c.read(); code != 425 {
+	if code, msg := c.Reply(); code != 425 {
 		t.Fatalf("data connection resuming another session's ticket = %d %q, want 425", code, msg)
 	}
 }
 
 func TestAllowDataSessionChange(t *testing.T) {
-	ts := startServer(t, func(s *Server) { s.TLSConfig = serverTLS(t); s.AllowDataSessionChange = true })
+	ts := startServer(t, func(s *Server) { s.TLSConfig, _ = testkit.TLS(t); s.AllowDataSessionChange = true })
 	ts.home.WriteFile("a.txt", []byte("x"))
 	c := dialT(t, ts.addr)
 	c.authTLS()
-	c.expect("PBSZ 0", 200)
-	c.expect("PROT P", 200)
+	c.Do("PBSZ 0", 200)
+	c.Do("PROT P", 200)
 	c.login("alice", "secret")
-	d := c.secureData(c.epsv(), clientTLS())
-	c.expect("RETR a.txt", 150)
+	d := c.secureData(c.epsv(), clientTLS(t))
+	c.Do("RETR a.txt", 150)
 	got, _ := io.ReadAll(d)
-	if code, _ := c.read(); code != 226 || string(got) != "x" {
+	if code, _ := c.Reply(); code != 226 || string(got) != "x" {
 		t.Fatalf("RETR with AllowDataSessionChange = %d %q, want 226 %q", code, got, "x")
 	}
 }
 
-// dialImplicit connects to an implicit-FTPS server and reads the greeting.
-func dialImplicit(t *testing.T, addr string, cfg *tls.Config) *tconn {
-	t.Helper()
-	raw, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tc := tls.Client(raw, cfg)
-	t.Cleanup(func() { tc.Close() })
-	c := &tconn{t: t, c: tc, r: bufio.NewReader(tc), tlsc: cfg}
-	if code, msg := c.read(); code != 220 {
-		t.Fatalf("implicit TLS greeting = %d %q, want 220", code, msg)
-	}
-	return c
-}
-
 func TestImplicitTLS(t *testing.T) {
-	ts := startServerWith(t, func(s *Server) { s.TLSConfig = serverTLS(t); s.LoginTLS = TLSRequired }, (*Server).ServeTLS)
-	cfg := clientTLS()
+	ts := startServerWith(t, func(s *Server) { s.TLSConfig, _ = testkit.TLS(t); s.LoginTLS = TLSRequired }, (*Server).ServeTLS)
+	cfg := clientTLS(t)
 	c := dialImplicit(t, ts.addr, cfg)
-	c.expect("AUTH TLS", 503)
-	c.expect("PBSZ 0", 200)
-	c.expect("PROT P", 200)
+	c.Do("AUTH TLS", 503)
+	c.Do("PBSZ 0", 200)
+	c.Do("PROT P", 200)
 	c.login("alice", "secret")
 	ts.home.WriteFile("a.txt", []byte("implicit"))
 	for i := range 3 { // each data connection resumes the session of the one before
 		d := c.secureData(c.epsv(), cfg)
-		c.expect("RETR a.txt", 150)
+		c.Do("RETR a.txt", 150)
 		got, _ := io.ReadAll(d)
-		if code, msg := c.read(); code != 226 || string(got) != "implicit" {
+		if code, msg := c.Reply(); code != 226 || string(got) != "implicit" {
 			t.Fatalf("implicit FTPS RETR #%d = %d %q %q, want 226 %q", i+1, code, msg, got, "implicit")
 		}
 	}
 	// Another implicit session's ticket is not this one's.
-	other := clientTLS()
-	dialImplicit(t, ts.addr, other).expect("NOOP", 200)
+	other := clientTLS(t)
+	dialImplicit(t, ts.addr, other).Do("NOOP", 200)
 	d := c.secureData(c.epsv(), other)
-	c.expect("RETR a.txt", 150)
+	c.Do("RETR a.txt", 150)
 	io.ReadAll(d)
-	if code, msg := c.read(); code != 425 {
+	if code, msg := c.Reply(); code != 425 {
 		t.Fatalf("implicit FTPS data connection resuming another session = %d %q, want 425", code, msg)
 	}
 }
@@ -156,20 +141,20 @@ func TestImplicitTLS(t *testing.T) {
 // connections TLS; its tickets carry no mark, so PROT P data
 // connections are refused, by a 425 that names the setting to change.
 func TestServeTLSConnFromOwnListener(t *testing.T) {
-	cfg := serverTLS(t)
+	cfg, _ := testkit.TLS(t)
 	ts := startServerWith(t, func(s *Server) {
 		s.TLSConfig, s.LoginTLS, s.SessionReuseSetting = cfg, TLSRequired, "require_session_reuse"
 	}, func(s *Server, ln net.Listener) error { return s.Serve(tls.NewListener(ln, cfg)) })
 	ts.home.WriteFile("a.txt", []byte("x"))
-	ccfg := clientTLS()
+	ccfg := clientTLS(t)
 	c := dialImplicit(t, ts.addr, ccfg)
-	c.expect("PBSZ 0", 200)
-	c.expect("PROT P", 200)
+	c.Do("PBSZ 0", 200)
+	c.Do("PROT P", 200)
 	c.login("alice", "secret") // TLSRequired: the connection counts as TLS
 	d := c.secureData(c.epsv(), ccfg)
-	c.expect("RETR a.txt", 150)
+	c.Do("RETR a.txt", 150)
 	io.ReadAll(d)
-	if code, msg := c.read(); code != 425 || !strings.Contains(msg, "require_session_reuse") {
+	if code, msg := c.Reply(); code != 425 || !strings.Contains(msg, "require_session_reuse") {
 		t.Fatalf("RETR over an unmarked session = %d %q, want 425 naming require_session_reuse", code, msg)
 	}
 }
@@ -177,31 +162,23 @@ func TestServeTLSConnFromOwnListener(t *testing.T) {
 // claimsTLS is a plain connection that says it completed a handshake.
 type claimsTLS struct{ net.Conn }
 
+func claimTLS(c net.Conn) net.Conn { return claimsTLS{c} }
+
 func (claimsTLS) ConnectionState() tls.ConnectionState {
 	return tls.ConnectionState{HandshakeComplete: true, Version: tls.VersionTLS13}
-}
-
-type claimingListener struct{ net.Listener }
-
-func (l claimingListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if err != nil {
-		return nil, err
-	}
-	return claimsTLS{c}, nil
 }
 
 // Only a *tls.Conn is TLS: a plain connection, whatever it claims, gets
 // no login under TLSRequired, no PBSZ, and no "TLS" in STAT.
 func TestPlainConnectionNeverTLS(t *testing.T) {
-	ts := startServerWith(t, func(s *Server) { s.TLSConfig = serverTLS(t); s.LoginTLS = TLSRequired },
-		func(s *Server, ln net.Listener) error { return s.Serve(claimingListener{ln}) })
+	ts := startServerWith(t, func(s *Server) { s.TLSConfig, _ = testkit.TLS(t); s.LoginTLS = TLSRequired },
+		func(s *Server, ln net.Listener) error { return s.Serve(testkit.Listener{Listener: ln, Wrap: claimTLS}) })
 	c := dialT(t, ts.addr)
-	if code, msg := c.cmd("USER alice"); code != 530 {
+	if code, msg := c.Cmd("USER alice"); code != 530 {
 		t.Errorf("USER on a plain connection under TLSRequired = %d %q, want 530", code, msg)
 	}
-	c.expect("PBSZ 0", 503)
-	if msg := c.expect("STAT", 211); strings.Contains(msg, "TLS") {
+	c.Do("PBSZ 0", 503)
+	if msg := c.Do("STAT", 211); strings.Contains(msg, "TLS") {
 		t.Errorf("STAT on a plain connection = %q, want no TLS in it", msg)
 	}
 	c.authTLS() // and AUTH TLS still works on it
@@ -209,9 +186,9 @@ func TestPlainConnectionNeverTLS(t *testing.T) {
 }
 
 func TestLoginTLSPolicy(t *testing.T) {
-	ts := startServer(t, func(s *Server) { s.TLSConfig = serverTLS(t); s.LoginTLS = TLSRequired })
+	ts := startServer(t, func(s *Server) { s.TLSConfig, _ = testkit.TLS(t); s.LoginTLS = TLSRequired })
 	c := dialT(t, ts.addr)
-	if code, msg := c.cmd("USER alice"); code != 530 || !strings.Contains(msg, "TLS") {
+	if code, msg := c.Cmd("USER alice"); code != 530 || !strings.Contains(msg, "TLS") {
 		t.Fatalf("USER in the clear with TLSRequired = %d %q, want 530", code, msg)
 	}
 	c.login("anonymous", "x") // anonymous needs no TLS
@@ -226,12 +203,12 @@ func TestLoginTLSPolicy(t *testing.T) {
 }
 
 func TestPlaintextAfterAUTHRefused(t *testing.T) {
-	ts := startServer(t, func(s *Server) { s.TLSConfig = serverTLS(t) })
+	ts := startServer(t, func(s *Server) { s.TLSConfig, _ = testkit.TLS(t) })
 	c := dialT(t, ts.addr)
 	// A command injected behind AUTH in the same packet must never run.
-	c.send("AUTH TLS\r\nUSER alice")
-	c.c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	rest, _ := io.ReadAll(c.r)
+	c.Send("AUTH TLS\r\nUSER alice")
+	c.Conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	rest, _ := io.ReadAll(c.R)
 	if strings.Contains(string(rest), "331") {
 		t.Fatalf("a command pipelined after AUTH TLS was run: %q", rest)
 	}
@@ -242,7 +219,7 @@ func TestPlaintextAfterAUTHRefused(t *testing.T) {
 // control connection is refused.
 func TestTLS12SessionReuse(t *testing.T) {
 	ts := startServer(t, func(s *Server) {
-		s.TLSConfig = serverTLS(t)
+		s.TLSConfig, _ = testkit.TLS(t)
 		s.TLSConfig.MaxVersion = tls.VersionTLS12
 	})
 	ts.home.WriteFile("a.txt", []byte("twelve"))
@@ -250,14 +227,14 @@ func TestTLS12SessionReuse(t *testing.T) {
 	other.authTLS()
 	c := dialT(t, ts.addr)
 	c.authTLS()
-	c.expect("PBSZ 0", 200)
-	c.expect("PROT P", 200)
+	c.Do("PBSZ 0", 200)
+	c.Do("PROT P", 200)
 	c.login("alice", "secret")
 	for i := range 2 {
 		d := c.secureData(c.epsv(), c.tlsc)
-		c.expect("RETR a.txt", 150)
+		c.Do("RETR a.txt", 150)
 		got, _ := io.ReadAll(d)
-		if code, msg := c.read(); code != 226 || string(got) != "twelve" {
+		if code, msg := c.Reply(); code != 226 || string(got) != "twelve" {
 			t.Fatalf("TLS 1.2 RETR #%d = %d %q %q, want 226 %q", i+1, code, msg, got, "twelve")
 		}
 		if v := d.ConnectionState().Version; v != tls.VersionTLS12 {
@@ -265,9 +242,9 @@ func TestTLS12SessionReuse(t *testing.T) {
 		}
 	}
 	d := c.secureData(c.epsv(), other.tlsc)
-	c.expect("RETR a.txt", 150)
+	c.Do("RETR a.txt", 150)
 	io.ReadAll(d)
-	if code, msg := c.read(); code != 425 {
+	if code, msg := c.Reply(); code != 425 {
 		t.Fatalf("TLS 1.2 data connection resuming another session = %d %q, want 425", code, msg)
 	}
 }

@@ -4,17 +4,11 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -26,6 +20,7 @@ import (
 	"time"
 
 	"github.com/plumbnet/plumb/ftp"
+	"github.com/plumbnet/plumb/internal/testkit"
 )
 
 // ftpPeer is an independent FTP server started by a test.
@@ -39,41 +34,13 @@ type ftpPeer struct {
 	certFile   string // the server's certificate, for plumb --ca
 }
 
-// testCert writes a self-signed certificate for 127.0.0.1 into dir and
-// returns the file names and a client config that trusts it.
-func testCert(t *testing.T, dir string) (certFile, keyFile string, cfg *tls.Config) {
+// peerCert writes testkit's certificate and key into dir for a peer
+// server, and returns the file names and a client config that trusts it.
+func peerCert(t *testing.T, dir string) (certFile, keyFile string, cfg *tls.Config) {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(time.Now().UnixNano()),
-		Subject:               pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		DNSNames:              []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem")
-	os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644)
-	os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
-	cert, _ := x509.ParseCertificate(der)
-	pool := x509.NewCertPool()
-	pool.AddCert(cert)
-	return certFile, keyFile, &tls.Config{RootCAs: pool, ServerName: "127.0.0.1"}
+	certFile, keyFile = testkit.TLSFiles(t, dir)
+	_, cfg = testkit.TLS(t)
+	return certFile, keyFile, cfg
 }
 
 // startPeerProcess starts a peer server in its own process group and
@@ -106,7 +73,7 @@ func startPyftpdlib(t *testing.T, withTLS bool) *ftpPeer {
 	if withTLS {
 		needPyModule(t, "OpenSSL")
 		var kf string
-		p.certFile, kf, p.tls = testCert(t, t.TempDir())
+		p.certFile, kf, p.tls = peerCert(t, t.TempDir())
 		args = append(args, p.certFile, kf)
 	}
 	cmd := exec.Command(py, args...)
@@ -210,7 +177,7 @@ vsftpd_log_file=%s
 `, port, empty, p.root, filepath.Join(dir, "vsftpd.log"))
 	if withTLS {
 		var cf, kf string
-		cf, kf, p.tls = testCert(t, dir)
+		cf, kf, p.tls = peerCert(t, dir)
 		p.certFile = cf
 		conf += fmt.Sprintf(`ssl_enable=YES
 allow_anon_ssl=YES

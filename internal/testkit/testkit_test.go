@@ -1,7 +1,13 @@
 package testkit
 
 import (
+	"bufio"
 	"crypto/tls"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"strings"
 	"testing"
 )
 
@@ -27,4 +33,40 @@ func TestTLSHandshake(t *testing.T) {
 		t.Fatalf("tls.Dial with the client config = %v, want a verified handshake", err)
 	}
 	c.Close()
+}
+
+// fatalTB records Fatalf and ends its goroutine, as testing.T does.
+type fatalTB struct {
+	testing.TB
+	msg string
+}
+
+func (f *fatalTB) Helper() {}
+func (f *fatalTB) Fatalf(format string, args ...any) {
+	f.msg = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+func TestTranscriptCmdAndStrictCRLF(t *testing.T) {
+	client, server := net.Pipe()
+	t.Cleanup(func() { server.Close() })
+	go func() {
+		r := bufio.NewReader(server)
+		r.ReadString('\n')
+		io.WriteString(server, "550-no\r\n550 such file\r\n")
+		r.ReadString('\n')
+		io.WriteString(server, "200 bare LF\n")
+	}()
+	s := NewTranscript(t, client)
+	if code, text := s.Cmd("RETR x"); code != 550 || text != "550-no\n550 such file" {
+		t.Fatalf("Cmd(RETR x) = %d, %q, want 550, %q", code, text, "550-no\n550 such file")
+	}
+	f := &fatalTB{TB: t}
+	s.t, s.StrictCRLF = f, true
+	done := make(chan struct{})
+	go func() { defer close(done); s.Cmd("NOOP") }()
+	<-done
+	if !strings.Contains(f.msg, "CRLF") {
+		t.Fatalf("Cmd(NOOP) answered with a bare LF under StrictCRLF failed with %q, want a CRLF complaint", f.msg)
+	}
 }

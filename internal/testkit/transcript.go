@@ -16,6 +16,9 @@ type Transcript struct {
 	t    testing.TB
 	Conn net.Conn
 	R    *bufio.Reader
+	// StrictCRLF makes Line fail on a line that does not end in CRLF,
+	// for protocols (FTP) whose tests check the server's line ends.
+	StrictCRLF bool
 }
 
 // Dial connects to addr; the connection closes when the test ends.
@@ -56,6 +59,9 @@ func (s *Transcript) Line() string {
 	if err != nil {
 		s.t.Fatalf("read line: got %q, %v", l, err)
 	}
+	if s.StrictCRLF && !strings.HasSuffix(l, "\r\n") {
+		s.t.Fatalf("line %q does not end in CRLF", l)
+	}
 	return strings.TrimRight(l, "\r\n")
 }
 
@@ -86,6 +92,13 @@ func (s *Transcript) Reply() (int, string) {
 			}
 		}
 	}
+}
+
+// Cmd sends line and reads one numbered reply, whatever its code.
+func (s *Transcript) Cmd(line string) (int, string) {
+	s.t.Helper()
+	s.Send(line)
+	return s.Reply()
 }
 
 // Do sends line and reads one numbered reply, failing unless its code is want.
