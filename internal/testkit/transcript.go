@@ -84,7 +84,10 @@ func (s *Transcript) Reply() (int, string) {
 		l := s.Line()
 		lines = append(lines, l)
 		if len(l) < 3 {
-			s.t.Fatalf("reply line %q has no code", l)
+			if len(lines) == 1 {
+				s.t.Fatalf("reply line %q has no code", l)
+			}
+			continue // the middle of a multi-line reply may be anything (RFC 959 section 4.2)
 		}
 		if len(l) == 3 || l[3] == ' ' {
 			if code, err := strconv.Atoi(l[:3]); err == nil && (len(lines) == 1 || strings.HasPrefix(lines[0], l[:3])) {
