@@ -159,10 +159,10 @@ func (s *session) cmdRETR(arg string) bool {
 		return false
 	}
 	ascii, size := s.ascii, fi.Size()-offset
-	s.reply(150, fmt.Sprintf("Opening %s mode data connection for %s (%d bytes)", s.transferMode(), vpath, size))
+	opening := fmt.Sprintf("Opening %s mode data connection for %s (%d bytes)", s.transferMode(), vpath, size)
 	s.startTransfer(vpath, func(x *transfer) {
 		defer f.Close()
-		c, err := d.open(x.ctx)
+		c, err := d.open(x.ctx, func() { s.reply(150, opening) })
 		if err != nil {
 			s.dataOpenFailed(x, err)
 			return
@@ -256,13 +256,12 @@ func (s *session) store(verb, arg string, offset int64, unique bool) bool {
 		return false
 	}
 	ascii := s.ascii
+	opening := fmt.Sprintf("Opening %s mode data connection for %s", s.transferMode(), vpath)
 	if unique {
-		s.reply(150, "FILE: "+path.Base(vpath))
-	} else {
-		s.reply(150, fmt.Sprintf("Opening %s mode data connection for %s", s.transferMode(), vpath))
+		opening = "FILE: " + path.Base(vpath)
 	}
 	s.startTransfer(vpath, func(x *transfer) {
-		c, err := d.open(x.ctx)
+		c, err := d.open(x.ctx, func() { s.reply(150, opening) })
 		if err != nil {
 			up.Abort()
 			s.dataOpenFailed(x, err)
@@ -435,9 +434,8 @@ func (s *session) sendListing(verb string, n int, line func(int) string) bool {
 		s.reply(425, "Use PORT, EPRT, PASV or EPSV first")
 		return false
 	}
-	s.reply(150, "Here comes the listing")
 	s.startTransfer(verb, func(x *transfer) {
-		c, err := d.open(x.ctx)
+		c, err := d.open(x.ctx, func() { s.reply(150, "Here comes the listing") })
 		if err != nil {
 			s.dataOpenFailed(x, err)
 			return

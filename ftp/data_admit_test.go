@@ -155,13 +155,13 @@ func TestAdmitDataConnRefused(t *testing.T) {
 	c := dialT(t, ts.addr)
 	c.login("alice", "secret")
 	d := c.epsv()
-	c.Do("RETR a.txt", 150)
+	// The 150 comes only once the data connection is admitted.
+	if code, msg := c.Cmd("RETR a.txt"); code != 425 || !strings.Contains(msg, "limit") {
+		t.Fatalf("RETR over a refused data connection = %d %q, want 425 about limits", code, msg)
+	}
 	d.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if b, err := io.ReadAll(d); len(b) > 0 || err != nil {
 		t.Errorf("refused data connection read %q, %v; want EOF at once", b, err)
-	}
-	if code, msg := c.Reply(); code != 425 || !strings.Contains(msg, "limit") {
-		t.Fatalf("RETR over a refused data connection = %d %q, want 425 about limits", code, msg)
 	}
 	c.Do("NOOP", 200)
 }

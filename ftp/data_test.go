@@ -247,7 +247,7 @@ func TestPassiveConnectionFromOtherIPRefused(t *testing.T) {
 		t.Skipf("cannot connect from 127.0.0.2: %v", err)
 	}
 	defer thief.Close()
-	c.Do("RETR secret.txt", 150)
+	c.Send("RETR secret.txt")
 	thief.SetReadDeadline(time.Now().Add(5 * time.Second))
 	stolen, _ := io.ReadAll(thief)
 	if len(stolen) > 0 {
@@ -256,6 +256,9 @@ func TestPassiveConnectionFromOtherIPRefused(t *testing.T) {
 	d, err := net.Dial("tcp", "127.0.0.1:"+port)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if code, msg := c.Reply(); code != 150 {
+		t.Fatalf("RETR once alice's data connection came = %q, want 150", msg)
 	}
 	got, _ := io.ReadAll(d)
 	if code, _ := c.Reply(); code != 226 || string(got) != "for alice only" {
