@@ -89,20 +89,7 @@ func TestAdmitDataConn(t *testing.T) {
 		t.Fatalf("STOR b.txt = %d %q, want 226", code, msg)
 	}
 	// Active mode.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c.Do("EPRT |1|127.0.0.1|"+portOf(ln.Addr())+"|", 200)
-	c.Do("RETR a.txt", 150)
-	d, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.ReadAll(d)
-	d.Close()
-	if code, msg := c.Reply(); code != 226 {
+	if _, code, msg := c.activeRetr("RETR a.txt"); code != 226 {
 		t.Fatalf("active RETR = %d %q, want 226", code, msg)
 	}
 	if n := a.calls.Load(); n != 4 {

@@ -1,7 +1,6 @@
 package ftp
 
 import (
-	"io"
 	"net"
 	"sync"
 	"syscall"
@@ -44,20 +43,7 @@ func TestDataConnectionSockets(t *testing.T) {
 	c := dialT(t, ts.addr)
 	c.login("alice", "secret")
 	c.retr("RETR a.txt")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	c.Do("EPRT |1|127.0.0.1|"+portOf(ln.Addr())+"|", 200)
-	c.Do("RETR a.txt", 150)
-	d, err := ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	io.ReadAll(d)
-	d.Close()
-	c.Reply()
+	c.activeRetr("RETR a.txt")
 	mu.Lock()
 	defer mu.Unlock()
 	for i, s := range got {

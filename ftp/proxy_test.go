@@ -75,20 +75,7 @@ func TestPassiveBehindProxyProtocol(t *testing.T) {
 				t.Fatalf("PASV RETR behind PROXY = %d %q %q, want 226", code, msg, got)
 			}
 			// Active mode connects from the server's own address.
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer ln.Close()
-			c.Do("EPRT |1|127.0.0.1|"+portOf(ln.Addr())+"|", 200)
-			c.Do("RETR a.txt", 150)
-			ad, err := ln.Accept()
-			if err != nil {
-				t.Fatal(err)
-			}
-			io.ReadAll(ad)
-			ad.Close()
-			if code, msg := c.Reply(); code != 226 {
+			if _, code, msg := c.activeRetr("RETR a.txt"); code != 226 {
 				t.Fatalf("active RETR behind PROXY = %d %q, want 226", code, msg)
 			}
 		})

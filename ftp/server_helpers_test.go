@@ -179,6 +179,28 @@ func (c *tconn) retr(line string) string {
 	return string(b)
 }
 
+// activeRetr runs a download command in active mode (EPRT to a
+// listener of the test's) and returns the data and the final reply.
+func (c *tconn) activeRetr(line string) (string, int, string) {
+	c.t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer ln.Close()
+	c.Do("EPRT |1|127.0.0.1|"+portOf(ln.Addr())+"|", 200)
+	c.Do(line, 150)
+	d, err := ln.Accept()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	d.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b, _ := io.ReadAll(d)
+	d.Close()
+	code, text := c.Reply()
+	return string(b), code, text
+}
+
 // stor runs an upload command with data over a new passive connection
 // and returns the final reply.
 func (c *tconn) stor(line, data string) (int, string) {
