@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/plumbnet/plumb/sasl"
 )
@@ -21,6 +22,19 @@ type MemoryBackend struct {
 
 	mu       sync.Mutex
 	messages []*Message
+	verdict  atomic.Pointer[func(rcpt string) error]
+}
+
+// SetVerdict makes f decide each recipient from now on: an error it
+// returns (an *Error, say) refuses the recipient with that reply. A
+// test uses it to play a relay whose recipients' fate it chooses; nil
+// accepts again.
+func (b *MemoryBackend) SetVerdict(f func(rcpt string) error) {
+	if f == nil {
+		b.verdict.Store(nil)
+		return
+	}
+	b.verdict.Store(&f)
 }
 
 var (
@@ -81,6 +95,11 @@ func (s *memorySession) Mail(ctx context.Context, from string, opts *MailOptions
 func (s *memorySession) Rcpt(ctx context.Context, to string, opts *RcptOptions) error {
 	if len(s.b.Mailboxes) > 0 && !slices.ContainsFunc(s.b.Mailboxes, func(m string) bool { return strings.EqualFold(m, to) }) {
 		return ErrNoSuchUser
+	}
+	if f := s.b.verdict.Load(); f != nil {
+		if err := (*f)(to); err != nil {
+			return err
+		}
 	}
 	s.msg.To = append(s.msg.To, to)
 	return nil

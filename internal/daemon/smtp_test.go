@@ -10,12 +10,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/plumbnet/plumb/internal/accounts"
 	"github.com/plumbnet/plumb/internal/mta"
+	"github.com/plumbnet/plumb/internal/testkit"
 	"github.com/plumbnet/plumb/sasl"
 	"github.com/plumbnet/plumb/smtp"
 )
@@ -211,47 +211,18 @@ func TestSMTPSubmissionNeedsAuth(t *testing.T) {
 	}
 }
 
-// smarthost is an SMTP server on loopback whose recipients' fate a test decides.
-type smarthost struct {
-	smtp.MemoryBackend
-	verdict atomic.Value // func(rcpt string) error
-}
-
-func (h *smarthost) NewSession(ctx context.Context, c *smtp.Conn) (smtp.Session, error) {
-	s, _ := h.MemoryBackend.NewSession(ctx, c)
-	return &smarthostSession{Session: s, h: h}, nil
-}
-
-type smarthostSession struct {
-	smtp.Session
-	h *smarthost
-}
-
-func (s *smarthostSession) Rcpt(ctx context.Context, to string, o *smtp.RcptOptions) error {
-	if f, _ := s.h.verdict.Load().(func(string) error); f != nil {
-		if err := f(to); err != nil {
-			return err
-		}
-	}
-	return s.Session.Rcpt(ctx, to, o)
-}
-
-func startSmarthost(t *testing.T) (*smarthost, string) {
+// startSmarthost runs an SMTP server on loopback whose recipients' fate
+// a test decides (MemoryBackend.SetVerdict).
+func startSmarthost(t *testing.T) (*smtp.MemoryBackend, string) {
 	t.Helper()
-	h := &smarthost{}
-	srv := &smtp.Server{Backend: h, Hostname: "relay.test"}
-	ln, err := netListen()
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return h, ln.Addr().String()
+	h := &smtp.MemoryBackend{}
+	srv := &smtp.Server{Backend: h, Hostname: "relay.test", Logger: slog.New(slog.DiscardHandler)}
+	return h, testkit.Serve(t, srv, nil)
 }
 
 func TestSMTPOutboundQueue(t *testing.T) {
 	h, hostAddr := startSmarthost(t)
-	h.verdict.Store(func(rcpt string) error {
+	h.SetVerdict(func(rcpt string) error {
 		switch {
 		case strings.HasPrefix(rcpt, "gone@"):
 			return smtp.ErrNoSuchUser
@@ -288,7 +259,7 @@ func TestSMTPOutboundQueue(t *testing.T) {
 		t.Fatalf("alice's inbox = %q, want one DSN for gone@far.test quoting the header", bounces)
 	}
 	// later@ is retried; once the smarthost takes it, the queue empties.
-	h.verdict.Store(func(string) error { return nil })
+	h.SetVerdict(func(string) error { return nil })
 	q := queueOf(t, d)
 	for q.Len() > 0 && time.Now().Before(deadline.Add(5*time.Second)) {
 		time.Sleep(20 * time.Millisecond)
@@ -310,7 +281,7 @@ func netListen() (net.Listener, error) { return net.Listen("tcp", "127.0.0.1:0")
 // recipient means no failure DSN for it; the other one still bounces.
 func TestSMTPNotifyNeverSuppressesBounce(t *testing.T) {
 	h, hostAddr := startSmarthost(t)
-	h.verdict.Store(func(rcpt string) error { return smtp.ErrNoSuchUser })
+	h.SetVerdict(func(rcpt string) error { return smtp.ErrNoSuchUser })
 	d, addrs := startSMTPDaemon(t, func(s *SMTPConfig) { s.Outbound.Smarthost = hostAddr })
 	c := dialSMTP(t, addrs["submission"])
 	if err := c.Auth(sasl.NewPlainClient("", "alice", "pw-alice-123")); err != nil {

@@ -11,12 +11,12 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.uber.org/goleak"
 
+	"github.com/plumbnet/plumb/internal/testkit"
 	"github.com/plumbnet/plumb/smtp"
 )
 
@@ -59,46 +59,17 @@ func (l *fakeLocal) inbox(rcpt string, want int) []string {
 	}
 }
 
-// smarthost is an SMTP server on loopback whose recipients' fate a test decides.
-type smarthost struct {
-	smtp.MemoryBackend
-	verdict atomic.Value // func(rcpt string) error
-}
-
-func (h *smarthost) NewSession(ctx context.Context, c *smtp.Conn) (smtp.Session, error) {
-	s, _ := h.MemoryBackend.NewSession(ctx, c)
-	return &smarthostSession{Session: s, h: h}, nil
-}
-
-type smarthostSession struct {
-	smtp.Session
-	h *smarthost
-}
-
-func (s *smarthostSession) Rcpt(ctx context.Context, to string, o *smtp.RcptOptions) error {
-	if f, _ := s.h.verdict.Load().(func(string) error); f != nil {
-		if err := f(to); err != nil {
-			return err
-		}
-	}
-	return s.Session.Rcpt(ctx, to, o)
-}
-
-func startSmarthost(t *testing.T) (*smarthost, string) {
+// startSmarthost runs an SMTP server on loopback whose recipients' fate
+// a test decides (MemoryBackend.SetVerdict).
+func startSmarthost(t *testing.T) (*smtp.MemoryBackend, string) {
 	t.Helper()
-	h := &smarthost{}
+	h := &smtp.MemoryBackend{}
 	srv := &smtp.Server{Backend: h, Hostname: "relay.test", Logger: slog.New(slog.DiscardHandler)}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return h, ln.Addr().String()
+	return h, testkit.Serve(t, srv, nil)
 }
 
 // messages waits up to 5s for want messages at the smarthost.
-func (h *smarthost) messages(want int) []*smtp.Message {
+func messagesAt(h *smtp.MemoryBackend, want int) []*smtp.Message {
 	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		if m := h.Messages(); len(m) >= want || time.Now().After(deadline) {
 			return m
@@ -136,7 +107,7 @@ func waitEmpty(t *testing.T, q *Queue) {
 
 func TestQueueDeliversBouncesAndRetries(t *testing.T) {
 	h, hostAddr := startSmarthost(t)
-	h.verdict.Store(func(rcpt string) error {
+	h.SetVerdict(func(rcpt string) error {
 		switch {
 		case strings.HasPrefix(rcpt, "gone@"):
 			return smtp.ErrNoSuchUser
@@ -154,7 +125,7 @@ func TestQueueDeliversBouncesAndRetries(t *testing.T) {
 	if err := q.Enqueue(env, strings.NewReader(msg)); err != nil {
 		t.Fatalf("Enqueue() = %v", err)
 	}
-	if m := h.messages(1); len(m) != 1 || strings.Join(m[0].To, ",") != "friend@far.test" || !strings.HasSuffix(string(m[0].Data), msg) {
+	if m := messagesAt(h, 1); len(m) != 1 || strings.Join(m[0].To, ",") != "friend@far.test" || !strings.HasSuffix(string(m[0].Data), msg) {
 		t.Fatalf("smarthost got %d messages, want one to friend@far.test", len(m))
 	}
 	// gone@ bounces to alice with a DSN naming it and quoting the header.
@@ -165,7 +136,7 @@ func TestQueueDeliversBouncesAndRetries(t *testing.T) {
 		t.Fatalf("alice's bounces = %q, want one DSN for gone@far.test from mx.test quoting the header", bounces)
 	}
 	// later@ is retried; once the smarthost takes it, the queue empties.
-	h.verdict.Store(func(string) error { return nil })
+	h.SetVerdict(func(string) error { return nil })
 	waitEmpty(t, q)
 	if m := h.Messages(); len(m) != 2 || m[1].To[0] != "later@far.test" {
 		t.Errorf("smarthost messages = %d, want the retried one to later@far.test", len(m))
@@ -179,7 +150,7 @@ func TestQueueDeliversBouncesAndRetries(t *testing.T) {
 // failure DSN for it; the other one still bounces.
 func TestQueueNotifyNever(t *testing.T) {
 	h, hostAddr := startSmarthost(t)
-	h.verdict.Store(func(string) error { return smtp.ErrNoSuchUser })
+	h.SetVerdict(func(string) error { return smtp.ErrNoSuchUser })
 	local := &fakeLocal{}
 	q := openTestQueue(t, t.TempDir(), local, hostAddr, time.Hour)
 	startQueue(t, q)
@@ -272,7 +243,7 @@ func TestQueueDeliversAfterRestart(t *testing.T) {
 	q2 := openTestQueue(t, dir, &fakeLocal{}, hostAddr, time.Hour)
 	startQueue(t, q2)
 	q2.Flush() // the retry is an hour away by the schedule
-	if m := h.messages(1); len(m) != 1 || m[0].To[0] != "friend@far.test" {
+	if m := messagesAt(h, 1); len(m) != 1 || m[0].To[0] != "friend@far.test" {
 		t.Fatalf("smarthost got %d messages after the restart, want the queued one", len(m))
 	}
 	waitEmpty(t, q2)
