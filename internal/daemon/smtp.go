@@ -37,7 +37,7 @@ type OutboundConfig struct {
 	Smarthost         string     `toml:"smarthost" comment:"host:port every outbound message is handed to; empty: the domain's MX hosts on port 25"`
 	SmarthostTLS      string     `toml:"smarthost_tls" comment:"starttls (when offered), require-starttls, tls (implicit) or none"`
 	SmarthostUser     string     `toml:"smarthost_user" comment:"AUTH user at the smarthost; empty: no AUTH"`
-	SmarthostPassword string     `toml:"smarthost_password"`
+	SmarthostPassword string     `toml:"smarthost_password" comment:"Password for smarthost_user; sent only over TLS or to a smarthost on loopback"`
 	Retry             []Duration `toml:"retry" comment:"Waits between delivery attempts; the last repeats until expire"`
 	Expire            Duration   `toml:"expire" comment:"Give up and bounce to the sender after this long in the queue"`
 	Concurrency       int        `toml:"concurrency" comment:"Deliveries at once"`
