@@ -191,6 +191,9 @@ func (f *File) Abort() error {
 // directory (errors.ErrUnsupported) is not an error.
 func SyncDir(dir string) error { return syncDir(osDir{}, dir) }
 
+// SyncDirIn is SyncDir for dir, a slash-separated name inside root.
+func SyncDirIn(root *os.Root, dir string) error { return syncDir(root, dir) }
+
 // fsyncDir fsyncs an open directory; tests replace it to make it fail.
 var fsyncDir = (*os.File).Sync
 

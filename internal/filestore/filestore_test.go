@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -377,5 +378,34 @@ func TestChtimes(t *testing.T) {
 	}
 	if fi, err := tr.Stat(ctx, "d/f.txt"); err != nil || !fi.ModTime().Equal(want) {
 		t.Errorf("Stat(d/f.txt) after refused Chtimes = %v, %v; want time %v", fi.ModTime(), err, want)
+	}
+}
+
+// TestRenameSyncsDirectories: a rename is reported done only once both
+// directories' new names are durable.
+func TestRenameSyncsDirectories(t *testing.T) {
+	_, tr := newTree(t, Limits{})
+	if err := tr.Mkdir(context.Background(), "sub"); err != nil {
+		t.Fatal(err)
+	}
+	if err := put(t, tr, "a.txt", 0, "x"); err != nil {
+		t.Fatal(err)
+	}
+	var synced []string
+	syncDirIn = func(r *os.Root, dir string) error {
+		synced = append(synced, dir)
+		return atomicfile.SyncDirIn(r, dir)
+	}
+	defer func() { syncDirIn = atomicfile.SyncDirIn }()
+	if err := tr.Rename(context.Background(), "a.txt", "sub/b.txt"); err != nil {
+		t.Fatalf("Rename(a.txt, sub/b.txt) = %v", err)
+	}
+	if !slices.Equal(synced, []string{".", "sub"}) {
+		t.Errorf("Rename(a.txt, sub/b.txt) synced %q, want [. sub]", synced)
+	}
+	boom := errors.New("injected EIO")
+	syncDirIn = func(*os.Root, string) error { return boom }
+	if err := tr.Rename(context.Background(), "sub/b.txt", "c.txt"); !errors.Is(err, boom) {
+		t.Errorf("Rename with a failing directory fsync = %v, want the fsync's error", err)
 	}
 }

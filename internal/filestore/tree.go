@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/plumbnet/plumb/internal/atomicfile"
 )
 
 // Tree is one user's view of the store: a directory jailed with os.Root,
@@ -204,7 +206,12 @@ func (t *Tree) RemoveDir(ctx context.Context, name string) error {
 	return t.root.Remove(c)
 }
 
-// Rename moves from to to, replacing a file at to.
+// syncDirIn makes a directory's names durable; tests make it fail.
+var syncDirIn = atomicfile.SyncDirIn
+
+// Rename moves from to to, replacing a file at to. It returns once the
+// directories involved are fsynced, so a rename reported done survives
+// a crash.
 func (t *Tree) Rename(ctx context.Context, from, to string) error {
 	cf, err := t.forWrite(ctx, "rename", from)
 	if err != nil {
@@ -228,6 +235,12 @@ func (t *Tree) Rename(ctx context.Context, from, to string) error {
 		return err
 	}
 	t.use.add(-replaced)
+	// The client is told the rename is done: make it survive a crash.
+	for _, dir := range slices.Compact([]string{path.Dir(cf), path.Dir(ct)}) {
+		if err := syncDirIn(t.root, dir); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
