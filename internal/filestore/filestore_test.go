@@ -382,7 +382,8 @@ func TestChtimes(t *testing.T) {
 }
 
 // TestRenameSyncsDirectories: a rename is reported done only once both
-// directories' new names are durable.
+// directories' new names are durable; so are Mkdir, Remove and RemoveDir
+// once their parent is.
 func TestRenameSyncsDirectories(t *testing.T) {
 	_, tr := newTree(t, Limits{})
 	if err := tr.Mkdir(context.Background(), "sub"); err != nil {
@@ -405,7 +406,20 @@ func TestRenameSyncsDirectories(t *testing.T) {
 	}
 	boom := errors.New("injected EIO")
 	syncDirIn = func(*os.Root, string) error { return boom }
-	if err := tr.Rename(context.Background(), "sub/b.txt", "c.txt"); !errors.Is(err, boom) {
-		t.Errorf("Rename with a failing directory fsync = %v, want the fsync's error", err)
+	ctx := context.Background()
+	// In this order, each on what the one before left (the change is
+	// made; only its fsync fails).
+	for _, tc := range []struct {
+		name string
+		op   func() error
+	}{
+		{"Rename", func() error { return tr.Rename(ctx, "sub/b.txt", "c.txt") }},
+		{"Remove", func() error { return tr.Remove(ctx, "c.txt") }},
+		{"Mkdir", func() error { return tr.Mkdir(ctx, "new") }},
+		{"RemoveDir", func() error { return tr.RemoveDir(ctx, "sub") }},
+	} {
+		if err := tc.op(); !errors.Is(err, boom) {
+			t.Errorf("%s with a failing directory fsync = %v, want the fsync's error", tc.name, err)
+		}
 	}
 }

@@ -162,7 +162,10 @@ func (t *Tree) Mkdir(ctx context.Context, name string) error {
 	if c == "." {
 		return &fs.PathError{Op: "mkdir", Path: name, Err: fs.ErrExist}
 	}
-	return t.root.Mkdir(c, 0o750)
+	if err := t.root.Mkdir(c, 0o750); err != nil {
+		return err
+	}
+	return syncDirIn(t.root, path.Dir(c))
 }
 
 // Remove deletes file name (not a directory).
@@ -184,7 +187,7 @@ func (t *Tree) Remove(ctx context.Context, name string) error {
 	if fi.Mode().IsRegular() {
 		t.use.add(-fi.Size())
 	}
-	return nil
+	return syncDirIn(t.root, path.Dir(c))
 }
 
 // RemoveDir deletes empty directory name.
@@ -203,10 +206,15 @@ func (t *Tree) RemoveDir(ctx context.Context, name string) error {
 	if !fi.IsDir() {
 		return &fs.PathError{Op: "rmdir", Path: name, Err: ErrNotDir}
 	}
-	return t.root.Remove(c)
+	if err := t.root.Remove(c); err != nil {
+		return err
+	}
+	return syncDirIn(t.root, path.Dir(c))
 }
 
-// syncDirIn makes a directory's names durable; tests make it fail.
+// syncDirIn makes a directory's names durable, so that what a client is
+// told was made, removed or renamed stays so after a crash; tests make
+// it fail.
 var syncDirIn = atomicfile.SyncDirIn
 
 // Rename moves from to to, replacing a file at to. It returns once the
