@@ -13,10 +13,12 @@ import (
 
 // Transfer sizes: a large buffer per running transfer (none per idle
 // session), and the chunk size of zero-copy sends, between which the
-// byte count for STAT and the stall deadline are updated.
+// byte count for STAT, the stall deadline and the daemon's idle mark
+// are updated: small enough that a slow client still moving bytes (64
+// KiB/s, say) finishes a chunk well within any of them.
 const (
 	transferBufSize = 256 << 10
-	sendfileChunk   = 4 << 20
+	sendfileChunk   = 256 << 10
 )
 
 var bufPool = sync.Pool{New: func() any { b := make([]byte, transferBufSize); return &b }}

@@ -93,7 +93,10 @@ func (s *smtpSession) Rcpt(ctx context.Context, to string, opts *smtp.RcptOption
 	if err != nil {
 		return err
 	}
-	if len(remote) > 0 && s.user == "" {
+	// Relaying is mail to a remote recipient. A local address the
+	// operator forwards off-site (an alias, smtp.postmaster) is not:
+	// its targets are fixed by the config, not by the client.
+	if len(remote) > 0 && s.user == "" && !s.b.isLocal(to) {
 		return smtp.ErrRelayDenied
 	}
 	for _, u := range users {
@@ -308,6 +311,17 @@ func (s *smtpSession) Reset() {
 }
 
 func (s *smtpSession) Logout() error { return nil }
+
+// isLocal reports whether addr (or bare "postmaster") is at a domain
+// delivered here.
+func (b *smtpBackend) isLocal(addr string) bool {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 {
+		return strings.EqualFold(addr, "postmaster")
+	}
+	domain := strings.ToLower(strings.TrimSuffix(addr[at+1:], "."))
+	return b.domains[domain] || isOwnLiteral(domain)
+}
 
 // maxAliasDepth stops alias loops.
 const maxAliasDepth = 8

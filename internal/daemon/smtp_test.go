@@ -187,6 +187,26 @@ func TestSMTPPostmaster(t *testing.T) {
 	}
 }
 
+// TestSMTPPostmasterOffSite: smtp.postmaster (like an alias) may name
+// an address elsewhere; mail to postmaster from anyone is then queued
+// for it, which is not relaying: a remote recipient given by the client
+// still is refused.
+func TestSMTPPostmasterOffSite(t *testing.T) {
+	_, addrs := startSMTPDaemonWith(t, t.TempDir(), func(c *Config) {
+		s := smtpSection.of(c)
+		s.Postmaster = "admin@example.org"
+		s.Outbound.Smarthost = "127.0.0.1:1" // nothing listens: the message stays queued
+	})
+	c := dialSMTP(t, addrs["smtp"])
+	if err := c.SendMail("someone@far.test", []string{"postmaster@mx.test"}, strings.NewReader("Subject: hi\r\n\r\nx\r\n"), nil); err != nil {
+		t.Errorf("SendMail(to postmaster, forwarded to admin@example.org) = %v, want nil", err)
+	}
+	if err := c.SendMail("someone@far.test", []string{"admin@example.org"}, strings.NewReader("Subject: hi\r\n\r\nx\r\n"), nil); err == nil || !strings.Contains(err.Error(), "5.7.1") {
+		t.Errorf("SendMail(to admin@example.org) without AUTH = %v, want 5.7.1 relay access denied", err)
+	}
+	c.Quit()
+}
+
 func TestSMTPCatchAll(t *testing.T) {
 	d, addrs := startSMTPDaemon(t, func(s *SMTPConfig) { s.CatchAll = "bob" })
 	c := dialSMTP(t, addrs["smtp"])

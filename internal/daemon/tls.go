@@ -70,6 +70,13 @@ func LoadCertificate(dataDir, certFile, keyFile string, hosts ...string) (tls.Ce
 		}
 		key, _ = c.PrivateKey.(crypto.Signer)
 	case errors.Is(err, fs.ErrNotExist):
+		// Remake only a pair that is wholly gone: a certificate or key
+		// left alone may be someone's own.
+		for _, f := range []string{cf, kf} {
+			if _, statErr := os.Stat(f); statErr == nil {
+				return tls.Certificate{}, fmt.Errorf("tls: %s is there without its pair: %w (put the pair back, or delete it to have a new one made)", f, err)
+			}
+		}
 	default:
 		if _, statErr := os.Stat(cf); statErr == nil {
 			return tls.Certificate{}, fmt.Errorf("tls: self-signed certificate in %s: %w (delete it to have a new one made)", filepath.Dir(cf), err)

@@ -95,3 +95,22 @@ func writeForeignCert(t *testing.T, dataDir string) {
 	os.WriteFile(filepath.Join(dataDir, selfSignedCert), pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
 	os.WriteFile(filepath.Join(dataDir, selfSignedKey), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), 0o600)
 }
+
+// TestHalfAPairIsNotReplaced: a certificate (or key) in the data
+// directory without its pair may be someone's own: it is refused with
+// advice, never overwritten by a self-signed one.
+func TestHalfAPairIsNotReplaced(t *testing.T) {
+	for _, present := range []string{selfSignedCert, selfSignedKey} {
+		dir := t.TempDir()
+		os.MkdirAll(filepath.Join(dir, "tls"), 0o700)
+		mine := []byte("-----BEGIN SOMETHING-----\nbWluZQ==\n-----END SOMETHING-----\n")
+		if err := os.WriteFile(filepath.Join(dir, present), mine, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		_, err := LoadCertificate(dir, "", "")
+		got, _ := os.ReadFile(filepath.Join(dir, present))
+		if err == nil || string(got) != string(mine) {
+			t.Errorf("LoadCertificate with only %s there = %v, file changed %v; want an error and the file left alone", present, err, string(got) != string(mine))
+		}
+	}
+}

@@ -28,7 +28,10 @@ func (q *Queue) attempt(e *entry) {
 	msgPath := filepath.Join(q.dir, e.ID+".msg")
 	results := q.deliverRemote(ctx, e, msgPath)
 	if ctx.Err() != nil {
-		return // stopping: try again after the restart
+		// Stopping: what was delivered stays delivered, the rest is tried
+		// again after the restart.
+		q.forgetDelivered(e, results)
+		return
 	}
 	var pending []string
 	var failed []Failure
@@ -72,6 +75,31 @@ func (q *Queue) attempt(e *entry) {
 	e.Next = time.Now().Add(q.retryDelay(e.Attempts))
 	q.mu.Unlock()
 	q.log.Info("queue: delivery deferred", "id", e.ID, "pending", len(pending), "next", e.Next, "err", e.LastError)
+	if err := q.save(e); err != nil {
+		q.log.Error("queue: saving state", "id", e.ID, "err", err)
+	}
+}
+
+// forgetDelivered drops from e, and from its saved state, the
+// recipients results says were delivered, so that a stop in the middle
+// of an attempt does not send them the message again.
+func (q *Queue) forgetDelivered(e *entry, results map[string]rcptResult) {
+	var left []string
+	for _, r := range e.Rcpts {
+		if res, ok := results[r]; !ok || res.err != nil {
+			left = append(left, r)
+		}
+	}
+	if len(left) == len(e.Rcpts) {
+		return
+	}
+	q.mu.Lock()
+	e.Rcpts = left
+	q.mu.Unlock()
+	if len(left) == 0 {
+		q.remove(e)
+		return
+	}
 	if err := q.save(e); err != nil {
 		q.log.Error("queue: saving state", "id", e.ID, "err", err)
 	}

@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -283,5 +284,29 @@ func TestStopLeavesNoGoroutine(t *testing.T) {
 	}
 	if err := q.Start(context.Background()); err == nil {
 		t.Errorf("Start() after Stop = nil, want an error")
+	}
+}
+
+// TestStopMidAttemptKeepsDeliveries: recipients an attempt delivered
+// before a stop are not sent the message again after the restart.
+func TestStopMidAttemptKeepsDeliveries(t *testing.T) {
+	dir := t.TempDir()
+	q := openTestQueue(t, dir, &fakeLocal{}, "127.0.0.1:1", time.Hour)
+	env := Envelope{From: "a@local.test", Rcpts: []string{"done@one.test", "cut@two.test"}}
+	if err := q.Enqueue(env, strings.NewReader("m\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	var e *entry
+	for _, x := range q.entries {
+		e = x
+	}
+	q.forgetDelivered(e, map[string]rcptResult{"done@one.test": {}, "cut@two.test": {err: context.Canceled}})
+	reopened := openTestQueue(t, dir, &fakeLocal{}, "127.0.0.1:1", time.Hour)
+	var got []string
+	for _, x := range reopened.entries {
+		got = append(got, x.Rcpts...)
+	}
+	if !slices.Equal(got, []string{"cut@two.test"}) {
+		t.Errorf("recipients queued after a stop mid-attempt = %q, want only the one not delivered", got)
 	}
 }
