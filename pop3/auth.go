@@ -128,6 +128,9 @@ func (c *conn) cmdAuth(cmd command) error {
 		return c.readSASL(&ioErr)
 	})
 	switch {
+	case errors.Is(ioErr, errShutdown):
+		c.reply("-ERR [SYS/TEMP] Server shutting down")
+		c.quit = true
 	case ioErr != nil:
 		return ioErr
 	case err == nil:
@@ -148,13 +151,16 @@ func (c *conn) cmdAuth(cmd command) error {
 }
 
 // readSASL reads one SASL response line, which may be longer than a
-// command line; an I/O failure is kept in ioErr.
+// command line; an I/O failure, or errShutdown when Shutdown cut the
+// wait, is kept in ioErr.
 func (c *conn) readSASL(ioErr *error) (string, error) {
 	maxLine := c.lr.MaxLine
 	c.lr.MaxLine = saslLineMax
 	defer func() { c.lr.MaxLine = maxLine }()
-	line, err := c.lr.ReadLine()
-	if errors.Is(err, wire.ErrLineTooLong) {
+	line, err := c.waitLine()
+	if errors.Is(err, errShutdown) {
+		*ioErr = err
+	} else if errors.Is(err, wire.ErrLineTooLong) {
 		if derr := c.lr.DiscardLine(); derr != nil {
 			*ioErr = derr
 		}
@@ -217,7 +223,7 @@ func (c *conn) cmdSTLS(cmd command) error {
 		return fmt.Errorf("pop3: STLS handshake: %w", err)
 	}
 	c.br.Reset(tc)
-	c.bw.Reset(tc)
+	c.bw.Reset(deadlineWriter{c})
 	c.user = ""
 	return nil
 }

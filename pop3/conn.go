@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/plumbnet/plumb/internal/lifecycle"
 	"github.com/plumbnet/plumb/internal/wire"
 )
 
@@ -31,6 +32,8 @@ type conn struct {
 	ctx    context.Context // ends with the session, and when the server closes
 	cancel context.CancelFunc
 
+	writeTimeout time.Duration // from lifecycle.Timeout: 0 is none
+
 	tls       *tls.ConnectionState // nil until a TLS handshake completes
 	state     state
 	user      string // from USER, waiting for PASS
@@ -45,14 +48,15 @@ type conn struct {
 
 	mu      sync.Mutex
 	nc      net.Conn // replaced by STLS
-	waiting bool     // reading the next command
+	waiting bool     // reading the next command or SASL response
 	woken   bool     // Shutdown asked the session to end while waiting
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(s.loop.Context())
 	c := &conn{s: s, nc: nc, ctx: ctx, cancel: cancel, state: stateAuthorization,
-		br: bufio.NewReaderSize(nc, 8192), bw: bufio.NewWriterSize(nc, 32<<10)}
+		br: bufio.NewReaderSize(nc, 8192), writeTimeout: lifecycle.Timeout(s.WriteTimeout, DefaultWriteTimeout)}
+	c.bw = bufio.NewWriterSize(deadlineWriter{c}, 32<<10)
 	c.lr = wire.NewReader(c.br)
 	c.lr.Lenient = true // RFC 1939 clients typed by hand send bare LF
 	c.lr.MaxLine = orDefault(s.MaxLineLength, DefaultMaxLineLength)
@@ -60,6 +64,16 @@ func newConn(s *Server, nc net.Conn) *conn {
 	c.lr.IdleTimeout = wireTimeout(s.IdleTimeout, DefaultIdleTimeout)
 	c.lr.LineTimeout = wireTimeout(s.LineTimeout, DefaultLineTimeout)
 	return c
+}
+
+// deadlineWriter is what the session's buffered writer writes to: each
+// write to the connection, under TLS too, must be out within
+// WriteTimeout.
+type deadlineWriter struct{ c *conn }
+
+func (w deadlineWriter) Write(p []byte) (int, error) {
+	w.c.nc.SetWriteDeadline(lifecycle.Deadline(w.c.writeTimeout))
+	return w.c.nc.Write(p)
 }
 
 // deadliner sets the session's read deadlines for the line reader; once
@@ -182,9 +196,14 @@ func (c *conn) Serve() {
 var errShutdown = errors.New("pop3: server shutting down")
 
 // next reads the next command line, or reports errShutdown once the
-// server is closing. The session is marked waiting before the check,
-// so a Shutdown after it finds the session waiting and wakes it.
-func (c *conn) next() (string, error) {
+// server is closing.
+func (c *conn) next() (string, error) { return c.waitLine() }
+
+// waitLine reads a line the client may take its time to send (a
+// command, a SASL response), or reports errShutdown once the server is
+// closing. The session is marked waiting before the check, so a
+// Shutdown after it finds the session waiting and wakes it.
+func (c *conn) waitLine() (string, error) {
 	c.setWaiting(true)
 	defer c.setWaiting(false)
 	if c.s.loop.Closing() {

@@ -21,6 +21,7 @@ const (
 	DefaultMaxBadCommands  = 10
 	DefaultMaxAuthFailures = 3
 	DefaultTLSTimeout      = 30 * time.Second
+	DefaultWriteTimeout    = time.Minute
 )
 
 // ErrServerClosed is returned by Serve after Shutdown or Close. It
@@ -48,6 +49,10 @@ type Server struct {
 	// to its end, so that a client trickling a byte at a time cannot
 	// hold a session (slowloris); 0 means DefaultLineTimeout.
 	LineTimeout time.Duration
+	// WriteTimeout bounds each write to the client, so that one that
+	// asks for a message and stops reading cannot hold its session (and
+	// the maildrop's lock) for ever; 0 means DefaultWriteTimeout.
+	WriteTimeout time.Duration
 	// MaxLineLength is the longest command line, CRLF included; a SASL
 	// response line may be as long as a 4096-byte response in base64.
 	MaxLineLength int

@@ -82,7 +82,10 @@ func (c *Conn) handleAuth(arg string) {
 	case err == nil:
 		c.authed = true
 		c.reply(235, EnhancedCode{2, 7, 0}, "Authentication successful")
-	case ioErr != nil || errors.Is(err, context.Canceled):
+	case ioErr != nil:
+		c.replyReadErr(ioErr)
+		c.quitting = true
+	case errors.Is(err, context.Canceled):
 		c.quitting = true
 	case errors.Is(err, wire.ErrLineTooLong):
 		c.reply(500, EnhancedCode{5, 5, 6}, "Line too long")

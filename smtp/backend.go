@@ -28,7 +28,8 @@ type ConnInfo struct {
 
 // A Session is one connection's view of the backend, one method per
 // transaction step. A method that refuses returns an *Error carrying the
-// reply; any other error is logged and the peer sees a generic 451.
+// reply, with a 4xx or 5xx code; any other error, or an *Error with
+// another code, is logged and the peer sees a generic 451.
 type Session interface {
 	// Mail starts a transaction with the reverse-path from ("" for the
 	// null sender <>).

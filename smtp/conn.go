@@ -32,7 +32,7 @@ type Conn struct {
 	cancel context.CancelFunc
 
 	mu     sync.Mutex // guards nc, idle, woken and closed, for Shutdown
-	idle   bool       // waiting for a command outside a transaction
+	idle   bool       // waiting for a command (in a transaction or not) or an implicit-TLS handshake
 	woken  bool       // Shutdown has called Wake
 	closed bool
 
@@ -76,13 +76,22 @@ func (s *Server) newConn(nc net.Conn) *Conn {
 // as a *tls.Conn (implicit TLS), in the connection's goroutine so a slow
 // client holds up no one else, within the write timeout. Any other
 // connection is plaintext, whatever it claims. It reports false if the
-// handshake failed.
+// handshake failed or the server is shutting down.
 func (c *Conn) detectTLS() bool {
 	tc, ok := c.nc.(*tls.Conn)
 	if !ok {
 		return true
 	}
+	// No command is in progress yet, so Shutdown may cut the handshake.
+	// Idle is set before the deadline and the deadline before the check
+	// of the loop: a Wake either comes after the deadline and overrides
+	// it, or before the check, which then sees the loop closing.
+	c.setIdle(true)
+	defer c.setIdle(false)
 	tc.SetDeadline(c.srv.writeDeadline())
+	if c.srv.loop.Closing() {
+		return false
+	}
 	if err := tc.HandshakeContext(c.ctx); err != nil {
 		c.log.Debug("smtp: TLS handshake failed", "err", err)
 		return false
@@ -140,8 +149,10 @@ func (s loopSession) Serve() { s.c.serve() }
 func (s loopSession) Close() { s.c.close() }
 
 // Wake, called once by Shutdown, makes a connection waiting for its next
-// command outside a transaction give up waiting; one in a transaction
-// finishes it and sees the loop closing before the next command.
+// command give up waiting, in a transaction or not: a client that
+// stopped after MAIL would otherwise hold Shutdown. One in the middle of
+// a command (a message being received) finishes it and sees the loop
+// closing before the next command.
 func (s loopSession) Wake() {
 	c := s.c
 	c.mu.Lock()
@@ -175,6 +186,10 @@ func (d idleDeadline) SetReadDeadline(t time.Time) error {
 func (c *Conn) serve() {
 	defer c.close()
 	defer func() {
+		// However the session ends, a BDAT message left unfinished must
+		// let the backend's Data return (and release what it holds)
+		// before Logout.
+		c.abortTx()
 		if c.session != nil {
 			c.session.Logout()
 		}
@@ -182,7 +197,6 @@ func (c *Conn) serve() {
 	defer func() {
 		if r := recover(); r != nil {
 			c.log.Error("smtp: panic serving connection", "panic", r, "stack", string(debug.Stack()))
-			c.abortTx()
 			c.reply(421, EnhancedCode{4, 3, 0}, "Internal error, closing connection")
 			c.bw.Flush()
 		}
@@ -202,15 +216,18 @@ func (c *Conn) serve() {
 		return
 	}
 	c.reply(220, NoEnhancedCode, c.srv.hostname()+" ESMTP plumb ready")
+	// The deferred abortTx ends any transaction left when the loop returns.
 	for !c.quitting {
 		if c.errors > c.srv.maxErrors() {
 			c.reply(421, EnhancedCode{4, 7, 0}, "Too many errors, closing connection")
-			c.abortTx()
 			c.bw.Flush()
 			return
 		}
-		if c.srv.loop.Closing() && c.tx == nil {
-			c.reply(421, EnhancedCode{4, 3, 2}, c.srv.hostname()+" Service shutting down")
+		// Commands the client pipelined before Shutdown are in the
+		// buffer already and are answered; then the session ends, in a
+		// transaction or not.
+		if c.srv.loop.Closing() && c.br.Buffered() == 0 {
+			c.replyShutdown()
 			c.bw.Flush()
 			return
 		}
@@ -222,24 +239,33 @@ func (c *Conn) serve() {
 				continue
 			case errors.Is(err, errLineFarTooLong):
 				c.reply(500, EnhancedCode{5, 5, 6}, "Line too long, closing connection")
-				c.abortTx()
 				c.bw.Flush()
 				return
 			}
-			var ne net.Error
-			switch {
-			case errors.As(err, &ne) && ne.Timeout() && c.srv.loop.Closing():
-				c.reply(421, EnhancedCode{4, 3, 2}, c.srv.hostname()+" Service shutting down")
-			case errors.As(err, &ne) && ne.Timeout():
-				c.reply(421, EnhancedCode{4, 4, 2}, c.srv.hostname()+" Idle timeout, closing connection")
-			}
-			c.abortTx()
+			c.replyReadErr(err)
 			c.bw.Flush()
 			return
 		}
 		c.handle(line)
 	}
 	c.bw.Flush()
+}
+
+func (c *Conn) replyShutdown() {
+	c.reply(421, EnhancedCode{4, 3, 2}, c.srv.hostname()+" Service shutting down")
+}
+
+// replyReadErr says goodbye for a failed read of a command or an AUTH
+// response, if there is anything to say: a timeout is Shutdown's wake-up
+// or the idle timer; the peer gone needs no reply.
+func (c *Conn) replyReadErr(err error) {
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout() && c.srv.loop.Closing():
+		c.replyShutdown()
+	case errors.As(err, &ne) && ne.Timeout():
+		c.reply(421, EnhancedCode{4, 4, 2}, c.srv.hostname()+" Idle timeout, closing connection")
+	}
 }
 
 // errLineFarTooLong is a command line too long even to skip.
@@ -255,7 +281,7 @@ func (c *Conn) readCommand() (string, error) {
 			return "", err
 		}
 	}
-	c.setIdle(c.tx == nil)
+	c.setIdle(true)
 	defer c.setIdle(false)
 	line, err := c.lr.ReadLine()
 	if errors.Is(err, wire.ErrLineTooLong) {
@@ -292,22 +318,21 @@ func (c *Conn) reply(code int, ec EnhancedCode, text string) {
 	}
 }
 
-// replyErr answers for a backend error: an *Error is the reply; any
-// other error is logged and the client sees a generic 451.
+// replyErr answers for a backend error: an *Error with a failure code
+// (400 to 599) is the reply; any other error is logged and the client
+// sees a generic 451. A success or intermediate code from a backend's
+// error would tell the client a refused step was taken (a 250 for a
+// recipient not added) or put it out of step (a 354 after MAIL).
 func (c *Conn) replyErr(err error, what string) {
 	var se *Error
-	if errors.As(err, &se) {
+	if errors.As(err, &se) && se.Code >= 400 && se.Code <= 599 {
 		msg := strings.Map(func(r rune) rune {
 			if r == '\r' || r == '\n' {
 				return ' '
 			}
 			return r
 		}, se.Msg)
-		code := se.Code
-		if code < 200 || code > 599 {
-			code = 451
-		}
-		c.reply(code, se.EnhancedCode, msg)
+		c.reply(se.Code, se.EnhancedCode, msg)
 		return
 	}
 	c.log.Error("smtp: backend error", "step", what, "err", err)

@@ -1,6 +1,7 @@
 package smtp
 
 import (
+	"context"
 	"errors"
 	"io"
 	"strconv"
@@ -68,15 +69,19 @@ func (c *Conn) finishMessage(id string, readErr, backendErr error) {
 // bdatState is a CHUNKING transfer in progress: the chunks are piped to
 // the backend's Data running in its own goroutine.
 type bdatState struct {
-	id    string
-	pw    *io.PipeWriter
-	done  chan error
-	size  int64
-	check lineEndCheck
+	id     string
+	pw     *io.PipeWriter
+	cancel context.CancelFunc // the Data call's context
+	done   chan error
+	size   int64
+	check  lineEndCheck
 }
 
+// abort ends the backend's Data, which sees the pipe fail (or its
+// context canceled, if it is not reading), and waits for it to return.
 func (b *bdatState) abort() {
 	b.pw.CloseWithError(errBdatAborted)
+	b.cancel()
 	<-b.done
 }
 
@@ -111,10 +116,10 @@ func (c *Conn) handleBdat(arg string) {
 	tx := c.tx
 	if tx.bdat == nil {
 		pr, pw := io.Pipe()
-		b := &bdatState{id: newMessageID(), pw: pw, done: make(chan error, 1)}
+		ctx, cancel := c.backendCtx()
+		b := &bdatState{id: newMessageID(), pw: pw, cancel: cancel, done: make(chan error, 1)}
 		b.check.w = pw
 		hdr := c.received(tx, b.id)
-		ctx, cancel := c.backendCtx()
 		go func() {
 			defer cancel()
 			err := c.session.Data(ctx, io.MultiReader(strings.NewReader(hdr), pr))

@@ -3,6 +3,7 @@ package smtp
 import (
 	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -90,4 +91,34 @@ func body(t *testing.T, data []byte) string {
 			return s[i:]
 		}
 	}
+}
+
+// lockedBuffer is a log destination a test reads while the server
+// writes to it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// readHook calls hook before each Read.
+type readHook struct {
+	net.Conn
+	hook func()
+}
+
+func (r readHook) Read(p []byte) (int, error) {
+	r.hook()
+	return r.Conn.Read(p)
 }

@@ -99,10 +99,13 @@ func (s *Server) Serve(l net.Listener) error {
 	return s.loop.Serve(l, func(nc net.Conn) lifecycle.Session { return loopSession{s.newConn(nc)} })
 }
 
-// Shutdown stops accepting, tells connections waiting for a command
-// outside a transaction 421 and closes them, lets transactions in
-// progress finish, and waits for every connection to end. When ctx is
-// done first it closes the rest and returns ctx's error.
+// Shutdown stops accepting, tells connections waiting for a command 421
+// and closes them (a transaction not finished is dropped, as RSET would;
+// commands already pipelined are answered first), lets a command in
+// progress, such as a message being received, finish, and waits for
+// every connection to end. A connection still in its implicit-TLS
+// handshake is closed. When ctx is done first it closes the rest and
+// returns ctx's error.
 func (s *Server) Shutdown(ctx context.Context) error { return s.loop.Shutdown(ctx) }
 
 // Close closes every listener and connection at once.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -261,6 +262,13 @@ func (s *failingSession) Mail(ctx context.Context, from string, o *MailOptions) 
 	return s.Session.Mail(ctx, from, o)
 }
 
+func (s *failingSession) Rcpt(ctx context.Context, to string, o *RcptOptions) error {
+	if err := s.b.fail("rcpt"); err != nil {
+		return err
+	}
+	return s.Session.Rcpt(ctx, to, o)
+}
+
 func (s *failingSession) Data(ctx context.Context, r io.Reader) error {
 	if err := s.b.fail("data"); err != nil {
 		return err
@@ -296,6 +304,40 @@ func TestBackendErrors(t *testing.T) {
 	}
 }
 
+// TestBackendSuccessCodeIsNotAReply: an *Error with a code that is not
+// a failure would tell the client a refused step was taken (250 for a
+// recipient not added) or put it out of step (354 after MAIL); it is
+// logged and answered 451.
+func TestBackendSuccessCodeIsNotAReply(t *testing.T) {
+	var log lockedBuffer
+	be := &failingBackend{fail: func(step string) error {
+		if step == "mail" {
+			return &Error{Code: 354, Msg: "Go ahead"}
+		}
+		return nil
+	}}
+	addr := startServer(t, &Server{Backend: be, Logger: slog.New(slog.NewTextHandler(&log, nil))})
+	s := dialSession(t, addr)
+	s.cmd("EHLO client.test", "250 ")
+	if r := s.cmd("MAIL FROM:<a@b.c>", "451 "); r != "451 4.3.0 "+ErrTryLater.Msg {
+		t.Errorf("MAIL with Session.Mail = &Error{354} answered %q, want %q", r, "451 4.3.0 "+ErrTryLater.Msg)
+	}
+	be.fail = func(step string) error {
+		if step == "rcpt" {
+			return &Error{Code: 250, EnhancedCode: EnhancedCode{2, 1, 5}, Msg: "Fine"}
+		}
+		return nil
+	}
+	s.cmd("MAIL FROM:<a@b.c>", "250 ")
+	if r := s.cmd("RCPT TO:<x@mx.test>", "451 "); r != "451 4.3.0 "+ErrTryLater.Msg {
+		t.Errorf("RCPT with Session.Rcpt = &Error{250} answered %q, want %q", r, "451 4.3.0 "+ErrTryLater.Msg)
+	}
+	s.cmd("DATA", "554 5.5.1") // the recipient was not added
+	if got := log.String(); strings.Count(got, "smtp: backend error") != 2 {
+		t.Errorf("log = %q, want the two bad codes logged as backend errors", got)
+	}
+}
+
 func TestPanicAnswers421(t *testing.T) {
 	be := &failingBackend{fail: func(step string) error {
 		if step == "mail" {
@@ -312,32 +354,6 @@ func TestPanicAnswers421(t *testing.T) {
 	}
 	s2 := dialSession(t, addr) // the server itself lives on
 	s2.cmd("NOOP", "250 ")
-}
-
-func TestShutdownTellsIdleClients(t *testing.T) {
-	srv := &Server{Backend: &MemoryBackend{}}
-	addr := startServer(t, srv)
-	idle := dialSession(t, addr)
-	idle.cmd("EHLO client.test", "250 ")
-	busy := dialSession(t, addr)
-	busy.cmd("EHLO client.test", "250 ")
-	busy.cmd("MAIL FROM:<a@b.c>", "250 ")
-	busy.cmd("RCPT TO:<x@mx.test>", "250 ")
-	done := make(chan error, 1)
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		done <- srv.Shutdown(ctx)
-	}()
-	idle.expect("421 4.3.2")
-	// The transaction in progress may finish.
-	busy.cmd("DATA", "354 ")
-	busy.send("x\r\n.\r\n")
-	busy.expect("250 ")
-	busy.expect("421 4.3.2")
-	if err := <-done; err != nil {
-		t.Errorf("Shutdown() = %v, want nil", err)
-	}
 }
 
 // TestSlowlorisCommandLine: a client trickling a command a byte at a
