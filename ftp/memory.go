@@ -355,16 +355,25 @@ func (m *MemoryFS) Rename(ctx context.Context, from, to string) error {
 	return nil
 }
 
+// writableNode returns the node of name for a change op, refused on a
+// read-only tree; the caller holds m.mu.
+func (m *MemoryFS) writableNode(op, name string) (*memNode, error) {
+	if m.readOnly {
+		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrPermission}
+	}
+	n, ok := m.nodes[memClean(name)]
+	if !ok {
+		return nil, &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
+	}
+	return n, nil
+}
+
 func (m *MemoryFS) Chmod(ctx context.Context, name string, mode fs.FileMode) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c := memClean(name)
-	if m.readOnly {
-		return &fs.PathError{Op: "chmod", Path: name, Err: fs.ErrPermission}
-	}
-	n, ok := m.nodes[c]
-	if !ok {
-		return &fs.PathError{Op: "chmod", Path: name, Err: fs.ErrNotExist}
+	n, err := m.writableNode("chmod", name)
+	if err != nil {
+		return err
 	}
 	n.mode = n.mode&fs.ModeType | mode&fs.ModePerm
 	return nil
@@ -374,13 +383,9 @@ func (m *MemoryFS) Chmod(ctx context.Context, name string, mode fs.FileMode) err
 func (m *MemoryFS) SetModTime(ctx context.Context, name string, mtime time.Time) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	c := memClean(name)
-	if m.readOnly {
-		return &fs.PathError{Op: "chtimes", Path: name, Err: fs.ErrPermission}
-	}
-	n, ok := m.nodes[c]
-	if !ok {
-		return &fs.PathError{Op: "chtimes", Path: name, Err: fs.ErrNotExist}
+	n, err := m.writableNode("chtimes", name)
+	if err != nil {
+		return err
 	}
 	n.mod = mtime
 	return nil
