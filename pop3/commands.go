@@ -198,12 +198,36 @@ func (c *conn) send(i, bodyLines int, ok string) error {
 	}
 	defer rc.Close()
 	c.reply(ok)
-	if err := writeMessage(c.bw, rc, bodyLines); err != nil {
-		c.s.logger().Error("pop3: sending message", "user", c.user, "uid", c.msgs[i].UID, "err", err)
+	if err := writeMessage(c.bw, storeReader{rc}, bodyLines); err != nil {
+		// A client that stops reading or hangs up mid-message is the
+		// client's business; a message the store cannot read is ours.
+		var se storeError
+		if errors.As(err, &se) {
+			c.s.logger().Error("pop3: reading message from the store", "user", c.user, "uid", c.msgs[i].UID, "err", se.err)
+		} else {
+			c.s.logger().Info("pop3: client stopped receiving a message", "user", c.user, "uid", c.msgs[i].UID, "remote", c.remote(), "err", err)
+		}
 		return err
 	}
 	return nil
 }
+
+// storeReader marks the errors of a message's reader, so that send can
+// tell a failing store from a failing client connection.
+type storeReader struct{ r io.Reader }
+
+func (s storeReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = storeError{err}
+	}
+	return n, err
+}
+
+type storeError struct{ err error }
+
+func (e storeError) Error() string { return e.err.Error() }
+func (e storeError) Unwrap() error { return e.err }
 
 // writeMessage writes the message r holds to bw as a multi-line body:
 // dot-stuffed, with CRLF line ends and the final ".", and flushes. With
