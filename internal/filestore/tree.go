@@ -269,7 +269,21 @@ func (t *Tree) Chmod(ctx context.Context, name string, mode fs.FileMode) error {
 	} else {
 		mode |= 0o600
 	}
-	return t.root.Chmod(c, mode)
+	if err := t.root.Chmod(c, mode); err != nil {
+		return err
+	}
+	return t.syncInode(c)
+}
+
+// syncInode makes a change to name's metadata (mode, times) durable
+// before the caller replies that it is done.
+func (t *Tree) syncInode(name string) error {
+	f, err := t.root.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return f.Sync()
 }
 
 // Chtimes sets the access and modification times of name, following a
@@ -281,5 +295,8 @@ func (t *Tree) Chtimes(ctx context.Context, name string, atime, mtime time.Time)
 	if err != nil {
 		return err
 	}
-	return t.root.Chtimes(c, atime, mtime)
+	if err := t.root.Chtimes(c, atime, mtime); err != nil {
+		return err
+	}
+	return t.syncInode(c)
 }
