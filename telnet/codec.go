@@ -47,13 +47,13 @@ type Token struct {
 
 // parser states
 const (
-	psData    = iota
-	psCR      // CR seen in data
-	psIAC     // IAC seen in data
-	psVerb    // WILL/WONT/DO/DONT seen, option next
-	psSBOpt   // IAC SB seen, option next
-	psSB      // in subnegotiation
-	psSBIAC   // IAC seen in subnegotiation
+	psData  = iota
+	psCR    // CR seen in data
+	psIAC   // IAC seen in data
+	psVerb  // WILL/WONT/DO/DONT seen, option next
+	psSBOpt // IAC SB seen, option next
+	psSB    // in subnegotiation
+	psSBIAC // IAC seen in subnegotiation
 )
 
 // A Parser decodes a telnet byte stream (RFC 854) pushed into it in

@@ -3,8 +3,8 @@ package telnet
 import (
 	"bufio"
 	"bytes"
-	"crypto/tls"
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -245,7 +245,9 @@ func startServer(t *testing.T, opt func(*Server), wrap func(net.Listener) net.Li
 	t.Helper()
 	be := &MemoryBackend{Program: shellProgram()}
 	be.AddUser("alice", "secret")
-	s := &Server{Backend: be, Logger: testLogger(t)}
+	// Tests answer the options whose answers they check before logging
+	// in; the rest need not hold every session up.
+	s := &Server{Backend: be, Logger: testLogger(t), NegotiationWait: 50 * time.Millisecond}
 	if opt != nil {
 		opt(s)
 	}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/creack/pty"
+
+	"github.com/plumbnet/plumb/internal/lifecycle"
 	"golang.org/x/sys/unix"
 )
 
@@ -80,11 +82,11 @@ func (c *conn) run(prog Program) error {
 	return end
 }
 
-// settle waits, up to DefaultNegotiationWait, until the client has
+// settle waits, up to NegotiationWait, until the client has
 // answered the options asked for at the start and sent its terminal
 // type, so the program starts with TERM and the window size set.
 func (c *conn) settle() error {
-	deadline := time.Now().Add(DefaultNegotiationWait)
+	deadline := time.Now().Add(lifecycle.Timeout(c.s.NegotiationWait, DefaultNegotiationWait))
 	for c.neg.PendingRemote(TerminalType) || c.neg.PendingRemote(NAWS) || c.ttypeAsked {
 		if time.Now().After(deadline) {
 			return nil

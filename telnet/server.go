@@ -54,6 +54,11 @@ type Server struct {
 	LoginTimeout time.Duration
 	// WriteTimeout bounds each write to the client; 0 means DefaultWriteTimeout.
 	WriteTimeout time.Duration
+	// NegotiationWait bounds how long a session waits after login for
+	// the client to answer the options asked for at the start (terminal
+	// type, window size), so the program starts with them; 0 means
+	// DefaultNegotiationWait.
+	NegotiationWait time.Duration
 	// MaxLineLength bounds the name and password lines of the login.
 	MaxLineLength int
 	// MaxSubnegotiation bounds a subnegotiation's parameters; a longer

@@ -441,4 +441,3 @@ func readTo(t *testing.T, c *testkit.Transcript, text string) string {
 	}
 	return string(got)
 }
-
