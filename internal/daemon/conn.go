@@ -218,7 +218,7 @@ type trackedConn struct {
 	id      uint64
 	since   time.Time
 	in, out atomic.Int64
-	once sync.Once
+	once    sync.Once
 }
 
 func (c *trackedConn) touch() { c.last.Store(time.Now().UnixNano()) }
