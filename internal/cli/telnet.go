@@ -333,4 +333,3 @@ func (s *telnetSession) prompt(stdin io.Reader) error {
 	}
 	return nil
 }
-
