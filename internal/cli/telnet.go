@@ -301,7 +301,7 @@ func (s *telnetSession) echoing() bool {
 
 // prompt reads and runs one telnet> command, in cooked mode.
 func (s *telnetSession) prompt(stdin io.Reader) error {
-	fmt.Fprint(s.errOut, "\r\ntelnet> ")
+	fmt.Fprint(s.errOut, "\ntelnet> ")
 	line, err := bufio.NewReader(stdin).ReadString('\n')
 	if err != nil && line == "" {
 		return errTelnetClose
