@@ -1,12 +1,16 @@
 package interop
 
 import (
+	"bytes"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -113,4 +117,64 @@ func TestTelnetClientLineMode(t *testing.T) {
 	if string(out) != "HELO there\r\nsecond\r\n" {
 		t.Fatalf("plumb telnet --line through echo = %q, want the lines back with CR LF", out)
 	}
+}
+
+// TestTelnetClientTLS: plumb telnet --tls to plumb serve's telnets,
+// checking the daemon's certificate; in line mode with a script on
+// standard input it logs in to the console, runs status and quits.
+func TestTelnetClientTLS(t *testing.T) {
+	s := startServe(t, telnetConfig+"[telnet.telnets]\nenabled = true\naddr = \"127.0.0.1:0\"\n")
+	if _, errs, code := plumbUser(t, s.Data, telnetPass+"\n", "add", "alice"); code != 0 {
+		t.Fatalf("plumb user add alice: exit %d: %s", code, errs)
+	}
+	host, port, _ := strings.Cut(s.Addr(t, "telnets"), ":")
+	cmd := exec.Command(plumbBin, "telnet", "--tls", "--ca", filepath.Join(s.Data, "tls", "cert.pem"), "--line", host, port)
+	// Standard input stays open until the console said bye: its end
+	// would half-close the connection, which a telnet server takes for
+	// the client leaving.
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	var out safeBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(stdin, "alice\n"+telnetPass+"\nstatus\nquit\n")
+	testkit.Eventually(t, 10*time.Second, "the console saying bye", func() bool { return strings.Contains(out.String(), "bye") })
+	stdin.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("plumb telnet --tls: %v\n%s", err, out.String())
+	}
+	if !regexp.MustCompile(`telnets\s+tcp\+tls\s+\S+\s+1\r\n`).MatchString(out.String()) {
+		t.Errorf("status lacks telnets with one connection:\n%s", out.String())
+	}
+	for _, want := range []string{"login: ", "operator console: alice logged in", "Connection closed."} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("plumb telnet --tls output lacks %q:\n%s", want, out.String())
+		}
+	}
+	if !strings.Contains(s.Stderr(), "tls=true") {
+		t.Errorf("daemon did not log a TLS login:\n%s", s.Stderr())
+	}
+}
+
+// safeBuffer is a bytes.Buffer a command writes while the test reads.
+type safeBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *safeBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *safeBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

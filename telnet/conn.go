@@ -37,6 +37,9 @@ type conn struct {
 	data func([]byte)
 	// pty is the running program's master side, nil before.
 	pty *os.File
+	// typeahead is what the client sent after its password, before the
+	// program started: the program reads it first.
+	typeahead []byte
 
 	mu      sync.Mutex
 	waiting bool // not inside a backend call

@@ -113,11 +113,13 @@ func (c *conn) login() (Program, error) {
 			return nil, err
 		}
 		carry = rest
+
 		c.setWaiting(false)
 		prog, err := c.s.Backend.Login(c.ctx, c.term.Info, user, pass)
 		c.setWaiting(true)
 		if err == nil {
 			c.term.User = user
+			c.typeahead = rest
 			log.Info("telnet: login", "remote", c.remote(), "user", user, "tls", c.term.Info.TLS != nil)
 			if c.s.loop.Closing() {
 				return nil, errShutdown

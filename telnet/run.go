@@ -17,6 +17,9 @@ import (
 // its program's output.
 const drainWait = 2 * time.Second
 
+// maxTypeahead bounds what a client may type before its program starts.
+const maxTypeahead = 4096
+
 // run waits briefly for the answers to the session's option requests,
 // then runs prog on a new pseudo-terminal until it ends or the client
 // leaves.
@@ -39,6 +42,8 @@ func (c *conn) run(prog Program) error {
 	c.pty = ptmx
 	c.term.TTY = tty
 	c.data = func(p []byte) { ptmx.Write(p) }
+	ptmx.Write(c.typeahead) // the terminal holds it until the program reads
+	c.typeahead = nil
 
 	ctx, cancel := context.WithCancel(c.ctx)
 	defer cancel()
@@ -86,6 +91,12 @@ func (c *conn) run(prog Program) error {
 // answered the options asked for at the start and sent its terminal
 // type, so the program starts with TERM and the window size set.
 func (c *conn) settle() error {
+	c.data = func(p []byte) {
+		if len(c.typeahead)+len(p) <= maxTypeahead {
+			c.typeahead = append(c.typeahead, p...)
+		}
+	}
+	defer func() { c.data = nil }()
 	deadline := time.Now().Add(lifecycle.Timeout(c.s.NegotiationWait, DefaultNegotiationWait))
 	for c.neg.PendingRemote(TerminalType) || c.neg.PendingRemote(NAWS) || c.ttypeAsked {
 		if time.Now().After(deadline) {

@@ -441,3 +441,16 @@ func readTo(t *testing.T, c *testkit.Transcript, text string) string {
 	}
 	return string(got)
 }
+
+// TestTypeahead: a client that sends its name, password and first
+// commands at once (a script) loses none of them.
+func TestTypeahead(t *testing.T) {
+	_, addr := startServer(t, nil, nil)
+	p := dialPeer(t, addr)
+	p.hello()
+	p.refuseAll()
+	p.sendString("alice\r\nwrong\r\nalice\r\nsecret\r\necho one\r\necho two\r\n")
+	p.until("Login incorrect")
+	p.until("said one\r\n")
+	p.until("said two\r\n")
+}
