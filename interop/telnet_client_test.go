@@ -178,3 +178,24 @@ func (s *safeBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestTelnetClientResize: plumb telnet on a terminal logs in to plumb
+// serve's console; the console sees the terminal's 80x24, and 132x50
+// once the terminal is resized (SIGWINCH, then NAWS).
+func TestTelnetClientResize(t *testing.T) {
+	py := needPyModule(t, "pty")
+	s, addr := startTelnetServe(t)
+	host, port, _ := strings.Cut(addr, ":")
+	out := run(t, 30*time.Second, py, "-W", "ignore", "testdata/telnet_resize.py", "alice", telnetPass, "--",
+		plumbBin, "telnet", "--term", "xterm", host, port)
+	t.Logf("terminal:\n%q", out)
+	if strings.Contains(out, telnetPass) {
+		t.Errorf("the password showed on the terminal")
+	}
+	if !strings.Contains(out, "TERM=xterm size=80x24") {
+		t.Errorf("terminal lacks TERM=xterm size=80x24")
+	}
+	if !strings.Contains(s.Stderr(), "telnet: login") {
+		t.Errorf("daemon log lacks the login")
+	}
+}
