@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"os/exec"
 	"time"
 
 	"github.com/creack/pty"
@@ -71,6 +72,11 @@ func (c *conn) run(prog Program) error {
 	select {
 	case end = <-ran:
 		// The program ended: let its last output out, then hang up.
+		var exit *exec.ExitError
+		if end != nil && !errors.As(end, &exit) && ctx.Err() == nil {
+			c.s.logger().Warn("telnet: program failed", "remote", c.remote(), "user", c.term.User, "err", end)
+			c.say("\r\nThe program could not run; try again later.\r\n")
+		}
 		select {
 		case <-copied:
 		case <-time.After(drainWait):

@@ -454,3 +454,18 @@ func TestTypeahead(t *testing.T) {
 	p.until("said one\r\n")
 	p.until("said two\r\n")
 }
+
+// TestCommandMissing: a command that cannot start is logged and the
+// client told so, not silently cut off.
+func TestCommandMissing(t *testing.T) {
+	be := &MemoryBackend{Program: Command{Path: "/nonexistent/program"}}
+	be.AddUser("alice", "secret")
+	addr := testkit.Serve(t, &Server{Backend: be, Logger: testLogger(t), NegotiationWait: -1}, nil)
+	p := dialPeer(t, addr)
+	p.hello()
+	p.refuseAll()
+	p.login("alice", "secret")
+	if got := p.closed(); !strings.Contains(got, "could not run") {
+		t.Fatalf("got %q, want could not run", got)
+	}
+}
