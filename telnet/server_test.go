@@ -469,3 +469,30 @@ func TestCommandMissing(t *testing.T) {
 		t.Fatalf("got %q, want could not run", got)
 	}
 }
+
+// TestInterrupt: IAC IP and IAC BRK reach the program's terminal as ^C,
+// which the line discipline turns into SIGINT for the command.
+func TestInterrupt(t *testing.T) {
+	be := &MemoryBackend{Program: Command{Path: "/bin/sh", Args: []string{"-c",
+		`trap 'echo interrupted; exit 0' INT; echo ready; while :; do read x; done`}}}
+	be.AddUser("alice", "secret")
+	addr := testkit.Serve(t, &Server{Backend: be, Logger: testLogger(t), NegotiationWait: -1}, nil)
+	for _, verb := range []byte{IP, BRK} {
+		c, err := Dial(context.Background(), addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Conn().SetDeadline(time.Now().Add(20 * time.Second))
+		r := &clientReader{t: t, c: c}
+		r.until("login: ")
+		c.Write([]byte("alice\r\nsecret\r\n"))
+		r.until("ready")
+		if verb == IP {
+			c.Interrupt()
+		} else {
+			c.Break()
+		}
+		r.until("interrupted")
+		c.Close()
+	}
+}
