@@ -172,7 +172,7 @@ func (d *Daemon) admitConn(c net.Conn, r *running, ip, key string, related bool)
 		r.logRefusal(d.log, msg, reason, ip)
 		return nil, reason
 	}
-	tc := &trackedConn{Conn: c, d: d, r: r, ip: ip, key: key}
+	tc := &trackedConn{Conn: c, d: d, r: r, ip: ip, key: key, id: connIDs.Add(1), since: time.Now()}
 	tc.touch()
 	r.m.open.Inc()
 	r.m.total.Inc()
@@ -214,7 +214,11 @@ type trackedConn struct {
 	ip   string
 	key  string       // the limiter's key for ip
 	last atomic.Int64 // unix nanoseconds of the last read or write that moved bytes
-	once sync.Once
+	// id, since and the byte counts are what the session list shows.
+	id      uint64
+	since   time.Time
+	in, out atomic.Int64
+	once    sync.Once
 }
 
 func (c *trackedConn) touch() { c.last.Store(time.Now().UnixNano()) }
@@ -232,6 +236,7 @@ func (c *trackedConn) Read(b []byte) (int, error) {
 	n, err := c.Conn.Read(b)
 	if n > 0 {
 		c.r.m.bytesIn.Add(float64(n))
+		c.in.Add(int64(n))
 		c.touch()
 	}
 	return n, err
@@ -241,6 +246,7 @@ func (c *trackedConn) Write(b []byte) (int, error) {
 	n, err := c.Conn.Write(b)
 	if n > 0 {
 		c.r.m.bytesOut.Add(float64(n))
+		c.out.Add(int64(n))
 		c.touch()
 	}
 	return n, err

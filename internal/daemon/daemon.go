@@ -41,6 +41,7 @@ type Daemon struct {
 
 	connMu sync.Mutex
 	conns  map[*trackedConn]struct{}
+	recent *logRing // the last log records, for the operator console
 
 	started      time.Time
 	shutdownOnce sync.Once
@@ -53,7 +54,9 @@ type Daemon struct {
 // New returns a daemon for cfg that logs to log and writes messages
 // meant for the person who started it (a first account's password) to out.
 func New(cfg *Config, log *slog.Logger, out io.Writer) *Daemon {
-	d := &Daemon{cfg: cfg, log: log, out: out,
+	recent := newLogRing(logRingSize)
+	log = slog.New(recent.tee(log.Handler()))
+	d := &Daemon{cfg: cfg, log: log, out: out, recent: recent,
 		limits:  newLimiter(cfg.Limits),
 		udpRate: newRateLimiter(cfg.Limits.UDPRate),
 		metrics: newMetrics(),

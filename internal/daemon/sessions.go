@@ -1,0 +1,151 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// connIDs numbers the connections admitted by every daemon of the
+// process, so that a session's id is never reused while it runs.
+var connIDs atomic.Uint64
+
+// SessionInfo is one open connection, as the operator console lists it.
+type SessionInfo struct {
+	ID       uint64    `json:"id"`
+	Service  string    `json:"service"`
+	Peer     string    `json:"peer"` // the client's address
+	Since    time.Time `json:"since"`
+	BytesIn  int64     `json:"bytes_in"`
+	BytesOut int64     `json:"bytes_out"`
+}
+
+// Sessions lists the open connections of every stream service, oldest first.
+func (d *Daemon) Sessions() []SessionInfo {
+	d.connMu.Lock()
+	out := make([]SessionInfo, 0, len(d.conns))
+	for c := range d.conns {
+		out = append(out, SessionInfo{ID: c.id, Service: c.r.Name, Peer: c.RemoteAddr().String(),
+			Since: c.since, BytesIn: c.in.Load(), BytesOut: c.out.Load()})
+	}
+	d.connMu.Unlock()
+	slices.SortFunc(out, func(a, b SessionInfo) int { return int(a.ID) - int(b.ID) })
+	return out
+}
+
+// CloseSession closes the open connection with the given id, and
+// reports whether there was one.
+func (d *Daemon) CloseSession(id uint64) bool {
+	d.connMu.Lock()
+	var found *trackedConn
+	for c := range d.conns {
+		if c.id == id {
+			found = c
+			break
+		}
+	}
+	d.connMu.Unlock()
+	if found == nil {
+		return false
+	}
+	d.log.Info("session closed by an operator", "id", id, "service", found.r.Name, "client", found.ip)
+	found.Close()
+	return true
+}
+
+// logRingSize is how many recent log records the console can show.
+const logRingSize = 200
+
+// logRing keeps the most recent log records, formatted as text lines,
+// for the operator console. It is fed by a handler that tees the
+// daemon's own (see tee).
+type logRing struct {
+	mu    sync.Mutex
+	lines []string
+	next  int
+	full  bool
+}
+
+func newLogRing(n int) *logRing { return &logRing{lines: make([]string, n)} }
+
+func (r *logRing) add(line string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lines[r.next] = line
+	r.next = (r.next + 1) % len(r.lines)
+	if r.next == 0 {
+		r.full = true
+	}
+}
+
+// last returns up to n of the most recent lines, oldest first.
+func (r *logRing) last(n int) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var all []string
+	if r.full {
+		all = append(all, r.lines[r.next:]...)
+	}
+	all = append(all, r.lines[:r.next]...)
+	if n < len(all) {
+		all = all[len(all)-n:]
+	}
+	return all
+}
+
+// tee returns a handler that passes every record to h and, at Info and
+// above, also to the ring.
+func (r *logRing) tee(h slog.Handler) slog.Handler { return &teeHandler{h: h, ring: r} }
+
+type teeHandler struct {
+	h     slog.Handler
+	ring  *logRing
+	attrs []slog.Attr
+	group string
+}
+
+func (t *teeHandler) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelInfo || t.h.Enabled(ctx, l)
+}
+
+func (t *teeHandler) Handle(ctx context.Context, rec slog.Record) error {
+	if rec.Level >= slog.LevelInfo {
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s %-5s %s", rec.Time.Format("15:04:05"), rec.Level, rec.Message)
+		attr := func(a slog.Attr) bool {
+			if t.group != "" {
+				a.Key = t.group + "." + a.Key
+			}
+			fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+			return true
+		}
+		for _, a := range t.attrs {
+			attr(a)
+		}
+		rec.Attrs(attr)
+		t.ring.add(b.String())
+	}
+	if t.h.Enabled(ctx, rec.Level) {
+		return t.h.Handle(ctx, rec)
+	}
+	return nil
+}
+
+func (t *teeHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	c := *t
+	c.h = t.h.WithAttrs(attrs)
+	c.attrs = append(slices.Clip(t.attrs), attrs...)
+	return &c
+}
+
+func (t *teeHandler) WithGroup(name string) slog.Handler {
+	c := *t
+	c.h = t.h.WithGroup(name)
+	c.group = name
+	return &c
+}
