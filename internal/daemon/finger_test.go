@@ -15,10 +15,12 @@ import (
 	"time"
 
 	"github.com/plumbnet/plumb/finger"
+	"github.com/plumbnet/plumb/ftp"
 	"github.com/plumbnet/plumb/internal/accounts"
 	"github.com/plumbnet/plumb/internal/mailstore"
 	"github.com/plumbnet/plumb/internal/testkit"
 	"github.com/plumbnet/plumb/pop3"
+	"github.com/plumbnet/plumb/sasl"
 )
 
 // startFingerDaemon runs finger and POP3 over one data directory with
@@ -208,4 +210,36 @@ func TestFingerConfigChecks(t *testing.T) {
 			t.Errorf("check(%+v) = nil, want an error", bad)
 		}
 	}
+}
+
+// TestPresenceRecordsFTPAndSMTP: logins over FTP and SMTP AUTH are
+// recorded too, and their sessions leave the record when they end.
+func TestPresenceRecordsFTPAndSMTP(t *testing.T) {
+	d, addrs := startSMTPDaemonWith(t, t.TempDir(), func(c *Config) {
+		f := ftpSection.of(c)
+		f.Enabled, f.Addr = true, "127.0.0.1:0"
+	})
+	p := d.Presence()
+	c := dialSMTP(t, addrs["submission"])
+	if err := c.Auth(sasl.NewPlainClient("", "alice", "pw-alice-123")); err != nil {
+		t.Fatalf("Auth = %v", err)
+	}
+	if l, ok := p.Last("alice"); !ok || l.Protocol != "smtp" || len(p.Sessions("alice")) != 1 {
+		t.Errorf("after SMTP AUTH: Last(alice) = %+v, %v, sessions %v; want smtp and one session", l, ok, p.Sessions("alice"))
+	}
+	c.Quit()
+	testkit.Eventually(t, 5*time.Second, "alice's SMTP session gone", func() bool { return len(p.Sessions("alice")) == 0 })
+
+	fc, err := ftp.Dial(context.Background(), addrOf(t, d, "ftp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fc.Login("bob", "pw-bob-123"); err != nil {
+		t.Fatalf("FTP Login(bob) = %v", err)
+	}
+	if l, ok := p.Last("bob"); !ok || l.Protocol != "ftp" || len(p.Sessions("bob")) != 1 {
+		t.Errorf("after FTP login: Last(bob) = %+v, %v, sessions %v; want ftp and one session", l, ok, p.Sessions("bob"))
+	}
+	fc.Quit()
+	testkit.Eventually(t, 5*time.Second, "bob's FTP session gone", func() bool { return len(p.Sessions("bob")) == 0 })
 }
