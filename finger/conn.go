@@ -116,7 +116,12 @@ func (c *conn) Serve() {
 	switch {
 	case errors.Is(err, wire.ErrLineTooLong):
 		log.Info("finger: query too long; refused", "remote", c.remote())
-		c.text("finger: query too long\n")
+		// Read the rest (bounded, within the line's deadline), so that
+		// closing with it unread does not reset the connection and lose
+		// the answer.
+		if c.lr.DiscardLine() == nil {
+			c.text("finger: query too long\n")
+		}
 		return
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return // idle, slow, or woken by Shutdown: nothing to answer

@@ -101,6 +101,7 @@ func TestAnswers(t *testing.T) {
 		{"a\x00b\r\n", "finger: bad query\r\n"},
 		{"alice@example.org\r\n", "finger: forwarding is refused here.\r\n"},
 		{strings.Repeat("a", 600) + "\r\n", "finger: query too long\r\n"},
+		{strings.Repeat("a", 200_000) + "\r\n", "finger: query too long\r\n"},
 	} {
 		if got := ask(t, addr, tc.query); got != tc.want {
 			t.Errorf("query %.40q: answer = %q, want %q", tc.query, got, tc.want)
