@@ -210,6 +210,25 @@ func TestFingerConfigChecks(t *testing.T) {
 			t.Errorf("check(%+v) = nil, want an error", bad)
 		}
 	}
+	if _, err := LoadConfig(fingerConfigFile(t, "[finger]\nfields = [\"name\", \"shoe_size\"]\n")); err == nil || !strings.Contains(err.Error(), "finger.fields") {
+		t.Errorf("LoadConfig(fields with shoe_size) = %v, want an error naming finger.fields", err)
+	}
+	cfg, err := LoadConfig(fingerConfigFile(t, "[finger]\nlist_users = true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fc := fingerSection.of(cfg); !fc.ListUsers || fc.Forward || len(fc.Fields) != len(fingerFields) || fc.MaxPlanBytes != 4096 {
+		t.Errorf("[finger] with list_users = true over the defaults = %+v", fc)
+	}
+}
+
+func fingerConfigFile(t *testing.T, text string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "plumb.toml")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }
 
 // TestPresenceRecordsFTPAndSMTP: logins over FTP and SMTP AUTH are
