@@ -28,10 +28,12 @@ const presenceFlushDelay = 3 * time.Second
 const maxPresenceFile = 16 << 20
 
 // presence is who is logged in now, per live session, and when each
-// user last logged in, over which protocol: what finger tells. A service
-// records a successful login with one call,
+// user last logged in, over which protocol: what finger tells. A
+// service's builder keeps d.Presence() in its backend (taking it in the
+// builder makes the record a component the daemon stops, which writes
+// it), records a successful login with one call,
 //
-//	end := d.Presence().Login(user, "imap")
+//	end := b.presence.Login(user, "imap")
 //
 // and calls end (once or more) when that session ends. Last logins are
 // written to <data>/presence.json with internal/atomicfile, at most
