@@ -30,12 +30,16 @@ var (
 	ErrNotFound        = errors.New("accounts: no such user")
 	ErrInvalidName     = errors.New("accounts: invalid user name")
 	ErrInvalidPassword = errors.New("accounts: invalid password")
+	ErrInvalidFullName = errors.New("accounts: invalid full name")
 )
 
 // User is one account as services see it.
 type User struct {
 	Name string
 	Home string // relative home directory name used by the file tree and the mail store
+	// FullName is the person's name ("Alice Liddell"), "" when not set;
+	// finger shows it.
+	FullName string
 }
 
 // Account is one entry of [DB.List].

@@ -534,3 +534,27 @@ func TestOpenReportsBadFile(t *testing.T) {
 		}
 	}
 }
+
+func TestFullName(t *testing.T) {
+	path := filepath.Join(t.TempDir(), FileName)
+	db, err := OpenWith(path, Options{Cost: bcrypt.MinCost})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Add("alice", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetFullName("Alice", "Alice Liddell"); err != nil {
+		t.Fatalf("SetFullName = %v", err)
+	}
+	if err := db.SetFullName("alice", "bad\x1b[2J"); !errors.Is(err, ErrInvalidFullName) {
+		t.Errorf("SetFullName(with ESC) = %v, want ErrInvalidFullName", err)
+	}
+	again, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u, _ := again.Lookup("alice"); u.FullName != "Alice Liddell" {
+		t.Errorf("Lookup(alice).FullName after reopen = %q, want %q", u.FullName, "Alice Liddell")
+	}
+}

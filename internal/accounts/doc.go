@@ -13,6 +13,7 @@
 //	name = "alice"
 //	hash = "$2a$10$..."          # bcrypt (golang.org/x/crypto/bcrypt)
 //	apop_secret = "..."          # optional, see below
+//	full_name = "Alice Liddell"  # optional, shown by finger
 //	created = 2025-01-02T03:04:05Z
 //
 // Every change is written atomically (a temporary file in the same

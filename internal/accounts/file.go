@@ -25,10 +25,11 @@ type record struct {
 	Name       string    `toml:"name"`
 	Hash       string    `toml:"hash"`
 	APOPSecret string    `toml:"apop_secret,omitempty"`
+	FullName   string    `toml:"full_name,omitempty"`
 	Created    time.Time `toml:"created,omitempty"`
 }
 
-func (r record) user() User { return User{Name: r.Name, Home: r.Name} }
+func (r record) user() User { return User{Name: r.Name, Home: r.Name, FullName: r.FullName} }
 
 type fileData struct {
 	User []record `toml:"user"`
@@ -55,7 +56,7 @@ func parseFile(b []byte) (map[string]record, error) {
 		var se *toml.StrictMissingError
 		if errors.As(err, &se) && len(se.Errors) > 0 {
 			row, col := se.Errors[0].Position()
-			return nil, fmt.Errorf("%d:%d: unknown key %q (allowed: name, hash, apop_secret, created)",
+			return nil, fmt.Errorf("%d:%d: unknown key %q (allowed: name, hash, apop_secret, full_name, created)",
 				row, col, strings.Join(se.Errors[0].Key(), "."))
 		}
 		var de *toml.DecodeError
@@ -80,6 +81,9 @@ func parseFile(b []byte) (map[string]record, error) {
 			if err := checkPassword(r.APOPSecret); err != nil {
 				return nil, fmt.Errorf(" user %q: apop_secret: %w", r.Name, err)
 			}
+		}
+		if err := CheckFullName(r.FullName); err != nil {
+			return nil, fmt.Errorf(" user %q: full_name: %w", r.Name, err)
 		}
 		users[r.Name] = r
 	}

@@ -98,3 +98,23 @@ func randomPassword() string {
 	}
 	return sb.String()
 }
+
+// MaxFullNameLen bounds a full name, in bytes.
+const MaxFullNameLen = 128
+
+// CheckFullName reports whether s may be an account's full name: at most
+// MaxFullNameLen bytes of UTF-8 without control characters ("" is none).
+func CheckFullName(s string) error {
+	switch {
+	case len(s) > MaxFullNameLen:
+		return fmt.Errorf("%w: longer than %d bytes", ErrInvalidFullName, MaxFullNameLen)
+	case !utf8.ValidString(s):
+		return fmt.Errorf("%w: not valid UTF-8", ErrInvalidFullName)
+	}
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return fmt.Errorf("%w: contains a control character", ErrInvalidFullName)
+		}
+	}
+	return nil
+}

@@ -114,6 +114,26 @@ func (db *DB) SetAPOPSecret(name, secret string) error {
 	})
 }
 
+// SetFullName sets the user's full name; "" removes it.
+func (db *DB) SetFullName(name, full string) error {
+	key, err := canonicalName(name)
+	if err != nil {
+		return err
+	}
+	if err := CheckFullName(full); err != nil {
+		return err
+	}
+	return db.update(func(users map[string]record) error {
+		r, ok := users[key]
+		if !ok {
+			return fmt.Errorf("%w: %s", ErrNotFound, key)
+		}
+		r.FullName = full
+		users[key] = r
+		return nil
+	})
+}
+
 // Delete removes user name (any ASCII case). Its files and mail are left alone.
 func (db *DB) Delete(name string) error {
 	key, err := canonicalName(name)

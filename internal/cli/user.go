@@ -69,19 +69,21 @@ the first line of standard input when it is not a terminal.`,
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.data, "data", "plumb-data", "data `directory` holding accounts.toml (as for plumb serve)")
 	pf.StringVar(&f.config, "config", "", "take the data directory from this plumb serve config `file`")
-	cmd.AddCommand(newUserAddCmd(f), newUserPasswdCmd(f), newUserDelCmd(f), newUserListCmd(f))
+	cmd.AddCommand(newUserAddCmd(f), newUserPasswdCmd(f), newUserFullNameCmd(f), newUserDelCmd(f), newUserListCmd(f))
 	return cmd
 }
 
 func newUserAddCmd(f *userFlags) *cobra.Command {
 	var fromStdin bool
+	var fullName string
 	cmd := &cobra.Command{
 		Use:   "add NAME",
 		Short: "Create an account",
 		Long: `add creates account NAME with a password read from the terminal (twice,
 without echo) or from the first line of standard input.`,
 		Example: `  plumb user add alice
-  printf '%s\n' "$PASS" | plumb user add alice --data /srv/plumb`,
+  printf '%s\n' "$PASS" | plumb user add alice --data /srv/plumb
+  plumb user add alice --full-name "Alice Liddell"`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			name := args[0]
@@ -102,12 +104,47 @@ without echo) or from the first line of standard input.`,
 			if err := db.Add(name, pw); err != nil {
 				return explainAccountErr(err, name)
 			}
+			if fullName != "" {
+				if err := db.SetFullName(name, fullName); err != nil {
+					return explainAccountErr(err, name)
+				}
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "added user %s (home %s) to %s\n", name, name, db.Path())
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&fromStdin, "password-stdin", false, "read the password from standard input even if it is a terminal")
+	cmd.Flags().StringVar(&fullName, "full-name", "", "the person's `name`, shown by finger")
 	return cmd
+}
+
+func newUserFullNameCmd(f *userFlags) *cobra.Command {
+	return &cobra.Command{
+		Use:   "fullname NAME [FULL NAME]",
+		Short: "Set or clear an account's full name (shown by finger)",
+		Long: `fullname sets the full name of account NAME to the rest of the arguments,
+joined with spaces; with none it clears it. Finger shows it when
+[finger] exposes the "name" field.`,
+		Example: `  plumb user fullname alice Alice Liddell
+  plumb user fullname alice            # clear it`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			db, err := f.open(cmd)
+			if err != nil {
+				return err
+			}
+			full := strings.Join(args[1:], " ")
+			if err := db.SetFullName(args[0], full); err != nil {
+				return explainAccountErr(err, args[0])
+			}
+			if full == "" {
+				fmt.Fprintf(cmd.OutOrStdout(), "cleared the full name of %s\n", strings.ToLower(args[0]))
+			} else {
+				fmt.Fprintf(cmd.OutOrStdout(), "set the full name of %s to %q\n", strings.ToLower(args[0]), full)
+			}
+			return nil
+		},
+	}
 }
 
 func newUserPasswdCmd(f *userFlags) *cobra.Command {
@@ -200,10 +237,11 @@ home in the file tree and its mailboxes are left on disk.`,
 
 // userJSON is one account in plumb user list --json.
 type userJSON struct {
-	Name    string     `json:"name"`
-	Home    string     `json:"home"`
-	APOP    bool       `json:"apop"`
-	Created *time.Time `json:"created,omitempty"`
+	Name     string     `json:"name"`
+	Home     string     `json:"home"`
+	APOP     bool       `json:"apop"`
+	FullName string     `json:"full_name,omitempty"`
+	Created  *time.Time `json:"created,omitempty"`
 }
 
 func newUserListCmd(f *userFlags) *cobra.Command {
@@ -225,7 +263,7 @@ func newUserListCmd(f *userFlags) *cobra.Command {
 			if asJSON {
 				js := make([]userJSON, 0, len(list))
 				for _, a := range list {
-					u := userJSON{Name: a.Name, Home: a.Home, APOP: a.APOP}
+					u := userJSON{Name: a.Name, Home: a.Home, APOP: a.APOP, FullName: a.FullName}
 					if !a.Created.IsZero() {
 						u.Created = &a.Created
 					}

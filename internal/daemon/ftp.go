@@ -118,7 +118,7 @@ func buildFTP(d *Daemon) ([]Service, error) {
 	}
 	files := d.Config().Files
 	be := &ftpBackend{
-		accounts: d.Accounts(), store: store, anonymous: cfg.Anonymous,
+		accounts: d.Accounts(), store: store, anonymous: cfg.Anonymous, presence: d.Presence(),
 		limits:     filestore.Limits{Quota: files.Quota, MaxFileSize: files.MaxFileSize},
 		anonLimits: filestore.Limits{Quota: files.Quota, MaxFileSize: files.MaxFileSize, ReadOnly: !files.AnonymousWritable},
 	}
@@ -212,6 +212,7 @@ type ftpBackend struct {
 	store              *filestore.Store
 	anonymous          bool
 	limits, anonLimits filestore.Limits
+	presence           *presence
 }
 
 func (b *ftpBackend) Login(ctx context.Context, c ftp.ConnInfo, user, password string) (ftp.FS, error) {
@@ -220,7 +221,7 @@ func (b *ftpBackend) Login(ctx context.Context, c ftp.ConnInfo, user, password s
 		if err != nil {
 			return nil, err
 		}
-		return ftpTree{t}, nil
+		return ftpTree{Tree: t}, nil
 	}
 	u, err := b.accounts.Authenticate(ctx, user, password, c.RemoteAddr)
 	if err != nil {
@@ -234,11 +235,21 @@ func (b *ftpBackend) Login(ctx context.Context, c ftp.ConnInfo, user, password s
 	if err != nil {
 		return nil, err
 	}
-	return ftpTree{t}, nil
+	return ftpTree{Tree: t, end: b.presence.Login(u.Name, "ftp")}, nil
 }
 
 // ftpTree is a filestore.Tree as an ftp.FS; it closes with the session.
-type ftpTree struct{ *filestore.Tree }
+type ftpTree struct {
+	*filestore.Tree
+	end func() // ends the session in the presence record; nil for anonymous
+}
+
+func (t ftpTree) Close() error {
+	if t.end != nil {
+		t.end()
+	}
+	return t.Tree.Close()
+}
 
 var (
 	_ ftp.FS            = ftpTree{}

@@ -47,7 +47,7 @@ func buildPOP3(d *Daemon) ([]Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	be := &pop3Backend{accounts: d.Accounts(), store: store, log: d.Logger().With("service", "pop3")}
+	be := &pop3Backend{accounts: d.Accounts(), store: store, presence: d.Presence(), log: d.Logger().With("service", "pop3")}
 	newServer := func() *pop3.Server {
 		return &pop3.Server{
 			Backend:         be,
@@ -76,6 +76,7 @@ func buildPOP3(d *Daemon) ([]Service, error) {
 type pop3Backend struct {
 	accounts *accounts.DB
 	store    *mailstore.Store
+	presence *presence
 	log      *slog.Logger
 }
 
@@ -113,7 +114,7 @@ func (b *pop3Backend) open(ctx context.Context, u accounts.User) (pop3.Maildrop,
 	if err != nil {
 		return nil, err
 	}
-	return &pop3Drop{mb: mb}, nil
+	return &pop3Drop{mb: mb, end: b.presence.Login(u.Name, "pop3")}, nil
 }
 
 // pop3Drop is one session's view of an inbox. Its unique ids are
@@ -121,6 +122,7 @@ func (b *pop3Backend) open(ctx context.Context, u accounts.User) (pop3.Maildrop,
 // list has to be rebuilt.
 type pop3Drop struct {
 	mb       *mailstore.Mailbox
+	end      func() // ends the session in the presence record
 	validity string
 	sizes    map[uint32]int64 // file sizes, by UID
 }
@@ -187,4 +189,7 @@ func (p *pop3Drop) Delete(ctx context.Context, uids []string) error {
 	return p.mb.Delete(context.WithoutCancel(ctx), nums...)
 }
 
-func (p *pop3Drop) Close() error { return p.mb.Close() }
+func (p *pop3Drop) Close() error {
+	p.end()
+	return p.mb.Close()
+}

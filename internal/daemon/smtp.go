@@ -110,7 +110,7 @@ func buildSMTP(d *Daemon) ([]Service, error) {
 		}
 	}
 	log := d.Logger().With("service", "smtp")
-	be := &smtpBackend{d: d, cfg: cfg, store: store, hostname: hostname, log: log}
+	be := &smtpBackend{d: d, presence: d.Presence(), cfg: cfg, store: store, hostname: hostname, log: log}
 	be.domains = map[string]bool{strings.ToLower(hostname): true}
 	for _, dom := range cfg.Domains {
 		be.domains[strings.ToLower(strings.TrimSuffix(dom, "."))] = true

@@ -20,6 +20,7 @@ import (
 // local recipients are resolved to mailboxes, others are queued.
 type smtpBackend struct {
 	d        *Daemon
+	presence *presence
 	cfg      *SMTPConfig
 	store    *mailstore.Store
 	queue    outboundQueue
@@ -57,6 +58,7 @@ type smtpSession struct {
 	b    *smtpBackend
 	conn *smtp.Conn
 	user string // authenticated account
+	end  func() // ends the session in the presence record, once authenticated
 
 	from   string
 	opts   smtp.MailOptions
@@ -78,6 +80,9 @@ func (s *smtpSession) Auth(ctx context.Context, mech string) (sasl.Server, error
 			return &smtp.Error{Code: 454, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Msg: "Temporary authentication failure"}
 		}
 		s.user = u.Name
+		if s.end == nil {
+			s.end = s.b.presence.Login(u.Name, "smtp")
+		}
 		return nil
 	})
 }
@@ -310,7 +315,12 @@ func (s *smtpSession) Reset() {
 	s.from, s.local, s.remote, s.never = "", nil, nil, nil
 }
 
-func (s *smtpSession) Logout() error { return nil }
+func (s *smtpSession) Logout() error {
+	if s.end != nil {
+		s.end()
+	}
+	return nil
+}
 
 // isLocal reports whether addr (or bare "postmaster") is at a domain
 // delivered here.

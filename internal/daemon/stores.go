@@ -22,6 +22,9 @@ type stores struct {
 	mailOnce sync.Once
 	mail     *mailstore.Store
 	mailErr  error
+
+	presenceOnce sync.Once
+	presence     *presence // see presence.go
 }
 
 // Accounts returns the account database (opened at start).

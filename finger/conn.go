@@ -1,0 +1,223 @@
+package finger
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/plumbnet/plumb/internal/lifecycle"
+	"github.com/plumbnet/plumb/internal/wire"
+)
+
+// conn is one session, a lifecycle.Session of the server's loop: one
+// query line, one answer, then the server closes (RFC 1288 section 2.1).
+type conn struct {
+	s      *Server
+	br     *bufio.Reader
+	lr     *wire.Reader
+	bw     *bufio.Writer
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	writeTimeout time.Duration
+
+	mu      sync.Mutex
+	nc      net.Conn
+	waiting bool // reading the query line
+	woken   bool // Shutdown asked the session to end while waiting
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	ctx, cancel := context.WithCancel(s.loop.Context())
+	c := &conn{s: s, nc: nc, ctx: ctx, cancel: cancel, br: bufio.NewReaderSize(nc, 1024),
+		writeTimeout: lifecycle.Timeout(s.WriteTimeout, DefaultWriteTimeout)}
+	c.bw = bufio.NewWriterSize(deadlineWriter{c}, 8192)
+	c.lr = wire.NewReader(c.br)
+	c.lr.Lenient = true // RFC 1288 says CRLF; hand-typed queries and old clients send LF
+	c.lr.MaxLine = orDefault(s.MaxLineLength, DefaultMaxLineLength)
+	c.lr.Conn = deadliner{c}
+	c.lr.IdleTimeout = wireTimeout(s.IdleTimeout, DefaultIdleTimeout)
+	c.lr.LineTimeout = wireTimeout(s.LineTimeout, DefaultLineTimeout)
+	return c
+}
+
+// deadlineWriter bounds each write of the answer by WriteTimeout.
+type deadlineWriter struct{ c *conn }
+
+func (w deadlineWriter) Write(p []byte) (int, error) {
+	w.c.nc.SetWriteDeadline(lifecycle.Deadline(w.c.writeTimeout))
+	return w.c.nc.Write(p)
+}
+
+// deadliner sets the read deadlines for the line reader; once the
+// session is woken every deadline is in the past, so a Wake racing the
+// reader's own deadline cannot be lost.
+type deadliner struct{ c *conn }
+
+func (d deadliner) SetReadDeadline(t time.Time) error {
+	d.c.mu.Lock()
+	defer d.c.mu.Unlock()
+	if d.c.woken {
+		t = time.Unix(1, 0)
+	}
+	return d.c.nc.SetReadDeadline(t)
+}
+
+// Wake ends the session if it is still waiting for its query; an
+// answer in progress finishes.
+func (c *conn) Wake() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.waiting {
+		c.woken = true
+		c.nc.SetReadDeadline(time.Unix(1, 0))
+	}
+}
+
+// Close closes the connection at once.
+func (c *conn) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.nc.Close()
+}
+
+func (c *conn) setWaiting(w bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.waiting = w
+}
+
+func (c *conn) remote() string { return c.nc.RemoteAddr().String() }
+
+func (c *conn) info() ConnInfo {
+	return ConnInfo{RemoteAddr: c.nc.RemoteAddr(), LocalAddr: c.nc.LocalAddr()}
+}
+
+// Serve reads the query, answers it and closes.
+func (c *conn) Serve() {
+	log := c.s.logger()
+	defer func() {
+		if v := recover(); v != nil {
+			log.Error("finger: panic in session", "remote", c.remote(), "panic", v, "stack", string(debug.Stack()))
+			c.bw.Reset(deadlineWriter{c}) // drop a half-written answer
+			c.text("finger: internal error\n")
+		}
+		c.bw.Flush()
+		c.cancel()
+		c.Close()
+	}()
+	line, err := c.readQuery()
+	switch {
+	case errors.Is(err, wire.ErrLineTooLong):
+		log.Info("finger: query too long; refused", "remote", c.remote())
+		// Read the rest (bounded, within the line's deadline), so that
+		// closing with it unread does not reset the connection and lose
+		// the answer.
+		if c.lr.DiscardLine() == nil {
+			c.text("finger: query too long\n")
+		}
+		return
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return // idle, slow, or woken by Shutdown: nothing to answer
+	case err != nil:
+		return
+	}
+	q, err := ParseQuery(line)
+	if err != nil {
+		c.text("finger: bad query\n")
+		return
+	}
+	c.answer(q)
+}
+
+// readQuery reads the query line, unless the server is closing.
+func (c *conn) readQuery() (string, error) {
+	c.setWaiting(true)
+	defer c.setWaiting(false)
+	if c.s.loop.Closing() {
+		return "", os.ErrDeadlineExceeded
+	}
+	return c.lr.ReadLine()
+}
+
+// answer writes the answer to q.
+func (c *conn) answer(q Query) {
+	switch {
+	case len(q.Hosts) > 0:
+		c.forward(q)
+	case q.User == "":
+		c.list()
+	default:
+		c.user(q)
+	}
+}
+
+func (c *conn) user(q Query) {
+	e, err := c.s.Backend.User(c.ctx, c.info(), q.User, q.Verbose)
+	switch {
+	case errors.Is(err, ErrNoSuchUser):
+		c.text("finger: " + q.User + ": no such user.\n")
+		return
+	case err != nil:
+		c.failed("user", err, "user", q.User)
+		return
+	}
+	c.text(formatEntry(e, q.Verbose, c.s.location()))
+}
+
+func (c *conn) list() {
+	l, ok := c.s.Backend.(Lister)
+	if !c.s.ListUsers || !ok {
+		c.text("finger: listing of users is not offered here.\n")
+		return
+	}
+	logins, err := l.LoggedIn(c.ctx, c.info())
+	if err != nil {
+		c.failed("list", err)
+		return
+	}
+	c.text(formatList(logins, c.s.location()))
+}
+
+// failed answers a backend failure without its text, and logs it.
+func (c *conn) failed(what string, err error, attrs ...any) {
+	log := c.s.logger().Error
+	if c.ctx.Err() != nil {
+		log = c.s.logger().Debug // the server is closing
+	}
+	log("finger: "+what+" failed", append(attrs, "remote", c.remote(), "err", err)...)
+	c.text("finger: temporary failure, try again later.\n")
+}
+
+// text writes s made harmless (see Harmless), every line end as CRLF.
+func (c *conn) text(s string) {
+	writeCRLF(c.bw, Harmless([]byte(s)))
+}
+
+// writeCRLF writes b, whose line ends are LF, with CRLF line ends.
+func writeCRLF(w *bufio.Writer, b []byte) {
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			w.Write(b)
+			w.WriteString("\r\n")
+			return
+		}
+		w.Write(b[:i])
+		w.WriteString("\r\n")
+		b = b[i+1:]
+	}
+}
+
+func (s *Server) location() *time.Location {
+	if s.Location != nil {
+		return s.Location
+	}
+	return time.Local
+}
