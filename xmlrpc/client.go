@@ -218,4 +218,3 @@ func (c *capped) Read(p []byte) (int, error) {
 	c.left -= int64(n)
 	return n, err
 }
-

@@ -402,7 +402,7 @@ func (d *decoder) structValue(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		m[name] = v // a repeated name: the last one counts, as in Python
+		m[name] = v                     // a repeated name: the last one counts, as in Python
 		if err := d.end(); err != nil { // </member>
 			return nil, err
 		}
