@@ -402,7 +402,8 @@ func (d *decoder) structValue(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		m[name] = v                     // a repeated name: the last one counts, as in Python
+		// A repeated name: the last one counts, as in Python.
+		m[name] = v
 		if err := d.end(); err != nil { // </member>
 			return nil, err
 		}
