@@ -48,13 +48,14 @@ type xmlrpcTypesArgs struct {
 // startXMLRPCServer serves the package's Server with the interop
 // methods on 127.0.0.1 in this test process (the daemon mounts the same
 // handler at /RPC2 on its HTTP service), and returns its URL and what
-// types() was last called with.
-func startXMLRPCServer(t *testing.T) (string, func() xmlrpcTypesArgs) {
+// types() was last called with, and the server's log so far.
+func startXMLRPCServer(t *testing.T) (url string, last func() xmlrpcTypesArgs, log func() string) {
 	t.Helper()
 	var mu sync.Mutex
-	var last xmlrpcTypesArgs
+	var received xmlrpcTypesArgs
 	var logs bytes.Buffer
-	srv := &xmlrpc.Server{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	logw := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return logs.Write(p) })
+	srv := &xmlrpc.Server{Logger: slog.New(slog.NewTextHandler(logw, nil))}
 	reg := func(name string, fn any, help string) {
 		if err := srv.Register(name, fn, help); err != nil {
 			t.Fatal(err)
@@ -63,7 +64,7 @@ func startXMLRPCServer(t *testing.T) (string, func() xmlrpcTypesArgs) {
 	reg("types", func(ctx context.Context, i int, min int32, tr, f bool, s string, d, small float64, when time.Time,
 		bin []byte, rec xmlrpcRecord, arr []any, none *string) ([]any, error) {
 		mu.Lock()
-		last = xmlrpcTypesArgs{i, int(min), tr, f, s, d, small, when, bin, rec, arr, none, none == nil}
+		received = xmlrpcTypesArgs{i, int(min), tr, f, s, d, small, when, bin, rec, arr, none, none == nil}
 		mu.Unlock()
 		return []any{i, min, tr, f, s, d, small, when, bin, rec, arr, none}, nil
 	}, "Takes one of each type and returns them.")
@@ -74,12 +75,11 @@ func startXMLRPCServer(t *testing.T) (string, func() xmlrpcTypesArgs) {
 	reg("boom", func() int { panic("boom") }, "")
 	ts := httptest.NewServer(srv)
 	t.Cleanup(ts.Close)
-	t.Cleanup(func() {
-		if !strings.Contains(logs.String(), "method panicked") {
-			t.Errorf("the server did not log boom's panic; its log:\n%s", logs.String())
-		}
-	})
-	return ts.URL + "/RPC2", func() xmlrpcTypesArgs { mu.Lock(); defer mu.Unlock(); return last }
+	return ts.URL + "/RPC2", func() xmlrpcTypesArgs { mu.Lock(); defer mu.Unlock(); return received }, func() string {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.String()
+	}
 }
 
 // TestXMLRPCPythonClient: Python's xmlrpc.client (allow_none) calls our
@@ -87,10 +87,13 @@ func startXMLRPCServer(t *testing.T) (string, func() xmlrpcTypesArgs) {
 // the script asserts what Python got back, and this test what Go got.
 func TestXMLRPCPythonClient(t *testing.T) {
 	py := needPyModule(t, "xmlrpc.client")
-	url, last := startXMLRPCServer(t)
+	url, last, log := startXMLRPCServer(t)
 	out := run(t, 60*time.Second, py, "-W", "ignore", filepath.Join("testdata", "xmlrpc_client.py"), url)
 	if strings.TrimSpace(out) != "ok" {
 		t.Fatalf("xmlrpc_client.py printed %q, want ok", out)
+	}
+	if !strings.Contains(log(), "method panicked") || !strings.Contains(log(), "method=boom") {
+		t.Errorf("the server did not log boom's panic; its log:\n%s", log())
 	}
 	got := last()
 	want := xmlrpcTypesArgs{I: 42, Min: -2147483648, T: true, S: "h\u00e9llo <&> \"world\"\n\ttab", D: 3.25, Small: -0.0001,
