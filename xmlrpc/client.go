@@ -133,13 +133,14 @@ func (c *Client) roundTrip(ctx context.Context, method string, args []any) (any,
 		return nil, fmt.Errorf("xmlrpc: URL %q: want http:// or https://", u.Redacted())
 	}
 	lim := newLimits(c.MaxDepth, c.MaxValues)
-	var body bytes.Buffer
-	if err := encodeCall(&body, method, args, lim.depth); err != nil {
+	// Not pooled: the transport may read a request body until it is done with the connection.
+	body := new(bytes.Buffer)
+	if err := encodeCall(body, method, args, lim.depth); err != nil {
 		return nil, fmt.Errorf("xmlrpc: %s: %w", method, err)
 	}
 	user := u.User
 	u.User = nil
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), &body)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(body.Bytes()))
 	if err != nil {
 		return nil, fmt.Errorf("xmlrpc: %w", err)
 	}
@@ -173,7 +174,14 @@ func (c *Client) roundTrip(ctx context.Context, method string, args []any) (any,
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
 	}
-	v, f, err := parseResponse(&capped{r: resp.Body, left: maxBytes}, lim)
+	in := getBuffer()
+	defer putBuffer(in)
+	_, err = in.ReadFrom(&capped{r: resp.Body, left: maxBytes})
+	var v any
+	var f *Fault
+	if err == nil {
+		v, f, err = parseResponse(bytes.NewReader(in.Bytes()), lim)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("xmlrpc: response to %s: %w", method, err)
 	}

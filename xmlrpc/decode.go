@@ -42,13 +42,14 @@ type decoder struct {
 	x      *xml.Decoder
 	lim    limits
 	values int
+	open   []xml.Name // the elements open, innermost last
 }
 
 func newDecoder(r io.Reader, lim limits) *decoder {
 	x := xml.NewDecoder(r)
 	x.Strict = true
 	x.CharsetReader = charsetReader
-	return &decoder{x: x, lim: lim}
+	return &decoder{x: x, lim: lim, open: make([]xml.Name, 0, 8)}
 }
 
 func syntaxf(format string, args ...any) error {
@@ -58,10 +59,12 @@ func syntaxf(format string, args ...any) error {
 // token returns the next element boundary or text, past comments and
 // processing instructions. A directive (<!DOCTYPE>, <!ENTITY>) is
 // refused: XML-RPC has no use for one, and refusing it closes the door
-// on entity tricks whatever the XML library would do with them.
+// on entity tricks whatever the XML library would do with them. It
+// reads encoding/xml's raw tokens, which skip the namespace machinery
+// XML-RPC does not use, and checks that each end matches its start.
 func (d *decoder) token() (xml.Token, error) {
 	for {
-		t, err := d.x.Token()
+		t, err := d.x.RawToken()
 		if err == io.EOF {
 			return nil, syntaxf("unexpected end of the message")
 		}
@@ -77,6 +80,13 @@ func (d *decoder) token() (xml.Token, error) {
 			return nil, syntaxf("a directive (<!%s…>) is not allowed", firstWord(t))
 		case xml.Comment, xml.ProcInst:
 			continue
+		case xml.StartElement:
+			d.open = append(d.open, t.Name)
+		case xml.EndElement:
+			if n := len(d.open); n == 0 || d.open[n-1] != t.Name {
+				return nil, syntaxf("</%s> does not close the open element", t.Name.Local)
+			}
+			d.open = d.open[:len(d.open)-1]
 		}
 		return t, nil
 	}
@@ -179,7 +189,7 @@ func (d *decoder) text() (string, error) {
 // document's element.
 func (d *decoder) eof() error {
 	for {
-		t, err := d.x.Token()
+		t, err := d.x.RawToken()
 		if err == io.EOF {
 			return nil
 		}

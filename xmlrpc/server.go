@@ -164,9 +164,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
 	}
-	body := http.MaxBytesReader(w, r.Body, maxBytes)
-	var out bytes.Buffer
-	name, params, err := parseCall(body, newLimits(s.MaxDepth, s.MaxValues))
+	in, out := getBuffer(), getBuffer()
+	defer putBuffer(in)
+	defer putBuffer(out)
+	// The body is read whole (it is bounded) so that the parser reads
+	// from memory, with no buffered reader of its own per request.
+	_, err := in.ReadFrom(http.MaxBytesReader(w, r.Body, maxBytes))
+	var name string
+	var params []any
+	if err == nil {
+		name, params, err = parseCall(bytes.NewReader(in.Bytes()), newLimits(s.MaxDepth, s.MaxValues))
+	}
 	var f *Fault
 	var v rawValue
 	var mbe *http.MaxBytesError
@@ -183,13 +191,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		v, f = s.call(r.Context(), name, params, true)
 	}
 	if f != nil {
-		writeFault(&out, f)
+		writeFault(out, f)
 	} else {
-		writeResponse(&out, v)
+		writeResponse(out, v)
 	}
 	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(out.Len()))
 	w.Write(out.Bytes())
+}
+
+var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+func getBuffer() *bytes.Buffer { return buffers.Get().(*bytes.Buffer) }
+
+// putBuffer returns b to the pool, unless a large message made it large.
+func putBuffer(b *bytes.Buffer) {
+	if b.Cap() <= 64<<10 {
+		b.Reset()
+		buffers.Put(b)
+	}
 }
 
 // call runs one method and returns its encoded result or its fault.

@@ -191,14 +191,14 @@ func post(t *testing.T, h http.Handler, method, body string) (int, string) {
 
 func TestServerBadRequests(t *testing.T) {
 	s, _, _ := newTestServer(t)
-	s.MaxRequestBytes = 1000
+	s.MaxRequestBytes = 3000
 	if code, _ := post(t, s, "GET", ""); code != http.StatusMethodNotAllowed {
 		t.Errorf("GET = %d, want 405", code)
 	}
 	tests := []struct{ body, want string }{
 		{"not xml", "<int>-32700</int>"},
 		{`<!DOCTYPE x [<!ENTITY e "e">]><methodCall><methodName>echo</methodName></methodCall>`, "directive"},
-		{"<methodCall><methodName>echo</methodName><params><param><value>" + strings.Repeat("x", 2000) + "</value></param></params></methodCall>", "request over 1000 bytes"},
+		{"<methodCall><methodName>echo</methodName><params><param><value>" + strings.Repeat("x", 4000) + "</value></param></params></methodCall>", "request over 3000 bytes"},
 		{"<methodCall><methodName>echo</methodName><params><param>" + strings.Repeat("<value><array><data>", 40) + strings.Repeat("</data></array></value>", 40) + "</param></params></methodCall>", "nested deeper than 32"},
 		{"<methodCall><methodName>system.multicall</methodName><params><param><value><i4>1</i4></value></param></params></methodCall>", "<int>-32602</int>"},
 	}
