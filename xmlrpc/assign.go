@@ -151,13 +151,28 @@ func assignStruct(dst reflect.Value, m map[string]any) error {
 			if !ok {
 				continue
 			}
-			if err := assign(dst.FieldByIndex(f.index), v); err != nil {
+			if err := assign(fieldAlloc(dst, f.index), v); err != nil {
 				return fmt.Errorf("member %q: %w", k, err)
 			}
 		}
 		return nil
 	}
 	return mismatch(dst, m)
+}
+
+// fieldAlloc is dst.FieldByIndex(index), allocating the nil embedded
+// pointers on the way.
+func fieldAlloc(dst reflect.Value, index []int) reflect.Value {
+	for i, x := range index {
+		if i > 0 && dst.Kind() == reflect.Pointer {
+			if dst.IsNil() {
+				dst.Set(reflect.New(dst.Type().Elem()))
+			}
+			dst = dst.Elem()
+		}
+		dst = dst.Field(x)
+	}
+	return dst
 }
 
 // fieldNamed finds a member's field: its exact name, else one that

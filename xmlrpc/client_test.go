@@ -87,3 +87,24 @@ func TestClientBasicAuth(t *testing.T) {
 		t.Errorf("an ftp:// URL = nil error")
 	}
 }
+
+// TestClientTLS: over https, with the server's certificate trusted
+// through HTTPClient, Basic auth goes to any host.
+func TestClientTLS(t *testing.T) {
+	var user string
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, _, _ = r.BasicAuth()
+		w.Write([]byte("<methodResponse><params><param><value><i4>1</i4></value></param></params></methodResponse>"))
+	}))
+	ts.StartTLS()
+	defer ts.Close()
+	c := &Client{URL: strings.Replace(ts.URL, "https://", "https://alice:pw@", 1), HTTPClient: ts.Client()}
+	var n int
+	if err := c.Call(context.Background(), "m", &n); err != nil || n != 1 || user != "alice" {
+		t.Errorf("Call over TLS = %d, %v (server saw user %q)", n, err, user)
+	}
+	plain := &Client{URL: c.URL} // the default client does not trust the test certificate
+	if err := plain.Call(context.Background(), "m", &n); err == nil || !strings.Contains(err.Error(), "certificate") {
+		t.Errorf("Call over TLS to an untrusted certificate = %v, want a certificate error", err)
+	}
+}

@@ -19,6 +19,9 @@
 //	<array>               []any or any slice or array
 //	<nil/>                nil (a nil pointer, interface, or what decodes into one)
 //
+// A nil slice or map is written as an empty array or struct, so that
+// only an explicit nil needs a peer that knows the extension.
+//
 // A [Server] is an [net/http.Handler]: Go functions register with typed
 // arguments and results ([Server.Register]), and a call that does not
 // fit, a panic, or an error that is not a [*Fault] becomes a fault

@@ -156,7 +156,10 @@ func (e *encoder) value(v reflect.Value, depth int) error {
 	case reflect.Struct:
 		b.WriteString("<value><struct>")
 		for _, f := range fieldsOf(v.Type()) {
-			fv := v.FieldByIndex(f.index)
+			fv, err := v.FieldByIndexErr(f.index)
+			if err != nil {
+				continue // promoted through a nil embedded pointer: not there
+			}
 			if f.omitEmpty && fv.IsZero() {
 				continue
 			}
@@ -221,8 +224,12 @@ func fieldsOf(t reflect.Type) []field {
 	}
 	var out []field
 	for _, sf := range reflect.VisibleFields(t) {
-		if !sf.IsExported() || sf.Anonymous && sf.Type.Kind() == reflect.Struct && sf.Tag.Get("xmlrpc") == "" {
-			continue
+		et := sf.Type
+		if et.Kind() == reflect.Pointer {
+			et = et.Elem()
+		}
+		if !sf.IsExported() || sf.Anonymous && et.Kind() == reflect.Struct && sf.Tag.Get("xmlrpc") == "" {
+			continue // an embedded struct's fields are listed in its place
 		}
 		name, opts, _ := strings.Cut(sf.Tag.Get("xmlrpc"), ",")
 		if name == "-" {

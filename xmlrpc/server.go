@@ -167,6 +167,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	in, out := getBuffer(), getBuffer()
 	defer putBuffer(in)
 	defer putBuffer(out)
+	defer func() {
+		// invoke recovers a method's panics; this is for the server's
+		// own, in the reflection around a method, so that even then the
+		// caller gets a fault, not a reset connection.
+		if p := recover(); p != nil {
+			s.logger().Error("xmlrpc: panic serving a call", "panic", p, "stack", string(debug.Stack()))
+			out.Reset()
+			writeFault(out, Errorf(CodeInternalError, "internal error"))
+			w.Header().Set("Content-Type", "text/xml; charset=utf-8")
+			w.Header().Set("Content-Length", strconv.Itoa(out.Len()))
+			w.Write(out.Bytes())
+		}
+	}()
 	// The body is read whole (it is bounded) so that the parser reads
 	// from memory, with no buffered reader of its own per request.
 	_, err := in.ReadFrom(http.MaxBytesReader(w, r.Body, maxBytes))
