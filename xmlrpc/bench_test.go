@@ -2,6 +2,8 @@ package xmlrpc
 
 import (
 	"bytes"
+	"context"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -34,4 +36,24 @@ func BenchmarkParseResponse(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+func BenchmarkRoundTrip(b *testing.B) {
+	s := &Server{}
+	s.Register("add", func(a, b int) int { return a + b }, "")
+	ts := httptest.NewServer(s)
+	defer ts.Close()
+	c := &Client{URL: ts.URL + "/RPC2", HTTPClient: ts.Client()}
+	ts.Client().Transport.(*http.Transport).MaxIdleConnsPerHost = 64
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			var n int
+			if err := c.Call(context.Background(), "add", &n, 41, 1); err != nil || n != 42 {
+				b.Error(n, err)
+				return
+			}
+		}
+	})
 }

@@ -17,8 +17,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/plumbnet/plumb/xmlrpc"
@@ -29,7 +32,19 @@ func main() {
 	url := flag.String("url", "", "drive the XML-RPC server at `URL`")
 	conc := flag.Int("c", 50, "concurrent clients")
 	dur := flag.Duration("d", 10*time.Second, "how long to drive")
+	profile := flag.String("cpuprofile", "", "with -serve: write a CPU profile to `FILE` until SIGTERM")
 	flag.Parse()
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench/xmlrpc:", err)
+			os.Exit(1)
+		}
+		pprof.StartCPUProfile(f)
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
+		go func() { <-sig; pprof.StopCPUProfile(); f.Close(); os.Exit(0) }()
+	}
 	var err error
 	switch {
 	case *serve != "":
