@@ -62,8 +62,8 @@ func TestClientResultTypes(t *testing.T) {
 	if err := c.Call(ctx, "math.add", n, 1, 2); err == nil {
 		t.Errorf("Call with a non-pointer result = nil, want an error")
 	}
-	if err := c.Call(ctx, "bad name", nil); err == nil {
-		t.Errorf("Call with a method name holding a space = nil, want an error")
+	if err := c.Call(ctx, "bad name", nil); !errors.Is(err, ErrBadArgument) {
+		t.Errorf("Call with a method name holding a space = %v, want ErrBadArgument", err)
 	}
 }
 

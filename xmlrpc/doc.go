@@ -30,7 +30,9 @@
 // ([Server.MaxRequestBytes], [Client.MaxResponseBytes], MaxDepth,
 // MaxValues). The XML is read with encoding/xml's streaming decoder,
 // which resolves no external entities; a document type declaration
-// (<!DOCTYPE …>) or any other directive is refused outright.
+// (<!DOCTYPE …>) or any other directive is refused outright. Time
+// limits (a request that arrives slowly, a connection left idle) are the
+// http.Server's that serves the handler.
 //
 // A [Client] calls a server's methods and decodes the result into a Go
 // value ([Client.Call]); a fault is returned as a [*Fault]. Basic

@@ -39,6 +39,9 @@ var (
 	ErrSyntax = errors.New("xmlrpc: malformed message")
 	// ErrType: a value that cannot be encoded, or decoded into the Go value given.
 	ErrType = errors.New("xmlrpc: type mismatch")
+	// ErrBadArgument: a method name of characters the spec does not allow
+	// (letters, digits, _ . : /), or empty.
+	ErrBadArgument = errors.New("xmlrpc: bad argument")
 	// ErrPlaintext: a password the client would send over plain HTTP to a host not on loopback.
 	ErrPlaintext = errors.New("xmlrpc: refusing to send a password over plain HTTP to a host not on loopback")
 )

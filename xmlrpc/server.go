@@ -100,14 +100,14 @@ func (s *Server) Register(name string, fn any, help string) error {
 
 func checkName(name string) error {
 	if name == "" {
-		return errors.New("xmlrpc: empty method name")
+		return fmt.Errorf("%w: empty method name", ErrBadArgument)
 	}
 	for _, c := range []byte(name) {
 		switch {
 		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9',
 			c == '_', c == '.', c == ':', c == '/':
 		default:
-			return fmt.Errorf("xmlrpc: method name %q: only letters, digits, _ . : and / are allowed", name)
+			return fmt.Errorf("%w: method name %q: only letters, digits, _ . : and / are allowed", ErrBadArgument, name)
 		}
 	}
 	return nil

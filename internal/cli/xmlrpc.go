@@ -115,6 +115,8 @@ func runXMLRPC(cmd *cobra.Command, f *xmlrpcFlags, rawURL, method string, rawArg
 	switch {
 	case errors.As(err, &fault):
 		return withExit(exitXMLRPCFault, fmt.Errorf("%s: fault %d: %s", method, fault.Code, fault.String))
+	case errors.Is(err, xmlrpc.ErrBadArgument):
+		return withExit(2, err)
 	case errors.Is(err, xmlrpc.ErrPlaintext):
 		return withExit(2, fmt.Errorf("%w (use https://, or --insecure-auth)", err))
 	case err != nil:
