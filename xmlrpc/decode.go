@@ -136,7 +136,7 @@ func (d *decoder) start(names ...string) (string, error) {
 }
 
 // startOrEnd reads the start of name, or the end of the element it is
-// in (ok false). encoding/xml has checked that an end matches its start.
+// in (ok false); token has checked that an end matches its start.
 func (d *decoder) startOrEnd(name string) (ok bool, err error) {
 	t, err := d.next()
 	if err != nil {
