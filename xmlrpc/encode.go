@@ -1,0 +1,245 @@
+package xmlrpc
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/xml"
+	"fmt"
+	"math"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// rawValue is an encoded <value>…</value>, written as it is: the server
+// encodes each result once, multicall's too.
+type rawValue []byte
+
+var (
+	timeType  = reflect.TypeFor[time.Time]()
+	rawType   = reflect.TypeFor[rawValue]()
+	bytesType = reflect.TypeFor[[]byte]()
+)
+
+// encoder writes values as XML-RPC, refusing what has no XML-RPC form
+// and nesting deeper than maxDepth (a cycle of pointers ends there).
+type encoder struct {
+	buf      *bytes.Buffer
+	maxDepth int
+}
+
+func encodeCall(buf *bytes.Buffer, method string, args []any, maxDepth int) error {
+	buf.WriteString("<?xml version=\"1.0\"?>\n<methodCall><methodName>")
+	xml.EscapeText(buf, []byte(method))
+	buf.WriteString("</methodName><params>")
+	e := encoder{buf, maxDepth}
+	for i, a := range args {
+		buf.WriteString("<param>")
+		if err := e.value(reflect.ValueOf(a), 0); err != nil {
+			return fmt.Errorf("argument %d: %w", i+1, err)
+		}
+		buf.WriteString("</param>")
+	}
+	buf.WriteString("</params></methodCall>\n")
+	return nil
+}
+
+// encodeValue returns v as a <value> element.
+func encodeValue(v any, maxDepth int) (rawValue, error) {
+	var buf bytes.Buffer
+	e := encoder{&buf, maxDepth}
+	if err := e.value(reflect.ValueOf(v), 0); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+func writeResponse(buf *bytes.Buffer, v rawValue) {
+	buf.WriteString("<?xml version=\"1.0\"?>\n<methodResponse><params><param>")
+	buf.Write(v)
+	buf.WriteString("</param></params></methodResponse>\n")
+}
+
+func writeFault(buf *bytes.Buffer, f *Fault) {
+	buf.WriteString("<?xml version=\"1.0\"?>\n<methodResponse><fault>")
+	v, _ := encodeValue(f.value(), 2) // an int and a string always encode
+	buf.Write(v)
+	buf.WriteString("</fault></methodResponse>\n")
+}
+
+func typeErrorf(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrType}, args...)...)
+}
+
+func (e *encoder) value(v reflect.Value, depth int) error {
+	if depth > e.maxDepth {
+		return fmt.Errorf("%w: nested deeper than %d", ErrTooLarge, e.maxDepth)
+	}
+	b := e.buf
+	if !v.IsValid() {
+		b.WriteString("<value><nil/></value>")
+		return nil
+	}
+	switch v.Type() {
+	case rawType:
+		b.Write(v.Bytes())
+		return nil
+	case timeType:
+		b.WriteString("<value><dateTime.iso8601>")
+		b.WriteString(v.Interface().(time.Time).Format("20060102T15:04:05"))
+		b.WriteString("</dateTime.iso8601></value>")
+		return nil
+	}
+	switch v.Kind() {
+	case reflect.Interface, reflect.Pointer:
+		if v.IsNil() {
+			b.WriteString("<value><nil/></value>")
+			return nil
+		}
+		return e.value(v.Elem(), depth)
+	case reflect.Bool:
+		if v.Bool() {
+			b.WriteString("<value><boolean>1</boolean></value>")
+		} else {
+			b.WriteString("<value><boolean>0</boolean></value>")
+		}
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		e.int(v.Int())
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		u := v.Uint()
+		if u > math.MaxInt64 {
+			return typeErrorf("%d does not fit in 64 bits signed", u)
+		}
+		e.int(int64(u))
+	case reflect.Float32, reflect.Float64:
+		f := v.Float()
+		if math.IsInf(f, 0) || math.IsNaN(f) {
+			return typeErrorf("%v: XML-RPC has no infinity or NaN", f)
+		}
+		b.WriteString("<value><double>")
+		b.WriteString(strconv.FormatFloat(f, 'f', -1, 64))
+		b.WriteString("</double></value>")
+	case reflect.String:
+		b.WriteString("<value><string>")
+		xml.EscapeText(b, []byte(v.String()))
+		b.WriteString("</string></value>")
+	case reflect.Slice, reflect.Array:
+		if v.Type().Elem().Kind() == reflect.Uint8 {
+			b.WriteString("<value><base64>")
+			b.WriteString(base64.StdEncoding.EncodeToString(bytesOf(v)))
+			b.WriteString("</base64></value>")
+			return nil
+		}
+		b.WriteString("<value><array><data>")
+		for i := range v.Len() {
+			if err := e.value(v.Index(i), depth+1); err != nil {
+				return err
+			}
+		}
+		b.WriteString("</data></array></value>")
+	case reflect.Map:
+		if v.Type().Key().Kind() != reflect.String {
+			return typeErrorf("a map with %s keys: a struct needs string keys", v.Type().Key())
+		}
+		keys := v.MapKeys()
+		slices.SortFunc(keys, func(a, b reflect.Value) int { return strings.Compare(a.String(), b.String()) })
+		b.WriteString("<value><struct>")
+		for _, k := range keys {
+			if err := e.member(k.String(), v.MapIndex(k), depth); err != nil {
+				return err
+			}
+		}
+		b.WriteString("</struct></value>")
+	case reflect.Struct:
+		b.WriteString("<value><struct>")
+		for _, f := range fieldsOf(v.Type()) {
+			fv, err := v.FieldByIndexErr(f.index)
+			if err != nil {
+				continue // promoted through a nil embedded pointer: not there
+			}
+			if f.omitEmpty && fv.IsZero() {
+				continue
+			}
+			if err := e.member(f.name, fv, depth); err != nil {
+				return err
+			}
+		}
+		b.WriteString("</struct></value>")
+	default:
+		return typeErrorf("a %s has no XML-RPC form", v.Type())
+	}
+	return nil
+}
+
+func (e *encoder) int(n int64) {
+	if n >= math.MinInt32 && n <= math.MaxInt32 {
+		e.buf.WriteString("<value><int>")
+		e.buf.WriteString(strconv.FormatInt(n, 10))
+		e.buf.WriteString("</int></value>")
+		return
+	}
+	e.buf.WriteString("<value><i8>")
+	e.buf.WriteString(strconv.FormatInt(n, 10))
+	e.buf.WriteString("</i8></value>")
+}
+
+func (e *encoder) member(name string, v reflect.Value, depth int) error {
+	e.buf.WriteString("<member><name>")
+	xml.EscapeText(e.buf, []byte(name))
+	e.buf.WriteString("</name>")
+	if err := e.value(v, depth+1); err != nil {
+		return fmt.Errorf("member %q: %w", name, err)
+	}
+	e.buf.WriteString("</member>")
+	return nil
+}
+
+func bytesOf(v reflect.Value) []byte {
+	if v.Kind() == reflect.Slice {
+		return v.Bytes()
+	}
+	b := make([]byte, v.Len())
+	reflect.Copy(reflect.ValueOf(b), v)
+	return b
+}
+
+// field is a Go struct field as a struct member.
+type field struct {
+	name      string
+	index     []int
+	omitEmpty bool
+}
+
+var fieldCache sync.Map // reflect.Type -> []field
+
+// fieldsOf lists the members of a struct type: exported fields, named
+// by their `xmlrpc:"name,omitempty"` tag or else by their Go name, with
+// the fields of embedded structs in line; "-" leaves a field out.
+func fieldsOf(t reflect.Type) []field {
+	if f, ok := fieldCache.Load(t); ok {
+		return f.([]field)
+	}
+	var out []field
+	for _, sf := range reflect.VisibleFields(t) {
+		et := sf.Type
+		if et.Kind() == reflect.Pointer {
+			et = et.Elem()
+		}
+		if !sf.IsExported() || sf.Anonymous && et.Kind() == reflect.Struct && sf.Tag.Get("xmlrpc") == "" {
+			continue // an embedded struct's fields are listed in its place
+		}
+		name, opts, _ := strings.Cut(sf.Tag.Get("xmlrpc"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = sf.Name
+		}
+		out = append(out, field{name: name, index: sf.Index, omitEmpty: opts == "omitempty"})
+	}
+	fieldCache.Store(t, out)
+	return out
+}
