@@ -68,12 +68,7 @@ func parseGophermap(text string) *gophermap {
 		if len(line) > MaxMapLine {
 			line = line[:MaxMapLine]
 		}
-		line = strings.Map(func(r rune) rune {
-			if r < ' ' && r != '\t' || r == 0x7f {
-				return -1
-			}
-			return r
-		}, line)
+		line = dropControls(line)
 		if !m.line(line) {
 			break
 		}
@@ -95,7 +90,7 @@ func (m *gophermap) line(line string) bool {
 	switch line[0] {
 	case '#', '%':
 	case '!':
-		m.add(mapEntry{kind: entryItem, item: Item{Type: TypeInfo, Display: arg, Selector: "TITLE", Host: "null.host", Port: 1}})
+		m.add(mapEntry{kind: entryItem, item: Item{Type: TypeInfo, Display: cut(arg, MaxDisplay), Selector: "TITLE", Host: "null.host", Port: 1}})
 	case '-':
 		if arg != "" {
 			if m.hidden == nil {
@@ -128,13 +123,28 @@ func (m *gophermap) line(line string) bool {
 	return true
 }
 
+// dropControls removes the control characters but TAB from line,
+// byte by byte: a gophermap need not be UTF-8.
+func dropControls(line string) string {
+	b := make([]byte, 0, len(line))
+	for i := 0; i < len(line); i++ {
+		if c := line[i]; (c >= ' ' || c == '\t') && c != 0x7f {
+			b = append(b, c)
+		}
+	}
+	return string(b)
+}
+
 func (m *gophermap) add(e mapEntry) { m.entries = append(m.entries, e) }
 
 // mapItem parses a gophermap line with a TAB into an item; its Host
 // and Port stay empty where the line names none.
 func mapItem(line string) Item {
 	f := strings.SplitN(line, "\t", 5)
-	it := Item{Type: line[0], Display: f[0][1:]}
+	it := Item{Type: TypeInfo}
+	if f[0] != "" {
+		it.Type, it.Display = f[0][0], f[0][1:]
+	}
 	if len(f) > 1 {
 		it.Selector = f[1]
 	}
@@ -149,6 +159,7 @@ func mapItem(line string) Item {
 			it.Port = p
 		}
 	}
+	it.Display, it.Selector, it.Host = cut(it.Display, MaxDisplay), cut(it.Selector, MaxSelector), cut(it.Host, MaxHost)
 	if it.Host != "" && it.Port == 0 {
 		it.Port = DefaultPort
 	}
@@ -156,4 +167,12 @@ func mapItem(line string) Item {
 		it.Host, it.Port = "null.host", 1
 	}
 	return it
+}
+
+// cut keeps at most n bytes of s.
+func cut(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
 }

@@ -48,9 +48,10 @@ type Item struct {
 	Port     int
 }
 
-// Limits of a menu line (RFC 1436 section 3.8 recommends display
-// strings under 70 characters, selectors under 255; servers send longer
-// ones).
+// Limits of the fields of the server's menu lines (RFC 1436 section
+// 3.8 recommends display strings under 70 characters, selectors under
+// 255; servers send longer ones). A client takes any line up to its
+// line limit, with a host name up to MaxHost.
 const (
 	MaxDisplay  = 1024
 	MaxSelector = 1024
@@ -106,6 +107,9 @@ func ParseItem(line string) (Item, error) {
 		return Item{}, fmt.Errorf("%w: control character", ErrBadItem)
 	}
 	f := strings.SplitN(line, "\t", 5)
+	if f[0] == "" {
+		return Item{}, fmt.Errorf("%w: no type", ErrBadItem)
+	}
 	it := Item{Type: line[0], Display: f[0][1:]}
 	if len(f) < 4 {
 		if len(f) == 1 || it.Type == TypeInfo {
@@ -126,8 +130,8 @@ func ParseItem(line string) (Item, error) {
 		port = 0
 	}
 	it.Port = port
-	if len(it.Display) > MaxDisplay || len(it.Selector) > MaxSelector || len(it.Host) > MaxHost {
-		return Item{}, fmt.Errorf("%w: field too long", ErrBadItem)
+	if len(it.Host) > MaxHost {
+		return Item{}, fmt.Errorf("%w: host name too long", ErrBadItem)
 	}
 	return it, nil
 }
@@ -135,7 +139,7 @@ func ParseItem(line string) (Item, error) {
 // info returns an info line of the server's own menus; its selector,
 // host and port are the placeholders clients ignore.
 func info(text string) Item {
-	return Item{Type: TypeInfo, Display: text, Host: "null.host", Port: 1}
+	return Item{Type: TypeInfo, Display: cut(text, MaxDisplay), Host: "null.host", Port: 1}
 }
 
 // errorItem is the type-3 item a refused request gets.

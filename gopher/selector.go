@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"path"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxDepth bounds the directories of a selector's path.
@@ -48,6 +49,9 @@ func parseRequest(line string, maxLen int) (request, error) {
 		if c := line[i]; (c < ' ' && c != '\t') || c == 0x7f {
 			return request{}, errControl
 		}
+	}
+	if !utf8.ValidString(line) {
+		return request{}, errSelector("Selector is not UTF-8")
 	}
 	sel, rest, _ := strings.Cut(line, "\t")
 	search, _, _ := strings.Cut(rest, "\t")

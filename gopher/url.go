@@ -42,26 +42,34 @@ func ParseURL(raw string) (URL, error) {
 	if u.Hostname() == "" {
 		return URL{}, fmt.Errorf("gopher: %q has no host", raw)
 	}
+	if strings.Contains(u.Hostname(), ":") && !strings.HasPrefix(u.Host, "[") {
+		return URL{}, fmt.Errorf("gopher: %q: an IPv6 address goes in brackets", raw)
+	}
 	port := u.Port()
 	if port == "" {
 		port = strconv.Itoa(DefaultPort)
 	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return URL{}, fmt.Errorf("gopher: %q: bad port %q", raw, port)
+	}
 	g.Host = net.JoinHostPort(u.Hostname(), port)
 	p := u.EscapedPath()
-	if u.RawQuery != "" {
+	if u.RawQuery != "" || u.ForceQuery {
 		p += "%3F" + u.RawQuery // a "?" belongs to the selector in gopher
 	}
-	p = strings.TrimPrefix(p, "/")
+	p, err = url.PathUnescape(strings.TrimPrefix(p, "/"))
+	if err != nil {
+		return URL{}, fmt.Errorf("gopher: %q: %w", raw, err)
+	}
 	if p == "" {
 		g.Type = TypeMenu
 		return g, nil
 	}
 	g.Type = p[0]
-	rest, err := url.PathUnescape(p[1:])
-	if err != nil {
-		return URL{}, fmt.Errorf("gopher: %q: %w", raw, err)
+	if g.Type <= ' ' || g.Type >= 0x7f {
+		return URL{}, fmt.Errorf("gopher: %q: item type %q is not a printable ASCII character", raw, g.Type)
 	}
-	sel, search, _ := strings.Cut(rest, "\t")
+	sel, search, _ := strings.Cut(p[1:], "\t")
 	search, _, _ = strings.Cut(search, "\t") // a Gopher+ string after a second TAB is not ours to send
 	if strings.ContainsAny(sel+search, "\r\n\x00") {
 		return URL{}, fmt.Errorf("%w: %q holds CR, LF or NUL", ErrBadArgument, raw)
@@ -80,7 +88,7 @@ func (u URL) String() string {
 	if t == 0 {
 		t = TypeMenu
 	}
-	path := string(t) + u.Selector
+	path := string([]byte{t}) + u.Selector
 	if u.Search != "" {
 		path += "\t" + u.Search
 	}
