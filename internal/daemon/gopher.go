@@ -136,7 +136,9 @@ func (b *gopherBackend) Stop(context.Context) error {
 
 func (b *gopherBackend) Tree(ctx context.Context, user string) (gopher.FS, error) {
 	if user == "" {
-		b.once.Do(func() { b.anon, b.anonErr = b.store.Anonymous(context.WithoutCancel(ctx), filestore.Limits{ReadOnly: true}) })
+		b.once.Do(func() {
+			b.anon, b.anonErr = b.store.Anonymous(context.WithoutCancel(ctx), filestore.Limits{ReadOnly: true})
+		})
 		if b.anonErr != nil {
 			return nil, b.anonErr
 		}
