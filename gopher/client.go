@@ -19,7 +19,6 @@ import (
 const (
 	DefaultClientTimeout = 30 * time.Second
 	DefaultMaxMenuLine   = 4096 + 2
-	DefaultMaxTextLine   = 1 << 20
 )
 
 // Client fetches gopher items. Gopher has one request per connection,
@@ -183,9 +182,12 @@ func ReadMenu(r *bufio.Reader, max int) ([]Item, error) {
 	}
 }
 
-// Text fetches the text item u and writes its lines to w with LF line
-// ends, dot-stuffing undone, up to the "." line (or the end of the
-// connection, for servers that send text raw). A response that is one
+// Text fetches the text item u and writes it to w with LF line ends.
+// A last line that is "." alone, the end of a text as RFC 1436 section
+// 3.8 has it, is left out; servers that send text raw (most, ours
+// among them) end it with the connection instead, and a "." line
+// before the end is text. Lines starting with ".." are written as they
+// came: servers do not agree on dot-stuffing. A response that is one
 // type-3 item is that *Error. It returns the bytes written.
 func (c *Client) Text(ctx context.Context, u URL, w io.Writer) (int64, error) {
 	r, err := c.open(ctx, u)
@@ -198,35 +200,44 @@ func (c *Client) Text(ctx context.Context, u URL, w io.Writer) (int64, error) {
 }
 
 func readText(br *bufio.Reader, w io.Writer, max int64) (int64, error) {
-	lr := wire.NewReader(br)
-	lr.Lenient, lr.MaxLine = true, DefaultMaxTextLine
 	var n int64
-	first := true
+	bol, first := true, true
 	for {
-		line, err := lr.ReadLine()
-		switch {
-		case err == io.EOF:
-			return n, nil
-		case errors.Is(err, wire.ErrLineTooLong):
-			return n, fmt.Errorf("%w: a text line over %d bytes", ErrProtocol, DefaultMaxTextLine)
-		case err != nil:
-			return n, err
-		case line == ".":
-			return n, nil
-		}
+		chunk, err := br.ReadSlice('\n')
+		whole := err == nil // chunk ends a line
 		if first {
 			first = false
-			if e := errorResponse(line, br); e != nil {
+			if e := errorResponse(strings.TrimRight(string(chunk), "\r\n"), br); whole && e != nil {
 				return 0, e
 			}
 		}
-		line = strings.TrimPrefix(line, ".")
-		if max > 0 && n+int64(len(line))+1 > max {
+		if bol && (string(chunk) == ".\r\n" || string(chunk) == ".\n" || (string(chunk) == "." && err == io.EOF)) {
+			if _, perr := br.Peek(1); perr == io.EOF {
+				return n, nil
+			}
+		}
+		out := chunk
+		if whole {
+			out = bytes.TrimSuffix(bytes.TrimSuffix(chunk, []byte("\n")), []byte("\r"))
+		}
+		if max > 0 && n+int64(len(out))+1 > max {
 			return n, fmt.Errorf("%w: over %d bytes", ErrTooLarge, max)
 		}
-		k, err := io.WriteString(w, line+"\n")
+		k, werr := w.Write(out)
 		n += int64(k)
-		if err != nil {
+		if werr == nil && whole {
+			k, werr = w.Write([]byte{'\n'})
+			n += int64(k)
+		}
+		if werr != nil {
+			return n, werr
+		}
+		bol = whole
+		switch {
+		case err == nil || err == bufio.ErrBufferFull:
+		case err == io.EOF:
+			return n, nil
+		default:
 			return n, err
 		}
 	}

@@ -76,6 +76,10 @@ func TestClientLimits(t *testing.T) {
 				c.SetDeadline(time.Now().Add(5 * time.Second))
 				line := make([]byte, 64)
 				n, _ := c.Read(line)
+				if strings.HasPrefix(string(line[:n]), "/dotted") {
+					c.Write([]byte("one\r\n.\r\ntwo\r\n.\r\n"))
+					return
+				}
 				if strings.HasPrefix(string(line[:n]), "/long") {
 					c.Write([]byte(strings.Repeat("x", 100000)))
 					return
@@ -89,6 +93,10 @@ func TestClientLimits(t *testing.T) {
 	c := &Client{MaxMenuItems: 10}
 	if _, err := c.Menu(context.Background(), URL{Host: ln.Addr().String(), Selector: "/"}); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("Menu of 50 items with MaxMenuItems 10 = %v, want ErrTooLarge", err)
+	}
+	var text bytes.Buffer
+	if _, err := c.Text(context.Background(), URL{Host: ln.Addr().String(), Selector: "/dotted"}, &text); err != nil || text.String() != "one\n.\ntwo\n" {
+		t.Errorf("Text of a dot-terminated text = %q, %v; want %q", text.String(), err, "one\n.\ntwo\n")
 	}
 	if _, err := c.Menu(context.Background(), URL{Host: ln.Addr().String(), Selector: "/long"}); !errors.Is(err, ErrProtocol) {
 		t.Errorf("Menu with a 100000-byte line = %v, want ErrProtocol", err)

@@ -15,9 +15,10 @@
 // "..", ".", empty and hidden elements, backslashes, control characters
 // and over-long lines are refused with a type-3 error item. h items
 // whose selector is "URL:address" get a page sending a browser on.
-// Text files go out with CRLF line ends, dot-stuffed and ending in "."
-// (RFC 1436 section 3.8); every other item goes out raw, as stored, to
-// the end of the connection. Menus name the host and port the client
+// Menus end with a "." line; files, text included, go out raw, as
+// stored, to the end of the connection: RFC 1436 section 3.8 would end
+// text with "." and dot-stuff it, but curl, lynx and gophernicus treat
+// text as bytes to the end (lynx shows a "." and doubled dots). Menus name the host and port the client
 // connected to unless [Server.Hostname] and [Server.Port] say others.
 //
 // TLS: a listener whose connections are *tls.Conn is implicit TLS (use
@@ -29,8 +30,8 @@
 // [Server.LineTimeout] of its first byte (slowloris).
 //
 // The [Client] fetches menus ([Client.Menu], searches too), text
-// ([Client.Text]: dot-terminated, or raw to the end for servers that
-// send it so) and binary items ([Client.Binary]); a type-3 answer is an
+// ([Client.Text]: to the end, with a final "." line left out for
+// servers that end text so) and binary items ([Client.Binary]); a type-3 answer is an
 // [*Error]. As gopher has one request per connection, a Client holds
 // no connection: each call dials. Selectors and searches holding CR,
 // LF, NUL (or TAB, in a selector) are refused with [ErrBadArgument].

@@ -97,8 +97,9 @@ func field(s string) string {
 
 // ParseItem parses one menu line (without its line end). Fields after
 // the port (a Gopher+ "+") are ignored. A line with fewer than four
-// fields is ErrBadItem, except that a line of a type and text alone
-// (which some servers send for info lines) is an info item.
+// fields is ErrBadItem, except that a line without TAB (which some
+// servers send for text, errors among them) is an info item of the
+// whole line, and an "i" line may stop after its selector.
 func ParseItem(line string) (Item, error) {
 	if line == "" {
 		return Item{}, fmt.Errorf("%w: empty line", ErrBadItem)
@@ -107,16 +108,17 @@ func ParseItem(line string) (Item, error) {
 		return Item{}, fmt.Errorf("%w: control character", ErrBadItem)
 	}
 	f := strings.SplitN(line, "\t", 5)
+	if len(f) == 1 {
+		// No TAB: a server's bare text line, all of it to show.
+		return Item{Type: TypeInfo, Display: line}, nil
+	}
 	if f[0] == "" {
 		return Item{}, fmt.Errorf("%w: no type", ErrBadItem)
 	}
 	it := Item{Type: line[0], Display: f[0][1:]}
 	if len(f) < 4 {
-		if len(f) == 1 || it.Type == TypeInfo {
-			it.Type = TypeInfo
-			if len(f) > 1 {
-				it.Selector = f[1]
-			}
+		if it.Type == TypeInfo {
+			it.Selector = f[1]
 			return it, nil
 		}
 		return Item{}, fmt.Errorf("%w: %d fields, want 4", ErrBadItem, len(f))

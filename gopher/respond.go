@@ -5,10 +5,7 @@ import (
 	"html"
 	"io"
 	"io/fs"
-	"path"
 	"strings"
-
-	"github.com/plumbnet/plumb/internal/wire"
 )
 
 // respond answers one request line.
@@ -62,7 +59,7 @@ func (c *conn) respond(line string) {
 		c.writeError("Only a directory can be searched")
 		return
 	default:
-		c.file(tree, r, m)
+		c.file(tree, r)
 		return
 	}
 	if err != nil {
@@ -76,30 +73,18 @@ func (c *conn) respond(line string) {
 	c.bw.WriteString(".\r\n")
 }
 
-// file sends a file: text (type 0) with CRLF line ends, dot-stuffed and
-// dot-terminated (RFC 1436 section 3.8), any other type raw, as stored,
-// to the end of the connection. The type is the one the file has in
-// its directory's menu, a gophermap's ":ext=type" lines included.
-func (c *conn) file(tree FS, r request, m *menuBuilder) {
+// file sends a file raw, as stored, to the end of the connection,
+// text files too: RFC 1436 section 3.8 would end text with a "." line
+// and dot-stuff it, but the clients in use (curl, lynx) and gophernicus
+// treat text as bytes to the end, and a client that looks for the "."
+// finds the end of the connection instead.
+func (c *conn) file(tree FS, r request) {
 	f, err := tree.Open(c.ctx, r.path)
 	if err != nil {
 		c.fail(err, "open failed", r.selector())
 		return
 	}
 	defer f.Close()
-	var types map[string]byte
-	if text, err := m.readMap(path.Join(path.Dir(r.path), MapName)); err == nil {
-		types = parseGophermap(text).types
-	}
-	if itemType(path.Base(r.path), false, types) == TypeText {
-		w := wire.NewDotWriter(c.bw)
-		if _, err := io.Copy(w, f); err != nil {
-			c.s.logger().Debug("gopher: send failed", "selector", r.selector(), "remote", c.remote(), "err", err)
-			return
-		}
-		w.Close()
-		return
-	}
 	if _, err := c.bw.ReadFrom(f); err != nil {
 		c.s.logger().Debug("gopher: send failed", "selector", r.selector(), "remote", c.remote(), "err", err)
 	}

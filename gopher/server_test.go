@@ -19,7 +19,7 @@ func TestConformance(t *testing.T) {
 		Busy: func(t *testing.T, c *testkit.Transcript) { c.Send("/a.txt") },
 		Finish: func(t *testing.T, c *testkit.Transcript) {
 			b, err := io.ReadAll(c.R)
-			if want := "alpha\r\nbeta\r\n.\r\n"; string(b) != want || err != nil {
+			if want := "alpha\r\nbeta\n"; string(b) != want || err != nil {
 				t.Errorf("/a.txt = %q, %v; want %q", b, err, want)
 			}
 		},
@@ -60,17 +60,15 @@ func TestRootMenu(t *testing.T) {
 func TestFiles(t *testing.T) {
 	ts := startServer(t, nil, nil)
 	for _, tc := range []struct{ sel, want string }{
-		// Text: CRLF line ends, dot-stuffed, dot-terminated.
-		{"/README", "Read me.\r\n..a line with a dot\r\n..\r\nlast\r\n.\r\n"},
-		{"/a.txt", "alpha\r\nbeta\r\n.\r\n"},
-		{"a.txt", "alpha\r\nbeta\r\n.\r\n"},
-		// Everything else: raw, as stored.
+		// Every file raw, as stored: text too (as gophernicus sends it).
+		{"/README", "Read me.\n.a line with a dot\n.\nlast\n"},
+		{"/a.txt", "alpha\r\nbeta\n"},
+		{"a.txt", "alpha\r\nbeta\n"},
 		{"/pic.gif", gifBytes},
 		{"/blob.bin", "\x00\x01"},
 		{"/page.html", "<p>hi</p>\n"},
-		// A gophermap's ":dat=0" makes .dat text in its directory.
-		{"/mapped/table.dat", "a;b\r\n.\r\n"},
-		{"/~alice/hello.txt", "hi from alice\r\n.\r\n"},
+		{"/mapped/table.dat", "a;b\n"},
+		{"/~alice/hello.txt", "hi from alice\n"},
 	} {
 		if got := fetch(t, ts.addr, tc.sel); got != tc.want {
 			t.Errorf("%q = %q, want %q", tc.sel, got, tc.want)
@@ -209,7 +207,7 @@ func TestTLSOnThePlainPort(t *testing.T) {
 	if p := c.ConnectionState().NegotiatedProtocol; p != "gopher" {
 		t.Errorf("ALPN = %q, want gopher", p)
 	}
-	if got, want := exchange(t, c, "/a.txt"), "alpha\r\nbeta\r\n.\r\n"; got != want {
+	if got, want := exchange(t, c, "/a.txt"), "alpha\r\nbeta\n"; got != want {
 		t.Errorf("/a.txt over TLS = %q, want %q", got, want)
 	}
 	// One offering other protocols, or none, is served without ALPN.
@@ -218,7 +216,7 @@ func TestTLSOnThePlainPort(t *testing.T) {
 		t.Errorf("/pic.gif over TLS = %q, want %q", got, gifBytes)
 	}
 	// Plain text on the same port.
-	if got, want := fetch(t, ts.addr, "/a.txt"), "alpha\r\nbeta\r\n.\r\n"; got != want {
+	if got, want := fetch(t, ts.addr, "/a.txt"), "alpha\r\nbeta\n"; got != want {
 		t.Errorf("/a.txt in plain text = %q, want %q", got, want)
 	}
 }
@@ -228,7 +226,7 @@ func TestImplicitTLS(t *testing.T) {
 	srv := &Server{Backend: &FSBackend{Root: testTree()}, Logger: quietLog, TLSConfig: server}
 	ln := tls.NewListener(testkit.Listen(t), srv.ListenerTLSConfig())
 	addr := testkit.Serve(t, srv, ln)
-	if got, want := exchange(t, tlsDial(t, addr, client), "/a.txt"), "alpha\r\nbeta\r\n.\r\n"; got != want {
+	if got, want := exchange(t, tlsDial(t, addr, client), "/a.txt"), "alpha\r\nbeta\n"; got != want {
 		t.Errorf("/a.txt over implicit TLS = %q, want %q", got, want)
 	}
 }
