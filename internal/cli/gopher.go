@@ -170,9 +170,12 @@ func (b *browser) command(ctx context.Context, line string) error {
 	case "h", "help", "?":
 		return errBrowserUsage
 	}
+	if _, err := strconv.Atoi(verb); err != nil {
+		return errBrowserUsage
+	}
 	u, err := b.link(verb)
 	if err != nil {
-		return errBrowserUsage
+		return err
 	}
 	if u.Type == gopher.TypeSearch {
 		if arg == "" {
