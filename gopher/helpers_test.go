@@ -47,6 +47,9 @@ func testTree() fstest.MapFS {
 		"stop/gophermap":        f("one\n.\ntwo\n"),
 		"users/gophermap":       f("Users:\n~\n"),
 		"empty/.keep":           f(""),
+		"inline/b.gophermap":    f("Between a and c.\n*\n"),
+		"inline/a.txt":          f("a\n"),
+		"inline/c.txt":          f("c\n"),
 		"docs/deep/.hidden.txt": f("no"),
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // typesByExt gives a file's item type by its extension; a file with
@@ -50,7 +51,7 @@ func itemType(name string, dir bool, override map[string]byte) byte {
 // would refuse do not.
 func listed(name string) bool {
 	return name != "" && name[0] != '.' && name != MapName && !strings.HasSuffix(name, "."+MapName) &&
-		!strings.ContainsAny(name, "\\\t\r\n\x00")
+		!strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f || r == '\\' }) && utf8.ValidString(name)
 }
 
 // menuBuilder builds one menu for one request.
@@ -96,7 +97,7 @@ func (m *menuBuilder) menu(dir string) error {
 		if dir == "." && !m.s.NoSearch {
 			m.add(Item{Type: TypeSearch, Display: "Search file names", Selector: selectorOf(m.user, ".", true), Host: m.host, Port: m.port})
 		}
-		return m.listing(dir, nil)
+		return m.listing(dir, nil, 0)
 	}
 	return err
 }
@@ -122,7 +123,7 @@ func (m *menuBuilder) expand(g *gophermap, dir string, depth int) error {
 		case entryItem:
 			m.add(m.local(e.item, dir))
 		case entryListing:
-			if err := m.listing(dir, g); err != nil {
+			if err := m.listing(dir, g, depth); err != nil {
 				return err
 			}
 		case entryUsers:
@@ -175,8 +176,9 @@ func (m *menuBuilder) users() {
 }
 
 // listing adds the generated listing of dir: directories first, then
-// files, each by name, without what g hides.
-func (m *menuBuilder) listing(dir string, g *gophermap) error {
+// files, each by name, without what g hides. A file named
+// "*.gophermap" is an inline gophermap: its entries stand in its place.
+func (m *menuBuilder) listing(dir string, g *gophermap, depth int) error {
 	ents, err := m.tree.ReadDir(m.ctx, dir)
 	if err != nil {
 		return err
@@ -197,10 +199,16 @@ func (m *menuBuilder) listing(dir string, g *gophermap) error {
 	})
 	for _, fi := range ents {
 		name := fi.Name()
+		p := path.Join(dir, name)
+		if strings.HasSuffix(name, "."+MapName) && name[0] != '.' && fi.Mode().IsRegular() && !hidden[name] && depth < MaxIncludeDepth {
+			if text, err := m.readMap(p); err == nil {
+				m.expand(parseGophermap(text), dir, depth+1)
+			}
+			continue
+		}
 		if !listed(name) || hidden[name] || !(fi.IsDir() || fi.Mode().IsRegular()) {
 			continue
 		}
-		p := path.Join(dir, name)
 		m.add(Item{Type: itemType(name, fi.IsDir(), types), Display: name,
 			Selector: selectorOf(m.user, p, fi.IsDir()), Host: m.host, Port: m.port})
 	}

@@ -32,6 +32,7 @@ func TestRootMenu(t *testing.T) {
 		ts.local('7', "Search file names", "/"),
 		ts.local('1', "docs", "/docs/"),
 		ts.local('1', "empty", "/empty/"),
+		ts.local('1', "inline", "/inline/"),
 		ts.local('1', "loop", "/loop/"),
 		ts.local('1', "mapped", "/mapped/"),
 		ts.local('1', "stop", "/stop/"),
@@ -105,6 +106,12 @@ func TestGophermap(t *testing.T) {
 	}
 	if got, want := fetch(t, ts.addr, "/loop"), menu(ends...); got != want {
 		t.Errorf("menu /loop = %q, want %q", got, want)
+	}
+	// An inline map stands where its name sorts; its "*" lists the
+	// directory again, inline maps in it expanded only so deep.
+	got := fetch(t, ts.addr, "/inline/")
+	if want := menu(ts.local('0', "a.txt", "/inline/a.txt"), info("Between a and c.").Line(), ts.local('0', "a.txt", "/inline/a.txt")); !strings.HasPrefix(got, strings.TrimSuffix(want, ".\r\n")) || strings.Count(got, "\n") > 60 {
+		t.Errorf("menu /inline/ = %q, want it to start %q and stay bounded", got, want)
 	}
 	if got, want := fetch(t, ts.addr, "/stop"), menu(info("one").Line()); got != want {
 		t.Errorf("menu /stop = %q, want %q", got, want)
