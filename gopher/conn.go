@@ -98,6 +98,9 @@ func (c *conn) Serve() {
 	defer func() {
 		if v := recover(); v != nil {
 			log.Error("gopher: panic in session", "remote", c.remote(), "panic", v, "stack", string(debug.Stack()))
+			c.bw.Reset(deadlineWriter{c}) // drop a half-written answer
+			c.writeError("Server error")
+			c.bw.Flush()
 		}
 		c.cancel()
 		c.Close()
@@ -185,12 +188,14 @@ func (c *conn) finish() {
 	if c.bw.Flush() != nil {
 		return
 	}
+	tcp := c.raw
 	if tc, ok := c.rw.(*tls.Conn); ok {
-		tc.CloseWrite()
+		tc.CloseWrite() // close_notify
+		tcp = tc.NetConn()
 	}
-	if cw, ok := c.raw.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
-		c.raw.SetReadDeadline(time.Now().Add(time.Second))
-		io.CopyN(io.Discard, c.raw, 64<<10)
+	if cw, ok := tcp.(interface{ CloseWrite() error }); ok && cw.CloseWrite() == nil {
+		tcp.SetReadDeadline(time.Now().Add(time.Second))
+		io.CopyN(io.Discard, tcp, 64<<10)
 	}
 }
 

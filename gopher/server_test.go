@@ -1,6 +1,7 @@
 package gopher
 
 import (
+	"context"
 	"crypto/tls"
 	"io"
 	"net"
@@ -265,5 +266,21 @@ func TestExtraBytesAfterRequest(t *testing.T) {
 	}
 	if got := exchange(t, c, "/pic.gif\r\n+extra"); got != gifBytes {
 		t.Errorf("/pic.gif with bytes after = %q, want %q", got, gifBytes)
+	}
+}
+
+type panicBackend struct{}
+
+func (panicBackend) Tree(ctx context.Context, user string) (FS, error) { panic("backend bug") }
+
+// TestPanicEndsOneConnection: a panic in a request answers a type-3
+// error and the server goes on serving.
+func TestPanicEndsOneConnection(t *testing.T) {
+	srv := &Server{Backend: panicBackend{}, Logger: quietLog}
+	addr := testkit.Serve(t, srv, nil)
+	for range 2 {
+		if got, want := fetch(t, addr, "/"), menu(errorItem("Server error").Line()); got != want {
+			t.Errorf("/ with a panicking backend = %q, want %q", got, want)
+		}
 	}
 }
