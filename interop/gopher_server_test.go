@@ -145,3 +145,25 @@ func TestGopherLynx(t *testing.T) {
 		}
 	}
 }
+
+// TestGopherGetOwnServer: plumb get over gopher:// and gophers:// (on
+// both ports, verifying plumb serve's own certificate) against plumb serve.
+func TestGopherGetOwnServer(t *testing.T) {
+	s, plain, implicit, img := gopherServed(t)
+	ca := filepath.Join(s.Data, "tls", "cert.pem")
+	dir := t.TempDir()
+	for _, tc := range []struct{ url, want string }{
+		{"gopher://" + plain + "/I/img.png", string(img)},
+		{"gophers://" + plain + "/I/img.png", string(img)},
+		{"gophers://" + implicit + "/I/img.png", string(img)},
+		{"gopher://" + plain + "/0/README", "Welcome to the plumb gopher hole.\n.a line with a dot\n"},
+		{"gophers://" + implicit + "/1/~alice/", "7Search file names\t/~alice/\t127.0.0.1\t" + implicit[strings.LastIndex(implicit, ":")+1:] + "\n" +
+			"0plan.md\t/~alice/plan.md\t127.0.0.1\t" + implicit[strings.LastIndex(implicit, ":")+1:] + "\n"},
+	} {
+		out := filepath.Join(dir, "out")
+		run(t, 30*time.Second, plumbBin, "get", "-s", "--ca", ca, "-o", out, tc.url)
+		if b, err := os.ReadFile(out); err != nil || string(b) != tc.want {
+			t.Errorf("plumb get %s = %d bytes %q, %v; want %d bytes", tc.url, len(b), b[:min(len(b), 200)], err, len(tc.want))
+		}
+	}
+}
