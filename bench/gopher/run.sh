@@ -112,3 +112,5 @@ for s in plumb gophernicus; do
   awk -v s="$s" -v a="${best[$s]}" -v g="${best[gophernicus]}" \
     'BEGIN { printf "| %s | %.0f | %.2fx |\n", s, a, (g > 0 ? a / g : 0) }'
 done
+awk -v a="${best[plumb]}" -v g="${best[gophernicus]}" \
+  'BEGIN { r = (g > 0 ? a / g : 0); printf "\nratio plumb/gophernicus: %.2fx (target 5x: %s)\n", r, (r >= 5 ? "met" : "not met") }'
