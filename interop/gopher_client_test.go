@@ -38,6 +38,15 @@ func needGophernicus(t testing.TB) string {
 // connection. It returns the address; both stop with the test.
 func startGophernicus(t testing.TB, root string) string {
 	t.Helper()
+	return startGophernicusTLS(t, root, "")
+}
+
+// startGophernicusTLS is startGophernicus behind TLS when certDir is
+// not empty: socat terminates TLS with the test certificate, as
+// gophernicus's documentation has stunnel do, and gophernicus is told
+// (-T) that the port is TLS, so its menus say so.
+func startGophernicusTLS(t testing.TB, root, certDir string) string {
+	t.Helper()
 	socat := need(t, "socat")
 	gph := needGophernicus(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -48,8 +57,14 @@ func startGophernicus(t testing.TB, root string) string {
 	l.Close()
 	// -nr: run as root in a test container; -ns: no syslog; -nv: no
 	// virtual hosts (the root is the tree).
-	cmd := exec.Command(socat, fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,fork,reuseaddr", port),
-		fmt.Sprintf("EXEC:%s -h 127.0.0.1 -p %d -r %s -nr -ns -nv", gph, port, root))
+	listen := fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,fork,reuseaddr", port)
+	exe := fmt.Sprintf("EXEC:%s -h 127.0.0.1 -p %d -r %s -nr -ns -nv", gph, port, root)
+	if certDir != "" {
+		certFile, keyFile := testkit.TLSFiles(t, certDir)
+		listen = fmt.Sprintf("OPENSSL-LISTEN:%d,bind=127.0.0.1,fork,reuseaddr,cert=%s,key=%s,verify=0", port, certFile, keyFile)
+		exe += fmt.Sprintf(" -T %d", port)
+	}
+	cmd := exec.Command(socat, listen, exe)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	var errb bytes.Buffer
 	cmd.Stderr = &errb
@@ -205,5 +220,34 @@ func TestGopherBrowserAgainstGophernicus(t *testing.T) {
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "saved.txt")); err != nil || string(b) != "alpha\nbeta\n.\ngamma\n" {
 		t.Errorf("saved.txt = %q, %v", b, err)
+	}
+}
+
+// TestGopherTLSClientAgainstGophernicus: gophers:// to gophernicus
+// behind TLS, the server's certificate verified.
+func TestGopherTLSClientAgainstGophernicus(t *testing.T) {
+	root, gif := gophernicusTree(t)
+	addr := startGophernicusTLS(t, root, t.TempDir())
+	_, client := testkit.TLS(t)
+	c := gopher.Client{TLSConfig: client}
+	ctx := context.Background()
+	items, err := c.Menu(ctx, gopher.URL{TLS: true, Host: addr, Type: '1', Selector: "/"})
+	if err != nil {
+		t.Fatalf("Menu(gophers:///) = %v", err)
+	}
+	var bin bytes.Buffer
+	for _, it := range items {
+		if it.Selector == "/pic.gif" {
+			if _, err := c.Binary(ctx, it.URL(true), &bin); err != nil || !bytes.Equal(bin.Bytes(), gif) {
+				t.Errorf("Binary(gophers://…/pic.gif) = %d bytes, %v; want the %d bytes of the file", bin.Len(), err, len(gif))
+			}
+		}
+	}
+	if bin.Len() == 0 {
+		t.Errorf("no /pic.gif in the menu over TLS: %+v", items)
+	}
+	var text bytes.Buffer
+	if _, err := c.Text(ctx, gopher.URL{TLS: true, Host: addr, Type: '0', Selector: "/a.txt"}, &text); err != nil || text.String() != "alpha\nbeta\n.\ngamma\n" {
+		t.Errorf("Text(gophers://…/a.txt) = %q, %v", text.String(), err)
 	}
 }
