@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -154,6 +156,10 @@ func (b *gopherBackend) Tree(ctx context.Context, user string) (gopher.FS, error
 	home := u.Home
 	if home == "" {
 		home = u.Name
+	}
+	// Store.Home makes a missing home; a read-only service must not.
+	if _, err := os.Stat(filepath.Join(b.store.Dir(), "home", home)); err != nil {
+		return nil, fs.ErrNotExist
 	}
 	t, err := b.store.Home(ctx, home, filestore.Limits{ReadOnly: true})
 	if err != nil {

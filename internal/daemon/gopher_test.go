@@ -44,7 +44,7 @@ func gopherDaemon(t *testing.T) (d *Daemon, plain, implicit string) {
 		}
 	}
 	d = startTest(t, c)
-	for _, u := range []string{"alice", "bob"} {
+	for _, u := range []string{"alice", "bob", "carol"} { // carol has no home yet
 		if err := d.Accounts().Add(u, u+"-password"); err != nil {
 			t.Fatal(err)
 		}
@@ -53,7 +53,7 @@ func gopherDaemon(t *testing.T) (d *Daemon, plain, implicit string) {
 }
 
 func TestGopherAdapter(t *testing.T) {
-	_, plain, implicit := gopherDaemon(t)
+	d, plain, implicit := gopherDaemon(t)
 	ctx := context.Background()
 	c := &gopher.Client{TLSConfig: &tls.Config{InsecureSkipVerify: true}}
 	for _, u := range []gopher.URL{
@@ -95,7 +95,7 @@ func TestGopherAdapter(t *testing.T) {
 		t.Errorf("/pub/logo.gif = %q, %v", bin.String(), err)
 	}
 	var e *gopher.Error
-	for _, sel := range []string{"/~bob/", "/~nobody/", "/~alice/../private.txt", "/.hidden", "/~alice/private.txt"} {
+	for _, sel := range []string{"/~bob/", "/~carol/", "/~nobody/", "/~alice/../private.txt", "/.hidden", "/~alice/private.txt"} {
 		if _, err := c.Menu(ctx, gopher.URL{Host: plain, Type: '1', Selector: sel}); !errors.As(err, &e) {
 			t.Errorf("Menu(%q) = %v, want a type-3 error", sel, err)
 		}
@@ -103,6 +103,9 @@ func TestGopherAdapter(t *testing.T) {
 	s := gopher.URL{Host: plain, Type: '7', Selector: "/~alice/", Search: "deep"}
 	if items, err := c.Menu(ctx, s); err != nil || len(items) != 1 || items[0].Selector != "/~alice/sub/deep.md" {
 		t.Errorf("search deep in ~alice = %+v, %v", items, err)
+	}
+	if _, err := os.Stat(filepath.Join(d.DataDir(), "files", "home", "carol")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("asking for /~carol/ made her home (stat: %v), want it left alone", err)
 	}
 }
 
