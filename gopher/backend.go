@@ -1,0 +1,120 @@
+package gopher
+
+import (
+	"context"
+	"io"
+	"io/fs"
+	"slices"
+	"strings"
+)
+
+// FS is a read-only file tree the server serves. Names are
+// slash-separated and relative to the tree's top ("." is the top);
+// the server has already refused "..", empty and hidden elements. The
+// implementation keeps the names inside the tree (symbolic links too).
+type FS interface {
+	Stat(ctx context.Context, name string) (fs.FileInfo, error)
+	// ReadDir lists a directory, sorted by name.
+	ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error)
+	// Open opens a regular file.
+	Open(ctx context.Context, name string) (io.ReadCloser, error)
+}
+
+// Backend gives the server its trees.
+type Backend interface {
+	// Tree returns the tree served under "/" when user is "", or under
+	// "/~user/". An error matching fs.ErrNotExist is "no such user"
+	// (or a user without a tree to serve). When the FS is an
+	// io.Closer, the server closes it after the request.
+	Tree(ctx context.Context, user string) (FS, error)
+}
+
+// UserLister is a Backend that can list the users whose trees it
+// serves, for the "~" line of a gophermap.
+type UserLister interface {
+	Users(ctx context.Context) ([]string, error)
+}
+
+// FSBackend serves Root under "/" and Homes[name] under "/~name/",
+// each an io/fs.FS (os.DirFS, fstest.MapFS, an embed.FS). It is the
+// package's backend for tests and examples; its trees are read-only.
+type FSBackend struct {
+	Root  fs.FS
+	Homes map[string]fs.FS
+}
+
+var (
+	_ Backend    = (*FSBackend)(nil)
+	_ UserLister = (*FSBackend)(nil)
+)
+
+// Tree returns Root or Homes[user].
+func (b *FSBackend) Tree(ctx context.Context, user string) (FS, error) {
+	if user == "" {
+		if b.Root == nil {
+			return nil, fs.ErrNotExist
+		}
+		return DirFS(b.Root), nil
+	}
+	t, ok := b.Homes[user]
+	if !ok {
+		return nil, fs.ErrNotExist
+	}
+	return DirFS(t), nil
+}
+
+// Users lists the names of Homes, sorted.
+func (b *FSBackend) Users(context.Context) ([]string, error) {
+	names := make([]string, 0, len(b.Homes))
+	for n := range b.Homes {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// DirFS makes an io/fs.FS a tree the server can serve.
+func DirFS(fsys fs.FS) FS { return dirFS{fsys} }
+
+type dirFS struct{ fsys fs.FS }
+
+func (d dirFS) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return fs.Stat(d.fsys, name)
+}
+
+func (d dirFS) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ents, err := fs.ReadDir(d.fsys, name)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]fs.FileInfo, 0, len(ents))
+	for _, e := range ents {
+		fi, err := fs.Stat(d.fsys, strings.TrimPrefix(name+"/"+e.Name(), "./"))
+		if err == nil {
+			out = append(out, fi)
+		}
+	}
+	return out, nil
+}
+
+func (d dirFS) Open(ctx context.Context, name string) (io.ReadCloser, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f, err := d.fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		f.Close()
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrPermission}
+	}
+	return f, nil
+}
