@@ -255,7 +255,9 @@ func (f *davFile) Stat() (fs.FileInfo, error) {
 	return etagInfo{fi}, nil
 }
 
-func (f *davFile) DeadProps() (map[xml.Name]webdav.Property, error) { return f.d.props.get(f.name), nil }
+func (f *davFile) DeadProps() (map[xml.Name]webdav.Property, error) {
+	return f.d.props.get(f.name), nil
+}
 func (f *davFile) Patch(p []webdav.Proppatch) ([]webdav.Propstat, error) {
 	return f.d.props.patch(f.name, p), nil
 }

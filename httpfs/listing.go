@@ -23,9 +23,9 @@ type Listing struct {
 type Entry struct {
 	Name    string    `json:"name"`
 	Dir     bool      `json:"dir"`
-	Size    int64     `json:"size"`            // bytes; -1 when unknown
-	ModTime time.Time `json:"mtime,omitzero"`  // zero when unknown
-	Href    string    `json:"href"`            // relative URL of the entry ("a%20b.txt", "sub/")
+	Size    int64     `json:"size"`           // bytes; -1 when unknown
+	ModTime time.Time `json:"mtime,omitzero"` // zero when unknown
+	Href    string    `json:"href"`           // relative URL of the entry ("a%20b.txt", "sub/")
 }
 
 // list answers a directory: JSON for "Accept: application/json", else
@@ -162,4 +162,3 @@ func humanSize(n int64) string {
 	}
 	return ""
 }
-
