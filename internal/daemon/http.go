@@ -187,7 +187,9 @@ func (c sendfileConn) ReadFrom(r io.Reader) (int64, error) {
 }
 
 // logLines writes access log lines into the daemon's log.
-type logLines struct{ log interface{ Info(string, ...any) } }
+type logLines struct {
+	log interface{ Info(string, ...any) }
+}
 
 func (l logLines) Write(p []byte) (int, error) {
 	l.log.Info("access", "line", strings.TrimSuffix(string(p), "\n"))
