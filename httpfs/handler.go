@@ -200,13 +200,12 @@ func ETag(fi fs.FileInfo) string {
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request, t FS, name string) {
 	ctx := r.Context()
-	f, err := t.Open(ctx, name)
+	fi, err := t.Stat(ctx, name)
 	if err != nil {
-		fi, serr := t.Stat(ctx, name)
-		if serr != nil || !fi.IsDir() {
-			s.fail(w, r, err)
-			return
-		}
+		s.fail(w, r, err)
+		return
+	}
+	if fi.IsDir() {
 		if !strings.HasSuffix(r.URL.Path, "/") {
 			redirect(w, r, r.URL.Path+"/")
 			return
@@ -214,14 +213,21 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, t FS, name string) 
 		s.list(w, r, t, name)
 		return
 	}
-	defer f.Close()
-	fi, err := f.Stat()
+	if strings.HasSuffix(r.URL.Path, "/") {
+		redirect(w, r, strings.TrimSuffix(r.URL.Path, "/"))
+		return
+	}
+	if fi.Mode().IsRegular() && fi.Size() <= cacheFileMax && s.serveSmall(w, r, t, name, fi) {
+		return
+	}
+	f, err := t.Open(ctx, name)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	if strings.HasSuffix(r.URL.Path, "/") && name != "/" {
-		redirect(w, r, strings.TrimSuffix(r.URL.Path, "/"))
+	defer f.Close()
+	if fi, err = f.Stat(); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	h := w.Header()

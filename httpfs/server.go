@@ -70,6 +70,7 @@ type Server struct {
 	davMu   sync.Mutex
 	davLock map[string]webdav.LockSystem // user -> the locks of that user's tree
 	props   *deadProps
+	cache   fileCache
 }
 
 func orDefault(d, def time.Duration) time.Duration {
