@@ -29,6 +29,16 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if ifHeaderFails(r, func(p string) string {
+		fi, err := t.Stat(r.Context(), p)
+		if err != nil {
+			return ""
+		}
+		return ETag(fi)
+	}) {
+		http.Error(w, "412 the If header's entity tags do not match", http.StatusPreconditionFailed)
+		return
+	}
 	rq := &davRequest{}
 	if r.Method == http.MethodPut {
 		if max := s.MaxBodyBytes; max > 0 {

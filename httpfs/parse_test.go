@@ -1,6 +1,7 @@
 package httpfs
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 	"testing"
@@ -84,4 +85,29 @@ func FuzzParseListing(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestIfHeaderEntityTags(t *testing.T) {
+	cur := func(p string) string {
+		if p == "/f" {
+			return `"v1"`
+		}
+		return ""
+	}
+	for h, want := range map[string]bool{
+		`(<urn:x> ["bogus"]) (Not <DAV:no-lock> ["bogus"])`: true,
+		`(<urn:x> ["v1"]) (Not <DAV:no-lock> ["v1"])`:       false,
+		`(Not ["v1"])`:                     true,
+		`(["v1-gz"])`:                      false,
+		`(<urn:x>)`:                        false,
+		`</dav/other> (["v1"])`:            true,
+		`(["bogus"]) (<urn:only-a-token>)`: false,
+		`(["unterminated`:                  false,
+	} {
+		r, _ := http.NewRequest("PUT", "http://h/dav/f", nil)
+		r.Header.Set("If", h)
+		if got := ifHeaderFails(r, cur); got != want {
+			t.Errorf("If: %s fails = %v, want %v", h, got, want)
+		}
+	}
 }

@@ -112,7 +112,6 @@ func TestHTTPServerPython(t *testing.T) {
 // litmusKnown are the litmus tests that fail against golang.org/x/net/webdav,
 // with the reason docs/PROTOCOLS.md gives.
 var litmusKnown = []string{
-	"fail_complex_cond_put", // entity tags in the If header are not evaluated
 	"lock_shared",           // shared locks: 501, x/net/webdav has exclusive locks only
 }
 
