@@ -112,7 +112,7 @@ func TestHTTPServerPython(t *testing.T) {
 // litmusKnown are the litmus tests that fail against golang.org/x/net/webdav,
 // with the reason docs/PROTOCOLS.md gives.
 var litmusKnown = []string{
-	"lock_shared",           // shared locks: 501, x/net/webdav has exclusive locks only
+	"lock_shared", // shared locks: 501, x/net/webdav has exclusive locks only
 }
 
 func TestHTTPServerLitmus(t *testing.T) {
