@@ -376,7 +376,7 @@ func (s *httpSession) getParallel(ctx context.Context, n int) error {
 			w := &offsetWriter{f: f, off: start, max: end + 1}
 			_, err = io.Copy(writerFunc(func(p []byte) (int, error) {
 				n, err := w.Write(p)
-				t.moved = moved.Add(int64(n))
+				moved.Add(int64(n))
 				barMu.Lock()
 				bar.Write(p[:n])
 				barMu.Unlock()
@@ -392,6 +392,7 @@ func (s *httpSession) getParallel(ctx context.Context, n int) error {
 		}()
 	}
 	wg.Wait()
+	t.moved = moved.Load()
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
