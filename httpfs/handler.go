@@ -71,16 +71,12 @@ func (s *Server) mounted(p string) http.Handler {
 	if h, ok := s.Handlers[p]; ok {
 		return h
 	}
-	var best string
-	for k := range s.Handlers {
-		if strings.HasSuffix(k, "/") && strings.HasPrefix(p, k) && len(k) > len(best) {
-			best = k
+	for _, k := range s.prefixes { // longest first
+		if strings.HasPrefix(p, k) {
+			return s.Handlers[k]
 		}
 	}
-	if best == "" {
-		return nil
-	}
-	return s.Handlers[best]
+	return nil
 }
 
 // cleanPath returns the request's decoded path, refusing what could

@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -71,6 +73,8 @@ type Server struct {
 	davLock map[string]webdav.LockSystem // user -> the locks of that user's tree
 	props   *deadProps
 	cache   fileCache
+	// prefixes are the keys of Handlers that end in "/", longest first.
+	prefixes []string
 }
 
 func orDefault(d, def time.Duration) time.Duration {
@@ -94,6 +98,12 @@ func (s *Server) init() {
 		if s.CGIDir != "" {
 			s.cgi = &cgiDir{dir: s.CGIDir}
 		}
+		for k := range s.Handlers {
+			if strings.HasSuffix(k, "/") {
+				s.prefixes = append(s.prefixes, k)
+			}
+		}
+		slices.SortFunc(s.prefixes, func(a, b string) int { return len(b) - len(a) })
 		s.davLock = map[string]webdav.LockSystem{}
 		s.props = newDeadProps()
 		s.handler = s.middleware(http.HandlerFunc(s.route))

@@ -441,12 +441,18 @@ func TestAccessLogAndRate(t *testing.T) {
 
 func TestMountedHandlers(t *testing.T) {
 	f := newFixture(t, func(s *Server, _ *testBackend) {
-		s.Handlers = map[string]http.Handler{"/RPC2": http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			io.WriteString(w, "rpc")
-		})}
+		answer := func(s string) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, s) })
+		}
+		s.Handlers = map[string]http.Handler{"/RPC2": answer("rpc"), "/api/": answer("api"), "/api/v2/": answer("v2")}
 	})
-	if _, body := f.do(t, "POST", "/RPC2", strings.NewReader("x")); body != "rpc" {
-		t.Errorf("POST /RPC2 = %q, want the mounted handler", body)
+	for path, want := range map[string]string{"/RPC2": "rpc", "/api/x": "api", "/api/v2/y": "v2"} {
+		if _, body := f.do(t, "POST", path, strings.NewReader("x")); body != want {
+			t.Errorf("POST %s = %q, want the mounted handler's %q", path, body, want)
+		}
+	}
+	if resp, _ := f.do(t, "GET", "/RPC2/x", nil); resp.StatusCode != 404 {
+		t.Errorf("GET /RPC2/x = %d, want the tree's 404", resp.StatusCode)
 	}
 }
 

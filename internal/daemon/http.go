@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/plumbnet/plumb/httpfs"
@@ -210,24 +211,28 @@ type httpBackend struct {
 	store              *filestore.Store
 	limits, anonLimits filestore.Limits
 
+	anon  atomic.Pointer[filestore.Tree] // set once, under mu
 	mu    sync.Mutex
-	anon  *filestore.Tree
 	homes map[string]*filestore.Tree
 }
 
 var _ httpfs.Backend = (*httpBackend)(nil)
 
 func (b *httpBackend) Anonymous(ctx context.Context) (httpfs.FS, error) {
+	if t := b.anon.Load(); t != nil {
+		return httpTree{t}, nil
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.anon == nil {
-		t, err := b.store.Anonymous(ctx, b.anonLimits)
-		if err != nil {
-			return nil, err
-		}
-		b.anon = t
+	if t := b.anon.Load(); t != nil {
+		return httpTree{t}, nil
 	}
-	return httpTree{b.anon}, nil
+	t, err := b.store.Anonymous(ctx, b.anonLimits)
+	if err != nil {
+		return nil, err
+	}
+	b.anon.Store(t)
+	return httpTree{t}, nil
 }
 
 func (b *httpBackend) Login(ctx context.Context, user, password string, remote net.Addr) (httpfs.FS, error) {
@@ -260,9 +265,8 @@ func (b *httpBackend) Start(context.Context) error { return nil }
 func (b *httpBackend) Stop(context.Context) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if b.anon != nil {
-		b.anon.Close()
-		b.anon = nil
+	if t := b.anon.Swap(nil); t != nil {
+		t.Close()
 	}
 	for k, t := range b.homes {
 		t.Close()
