@@ -24,6 +24,13 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		// A collection is listed as elsewhere (x/net/webdav answers 405).
+		name := strings.TrimPrefix(r.URL.Path, "/dav")
+		if fi, err := t.Stat(r.Context(), name); err == nil && fi.IsDir() {
+			s.get(w, r, t, name)
+			return
+		}
 	case "PROPFIND", "PROPPATCH", "LOCK":
 		if !s.checkDAVBody(w, r) {
 			return

@@ -472,6 +472,9 @@ func TestWebDAVBasics(t *testing.T) {
 	if resp.StatusCode != 207 || !strings.Contains(body, "a.txt") {
 		t.Fatalf("PROPFIND = %d %s", resp.StatusCode, body)
 	}
+	if resp, body := f.do(t, "GET", "/dav/docs/", nil, auth...); resp.StatusCode != 200 || !strings.Contains(body, `href="a.txt"`) {
+		t.Errorf("GET of a WebDAV collection = %d, want a listing:\n%s", resp.StatusCode, body)
+	}
 	_, get := f.do(t, "GET", "/~alice/docs/a.txt", nil, auth...)
 	if get != "dav" {
 		t.Errorf("the WebDAV upload over plain GET = %q", get)
