@@ -213,7 +213,8 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, t FS, name string) 
 		redirect(w, r, strings.TrimSuffix(r.URL.Path, "/"))
 		return
 	}
-	if fi.Mode().IsRegular() && fi.Size() <= cacheFileMax && s.serveSmall(w, r, t, name, fi) {
+	digest := wantsDigest(r)
+	if !digest && fi.Mode().IsRegular() && fi.Size() <= cacheFileMax && s.serveSmall(w, r, t, name, fi) {
 		return
 	}
 	f, err := t.Open(ctx, name)
@@ -230,6 +231,9 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, t FS, name string) 
 	h["Etag"] = []string{ETag(fi)}
 	if ct := mime.TypeByExtension(path.Ext(fi.Name())); ct != "" {
 		h["Content-Type"] = []string{ct}
+	}
+	if digest {
+		s.setDigest(w, t, name, f, fi)
 	}
 	http.ServeContent(w, r, fi.Name(), fi.ModTime(), f)
 }

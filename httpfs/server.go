@@ -73,6 +73,7 @@ type Server struct {
 	davLock map[string]webdav.LockSystem // user -> the locks of that user's tree
 	props   *deadProps
 	cache   fileCache
+	digests digestCache
 	// prefixes are the keys of Handlers that end in "/", longest first.
 	prefixes []string
 }

@@ -184,6 +184,10 @@ func TestGetRangesAndConditionals(t *testing.T) {
 	if resp, _ := f.do(t, "GET", "/hello.txt", nil, "If-Match", `"stale"`); resp.StatusCode != 412 {
 		t.Errorf("If-Match stale = %d, want 412", resp.StatusCode)
 	}
+	resp, _ = f.do(t, "GET", "/hello.txt", nil, "Range", "bytes=0-0", "Want-Repr-Digest", "sha-256=5")
+	if got := resp.Header.Get("Repr-Digest"); got != "sha-256=:hT/5N2Kgbdv3IsTr6d3WbY9j3a6pf1IcPswg2nyXYCA=:" {
+		t.Errorf("Repr-Digest = %q, want the sha-256 of the whole file", got)
+	}
 	if resp, _ := f.do(t, "GET", "/missing", nil); resp.StatusCode != 404 {
 		t.Errorf("GET /missing = %d, want 404", resp.StatusCode)
 	}

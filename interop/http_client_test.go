@@ -216,6 +216,11 @@ func TestHTTPGetFromPlumbServe(t *testing.T) {
 	if code != 0 || !strings.Contains(out, `"proto": "HTTP/2.0"`) || !strings.Contains(out, `"status": 200`) {
 		t.Errorf("plumb get --json over https: exit %d, %s %s", code, out, errs)
 	}
+	// --parallel asks for the digest, which plumb serve gives, and checks it.
+	out, errs, code = plumbRun(t, "", "get", "-s", "--json", "--parallel", "4", "-o", filepath.Join(t.TempDir(), "p"), "http://"+s.Addr(t, "http")+"/data.bin")
+	if code != 0 || !strings.Contains(out, `"Repr-Digest": "sha-256=:`) {
+		t.Errorf("plumb get --parallel from plumb serve: exit %d, no Repr-Digest in %s %s", code, out, errs)
+	}
 	if _, errs, code := plumbRun(t, "", "put", "-s", src, "http://"+s.Addr(t, "http")+"/data.bin"); code != 1 || !strings.Contains(errs, "401") {
 		t.Errorf("plumb put without credentials: exit %d %q, want 1 naming 401", code, errs)
 	}

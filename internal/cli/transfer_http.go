@@ -319,7 +319,7 @@ const segmentMin = 256 << 10
 // A server without ranges gets one plain download.
 func (s *httpSession) getParallel(ctx context.Context, n int) error {
 	t := s.t
-	probe, err := s.do(ctx, http.MethodGet, t.url, nil, 0, http.Header{"Range": {"bytes=0-0"}})
+	probe, err := s.do(ctx, http.MethodGet, t.url, nil, 0, http.Header{"Range": {"bytes=0-0"}, "Want-Repr-Digest": {"sha-256=10"}})
 	if err != nil {
 		return err
 	}
