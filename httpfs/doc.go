@@ -31,7 +31,10 @@
 // client address, and header, body and idle timeouts against slowloris.
 // Each request can be logged in the Combined Log Format.
 //
+// A file's sha-256 is sent as Repr-Digest (RFC 9530) to a request with
+// Want-Repr-Digest.
+//
 // Left out: WebDAV's dead properties are kept in memory only (they are
-// lost when the server restarts); digest authentication; serving
-// directories' index.html files under /dav/.
+// lost when the server restarts); digest authentication; shared WebDAV
+// locks; serving a directory's index.html in place of its listing.
 package httpfs
