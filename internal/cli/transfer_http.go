@@ -75,6 +75,9 @@ func newHTTPSession(t *transfer) (*httpSession, error) {
 		if req.URL.Host != via[0].URL.Host {
 			req.Header.Del("Authorization") // net/http does too; say it here
 		}
+		if req.URL.Scheme == "http" && !loopbackHost(req.URL.Hostname()) {
+			req.Header.Del("Authorization") // never in plain text off this machine
+		}
 		return nil
 	}}
 	u := t.url
