@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -132,5 +133,25 @@ func TestHTTPMountsAndConfig(t *testing.T) {
 	httpSection.of(cfg).ReadHeaderTimeout.Duration = 0
 	if err := cfg.validate(); err == nil || !strings.Contains(err.Error(), "http.read_header_timeout") {
 		t.Errorf("validate with read_header_timeout 0 = %v, want an error naming it", err)
+	}
+}
+
+func TestHTTPSlowHeaderClosed(t *testing.T) {
+	cfg := httpTestConfig(t)
+	httpSection.of(cfg).ReadHeaderTimeout.Duration = 200 * time.Millisecond
+	addrs := startHTTPDaemon(t, cfg)
+	c, err := net.Dial("tcp", addrs["http"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	start := time.Now()
+	if _, err := io.ReadAll(c); err != nil {
+		t.Fatalf("a header trickled in was not cut off: %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("cut off after %v, want about read_header_timeout", d)
 	}
 }
