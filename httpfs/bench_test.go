@@ -119,3 +119,18 @@ type bodyWriter struct {
 }
 
 func (w *bodyWriter) Write(p []byte) (int, error) { return w.body.Write(p) }
+
+// BenchmarkNetHTTPFileServer is the baseline: net/http's FileServer on
+// the same file.
+func BenchmarkNetHTTPFileServer(b *testing.B) {
+	dir := b.TempDir()
+	os.WriteFile(filepath.Join(dir, "small.txt"), []byte(strings.Repeat("x", 1024)), 0o640)
+	h := http.FileServer(http.Dir(dir))
+	req, _ := http.NewRequest("GET", "/small.txt", nil)
+	w := &discardWriter{h: http.Header{}}
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(w.h)
+		h.ServeHTTP(w, req)
+	}
+}
