@@ -27,7 +27,7 @@ type HTTPConfig struct {
 	Listener
 	HTTPS             Listener `toml:"https" comment:"HTTPS with HTTP/2 (the port 443 convention)"`
 	AccessLog         string   `toml:"access_log" comment:"Combined Log Format access log: \"-\" into the daemon's log, a file name (relative to the data directory), or \"\" for none"`
-	CGIDir            string   `toml:"cgi_dir" comment:"Directory of CGI scripts served at /cgi-bin/NAME; empty: no CGI"`
+	CGIDir            string   `toml:"cgi_dir" comment:"Directory of CGI scripts (relative to the data directory) served at /cgi-bin/NAME; empty: no CGI"`
 	Compress          bool     `toml:"compress" comment:"gzip text responses for clients that accept it"`
 	MaxHeaderBytes    int      `toml:"max_header_bytes" comment:"Bytes a request's header may have (431 over it)"`
 	MaxBodyBytes      int64    `toml:"max_body_bytes" comment:"Bytes a request body (an upload) may have (413 over it); 0: only [files] max_file_bytes"`
@@ -119,6 +119,10 @@ func buildHTTP(d *Daemon) ([]Service, error) {
 		d.addComponent("http access log", closer{f})
 		access = f
 	}
+	cgiDir := cfg.CGIDir
+	if cgiDir != "" && !filepath.IsAbs(cgiDir) {
+		cgiDir = filepath.Join(d.DataDir(), cgiDir)
+	}
 	newServer := func() *httpfs.Server {
 		return &httpfs.Server{
 			Backend:            be,
@@ -131,7 +135,7 @@ func buildHTTP(d *Daemon) ([]Service, error) {
 			RequestRate:        cfg.RequestRate,
 			RequestBurst:       cfg.RequestBurst,
 			AccessLog:          access,
-			CGIDir:             cfg.CGIDir,
+			CGIDir:             cgiDir,
 			DisableCompression: !cfg.Compress,
 			Logger:             log,
 		}
