@@ -199,3 +199,24 @@ func TestHTTPAcrossProtocols(t *testing.T) {
 		t.Errorf("on disk %v, HTTP says %q", fi, h)
 	}
 }
+
+// TestHTTPServerCGI: a Python CGI script from http.cgi_dir, through curl.
+func TestHTTPServerCGI(t *testing.T) {
+	need(t, "curl")
+	py := needPyModule(t, "os")
+	s := startServe(t, ftpServeConfig("")+"[http]\naddr = \"127.0.0.1:0\"\ncgi_dir = \"cgi\"\n")
+	dir := filepath.Join(s.Data, "cgi")
+	os.MkdirAll(dir, 0o750)
+	script := "#!" + py + "\nimport os, sys\nsys.stdout.write('Content-Type: text/plain\\r\\n\\r\\n')\n" +
+		"sys.stdout.write(os.environ['REQUEST_METHOD'] + ' ' + os.environ.get('PATH_INFO', '') + ' ' + os.environ.get('QUERY_STRING', '') + ' ' + sys.stdin.read())\n"
+	if err := os.WriteFile(filepath.Join(dir, "echo.py"), []byte(script), 0o750); err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + s.Addr(t, "http")
+	if got := curl(t, "-d", "body", base+"/cgi-bin/echo.py/extra?q=1"); got != "POST /extra q=1 body" {
+		t.Errorf("CGI answered %q", got)
+	}
+	if code := curl(t, "-o", "/dev/null", "-w", "%{http_code}", base+"/cgi-bin/missing"); code != "404" {
+		t.Errorf("a missing CGI script = %s, want 404", code)
+	}
+}
