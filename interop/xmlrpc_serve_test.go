@@ -2,7 +2,6 @@ package interop
 
 import (
 	"encoding/json"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,17 +12,9 @@ import (
 // TestXMLRPCOperatorsViaServe: Python's xmlrpc.client calls plumb
 // serve's operator methods at /RPC2 on the HTTP service, as an operator
 // (answered), as another account (403) and with a wrong password (401).
-// It needs the HTTP service, which mounts the daemon's XML-RPC handler;
-// a build without one skips it.
+// The HTTP service mounts the daemon's XML-RPC handler there.
 func TestXMLRPCOperatorsViaServe(t *testing.T) {
 	py := needPyModule(t, "xmlrpc.client")
-	cfg, err := exec.Command(plumbBin, "serve", "--print-config").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(string(cfg), "\n[http]\n") {
-		t.Skip("this build of plumb serve has no [http] service to mount /RPC2 on")
-	}
 	s := startServe(t, "[http]\nenabled = true\naddr = \"127.0.0.1:0\"\n[xmlrpc]\noperators = [\"root\"]\n")
 	for _, u := range []string{"root", "bob"} {
 		if _, stderr, code := plumbUser(t, s.Data, u+"-password-1\n", "add", u); code != 0 {

@@ -78,6 +78,10 @@ type transferFlags struct {
 	netrcFile string
 	timeout   time.Duration
 	silent    bool
+	headers   []string // http(s): extra request headers, "Name: value"
+	parallel  int      // http(s): segments of a parallel download
+	recursive bool     // get: mirror a directory listing
+	json      bool     // print the response's metadata as JSON
 }
 
 func (f *transferFlags) register(cmd *cobra.Command) {
@@ -92,6 +96,8 @@ func (f *transferFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.netrcFile, "netrc-file", "", "read credentials from `FILE` instead of $NETRC or ~/.netrc")
 	fl.DurationVar(&f.timeout, "timeout", 30*time.Second, "give up connecting, or on a stalled transfer, after this long")
 	fl.BoolVarP(&f.silent, "silent", "s", false, "no progress bar")
+	fl.StringArrayVarP(&f.headers, "header", "H", nil, "http(s)://: send the request header `\"NAME: VALUE\"` (repeatable)")
+	fl.BoolVar(&f.json, "json", false, "http(s)://: print the response's status, headers and size as JSON on standard output")
 }
 
 // transfer is one run of plumb get or plumb put.
@@ -103,9 +109,17 @@ type transfer struct {
 	// begin is called by a scheme once it knows the total size (-1 if
 	// unknown) and the offset it starts from; it returns where the
 	// bytes go (get) or a writer that counts them (put).
-	begin func(total, offset int64) (io.Writer, error)
-	moved int64 // bytes transferred, counted by what begin returned
-	bar   *progressbar.ProgressBar
+	begin  func(total, offset int64) (io.Writer, error)
+	moved  int64 // bytes transferred, counted by what begin returned
+	bar    *progressbar.ProgressBar
+	out    string    // get: the local file, "-" for standard output
+	stdout io.Writer // where --json goes
+}
+
+// A recursiveGetter is a scheme that can mirror a directory (plumb get
+// --recursive) into the local directory dir.
+type recursiveGetter interface {
+	getRecursive(ctx context.Context, t *transfer, dir string) error
 }
 
 // tlsConfig is the TLS configuration --insecure and --ca ask for.
@@ -219,6 +233,17 @@ must verify against the system's authorities or --ca FILE (--insecure
 skips the check); only AUTH TLS without --ssl-reqd to a server on this
 machine (plumb serve's self-signed one, say) goes on unverified.
 
+http:// and https:// follow redirects (up to 10), send the URL's, --user's
+or ~/.netrc's credentials as HTTP Basic (asking for a missing password on
+the terminal; never in plain text off this machine: use https://), and
+fail on an HTTP error status. --continue asks for the rest with a Range.
+--parallel N fetches a large file in N ranges at once and checks the
+whole length, and the server's Repr-Digest or Digest (sha-256) when it
+sends one. --recursive mirrors a directory listing (plumb's own HTML or
+JSON, nginx's and Apache's autoindex, Python's http.server) into -o DIR,
+keeping the files' modification times. --json prints the response's
+status and headers as JSON on standard output.
+
 A progress bar is drawn on standard error when it is a terminal.
 Exit status: 0 when the whole file arrived (or --continue found it
 complete); 1 when nothing was transferred; 2 for bad arguments; 3 when
@@ -228,7 +253,11 @@ resumes; 130 when interrupted.`,
   plumb get ftp://alice@localhost:10021/big.iso -o big.iso --continue
   plumb get ftps://localhost:10990/report.pdf --ca data/tls/cert.pem
   plumb get --ssl-reqd -k ftp://localhost:10021/dir/
-  plumb get -o - ftp://localhost:10021/log.txt | grep ERROR`,
+  plumb get -o - ftp://localhost:10021/log.txt | grep ERROR
+  plumb get http://localhost:10080/pub/big.iso --parallel 4
+  plumb get -C -o big.iso https://localhost:10443/~alice/big.iso --ca data/tls/cert.pem
+  plumb get --recursive -o mirror http://localhost:10080/pub/
+  plumb get --json -o page.html -H "Accept-Language: fr" https://example.org/`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runGet(cmd.Context(), cmd, &f, args[0])
@@ -236,6 +265,8 @@ resumes; 130 when interrupted.`,
 	}
 	f.register(cmd)
 	cmd.Flags().StringVarP(&f.output, "output", "o", "", "write to `FILE` (- for standard output) instead of the URL's file name")
+	cmd.Flags().IntVar(&f.parallel, "parallel", 0, "http(s)://: download a large file in `N` ranges at once")
+	cmd.Flags().BoolVarP(&f.recursive, "recursive", "r", false, "http(s)://: mirror the directory listing at URL (and below) into -o DIR")
 	return cmd
 }
 
@@ -243,6 +274,20 @@ func runGet(ctx context.Context, cmd *cobra.Command, f *transferFlags, raw strin
 	u, scheme, err := parseTransferURL(raw)
 	if err != nil {
 		return err
+	}
+	if f.recursive {
+		rg, ok := scheme.(recursiveGetter)
+		if !ok {
+			return withExit(exitTransferUsage, fmt.Errorf("--recursive works with http:// and https:// URLs"))
+		}
+		dir := f.output
+		if dir == "" {
+			if dir = path.Base(strings.TrimSuffix(u.Path, "/")); dir == "/" || dir == "." {
+				dir = u.Hostname()
+			}
+		}
+		t := &transfer{url: u, flags: f, stdin: cmd.InOrStdin(), stderr: cmd.ErrOrStderr(), out: dir, stdout: cmd.OutOrStdout()}
+		return transferResult(ctx, t, "get --recursive "+u.Redacted(), rg.getRecursive(ctx, t, dir))
 	}
 	out := f.output
 	if out == "" {
@@ -261,7 +306,7 @@ func runGet(ctx context.Context, cmd *cobra.Command, f *transferFlags, raw strin
 			offset = st.Size()
 		}
 	}
-	t := &transfer{url: u, flags: f, stdin: cmd.InOrStdin(), stderr: cmd.ErrOrStderr()}
+	t := &transfer{url: u, flags: f, stdin: cmd.InOrStdin(), stderr: cmd.ErrOrStderr(), out: out, stdout: cmd.OutOrStdout()}
 	var file *os.File
 	t.begin = func(total, off int64) (io.Writer, error) {
 		var w io.Writer
@@ -317,7 +362,9 @@ transferred; 2 for bad arguments; 3 when the upload broke part-way
 (--continue resumes it); 130 when interrupted.`,
 		Example: `  plumb put notes.txt ftp://alice@localhost:10021/
   plumb put big.iso ftp://localhost:10021/incoming/big.iso --continue
-  tar c dir | plumb put - ftps://localhost:10990/dir.tar --ca data/tls/cert.pem`,
+  tar c dir | plumb put - ftps://localhost:10990/dir.tar --ca data/tls/cert.pem
+  plumb put notes.txt http://alice@localhost:10080/~alice/
+  plumb put report.pdf https://alice@localhost:10443/dav/reports/ --ca data/tls/cert.pem`,
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runPut(cmd.Context(), cmd, &f, args[0], args[1])
@@ -361,7 +408,7 @@ func runPut(ctx context.Context, cmd *cobra.Command, f *transferFlags, local, ra
 		u.Path = strings.TrimSuffix(u.Path, "/") + "/" + filepath.Base(local)
 		u.RawPath = ""
 	}
-	t := &transfer{url: u, flags: f, stdin: cmd.InOrStdin(), stderr: cmd.ErrOrStderr()}
+	t := &transfer{url: u, flags: f, stdin: cmd.InOrStdin(), stderr: cmd.ErrOrStderr(), stdout: cmd.OutOrStdout()}
 	t.begin = func(total, off int64) (io.Writer, error) {
 		return &moveCounter{w: t.startBar(total, off, path.Base(u.Path), false), t: t}, nil
 	}

@@ -33,6 +33,7 @@ func init() {
 	register(xmlrpcSection, protocol{rank: 80, defaults: xmlrpcDefaults,
 		build:   func(*Daemon) ([]Service, error) { return nil, nil }, // served by the HTTP service
 		comment: "XML-RPC operator methods at /RPC2 on the HTTP service"})
+	registerHTTPHandler("/RPC2", func(d *Daemon) (http.Handler, error) { return d.rpcHandler(), nil })
 }
 
 func (c *XMLRPCConfig) check(*Config) error {

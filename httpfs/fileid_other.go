@@ -1,0 +1,10 @@
+//go:build !unix
+
+package httpfs
+
+import "io/fs"
+
+type fileID struct{}
+
+// fileIdentity has no change time or inode to go by here: no caching.
+func fileIdentity(fs.FileInfo) (fileID, bool) { return fileID{}, false }
