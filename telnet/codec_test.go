@@ -107,9 +107,20 @@ func TestEnvironRoundTrip(t *testing.T) {
 	if err != nil || verb != subIS || fmt.Sprint(got) != fmt.Sprint(vars) {
 		t.Fatalf("parseEnviron(environParams(%v)) = %d %v %v", vars, verb, got, err)
 	}
-	for _, bad := range []string{"", "\x01", "\x00x", "\x00\x01v", "\x00\x00a\x01b\x01c", "\x00\x00a\x02"} {
+	for _, bad := range []string{"", "\x01", "\x00x", "\x00\x01v", "\x00\x00a\x01b\x01c", "\x00\x00a\x02",
+		"\x00\x02\x00\x00X", // an ESC before any VAR once carried into the next name
+	} {
 		if _, _, err := parseEnviron([]byte(bad)); err == nil {
 			t.Errorf("parseEnviron(%q) = nil error, want one", bad)
+		}
+	}
+}
+
+func TestEnvName(t *testing.T) {
+	for name, want := range map[string]bool{"LANG": true, "_x1": true, "LC_ALL": true,
+		"": false, "1A": false, "A=B": false, "A\x00": false, "LC_\x01X": false, "A-B": false, "Ä": false} {
+		if got := envName(name); got != want {
+			t.Errorf("envName(%q) = %v, want %v", name, got, want)
 		}
 	}
 }

@@ -309,7 +309,8 @@ func (c *conn) sub(t Token) {
 			return
 		}
 		for _, v := range vars {
-			if !c.s.acceptsEnv(v.Name) || !printable(v.Value) {
+			if !envName(v.Name) || !c.s.acceptsEnv(v.Name) || !printable(v.Value) {
+				log.Debug("telnet: environment variable refused", "remote", c.remote(), "name", v.Name)
 				continue
 			}
 			if c.term.Env == nil {

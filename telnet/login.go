@@ -8,6 +8,10 @@ import (
 // errHangup is a client ending the login with ^D.
 var errHangup = errors.New("telnet: client hung up at the login prompt")
 
+// errLineTooLong is a login line past MaxLineLength: the client is told
+// and the line counts as a failed attempt.
+var errLineTooLong = errors.New("telnet: login line too long")
+
 // lineEditor collects one line of the login dialogue: the name (echoed
 // when the server echoes) or the password (never echoed). It does what
 // a terminal's cooked mode would, since no program runs yet: erase
@@ -71,7 +75,9 @@ func (e *lineEditor) key(b byte) {
 	}
 }
 
-// readLine prompts and reads one line.
+// readLine prompts and reads one line. An overlong line is read to its
+// end and refused with errLineTooLong, leaving what followed it in the
+// returned carry.
 func (c *conn) readLine(prompt string, echo bool, carry []byte) (string, []byte, error) {
 	e := &lineEditor{c: c, echo: echo, max: orDefault(c.s.MaxLineLength, DefaultMaxLineLength)}
 	c.say(prompt)
@@ -88,7 +94,7 @@ func (c *conn) readLine(prompt string, echo bool, carry []byte) (string, []byte,
 		return "", nil, errHangup
 	case e.long:
 		c.say("Line too long.\r\n")
-		return c.readLine(prompt, echo, e.pending)
+		return "", e.pending, errLineTooLong
 	}
 	return string(e.line), e.pending, nil
 }
@@ -100,19 +106,26 @@ func (c *conn) login() (Program, error) {
 	var carry []byte
 	for attempt := 1; ; attempt++ {
 		user, rest, err := c.readLine("login: ", true, carry)
-		if err != nil {
-			return nil, err
-		}
-		if user == "" {
-			carry = rest
+		carry = rest
+		if err == nil && user == "" {
 			attempt--
 			continue
 		}
-		pass, rest, err := c.readLine("Password: ", false, rest)
+		var pass string
+		if err == nil {
+			pass, rest, err = c.readLine("Password: ", false, rest)
+			carry = rest
+		}
+		if errors.Is(err, errLineTooLong) {
+			log.Info("telnet: login line too long", "remote", c.remote())
+			if c.tooManyAttempts(attempt) {
+				return nil, io.EOF
+			}
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
-		carry = rest
 
 		c.setWaiting(false)
 		prog, err := c.s.Backend.Login(c.ctx, c.term.Info, user, pass)
@@ -140,9 +153,18 @@ func (c *conn) login() (Program, error) {
 			c.say("Login failed; try again later.\r\n")
 			return nil, err
 		}
-		if attempt >= orDefault(c.s.MaxLoginAttempts, DefaultMaxLoginAttempts) {
-			c.say("Too many failed logins.\r\n")
+		if c.tooManyAttempts(attempt) {
 			return nil, io.EOF
 		}
 	}
+}
+
+// tooManyAttempts reports whether attempt was the last failure allowed,
+// telling the client so.
+func (c *conn) tooManyAttempts(attempt int) bool {
+	if attempt < orDefault(c.s.MaxLoginAttempts, DefaultMaxLoginAttempts) {
+		return false
+	}
+	c.say("Too many failed logins.\r\n")
+	return true
 }

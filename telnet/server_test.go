@@ -154,7 +154,8 @@ func TestNAWS(t *testing.T) {
 }
 
 // TestNewEnviron (RFC 1572): SEND on WILL; allowed variables reach the
-// program, others (LD_PRELOAD) do not.
+// program, others (LD_PRELOAD) do not, nor names unfit for an
+// environment (control bytes, '=', NUL) even when the pattern matches.
 func TestNewEnviron(t *testing.T) {
 	_, addr := startServer(t, nil, nil)
 	p := dialPeer(t, addr)
@@ -168,13 +169,16 @@ func TestNewEnviron(t *testing.T) {
 		{Name: "LANG", Value: "C.UTF-8"},
 		{Name: "LD_PRELOAD", Value: "/tmp/evil.so", User: true},
 		{Name: "LC_\x01X", Value: "quoted"}, // ESC-quoted name byte
+		{Name: "LC_A=B", Value: "x"},
+		{Name: "LC_\x00", Value: "x"},
+		{Name: "LC_TIME", Value: "C"},
 		{Name: "TZ", Value: "bad\nvalue"},
 	}))...)
 	p.login("alice", "secret")
 	p.until("$ ")
 	p.sendString("envall\r\n")
-	if got := p.until("$ "); !strings.Contains(got, "envall=LANG,LC_\x01X\r\n") {
-		t.Fatalf("envall: got %q, want LANG and the quoted LC_ name only", got)
+	if got := p.until("$ "); !strings.Contains(got, "envall=LANG,LC_TIME\r\n") {
+		t.Fatalf("envall: got %q, want LANG and LC_TIME only", got)
 	}
 	p.sendString("env LANG\r\n")
 	if got := p.until("$ "); !strings.Contains(got, `env LANG="C.UTF-8" true`) {
@@ -289,6 +293,26 @@ func TestLoginLineLimit(t *testing.T) {
 	p.until("Password: ")
 	p.sendString("secret\r\n")
 	p.until("welcome alice")
+}
+
+// TestLoginLineLimitCounts: overlong lines, name or password, count as
+// failed attempts (they once re-prompted without end, recursing), and
+// lines sent together are each answered.
+func TestLoginLineLimitCounts(t *testing.T) {
+	_, addr := startServer(t, func(s *Server) { s.MaxLineLength = 16; s.MaxLoginAttempts = 3 }, nil)
+	p := dialPeer(t, addr)
+	p.hello()
+	p.refuseAll()
+	p.until("login: ")
+	long := strings.Repeat("a", 100) + "\r\n"
+	p.sendString(long + long + "alice\r\n" + long + long)
+	got := p.closed()
+	if n := strings.Count(got, "Line too long."); n != 3 {
+		t.Fatalf("got %q: %d refusals, want 3 (then the close)", got, n)
+	}
+	if !strings.Contains(got, "Password: Line too long.\r\nToo many failed logins") {
+		t.Fatalf("got %q, want an overlong password refused as the third failure", got)
+	}
 }
 
 // TestLoginTimeout: a client that never logs in is closed.

@@ -104,7 +104,7 @@ func parseEnviron(sub []byte) (verb byte, vars []EnvVar, err error) {
 			}
 			cur.Name, buf, inValue = string(buf), nil, true
 		case envESC:
-			if i+1 == len(sub) {
+			if cur == nil || i+1 == len(sub) {
 				return 0, nil, errBadSub
 			}
 			i++
@@ -118,6 +118,22 @@ func parseEnviron(sub []byte) (verb byte, vars []EnvVar, err error) {
 	}
 	end()
 	return verb, vars, nil
+}
+
+// envName reports whether name is fit for an environment: a letter or
+// underscore, then letters, digits and underscores (no '=', NUL or
+// control bytes, which exec would refuse or a shell misread).
+func envName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == '_', 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z':
+		case '0' <= c && c <= '9' && i > 0:
+		default:
+			return false
+		}
+	}
+	return name != ""
 }
 
 // environParams encodes NEW-ENVIRON verb (IS or INFO) with vars.
