@@ -3,12 +3,14 @@ package xmlrpc
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"reflect"
+	"strings"
 )
 
 // A Client calls the methods of one XML-RPC server. Its fields are set
@@ -22,7 +24,8 @@ type Client struct {
 	// URL is the server's endpoint. User information in it
 	// (https://user:password@host/RPC2) is sent as HTTP Basic
 	// authentication, and never over plain HTTP to a host that is not
-	// loopback unless InsecureAuth is set.
+	// loopback unless InsecureAuth is set; with credentials, a redirect
+	// to another host or from https to such plain HTTP is refused.
 	URL string
 	// HTTPClient makes the requests: its Transport has the TLS config
 	// (a CA, a client certificate) and its Timeout the overall limit.
@@ -159,6 +162,9 @@ func (c *Client) roundTrip(ctx context.Context, method string, args []any) (any,
 	if hc == nil {
 		hc = http.DefaultClient
 	}
+	if user != nil {
+		hc = c.guardRedirects(hc)
+	}
 	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("xmlrpc: %s: %w", method, err)
@@ -189,6 +195,32 @@ func (c *Client) roundTrip(ctx context.Context, method string, args []any) (any,
 		return nil, f
 	}
 	return v, nil
+}
+
+// guardRedirects returns a copy of hc that refuses a redirect taking
+// the credentials to another host or to plain HTTP (off loopback,
+// without InsecureAuth): net/http would send Authorization along to
+// the same host whatever the scheme.
+func (c *Client) guardRedirects(hc *http.Client) *http.Client {
+	guarded := *hc
+	next := hc.CheckRedirect
+	guarded.CheckRedirect = func(req *http.Request, via []*http.Request) error {
+		from, to := via[0].URL, req.URL
+		if !strings.EqualFold(to.Hostname(), from.Hostname()) {
+			return fmt.Errorf("xmlrpc: refusing a redirect with credentials from %s to another host, %s", from.Hostname(), to.Hostname())
+		}
+		if from.Scheme == "https" && to.Scheme != "https" && !c.InsecureAuth && !loopbackHost(to.Hostname()) {
+			return fmt.Errorf("%w (a redirect from https to %s)", ErrPlaintext, to.Redacted())
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= 10 {
+			return errors.New("xmlrpc: stopped after 10 redirects")
+		}
+		return nil
+	}
+	return &guarded
 }
 
 // loopbackHost reports whether a URL's host is loopback by name or address.

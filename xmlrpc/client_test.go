@@ -3,6 +3,7 @@ package xmlrpc
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -106,5 +107,64 @@ func TestClientTLS(t *testing.T) {
 	plain := &Client{URL: c.URL} // the default client does not trust the test certificate
 	if err := plain.Call(context.Background(), "m", &n); err == nil || !strings.Contains(err.Error(), "certificate") {
 		t.Errorf("Call over TLS to an untrusted certificate = %v, want a certificate error", err)
+	}
+}
+
+// TestClientRedirectKeepsCredentialsSafe: a redirect from https to
+// plain http on the same host name (net/http would copy Authorization)
+// or to another host is refused, and the plain server never sees the
+// password; a redirect within the https server is followed.
+func TestClientRedirectKeepsCredentialsSafe(t *testing.T) {
+	plainAuth := make(chan string, 4)
+	plain := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		plainAuth <- r.Header.Get("Authorization")
+		w.Write([]byte("<methodResponse><params><param><value>plain</value></param></params></methodResponse>"))
+	}))
+	defer plain.Close()
+	_, plainPort, _ := net.SplitHostPort(plain.Listener.Addr().String())
+	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/down":
+			http.Redirect(w, r, "http://example.com:"+plainPort+"/RPC2", http.StatusTemporaryRedirect)
+		case "/away":
+			http.Redirect(w, r, "https://other.example.com/RPC2", http.StatusTemporaryRedirect)
+		case "/moved":
+			http.Redirect(w, r, "/RPC2", http.StatusTemporaryRedirect)
+		default:
+			u, _, _ := r.BasicAuth()
+			w.Write([]byte("<methodResponse><params><param><value>" + u + "</value></param></params></methodResponse>"))
+		}
+	}))
+	defer ts.Close()
+	_, tlsPort, _ := net.SplitHostPort(ts.Listener.Addr().String())
+	// example.com (which the test certificate names) is this machine.
+	tr := ts.Client().Transport.(*http.Transport).Clone()
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		_, port, _ := net.SplitHostPort(addr)
+		return (&net.Dialer{}).DialContext(ctx, network, net.JoinHostPort("127.0.0.1", port))
+	}
+	hc := &http.Client{Transport: tr}
+	base := "https://alice:pw@example.com:" + tlsPort
+	var s string
+	if err := (&Client{URL: base + "/down", HTTPClient: hc}).Call(context.Background(), "m", &s); !errors.Is(err, ErrPlaintext) {
+		t.Errorf("redirect https to http = %q, %v; want ErrPlaintext", s, err)
+	}
+	if err := (&Client{URL: base + "/away", HTTPClient: hc}).Call(context.Background(), "m", &s); err == nil || !strings.Contains(err.Error(), "another host") {
+		t.Errorf("redirect to another host = %q, %v; want a refusal", s, err)
+	}
+	select {
+	case a := <-plainAuth:
+		t.Errorf("the plain server was asked, with Authorization %q", a)
+	default:
+	}
+	if err := (&Client{URL: base + "/moved", HTTPClient: hc}).Call(context.Background(), "m", &s); err != nil || s != "alice" {
+		t.Errorf("redirect within the https server = %q, %v; want alice", s, err)
+	}
+	// Without credentials the client follows as HTTPClient does.
+	if err := (&Client{URL: "https://example.com:" + tlsPort + "/down", HTTPClient: hc}).Call(context.Background(), "m", &s); err != nil || s != "plain" {
+		t.Errorf("redirect without credentials = %q, %v; want plain", s, err)
+	}
+	if a := <-plainAuth; a != "" {
+		t.Errorf("the plain server saw Authorization %q", a)
 	}
 }
