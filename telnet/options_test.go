@@ -15,42 +15,86 @@ func yesTo(opts ...Option) func(Option) bool {
 	}
 }
 
-// TestQMethodRows walks RFC 1143's examples for the peer's side of one
-// option: what is sent, and the state after.
-func TestQMethodRows(t *testing.T) {
-	var n Negotiator
-	n.AcceptRemote = yesTo(Echo)
-	steps := []struct {
-		what  string
-		r     Result
-		send  string
-		state qState
-		queue qQueue
-	}{
-		{"ask DO", n.EnableRemote(Echo), "DO ECHO", qWantYes, qEmpty},
-		{"ask DONT while WANTYES queues", n.DisableRemote(Echo), "", qWantYes, qOpposite},
-		{"WILL arrives: DONT for the queue", n.Receive(WILL, Echo), "DONT ECHO", qWantNo, qEmpty},
-		{"WONT arrives", n.Receive(WONT, Echo), "", qNo, qEmpty},
-		{"WILL from NO, accepted", n.Receive(WILL, Echo), "DO ECHO", qYes, qEmpty},
-		{"WILL again is ignored", n.Receive(WILL, Echo), "", qYes, qEmpty},
-		{"ask DONT", n.DisableRemote(Echo), "DONT ECHO", qWantNo, qEmpty},
-		{"ask DO while WANTNO queues", n.EnableRemote(Echo), "", qWantNo, qOpposite},
-		{"WONT arrives: DO for the queue", n.Receive(WONT, Echo), "DO ECHO", qWantYes, qEmpty},
-		{"WONT refuses", n.Receive(WONT, Echo), "", qNo, qEmpty},
-		{"WILL of a refused option", n.Receive(WILL, NAWS), "DONT NAWS", qNo, qEmpty},
-	}
-	for _, s := range steps {
+// qRow is one step of an RFC 1143 walk: what is done, what it sends,
+// and the option's side after it.
+type qRow struct {
+	what  string
+	do    func(n *Negotiator) Result
+	opt   Option
+	send  string
+	state qState
+	queue qQueue
+}
+
+// walkRows runs rows in order on n, checking after each step what was
+// sent and the state and queue of the side that pick chooses.
+func walkRows(t *testing.T, n *Negotiator, pick func(*Negotiator) *[256]side, rows []qRow) {
+	t.Helper()
+	for _, r := range rows {
+		res := r.do(n)
 		send := ""
-		if s.r.Send != nil {
-			send = cmdName(Token{Verb: s.r.Send[1], Option: Option(s.r.Send[2])})
+		if res.Send != nil {
+			send = cmdName(Token{Verb: res.Send[1], Option: Option(res.Send[2])})
 		}
-		if send != s.send {
-			t.Errorf("%s: sent %q, want %q", s.what, send, s.send)
+		if send != r.send {
+			t.Errorf("%s: sent %q, want %q", r.what, send, r.send)
+		}
+		if got, want := pick(n)[r.opt], (side{r.state, r.queue}); got != want {
+			t.Errorf("%s: state %v queue %v, want %v %v", r.what, got.state, got.queue, want.state, want.queue)
 		}
 	}
-	if st := n.him[Echo]; st.state != qNo || n.Pending() {
-		t.Errorf("final state %v, want NO and nothing pending", st.state)
+	if n.Pending() {
+		t.Errorf("a request is still pending at the end")
 	}
+}
+
+// TestQMethodRows walks RFC 1143's examples for the peer's side of one
+// option: what is sent, and the state and queue after each step.
+func TestQMethodRows(t *testing.T) {
+	n := &Negotiator{AcceptRemote: yesTo(Echo)}
+	recv := func(verb byte, opt Option) func(*Negotiator) Result {
+		return func(n *Negotiator) Result { return n.Receive(verb, opt) }
+	}
+	enable := func(n *Negotiator) Result { return n.EnableRemote(Echo) }
+	disable := func(n *Negotiator) Result { return n.DisableRemote(Echo) }
+	walkRows(t, n, func(n *Negotiator) *[256]side { return &n.him }, []qRow{
+		{"ask DO", enable, Echo, "DO ECHO", qWantYes, qEmpty},
+		{"ask DONT while WANTYES queues", disable, Echo, "", qWantYes, qOpposite},
+		{"WILL arrives: DONT for the queue", recv(WILL, Echo), Echo, "DONT ECHO", qWantNo, qEmpty},
+		{"WONT arrives", recv(WONT, Echo), Echo, "", qNo, qEmpty},
+		{"WILL from NO, accepted", recv(WILL, Echo), Echo, "DO ECHO", qYes, qEmpty},
+		{"WILL again is ignored", recv(WILL, Echo), Echo, "", qYes, qEmpty},
+		{"ask DONT", disable, Echo, "DONT ECHO", qWantNo, qEmpty},
+		{"ask DO while WANTNO queues", enable, Echo, "", qWantNo, qOpposite},
+		{"WONT arrives: DO for the queue", recv(WONT, Echo), Echo, "DO ECHO", qWantYes, qEmpty},
+		{"WONT refuses", recv(WONT, Echo), Echo, "", qNo, qEmpty},
+		{"WILL of a refused option", recv(WILL, NAWS), NAWS, "DONT NAWS", qNo, qEmpty},
+	})
+}
+
+// TestQMethodRowsLocal is the same walk for our side: WILL/WONT sent,
+// DO/DONT received.
+func TestQMethodRowsLocal(t *testing.T) {
+	n := &Negotiator{AcceptLocal: yesTo(SuppressGoAhead)}
+	recv := func(verb byte, opt Option) func(*Negotiator) Result {
+		return func(n *Negotiator) Result { return n.Receive(verb, opt) }
+	}
+	enable := func(n *Negotiator) Result { return n.EnableLocal(SuppressGoAhead) }
+	disable := func(n *Negotiator) Result { return n.DisableLocal(SuppressGoAhead) }
+	sga := SuppressGoAhead
+	walkRows(t, n, func(n *Negotiator) *[256]side { return &n.us }, []qRow{
+		{"offer WILL", enable, sga, "WILL SGA", qWantYes, qEmpty},
+		{"ask WONT while WANTYES queues", disable, sga, "", qWantYes, qOpposite},
+		{"DO arrives: WONT for the queue", recv(DO, sga), sga, "WONT SGA", qWantNo, qEmpty},
+		{"DONT arrives", recv(DONT, sga), sga, "", qNo, qEmpty},
+		{"DO from NO, accepted", recv(DO, sga), sga, "WILL SGA", qYes, qEmpty},
+		{"DO again is ignored", recv(DO, sga), sga, "", qYes, qEmpty},
+		{"ask WONT", disable, sga, "WONT SGA", qWantNo, qEmpty},
+		{"ask WILL while WANTNO queues", enable, sga, "", qWantNo, qOpposite},
+		{"DONT arrives: WILL for the queue", recv(DONT, sga), sga, "WILL SGA", qWantYes, qEmpty},
+		{"DONT refuses", recv(DONT, sga), sga, "", qNo, qEmpty},
+		{"DO of a refused option", recv(DO, NAWS), NAWS, "WONT NAWS", qNo, qEmpty},
+	})
 }
 
 // TestSimultaneousRequests: both sides ask for the same option at once;
