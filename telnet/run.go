@@ -3,6 +3,7 @@ package telnet
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -53,10 +54,10 @@ func (c *conn) run(prog Program) error {
 		defer tty.Close() // the master reads EOF once every slave is closed
 		ran <- prog.Run(ctx, c.term)
 	}()
-	copied := make(chan struct{})
+	copied := make(chan error, 1)
 	go func() {
-		defer close(copied)
-		io.Copy(c.w, ptmx)
+		_, err := io.Copy(c.w, ptmx)
+		copied <- err
 	}()
 	read := make(chan error, 1)
 	go func() {
@@ -72,11 +73,7 @@ func (c *conn) run(prog Program) error {
 	select {
 	case end = <-ran:
 		// The program ended: let its last output out, then hang up.
-		var exit *exec.ExitError
-		if end != nil && !errors.As(end, &exit) && ctx.Err() == nil {
-			c.s.logger().Warn("telnet: program failed", "remote", c.remote(), "user", c.term.User, "err", end)
-			c.say("\r\nThe program could not run; try again later.\r\n")
-		}
+		c.ended(ctx, end)
 		select {
 		case <-copied:
 		case <-time.After(drainWait):
@@ -89,8 +86,36 @@ func (c *conn) run(prog Program) error {
 		ptmx.Close() // hangs up the terminal: SIGHUP, and EIO for readers
 		<-ran
 		<-copied
+	case err := <-copied:
+		// The program's output stopped: it ended (and closed the terminal
+		// after saying so on ran), or the client stopped reading and a
+		// write timed out. Either ends the session.
+		select {
+		case end = <-ran:
+			c.ended(ctx, end)
+		default:
+			c.s.logger().Info("telnet: client stopped reading", "remote", c.remote(), "user", c.term.User, "err", err)
+			cancel()
+			ptmx.Close()
+			end = <-ran
+			if err != nil {
+				end = fmt.Errorf("telnet: writing to the client: %w", err)
+			}
+		}
+		c.Close()
+		<-read
 	}
 	return end
+}
+
+// ended reports a program that could not run (not one that exited
+// with a status).
+func (c *conn) ended(ctx context.Context, err error) {
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) && ctx.Err() == nil {
+		c.s.logger().Warn("telnet: program failed", "remote", c.remote(), "user", c.term.User, "err", err)
+		c.say("\r\nThe program could not run; try again later.\r\n")
+	}
 }
 
 // settle waits, up to NegotiationWait, until the client has

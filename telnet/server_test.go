@@ -520,3 +520,38 @@ func TestInterrupt(t *testing.T) {
 		c.Close()
 	}
 }
+
+// TestClientStopsReading: a client that stops reading while its program
+// writes has its session ended once a write times out, and the program
+// is stopped, rather than both waiting on a full terminal until the
+// idle timeout.
+func TestClientStopsReading(t *testing.T) {
+	stopped := make(chan error, 1)
+	be := &MemoryBackend{Program: ProgramFunc(func(ctx context.Context, t *Terminal) error {
+		line := []byte(strings.Repeat("flood ", 100) + "\n")
+		for ctx.Err() == nil {
+			if _, err := t.TTY.Write(line); err != nil {
+				break
+			}
+		}
+		stopped <- ctx.Err()
+		return nil
+	})}
+	be.AddUser("alice", "secret")
+	s := &Server{Backend: be, Logger: testLogger(t), NegotiationWait: 50 * time.Millisecond,
+		WriteTimeout: 200 * time.Millisecond}
+	addr := testkit.Serve(t, s, testkit.Listen(t))
+	p := dialPeer(t, addr)
+	p.hello()
+	p.refuseAll()
+	p.login("alice", "secret")
+	p.until("flood") // the program runs; from here the client reads nothing
+	select {
+	case err := <-stopped:
+		if err == nil {
+			t.Fatalf("the program stopped without its context ending")
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("the program still runs with the client not reading")
+	}
+}
