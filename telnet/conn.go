@@ -252,6 +252,12 @@ func (c *conn) control(b byte) {
 
 // changed acts on an option side that was enabled or disabled.
 func (c *conn) changed(ch Change) {
+	if ch.Option == Echo && !ch.Remote && c.pty != nil {
+		// The program runs: its terminal echoes exactly when we do, so
+		// a client that echoes itself sees each key once.
+		setEcho(c.term.TTY, ch.Enabled)
+		return
+	}
 	if !ch.Remote || !ch.Enabled {
 		return
 	}

@@ -39,7 +39,7 @@ func (c *conn) run(prog Program) error {
 		setSize(ptmx, cols, rows)
 	}
 	if !c.neg.Local(Echo) {
-		noEcho(tty) // the client echoes itself; the terminal must not echo too
+		setEcho(tty, false) // the client echoes itself; the terminal must not echo too
 	}
 	c.pty = ptmx
 	c.term.TTY = tty
@@ -164,17 +164,21 @@ func setSize(ptmx *os.File, cols, rows int) {
 	pty.Setsize(ptmx, &pty.Winsize{Cols: uint16(min(max(cols, 0), 0xffff)), Rows: uint16(min(max(rows, 0), 0xffff))})
 }
 
-// noEcho turns the terminal's echo off. It goes through SyscallConn, not
-// Fd, which would make the file blocking and its reads impossible to
-// interrupt by closing it.
-func noEcho(tty *os.File) {
+// setEcho turns the terminal's echo on or off. It goes through
+// SyscallConn, not Fd, which would make the file blocking and its reads
+// impossible to interrupt by closing it.
+func setEcho(tty *os.File, on bool) {
 	sc, err := tty.SyscallConn()
 	if err != nil {
 		return
 	}
 	sc.Control(func(fd uintptr) {
 		if t, err := unix.IoctlGetTermios(int(fd), unix.TCGETS); err == nil {
-			t.Lflag &^= unix.ECHO
+			if on {
+				t.Lflag |= unix.ECHO
+			} else {
+				t.Lflag &^= unix.ECHO
+			}
 			unix.IoctlSetTermios(int(fd), unix.TCSETS, t)
 		}
 	})

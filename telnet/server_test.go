@@ -83,6 +83,31 @@ func TestEcho(t *testing.T) {
 	})
 }
 
+// TestEchoChangesWhileRunning: ECHO turned off and on again after the
+// program started sets the terminal's echo to match, so each key is
+// shown once: by the client or by the terminal.
+func TestEchoChangesWhileRunning(t *testing.T) {
+	_, addr := startServer(t, nil, nil)
+	p := dialPeer(t, addr)
+	p.hello()
+	p.send(IAC, DO, byte(Echo))
+	p.login("alice", "secret")
+	p.until("$ ")
+	p.send(IAC, DONT, byte(Echo))
+	p.expectCmd(WONT, Echo)
+	p.sendString("echo off\r\n")
+	if got := p.until("said off"); strings.Contains(got, "echo off") {
+		t.Fatalf("with ECHO turned off the terminal still echoed: %q", got)
+	}
+	p.until("$ ")
+	p.send(IAC, DO, byte(Echo))
+	p.expectCmd(WILL, Echo)
+	p.sendString("echo on\r\n")
+	if got := p.until("said on"); !strings.Contains(got, "echo on") {
+		t.Fatalf("with ECHO turned on again the terminal did not echo: %q", got)
+	}
+}
+
 // TestSuppressGoAhead (RFC 858): offered by the server, and accepted
 // from the client.
 func TestSuppressGoAhead(t *testing.T) {
