@@ -31,9 +31,22 @@ type Backend interface {
 	// Login checks user and password. It returns the program to run on
 	// the session's terminal, or an error wrapping ErrAuthFailed or
 	// ErrNotAllowed; any other error is logged and the client told the
-	// login failed. ctx ends with the session.
+	// login failed. ctx ends with the session. A backend whose names
+	// match loosely (without regard to case, say) returns an [Account]
+	// so that the session knows the account by its own name, not as
+	// typed.
 	Login(ctx context.Context, c ConnInfo, user, password string) (Program, error)
 }
+
+// An Account is what a Backend's Login returns to name the account
+// that logged in: Terminal.User and the server's log then hold Name.
+type Account struct {
+	Name    string
+	Program Program
+}
+
+// Run runs the account's program.
+func (a Account) Run(ctx context.Context, t *Terminal) error { return a.Program.Run(ctx, t) }
 
 // A Program runs on a session's pseudo-terminal once its user has
 // logged in; the session ends when Run returns.
@@ -61,7 +74,8 @@ type Terminal struct {
 	// Type is the terminal type from TTYPE (RFC 1091), lowercased, as
 	// TERM; "dumb" when the client sent none.
 	Type string
-	// User is the account that logged in.
+	// User is the account that logged in, by the name the Backend
+	// gave in an [Account], else as typed.
 	User string
 	// Env holds the NEW-ENVIRON variables (RFC 1572) the client sent
 	// whose names the server's AcceptEnv allows.

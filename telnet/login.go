@@ -131,6 +131,9 @@ func (c *conn) login() (Program, error) {
 		prog, err := c.s.Backend.Login(c.ctx, c.term.Info, user, pass)
 		c.setWaiting(true)
 		if err == nil {
+			if a, ok := prog.(Account); ok {
+				user = a.Name
+			}
 			c.term.User = user
 			c.typeahead = rest
 			log.Info("telnet: login", "remote", c.remote(), "user", user, "tls", c.term.Info.TLS != nil)

@@ -3,18 +3,22 @@ package telnet
 import (
 	"context"
 	"crypto/subtle"
+	"strings"
 	"sync"
 )
 
 // MemoryBackend is a Backend for tests and examples: accounts with
-// passwords in memory, all running one Program.
+// passwords in memory, all running one Program. Names match without
+// regard to case, as plumb's accounts do.
 type MemoryBackend struct {
 	// Program runs for every account.
 	Program Program
 
 	mu    sync.Mutex
-	users map[string]string
+	users map[string]memoryUser // by lowercased name
 }
+
+type memoryUser struct{ name, password string }
 
 var _ Backend = (*MemoryBackend)(nil)
 
@@ -23,21 +27,21 @@ func (b *MemoryBackend) AddUser(name, password string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.users == nil {
-		b.users = map[string]string{}
+		b.users = map[string]memoryUser{}
 	}
-	b.users[name] = password
+	b.users[strings.ToLower(name)] = memoryUser{name, password}
 }
 
 // Login checks the password.
 func (b *MemoryBackend) Login(ctx context.Context, c ConnInfo, user, password string) (Program, error) {
 	b.mu.Lock()
-	want, ok := b.users[user]
+	u, ok := b.users[strings.ToLower(user)]
 	b.mu.Unlock()
-	if !ok || subtle.ConstantTimeCompare([]byte(want), []byte(password)) != 1 {
+	if !ok || subtle.ConstantTimeCompare([]byte(u.password), []byte(password)) != 1 {
 		return nil, ErrAuthFailed
 	}
 	if b.Program == nil {
 		return nil, ErrNotAllowed
 	}
-	return b.Program, nil
+	return Account{Name: u.name, Program: b.Program}, nil
 }

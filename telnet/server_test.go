@@ -305,6 +305,19 @@ func TestLoginFailures(t *testing.T) {
 	}
 }
 
+// TestLoginCanonicalName: a name typed in another case logs in as the
+// account, and the program sees the account's own name.
+func TestLoginCanonicalName(t *testing.T) {
+	_, addr := startServer(t, nil, nil)
+	p := dialPeer(t, addr)
+	p.hello()
+	p.refuseAll()
+	p.login("ALICE", "secret")
+	if got := p.until("$ "); !strings.Contains(got, "welcome alice\r\n") {
+		t.Fatalf("after logging in as ALICE got %q, want welcome alice", got)
+	}
+}
+
 // TestLoginLineLimit: an overlong name is refused and asked again.
 func TestLoginLineLimit(t *testing.T) {
 	_, addr := startServer(t, func(s *Server) { s.MaxLineLength = 16 }, nil)
