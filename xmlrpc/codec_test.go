@@ -185,7 +185,7 @@ type point struct {
 func TestEncodeThenAssign(t *testing.T) {
 	when := time.Date(2026, 12, 1, 10, 30, 0, 0, time.UTC)
 	tests := []any{
-		5, int64(-1 << 40), uint16(7), true, "x<&>\"'\t\n\r", 2.5, float32(0.5), when, []byte{0, 1, 255},
+		5, int64(-1 << 40), uint16(7), true, "x<&>\"'\t\n\r", "\x7f é \uFFFD \U0001F600", 2.5, float32(0.5), when, []byte{0, 1, 255},
 		[]int{1, 2}, [2]string{"a", "b"}, map[string]int{"a": 1}, point{X: 1, Y: 2, Label: "p"},
 		[]any{nil, 1, "a", []any{}}, map[string]any{}, &point{X: 3},
 	}
@@ -210,9 +210,10 @@ func TestEncodeThenAssign(t *testing.T) {
 		}
 	}
 	var buf bytes.Buffer
-	for _, bad := range []any{make(chan int), 1 + 2i, map[int]int{1: 1}, func() {}} {
+	for _, bad := range []any{make(chan int), 1 + 2i, map[int]int{1: 1}, func() {},
+		"a\x01b", "\x00", "bad \xff UTF-8", "\uFFFE", map[string]int{"k\x1b": 1}, []any{"ok", "\x7f is fine but \x08 is not"}} {
 		if err := encodeCall(&buf, "m", []any{bad}, DefaultMaxDepth); !errors.Is(err, ErrType) {
-			t.Errorf("encode %T = %v, want ErrType", bad, err)
+			t.Errorf("encode %#v = %v, want ErrType", bad, err)
 		}
 	}
 	type loop struct{ Next *loop }

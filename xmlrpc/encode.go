@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // rawValue is an encoded <value>…</value>, written as it is: the server
@@ -123,6 +124,9 @@ func (e *encoder) value(v reflect.Value, depth int) error {
 		b.WriteString(strconv.FormatFloat(f, 'f', -1, 64))
 		b.WriteString("</double></value>")
 	case reflect.String:
+		if err := xmlText(v.String()); err != nil {
+			return err
+		}
 		b.WriteString("<value><string>")
 		xml.EscapeText(b, []byte(v.String()))
 		b.WriteString("</string></value>")
@@ -187,6 +191,9 @@ func (e *encoder) int(n int64) {
 }
 
 func (e *encoder) member(name string, v reflect.Value, depth int) error {
+	if err := xmlText(name); err != nil {
+		return fmt.Errorf("member name: %w", err)
+	}
 	e.buf.WriteString("<member><name>")
 	xml.EscapeText(e.buf, []byte(name))
 	e.buf.WriteString("</name>")
@@ -195,6 +202,44 @@ func (e *encoder) member(name string, v reflect.Value, depth int) error {
 	}
 	e.buf.WriteString("</member>")
 	return nil
+}
+
+// xmlText refuses a string XML 1.0 cannot carry: invalid UTF-8, or a
+// character outside its Char production (control characters but tab,
+// LF and CR; surrogates; U+FFFE, U+FFFF), which xml.EscapeText would
+// silently turn into U+FFFD. Such bytes belong in a []byte (base64).
+func xmlText(s string) error {
+	for i := 0; i < len(s); {
+		r, n := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && n == 1 {
+			return typeErrorf("a string that is not valid UTF-8 at byte %d (send bytes as []byte, base64)", i)
+		}
+		if !xmlChar(r) {
+			return typeErrorf("a string holding %U, which XML cannot carry (send bytes as []byte, base64)", r)
+		}
+		i += n
+	}
+	return nil
+}
+
+// xmlChar reports whether XML 1.0 (its Char production) allows r.
+func xmlChar(r rune) bool {
+	return r == '\t' || r == '\n' || r == '\r' || 0x20 <= r && r <= 0xD7FF ||
+		0xE000 <= r && r <= 0xFFFD || 0x10000 <= r && r <= 0x10FFFF
+}
+
+// xmlSafe replaces what XML cannot carry with U+FFFD, for fault texts,
+// which are for people and must always go out.
+func xmlSafe(s string) string {
+	if xmlText(s) == nil {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		if !xmlChar(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
 }
 
 func bytesOf(v reflect.Value) []byte {

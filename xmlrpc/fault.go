@@ -46,9 +46,10 @@ var (
 	ErrPlaintext = errors.New("xmlrpc: refusing to send a password over plain HTTP to a host not on loopback")
 )
 
-// faultValue is a fault as the struct the wire carries.
+// value is a fault as the struct the wire carries; what XML cannot
+// carry in its text becomes U+FFFD.
 func (f *Fault) value() map[string]any {
-	return map[string]any{"faultCode": f.Code, "faultString": f.String}
+	return map[string]any{"faultCode": f.Code, "faultString": xmlSafe(f.String)}
 }
 
 // faultFrom reads a fault struct, as lenient as peers are in what they send.

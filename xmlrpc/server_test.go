@@ -87,7 +87,12 @@ func TestServerCalls(t *testing.T) {
 }
 
 func TestServerFaults(t *testing.T) {
-	_, c, logs := newTestServer(t)
+	s, c, logs := newTestServer(t)
+	// Strings XML cannot carry: a result is refused, a fault's text mended.
+	if err := errors.Join(s.Register("control", func() string { return "bell\x07" }, ""),
+		s.Register("faultctl", func() (int, error) { return 0, Errorf(7, "bad \x01 name") }, "")); err != nil {
+		t.Fatal(err)
+	}
 	ctx := context.Background()
 	tests := []struct {
 		method string
@@ -104,6 +109,8 @@ func TestServerFaults(t *testing.T) {
 		{"fail", []any{0}, CodeServerError, "fail failed"},
 		{"boom", nil, CodeInternalError, "internal error in boom"},
 		{"unencodable", nil, CodeInternalError, "cannot be encoded"},
+		{"control", nil, CodeInternalError, "cannot be encoded"},
+		{"faultctl", nil, 7, "bad \uFFFD name"},
 		{"system.methodHelp", nil, CodeInvalidParams, "takes 1"},
 	}
 	for _, tt := range tests {
@@ -112,6 +119,9 @@ func TestServerFaults(t *testing.T) {
 		if !errors.As(err, &f) || f.Code != tt.code || !strings.Contains(f.String, tt.text) {
 			t.Errorf("Call(%s, %v) = %v; want fault %d %q", tt.method, tt.args, err, tt.code, tt.text)
 		}
+	}
+	if err := c.Call(ctx, "echo", nil, "ring\x07"); !errors.Is(err, ErrType) {
+		t.Errorf("an argument XML cannot carry = %v, want ErrType before sending", err)
 	}
 	if strings.Contains(fmt.Sprint(c.Call(ctx, "fail", nil, 0)), "secret") {
 		t.Errorf("an internal error's text reached the client")
