@@ -12,7 +12,8 @@
 # shares the machine's cores with it. Target: plumb >= 10x Python.
 #
 # usage: bench/xmlrpc/run.sh   (env: DURATION=10 (seconds) CONC=50 PY=python3)
-# Prints a Markdown table; docs/BENCHMARKS.md records a run.
+# Prints a Markdown table and whether the 10x target is met (for each
+# client); the lead records a run's numbers in docs/BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -74,3 +75,8 @@ echo "| client ($CONC at once, add) | plumb calls/s | Python calls/s | plumb / P
 echo "|---|---:|---:|---:|"
 echo "| wrk | $wrk_plumb | $wrk_python | $(ratio "$wrk_plumb" "$wrk_python")× |"
 echo "| plumb xmlrpc.Client | $go_plumb | $go_python | $(ratio "$go_plumb" "$go_python")× |"
+for c in wrk go; do
+  a="${c}_plumb" b="${c}_python"
+  awk -v c="$c" -v a="${!a}" -v b="${!b}" \
+    'BEGIN { r = (b > 0 ? a / b : 0); printf "ratio plumb/Python (%s): %.1fx (target 10x: %s)\n", c, r, (r >= 10 ? "met" : "not met") }'
+done
