@@ -103,9 +103,12 @@ func (r *logRing) last(n int) []string {
 func (r *logRing) tee(h slog.Handler) slog.Handler { return &teeHandler{h: h, ring: r} }
 
 type teeHandler struct {
-	h     slog.Handler
-	ring  *logRing
-	attrs []slog.Attr
+	h    slog.Handler
+	ring *logRing
+	// pre is the ring's text of the attributes added with WithAttrs,
+	// each named with the groups open when it was added.
+	pre string
+	// group is the open groups' names, each followed by a dot.
 	group string
 }
 
@@ -117,17 +120,11 @@ func (t *teeHandler) Handle(ctx context.Context, rec slog.Record) error {
 	if rec.Level >= slog.LevelInfo {
 		var b strings.Builder
 		fmt.Fprintf(&b, "%s %-5s %s", rec.Time.Format("15:04:05"), rec.Level, rec.Message)
-		attr := func(a slog.Attr) bool {
-			if t.group != "" {
-				a.Key = t.group + "." + a.Key
-			}
-			fmt.Fprintf(&b, " %s=%v", a.Key, a.Value)
+		b.WriteString(t.pre)
+		rec.Attrs(func(a slog.Attr) bool {
+			ringAttr(&b, t.group, a)
 			return true
-		}
-		for _, a := range t.attrs {
-			attr(a)
-		}
-		rec.Attrs(attr)
+		})
 		t.ring.add(b.String())
 	}
 	if t.h.Enabled(ctx, rec.Level) {
@@ -136,16 +133,44 @@ func (t *teeHandler) Handle(ctx context.Context, rec slog.Record) error {
 	return nil
 }
 
+// ringAttr writes a as " prefix.key=value", a group's attributes each
+// under its name, leaving out empty attributes and groups as slog's
+// handlers do.
+func ringAttr(b *strings.Builder, prefix string, a slog.Attr) {
+	a.Value = a.Value.Resolve()
+	if a.Equal(slog.Attr{}) {
+		return
+	}
+	if a.Value.Kind() == slog.KindGroup {
+		if a.Key != "" {
+			prefix += a.Key + "."
+		}
+		for _, g := range a.Value.Group() {
+			ringAttr(b, prefix, g)
+		}
+		return
+	}
+	fmt.Fprintf(b, " %s%s=%v", prefix, a.Key, a.Value)
+}
+
 func (t *teeHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	c := *t
 	c.h = t.h.WithAttrs(attrs)
-	c.attrs = append(slices.Clip(t.attrs), attrs...)
+	var b strings.Builder
+	b.WriteString(t.pre)
+	for _, a := range attrs {
+		ringAttr(&b, t.group, a)
+	}
+	c.pre = b.String()
 	return &c
 }
 
 func (t *teeHandler) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return t
+	}
 	c := *t
 	c.h = t.h.WithGroup(name)
-	c.group = name
+	c.group = t.group + name + "."
 	return &c
 }
