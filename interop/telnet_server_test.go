@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/plumbnet/plumb/internal/testkit"
 )
 
 // telnetConfig turns on telnet (off by default) on a free port, with
@@ -114,16 +116,7 @@ func (tm *tmuxSession) waitFor(text string, count int) {
 
 // shows reports whether the pane shows text count times within d.
 func (tm *tmuxSession) shows(text string, count int, d time.Duration) bool {
-	deadline := time.Now().Add(d)
-	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
-		if strings.Count(tm.screen(), text) >= count {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(wait)
-	}
+	return testkit.Within(d, func() bool { return strings.Count(tm.screen(), text) >= count })
 }
 
 func (tm *tmuxSession) keys(keys ...string) {

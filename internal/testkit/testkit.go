@@ -122,13 +122,22 @@ func Serve(t testing.TB, srv StreamServer, ln net.Listener) string {
 // fails the test with what when it is still false after timeout.
 func Eventually(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
+	if !Within(timeout, cond) {
+		t.Fatalf("after %v: still not %s", timeout, what)
+	}
+}
+
+// Within polls cond, backing off from a millisecond to 50, until it
+// holds or timeout passes, and reports whether it held: [Eventually]
+// for a caller that has more to say (or do) when it does not.
+func Within(timeout time.Duration, cond func() bool) bool {
 	deadline := time.Now().Add(timeout)
 	for wait := time.Millisecond; ; wait = min(2*wait, 50*time.Millisecond) {
 		if cond() {
-			return
+			return true
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("after %v: still not %s", timeout, what)
+			return false
 		}
 		time.Sleep(wait)
 	}

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestTLSFilesLoad(t *testing.T) {
@@ -68,5 +69,17 @@ func TestTranscriptCmdAndStrictCRLF(t *testing.T) {
 	<-done
 	if !strings.Contains(f.msg, "CRLF") {
 		t.Fatalf("Cmd(NOOP) answered with a bare LF under StrictCRLF failed with %q, want a CRLF complaint", f.msg)
+	}
+}
+
+// TestWithin: true once cond holds, polling until then; false when it
+// never does within the timeout.
+func TestWithin(t *testing.T) {
+	n := 0
+	if !Within(5*time.Second, func() bool { n++; return n == 3 }) || n != 3 {
+		t.Errorf("Within a condition true on the third poll: polled %d times", n)
+	}
+	if Within(10*time.Millisecond, func() bool { return false }) {
+		t.Errorf("Within a condition never true = true")
 	}
 }
