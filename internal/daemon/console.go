@@ -13,6 +13,7 @@ import (
 
 	"github.com/creack/pty"
 
+	"github.com/plumbnet/plumb/finger"
 	"github.com/plumbnet/plumb/telnet"
 )
 
@@ -174,7 +175,9 @@ func (c *console) logLines(w io.Writer, _ *telnet.Terminal, args []string) error
 		n = v
 	}
 	for _, l := range c.d.recent.last(n) {
-		fmt.Fprintln(w, sanitizeLine(l))
+		// One record, one line: a line feed a client put in a logged
+		// value is shown as \n, and finger.Harmless escapes the rest.
+		fmt.Fprintf(w, "%s\n", finger.Harmless([]byte(strings.ReplaceAll(l, "\n", `\n`))))
 	}
 	return nil
 }
@@ -186,18 +189,4 @@ func (c *console) term(w io.Writer, t *telnet.Terminal, _ []string) error {
 	}
 	fmt.Fprintf(w, "TERM=%s size=%dx%d\n", t.Type, ws.Cols, ws.Rows)
 	return nil
-}
-
-// sanitizeLine keeps a log line from driving the operator's terminal:
-// control characters a client put in a logged value are shown escaped.
-func sanitizeLine(s string) string {
-	var b strings.Builder
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0 {
-			fmt.Fprintf(&b, "\\x%02x", r)
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
 }

@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -43,4 +44,20 @@ func TestTeeHandler(t *testing.T) {
 		return m
 	}
 	slogtest.Run(t, newHandler, result)
+}
+
+// TestConsoleLogHarmless: the console's log command shows what a client
+// put in a logged value without letting it drive the terminal or fake
+// a line.
+func TestConsoleLogHarmless(t *testing.T) {
+	d := New(DefaultConfig(), slog.New(slog.DiscardHandler), io.Discard)
+	d.log.Info("login failed", "user", "x\x1b[2J\r\n12:00:00 INFO  fake\u009b1m\xff")
+	var out bytes.Buffer
+	if err := (&console{d: d}).logLines(&out, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := out.String()
+	if strings.Count(got, "\n") != 1 || !strings.Contains(got, `user=x^[[2J^M\n12:00:00 INFO  fake\xC2\x9B1m\xFF`) {
+		t.Errorf("log shows %q, want one line with the controls escaped", got)
+	}
 }
