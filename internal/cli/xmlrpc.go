@@ -16,6 +16,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/plumbnet/plumb/finger"
 	"github.com/plumbnet/plumb/xmlrpc"
 )
 
@@ -114,7 +115,8 @@ func runXMLRPC(cmd *cobra.Command, f *xmlrpcFlags, rawURL, method string, rawArg
 	var fault *xmlrpc.Fault
 	switch {
 	case errors.As(err, &fault):
-		return withExit(exitXMLRPCFault, fmt.Errorf("%s: fault %d: %s", method, fault.Code, fault.String))
+		// The server chose the text: it must not drive the terminal.
+		return withExit(exitXMLRPCFault, fmt.Errorf("%s: fault %d: %s", method, fault.Code, finger.Harmless([]byte(fault.String))))
 	case errors.Is(err, xmlrpc.ErrBadArgument):
 		return withExit(2, err)
 	case errors.Is(err, xmlrpc.ErrPlaintext):

@@ -1,7 +1,10 @@
 package cli
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -31,5 +34,21 @@ func TestParseXMLRPCArg(t *testing.T) {
 		if got, err := parseXMLRPCArg(bad); err == nil {
 			t.Errorf("parseXMLRPCArg(%q) = %#v, nil; want an error", bad, got)
 		}
+	}
+}
+
+// TestXMLRPCFaultHarmless: a fault's text from the server reaches the
+// terminal with its control characters (C1's CSI, a bare CR) escaped.
+func TestXMLRPCFaultHarmless(t *testing.T) {
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("<methodResponse><fault><value><struct>" +
+			"<member><name>faultCode</name><value><int>4</int></value></member>" +
+			"<member><name>faultString</name><value><string>bad\u009b2J&#xD;X</string></value></member>" +
+			"</struct></value></fault></methodResponse>"))
+	}))
+	defer ts.Close()
+	_, _, err := runPlumb(t, "", "xmlrpc", ts.URL+"/RPC2", "m")
+	if err == nil || !strings.Contains(err.Error(), `m: fault 4: bad\xC2\x9B2J^MX`) {
+		t.Fatalf("fault = %v, want its text with the controls escaped", err)
 	}
 }
