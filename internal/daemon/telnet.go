@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"slices"
-	"strings"
 
 	"github.com/plumbnet/plumb/internal/accounts"
 	"github.com/plumbnet/plumb/telnet"
@@ -41,10 +39,8 @@ func init() {
 }
 
 func (c *TelnetConfig) check(*Config) error {
-	for _, o := range c.Operators {
-		if o == "" || strings.ContainsAny(o, " \t/") {
-			return fmt.Errorf("telnet.operators: %q is not an account name", o)
-		}
+	if err := checkOperators("telnet.operators", c.Operators); err != nil {
+		return err
 	}
 	if len(c.Command) > 0 && !filepath.IsAbs(c.Command[0]) {
 		return fmt.Errorf("telnet.command: %q: want an absolute path first", c.Command[0])
@@ -112,10 +108,4 @@ func (b *telnetBackend) Login(ctx context.Context, c telnet.ConnInfo, user, pass
 			Env: []string{"PLUMB_USER=" + u.Name}}, nil
 	}
 	return nil, fmt.Errorf("%w: %s is not an operator and no command is set", telnet.ErrNotAllowed, u.Name)
-}
-
-// isOperator reports whether name is in the operator list (account
-// names match without regard to ASCII case).
-func isOperator(ops []string, name string) bool {
-	return slices.ContainsFunc(ops, func(o string) bool { return strings.EqualFold(o, name) })
 }

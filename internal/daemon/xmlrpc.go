@@ -10,7 +10,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/plumbnet/plumb/internal/accounts"
 	"github.com/plumbnet/plumb/sasl"
 	"github.com/plumbnet/plumb/xmlrpc"
 )
@@ -37,10 +36,8 @@ func init() {
 }
 
 func (c *XMLRPCConfig) check(*Config) error {
-	for _, name := range c.Operators {
-		if err := accounts.CheckName(name); err != nil {
-			return fmt.Errorf("xmlrpc.operators: %q: %w", name, err)
-		}
+	if err := checkOperators("xmlrpc.operators", c.Operators); err != nil {
+		return err
 	}
 	if c.MaxRequestBytes < 0 || c.MaxDepth < 0 {
 		return fmt.Errorf("xmlrpc: max_request_bytes and max_depth cannot be negative (0 means the default)")
@@ -151,7 +148,7 @@ func (g *operatorGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "wrong user name or password", http.StatusUnauthorized)
 		return
 	}
-	if !slices.Contains(g.operators, u.Name) {
+	if !isOperator(g.operators, u.Name) {
 		g.log.Warn("xmlrpc: not an operator", "user", u.Name, "remote", r.RemoteAddr)
 		http.Error(w, "this account is not an operator (xmlrpc.operators)", http.StatusForbidden)
 		return
