@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"strconv"
 	"strings"
 	"syscall"
@@ -184,25 +183,13 @@ func servicePort(port, network string) (int, error) {
 }
 
 func clientTLSConfig(f *connectFlags, host string) (*tls.Config, error) {
-	cfg := &tls.Config{ServerName: host, InsecureSkipVerify: f.insecure, MinVersion: tls.VersionTLS12}
-	if f.serverName != "" {
-		cfg.ServerName = f.serverName
+	switch {
+	case f.serverName != "":
+		host = f.serverName
+	case host == "" && f.unix != "":
+		host = "localhost"
 	}
-	if cfg.ServerName == "" && f.unix != "" {
-		cfg.ServerName = "localhost"
-	}
-	if f.caFile != "" {
-		pem, err := os.ReadFile(f.caFile)
-		if err != nil {
-			return nil, fmt.Errorf("--ca: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("--ca %s: no PEM certificate in it", f.caFile)
-		}
-		cfg.RootCAs = pool
-	}
-	return cfg, nil
+	return tlsClientConfig(host, f.insecure, f.caFile)
 }
 
 // dialError turns a dial failure into one line that says what to do.

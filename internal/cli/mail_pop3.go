@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bufio"
-	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -279,7 +278,7 @@ func pop3Connect(cmd *cobra.Command, f *pop3Flags, raw string) (*pop3.Client, er
 	if err != nil {
 		return nil, err
 	}
-	tlsCfg, err := pop3TLSConfig(f, u.Hostname())
+	tlsCfg, err := tlsClientConfig(u.Hostname(), f.insecure, f.caFile)
 	if err != nil {
 		return nil, err
 	}
@@ -330,22 +329,6 @@ func pop3Credentials(cmd *cobra.Command, f *pop3Flags, u *url.URL) (user, pass s
 	}
 	pass, err = askPassword(cmd.InOrStdin(), cmd.ErrOrStderr(), user, u.Hostname(), "the URL or the netrc file")
 	return user, pass, err
-}
-
-func pop3TLSConfig(f *pop3Flags, host string) (*tls.Config, error) {
-	cfg := &tls.Config{ServerName: host, InsecureSkipVerify: f.insecure, MinVersion: tls.VersionTLS12}
-	if f.caFile != "" {
-		pem, err := os.ReadFile(f.caFile)
-		if err != nil {
-			return nil, withExit(2, fmt.Errorf("--ca: %w", err))
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, withExit(2, fmt.Errorf("--ca %s: no PEM certificate in it", f.caFile))
-		}
-		cfg.RootCAs = pool
-	}
-	return cfg, nil
 }
 
 // pop3ConnectError says what to do about a failed connection.

@@ -3,7 +3,6 @@ package cli
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -124,19 +123,7 @@ type recursiveGetter interface {
 
 // tlsConfig is the TLS configuration --insecure and --ca ask for.
 func (t *transfer) tlsConfig(host string) (*tls.Config, error) {
-	cfg := &tls.Config{ServerName: host, InsecureSkipVerify: t.flags.insecure, MinVersion: tls.VersionTLS12}
-	if t.flags.caFile != "" {
-		pem, err := os.ReadFile(t.flags.caFile)
-		if err != nil {
-			return nil, withExit(exitTransferUsage, fmt.Errorf("--ca: %w", err))
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, withExit(exitTransferUsage, fmt.Errorf("--ca %s: no PEM certificate in it", t.flags.caFile))
-		}
-		cfg.RootCAs = pool
-	}
-	return cfg, nil
+	return tlsClientConfig(host, t.flags.insecure, t.flags.caFile)
 }
 
 // startBar draws a progress bar on standard error when it is a terminal.

@@ -99,8 +99,7 @@ func runXMLRPC(cmd *cobra.Command, f *xmlrpcFlags, rawURL, method string, rawArg
 	if err := xmlrpcLogin(cmd, f, u); err != nil {
 		return err
 	}
-	// The TLS flags are the same as plumb mail's; pop3TLSConfig reads them.
-	tlsCfg, err := pop3TLSConfig(&pop3Flags{insecure: f.insecure, caFile: f.caFile}, u.Hostname())
+	tlsCfg, err := tlsClientConfig(u.Hostname(), f.insecure, f.caFile)
 	if err != nil {
 		return err
 	}
