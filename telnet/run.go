@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"time"
@@ -88,17 +89,19 @@ func (c *conn) run(prog Program) error {
 		<-copied
 	case err := <-copied:
 		// The program's output stopped: it ended (and closed the terminal
-		// after saying so on ran), or the client stopped reading and a
-		// write timed out. Either ends the session.
+		// after saying so on ran), the client stopped reading and a write
+		// timed out, or the program closed its terminal. Each ends the
+		// session.
 		select {
 		case end = <-ran:
 			c.ended(ctx, end)
 		default:
-			c.s.logger().Info("telnet: client stopped reading", "remote", c.remote(), "user", c.term.User, "err", err)
 			cancel()
 			ptmx.Close()
 			end = <-ran
-			if err != nil {
+			var toClient *net.OpError
+			if errors.As(err, &toClient) {
+				c.s.logger().Info("telnet: client stopped reading", "remote", c.remote(), "user", c.term.User, "err", err)
 				end = fmt.Errorf("telnet: writing to the client: %w", err)
 			}
 		}
