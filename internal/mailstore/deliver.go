@@ -128,6 +128,9 @@ func (s *Store) deliver(ctx context.Context, users []string, folder string, r io
 	if err := d.run(unique, key); err != nil {
 		return nil, err
 	}
+	for _, c := range d.copies {
+		s.notify(c.dir, false)
+	}
 	uids := make([]uint32, len(users))
 	for _, c := range d.copies {
 		uids[c.index] = c.uid
