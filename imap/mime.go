@@ -53,8 +53,9 @@ func parseEntity(b []byte, start, end int, defTyp, defSub string, depth int, cou
 			p.params = [][2]string{{"charset", "us-ascii"}}
 		}
 	}
-	if p.typ == "text" && p.param("charset") == "" && p.header("Content-Type") == "" {
-		p.params = [][2]string{{"charset", "us-ascii"}}
+	if p.typ == "text" && p.param("charset") == "" {
+		// RFC 2045 section 5.2's default, which Dovecot shows too.
+		p.params = append([][2]string{{"charset", "us-ascii"}}, p.params...)
 	}
 	if depth >= maxMIMEDepth || *count >= maxMIMEParts {
 		return p
