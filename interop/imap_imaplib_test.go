@@ -146,4 +146,3 @@ func TestIMAPImaplib(t *testing.T) {
 		})
 	}
 }
-
