@@ -1,6 +1,8 @@
 package imap
 
 import (
+	"bufio"
+	"io"
 	"strings"
 	"testing"
 
@@ -114,3 +116,7 @@ func has(lines []string, sub string) bool {
 	}
 	return false
 }
+
+func bufioReader(s string) *bufio.Reader { return bufio.NewReader(strings.NewReader(s)) }
+
+func bufioWriter(w io.Writer) *bufio.Writer { return bufio.NewWriter(w) }
