@@ -311,7 +311,7 @@ func (c *Client) Store(ctx context.Context, uid bool, set SeqSet, item string, f
 
 // CopyData is COPYUID's answer (RFC 4315).
 type CopyData struct {
-	UIDValidity uint32
+	UIDValidity  uint32
 	Source, Dest string // UID sets
 }
 

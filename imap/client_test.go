@@ -104,7 +104,6 @@ func TestClientAgainstServer(t *testing.T) {
 	}
 }
 
-
 func TestClientRefusesInjection(t *testing.T) {
 	_, addr := newTestServer(t)
 	c, err := Dial(context.Background(), addr)
