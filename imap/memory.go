@@ -301,7 +301,7 @@ func (h *memHandle) Open(ctx context.Context, uid uint32) (io.ReadCloser, error)
 	defer h.s.b.mu.Unlock()
 	m := h.find(uid)
 	if m == nil {
-		return nil, ErrNoSuchMailbox
+		return nil, &Error{Code: "EXPUNGEISSUED", Text: "Message was expunged"}
 	}
 	return io.NopCloser(bytes.NewReader(m.body)), nil
 }

@@ -154,7 +154,7 @@ func (c *conn) fetchOne(i int, items []fetchItem) error {
 // left out, as Dovecot does, and reported at the next chance.
 func (c *conn) missing(uid uint32, err error) error {
 	var pe *Error
-	if errors.As(err, &pe) {
+	if errors.As(err, &pe) && pe.Code != "EXPUNGEISSUED" && pe.Code != "NONEXISTENT" {
 		return err
 	}
 	c.sel.dirty = true
