@@ -313,7 +313,15 @@ func cmdIdle(c *conn, r *request) error {
 		line string
 		err  error
 	}
+	// IDLE may last the 29 minutes RFC 2177 asks clients to re-issue it
+	// by, even where the idle timeout between commands is shorter; a
+	// keepalive keeps the connection from looking dead meanwhile.
+	saved := c.lr.IdleTimeout
+	if saved > 0 && saved < idleLimit {
+		c.lr.IdleTimeout = idleLimit
+	}
 	done := make(chan result, 1)
+	defer func() { c.lr.IdleTimeout = saved }()
 	go func() {
 		line, err := c.waitLine()
 		done <- result{line, err}
@@ -328,8 +336,16 @@ func cmdIdle(c *conn, r *request) error {
 		defer t.Stop()
 		tick = t.C
 	}
+	var keepalive <-chan time.Time
+	if d := lifecycle.Timeout(c.s.IdleKeepalive, DefaultIdleKeepalive); d > 0 {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		keepalive = t.C
+	}
 	for {
 		select {
+		case <-keepalive:
+			c.untagged("OK Still here")
 		case res := <-done:
 			if res.err != nil {
 				if res.err == errShutdown {

@@ -25,6 +25,10 @@ const (
 	DefaultMaxBadCommands   = 3        // unknown commands before login
 	DefaultMaxAuthFailures  = 3
 	DefaultIdlePoll         = 30 * time.Second
+	DefaultIdleKeepalive    = 2 * time.Minute
+	// idleLimit is how long IDLE may wait for DONE at least (RFC 2177:
+	// clients re-issue it within 29 minutes).
+	idleLimit = 30 * time.Minute
 	// literalRate is the slowest a literal may arrive at, in bytes per
 	// second, on top of LineTimeout.
 	literalRate = 16 << 10
@@ -57,6 +61,11 @@ type Server struct {
 	// changes that came without a notification (files another program
 	// changed); 0 means DefaultIdlePoll, negative never.
 	IdlePoll time.Duration
+	// IdleKeepalive is how often a session in IDLE says "* OK Still
+	// here", so that neither the client nor a proxy nor the daemon's idle
+	// timeout takes the quiet connection for dead; 0 means
+	// DefaultIdleKeepalive.
+	IdleKeepalive time.Duration
 	// MaxLineLength bounds one line of a command, CRLF included.
 	MaxLineLength int
 	// MaxLiteralSize bounds a message APPEND stores (APPENDLIMIT).

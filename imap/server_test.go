@@ -341,3 +341,18 @@ func (b gatedBackend) Login(ctx context.Context, c ConnInfo, user, pass string) 
 	}
 	return b.MemoryBackend.Login(ctx, c, user, pass)
 }
+
+func TestIdleKeepalive(t *testing.T) {
+	be := NewMemoryBackend()
+	be.AddUser("alice", "pw")
+	addr := testkit.Serve(t, &Server{Backend: be, IdleKeepalive: 20 * time.Millisecond}, nil)
+	s := login(t, addr)
+	s.ok("a SELECT INBOX")
+	s.Send("b IDLE")
+	s.Expect("+ idling")
+	s.Expect("* OK Still here")
+	s.Send("DONE")
+	if _, tagged := s.until("b"); !strings.HasPrefix(tagged, "OK") {
+		t.Errorf("IDLE = %q", tagged)
+	}
+}
