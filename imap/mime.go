@@ -2,7 +2,6 @@ package imap
 
 import (
 	"bytes"
-	"mime"
 	"strings"
 )
 
@@ -45,12 +44,10 @@ func parseEntity(b []byte, start, end int, defTyp, defSub string, depth int, cou
 	p.bodyStart, p.fields = parseHeader(b, start, end)
 	p.typ, p.sub = defTyp, defSub
 	if ct := p.header("Content-Type"); ct != "" {
-		mt, params, err := mime.ParseMediaType(ct)
-		if typ, sub, ok := strings.Cut(mt, "/"); err == nil && ok && typ != "" && sub != "" {
+		mt, params := parseContentType(ct)
+		if typ, sub, ok := strings.Cut(mt, "/"); ok && typ != "" && sub != "" && isToken(typ) && isToken(sub) {
 			p.typ, p.sub = typ, sub
-			p.params = sortedParams(ct, params)
-		} else if err != nil && ok {
-			p.params = [][2]string{{"charset", "us-ascii"}}
+			p.params = params
 		}
 	}
 	if p.typ == "text" && p.param("charset") == "" {
@@ -83,23 +80,71 @@ func parseEntity(b []byte, start, end int, defTyp, defSub string, depth int, cou
 	return p
 }
 
-// sortedParams keeps the parameters in the order the header gives them,
-// which mime.ParseMediaType's map loses.
-func sortedParams(ct string, params map[string]string) [][2]string {
-	var out [][2]string
-	seen := map[string]bool{}
-	for _, seg := range strings.Split(ct, ";")[1:] {
-		k, _, _ := strings.Cut(strings.TrimSpace(seg), "=")
-		k = strings.ToLower(strings.TrimSpace(k))
-		if i := strings.IndexByte(k, '*'); i >= 0 {
-			k = k[:i]
+// parseContentType splits a Content-Type (or Content-Disposition)
+// value into its lower-case type and its parameters as written: RFC
+// 2231's name*=charset”value is kept undecoded, as Dovecot shows it.
+func parseContentType(v string) (string, [][2]string) {
+	typ, rest, _ := strings.Cut(v, ";")
+	var params [][2]string
+	for rest != "" {
+		var seg string
+		seg, rest = cutParam(rest)
+		k, val, ok := strings.Cut(seg, "=")
+		k = strings.TrimSpace(k)
+		if !ok || k == "" {
+			continue
 		}
-		if v, ok := params[k]; ok && !seen[k] {
-			seen[k] = true
-			out = append(out, [2]string{k, v})
+		val = strings.TrimSpace(val)
+		if strings.HasPrefix(val, `"`) {
+			val = unquote(val)
+		}
+		params = append(params, [2]string{strings.ToLower(k), val})
+	}
+	return strings.ToLower(strings.TrimSpace(typ)), params
+}
+
+// cutParam returns the text up to the next ";" outside quotes.
+func cutParam(s string) (string, string) {
+	quoted := false
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			if quoted {
+				i++
+			}
+		case '"':
+			quoted = !quoted
+		case ';':
+			if !quoted {
+				return s[:i], s[i+1:]
+			}
 		}
 	}
-	return out
+	return s, ""
+}
+
+func unquote(s string) string {
+	s = strings.TrimPrefix(s, `"`)
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '"' {
+			break
+		}
+		if s[i] == '\\' && i+1 < len(s) {
+			i++
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c <= ' ' || c >= 0x7f || strings.IndexByte(`()<>@,;:\"/[]?=`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // parseHeader returns where the body starts and the header's fields.
@@ -193,14 +238,11 @@ func (p *mimePart) param(name string) string {
 	return ""
 }
 
-// lines counts the body's lines, a last one without CRLF included.
+// lines counts the body's lines.
 func (p *mimePart) lines(b []byte) int {
 	body := b[p.bodyStart:p.end]
-	n := bytes.Count(body, []byte("\n"))
-	if len(body) > 0 && body[len(body)-1] != '\n' {
-		n++
-	}
-	return n
+	// Line ends, as Dovecot counts: a last line without one is not counted.
+	return bytes.Count(body, []byte("\n"))
 }
 
 // resolve finds the part a section's numbers name (RFC 9051 section

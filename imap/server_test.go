@@ -105,7 +105,7 @@ func TestSelectFetch(t *testing.T) {
 		t.Errorf("FETCH ENVELOPE =\n%q\nwant\n%q", u, want)
 	}
 	u = s.ok("c FETCH 1 BODYSTRUCTURE")
-	wantBS := `* 1 FETCH (BODYSTRUCTURE (("text" "plain" ("charset" "utf-8") NIL NIL "quoted-printable" 29 1 NIL NIL NIL NIL)("application" "octet-stream" ("name" "a.bin") NIL NIL "base64" 4 NIL ("attachment" ("filename" "a.bin")) NIL NIL) "mixed" ("boundary" "b1") NIL NIL NIL))`
+	wantBS := `* 1 FETCH (BODYSTRUCTURE (("text" "plain" ("charset" "utf-8") NIL NIL "quoted-printable" 29 0 NIL NIL NIL NIL)("application" "octet-stream" ("name" "a.bin") NIL NIL "base64" 4 NIL ("attachment" ("filename" "a.bin")) NIL NIL) "mixed" ("boundary" "b1") NIL NIL NIL))`
 	if len(u) != 1 || u[0] != wantBS {
 		t.Errorf("FETCH BODYSTRUCTURE =\n%q\nwant\n%q", u, wantBS)
 	}

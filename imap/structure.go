@@ -3,8 +3,13 @@ package imap
 import (
 	"mime"
 	"net/mail"
+	"regexp"
+	"strconv"
 	"strings"
 )
+
+// encodedWord is an RFC 2047 encoded word.
+var encodedWord = regexp.MustCompile(`=\?[^?\s]+\?[bBqQ]\?[^?\s]*\?=`)
 
 // writeEnvelope writes a message's ENVELOPE (RFC 9051 section 7.5.2).
 func (e *encoder) envelope(m *mimePart) {
@@ -38,7 +43,14 @@ func (e *encoder) addresses(v string) {
 		e.WriteString("NIL")
 		return
 	}
-	list, err := (&mail.AddressParser{WordDecoder: &mime.WordDecoder{CharsetReader: passCharset}}).ParseList(v)
+	// Encoded words stand in as plain atoms while the list is parsed, so
+	// that names come out as written (ENVELOPE is not decoded).
+	words := encodedWord.FindAllString(v, -1)
+	masked := v
+	for i, w := range words {
+		masked = strings.Replace(masked, w, "plumbEW"+strconv.Itoa(i)+"x", 1)
+	}
+	list, err := (&mail.AddressParser{}).ParseList(masked)
 	if err != nil || len(list) == 0 {
 		e.WriteString("NIL")
 		return
@@ -47,6 +59,9 @@ func (e *encoder) addresses(v string) {
 	for _, a := range list {
 		local, host, _ := strings.Cut(a.Address, "@")
 		name := a.Name
+		for i := len(words) - 1; i >= 0; i-- {
+			name = strings.ReplaceAll(name, "plumbEW"+strconv.Itoa(i)+"x", words[i])
+		}
 		if !quotable(name, false) {
 			name = mime.QEncoding.Encode("utf-8", name)
 		}
@@ -86,15 +101,15 @@ func (e *encoder) disposition(p *mimePart) {
 		e.WriteString("NIL")
 		return
 	}
-	typ, params, err := mime.ParseMediaType(d)
-	if err != nil {
+	typ, params := parseContentType(d)
+	if typ == "" {
 		e.WriteString("NIL")
 		return
 	}
 	e.open()
 	e.str(typ)
 	e.sp()
-	e.params(sortedParams(d, params))
+	e.params(params)
 	e.close()
 }
 
@@ -122,8 +137,24 @@ func (e *encoder) bodyStructure(b []byte, p *mimePart, ext bool) {
 		return
 	}
 	typ, sub := p.typ, p.sub
-	if typ == "multipart" { // a multipart without parts: show it as text
-		typ, sub = "text", "plain"
+	if typ == "multipart" {
+		// A multipart without parts (no boundary, or none found) is one
+		// empty text part, as Dovecot shows it.
+		e.WriteString(`("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 0 0`)
+		if ext {
+			e.WriteString(" NIL NIL NIL NIL")
+		}
+		e.WriteString(") ")
+		e.str(sub)
+		if ext {
+			e.sp()
+			e.params(p.params)
+			e.sp()
+			e.disposition(p)
+			e.WriteString(" NIL NIL")
+		}
+		e.close()
+		return
 	}
 	e.str(typ)
 	e.sp()

@@ -114,7 +114,7 @@ func TestIMAPImaplib(t *testing.T) {
 			}
 			fs, _ := json.Marshal(r.FetchStructure)
 			for _, w := range []string{`ENVELOPE (\"Mon, 06 May 2024 07:08:09 +0000\" \"plan\" ((\"Alice\" NIL \"alice\" \"example.org\"))`,
-				`BODYSTRUCTURE ((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 21 1 NIL NIL NIL NIL)(\"application\" \"pdf\" (\"name\" \"r.pdf\") NIL NIL \"base64\" 8 NIL NIL NIL NIL) \"mixed\"`} {
+				`BODYSTRUCTURE ((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7bit\" 21 0 NIL NIL NIL NIL)(\"application\" \"pdf\" (\"name\" \"r.pdf\") NIL NIL \"base64\" 8 NIL NIL NIL NIL) \"mixed\"`} {
 				if !strings.Contains(string(fs), w) {
 					t.Errorf("FETCH ENVELOPE BODYSTRUCTURE = %s, missing %s", fs, w)
 				}
