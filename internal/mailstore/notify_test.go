@@ -2,6 +2,7 @@ package mailstore
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 )
@@ -73,5 +74,31 @@ func TestSubscriptions(t *testing.T) {
 	got, err := s.Subscriptions("alice")
 	if err != nil || len(got) != 1 || got[0] != "Work/Projects" {
 		t.Fatalf("Subscriptions = %q, %v, want [Work/Projects]", got, err)
+	}
+}
+
+func TestDeliverManyToFolder(t *testing.T) {
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateFolder("alice", "Lists"); err != nil {
+		t.Fatal(err)
+	}
+	uids, err := s.DeliverMany(context.Background(), []string{"alice/Lists", "bob/Nowhere", "carol"}, strings.NewReader("Subject: x\r\n\r\nx\r\n"))
+	if err != nil || len(uids) != 3 {
+		t.Fatalf("DeliverMany = %v, %v", uids, err)
+	}
+	if n := len(messages(t, s, "alice", "Lists")); n != 1 {
+		t.Errorf("alice/Lists has %d messages, want 1", n)
+	}
+	if n := len(messages(t, s, "alice", "")); n != 0 {
+		t.Errorf("alice's inbox has %d messages, want 0", n)
+	}
+	if n := len(messages(t, s, "bob", "")); n != 1 {
+		t.Errorf("bob's inbox has %d messages (no folder Nowhere), want 1", n)
+	}
+	if n := len(messages(t, s, "carol", "")); n != 1 {
+		t.Errorf("carol's inbox has %d messages, want 1", n)
 	}
 }
