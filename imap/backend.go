@@ -140,6 +140,15 @@ type PermanentKeywords interface {
 	KeywordsAllowed() bool
 }
 
+// StructureCache is a Mailbox that keeps each message's ENVELOPE, BODY
+// and BODYSTRUCTURE (their IMAP4rev1 wire form, as the server made
+// them), so that FETCH of them need not read and parse the message
+// again. SetStructure's failures are the backend's to log.
+type StructureCache interface {
+	Structure(ctx context.Context, uid uint32) (envelope, body, structure []byte, ok bool)
+	SetStructure(ctx context.Context, uid uint32, envelope, body, structure []byte)
+}
+
 // QuotaSession is a Session with a storage quota (RFC 9208).
 type QuotaSession interface {
 	// Quota returns the bytes used and the limit (0: none).

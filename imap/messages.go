@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"io"
@@ -78,14 +79,36 @@ func (c *conn) fetchOne(i int, items []fetchItem) error {
 			items = append(items, fetchItem{name: "FLAGS"})
 		}
 	}
-	// Everything that can fail is read before the response starts.
+	// Everything that can fail is read before the response starts;
+	// ENVELOPE, BODY and BODYSTRUCTURE come from the backend's cache when
+	// it has them and nothing else needs the message.
+	var cached *structures
+	needRaw, needStruct := false, false
 	for _, it := range items {
 		switch it.name {
 		case "FLAGS", "UID", "RFC822.SIZE", "INTERNALDATE", "MODSEQ":
+		case "ENVELOPE", "BODY", "BODYSTRUCTURE":
+			needStruct = true
 		default:
-			if _, err := structure(); err != nil {
-				return c.missing(m.UID, err)
-			}
+			needRaw = true
+		}
+	}
+	sc, canCache := s.mbox.(StructureCache)
+	canCache = canCache && !c.utf8 // the cache holds the IMAP4rev1 form
+	if needStruct && canCache && !needRaw {
+		if env, body, bs, ok := sc.Structure(c.ctx, m.UID); ok {
+			cached = &structures{env, body, bs}
+		}
+	}
+	if needRaw || needStruct && cached == nil {
+		if _, err := structure(); err != nil {
+			return c.missing(m.UID, err)
+		}
+	}
+	if needStruct && cached == nil {
+		cached = computeStructures(raw, root, c.utf8)
+		if canCache {
+			sc.SetStructure(c.ctx, m.UID, cached.envelope, cached.body, cached.structure)
 		}
 	}
 	e := c.enc
@@ -113,10 +136,13 @@ func (c *conn) fetchOne(i int, items []fetchItem) error {
 			e.WriteString("MODSEQ (1)")
 		case "ENVELOPE":
 			e.WriteString("ENVELOPE ")
-			e.envelope(root)
-		case "BODYSTRUCTURE", "BODY":
-			e.WriteString(it.name + " ")
-			e.bodyStructure(raw, root, it.name == "BODYSTRUCTURE")
+			e.Write(cached.envelope)
+		case "BODY":
+			e.WriteString("BODY ")
+			e.Write(cached.body)
+		case "BODYSTRUCTURE":
+			e.WriteString("BODYSTRUCTURE ")
+			e.Write(cached.structure)
 		case "RFC822":
 			e.WriteString("RFC822 ")
 			e.literal(raw)
@@ -148,6 +174,24 @@ func (c *conn) fetchOne(i int, items []fetchItem) error {
 	}
 	e.WriteString(")\r\n")
 	return nil
+}
+
+// structures are a message's ENVELOPE, BODY and BODYSTRUCTURE in their wire form.
+type structures struct{ envelope, body, structure []byte }
+
+func computeStructures(raw []byte, root *mimePart, utf8 bool) *structures {
+	enc := func(f func(e *encoder)) []byte {
+		var b bytes.Buffer
+		e := &encoder{Writer: bufio.NewWriter(&b), utf8: utf8}
+		f(e)
+		e.Flush()
+		return b.Bytes()
+	}
+	return &structures{
+		envelope:  enc(func(e *encoder) { e.envelope(root) }),
+		body:      enc(func(e *encoder) { e.bodyStructure(raw, root, false) }),
+		structure: enc(func(e *encoder) { e.bodyStructure(raw, root, true) }),
+	}
 }
 
 // missing answers a fetch of a message that vanished meanwhile: it is

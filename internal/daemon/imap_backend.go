@@ -231,8 +231,11 @@ type imapMailbox struct {
 	stop    func()
 
 	mu    sync.Mutex
-	dates map[string]time.Time // internal dates by key: a stat each is read once
+	dates map[string]time.Time         // internal dates by key: a stat each is read once
+	byUID map[uint32]mailstore.Message // as last listed
 }
+
+var _ imap.StructureCache = (*imapMailbox)(nil)
 
 // flagLetters maps IMAP's system flags to Maildir's letters.
 var flagLetters = []struct {
@@ -279,21 +282,70 @@ func (m *imapMailbox) Messages(ctx context.Context) ([]imap.MessageInfo, error) 
 	out := make([]imap.MessageInfo, 0, len(msgs))
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	first := m.byUID == nil
+	m.byUID = make(map[uint32]mailstore.Message, len(msgs))
+	// The index beside the Maildir holds dates and sizes, so a SELECT
+	// in a new process need not stat or read every file.
+	var fresh []mailstore.Message
+	var entries []mailstore.IndexEntry
 	for _, msg := range msgs {
-		size, err := m.mb.CRLFSize(msg)
-		if err != nil {
-			continue // gone since it was listed
-		}
+		m.byUID[msg.UID] = msg
 		date, ok := m.dates[msg.Key]
-		if !ok {
+		size := msg.CRLFSize
+		if !ok || size < 0 {
+			if e, cached := m.mb.Cached(msg); cached && e.Date != 0 && e.Size > 0 {
+				date, size, ok = time.Unix(0, e.Date), e.Size, true
+			}
+		}
+		if !ok || size < 0 {
+			var err error
+			if size, err = m.mb.CRLFSize(msg); err != nil {
+				continue // gone since it was listed
+			}
 			if date, err = msg.InternalDate(); err != nil {
 				continue
 			}
-			m.dates[msg.Key] = date
+			fresh = append(fresh, msg)
+			entries = append(entries, mailstore.IndexEntry{Date: date.UnixNano(), Size: size})
 		}
+		m.dates[msg.Key] = date
 		out = append(out, imap.MessageInfo{UID: msg.UID, Flags: fromLetters(msg.Flags), Size: size, InternalDate: date, Recent: msg.Recent})
 	}
+	if err := m.mb.CacheBatch(fresh, entries); err != nil {
+		m.s.b.log.Warn("imap: writing the index", "user", m.s.user, "folder", m.mb.Name(), "err", err)
+	}
+	if first {
+		if err := m.mb.Prune(msgs); err != nil {
+			m.s.b.log.Warn("imap: pruning the index", "user", m.s.user, "folder", m.mb.Name(), "err", err)
+		}
+	}
 	return out, nil
+}
+
+func (m *imapMailbox) Structure(ctx context.Context, uid uint32) (envelope, body, structure []byte, ok bool) {
+	m.mu.Lock()
+	msg, found := m.byUID[uid]
+	m.mu.Unlock()
+	if !found {
+		return nil, nil, nil, false
+	}
+	e, ok := m.mb.Cached(msg)
+	if !ok || e.Envelope == nil || e.Body == nil || e.Structure == nil {
+		return nil, nil, nil, false
+	}
+	return e.Envelope, e.Body, e.Structure, true
+}
+
+func (m *imapMailbox) SetStructure(ctx context.Context, uid uint32, envelope, body, structure []byte) {
+	m.mu.Lock()
+	msg, found := m.byUID[uid]
+	m.mu.Unlock()
+	if !found {
+		return
+	}
+	if err := m.mb.Cache(msg, mailstore.IndexEntry{Envelope: envelope, Body: body, Structure: structure}); err != nil {
+		m.s.b.log.Warn("imap: writing the index", "user", m.s.user, "folder", m.mb.Name(), "err", err)
+	}
 }
 
 func (m *imapMailbox) Open(ctx context.Context, uid uint32) (io.ReadCloser, error) {

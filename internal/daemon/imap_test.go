@@ -181,3 +181,35 @@ func TestIMAPSeesDeliveryAndPOP3Delete(t *testing.T) {
 		t.Errorf("NOOP after a file was dropped in new/ = %q", u)
 	}
 }
+
+// TestIMAPIndex: FETCH ENVELOPE/BODYSTRUCTURE fill the index beside the
+// Maildir, and a later FETCH answers from it without parsing the message.
+func TestIMAPIndex(t *testing.T) {
+	addr, store := imapFixture(t, 1)
+	c := imapLogin(t, addr)
+	c.ok("b SELECT INBOX")
+	u := c.ok("c FETCH 1 (ENVELOPE BODYSTRUCTURE)")
+	if !contains(u, `"1"`) {
+		t.Fatalf("FETCH = %q", u)
+	}
+	mb, err := store.Mailbox(context.Background(), "alice", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ := mb.Messages(context.Background())
+	e, ok := mb.Cached(msgs[0])
+	if !ok || e.Date == 0 || e.Size == 0 || !strings.Contains(string(e.Envelope), `"1"`) || len(e.Structure) == 0 {
+		t.Fatalf("index entry after FETCH = %+v, %v", e, ok)
+	}
+	// What the index says is what FETCH answers.
+	e.Envelope = []byte(`(NIL "from the index" NIL NIL NIL NIL NIL NIL NIL NIL)`)
+	if err := mb.Cache(msgs[0], e); err != nil {
+		t.Fatal(err)
+	}
+	if u := c.ok("d FETCH 1 ENVELOPE"); !contains(u, "from the index") {
+		t.Errorf("FETCH ENVELOPE with an index entry = %q", u)
+	}
+	if _, err := os.Stat(filepath.Join(store.Dir(), "alice", "plumb-index")); err != nil {
+		t.Errorf("no index beside the Maildir: %v", err)
+	}
+}
