@@ -76,6 +76,9 @@ type MailboxStatus struct {
 	UIDNext     uint32
 	UIDValidity uint32
 	Size        int64 // bytes, for STATUS SIZE
+	// HighestModSeq is the largest MODSEQ of the mailbox (RFC 7162); it
+	// never goes down, expunges included.
+	HighestModSeq uint64
 }
 
 // MessageInfo is one message of a selected mailbox.
@@ -85,6 +88,9 @@ type MessageInfo struct {
 	Size         int64    // RFC822.SIZE: octets with CRLF line ends
 	InternalDate time.Time
 	Recent       bool
+	// ModSeq is the message's mod-sequence (RFC 7162): raised whenever
+	// its flags change, never 0.
+	ModSeq uint64
 }
 
 // Session is one logged-in user. Mailbox names are UTF-8, "INBOX" in

@@ -92,12 +92,22 @@ func cmdSearch(c *conn, r *request) error {
 			return nil // SAVE alone: no ESEARCH response (RFC 5182 section 2.4)
 		}
 	}
+	var highest uint64
+	if key.usesModSeq() {
+		c.condstore = true
+		for _, m := range hits {
+			highest = max(highest, m.ModSeq)
+		}
+	}
 	e := c.enc
 	if !esearch {
 		e.WriteString("* SEARCH")
 		for _, n := range nums {
 			e.sp()
 			e.num(n)
+		}
+		if highest > 0 {
+			e.WriteString(" (MODSEQ " + strconv.FormatUint(highest, 10) + ")")
 		}
 		e.crlf()
 		return nil
@@ -122,6 +132,9 @@ func cmdSearch(c *conn, r *request) error {
 	}
 	if slices.Contains(ret, "COUNT") {
 		e.WriteString(" COUNT " + strconv.Itoa(len(nums)))
+	}
+	if highest > 0 {
+		e.WriteString(" MODSEQ " + strconv.FormatUint(highest, 10))
 	}
 	e.crlf()
 	return nil

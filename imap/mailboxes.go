@@ -269,7 +269,7 @@ func glob(pat, name string) bool {
 	return name == ""
 }
 
-var statusNames = map[string]bool{"MESSAGES": true, "RECENT": true, "UIDNEXT": true, "UIDVALIDITY": true, "UNSEEN": true, "SIZE": true, "DELETED": true, "APPENDLIMIT": true}
+var statusNames = map[string]bool{"MESSAGES": true, "RECENT": true, "UIDNEXT": true, "UIDVALIDITY": true, "UNSEEN": true, "SIZE": true, "DELETED": true, "APPENDLIMIT": true, "HIGHESTMODSEQ": true}
 
 func (p *parser) statusItems(items *[]string) bool {
 	return p.list(false, func() bool {
@@ -296,6 +296,9 @@ func cmdStatus(c *conn, r *request) error {
 	st, err := c.sess.Status(c.ctx, name)
 	if err != nil {
 		return err
+	}
+	if slices.Contains(items, "HIGHESTMODSEQ") {
+		c.condstore = true
 	}
 	c.writeStatus(name, st, items)
 	return nil
@@ -327,6 +330,8 @@ func (c *conn) writeStatus(name string, st MailboxStatus, items []string) {
 			e.num64(st.Size)
 		case "DELETED":
 			e.num(0)
+		case "HIGHESTMODSEQ":
+			e.WriteString(strconv.FormatUint(st.HighestModSeq, 10))
 		case "APPENDLIMIT":
 			e.num64(orDefault(c.s.MaxLiteralSize, DefaultMaxLiteralSize))
 		}

@@ -32,6 +32,7 @@ type memUser struct {
 
 type memMailbox struct {
 	validity, next uint32
+	modseq         uint64 // the highest
 	msgs           []*memMessage
 	subscribed     bool
 	attrs          []string
@@ -39,6 +40,7 @@ type memMailbox struct {
 }
 
 type memMessage struct {
+	modseq uint64
 	uid    uint32
 	flags  []string
 	date   time.Time
@@ -86,7 +88,8 @@ func (b *MemoryBackend) Deliver(user, mailbox string, body []byte) (uint32, erro
 func (mb *memMailbox) add(body []byte, flags []string, date time.Time, recent bool) uint32 {
 	uid := mb.next
 	mb.next++
-	mb.msgs = append(mb.msgs, &memMessage{uid: uid, flags: normFlags(flags), date: date, body: body, recent: recent})
+	mb.modseq++
+	mb.msgs = append(mb.msgs, &memMessage{uid: uid, flags: normFlags(flags), date: date, body: body, recent: recent, modseq: mb.modseq})
 	mb.notify()
 	return uid
 }
@@ -208,7 +211,7 @@ func (s *memSession) Status(ctx context.Context, name string) (MailboxStatus, er
 	if err != nil {
 		return MailboxStatus{}, err
 	}
-	st := MailboxStatus{Messages: uint32(len(mb.msgs)), UIDNext: mb.next, UIDValidity: mb.validity}
+	st := MailboxStatus{Messages: uint32(len(mb.msgs)), UIDNext: mb.next, UIDValidity: mb.validity, HighestModSeq: mb.modseq}
 	for _, m := range mb.msgs {
 		if !slices.Contains(m.flags, FlagSeen) {
 			st.Unseen++
@@ -274,7 +277,7 @@ type memHandle struct {
 func (h *memHandle) Status(ctx context.Context) (MailboxStatus, error) {
 	h.s.b.mu.Lock()
 	defer h.s.b.mu.Unlock()
-	return MailboxStatus{UIDNext: h.mb.next, UIDValidity: h.mb.validity, Messages: uint32(len(h.mb.msgs))}, nil
+	return MailboxStatus{UIDNext: h.mb.next, UIDValidity: h.mb.validity, Messages: uint32(len(h.mb.msgs)), HighestModSeq: h.mb.modseq}, nil
 }
 
 func (h *memHandle) Messages(ctx context.Context) ([]MessageInfo, error) {
@@ -282,7 +285,7 @@ func (h *memHandle) Messages(ctx context.Context) ([]MessageInfo, error) {
 	defer h.s.b.mu.Unlock()
 	out := make([]MessageInfo, len(h.mb.msgs))
 	for i, m := range h.mb.msgs {
-		out[i] = MessageInfo{UID: m.uid, Flags: slices.Clone(m.flags), Size: int64(len(toCRLF(m.body))), InternalDate: m.date, Recent: m.recent}
+		out[i] = MessageInfo{UID: m.uid, Flags: slices.Clone(m.flags), Size: int64(len(toCRLF(m.body))), InternalDate: m.date, Recent: m.recent, ModSeq: m.modseq}
 	}
 	return out, nil
 }
@@ -314,6 +317,8 @@ func (h *memHandle) SetFlags(ctx context.Context, uid uint32, flags []string) er
 		return &Error{Code: "EXPUNGEISSUED", Text: "Message was expunged"}
 	}
 	m.flags = normFlags(flags)
+	h.mb.modseq++
+	m.modseq = h.mb.modseq
 	h.mb.notify()
 	return nil
 }
@@ -322,6 +327,7 @@ func (h *memHandle) Expunge(ctx context.Context, uids []uint32) error {
 	h.s.b.mu.Lock()
 	defer h.s.b.mu.Unlock()
 	h.mb.msgs = slices.DeleteFunc(h.mb.msgs, func(m *memMessage) bool { return slices.Contains(uids, m.uid) })
+	h.mb.modseq++
 	h.mb.notify()
 	return nil
 }

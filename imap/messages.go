@@ -14,17 +14,40 @@ func cmdFetch(c *conn, r *request) error {
 	p := r.p
 	var set SeqSet
 	var items []fetchItem
-	if !p.sp() || !p.seqSet(&set) || !p.sp() || !p.fetchItems(&items) || !p.end() {
+	var changedSince uint64
+	if !p.sp() || !p.seqSet(&set) || !p.sp() || !p.fetchItems(&items) {
 		return p.Err()
 	}
-	if r.uid && !slices.ContainsFunc(items, func(it fetchItem) bool { return it.name == "UID" }) {
+	if p.maybeSP() {
+		// fetch-modifier (RFC 7162 section 3.1.4)
+		if !p.list(false, func() bool { return p.expect("CHANGEDSINCE") && p.sp() && p.number64(&changedSince) }) {
+			return p.Err()
+		}
+		if changedSince == 0 {
+			return syntaxErr("CHANGEDSINCE 0")
+		}
+	}
+	if !p.end() {
+		return p.Err()
+	}
+	hasItem := func(name string) bool { return slices.ContainsFunc(items, func(it fetchItem) bool { return it.name == name }) }
+	if r.uid && !hasItem("UID") {
 		items = append([]fetchItem{{name: "UID"}}, items...)
+	}
+	if changedSince > 0 && !hasItem("MODSEQ") {
+		items = append(items, fetchItem{name: "MODSEQ"})
+	}
+	if hasItem("MODSEQ") {
+		c.condstore = true
 	}
 	// An update that came in is reported first, so the numbers this
 	// FETCH answers with are current (without EXPUNGE, which must wait).
 	c.sync(false, false)
 	s := c.sel
 	for _, i := range s.indexes(set, r.uid, c.saved) {
+		if changedSince > 0 && s.msgs[i].ModSeq <= changedSince {
+			continue
+		}
 		if err := c.fetchOne(i, items); err != nil {
 			return err
 		}
@@ -133,7 +156,7 @@ func (c *conn) fetchOne(i int, items []fetchItem) error {
 			e.WriteString("INTERNALDATE ")
 			e.str(m.InternalDate.Format(dateTimeLayout))
 		case "MODSEQ":
-			e.WriteString("MODSEQ (1)")
+			e.WriteString("MODSEQ (" + strconv.FormatUint(max(m.ModSeq, 1), 10) + ")")
 		case "ENVELOPE":
 			e.WriteString("ENVELOPE ")
 			e.Write(cached.envelope)
@@ -237,7 +260,19 @@ func cmdStore(c *conn, r *request) error {
 	var set SeqSet
 	var item string
 	var flags []string
-	if !p.sp() || !p.seqSet(&set) || !p.sp() || !p.atom(&item) || !p.sp() {
+	var unchangedSince uint64
+	conditional := false
+	if !p.sp() || !p.seqSet(&set) || !p.sp() {
+		return p.Err()
+	}
+	if p.peek("(") {
+		// store-modifier (RFC 7162 section 3.1.3)
+		if !p.list(false, func() bool { return p.expect("UNCHANGEDSINCE") && p.sp() && p.number64(&unchangedSince) }) || !p.sp() {
+			return p.Err()
+		}
+		conditional, c.condstore = true, true
+	}
+	if !p.atom(&item) || !p.sp() {
 		return p.Err()
 	}
 	item = strings.ToUpper(item)
@@ -271,8 +306,18 @@ func cmdStore(c *conn, r *request) error {
 	}
 	c.sync(false, false)
 	s := c.sel
+	var modified []uint32
+	var report []int
 	for _, i := range s.indexes(set, r.uid, c.saved) {
 		m := s.msgs[i]
+		if conditional && m.ModSeq > unchangedSince {
+			if r.uid {
+				modified = append(modified, m.UID)
+			} else {
+				modified = append(modified, uint32(i+1))
+			}
+			continue
+		}
 		var next []string
 		switch mode {
 		case "FLAGS":
@@ -293,20 +338,50 @@ func cmdStore(c *conn, r *request) error {
 			}
 			s.msgs[i].Flags = next
 		}
+		report = append(report, i)
+	}
+	if c.condstore && len(report) > 0 {
+		// The new mod-sequences are the backend's: ask for them.
+		if now, err := s.mbox.Messages(c.ctx); err == nil {
+			byUID := make(map[uint32]MessageInfo, len(now))
+			for _, m := range now {
+				byUID[m.UID] = m
+			}
+			for _, i := range report {
+				if m, ok := byUID[s.msgs[i].UID]; ok {
+					s.msgs[i].ModSeq = m.ModSeq
+				}
+			}
+		}
+	}
+	for _, i := range report {
+		if silent && !c.condstore {
+			continue
+		}
+		m := s.msgs[i]
+		e := c.enc
+		e.WriteString("* ")
+		e.num(uint32(i + 1))
+		e.WriteString(" FETCH (")
+		if r.uid {
+			e.WriteString("UID ")
+			e.num(m.UID)
+			e.sp()
+		}
 		if !silent {
-			e := c.enc
-			e.WriteString("* ")
-			e.num(uint32(i + 1))
-			e.WriteString(" FETCH (")
-			if r.uid {
-				e.WriteString("UID ")
-				e.num(m.UID)
+			e.WriteString("FLAGS ")
+			e.flags(c.flagsOf(m))
+		}
+		if c.condstore {
+			if !silent {
 				e.sp()
 			}
-			e.WriteString("FLAGS ")
-			e.flags(c.flagsOf(s.msgs[i]))
-			e.WriteString(")\r\n")
+			e.WriteString("MODSEQ (" + strconv.FormatUint(max(m.ModSeq, 1), 10) + ")")
 		}
+		e.WriteString(")\r\n")
+	}
+	if len(modified) > 0 {
+		c.code = "MODIFIED " + SeqSetOf(modified...).String()
 	}
 	return nil
 }

@@ -105,6 +105,12 @@ func (p *parser) searchKey(k *searchKey) bool {
 		return p.sp() && p.astring(&k.value)
 	case "LARGER", "SMALLER", "MODSEQ":
 		var n uint64
+		if k.op == "MODSEQ" && p.peek(` "`) {
+			var entry, typ string // search-modseq-ext: matched over all flags alike
+			if !p.sp() || !p.astring(&entry) || !p.sp() || !p.atom(&typ) {
+				return false
+			}
+		}
 		if !p.sp() || !p.number64(&n) {
 			return false
 		}
@@ -143,6 +149,19 @@ func (p *parser) searchKey(k *searchKey) bool {
 		return true
 	}
 	return p.failf("unknown search key %q", a)
+}
+
+// usesModSeq reports whether k has a MODSEQ key (RFC 7162 section 3.1.5).
+func (k *searchKey) usesModSeq() bool {
+	if k.op == "MODSEQ" {
+		return true
+	}
+	for _, c := range k.kids {
+		if c.usesModSeq() {
+			return true
+		}
+	}
+	return false
 }
 
 // needsBody reports whether k must read the message.
@@ -225,7 +244,7 @@ func (k *searchKey) match(m *searchMsg) bool {
 	case "SMALLER":
 		return m.info.Size < k.n
 	case "MODSEQ":
-		return true // without CONDSTORE every message is at MODSEQ 1 or later
+		return int64(m.info.ModSeq) >= k.n
 	case "BEFORE", "ON", "SINCE":
 		return matchDate(k.op, m.info.InternalDate, k.date)
 	case "SENTBEFORE", "SENTON", "SENTSINCE":

@@ -119,11 +119,11 @@ func (c *conn) sync(allowExpunge, force bool) error {
 			kept = append(kept, m)
 			continue
 		}
-		if !slices.Equal(cur.Flags, m.Flags) {
-			m.Flags = cur.Flags
+		if !slices.Equal(cur.Flags, m.Flags) || c.condstore && cur.ModSeq != m.ModSeq {
+			m.Flags, m.ModSeq = cur.Flags, cur.ModSeq
 			c.fetchFlags(uint32(len(kept)+1), m)
 		}
-		m.Size, m.InternalDate = cur.Size, cur.InternalDate
+		m.Size, m.InternalDate, m.ModSeq = cur.Size, cur.InternalDate, cur.ModSeq
 		_ = i
 		kept = append(kept, m)
 	}
@@ -167,6 +167,11 @@ func (c *conn) fetchFlags(seq uint32, m MessageInfo) {
 	e.num(m.UID)
 	e.WriteString(" FLAGS ")
 	e.flags(c.flagsOf(m))
+	if c.condstore && m.ModSeq > 0 {
+		e.WriteString(" MODSEQ (")
+		e.WriteString(strconv.FormatUint(m.ModSeq, 10))
+		e.WriteString(")")
+	}
 	e.WriteString(")\r\n")
 }
 
@@ -185,8 +190,17 @@ func cmdSelect(c *conn, r *request) error {
 		return p.Err()
 	}
 	if p.maybeSP() {
-		// select-params: CONDSTORE and QRESYNC are not offered; accept an empty list.
-		if !p.list(true, func() bool { var a string; return p.atom(&a) }) {
+		if !p.list(true, func() bool {
+			var a string
+			if !p.atom(&a) {
+				return false
+			}
+			if !strings.EqualFold(a, "CONDSTORE") {
+				return p.failf("unknown SELECT parameter %q", a)
+			}
+			c.condstore = true
+			return true
+		}) {
 			return p.Err()
 		}
 	}
@@ -231,6 +245,11 @@ func cmdSelect(c *conn, r *request) error {
 	c.untagged("OK [PERMANENTFLAGS (" + perm + ")] Flags permitted")
 	c.untagged("OK [UIDVALIDITY " + strconv.FormatUint(uint64(st.UIDValidity), 10) + "] UIDs valid")
 	c.untagged("OK [UIDNEXT " + strconv.FormatUint(uint64(st.UIDNext), 10) + "] Predicted next UID")
+	if st.HighestModSeq > 0 {
+		c.untagged("OK [HIGHESTMODSEQ " + strconv.FormatUint(st.HighestModSeq, 10) + "] Highest")
+	} else {
+		c.untagged("OK [NOMODSEQ] No mod-sequences here")
+	}
 	if c.rev2 {
 		e := c.enc
 		e.WriteString(`* LIST () "/" `)

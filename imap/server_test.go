@@ -356,3 +356,31 @@ func TestIdleKeepalive(t *testing.T) {
 		t.Errorf("IDLE = %q", tagged)
 	}
 }
+
+func TestCondStore(t *testing.T) {
+	_, addr := newTestServer(t, "Subject: 1\r\n\r\n1\r\n", "Subject: 2\r\n\r\n2\r\n")
+	s := login(t, addr)
+	u := s.ok("a SELECT INBOX (CONDSTORE)")
+	if !has(u, "[HIGHESTMODSEQ 2]") {
+		t.Fatalf("SELECT (CONDSTORE) = %q, want HIGHESTMODSEQ 2", u)
+	}
+	if u := s.ok("b FETCH 1:* (UID MODSEQ)"); len(u) != 2 || u[1] != "* 2 FETCH (UID 2 MODSEQ (2))" {
+		t.Errorf("FETCH MODSEQ = %q", u)
+	}
+	if u := s.ok(`c STORE 1 +FLAGS (\Seen)`); len(u) != 1 || u[0] != `* 1 FETCH (FLAGS (\Seen \Recent) MODSEQ (3))` {
+		t.Errorf("STORE with CONDSTORE = %q", u)
+	}
+	if u := s.ok("d FETCH 1:* (FLAGS) (CHANGEDSINCE 2)"); len(u) != 1 || !strings.HasPrefix(u[0], "* 1 FETCH (FLAGS") || !strings.Contains(u[0], "MODSEQ (3)") {
+		t.Errorf("FETCH CHANGEDSINCE 2 = %q", u)
+	}
+	_, tagged := s.run(`e STORE 1:2 (UNCHANGEDSINCE 2) +FLAGS (\Flagged)`)
+	if !strings.HasPrefix(tagged, "OK [MODIFIED 1]") {
+		t.Errorf("STORE UNCHANGEDSINCE 2 = %q, want [MODIFIED 1]", tagged)
+	}
+	if u := s.ok("f SEARCH MODSEQ 4"); len(u) != 1 || u[0] != "* SEARCH 2 (MODSEQ 4)" {
+		t.Errorf("SEARCH MODSEQ 4 = %q", u)
+	}
+	if u := s.ok("g STATUS INBOX (HIGHESTMODSEQ)"); len(u) != 1 || u[0] != "* STATUS INBOX (HIGHESTMODSEQ 4)" {
+		t.Errorf("STATUS HIGHESTMODSEQ = %q", u)
+	}
+}
