@@ -30,7 +30,9 @@ func cmdFetch(c *conn, r *request) error {
 	if !p.end() {
 		return p.Err()
 	}
-	hasItem := func(name string) bool { return slices.ContainsFunc(items, func(it fetchItem) bool { return it.name == name }) }
+	hasItem := func(name string) bool {
+		return slices.ContainsFunc(items, func(it fetchItem) bool { return it.name == name })
+	}
 	if r.uid && !hasItem("UID") {
 		items = append([]fetchItem{{name: "UID"}}, items...)
 	}

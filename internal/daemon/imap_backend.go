@@ -163,7 +163,11 @@ func (s *imapSession) Status(ctx context.Context, name string) (imap.MailboxStat
 	if err != nil {
 		return imap.MailboxStatus{}, err
 	}
-	st := imap.MailboxStatus{Messages: uint32(len(msgs)), UIDNext: next, UIDValidity: validity}
+	_, highest, err := mb.ModSeqs(msgs)
+	if err != nil {
+		return imap.MailboxStatus{}, err
+	}
+	st := imap.MailboxStatus{Messages: uint32(len(msgs)), UIDNext: next, UIDValidity: validity, HighestModSeq: highest}
 	for _, m := range msgs {
 		if m.Recent {
 			st.Recent++
@@ -230,9 +234,10 @@ type imapMailbox struct {
 	updates <-chan struct{}
 	stop    func()
 
-	mu    sync.Mutex
-	dates map[string]time.Time         // internal dates by key: a stat each is read once
-	byUID map[uint32]mailstore.Message // as last listed
+	mu      sync.Mutex
+	dates   map[string]time.Time         // internal dates by key: a stat each is read once
+	byUID   map[uint32]mailstore.Message // as last listed
+	highest uint64                       // HIGHESTMODSEQ as last listed
 }
 
 var _ imap.StructureCache = (*imapMailbox)(nil)
@@ -270,8 +275,13 @@ func fromLetters(f mailstore.Flags) []string {
 }
 
 func (m *imapMailbox) Status(ctx context.Context) (imap.MailboxStatus, error) {
+	if _, err := m.Messages(ctx); err != nil {
+		return imap.MailboxStatus{}, err
+	}
 	validity, next, err := m.mb.UIDValidity()
-	return imap.MailboxStatus{UIDValidity: validity, UIDNext: next}, err
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return imap.MailboxStatus{UIDValidity: validity, UIDNext: next, HighestModSeq: m.highest}, err
 }
 
 func (m *imapMailbox) Messages(ctx context.Context) ([]imap.MessageInfo, error) {
@@ -282,7 +292,6 @@ func (m *imapMailbox) Messages(ctx context.Context) ([]imap.MessageInfo, error) 
 	out := make([]imap.MessageInfo, 0, len(msgs))
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	first := m.byUID == nil
 	m.byUID = make(map[uint32]mailstore.Message, len(msgs))
 	// The index beside the Maildir holds dates and sizes, so a SELECT
 	// in a new process need not stat or read every file.
@@ -314,9 +323,16 @@ func (m *imapMailbox) Messages(ctx context.Context) ([]imap.MessageInfo, error) 
 	if err := m.mb.CacheBatch(fresh, entries); err != nil {
 		m.s.b.log.Warn("imap: writing the index", "user", m.s.user, "folder", m.mb.Name(), "err", err)
 	}
-	if first {
-		if err := m.mb.Prune(msgs); err != nil {
-			m.s.b.log.Warn("imap: pruning the index", "user", m.s.user, "folder", m.mb.Name(), "err", err)
+	seqs, highest, err := m.mb.ModSeqs(msgs)
+	if err != nil {
+		return nil, err
+	}
+	m.highest = highest
+	k := 0
+	for i, msg := range msgs {
+		if k < len(out) && out[k].UID == msg.UID {
+			out[k].ModSeq = seqs[i]
+			k++
 		}
 	}
 	return out, nil

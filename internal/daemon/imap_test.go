@@ -213,3 +213,30 @@ func TestIMAPIndex(t *testing.T) {
 		t.Errorf("no index beside the Maildir: %v", err)
 	}
 }
+
+// TestIMAPCondStore: mod-sequences from the index, raised by a flag
+// change through IMAP and by one made through the store directly.
+func TestIMAPCondStore(t *testing.T) {
+	addr, store := imapFixture(t, 2)
+	c := imapLogin(t, addr)
+	if u := c.ok("b SELECT INBOX (CONDSTORE)"); !contains(u, "[HIGHESTMODSEQ 2]") {
+		t.Fatalf("SELECT (CONDSTORE) = %q", u)
+	}
+	if u := c.ok(`c STORE 1 +FLAGS (\Seen)`); !contains(u, "MODSEQ (3)") {
+		t.Errorf("STORE = %q, want MODSEQ (3)", u)
+	}
+	mb, _ := store.Mailbox(context.Background(), "alice", "")
+	msgs, _ := mb.Messages(context.Background())
+	if err := mb.SetFlags(context.Background(), msgs[1].UID, "F"); err != nil {
+		t.Fatal(err)
+	}
+	if u := c.ok("d NOOP"); !contains(u, `* 2 FETCH (UID 2 FLAGS (\Flagged \Recent) MODSEQ (4))`) {
+		t.Errorf("NOOP after a flag change elsewhere = %q", u)
+	}
+	if u := c.ok("e UID FETCH 1:* (FLAGS) (CHANGEDSINCE 3)"); len(u) != 1 || !contains(u, "UID 2") {
+		t.Errorf("UID FETCH CHANGEDSINCE 3 = %q", u)
+	}
+	if u := c.ok("f STATUS INBOX (HIGHESTMODSEQ)"); !contains(u, "HIGHESTMODSEQ 4") {
+		t.Errorf("STATUS = %q", u)
+	}
+}

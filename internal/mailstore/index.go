@@ -27,10 +27,15 @@ type IndexEntry struct {
 	Envelope  []byte `json:"e,omitempty"` // IMAP ENVELOPE, as sent
 	Body      []byte `json:"b,omitempty"` // IMAP BODY
 	Structure []byte `json:"x,omitempty"` // IMAP BODYSTRUCTURE
+	Flags     string `json:"f,omitempty"` // the flags ModSeq was given for
+	ModSeq    uint64 `json:"m,omitempty"` // IMAP's mod-sequence (RFC 7162)
 }
 
+// indexLine is one line of the file: an entry, or (Key "") the folder's
+// highest mod-sequence.
 type indexLine struct {
-	Key string `json:"k"`
+	Key     string `json:"k"`
+	Highest uint64 `json:"h,omitempty"`
 	IndexEntry
 }
 
@@ -41,7 +46,8 @@ type index struct {
 	mu      sync.Mutex
 	loaded  bool
 	entries map[string]IndexEntry
-	lines   int // lines in the file, live or not
+	lines   int    // lines in the file, live or not
+	highest uint64 // the folder's highest mod-sequence; never goes down
 }
 
 func (f *folder) idx() *index {
@@ -67,7 +73,11 @@ func (x *index) load(path string) {
 	for sc.Scan() {
 		x.lines++
 		var l indexLine
-		if json.Unmarshal(sc.Bytes(), &l) != nil || !validKey(l.Key) {
+		if json.Unmarshal(sc.Bytes(), &l) != nil {
+			continue
+		}
+		x.highest = max(x.highest, l.Highest, l.ModSeq)
+		if !validKey(l.Key) {
 			continue
 		}
 		x.entries[l.Key] = l.IndexEntry
@@ -119,6 +129,9 @@ func (m *Mailbox) CacheBatch(msgs []Message, entries []IndexEntry) error {
 		if e.Structure == nil {
 			e.Structure = old.Structure
 		}
+		if e.ModSeq == 0 {
+			e.Flags, e.ModSeq = old.Flags, old.ModSeq
+		}
 		x.entries[msg.Key] = e
 		line, err := json.Marshal(indexLine{Key: msg.Key, IndexEntry: e})
 		if err != nil {
@@ -166,9 +179,75 @@ func (m *Mailbox) Prune(msgs []Message) error {
 	return nil
 }
 
+// ModSeqs returns the mod-sequence of each of msgs (the folder as just
+// listed) and the folder's highest: a message whose flags differ from
+// those its mod-sequence was given for (changed here or by another
+// program), or that is new to the index, gets the next one; a message
+// gone since the last call raises the highest too, so it never goes
+// down. Entries of messages gone are dropped.
+func (m *Mailbox) ModSeqs(msgs []Message) ([]uint64, uint64, error) {
+	x := m.f.idx()
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	path := filepath.Join(m.f.path, indexFile)
+	x.load(path)
+	out := make([]uint64, len(msgs))
+	live := make(map[string]bool, len(msgs))
+	var buf bytes.Buffer
+	write := func(l indexLine) {
+		b, _ := json.Marshal(l)
+		buf.Write(b)
+		buf.WriteByte('\n')
+		x.lines++
+	}
+	for i, msg := range msgs {
+		live[msg.Key] = true
+		e := x.entries[msg.Key]
+		if e.ModSeq == 0 || e.Flags != string(msg.Flags) {
+			x.highest++
+			e.ModSeq, e.Flags = x.highest, string(msg.Flags)
+			x.entries[msg.Key] = e
+			write(indexLine{Key: msg.Key, IndexEntry: e})
+		}
+		out[i] = e.ModSeq
+	}
+	gone := false
+	for k, e := range x.entries {
+		if !live[k] {
+			gone = gone || e.ModSeq > 0
+			delete(x.entries, k)
+		}
+	}
+	if gone {
+		x.highest++
+	}
+	if buf.Len() > 0 || gone {
+		write(indexLine{Highest: x.highest})
+		fh, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+		if err != nil {
+			return nil, 0, fmt.Errorf("mailstore: %w", err)
+		}
+		_, err = fh.Write(buf.Bytes())
+		fh.Close()
+		if err != nil {
+			return nil, 0, fmt.Errorf("mailstore: %w", err)
+		}
+	}
+	if x.lines > 64 && x.lines > 2*len(x.entries) {
+		if err := x.compact(path); err != nil {
+			return nil, 0, err
+		}
+	}
+	return out, x.highest, nil
+}
+
 // compact rewrites the index with its live entries, atomically.
 func (x *index) compact(path string) error {
 	var b bytes.Buffer
+	if line, err := json.Marshal(indexLine{Highest: x.highest}); err == nil {
+		b.Write(line)
+		b.WriteByte('\n')
+	}
 	for k, e := range x.entries {
 		line, err := json.Marshal(indexLine{Key: k, IndexEntry: e})
 		if err != nil {
@@ -180,6 +259,6 @@ func (x *index) compact(path string) error {
 	if err := atomicfile.WriteFile(path, b.Bytes(), 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return fmt.Errorf("mailstore: %w", err)
 	}
-	x.lines = len(x.entries)
+	x.lines = len(x.entries) + 1
 	return nil
 }

@@ -51,3 +51,35 @@ func TestIndex(t *testing.T) {
 		t.Errorf("Cached(a) after its file was removed and the index pruned: still there")
 	}
 }
+
+// TestModSeqs: a flag change, here or behind the store's back, raises
+// the message's mod-sequence; a deletion raises the highest; nothing
+// goes down across a restart.
+func TestModSeqs(t *testing.T) {
+	dir := t.TempDir()
+	s, _ := Open(dir)
+	deliver(t, s, "alice", "", "Subject: a\r\n\r\na\r\n")
+	deliver(t, s, "alice", "", "Subject: b\r\n\r\nb\r\n")
+	mb, _ := s.Mailbox(context.Background(), "alice", "")
+	msgs, _ := mb.Messages(context.Background())
+	seqs, high, err := mb.ModSeqs(msgs)
+	if err != nil || seqs[0] != 1 || seqs[1] != 2 || high != 2 {
+		t.Fatalf("ModSeqs = %v %d %v", seqs, high, err)
+	}
+	if seqs, high, _ = mb.ModSeqs(msgs); seqs[1] != 2 || high != 2 {
+		t.Errorf("ModSeqs again = %v %d, want unchanged", seqs, high)
+	}
+	// Another program marks b seen (renames its file).
+	os.Rename(msgs[1].Path, filepath.Join(dir, "alice", "cur", msgs[1].Key+":2,S"))
+	msgs, _ = mb.Messages(context.Background())
+	if seqs, high, _ = mb.ModSeqs(msgs); seqs[1] != 3 || high != 3 {
+		t.Errorf("ModSeqs after a flag change behind our back = %v %d, want b at 3", seqs, high)
+	}
+	mb.Delete(context.Background(), msgs[0].UID)
+	msgs, _ = mb.Messages(context.Background())
+	s2, _ := Open(dir)
+	mb2, _ := s2.Mailbox(context.Background(), "alice", "")
+	if seqs, high, _ = mb2.ModSeqs(msgs); len(seqs) != 1 || seqs[0] != 3 || high != 4 {
+		t.Errorf("ModSeqs after a deletion and a restart = %v %d, want [3] 4", seqs, high)
+	}
+}
