@@ -86,7 +86,7 @@ func (c *conn) capabilities() string {
 		return strings.Join(caps, " ")
 	}
 	caps = append(caps, "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE", "CHILDREN", "SPECIAL-USE",
-		"LIST-EXTENDED", "LIST-STATUS", "ESEARCH", "SEARCHRES", "STATUS=SIZE", "UTF8=ACCEPT", "CONDSTORE",
+		"LIST-EXTENDED", "LIST-STATUS", "ESEARCH", "SEARCHRES", "STATUS=SIZE", "UTF8=ACCEPT", "CONDSTORE", "QRESYNC",
 		"APPENDLIMIT="+strconv.FormatInt(orDefault(c.s.MaxLiteralSize, DefaultMaxLiteralSize), 10))
 	if _, ok := c.sess.(QuotaSession); ok {
 		caps = append(caps, "QUOTA", "QUOTA=RES-STORAGE")
@@ -273,6 +273,11 @@ func cmdEnable(c *conn, r *request) error {
 			if !c.rev2 {
 				c.rev2, c.utf8, c.enc.utf8 = true, true, true
 				enabled = append(enabled, "IMAP4rev2")
+			}
+		case "QRESYNC":
+			if !c.qresync {
+				c.qresync, c.condstore = true, true
+				enabled = append(enabled, "QRESYNC")
 			}
 		case "CONDSTORE":
 			if !c.condstore {

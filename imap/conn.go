@@ -51,6 +51,7 @@ type conn struct {
 	rev2      bool // ENABLE IMAP4rev2
 	utf8      bool // ENABLE UTF8=ACCEPT, or IMAP4rev2
 	condstore bool // a CONDSTORE-enabling command was seen (RFC 7162 section 3.1)
+	qresync   bool // ENABLE QRESYNC: VANISHED instead of EXPUNGE
 	saved     []uint32
 	code      string // the response code of the tagged OK, set by a handler
 

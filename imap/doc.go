@@ -16,7 +16,7 @@
 // (APPENDUID, COPYUID), MOVE, CHILDREN (RFC 3348), SPECIAL-USE (RFC
 // 6154), LIST-STATUS (RFC 5819), ESEARCH (RFC 4731: SEARCH RETURN),
 // SEARCHRES (RFC 5182: SAVE and $), APPENDLIMIT (RFC 7889), STATUS=SIZE,
-// UTF8=ACCEPT, CONDSTORE (RFC 7162), QUOTA when the backend has one. LOGINDISABLED is
+// UTF8=ACCEPT, CONDSTORE and QRESYNC (RFC 7162), QUOTA when the backend has one. LOGINDISABLED is
 // advertised, and LOGIN and AUTHENTICATE refused, without TLS off
 // loopback.
 //
@@ -35,7 +35,7 @@
 // run one at a time per session: a pipelined command waits unread in
 // the socket buffer, so the commands in flight are one.
 //
-// Not implemented: QRESYNC (RFC 7162), MULTIAPPEND, the
+// Not implemented: MULTIAPPEND, the
 // COMPRESS, NOTIFY, METADATA, SORT and THREAD extensions; searches on
 // charsets other than UTF-8 and US-ASCII answer [BADCHARSET].
 package imap

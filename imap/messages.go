@@ -15,16 +15,23 @@ func cmdFetch(c *conn, r *request) error {
 	var set SeqSet
 	var items []fetchItem
 	var changedSince uint64
+	vanished := false
 	if !p.sp() || !p.seqSet(&set) || !p.sp() || !p.fetchItems(&items) {
 		return p.Err()
 	}
 	if p.maybeSP() {
 		// fetch-modifier (RFC 7162 section 3.1.4)
-		if !p.list(false, func() bool { return p.expect("CHANGEDSINCE") && p.sp() && p.number64(&changedSince) }) {
+		if !p.list(false, func() bool {
+			if p.maybe("VANISHED") {
+				vanished = true
+				return true
+			}
+			return p.expect("CHANGEDSINCE") && p.sp() && p.number64(&changedSince)
+		}) {
 			return p.Err()
 		}
-		if changedSince == 0 {
-			return syntaxErr("CHANGEDSINCE 0")
+		if changedSince == 0 || vanished && (!r.uid || !c.qresync) {
+			return syntaxErr("bad FETCH modifiers")
 		}
 	}
 	if !p.end() {
@@ -46,6 +53,34 @@ func cmdFetch(c *conn, r *request) error {
 	// FETCH answers with are current (without EXPUNGE, which must wait).
 	c.sync(false, false)
 	s := c.sel
+	if vanished {
+		// UID FETCH (CHANGEDSINCE n VANISHED): the UIDs of set not here.
+		var gone []uint32
+		max := s.maxUID()
+		for _, rg := range set.Ranges {
+			a, b := rg.Start, rg.Stop
+			if a == 0 {
+				a = max
+			}
+			if b == 0 {
+				b = max
+			}
+			lo, hi := min(a, b), uint32(0)
+			if a > b {
+				hi = min(a, max)
+			} else {
+				hi = min(b, max)
+			}
+			for u := lo; u <= hi && len(gone) < 100000; u++ {
+				if s.seqOf(u) == 0 {
+					gone = append(gone, u)
+				}
+			}
+		}
+		if len(gone) > 0 {
+			c.untagged("VANISHED (EARLIER) " + SeqSetOf(gone...).String())
+		}
+	}
 	for _, i := range s.indexes(set, r.uid, c.saved) {
 		if changedSince > 0 && s.msgs[i].ModSeq <= changedSince {
 			continue

@@ -108,11 +108,16 @@ func (c *conn) sync(allowExpunge, force bool) error {
 	}
 	kept := s.msgs[:0]
 	gone := false
+	var vanished []uint32
 	for i, m := range s.msgs {
 		cur, ok := byUID[m.UID]
 		if !ok {
 			if allowExpunge {
-				c.untagged(strconv.Itoa(len(kept)+1) + " EXPUNGE")
+				if c.qresync {
+					vanished = append(vanished, m.UID) // RFC 7162 section 3.2.10
+				} else {
+					c.untagged(strconv.Itoa(len(kept)+1) + " EXPUNGE")
+				}
 				continue
 			}
 			gone = true
@@ -128,6 +133,9 @@ func (c *conn) sync(allowExpunge, force bool) error {
 		kept = append(kept, m)
 	}
 	s.msgs = kept
+	if len(vanished) > 0 {
+		c.untagged("VANISHED " + SeqSetOf(vanished...).String())
+	}
 	max := s.maxUID()
 	added, recent := 0, 0
 	for _, m := range now {
@@ -189,17 +197,25 @@ func cmdSelect(c *conn, r *request) error {
 	if !p.sp() || !p.mailbox(&name) {
 		return p.Err()
 	}
+	var qr *qresyncParams
 	if p.maybeSP() {
 		if !p.list(true, func() bool {
 			var a string
 			if !p.atom(&a) {
 				return false
 			}
-			if !strings.EqualFold(a, "CONDSTORE") {
-				return p.failf("unknown SELECT parameter %q", a)
+			switch strings.ToUpper(a) {
+			case "CONDSTORE":
+				c.condstore = true
+				return true
+			case "QRESYNC":
+				if !c.qresync {
+					return p.failf("QRESYNC without ENABLE QRESYNC")
+				}
+				qr = &qresyncParams{}
+				return p.sp() && p.qresyncParams(qr)
 			}
-			c.condstore = true
-			return true
+			return p.failf("unknown SELECT parameter %q", a)
 		}) {
 			return p.Err()
 		}
@@ -261,7 +277,85 @@ func cmdSelect(c *conn, r *request) error {
 		c.code = "READ-ONLY"
 	}
 	c.saved = nil
+	if qr != nil && qr.validity == st.UIDValidity {
+		c.resync(qr)
+	}
 	return nil
+}
+
+// qresyncParams are SELECT's QRESYNC parameters (RFC 7162 section 3.2.5).
+type qresyncParams struct {
+	validity  uint32
+	modseq    uint64
+	knownUIDs *SeqSet
+}
+
+func (p *parser) qresyncParams(q *qresyncParams) bool {
+	return p.list(false, func() bool {
+		if !p.number(&q.validity) || !p.sp() || !p.number64(&q.modseq) {
+			return false
+		}
+		if p.maybeSP() && !p.peek("(") {
+			var set SeqSet
+			if !p.seqSet(&set) {
+				return false
+			}
+			q.knownUIDs = &set
+			p.maybeSP()
+		}
+		if p.peek("(") { // seq-match-data: a hint we do without
+			var a, b SeqSet
+			return p.list(false, func() bool { return p.seqSet(&a) && p.sp() && p.seqSet(&b) })
+		}
+		return true
+	})
+}
+
+// resync tells a QRESYNC client what changed since its modseq: the UIDs
+// it knew that are gone (VANISHED (EARLIER); without known UIDs, every
+// UID below UIDNEXT not here, which RFC 7162 allows) and the messages
+// changed since (FETCH with FLAGS and MODSEQ).
+func (c *conn) resync(q *qresyncParams) {
+	s := c.sel
+	here := make(map[uint32]bool, len(s.msgs))
+	for _, m := range s.msgs {
+		here[m.UID] = true
+	}
+	var gone []uint32
+	max := s.maxUID()
+	if q.knownUIDs != nil {
+		for _, r := range q.knownUIDs.Ranges {
+			lo, hi := r.Start, r.Stop
+			if lo == 0 {
+				lo = max
+			}
+			if hi == 0 {
+				hi = max
+			}
+			if lo > hi {
+				lo, hi = hi, lo
+			}
+			for u := lo; u <= hi && u <= max && len(gone) < 100000; u++ {
+				if !here[u] {
+					gone = append(gone, u)
+				}
+			}
+		}
+	} else {
+		for u := uint32(1); u < max && len(gone) < 100000; u++ {
+			if !here[u] {
+				gone = append(gone, u)
+			}
+		}
+	}
+	if len(gone) > 0 {
+		c.untagged("VANISHED (EARLIER) " + SeqSetOf(gone...).String())
+	}
+	for i, m := range s.msgs {
+		if m.ModSeq > q.modseq {
+			c.fetchFlags(uint32(i+1), m)
+		}
+	}
 }
 
 func cmdClose(c *conn, r *request) error {

@@ -384,3 +384,32 @@ func TestCondStore(t *testing.T) {
 		t.Errorf("STATUS HIGHESTMODSEQ = %q", u)
 	}
 }
+
+func TestQResync(t *testing.T) {
+	_, addr := newTestServer(t, "Subject: 1\r\n\r\n1\r\n", "Subject: 2\r\n\r\n2\r\n", "Subject: 3\r\n\r\n3\r\n")
+	a := login(t, addr)
+	a.ok("a SELECT INBOX")
+	a.ok(`a STORE 1 +FLAGS (\Deleted)`)
+	a.ok(`a STORE 3 +FLAGS (\Flagged)`)
+	a.ok("a EXPUNGE")
+	s := login(t, addr)
+	if u := s.ok("b ENABLE QRESYNC"); len(u) != 1 || u[0] != "* ENABLED QRESYNC" {
+		t.Fatalf("ENABLE QRESYNC = %q", u)
+	}
+	// The client knew UIDs 1:3 at mod-sequence 3.
+	st := s.ok("c STATUS INBOX (UIDVALIDITY)")
+	validity := strings.TrimSuffix(strings.TrimPrefix(st[0], "* STATUS INBOX (UIDVALIDITY "), ")")
+	u := s.ok("d SELECT INBOX (QRESYNC (" + validity + " 3 1:3))")
+	if !has(u, "* VANISHED (EARLIER) 1") || !has(u, `* 2 FETCH (UID 3 FLAGS (\Flagged \Recent) MODSEQ (`) || has(u, "UID 2 FLAGS") {
+		t.Errorf("SELECT (QRESYNC) = %q", u)
+	}
+	// An expunge elsewhere now comes as VANISHED.
+	a.ok(`a STORE 1 +FLAGS (\Deleted)`)
+	a.ok("a EXPUNGE")
+	if u := s.ok("e NOOP"); !has(u, "* VANISHED 2") {
+		t.Errorf("NOOP after an expunge under QRESYNC = %q", u)
+	}
+	if u := s.ok("f UID FETCH 1:* (FLAGS) (CHANGEDSINCE 1 VANISHED)"); !has(u, "* VANISHED (EARLIER) 1:2") {
+		t.Errorf("UID FETCH (CHANGEDSINCE VANISHED) = %q", u)
+	}
+}
