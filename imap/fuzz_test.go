@@ -3,6 +3,7 @@ package imap
 import (
 	"bufio"
 	"bytes"
+	"io"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -164,4 +165,18 @@ func parenDepth(t *testing.T, b []byte) int {
 		}
 	}
 	return depth
+}
+
+// FuzzCRLFReader: the streamed CRLF form equals the whole-message one,
+// whose length is what RFC822.SIZE reports.
+func FuzzCRLFReader(f *testing.F) {
+	for _, s := range []string{"", "a", "a\n", "a\r", "a\r\nb", "\r\r\n\n", "x\ny\rz"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := io.ReadAll(&crlfReader{r: bufio.NewReaderSize(strings.NewReader(s), 16)})
+		if err != nil || string(got) != string(toCRLF([]byte(s))) {
+			t.Fatalf("crlfReader(%q) = %q, %v; toCRLF = %q", s, got, err, toCRLF([]byte(s)))
+		}
+	})
 }

@@ -143,16 +143,27 @@ func (c *conn) fetchOne(i int, items []fetchItem) error {
 	// ENVELOPE, BODY and BODYSTRUCTURE come from the backend's cache when
 	// it has them and nothing else needs the message.
 	var cached *structures
-	needRaw, needStruct := false, false
+	needRaw, needStruct, wholes := false, false, 0
 	for _, it := range items {
 		switch it.name {
 		case "FLAGS", "UID", "RFC822.SIZE", "INTERNALDATE", "MODSEQ":
 		case "ENVELOPE", "BODY", "BODYSTRUCTURE":
 			needStruct = true
+		case "RFC822":
+			wholes++
+		case "BODY[]":
+			if len(it.section.path) == 0 && it.section.spec == "" {
+				wholes++
+				continue
+			}
+			needRaw = true
 		default:
 			needRaw = true
 		}
 	}
+	// One whole-message item is streamed; more are read from memory.
+	needWhole := wholes == 1
+	needRaw = needRaw || wholes > 1
 	sc, canCache := s.mbox.(StructureCache)
 	canCache = canCache && !c.utf8 // the cache holds the IMAP4rev1 form
 	if needStruct && canCache && !needRaw {
@@ -164,6 +175,16 @@ func (c *conn) fetchOne(i int, items []fetchItem) error {
 		if _, err := structure(); err != nil {
 			return c.missing(m.UID, err)
 		}
+	}
+	// The whole message alone is streamed from the backend, never held.
+	var whole io.ReadCloser
+	if needWhole && !needRaw && !(needStruct && cached == nil) {
+		rc, err := s.mbox.Open(c.ctx, m.UID)
+		if err != nil {
+			return c.missing(m.UID, err)
+		}
+		defer rc.Close()
+		whole = rc
 	}
 	if needStruct && cached == nil {
 		cached = computeStructures(raw, root, c.utf8)
@@ -205,6 +226,13 @@ func (c *conn) fetchOne(i int, items []fetchItem) error {
 			e.Write(cached.structure)
 		case "RFC822":
 			e.WriteString("RFC822 ")
+			if whole != nil {
+				if err := c.streamLiteral(whole, m, fetchItem{}); err != nil {
+					return err
+				}
+				whole = nil // one stream: a second whole-message item reads it again
+				continue
+			}
 			e.literal(raw)
 		case "RFC822.HEADER":
 			e.WriteString("RFC822.HEADER ")
@@ -213,6 +241,14 @@ func (c *conn) fetchOne(i int, items []fetchItem) error {
 			e.WriteString("RFC822.TEXT ")
 			e.literal(raw[root.bodyStart:root.end])
 		case "BODY[]", "BINARY[]", "BINARY.SIZE[]":
+			if whole != nil && it.name == "BODY[]" && len(it.section.path) == 0 && it.section.spec == "" {
+				e.WriteString(it.label() + " ")
+				if err := c.streamLiteral(whole, m, it); err != nil {
+					return err
+				}
+				whole = nil
+				continue
+			}
 			b, part, ok := sectionBytes(raw, root, it.section)
 			if ok && it.name != "BODY[]" {
 				if len(part.parts) > 0 {
@@ -234,6 +270,86 @@ func (c *conn) fetchOne(i int, items []fetchItem) error {
 	}
 	e.WriteString(")\r\n")
 	return nil
+}
+
+// streamLiteral writes the message r holds as a literal of its CRLF
+// form (or of the <partial> of it), read from the backend as it goes:
+// a large message is never held whole. The literal's size is the
+// message's RFC822.SIZE; a backend whose size was wrong gets its
+// message padded or cut to it (and an error logged), so the session
+// stays in step with the client.
+func (c *conn) streamLiteral(r io.Reader, m MessageInfo, it fetchItem) error {
+	start, n := int64(0), m.Size
+	if it.partial {
+		start = min(it.offset, m.Size)
+		n = min(it.count, m.Size-start)
+	}
+	e := c.enc
+	e.WriteString("{" + strconv.FormatInt(n, 10) + "}\r\n")
+	cr := &crlfReader{r: bufio.NewReaderSize(r, 32<<10)}
+	if _, err := io.CopyN(io.Discard, cr, start); err != nil && err != io.EOF {
+		return err
+	}
+	w, err := io.CopyN(e, cr, n)
+	if err != nil && err != io.EOF {
+		return err
+	}
+	if w < n {
+		c.s.logger().Error("imap: message shorter than its RFC822.SIZE", "uid", m.UID, "size", m.Size, "user", c.user)
+		e.WriteString(strings.Repeat(" ", int(n-w)))
+	}
+	return nil
+}
+
+// crlfReader reads r with every line end as CRLF and a CRLF after a last
+// line without one, as toCRLF does to a whole message.
+type crlfReader struct {
+	r       *bufio.Reader
+	pending []byte
+	open    bool // bytes of a line without its line end yet
+	done    bool
+}
+
+func (c *crlfReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		if len(c.pending) > 0 {
+			k := copy(p[n:], c.pending)
+			c.pending, n = c.pending[k:], n+k
+			continue
+		}
+		if c.done {
+			break
+		}
+		b, err := c.r.ReadByte()
+		if err != nil {
+			c.done = true
+			if c.open {
+				c.pending, c.open = []byte("\r\n"), false
+				continue
+			}
+			if err != io.EOF {
+				return n, err
+			}
+			break
+		}
+		switch b {
+		case '\r':
+			if next, err := c.r.Peek(1); err == nil && next[0] == '\n' {
+				c.r.ReadByte()
+			}
+			c.pending, c.open = []byte("\r\n"), false
+		case '\n':
+			c.pending, c.open = []byte("\r\n"), false
+		default:
+			p[n], c.open = b, true
+			n++
+		}
+	}
+	if n == 0 && c.done && len(c.pending) == 0 {
+		return 0, io.EOF
+	}
+	return n, nil
 }
 
 // structures are a message's ENVELOPE, BODY and BODYSTRUCTURE in their wire form.

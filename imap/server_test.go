@@ -413,3 +413,28 @@ func TestQResync(t *testing.T) {
 		t.Errorf("UID FETCH (CHANGEDSINCE VANISHED) = %q", u)
 	}
 }
+
+func TestFetchWholeStreamed(t *testing.T) {
+	_, addr := newTestServer(t, "Subject: lf\n\nline one\nline two")
+	s := login(t, addr)
+	s.ok("a SELECT INBOX")
+	want := "Subject: lf\r\n\r\nline one\r\nline two\r\n"
+	s.Send("b FETCH 1 (RFC822.SIZE BODY.PEEK[])")
+	s.Expect("* 1 FETCH (RFC822.SIZE " + itoa(len(want)) + " BODY[] {" + itoa(len(want)) + "}")
+	for _, l := range []string{"Subject: lf", "", "line one", "line two"} {
+		if got := s.Line(); got != l {
+			t.Fatalf("streamed line = %q, want %q", got, l)
+		}
+	}
+	s.Expect(")")
+	s.until("b")
+	s.Send("c FETCH 1 BODY.PEEK[]<13.10>")
+	s.Expect("* 1 FETCH (BODY[]<13> {10}")
+	if l := s.Line(); l != "" {
+		t.Fatalf("partial first line = %q", l)
+	}
+	if l := s.Line(); l != "line one)" {
+		t.Fatalf("partial = %q", l)
+	}
+	s.until("c")
+}
