@@ -3,6 +3,7 @@ package imap
 import (
 	"context"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 	"time"
@@ -298,6 +299,24 @@ func (c *Client) Fetch(ctx context.Context, uid bool, set SeqSet, items string, 
 		return err
 	}
 	return ferr
+}
+
+// FetchTo runs FETCH of items like Fetch, but hands each body item
+// (BODY[...], BINARY[...], RFC822) to w as it arrives instead of holding
+// it: w gets the item's name and a reader of its bytes. A large message
+// is never held in memory, and Client.MaxLiteral does not bound it; the
+// bodies are "" in the FetchData fn gets. An error from w ends the
+// session (the rest of the response is not read).
+func (c *Client) FetchTo(ctx context.Context, uid bool, set SeqSet, items string, w func(item string, r io.Reader) error, fn func(*FetchData) error) error {
+	c.mu.Lock()
+	c.rr.sink = w
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.rr.sink = nil
+		c.mu.Unlock()
+	}()
+	return c.Fetch(ctx, uid, set, items, fn)
 }
 
 // Store changes flags: item is FLAGS, +FLAGS or -FLAGS (with .SILENT).

@@ -44,6 +44,10 @@ type respReader struct {
 	n          int // bytes read of this response outside literals
 	maxResp    int
 	maxLiteral int64
+	// sink, if set, takes the literal of a FETCH item (BODY[...],
+	// BINARY[...], RFC822) as a stream instead of memory; the item's
+	// value then reads as "".
+	sink func(item string, r io.Reader) error
 }
 
 func (r *respReader) errf(format string, args ...any) error {
@@ -169,7 +173,7 @@ func (r *respReader) read() (*Response, error) {
 		case '\n':
 			return resp, nil
 		case ' ':
-			v, err := r.value(0)
+			v, err := r.value(0, "")
 			if err != nil {
 				return nil, err
 			}
@@ -181,7 +185,7 @@ func (r *respReader) read() (*Response, error) {
 }
 
 // value reads one datum: atom, number, string, literal, NIL or list.
-func (r *respReader) value(depth int) (any, error) {
+func (r *respReader) value(depth int, key string) (any, error) {
 	c, err := r.peek()
 	if err != nil {
 		return nil, err
@@ -205,7 +209,11 @@ func (r *respReader) value(depth int) (any, error) {
 			if c == ' ' && len(list) > 0 {
 				r.readByte()
 			}
-			v, err := r.value(depth + 1)
+			prev := ""
+			if len(list)%2 == 1 {
+				prev = str(list[len(list)-1]) // the item name of a FETCH pair
+			}
+			v, err := r.value(depth+1, prev)
 			if err != nil {
 				return nil, err
 			}
@@ -244,7 +252,8 @@ func (r *respReader) value(depth int) (any, error) {
 		if err != nil || n < 0 {
 			return nil, r.errf("bad literal size %q", short(num))
 		}
-		if n > r.maxLiteral {
+		streamed := r.sink != nil && depth == 1 && isBodyItem(key)
+		if n > r.maxLiteral && !streamed {
 			return nil, r.errf("literal of %d bytes over the limit of %d", n, r.maxLiteral)
 		}
 		if line, err := r.restOfLine(); err != nil || line != "" {
@@ -252,6 +261,14 @@ func (r *respReader) value(depth int) (any, error) {
 				err = r.errf("text after a literal's size")
 			}
 			return nil, err
+		}
+		if streamed {
+			lr := io.LimitReader(r.br, n)
+			err := r.sink(key, lr)
+			if _, derr := io.Copy(io.Discard, lr); derr != nil {
+				return nil, derr
+			}
+			return "", err
 		}
 		b := make([]byte, n)
 		if _, err := io.ReadFull(r.br, b); err != nil {
@@ -303,6 +320,11 @@ func (r *respReader) upTo(end byte) (string, error) {
 		}
 		b.WriteByte(c)
 	}
+}
+
+func isBodyItem(key string) bool {
+	k := strings.ToUpper(key)
+	return strings.HasPrefix(k, "BODY[") || strings.HasPrefix(k, "BINARY[") || k == "RFC822" || k == "RFC822.TEXT"
 }
 
 // String helpers for Fields.

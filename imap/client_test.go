@@ -3,6 +3,7 @@ package imap
 import (
 	"context"
 	"errors"
+	"io"
 	"slices"
 	"strings"
 	"testing"
@@ -155,4 +156,35 @@ func FuzzResponse(f *testing.F) {
 			t.Fatalf("nstring %q read back as %#v", s, x)
 		}
 	})
+}
+
+func TestClientFetchToStreams(t *testing.T) {
+	big := "Subject: big\r\n\r\n" + strings.Repeat(strings.Repeat("z", 98)+"\r\n", 30000)
+	_, addr := newTestServer(t, big)
+	ctx := context.Background()
+	c, err := Dial(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.MaxLiteral = 1 << 20 // smaller than the message: only a stream gets it
+	c.reset()
+	if err := c.Login(ctx, "alice", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select(ctx, "INBOX", true); err != nil {
+		t.Fatal(err)
+	}
+	var got strings.Builder
+	var uid uint32
+	err = c.FetchTo(ctx, true, SeqSetOf(1), "(UID BODY.PEEK[])", func(item string, r io.Reader) error {
+		_, err := io.Copy(&got, r)
+		return err
+	}, func(f *FetchData) error { uid = f.UID; return nil })
+	if err != nil || got.String() != big || uid != 1 {
+		t.Fatalf("FetchTo = %d bytes (uid %d), %v; want %d", got.Len(), uid, err, len(big))
+	}
+	if err := c.Fetch(ctx, true, SeqSetOf(1), "(BODY.PEEK[])", func(*FetchData) error { return nil }); err == nil {
+		t.Fatal("Fetch of a literal over MaxLiteral succeeded")
+	}
 }

@@ -239,28 +239,33 @@ func imapFetch(cmd *cobra.Command, f *pop3Flags, raw string) error {
 	if _, err := c.Select(ctx, t.folder, true); err != nil {
 		return fmt.Errorf("EXAMINE %s: %w", t.folder, err)
 	}
+	asJSON, _ := cmd.Flags().GetBool("json")
+	items := "(UID FLAGS RFC822.SIZE INTERNALDATE ENVELOPE BODY.PEEK[" + t.section + "])"
 	var got *imap.FetchData
-	err = c.Fetch(ctx, true, imap.SeqSetOf(t.uid), "(UID FLAGS RFC822.SIZE INTERNALDATE ENVELOPE BODY.PEEK["+t.section+"])", func(d *imap.FetchData) error {
-		got = d
-		return nil
-	})
+	collect := func(d *imap.FetchData) error { got = d; return nil }
+	if asJSON {
+		err = c.Fetch(ctx, true, imap.SeqSetOf(t.uid), items, collect)
+	} else {
+		// The body goes to standard output as it arrives, however large.
+		out := cmd.OutOrStdout()
+		err = c.FetchTo(ctx, true, imap.SeqSetOf(t.uid), items, func(_ string, r io.Reader) error {
+			_, err := io.Copy(out, r)
+			return err
+		}, collect)
+	}
 	if err != nil {
 		return fmt.Errorf("UID FETCH %d: %w", t.uid, err)
 	}
 	if got == nil {
 		return fmt.Errorf("no message with UID %d in %s", t.uid, t.folder)
 	}
-	body := got.Sections["BODY["+t.section+"]"]
-	if asJSON, _ := cmd.Flags().GetBool("json"); asJSON {
+	if asJSON {
 		m := toMessage(got)
 		return json.NewEncoder(cmd.OutOrStdout()).Encode(struct {
 			imapMessage
 			Section string `json:"section"`
 			Body    string `json:"body"`
-		}{m, t.section, body})
-	}
-	if _, err := io.WriteString(cmd.OutOrStdout(), body); err != nil {
-		return err
+		}{m, t.section, got.Sections["BODY["+t.section+"]"]})
 	}
 	return c.Logout(ctx)
 }
