@@ -37,6 +37,10 @@ func cmdSearch(c *conn, r *request) error {
 			ret = []string{"ALL"}
 		}
 	}
+	if c.rev2 && !esearch {
+		// IMAP4rev2 answers every SEARCH with ESEARCH (RFC 9051 section 6.4.4).
+		esearch, ret = true, []string{"ALL"}
+	}
 	if p.maybe("CHARSET") {
 		var cs string
 		if !p.sp() || !p.astring(&cs) || !p.sp() {

@@ -65,7 +65,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(s.loop.Context())
 	c := &conn{s: s, nc: nc, ctx: ctx, cancel: cancel, state: stateNotAuth,
 		writeTimeout: lifecycle.Timeout(s.WriteTimeout, DefaultWriteTimeout)}
-	c.bw = bufio.NewWriterSize(deadlineWriter{c}, 32<<10)
+	c.bw = bufio.NewWriterSize(deadlineWriter{c}, 16<<10)
 	c.enc = &encoder{Writer: c.bw}
 	c.lr = wire.NewReader(nil)
 	c.lr.Lenient = true // clients typed by hand send bare LF
@@ -78,7 +78,7 @@ func newConn(s *Server, nc net.Conn) *conn {
 }
 
 func (c *conn) resetReader() {
-	c.br = bufio.NewReaderSize(c.nc, 16<<10)
+	c.br = bufio.NewReaderSize(c.nc, 8<<10)
 	c.lr.Reset(c.br)
 }
 

@@ -285,6 +285,10 @@ func TestMailboxes(t *testing.T) {
 	if u := s.ok(`n LIST "" 日*`); len(u) != 1 || !has(u, `"/" "日本語"`) {
 		t.Errorf("LIST under IMAP4rev2 = %q, want UTF-8", u)
 	}
+	s.ok("o SELECT INBOX")
+	if u := s.ok("p SEARCH ALL"); len(u) != 1 || u[0] != `* ESEARCH (TAG "p")` {
+		t.Errorf("SEARCH under IMAP4rev2 = %q, want ESEARCH", u)
+	}
 }
 
 func TestAppend(t *testing.T) {
