@@ -22,9 +22,11 @@ import (
 	"io"
 	"math/rand/v2"
 	"net"
+	"net/smtp"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -41,9 +43,10 @@ func main() {
 		dovecot  = flag.String("dovecot", "dovecot", "the dovecot binary; empty skips Dovecot")
 		count    = flag.Int("n", 10000, "messages in the mailbox")
 		clients  = flag.Int("clients", 20, "concurrent clients of the second run (the first has one)")
+		idlers   = flag.Int("idle", 1000, "sessions in IDLE for the wake-up and memory measurement; 0 skips it")
 	)
 	flag.Parse()
-	if err := run(*plumbBin, *dovecot, *count, *clients); err != nil {
+	if err := run(*plumbBin, *dovecot, *count, *clients, *idlers); err != nil {
 		fmt.Fprintln(os.Stderr, "bench/imap:", err)
 		os.Exit(1)
 	}
@@ -58,9 +61,12 @@ const (
 type target struct {
 	name, addr string
 	pid        int
+	// deliver adds one message the way that server learns of it: over
+	// SMTP for plumb, a file dropped into new/ for Dovecot.
+	deliver func(i int) error
 }
 
-func run(plumbBin, dovecot string, count, clients int) error {
+func run(plumbBin, dovecot string, count, clients, idlers int) error {
 	dir, err := os.MkdirTemp("", "plumb-bench-imap-")
 	if err != nil {
 		return err
@@ -116,6 +122,83 @@ func run(plumbBin, dovecot string, count, clients int) error {
 			}
 		}
 	}
+	if idlers > 0 {
+		fmt.Println()
+		fmt.Printf("IDLE: %d sessions, one delivery at a time\n", idlers)
+		fmt.Println("server   wake p50    wake p99    wake max    RSS/session (KiB)")
+		for _, s := range servers {
+			if err := idleWake(s, idlers); err != nil {
+				return fmt.Errorf("%s IDLE: %w", s.name, err)
+			}
+		}
+	}
+	return nil
+}
+
+// idleWake puts n sessions in IDLE, delivers three messages one by one
+// and measures, for each session, the time from the delivery's start to
+// its EXISTS; it also reports the server's resident memory per session.
+func idleWake(s target, n int) error {
+	ctx := context.Background()
+	before := rss(s.pid)
+	type idler struct {
+		c      *imap.Client
+		exists chan time.Time
+	}
+	var idlers []idler
+	cancel := func() {}
+	ictx, stop := context.WithCancel(ctx)
+	defer func() { stop(); cancel() }()
+	var wg sync.WaitGroup
+	for range n {
+		c, err := imap.Dial(ctx, s.addr)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		c.InsecureAuth = true
+		if err := c.Login(ctx, user, password); err != nil {
+			return err
+		}
+		if _, err := c.Select(ctx, "INBOX", true); err != nil {
+			return err
+		}
+		id := idler{c: c, exists: make(chan time.Time, 8)}
+		idlers = append(idlers, id)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c.Idle(ictx, func(r *imap.Response) {
+				if r.Type == "EXISTS" {
+					id.exists <- time.Now()
+				}
+			})
+		}()
+	}
+	time.Sleep(time.Second) // every session settled in IDLE (a benchmark, not a test)
+	perSession := (rss(s.pid) - before) * 1024 / float64(n)
+	var waits []time.Duration
+	for i := range 3 {
+		start := time.Now()
+		if err := s.deliver(i); err != nil {
+			return err
+		}
+		for _, id := range idlers {
+			select {
+			case t := <-id.exists:
+				waits = append(waits, t.Sub(start))
+			case <-time.After(30 * time.Second):
+				return fmt.Errorf("a session saw no EXISTS within 30s")
+			}
+		}
+	}
+	stop()
+	wg.Wait()
+	slices.Sort(waits)
+	q := func(f float64) time.Duration {
+		return waits[min(len(waits)-1, int(f*float64(len(waits))))].Round(10 * time.Microsecond)
+	}
+	fmt.Printf("%-8s %-11s %-11s %-11s %.0f\n", s.name, q(0.5), q(0.99), waits[len(waits)-1].Round(10*time.Microsecond), perSession)
 	return nil
 }
 
@@ -254,10 +337,10 @@ func startPlumb(bin, dir, data string) (target, func(), error) {
 		return target{}, nil, fmt.Errorf("plumb user add: %v: %s", err, out)
 	}
 	cfg := fmt.Sprintf("data = %q\nlisten = \"127.0.0.1\"\n[log]\nlevel = \"warn\"\n[admin]\nenabled = false\n", data)
-	for _, s := range []string{"echo", "discard", "daytime", "qotd", "chargen", "time", "ftp", "smtp", "smtp.submission", "smtp.submissions", "pop3", "pop3.pop3s", "imap.imaps"} {
+	for _, s := range []string{"echo", "discard", "daytime", "qotd", "chargen", "time", "ftp", "smtp.submission", "smtp.submissions", "pop3", "pop3.pop3s", "imap.imaps"} {
 		cfg += fmt.Sprintf("[%s]\nenabled = false\n", s)
 	}
-	cfg += "[imap]\naddr = \"127.0.0.1:0\"\n"
+	cfg += "[imap]\naddr = \"127.0.0.1:0\"\n[smtp]\naddr = \"127.0.0.1:0\"\n"
 	cfgFile := filepath.Join(dir, "plumb.toml")
 	os.WriteFile(cfgFile, []byte(cfg), 0o600)
 	cmd := exec.Command(bin, "serve", "--config", cfgFile)
@@ -268,14 +351,48 @@ func startPlumb(bin, dir, data string) (target, func(), error) {
 	}
 	stop := func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }
 	sc := bufio.NewScanner(stdout)
+	t := target{name: "plumb", pid: cmd.Process.Pid}
+	var smtpAddr string
 	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) >= 3 && f[0] == "imap" {
+		f := strings.Fields(sc.Text())
+		if len(f) >= 3 && f[0] == "imap" {
+			t.addr = f[2]
+		}
+		if len(f) >= 3 && f[0] == "smtp" {
+			smtpAddr = f[2]
+		}
+		if t.addr != "" && smtpAddr != "" {
 			go io.Copy(io.Discard, stdout)
-			return target{name: "plumb", addr: f[2], pid: cmd.Process.Pid}, stop, nil
+			t.deliver = func(i int) error { return sendPlain(smtpAddr, i) }
+			return t, stop, nil
 		}
 	}
 	stop()
-	return target{}, nil, fmt.Errorf("plumb serve printed no imap address")
+	return target{}, nil, fmt.Errorf("plumb serve printed no imap and smtp address")
+}
+
+// sendPlain delivers one message over SMTP on loopback, without TLS.
+func sendPlain(addr string, i int) error {
+	c, err := smtp.Dial(addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Mail("load@example.org"); err != nil {
+		return err
+	}
+	if err := c.Rcpt(user + "@localhost"); err != nil {
+		return err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "Subject: wake %d\r\n\r\nwake up\r\n", i)
+	if err := w.Close(); err != nil {
+		return err
+	}
+	return c.Quit()
 }
 
 func copyMaildir(src, dst string) error {
@@ -299,8 +416,8 @@ func copyMaildir(src, dst string) error {
 	})
 }
 
-// startDovecot runs Dovecot's IMAP server; its pid is the master's
-// (the imap processes' memory is not included: see the report).
+// startDovecot runs Dovecot's IMAP server; its pid is the master's, so
+// its RSS leaves out the imap process Dovecot forks for each session.
 func startDovecot(bin, dir string) (target, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -340,11 +457,27 @@ service imap-login {
 service anvil {
   chroot =
 }
+protocol imap {
+  mail_max_userip_connections = 5000
+}
+service imap {
+  process_limit = 5000
+}
+default_process_limit = 5000
+default_client_limit = 10000
 `, dir, port)
 	cfgFile := filepath.Join(dir, "dovecot.conf")
 	os.WriteFile(cfgFile, []byte(conf), 0o644)
 	cmd := exec.Command(bin, "-F", "-c", cfgFile)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	newDir := filepath.Join(dir, "dovecot-mail", user, "new")
+	deliver := func(i int) error {
+		name := filepath.Join(newDir, fmt.Sprintf("%d.wake%d.bench", time.Now().Unix(), i))
+		if err := os.WriteFile(name, []byte(fmt.Sprintf("Subject: wake %d\r\n\r\nwake up\r\n", i)), 0o600); err != nil {
+			return err
+		}
+		return os.Lchown(name, mailUID, mailUID)
+	}
 	if err := cmd.Start(); err != nil {
 		return target{}, nil, err
 	}
@@ -353,7 +486,7 @@ service anvil {
 	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
-			return target{name: "dovecot", addr: addr, pid: cmd.Process.Pid}, stop, nil
+			return target{name: "dovecot", addr: addr, pid: cmd.Process.Pid, deliver: deliver}, stop, nil
 		}
 	}
 	stop()
