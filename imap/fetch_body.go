@@ -105,4 +105,3 @@ func computeStructures(raw []byte, root *mimePart, utf8 bool) *structures {
 		structure: enc(func(e *encoder) { e.bodyStructure(raw, root, true) }),
 	}
 }
-
