@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/plumbnet/plumb/imap"
+	"github.com/plumbnet/plumb/pop3"
+	"github.com/plumbnet/plumb/smtp"
 )
 
 // viewTracker is one client's idea of the selected mailbox, kept from
@@ -73,13 +76,29 @@ func (v *viewTracker) checkOrder() {
 	}
 }
 
-// TestIMAPConcurrentSessions: 20 sessions on one inbox while deliveries
-// (SMTP's path into the store) add messages, a POP3-style locked handle
-// deletes some, and the sessions set flags: every session's view of
-// sequence numbers stays consistent, and ends equal to the store.
+// TestIMAPConcurrentSessions: 20 IMAP sessions on one inbox of a
+// running daemon while SMTP delivers to it, POP3 sessions delete from
+// it and the IMAP sessions set flags: every session's view of sequence
+// numbers stays consistent (no EXPUNGE or FETCH for an unknown number,
+// no EXISTS going down, UIDs ascending and fixed), and ends equal to the
+// store.
 func TestIMAPConcurrentSessions(t *testing.T) {
-	addr, store := imapFixture(t, 10)
+	d, addrs := startSMTPDaemonWith(t, t.TempDir(), func(c *Config) {
+		im, p := imapSection.of(c), pop3Section.of(c)
+		im.Enabled, im.Addr = true, "127.0.0.1:0"
+		p.Enabled, p.Addr = true, "127.0.0.1:0"
+	})
+	store, err := d.MailStore()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := addrs["imap"]
 	ctx := context.Background()
+	for i := range 10 {
+		if _, err := store.Deliver(ctx, "alice", "", strings.NewReader(fmt.Sprintf("Subject: %d\r\n\r\nx\r\n", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
 	const sessions, rounds = 20, 15
 	var wg sync.WaitGroup
 	views := make([]*viewTracker, sessions)
@@ -90,7 +109,7 @@ func TestIMAPConcurrentSessions(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close()
-		if err := c.Login(ctx, "alice", "alice-password"); err != nil {
+		if err := c.Login(ctx, "alice", "pw-alice-123"); err != nil {
 			t.Fatal(err)
 		}
 		v := &viewTracker{t: t, name: fmt.Sprintf("session %d", i)}
@@ -101,20 +120,31 @@ func TestIMAPConcurrentSessions(t *testing.T) {
 		views[i], clients[i] = v, c
 	}
 	stop := make(chan struct{})
+	var delivered, deleted atomic.Int64
 	var writers sync.WaitGroup
 	writers.Add(2)
-	go func() { // deliveries
+	go func() { // deliveries over SMTP
 		defer writers.Done()
+		sc, err := smtp.Dial(ctx, addrs["smtp"])
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer sc.Close()
 		for i := 0; ; i++ {
 			select {
 			case <-stop:
 				return
 			default:
 			}
-			store.Deliver(ctx, "alice", "", strings.NewReader(fmt.Sprintf("Subject: new %d\r\n\r\nx\r\n", i)))
+			if err := sc.SendMail("carol@far.test", []string{"alice@mx.test"}, strings.NewReader(fmt.Sprintf("Subject: new %d\r\n\r\nx\r\n", i)), nil); err != nil {
+				t.Errorf("SMTP delivery %d: %v", i, err)
+				return
+			}
+			delivered.Add(1)
 		}
 	}()
-	go func() { // POP3-style deletions of the oldest message
+	go func() { // POP3 sessions deleting the oldest message
 		defer writers.Done()
 		for {
 			select {
@@ -122,21 +152,25 @@ func TestIMAPConcurrentSessions(t *testing.T) {
 				return
 			default:
 			}
-			mb, err := store.Lock(ctx, "alice", "")
+			pc, err := pop3.Dial(ctx, addrs["pop3"])
 			if err != nil {
-				continue
+				t.Error(err)
+				return
 			}
-			if msgs, err := mb.Messages(ctx); err == nil && len(msgs) > 5 {
-				mb.Delete(ctx, msgs[0].UID)
+			if err := pc.Login("alice", "pw-alice-123"); err == nil {
+				if list, err := pc.List(); err == nil && len(list) > 5 && pc.Dele(list[0].Num) == nil && pc.Quit() == nil {
+					deleted.Add(1)
+				}
 			}
-			mb.Close()
+			pc.Close()
 		}
 	}()
 	for i := range sessions {
 		wg.Add(1)
 		go func(c *imap.Client, v *viewTracker) {
 			defer wg.Done()
-			for r := range rounds {
+			// The sessions go on until the writers have each done a few.
+			for r := 0; r < rounds || delivered.Load() < 5 || deleted.Load() < 5; r++ {
 				var err error
 				switch r % 3 {
 				case 0:
@@ -157,6 +191,7 @@ func TestIMAPConcurrentSessions(t *testing.T) {
 	wg.Wait()
 	close(stop)
 	writers.Wait()
+	t.Logf("%d SMTP deliveries and %d POP3 deletions during the sessions", delivered.Load(), deleted.Load())
 	mb, err := store.Mailbox(ctx, "alice", "")
 	if err != nil {
 		t.Fatal(err)
