@@ -476,11 +476,13 @@ func cmdIdle(c *conn, r *request) error {
 			}
 			c.sel.dirty = true
 			if err := c.sync(true, false); err != nil {
-				return err
+				// The reader goroutine still waits for DONE: the session
+				// cannot go on reading beside it.
+				return connError{err}
 			}
 		case <-tick:
 			if err := c.sync(true, true); err != nil {
-				return err
+				return connError{err}
 			}
 		}
 		if err := c.bw.Flush(); err != nil {
