@@ -228,12 +228,12 @@ func cmdSelect(c *conn, r *request) error {
 	if err != nil {
 		return err
 	}
-	st, err := mbox.Status(c.ctx)
+	msgs, err := mbox.Messages(c.ctx)
 	if err != nil {
 		mbox.Close()
 		return err
 	}
-	msgs, err := mbox.Messages(c.ctx)
+	st, err := mbox.Status(c.ctx)
 	if err != nil {
 		mbox.Close()
 		return err

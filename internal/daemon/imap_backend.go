@@ -275,8 +275,13 @@ func fromLetters(f mailstore.Flags) []string {
 }
 
 func (m *imapMailbox) Status(ctx context.Context) (imap.MailboxStatus, error) {
-	if _, err := m.Messages(ctx); err != nil {
-		return imap.MailboxStatus{}, err
+	m.mu.Lock()
+	listed := m.byUID != nil
+	m.mu.Unlock()
+	if !listed { // the highest mod-sequence comes with a listing
+		if _, err := m.Messages(ctx); err != nil {
+			return imap.MailboxStatus{}, err
+		}
 	}
 	validity, next, err := m.mb.UIDValidity()
 	m.mu.Lock()
