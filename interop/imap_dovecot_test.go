@@ -1,155 +1,27 @@
 package interop
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/plumbnet/plumb/imap"
-	"github.com/plumbnet/plumb/internal/mailstore"
-	"github.com/plumbnet/plumb/internal/testkit"
 )
 
-// startDovecotIMAP runs Dovecot's IMAP server from a temporary config on
-// a free loopback port (STARTTLS offered), the user alice (password
-// "dove-pw") with her Maildir at mailRoot/alice, which it hands to
-// Dovecot's mail user. mailRoot "" makes a fresh one holding msgs.
+// startDovecotIMAP runs Dovecot's IMAP server (STARTTLS offered) for
+// alice (password "dove-pw") with her Maildir at mailRoot/alice; mailRoot
+// "" makes a fresh one holding msgs and the folders Archive and Trash.
 func startDovecotIMAP(t *testing.T, mailRoot string, msgs []string) (addr string) {
 	t.Helper()
-	bin := need(t, "dovecot")
-	if _, err := os.Stat("/usr/lib/dovecot/imap"); err != nil {
-		if requirePeers() {
-			t.Fatalf("dovecot-imapd is required (PLUMB_INTEROP=require) but not installed")
-		}
-		t.Skip("dovecot-imapd not installed")
-	}
-	if os.Geteuid() != 0 {
-		if requirePeers() {
-			t.Fatalf("the Dovecot peer needs root to hand the Maildir to uid %d", dovecotMailUID)
-		}
-		t.Skipf("the Dovecot peer needs root to hand the Maildir to uid %d", dovecotMailUID)
-	}
-	dir, err := os.MkdirTemp("", "plumb-dovecot-imap-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	os.Chmod(dir, 0o755)
-	testkit.TLSFiles(t, dir)
-	home := filepath.Join(dir, "home", "alice")
-	if mailRoot == "" {
-		mailRoot = filepath.Join(dir, "mail")
-		st, err := mailstore.Open(mailRoot)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, m := range msgs {
-			if _, err := st.Deliver(context.Background(), "alice", "", strings.NewReader(m)); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for _, f := range []string{"Archive", "Trash"} {
-			if err := st.CreateFolder("alice", f); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	os.WriteFile(filepath.Join(dir, "passwd"),
-		fmt.Appendf(nil, "alice:{PLAIN}dove-pw:%d:%d::%s::\n", dovecotMailUID, dovecotMailUID, home), 0o644)
-	os.MkdirAll(home, 0o755)
-	for p := mailRoot; p != "/" && p != "."; p = filepath.Dir(p) {
-		os.Chmod(p, 0o755) // Dovecot's mail user must reach the Maildir
-		if p == filepath.Dir(filepath.Dir(mailRoot)) {
-			break
-		}
-	}
-	for _, d := range []string{mailRoot, filepath.Join(dir, "home")} {
-		filepath.Walk(d, func(p string, _ os.FileInfo, _ error) error { return os.Lchown(p, dovecotMailUID, dovecotMailUID) })
-	}
-	port := dovecotPort(t)
-	conf := fmt.Sprintf(`base_dir = %[1]s/run
-state_dir = %[1]s/state
-log_path = %[1]s/dovecot.log
-protocols = imap
-listen = 127.0.0.1
-ssl = yes
-ssl_cert = <%[1]s/cert.pem
-ssl_key = <%[1]s/key.pem
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-mail_location = maildir:%[3]s/%%u
-namespace inbox {
+	addr, _ = startDovecot(t, "imap", mailRoot, msgs, []string{"Archive", "Trash"}, `namespace inbox {
   inbox = yes
   separator = /
 }
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN %[1]s/passwd
-}
-userdb {
-  driver = passwd-file
-  args = %[1]s/passwd
-}
-service imap-login {
-  inet_listener imap {
-    address = 127.0.0.1
-    port = %[2]d
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-service anvil {
-  chroot =
-}
-`, dir, port, mailRoot)
-	cfgFile := filepath.Join(dir, "dovecot.conf")
-	if err := os.WriteFile(cfgFile, []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "-F", "-c", cfgFile)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-			<-done
-		}
-	})
-	addr = fmt.Sprintf("127.0.0.1:%d", port)
-	testkit.Eventually(t, 15*time.Second, "Dovecot listening on "+addr, func() bool {
-		select {
-		case <-done:
-			log, _ := os.ReadFile(filepath.Join(dir, "dovecot.log"))
-			t.Fatalf("dovecot exited: %s\n%s", out.String(), log)
-		default:
-		}
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err != nil {
-			return false
-		}
-		c.Close()
-		return true
-	})
+`)
 	return addr
 }
 
