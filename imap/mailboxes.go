@@ -174,11 +174,21 @@ func cmdList(c *conn, r *request) error {
 	if err := c.sess.List(c.ctx, func(m MailboxInfo) error { all = append(all, m); return nil }); err != nil {
 		return err
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	names := map[string]bool{}
 	for _, m := range all {
 		names[m.Name] = true
 	}
+	// A level that exists only as the parent of others is listed as
+	// \Noselect (RFC 9051 section 6.3.9: the hierarchy stays walkable).
+	for _, m := range all {
+		for i := strings.LastIndexByte(m.Name, '/'); i > 0; i = strings.LastIndexByte(m.Name[:i], '/') {
+			if p := m.Name[:i]; !names[p] {
+				names[p] = true
+				all = append(all, MailboxInfo{Name: p, Attrs: []string{AttrNoselect}})
+			}
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].Name < all[j].Name })
 	hasChildren := func(name string) bool {
 		for n := range names {
 			if strings.HasPrefix(n, name+"/") {

@@ -442,3 +442,16 @@ func TestFetchWholeStreamed(t *testing.T) {
 	}
 	s.until("c")
 }
+
+func TestListNoselectParent(t *testing.T) {
+	be, addr := newTestServer(t)
+	s := login(t, addr)
+	// A backend with a/b/c but no a nor a/b (as Maildir++ made by another tool).
+	be.mu.Lock()
+	be.users["alice"].mailboxes["a/b/c"] = newMemMailbox(nil)
+	be.mu.Unlock()
+	u := s.ok(`x LIST "" a*`)
+	if !has(u, `* LIST (\Noselect \HasChildren) "/" a`) || !has(u, `* LIST (\Noselect \HasChildren) "/" a/b`) || !has(u, `(\HasNoChildren) "/" a/b/c`) {
+		t.Errorf("LIST = %q", u)
+	}
+}
