@@ -21,6 +21,28 @@ type imapBackend struct {
 	accounts *accounts.DB
 	store    *mailstore.Store
 	log      *slog.Logger
+	// index opens a folder's index; nil means the store's own, the
+	// plumb-index file beside the Maildir. A shared database serving
+	// several nodes is another implementation of mailIndex.
+	index func(*mailstore.Mailbox) mailIndex
+}
+
+// mailIndex is what the IMAP adapter keeps of a folder's messages beyond
+// the Maildir: dates, sizes, IMAP structures and mod-sequences, by
+// message key (see mailstore's Mailbox.Cached, CacheBatch, ModSeqs).
+type mailIndex interface {
+	Cached(mailstore.Message) (mailstore.IndexEntry, bool)
+	CacheBatch([]mailstore.Message, []mailstore.IndexEntry) error
+	ModSeqs([]mailstore.Message) ([]uint64, uint64, error)
+}
+
+var _ mailIndex = (*mailstore.Mailbox)(nil)
+
+func (b *imapBackend) indexOf(mb *mailstore.Mailbox) mailIndex {
+	if b.index != nil {
+		return b.index(mb)
+	}
+	return mb
 }
 
 var (
@@ -134,7 +156,7 @@ func (s *imapSession) Rename(ctx context.Context, from, to string) error {
 	if err != nil {
 		return err
 	}
-	h := &imapMailbox{s: s, mb: in, dates: map[string]time.Time{}}
+	h := &imapMailbox{s: s, mb: in, idx: s.b.indexOf(in), dates: map[string]time.Time{}}
 	uids := make([]uint32, len(msgs))
 	for i, m := range msgs {
 		uids[i] = m.UID
@@ -163,7 +185,7 @@ func (s *imapSession) Status(ctx context.Context, name string) (imap.MailboxStat
 	if err != nil {
 		return imap.MailboxStatus{}, err
 	}
-	_, highest, err := mb.ModSeqs(msgs)
+	_, highest, err := s.b.indexOf(mb).ModSeqs(msgs)
 	if err != nil {
 		return imap.MailboxStatus{}, err
 	}
@@ -222,7 +244,7 @@ func (s *imapSession) Select(ctx context.Context, name string) (imap.Mailbox, er
 		mb.Close()
 		return nil, err
 	}
-	return &imapMailbox{s: s, mb: mb, updates: ch, stop: stop, dates: map[string]time.Time{}}, nil
+	return &imapMailbox{s: s, mb: mb, idx: s.b.indexOf(mb), updates: ch, stop: stop, dates: map[string]time.Time{}}, nil
 }
 
 func (s *imapSession) Logout() error { return nil }
@@ -231,6 +253,7 @@ func (s *imapSession) Logout() error { return nil }
 type imapMailbox struct {
 	s       *imapSession
 	mb      *mailstore.Mailbox
+	idx     mailIndex
 	updates <-chan struct{}
 	stop    func()
 
@@ -307,7 +330,7 @@ func (m *imapMailbox) Messages(ctx context.Context) ([]imap.MessageInfo, error) 
 		date, ok := m.dates[msg.Key]
 		size := msg.CRLFSize
 		if !ok || size < 0 {
-			if e, cached := m.mb.Cached(msg); cached && e.Date != 0 && e.Size > 0 {
+			if e, cached := m.idx.Cached(msg); cached && e.Date != 0 && e.Size > 0 {
 				date, size, ok = time.Unix(0, e.Date), e.Size, true
 			}
 		}
@@ -325,10 +348,10 @@ func (m *imapMailbox) Messages(ctx context.Context) ([]imap.MessageInfo, error) 
 		m.dates[msg.Key] = date
 		out = append(out, imap.MessageInfo{UID: msg.UID, Flags: fromLetters(msg.Flags), Size: size, InternalDate: date, Recent: msg.Recent})
 	}
-	if err := m.mb.CacheBatch(fresh, entries); err != nil {
+	if err := m.idx.CacheBatch(fresh, entries); err != nil {
 		m.s.b.log.Warn("imap: writing the index", "user", m.s.user, "folder", m.mb.Name(), "err", err)
 	}
-	seqs, highest, err := m.mb.ModSeqs(msgs)
+	seqs, highest, err := m.idx.ModSeqs(msgs)
 	if err != nil {
 		return nil, err
 	}
@@ -350,7 +373,7 @@ func (m *imapMailbox) Structure(ctx context.Context, uid uint32) (envelope, body
 	if !found {
 		return nil, nil, nil, false
 	}
-	e, ok := m.mb.Cached(msg)
+	e, ok := m.idx.Cached(msg)
 	if !ok || e.Envelope == nil || e.Body == nil || e.Structure == nil {
 		return nil, nil, nil, false
 	}
@@ -364,7 +387,7 @@ func (m *imapMailbox) SetStructure(ctx context.Context, uid uint32, envelope, bo
 	if !found {
 		return
 	}
-	if err := m.mb.Cache(msg, mailstore.IndexEntry{Envelope: envelope, Body: body, Structure: structure}); err != nil {
+	if err := m.idx.CacheBatch([]mailstore.Message{msg}, []mailstore.IndexEntry{{Envelope: envelope, Body: body, Structure: structure}}); err != nil {
 		m.s.b.log.Warn("imap: writing the index", "user", m.s.user, "folder", m.mb.Name(), "err", err)
 	}
 }
