@@ -188,3 +188,26 @@ func TestClientFetchToStreams(t *testing.T) {
 		t.Fatal("Fetch of a literal over MaxLiteral succeeded")
 	}
 }
+
+// TestClientSyncLiteral: without LITERAL+ the client waits for the
+// server's continuation before each literal.
+func TestClientSyncLiteral(t *testing.T) {
+	_, addr := newTestServer(t)
+	ctx := context.Background()
+	c, err := Dial(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	delete(c.caps, "LITERAL+")
+	if err := c.Login(ctx, "alice", "pw"); err != nil {
+		t.Fatal(err)
+	}
+	msg := []byte("Subject: sync\r\n\r\nliteral\r\n")
+	if _, uid, err := c.Append(ctx, "INBOX", nil, time.Time{}, msg); err != nil || uid != 1 {
+		t.Fatalf("Append with a synchronizing literal = %d, %v", uid, err)
+	}
+	if _, err := c.Status(ctx, "INBOX", "MESSAGES"); err != nil {
+		t.Fatalf("the session after a synchronizing literal: %v", err)
+	}
+}
