@@ -199,10 +199,10 @@ func TestClientSyncLiteral(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	delete(c.caps, "LITERAL+")
 	if err := c.Login(ctx, "alice", "pw"); err != nil {
 		t.Fatal(err)
 	}
+	delete(c.caps, "LITERAL+") // the login's OK named the capabilities anew
 	msg := []byte("Subject: sync\r\n\r\nliteral\r\n")
 	if _, uid, err := c.Append(ctx, "INBOX", nil, time.Time{}, msg); err != nil || uid != 1 {
 		t.Fatalf("Append with a synchronizing literal = %d, %v", uid, err)
