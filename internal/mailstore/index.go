@@ -46,8 +46,9 @@ type index struct {
 	mu      sync.Mutex
 	loaded  bool
 	entries map[string]IndexEntry
-	lines   int    // lines in the file, live or not
-	highest uint64 // the folder's highest mod-sequence; never goes down
+	lines   int       // lines in the file, live or not
+	highest uint64    // the folder's highest mod-sequence; never goes down
+	stamp   fileStamp // of the file as loaded
 }
 
 func (f *folder) idx() *index {
@@ -60,13 +61,18 @@ func (f *folder) idx() *index {
 }
 
 func (x *index) load(path string) {
-	if x.loaded {
+	fi, err := os.Stat(path)
+	if x.loaded && (err != nil || stampOf(fi) == x.stamp) {
 		return
 	}
-	x.loaded, x.entries = true, map[string]IndexEntry{}
+	// First use, or another process wrote to the file: read it again.
+	x.loaded, x.entries, x.lines = true, map[string]IndexEntry{}, 0
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return
+	}
+	if fi, err := os.Stat(path); err == nil {
+		x.stamp = stampOf(fi)
 	}
 	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(nil, 1<<20)
@@ -141,14 +147,8 @@ func (m *Mailbox) CacheBatch(msgs []Message, entries []IndexEntry) error {
 		buf.WriteByte('\n')
 	}
 	// No fsync: a line lost in a crash is computed again.
-	fh, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		return fmt.Errorf("mailstore: %w", err)
-	}
-	_, err = fh.Write(buf.Bytes())
-	fh.Close()
-	if err != nil {
-		return fmt.Errorf("mailstore: %w", err)
+	if err := x.appendLines(path, buf.Bytes()); err != nil {
+		return err
 	}
 	if x.lines += len(msgs); x.lines > 64 && x.lines > 2*len(x.entries) {
 		return x.compact(path)
@@ -190,6 +190,17 @@ func (m *Mailbox) ModSeqs(msgs []Message) ([]uint64, uint64, error) {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	path := filepath.Join(m.f.path, indexFile)
+	// Other processes on the store number too: the file is locked, and
+	// read again if it changed, while the mod-sequences are given.
+	lf, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, 0, fmt.Errorf("mailstore: %w", err)
+	}
+	defer lf.Close()
+	if err := flock(lf, false); err != nil {
+		return nil, 0, fmt.Errorf("mailstore: %w", err)
+	}
+	defer funlock(lf)
 	x.load(path)
 	out := make([]uint64, len(msgs))
 	live := make(map[string]bool, len(msgs))
@@ -223,14 +234,8 @@ func (m *Mailbox) ModSeqs(msgs []Message) ([]uint64, uint64, error) {
 	}
 	if buf.Len() > 0 || gone {
 		write(indexLine{Highest: x.highest})
-		fh, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-		if err != nil {
-			return nil, 0, fmt.Errorf("mailstore: %w", err)
-		}
-		_, err = fh.Write(buf.Bytes())
-		fh.Close()
-		if err != nil {
-			return nil, 0, fmt.Errorf("mailstore: %w", err)
+		if err := x.appendLines(path, buf.Bytes()); err != nil {
+			return nil, 0, err
 		}
 	}
 	if x.lines > 64 && x.lines > 2*len(x.entries) {
@@ -239,6 +244,23 @@ func (m *Mailbox) ModSeqs(msgs []Message) ([]uint64, uint64, error) {
 		}
 	}
 	return out, x.highest, nil
+}
+
+// appendLines appends b to the file in one write and notes the file's
+// new stamp, so that only another process's writes make it load again.
+func (x *index) appendLines(path string, b []byte) error {
+	fh, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("mailstore: %w", err)
+	}
+	defer fh.Close()
+	if _, err := fh.Write(b); err != nil {
+		return fmt.Errorf("mailstore: %w", err)
+	}
+	if fi, err := fh.Stat(); err == nil {
+		x.stamp = stampOf(fi)
+	}
+	return nil
 }
 
 // compact rewrites the index with its live entries, atomically.
@@ -260,5 +282,8 @@ func (x *index) compact(path string) error {
 		return fmt.Errorf("mailstore: %w", err)
 	}
 	x.lines = len(x.entries) + 1
+	if fi, err := os.Stat(path); err == nil {
+		x.stamp = stampOf(fi)
+	}
 	return nil
 }

@@ -83,3 +83,29 @@ func TestModSeqs(t *testing.T) {
 		t.Errorf("ModSeqs after a deletion and a restart = %v %d, want [3] 4", seqs, high)
 	}
 }
+
+// TestModSeqsTwoProcesses: two stores on one tree (two processes) never
+// give out one mod-sequence twice.
+func TestModSeqsTwoProcesses(t *testing.T) {
+	dir := t.TempDir()
+	s1, _ := Open(dir)
+	s2, _ := Open(dir)
+	deliver(t, s1, "alice", "", "Subject: a\r\n\r\na\r\n")
+	mb1, _ := s1.Mailbox(context.Background(), "alice", "")
+	mb2, _ := s2.Mailbox(context.Background(), "alice", "")
+	msgs, _ := mb1.Messages(context.Background())
+	if _, high, _ := mb1.ModSeqs(msgs); high != 1 {
+		t.Fatalf("first highest = %d", high)
+	}
+	deliver(t, s2, "alice", "", "Subject: b\r\n\r\nb\r\n")
+	msgs, _ = mb2.Messages(context.Background())
+	seqs2, high2, _ := mb2.ModSeqs(msgs)
+	if high2 != 2 || seqs2[0] != 1 || seqs2[1] != 2 {
+		t.Fatalf("second process: %v %d, want [1 2] 2", seqs2, high2)
+	}
+	mb1.SetFlags(context.Background(), msgs[0].UID, "S")
+	msgs, _ = mb1.Messages(context.Background())
+	if seqs, high, _ := mb1.ModSeqs(msgs); high != 3 || seqs[0] != 3 || seqs[1] != 2 {
+		t.Errorf("first process after the second's numbering: %v %d, want [3 2] 3", seqs, high)
+	}
+}
