@@ -35,6 +35,12 @@ func addIMAPFlags(cmd *cobra.Command) {
 	cmd.Flags().Bool("json", false, "imap:// only: print JSON instead of a table")
 }
 
+// registerIMAPFlags registers POP3's connection flags, with IMAP's words.
+func registerIMAPFlags(cmd *cobra.Command, f *pop3Flags) {
+	f.register(cmd)
+	cmd.Flags().Lookup("starttls").Usage = "upgrade an imap:// connection with STARTTLS before logging in (done anyway off loopback when offered)"
+}
+
 // imapTarget is an imap:// URL taken apart the way curl reads it:
 // imap://USER@HOST[:PORT]/FOLDER[;UID=N][/;SECTION=S].
 type imapTarget struct {
@@ -315,7 +321,7 @@ as for plumb mail list.`,
 			return c.Logout(ctx)
 		},
 	}
-	f.register(cmd)
+	registerIMAPFlags(cmd, f)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	return cmd
 }
@@ -379,7 +385,7 @@ func newMailFoldersCmd() *cobra.Command {
 			return c.Logout(ctx)
 		},
 	}
-	f.register(cmd)
+	registerIMAPFlags(cmd, f)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON instead of a table")
 	return cmd
 }
@@ -409,7 +415,7 @@ arrives, until interrupted (Ctrl-C). --json prints one JSON object a line.`,
 			return imapWatch(cmd.Context(), c, t.folder, cmd.OutOrStdout(), asJSON)
 		},
 	}
-	f.register(cmd)
+	registerIMAPFlags(cmd, f)
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print one JSON object a line instead of text")
 	return cmd
 }
