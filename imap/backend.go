@@ -73,6 +73,7 @@ type MailboxStatus struct {
 	Messages    uint32
 	Recent      uint32
 	Unseen      uint32
+	Deleted     uint32 // messages with \Deleted, for STATUS DELETED
 	UIDNext     uint32
 	UIDValidity uint32
 	Size        int64 // bytes, for STATUS SIZE

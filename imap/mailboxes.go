@@ -339,7 +339,7 @@ func (c *conn) writeStatus(name string, st MailboxStatus, items []string) {
 		case "SIZE":
 			e.num64(st.Size)
 		case "DELETED":
-			e.num(0)
+			e.num(st.Deleted)
 		case "HIGHESTMODSEQ":
 			e.WriteString(strconv.FormatUint(st.HighestModSeq, 10))
 		case "APPENDLIMIT":

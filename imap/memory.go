@@ -216,6 +216,9 @@ func (s *memSession) Status(ctx context.Context, name string) (MailboxStatus, er
 		if !slices.Contains(m.flags, FlagSeen) {
 			st.Unseen++
 		}
+		if slices.Contains(m.flags, FlagDeleted) {
+			st.Deleted++
+		}
 		if m.recent {
 			st.Recent++
 		}

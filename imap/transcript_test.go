@@ -47,6 +47,9 @@ func TestTranscriptForms(t *testing.T) {
 		t.Errorf("STATUS = %q", u)
 	}
 	s.want("m STATUS Nowhere (MESSAGES)", "NO [NONEXISTENT]")
+	if u := s.ok("m2 STATUS INBOX (DELETED)"); len(u) != 1 || u[0] != "* STATUS INBOX (DELETED 0)" {
+		t.Errorf("STATUS DELETED = %q", u)
+	}
 	s.want("n DELETE INBOX", "NO [CANNOT]")
 	s.ok("o RENAME INBOX Old")
 	if u := s.ok("p STATUS Old (MESSAGES)"); !has(u, "MESSAGES 1") {

@@ -197,6 +197,9 @@ func (s *imapSession) Status(ctx context.Context, name string) (imap.MailboxStat
 		if !m.Flags.Has(mailstore.FlagSeen) {
 			st.Unseen++
 		}
+		if m.Flags.Has(mailstore.FlagTrashed) {
+			st.Deleted++
+		}
 		size, err := mb.CRLFSize(m)
 		if err != nil {
 			return imap.MailboxStatus{}, err
