@@ -255,8 +255,7 @@ func (k *searchKey) match(m *searchMsg) bool {
 		t, err := mail.ParseDate(root.header("Date"))
 		return err == nil && matchDate(strings.TrimPrefix(k.op, "SENT"), t, k.date)
 	case "HEADER":
-		b, root := m.message()
-		_ = b
+		_, root := m.message()
 		if root == nil {
 			return false
 		}

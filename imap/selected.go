@@ -109,7 +109,7 @@ func (c *conn) sync(allowExpunge, force bool) error {
 	kept := s.msgs[:0]
 	gone := false
 	var vanished []uint32
-	for i, m := range s.msgs {
+	for _, m := range s.msgs {
 		cur, ok := byUID[m.UID]
 		if !ok {
 			if allowExpunge {
@@ -129,7 +129,6 @@ func (c *conn) sync(allowExpunge, force bool) error {
 			c.fetchFlags(uint32(len(kept)+1), m)
 		}
 		m.Size, m.InternalDate, m.ModSeq = cur.Size, cur.InternalDate, cur.ModSeq
-		_ = i
 		kept = append(kept, m)
 	}
 	s.msgs = kept
