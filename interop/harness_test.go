@@ -89,7 +89,7 @@ type Serve struct {
 // moves them to free ports unless the test's config has the section.
 var defaultServices = []string{"echo", "discard", "daytime", "qotd", "chargen", "time",
 	"ftp", "ftp.ftps", "http", "http.https", "smtp", "smtp.submission", "smtp.submissions", "pop3", "pop3.pop3s",
-	"finger", "gopher", "gopher.tls"}
+	"imap", "imap.imaps", "finger", "gopher", "gopher.tls"}
 
 // startServe runs plumb serve on a temporary data directory with every
 // default service on a free 127.0.0.1 port, plus config (TOML sections

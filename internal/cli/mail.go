@@ -24,13 +24,16 @@ func init() { addCommand(newMailCmd) }
 func newMailCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "mail",
-		Short: "Send mail over SMTP and read it over POP3",
-		Long: `mail sends a message to an SMTP server (plumb mail send) and lists or
-fetches a POP3 mailbox (plumb mail list, plumb mail fetch). The servers
-default to plumb serve's on this machine.`,
+		Short: "Send mail over SMTP and read it over POP3 or IMAP",
+		Long: `mail sends a message to an SMTP server (plumb mail send), lists or
+fetches a POP3 mailbox or IMAP folder (plumb mail list, plumb mail
+fetch), and searches, lists the folders of and watches an IMAP account
+(plumb mail search, folders, watch). The servers default to plumb
+serve's on this machine.`,
 		Example: `  plumb mail send --to bob@localhost --subject hi < note.txt
   plumb mail send --server smtps://alice@mail.example.org --to x@example.com --attach report.pdf
-  plumb mail list pop3://alice@localhost:10110`,
+  plumb mail list pop3://alice@localhost:10110
+  plumb mail watch imap://alice@localhost:10143`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}

@@ -47,8 +47,8 @@ func newMailListCmd() *cobra.Command {
 	f := &pop3Flags{}
 	var brief bool
 	cmd := &cobra.Command{
-		Use:   "list pop3://USER[:PASSWORD]@HOST[:PORT]",
-		Short: "List the messages of a POP3 mailbox",
+		Use:   "list pop3://USER[:PASSWORD]@HOST[:PORT] | imap://USER@HOST[:PORT][/FOLDER]",
+		Short: "List the messages of a POP3 mailbox or an IMAP folder",
 		Long: `list logs in to a POP3 server and prints each message's number, size,
 unique id and, unless --brief, its From and Subject (read with TOP).
 Nothing is changed on the server.
@@ -59,9 +59,13 @@ netrc file, else a prompt on the terminal. A password is never sent
 in the clear to a server that is not on loopback.`,
 		Example: `  plumb mail list pop3://alice@localhost:10110
   plumb mail list pop3s://alice@mail.example.org --brief
-  plumb mail list pop3://alice@mail.example.org --starttls --ca ca.pem`,
+  plumb mail list pop3://alice@mail.example.org --starttls --ca ca.pem
+  plumb mail list imap://alice@localhost:10143/Archive --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if isIMAPURL(args[0]) {
+				return imapList(cmd, f, args[0])
+			}
 			c, err := pop3Connect(cmd, f, args[0])
 			if err != nil {
 				return err
@@ -71,6 +75,7 @@ in the clear to a server that is not on loopback.`,
 		},
 	}
 	f.register(cmd)
+	addIMAPFlags(cmd)
 	cmd.Flags().BoolVar(&brief, "brief", false, "only number, size and unique id (no TOP per message)")
 	return cmd
 }
@@ -130,8 +135,8 @@ func newMailFetchCmd() *cobra.Command {
 		all     bool
 	)
 	cmd := &cobra.Command{
-		Use:   "fetch pop3://USER[:PASSWORD]@HOST[:PORT]",
-		Short: "Download the messages of a POP3 mailbox",
+		Use:   "fetch pop3://USER[:PASSWORD]@HOST[:PORT] | imap://USER@HOST[:PORT]/FOLDER;UID=N[/;SECTION=S]",
+		Short: "Download the messages of a POP3 mailbox, or one IMAP message",
 		Long: `fetch downloads every message of a POP3 mailbox. With --to-maildir DIR
 each message is delivered into the Maildir DIR (created if missing, as
 mutt and Dovecot read it), and the unique ids (UIDL) fetched are
@@ -144,9 +149,14 @@ happens only when the session ends cleanly: an interrupted fetch deletes
 nothing. Connection and password as for plumb mail list.`,
 		Example: `  plumb mail fetch pop3://alice@localhost:10110 --to-maildir ~/Maildir
   plumb mail fetch pop3s://alice@mail.example.org --delete --to-maildir ~/Maildir
-  plumb mail fetch pop3://alice:secret@localhost:10110 > alice.mbox`,
+  plumb mail fetch pop3://alice:secret@localhost:10110 > alice.mbox
+  plumb mail fetch 'imap://alice@localhost:10143/INBOX;UID=7' > msg.eml
+  plumb mail fetch 'imap://alice@localhost:10143/INBOX;UID=7/;SECTION=HEADER' --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if isIMAPURL(args[0]) {
+				return imapFetch(cmd, f, args[0])
+			}
 			c, err := pop3Connect(cmd, f, args[0])
 			if err != nil {
 				return err
@@ -156,6 +166,7 @@ nothing. Connection and password as for plumb mail list.`,
 		},
 	}
 	f.register(cmd)
+	addIMAPFlags(cmd)
 	cmd.Flags().BoolVar(&del, "delete", false, "delete each downloaded message on the server")
 	cmd.Flags().StringVar(&maildir, "to-maildir", "", "deliver into this Maildir instead of writing an mbox to standard output")
 	cmd.Flags().BoolVar(&all, "all", false, "with --to-maildir, fetch messages already fetched before too")

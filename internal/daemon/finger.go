@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"log/slog"
+	"slices"
 	"strings"
 
 	"github.com/plumbnet/plumb/finger"
@@ -46,7 +47,7 @@ const maxPlanBytes = 64 << 10
 // check finds what is wrong with the [finger] section, for LoadConfig.
 func (c *FingerConfig) check(*Config) error {
 	for _, f := range c.Fields {
-		if !contains(fingerFields, f) {
+		if !slices.Contains(fingerFields, f) {
 			return fmt.Errorf("finger.fields: unknown field %q (want some of %s)", f, strings.Join(fingerFields, ", "))
 		}
 	}
@@ -57,15 +58,6 @@ func (c *FingerConfig) check(*Config) error {
 		return errors.New("finger: forward_timeout and query_timeout may not be negative")
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // fingerBusy is what a connection over a limit is told before it is closed.

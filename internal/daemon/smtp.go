@@ -20,6 +20,7 @@ type SMTPConfig struct {
 	Domains         []string          `toml:"domains" comment:"Domains delivered here (the host name is always one)"`
 	Aliases         map[string]string `toml:"aliases" comment:"Local part or whole address -> user names or addresses, comma-separated"`
 	PlusSeparator   string            `toml:"plus_separator" comment:"user+tag@domain goes to user; empty: no plus-addressing"`
+	PlusFolders     bool              `toml:"plus_folders" comment:"user+Folder@domain goes to user's folder Folder when it exists (else the inbox)"`
 	CatchAll        string            `toml:"catch_all" comment:"Accept every recipient, any domain, into this user's inbox (a developer's mail catcher); empty: off"`
 	Postmaster      string            `toml:"postmaster" comment:"Who gets mail to postmaster, with or without a local domain (RFC 5321 4.5.1): user names or addresses, comma-separated; empty: accounts.first_user"`
 	MaxMessageBytes int64             `toml:"max_message_bytes" comment:"Largest message accepted, offered as SIZE"`

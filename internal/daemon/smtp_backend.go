@@ -236,7 +236,8 @@ func (b *smtpBackend) storeLocal(ctx context.Context, users []string, r io.Reade
 	}
 	for i, u := range users {
 		if uids[i] == 0 {
-			stored.failed = append(stored.failed, mta.Failure{Addr: u + "@" + b.hostname, Reply: "552 5.2.2 Mailbox full"})
+			user, _ := mailstore.SplitTarget(u, "")
+			stored.failed = append(stored.failed, mta.Failure{Addr: user + "@" + b.hostname, Reply: "552 5.2.2 Mailbox full"})
 		}
 	}
 	if len(stored.failed) == len(users) {
@@ -254,7 +255,8 @@ func (b *smtpBackend) unstoreLocal(stored localCopies) {
 		if stored.uids[i] == 0 {
 			continue
 		}
-		mb, err := b.store.Mailbox(ctx, u, mailstore.Inbox)
+		user, folder := mailstore.SplitTarget(u, mailstore.Inbox)
+		mb, err := b.store.Mailbox(ctx, user, folder)
 		if err == nil {
 			err = mb.Delete(ctx, stored.uids[i])
 			mb.Close()
@@ -368,6 +370,15 @@ func (b *smtpBackend) resolve(addr string, depth int) (users, remote []string, e
 		if base, _, found := strings.Cut(lower, sep); found && base != "" {
 			if t, ok := b.alias(base+"@"+domain, base); ok {
 				return b.resolveTargets(t, depth)
+			}
+			if _, tag, _ := strings.Cut(local, sep); b.cfg.PlusFolders && tag != "" {
+				// user+Folder: into that folder when it exists (the store
+				// falls back to the inbox otherwise).
+				users, remote, err := b.userHome(base)
+				for i := range users {
+					users[i] += "/" + tag
+				}
+				return users, remote, err
 			}
 			lower = base
 		}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/plumbnet/plumb/internal/atomicfile"
@@ -34,8 +35,21 @@ func (s *Store) Deliver(ctx context.Context, user, folder string, r io.Reader) (
 // the message was still delivered to every other user. Any other error
 // means the delivery as a whole failed and no user has the message, so
 // the sender may safely try again.
+//
+// A user may be given as "user/Folder" to deliver into that folder of
+// the user's (a plus-address rule); if the folder does not exist the
+// message goes to the inbox.
 func (s *Store) DeliverMany(ctx context.Context, users []string, r io.Reader) (uids []uint32, err error) {
 	return s.deliver(ctx, users, Inbox, r, "", time.Time{})
+}
+
+// SplitTarget splits a delivery target "user/Folder" into the user and
+// the folder; a plain "user" is def, the folder the caller asked for.
+func SplitTarget(target, def string) (user, folder string) {
+	if u, f, ok := strings.Cut(target, "/"); ok && f != "" {
+		return u, f
+	}
+	return target, def
 }
 
 // CheckQuota returns a *QuotaError if size more bytes would put user
@@ -91,12 +105,17 @@ func (s *Store) deliver(ctx context.Context, users []string, folder string, r io
 		return nil, nil
 	}
 	dirs := make([]string, len(users))
+	owners := make([]string, len(users))
 	for i, u := range users {
-		d, err := s.readyDir(u, folder)
+		owner, f := SplitTarget(u, folder)
+		d, err := s.readyDir(owner, f)
+		if errors.Is(err, ErrNoSuchFolder) && f != folder {
+			d, err = s.readyDir(owner, folder)
+		}
 		if err != nil {
 			return nil, err
 		}
-		dirs[i] = d
+		dirs[i], owners[i] = d, owner
 	}
 	unique := uniqueName(time.Now())
 	tmpName := filepath.Join(dirs[0], "tmp", unique)
@@ -114,7 +133,7 @@ func (s *Store) deliver(ctx context.Context, users []string, folder string, r io
 	d := delivery{s: s, tmpName: tmpName, rel: rel, size: size}
 	first := make(map[string]int, len(users)) // Maildir -> index of its first user
 	var quotaErrs []error
-	for i, u := range users {
+	for i, u := range owners {
 		if _, dup := first[dirs[i]]; dup {
 			continue
 		}
@@ -127,6 +146,9 @@ func (s *Store) deliver(ctx context.Context, users []string, folder string, r io
 	}
 	if err := d.run(unique, key); err != nil {
 		return nil, err
+	}
+	for _, c := range d.copies {
+		s.notify(c.dir, false)
 	}
 	uids := make([]uint32, len(users))
 	for _, c := range d.copies {

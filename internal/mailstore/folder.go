@@ -38,6 +38,7 @@ type folder struct {
 	byKey  map[string]uint32
 	where  map[uint32]string // uid -> "cur/<name>" or "new/<name>" from the last scan
 	vsizes map[string]int64  // computed CRLF sizes of files without ",W="
+	index  *index            // plumb-index, loaded when first asked
 }
 
 // withLock runs fn holding the folder: the in-process mutex and flock

@@ -229,6 +229,7 @@ func (m *Mailbox) Delete(ctx context.Context, uids ...uint32) error {
 	if freed > 0 {
 		m.store.uncount(m.user, freed)
 	}
+	m.store.notify(m.f.path, false)
 	return err
 }
 
@@ -236,6 +237,7 @@ func (m *Mailbox) Delete(ctx context.Context, uids ...uint32) error {
 // that has seen it must.
 func (m *Mailbox) SetFlags(ctx context.Context, uid uint32, flags Flags) error {
 	flags = NewFlags(string(flags))
+	defer m.store.notify(m.f.path, false)
 	return m.f.withLock(func() error {
 		for attempt := 0; ; attempt++ {
 			rel, ok := m.f.where[uid]

@@ -69,9 +69,11 @@ type Store struct {
 	dir   string
 	hooks hooks
 
-	mu      sync.Mutex
-	folders map[string]*folder // by Maildir path
-	usage   map[string]*usage  // by user
+	mu       sync.Mutex
+	folders  map[string]*folder    // by Maildir path
+	watchers map[string][]*watcher // by Maildir path
+	subMu    sync.Mutex            // the subscriptions files
+	usage    map[string]*usage     // by user
 }
 
 type usage struct {
@@ -287,6 +289,7 @@ func (s *Store) DeleteFolder(user, name string) error {
 	}
 	delete(s.usage, user)
 	s.mu.Unlock()
+	s.notify(dir, false)
 	if err := os.RemoveAll(trash); err != nil {
 		return fmt.Errorf("mailstore: %w", err)
 	}
@@ -318,6 +321,7 @@ func (s *Store) RenameFolder(user, from, to string) error {
 		return fmt.Errorf("mailstore: %w", err)
 	}
 	s.forget(src)
+	defer s.notify(src, true)
 	srcBase, dstBase := filepath.Base(src), filepath.Base(dst)
 	for _, e := range ents {
 		n := e.Name()

@@ -1,0 +1,145 @@
+package imap
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// cmdSearch runs SEARCH, with ESEARCH's RETURN options (RFC 4731) and
+// SEARCHRES's SAVE (RFC 5182).
+func cmdSearch(c *conn, r *request) error {
+	p := r.p
+	if !p.sp() {
+		return p.Err()
+	}
+	var ret []string
+	esearch := false
+	if p.maybe("RETURN") {
+		esearch = true
+		if !p.sp() || !p.list(true, func() bool {
+			var a string
+			if !p.atom(&a) {
+				return false
+			}
+			a = strings.ToUpper(a)
+			switch a {
+			case "MIN", "MAX", "ALL", "COUNT", "SAVE":
+			default:
+				return p.failf("unknown RETURN option %q", a)
+			}
+			ret = append(ret, a)
+			return true
+		}) || !p.sp() {
+			return p.Err()
+		}
+		if len(ret) == 0 {
+			ret = []string{"ALL"}
+		}
+	}
+	if c.rev2 && !esearch {
+		// IMAP4rev2 answers every SEARCH with ESEARCH (RFC 9051 section 6.4.4).
+		esearch, ret = true, []string{"ALL"}
+	}
+	if p.maybe("CHARSET") {
+		var cs string
+		if !p.sp() || !p.astring(&cs) || !p.sp() {
+			return p.Err()
+		}
+		if up := strings.ToUpper(cs); up != "UTF-8" && up != "US-ASCII" {
+			return &Error{Code: "BADCHARSET (UTF-8 US-ASCII)", Text: "Unsupported charset"}
+		}
+	}
+	var key searchKey
+	if !p.searchProgram(&key) || !p.end() {
+		return p.Err()
+	}
+	c.sync(false, false)
+	s := c.sel
+	saved := map[uint32]bool{}
+	for _, u := range c.saved {
+		saved[u] = true
+	}
+	var hits []MessageInfo
+	var hitSeqs []uint32
+	for i, m := range s.msgs {
+		sm := &searchMsg{seq: uint32(i + 1), maxSeq: uint32(len(s.msgs)), maxUID: s.maxUID(), info: m, saved: saved,
+			load: func() ([]byte, *mimePart, error) {
+				b, err := c.readMessage(m.UID)
+				if err != nil {
+					return nil, nil, err
+				}
+				return b, parseMIME(b), nil
+			}}
+		if key.match(sm) {
+			hits = append(hits, m)
+			hitSeqs = append(hitSeqs, uint32(i+1))
+		}
+		if err := c.ctx.Err(); err != nil {
+			return err
+		}
+	}
+	nums := hitSeqs
+	if r.uid {
+		nums = make([]uint32, len(hits))
+		for i, m := range hits {
+			nums[i] = m.UID
+		}
+	}
+	if slices.Contains(ret, "SAVE") {
+		c.saved = c.saved[:0:0]
+		for _, m := range hits {
+			c.saved = append(c.saved, m.UID)
+		}
+		ret = slices.DeleteFunc(ret, func(s string) bool { return s == "SAVE" })
+		if len(ret) == 0 {
+			return nil // SAVE alone: no ESEARCH response (RFC 5182 section 2.4)
+		}
+	}
+	var highest uint64
+	if key.usesModSeq() {
+		c.condstore = true
+		for _, m := range hits {
+			highest = max(highest, m.ModSeq)
+		}
+	}
+	e := c.enc
+	if !esearch {
+		e.WriteString("* SEARCH")
+		for _, n := range nums {
+			e.sp()
+			e.num(n)
+		}
+		if highest > 0 {
+			e.WriteString(" (MODSEQ " + strconv.FormatUint(highest, 10) + ")")
+		}
+		e.crlf()
+		return nil
+	}
+	e.WriteString(`* ESEARCH (TAG `)
+	e.str(r.tag)
+	e.WriteString(")")
+	if r.uid {
+		e.WriteString(" UID")
+	}
+	if len(nums) > 0 {
+		for _, o := range ret {
+			switch o {
+			case "MIN":
+				e.WriteString(" MIN " + strconv.FormatUint(uint64(nums[0]), 10))
+			case "MAX":
+				e.WriteString(" MAX " + strconv.FormatUint(uint64(nums[len(nums)-1]), 10))
+			case "ALL":
+				e.WriteString(" ALL " + SeqSetOf(nums...).String())
+			}
+		}
+	}
+	if slices.Contains(ret, "COUNT") {
+		e.WriteString(" COUNT " + strconv.Itoa(len(nums)))
+	}
+	if highest > 0 {
+		e.WriteString(" MODSEQ " + strconv.FormatUint(highest, 10))
+	}
+	e.crlf()
+	return nil
+}

@@ -1,0 +1,107 @@
+package imap
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"strconv"
+	"strings"
+)
+
+// streamLiteral writes the message r holds as a literal of its CRLF
+// form (or of the <partial> of it), read from the backend as it goes:
+// a large message is never held whole. The literal's size is the
+// message's RFC822.SIZE; a backend whose size was wrong gets its
+// message padded or cut to it (and an error logged), so the session
+// stays in step with the client.
+func (c *conn) streamLiteral(r io.Reader, m MessageInfo, it fetchItem) error {
+	start, n := int64(0), m.Size
+	if it.partial {
+		start = min(it.offset, m.Size)
+		n = min(it.count, m.Size-start)
+	}
+	e := c.enc
+	e.WriteString("{" + strconv.FormatInt(n, 10) + "}\r\n")
+	cr := &crlfReader{r: bufio.NewReaderSize(r, 32<<10)}
+	if _, err := io.CopyN(io.Discard, cr, start); err != nil && err != io.EOF {
+		return err
+	}
+	w, err := io.CopyN(e, cr, n)
+	if err != nil && err != io.EOF {
+		return err
+	}
+	if w < n {
+		c.s.logger().Error("imap: message shorter than its RFC822.SIZE", "uid", m.UID, "size", m.Size, "user", c.user)
+		e.WriteString(strings.Repeat(" ", int(n-w)))
+	}
+	return nil
+}
+
+// crlfReader reads r with every line end as CRLF and a CRLF after a last
+// line without one, as toCRLF does to a whole message.
+type crlfReader struct {
+	r       *bufio.Reader
+	pending []byte
+	open    bool // bytes of a line without its line end yet
+	done    bool
+}
+
+func (c *crlfReader) Read(p []byte) (int, error) {
+	n := 0
+	for n < len(p) {
+		if len(c.pending) > 0 {
+			k := copy(p[n:], c.pending)
+			c.pending, n = c.pending[k:], n+k
+			continue
+		}
+		if c.done {
+			break
+		}
+		b, err := c.r.ReadByte()
+		if err != nil {
+			c.done = true
+			if c.open {
+				c.pending, c.open = []byte("\r\n"), false
+				continue
+			}
+			if err != io.EOF {
+				return n, err
+			}
+			break
+		}
+		switch b {
+		case '\r':
+			if next, err := c.r.Peek(1); err == nil && next[0] == '\n' {
+				c.r.ReadByte()
+			}
+			c.pending, c.open = []byte("\r\n"), false
+		case '\n':
+			c.pending, c.open = []byte("\r\n"), false
+		default:
+			p[n], c.open = b, true
+			n++
+		}
+	}
+	if n == 0 && c.done && len(c.pending) == 0 {
+		return 0, io.EOF
+	}
+	return n, nil
+}
+
+// structures are a message's ENVELOPE, BODY and BODYSTRUCTURE in their wire form.
+type structures struct{ envelope, body, structure []byte }
+
+func computeStructures(raw []byte, root *mimePart, utf8 bool) *structures {
+	enc := func(f func(e *encoder)) []byte {
+		var b bytes.Buffer
+		e := &encoder{Writer: bufio.NewWriter(&b), utf8: utf8}
+		f(e)
+		e.Flush()
+		return b.Bytes()
+	}
+	return &structures{
+		envelope:  enc(func(e *encoder) { e.envelope(root) }),
+		body:      enc(func(e *encoder) { e.bodyStructure(raw, root, false) }),
+		structure: enc(func(e *encoder) { e.bodyStructure(raw, root, true) }),
+	}
+}

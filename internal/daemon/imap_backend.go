@@ -1,0 +1,456 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/plumbnet/plumb/imap"
+	"github.com/plumbnet/plumb/internal/accounts"
+	"github.com/plumbnet/plumb/internal/mailstore"
+)
+
+// imapBackend adapts the account database and the mail store to imap.Backend.
+type imapBackend struct {
+	accounts *accounts.DB
+	store    *mailstore.Store
+	log      *slog.Logger
+	// index opens a folder's index; nil means the store's own, the
+	// plumb-index file beside the Maildir. A shared database serving
+	// several nodes is another implementation of mailIndex.
+	index func(*mailstore.Mailbox) mailIndex
+}
+
+// mailIndex is what the IMAP adapter keeps of a folder's messages beyond
+// the Maildir: dates, sizes, IMAP structures and mod-sequences, by
+// message key (see mailstore's Mailbox.Cached, CacheBatch, ModSeqs).
+type mailIndex interface {
+	Cached(mailstore.Message) (mailstore.IndexEntry, bool)
+	CacheBatch([]mailstore.Message, []mailstore.IndexEntry) error
+	ModSeqs([]mailstore.Message) ([]uint64, uint64, error)
+}
+
+var _ mailIndex = (*mailstore.Mailbox)(nil)
+
+func (b *imapBackend) indexOf(mb *mailstore.Mailbox) mailIndex {
+	if b.index != nil {
+		return b.index(mb)
+	}
+	return mb
+}
+
+var (
+	_ imap.Backend      = (*imapBackend)(nil)
+	_ imap.QuotaSession = (*imapSession)(nil)
+)
+
+// specialUse are the folders every account gets, with their attribute (RFC 6154).
+var specialUse = []struct{ name, attr string }{
+	{"Sent", imap.AttrSent}, {"Drafts", imap.AttrDrafts}, {"Trash", imap.AttrTrash},
+	{"Junk", imap.AttrJunk}, {"Archive", imap.AttrArchive},
+}
+
+func (b *imapBackend) Login(ctx context.Context, c imap.ConnInfo, username, password string) (imap.Session, error) {
+	u, err := b.accounts.Authenticate(ctx, username, password, c.RemoteAddr)
+	if err != nil {
+		if errors.Is(err, accounts.ErrAuthFailed) {
+			return nil, fmt.Errorf("%w: %w", imap.ErrAuthFailed, err)
+		}
+		return nil, err
+	}
+	for _, su := range specialUse {
+		err := b.store.CreateFolder(u.Home, su.name)
+		if err == nil {
+			err = b.store.SetSubscribed(u.Home, su.name, true)
+		}
+		if err != nil && !errors.Is(err, mailstore.ErrFolderExists) {
+			return nil, err
+		}
+	}
+	return &imapSession{b: b, user: u.Home}, nil
+}
+
+// imapSession is one logged-in user.
+type imapSession struct {
+	b    *imapBackend
+	user string
+}
+
+// storeError maps the store's refusals to IMAP's response codes.
+func storeError(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, mailstore.ErrNoSuchFolder):
+		return fmt.Errorf("%w: %w", imap.ErrTryCreate, err)
+	case errors.Is(err, mailstore.ErrFolderExists):
+		return fmt.Errorf("%w: %w", imap.ErrMailboxExists, err)
+	case errors.Is(err, mailstore.ErrBadName):
+		return fmt.Errorf("%w: %w", &imap.Error{Code: "CANNOT", Text: "Invalid mailbox name"}, err)
+	case errors.Is(err, mailstore.ErrQuotaExceeded):
+		return fmt.Errorf("%w: %w", imap.ErrOverQuota, err)
+	case errors.Is(err, mailstore.ErrNoSuchMessage):
+		return fmt.Errorf("%w: %w", &imap.Error{Code: "EXPUNGEISSUED", Text: "Message was expunged"}, err)
+	}
+	return err
+}
+
+func (s *imapSession) List(ctx context.Context, w func(imap.MailboxInfo) error) error {
+	names, err := s.b.store.Folders(s.user)
+	if err != nil {
+		return err
+	}
+	subs, err := s.b.store.Subscriptions(s.user)
+	if err != nil {
+		return err
+	}
+	for _, n := range names {
+		info := imap.MailboxInfo{Name: n, Subscribed: n == mailstore.Inbox || slices.Contains(subs, n)}
+		for _, su := range specialUse {
+			if n == su.name {
+				info.Attrs = []string{su.attr}
+			}
+		}
+		if err := w(info); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *imapSession) Create(ctx context.Context, name string) error {
+	// Parents are made too, so every level exists (RFC 9051 section 6.3.4).
+	parts := strings.Split(name, "/")
+	for i := 1; i < len(parts); i++ {
+		if err := s.b.store.CreateFolder(s.user, strings.Join(parts[:i], "/")); err != nil && !errors.Is(err, mailstore.ErrFolderExists) {
+			return storeError(err)
+		}
+	}
+	return storeError(s.b.store.CreateFolder(s.user, name))
+}
+
+func (s *imapSession) Delete(ctx context.Context, name string) error {
+	return storeError(s.b.store.DeleteFolder(s.user, name))
+}
+
+func (s *imapSession) Rename(ctx context.Context, from, to string) error {
+	if from != mailstore.Inbox {
+		return storeError(s.b.store.RenameFolder(s.user, from, to))
+	}
+	// Renaming INBOX moves its messages to a new folder and leaves it empty.
+	if err := s.Create(ctx, to); err != nil {
+		return err
+	}
+	in, err := s.b.store.Mailbox(ctx, s.user, mailstore.Inbox)
+	if err != nil {
+		return storeError(err)
+	}
+	defer in.Close()
+	msgs, err := in.Messages(ctx)
+	if err != nil {
+		return err
+	}
+	h := &imapMailbox{s: s, mb: in, idx: s.b.indexOf(in), dates: map[string]time.Time{}}
+	uids := make([]uint32, len(msgs))
+	for i, m := range msgs {
+		uids[i] = m.UID
+	}
+	if _, _, err := h.Copy(ctx, uids, to); err != nil {
+		return err
+	}
+	return storeError(in.Delete(ctx, uids...))
+}
+
+func (s *imapSession) SetSubscribed(ctx context.Context, name string, on bool) error {
+	return storeError(s.b.store.SetSubscribed(s.user, name, on))
+}
+
+func (s *imapSession) Status(ctx context.Context, name string) (imap.MailboxStatus, error) {
+	mb, err := s.b.store.Mailbox(ctx, s.user, name)
+	if err != nil {
+		return imap.MailboxStatus{}, storeError(err)
+	}
+	defer mb.Close()
+	msgs, err := mb.Messages(ctx)
+	if err != nil {
+		return imap.MailboxStatus{}, err
+	}
+	validity, next, err := mb.UIDValidity()
+	if err != nil {
+		return imap.MailboxStatus{}, err
+	}
+	_, highest, err := s.b.indexOf(mb).ModSeqs(msgs)
+	if err != nil {
+		return imap.MailboxStatus{}, err
+	}
+	st := imap.MailboxStatus{Messages: uint32(len(msgs)), UIDNext: next, UIDValidity: validity, HighestModSeq: highest}
+	for _, m := range msgs {
+		if m.Recent {
+			st.Recent++
+		}
+		if !m.Flags.Has(mailstore.FlagSeen) {
+			st.Unseen++
+		}
+		if m.Flags.Has(mailstore.FlagTrashed) {
+			st.Deleted++
+		}
+		size, err := mb.CRLFSize(m)
+		if err != nil {
+			return imap.MailboxStatus{}, err
+		}
+		st.Size += size
+	}
+	return st, nil
+}
+
+func (s *imapSession) Append(ctx context.Context, name string, r io.Reader, flags []string, date time.Time) (uint32, uint32, error) {
+	mb, err := s.b.store.Mailbox(ctx, s.user, name)
+	if err != nil {
+		return 0, 0, storeError(err)
+	}
+	defer mb.Close()
+	// The client was told the message is stored only after this returns,
+	// and mailstore fsyncs before it does.
+	uid, err := mb.Append(context.WithoutCancel(ctx), r, toLetters(flags), date)
+	if err != nil {
+		return 0, 0, storeError(err)
+	}
+	validity, _, err := mb.UIDValidity()
+	return validity, uid, err
+}
+
+func (s *imapSession) Quota(ctx context.Context) (int64, int64, error) {
+	used, err := s.b.store.Usage(s.user)
+	if err != nil {
+		return 0, 0, err
+	}
+	var limit int64
+	if s.b.store.Quota != nil {
+		limit = s.b.store.Quota(s.user)
+	}
+	return used, limit, nil
+}
+
+func (s *imapSession) Select(ctx context.Context, name string) (imap.Mailbox, error) {
+	mb, err := s.b.store.Mailbox(ctx, s.user, name)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	ch, stop, err := s.b.store.Watch(s.user, name)
+	if err != nil {
+		mb.Close()
+		return nil, err
+	}
+	return &imapMailbox{s: s, mb: mb, idx: s.b.indexOf(mb), updates: ch, stop: stop, dates: map[string]time.Time{}}, nil
+}
+
+func (s *imapSession) Logout() error { return nil }
+
+// imapMailbox is a selected folder.
+type imapMailbox struct {
+	s       *imapSession
+	mb      *mailstore.Mailbox
+	idx     mailIndex
+	updates <-chan struct{}
+	stop    func()
+
+	mu      sync.Mutex
+	dates   map[string]time.Time         // internal dates by key: a stat each is read once
+	byUID   map[uint32]mailstore.Message // as last listed
+	highest uint64                       // HIGHESTMODSEQ as last listed
+}
+
+var _ imap.StructureCache = (*imapMailbox)(nil)
+
+// flagLetters maps IMAP's system flags to Maildir's letters.
+var flagLetters = []struct {
+	flag   string
+	letter byte
+}{
+	{imap.FlagAnswered, mailstore.FlagReplied}, {imap.FlagDeleted, mailstore.FlagTrashed},
+	{imap.FlagDraft, mailstore.FlagDraft}, {imap.FlagFlagged, mailstore.FlagFlagged}, {imap.FlagSeen, mailstore.FlagSeen},
+}
+
+func toLetters(flags []string) mailstore.Flags {
+	var b []byte
+	for _, f := range flags {
+		for _, fl := range flagLetters {
+			if strings.EqualFold(f, fl.flag) {
+				b = append(b, fl.letter)
+			}
+		}
+	}
+	return mailstore.NewFlags(string(b))
+}
+
+func fromLetters(f mailstore.Flags) []string {
+	var out []string
+	for _, fl := range flagLetters {
+		if f.Has(fl.letter) {
+			out = append(out, fl.flag)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func (m *imapMailbox) Status(ctx context.Context) (imap.MailboxStatus, error) {
+	m.mu.Lock()
+	listed := m.byUID != nil
+	m.mu.Unlock()
+	if !listed { // the highest mod-sequence comes with a listing
+		if _, err := m.Messages(ctx); err != nil {
+			return imap.MailboxStatus{}, err
+		}
+	}
+	validity, next, err := m.mb.UIDValidity()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return imap.MailboxStatus{UIDValidity: validity, UIDNext: next, HighestModSeq: m.highest}, err
+}
+
+func (m *imapMailbox) Messages(ctx context.Context) ([]imap.MessageInfo, error) {
+	msgs, err := m.mb.Messages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]imap.MessageInfo, 0, len(msgs))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.byUID = make(map[uint32]mailstore.Message, len(msgs))
+	// The index beside the Maildir holds dates and sizes, so a SELECT
+	// in a new process need not stat or read every file.
+	var fresh []mailstore.Message
+	var entries []mailstore.IndexEntry
+	for _, msg := range msgs {
+		m.byUID[msg.UID] = msg
+		date, ok := m.dates[msg.Key]
+		size := msg.CRLFSize
+		if !ok || size < 0 {
+			if e, cached := m.idx.Cached(msg); cached && e.Date != 0 && e.Size > 0 {
+				date, size, ok = time.Unix(0, e.Date), e.Size, true
+			}
+		}
+		if !ok || size < 0 {
+			var err error
+			if size, err = m.mb.CRLFSize(msg); err != nil {
+				continue // gone since it was listed
+			}
+			if date, err = msg.InternalDate(); err != nil {
+				continue
+			}
+			fresh = append(fresh, msg)
+			entries = append(entries, mailstore.IndexEntry{Date: date.UnixNano(), Size: size})
+		}
+		m.dates[msg.Key] = date
+		out = append(out, imap.MessageInfo{UID: msg.UID, Flags: fromLetters(msg.Flags), Size: size, InternalDate: date, Recent: msg.Recent})
+	}
+	if err := m.idx.CacheBatch(fresh, entries); err != nil {
+		m.s.b.log.Warn("imap: writing the index", "user", m.s.user, "folder", m.mb.Name(), "err", err)
+	}
+	seqs, highest, err := m.idx.ModSeqs(msgs)
+	if err != nil {
+		return nil, err
+	}
+	m.highest = highest
+	k := 0
+	for i, msg := range msgs {
+		if k < len(out) && out[k].UID == msg.UID {
+			out[k].ModSeq = seqs[i]
+			k++
+		}
+	}
+	return out, nil
+}
+
+func (m *imapMailbox) Structure(ctx context.Context, uid uint32) (envelope, body, structure []byte, ok bool) {
+	m.mu.Lock()
+	msg, found := m.byUID[uid]
+	m.mu.Unlock()
+	if !found {
+		return nil, nil, nil, false
+	}
+	e, ok := m.idx.Cached(msg)
+	if !ok || e.Envelope == nil || e.Body == nil || e.Structure == nil {
+		return nil, nil, nil, false
+	}
+	return e.Envelope, e.Body, e.Structure, true
+}
+
+func (m *imapMailbox) SetStructure(ctx context.Context, uid uint32, envelope, body, structure []byte) {
+	m.mu.Lock()
+	msg, found := m.byUID[uid]
+	m.mu.Unlock()
+	if !found {
+		return
+	}
+	if err := m.idx.CacheBatch([]mailstore.Message{msg}, []mailstore.IndexEntry{{Envelope: envelope, Body: body, Structure: structure}}); err != nil {
+		m.s.b.log.Warn("imap: writing the index", "user", m.s.user, "folder", m.mb.Name(), "err", err)
+	}
+}
+
+func (m *imapMailbox) Open(ctx context.Context, uid uint32) (io.ReadCloser, error) {
+	f, err := m.mb.Open(uid)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	return f, nil
+}
+
+func (m *imapMailbox) SetFlags(ctx context.Context, uid uint32, flags []string) error {
+	return storeError(m.mb.SetFlags(ctx, uid, toLetters(flags)))
+}
+
+func (m *imapMailbox) Expunge(ctx context.Context, uids []uint32) error {
+	return storeError(m.mb.Delete(context.WithoutCancel(ctx), uids...))
+}
+
+func (m *imapMailbox) Copy(ctx context.Context, uids []uint32, dest string) (uint32, []uint32, error) {
+	to, err := m.s.b.store.Mailbox(ctx, m.s.user, dest)
+	if err != nil {
+		return 0, nil, storeError(err)
+	}
+	defer to.Close()
+	msgs, err := m.mb.Messages(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	var out []uint32
+	for _, uid := range uids {
+		i := slices.IndexFunc(msgs, func(x mailstore.Message) bool { return x.UID == uid })
+		if i < 0 {
+			continue
+		}
+		date, err := msgs[i].InternalDate()
+		if err != nil {
+			continue
+		}
+		f, err := m.mb.Open(uid)
+		if err != nil {
+			continue
+		}
+		n, err := to.Append(context.WithoutCancel(ctx), f, msgs[i].Flags, date)
+		f.Close()
+		if err != nil {
+			return 0, nil, storeError(err)
+		}
+		out = append(out, n)
+	}
+	validity, _, err := to.UIDValidity()
+	return validity, out, err
+}
+
+func (m *imapMailbox) Updates() <-chan struct{} { return m.updates }
+
+func (m *imapMailbox) Close() error {
+	if m.stop != nil {
+		m.stop()
+	}
+	return m.mb.Close()
+}

@@ -1,0 +1,150 @@
+package interop
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/plumbnet/plumb/imap"
+	"github.com/plumbnet/plumb/internal/mailstore"
+)
+
+// corpusView is what one server says of each corpus message, by its
+// X-Corpus header.
+type corpusView map[string]*imap.FetchData
+
+func fetchCorpus(t *testing.T, addr, user, pass string, secure bool) corpusView {
+	t.Helper()
+	ctx := context.Background()
+	c, err := imap.Dial(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if secure {
+		if err := c.StartTLS(ctx, &tls.Config{InsecureSkipVerify: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.Login(ctx, user, pass); err != nil {
+		t.Fatalf("login at %s: %v", addr, err)
+	}
+	if _, err := c.Select(ctx, "INBOX", true); err != nil {
+		t.Fatal(err)
+	}
+	v := corpusView{}
+	err = c.Fetch(ctx, false, imap.SeqSet{Ranges: []imap.SeqRange{{Start: 1, Stop: 0}}},
+		"(FLAGS RFC822.SIZE ENVELOPE BODYSTRUCTURE BODY.PEEK[HEADER.FIELDS (X-CORPUS)])", func(f *imap.FetchData) error {
+			id := strings.TrimSpace(strings.TrimPrefix(f.Sections["BODY[HEADER.FIELDS (X-CORPUS)]"], "X-Corpus:"))
+			v[id] = f
+			return nil
+		})
+	if err != nil {
+		t.Fatalf("FETCH at %s: %v", addr, err)
+	}
+	return v
+}
+
+// sysFlags keeps the system flags (Dovecot adds none, plumb adds \Recent).
+func sysFlags(f []string) []string {
+	var out []string
+	for _, x := range f {
+		if x != imap.FlagRecent {
+			out = append(out, x)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestIMAPCorpusMatchesDovecot: the same Maildir served by plumb and by
+// Dovecot gives the same ENVELOPE, BODYSTRUCTURE, size and flags for a
+// MIME corpus, flags set through either server seen by the other.
+func TestIMAPCorpusMatchesDovecot(t *testing.T) {
+	files, err := filepath.Glob("testdata/imap_corpus/*.eml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("corpus: %v", err)
+	}
+	s := startServe(t, imapConfig)
+	if _, errs, code := plumbUser(t, s.Data, "alice-password\n", "add", "alice"); code != 0 {
+		t.Fatalf("plumb user add alice: exit %d: %s", code, errs)
+	}
+	mailRoot := filepath.Join(s.Data, "mail")
+	st, err := mailstore.Open(mailRoot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Deliver(context.Background(), "alice", "", strings.NewReader(string(b))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A flag set through plumb, before Dovecot takes the Maildir over.
+	ctx := context.Background()
+	c, err := imap.Dial(ctx, s.Addr(t, "imap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(ctx, "alice", "alice-password"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select(ctx, "INBOX", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Store(ctx, false, imap.SeqSetOf(1), "+FLAGS", []string{imap.FlagFlagged, imap.FlagAnswered}); err != nil {
+		t.Fatal(err)
+	}
+	dove := startDovecotIMAP(t, mailRoot, nil)
+	// And one through Dovecot.
+	d, err := imap.Dial(ctx, dove)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	d.InsecureAuth = true
+	if err := d.Login(ctx, "alice", "dove-pw"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Select(ctx, "INBOX", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Store(ctx, false, imap.SeqSetOf(2), "+FLAGS", []string{imap.FlagSeen, imap.FlagDraft}); err != nil {
+		t.Fatal(err)
+	}
+
+	ours := fetchCorpus(t, s.Addr(t, "imap"), "alice", "alice-password", false)
+	theirs := fetchCorpus(t, dove, "alice", "dove-pw", false)
+	if len(ours) != len(files) || len(theirs) != len(files) {
+		t.Fatalf("plumb shows %d corpus messages, Dovecot %d, want %d", len(ours), len(theirs), len(files))
+	}
+	for id, want := range theirs {
+		got := ours[id]
+		if got == nil {
+			t.Errorf("corpus %s: Dovecot shows it, plumb does not", id)
+			continue
+		}
+		if g, w := fmt.Sprint(got.Envelope), fmt.Sprint(want.Envelope); g != w {
+			t.Errorf("corpus %s ENVELOPE:\nplumb   %s\nDovecot %s", id, g, w)
+		}
+		if g, w := fmt.Sprint(got.BodyStructure), fmt.Sprint(want.BodyStructure); !strings.EqualFold(g, w) {
+			t.Errorf("corpus %s BODYSTRUCTURE:\nplumb   %s\nDovecot %s", id, g, w)
+		}
+		if got.Size != want.Size {
+			t.Errorf("corpus %s RFC822.SIZE: plumb %d, Dovecot %d", id, got.Size, want.Size)
+		}
+		if g, w := sysFlags(got.Flags), sysFlags(want.Flags); !slices.Equal(g, w) {
+			t.Errorf("corpus %s FLAGS: plumb %q, Dovecot %q", id, g, w)
+		}
+	}
+}
