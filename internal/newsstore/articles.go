@@ -51,6 +51,7 @@ func (s *Store) host() string {
 // remembered is ErrDuplicate; an article for no carried group is
 // ErrNoGroups.
 func (s *Store) Add(ctx context.Context, in Incoming) (Article, error) {
+	s.refreshLogged()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.has(in.MessageID) {

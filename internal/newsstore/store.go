@@ -123,6 +123,7 @@ type Store struct {
 	history map[string]time.Time // expired ids, by expiry time
 	journal *os.File
 	notify  chan struct{} // closed and replaced at every arrival
+	groupsV groupsVersion // of the groups file last applied
 }
 
 func (s *Store) now() time.Time {
@@ -150,6 +151,10 @@ func Open(dir string) (*Store, error) {
 		return nil, err
 	}
 	if err := s.compact(); err != nil {
+		return nil, err
+	}
+	if err := s.refresh(); err != nil {
+		s.journal.Close()
 		return nil, err
 	}
 	s.removeOrphans()
@@ -372,34 +377,18 @@ func ValidGroupName(name string) bool {
 	return true
 }
 
-// AddGroup creates a group.
-func (s *Store) AddGroup(cfg GroupConfig) error {
-	if !ValidGroupName(cfg.Name) {
-		return fmt.Errorf("%w: %q", ErrBadName, cfg.Name)
-	}
-	switch cfg.Status {
-	case 0:
-		cfg.Status = Posting
-	case Posting, ReadOnly, Moderated:
-	default:
-		return fmt.Errorf("newsstore: bad status %q", cfg.Status)
-	}
-	if cfg.Created.IsZero() {
-		cfg.Created = s.now().UTC().Truncate(time.Second)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if _, ok := s.groups[cfg.Name]; ok {
-		return fmt.Errorf("%w: %s", ErrGroupExist, cfg.Name)
+// setGroup creates a group or changes its settings. Called with mu held.
+func (s *Store) setGroup(cfg GroupConfig) error {
+	if g, ok := s.groups[cfg.Name]; ok && g.cfg == cfg {
+		return nil
 	}
 	return s.write(record{Op: "group", Group: &cfg})
 }
 
-// DeleteGroup removes a group; its articles stay in the other groups
-// they were posted to, and expire when they are in none.
-func (s *Store) DeleteGroup(name string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+// deleteGroup removes a group; its articles stay in the other groups
+// they were posted to, and expire when they are in none. Called with
+// mu held.
+func (s *Store) deleteGroup(name string) error {
 	g, ok := s.groups[name]
 	if !ok {
 		return fmt.Errorf("%w: %s", ErrNoGroup, name)
@@ -431,6 +420,7 @@ func (s *Store) DeleteGroup(name string) error {
 
 // Groups lists every group, sorted by name.
 func (s *Store) Groups() []Group {
+	s.refreshLogged()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := make([]Group, 0, len(s.groups))
@@ -443,6 +433,7 @@ func (s *Store) Groups() []Group {
 
 // Group returns one group.
 func (s *Store) Group(name string) (Group, error) {
+	s.refreshLogged()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	g, ok := s.groups[name]
