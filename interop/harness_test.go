@@ -88,7 +88,7 @@ type Serve struct {
 // defaultServices are the sections of services on by default; startServe
 // moves them to free ports unless the test's config has the section.
 var defaultServices = []string{"echo", "discard", "daytime", "qotd", "chargen", "time",
-	"ftp", "ftp.ftps", "smtp", "smtp.submission", "smtp.submissions", "pop3", "pop3.pop3s"}
+	"ftp", "ftp.ftps", "smtp", "smtp.submission", "smtp.submissions", "pop3", "pop3.pop3s", "nntp", "nntp.nntps"}
 
 // startServe runs plumb serve on a temporary data directory with every
 // default service on a free 127.0.0.1 port, plus config (TOML sections
