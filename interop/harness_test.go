@@ -96,7 +96,13 @@ var defaultServices = []string{"echo", "discard", "daytime", "qotd", "chargen", 
 // the start-up table is printed and stops the daemon when the test ends.
 func startServe(t testing.TB, config string, args ...string) *Serve {
 	t.Helper()
-	data := t.TempDir()
+	return startServeData(t, t.TempDir(), config, args...)
+}
+
+// startServeData is startServe on a given data directory, for a test
+// that restarts a daemon on the data it left.
+func startServeData(t testing.TB, data, config string, args ...string) *Serve {
+	t.Helper()
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "data = %q\nlisten = \"127.0.0.1\"\n", data)
 	if !strings.Contains(config, "[admin]") {

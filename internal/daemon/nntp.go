@@ -34,6 +34,9 @@ type NNTPConfig struct {
 	FeedFrom       []string `toml:"feed_from" comment:"Networks (CIDR) whose clients may feed articles by IHAVE/TAKETHIS without AUTHINFO"`
 	HistoryKeep    Duration `toml:"history_keep" comment:"How long an expired article's Message-ID is still refused as a duplicate"`
 	ExpireEvery    Duration `toml:"expire_every" comment:"How often each group's retention (plumb news group add --max-age/--max-count) is applied"`
+	Push           []string `toml:"push" comment:"Peers (host:port) new articles are fed to, by streaming or IHAVE, from a persistent queue with retries"`
+	Pull           []string `toml:"pull" comment:"Peers (host:port) polled with NEWNEWS for articles to take"`
+	PullEvery      Duration `toml:"pull_every" comment:"How often pull peers are polled"`
 }
 
 const nntpSection section[NNTPConfig] = "nntp"
@@ -52,6 +55,11 @@ func (c *NNTPConfig) check(*Config) error {
 	}
 	if c.MaxArticle < 0 {
 		return fmt.Errorf("nntp.max_article_bytes = %d: want 0 or more", c.MaxArticle)
+	}
+	for _, p := range append(append([]string{}, c.Push...), c.Pull...) {
+		if err := checkAddr("nntp.push/pull", p); err != nil {
+			return err
+		}
 	}
 	if c.HistoryKeep.Duration < 0 || c.ExpireEvery.Duration < 0 {
 		return errors.New("nntp.history_keep and nntp.expire_every: want 0 or more")
@@ -99,6 +107,10 @@ func buildNNTP(d *Daemon) ([]Service, error) {
 	log := d.Logger().With("service", "nntp")
 	be := &nntpBackend{d: d, store: store, accounts: d.Accounts(), log: log}
 	d.addComponent("news expiry", &newsExpiry{store: store, every: cfg.ExpireEvery.Duration, log: log})
+	if len(cfg.Push)+len(cfg.Pull) > 0 {
+		d.addComponent("news feeds", &newsFeeds{store: store, be: be, dir: filepath.Join(NewsDir(d.DataDir()), "feeds"),
+			host: hostname, push: cfg.Push, pull: cfg.Pull, pullEvery: cfg.PullEvery.Duration, log: log})
+	}
 	newServer := func() *nntp.Server {
 		return &nntp.Server{
 			Backend:        be,

@@ -57,7 +57,7 @@ func (s *Store) Add(ctx context.Context, in Incoming) (Article, error) {
 	if s.has(in.MessageID) {
 		return Article{}, fmt.Errorf("%w: %s", ErrDuplicate, in.MessageID)
 	}
-	a := &Article{Overview: in.Overview, Arrived: s.now().UTC()}
+	a := &Article{Overview: in.Overview, Arrived: s.now().UTC(), Seq: s.seq + 1}
 	seen := map[string]bool{}
 	xref := s.host()
 	for _, name := range in.Groups {
@@ -291,4 +291,23 @@ func (s *Store) Expire() (int, error) {
 		os.Remove(filepath.Join(s.dir, "articles", f))
 	}
 	return count, nil
+}
+
+// After returns up to limit articles that arrived after the one whose
+// Seq is seq, in arrival order: a feed's outgoing queue is the spool
+// itself and a cursor.
+func (s *Store) After(seq int64, limit int) []Article {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []Article
+	for _, a := range s.byID {
+		if a.Seq > seq {
+			out = append(out, a.clone())
+		}
+	}
+	slices.SortFunc(out, func(x, y Article) int { return int(x.Seq - y.Seq) })
+	if len(out) > limit {
+		out = out[:limit]
+	}
+	return out
 }

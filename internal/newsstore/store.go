@@ -81,6 +81,7 @@ type Number struct {
 type Article struct {
 	Overview
 	Arrived time.Time `json:"t"`
+	Seq     int64     `json:"seq"` // arrival order, for feeds' cursors
 	Numbers []Number  `json:"nums"`
 	file    string
 }
@@ -124,6 +125,7 @@ type Store struct {
 	journal *os.File
 	notify  chan struct{} // closed and replaced at every arrival
 	groupsV groupsVersion // of the groups file last applied
+	seq     int64         // the last arrival's Seq
 }
 
 func (s *Store) now() time.Time {
@@ -224,6 +226,7 @@ func (s *Store) apply(r *record) {
 	case "art":
 		a := r.Art
 		a.file = fileName(a.MessageID)
+		s.seq = max(s.seq, a.Seq)
 		s.byID[a.MessageID] = a
 		delete(s.history, a.MessageID)
 		for _, n := range a.Numbers {
@@ -287,7 +290,7 @@ func (s *Store) compact() error {
 			arts = append(arts, a)
 		}
 	}
-	sort.Slice(arts, func(i, j int) bool { return arts[i].Arrived.Before(arts[j].Arrived) })
+	sort.Slice(arts, func(i, j int) bool { return arts[i].Seq < arts[j].Seq })
 	// Numbers must replay in ascending order per group: sort by the
 	// arrival, which gave the numbers in that order.
 	for _, a := range arts {
