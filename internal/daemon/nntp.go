@@ -37,6 +37,7 @@ type NNTPConfig struct {
 	Push           []string `toml:"push" comment:"Peers (host:port) new articles are fed to, by streaming or IHAVE, from a persistent queue with retries"`
 	Pull           []string `toml:"pull" comment:"Peers (host:port) polled with NEWNEWS for articles to take"`
 	PullEvery      Duration `toml:"pull_every" comment:"How often pull peers are polled"`
+	MailDomain     string   `toml:"mail_domain" comment:"Mail to <group>@<mail_domain> over plumb's SMTP is posted to the group; empty: off"`
 }
 
 const nntpSection section[NNTPConfig] = "nntp"
@@ -105,8 +106,9 @@ func buildNNTP(d *Daemon) ([]Service, error) {
 	store.HistoryKeep = cfg.HistoryKeep.Duration
 	feeds, _ := cfg.feedFrom() // checked by LoadConfig
 	log := d.Logger().With("service", "nntp")
-	be := &nntpBackend{d: d, store: store, accounts: d.Accounts(), log: log}
-	d.addComponent("news expiry", &newsExpiry{store: store, every: cfg.ExpireEvery.Duration, log: log})
+	be := &nntpBackend{d: d, store: store, accounts: d.Accounts(), log: log, host: hostname, mailDomain: cfg.MailDomain}
+	newsPosting.Store(d, be)
+	d.addComponent("news expiry", &newsExpiry{d: d, store: store, every: cfg.ExpireEvery.Duration, log: log})
 	if len(cfg.Push)+len(cfg.Pull) > 0 {
 		d.addComponent("news feeds", &newsFeeds{store: store, be: be, dir: filepath.Join(NewsDir(d.DataDir()), "feeds"),
 			host: hostname, push: cfg.Push, pull: cfg.Pull, pullEvery: cfg.PullEvery.Duration, log: log})
@@ -141,6 +143,7 @@ func buildNNTP(d *Daemon) ([]Service, error) {
 
 // newsExpiry applies retention periodically and closes the store at the end.
 type newsExpiry struct {
+	d     *Daemon
 	store *newsstore.Store
 	every time.Duration
 	log   *slog.Logger
@@ -180,15 +183,19 @@ func (e *newsExpiry) Stop(ctx context.Context) error {
 	case <-e.done:
 	case <-ctx.Done():
 	}
+	newsPosting.Delete(e.d)
+	newsMail.Delete(e.d)
 	return e.store.Close()
 }
 
 // nntpBackend adapts the account database and the news store to nntp.Backend.
 type nntpBackend struct {
-	d        *Daemon
-	store    *newsstore.Store
-	accounts *accounts.DB
-	log      *slog.Logger
+	d          *Daemon
+	store      *newsstore.Store
+	accounts   *accounts.DB
+	log        *slog.Logger
+	host       string // Path identity
+	mailDomain string // <group>@mailDomain is mail to news
 }
 
 var _ nntp.Backend = (*nntpBackend)(nil)
@@ -309,6 +316,9 @@ func (b *nntpBackend) Post(ctx context.Context, a *nntp.Article, user string, pe
 		Data:   a.Bytes(),
 	}
 	_, err := b.store.Add(ctx, in)
+	if err == nil && !peer {
+		b.mailFollowup(ctx, a)
+	}
 	switch {
 	case errors.Is(err, newsstore.ErrDuplicate):
 		return fmt.Errorf("%w: %w", nntp.ErrNotWanted, err)

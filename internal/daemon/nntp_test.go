@@ -85,3 +85,39 @@ func TestNNTPDaemonPostReadModerate(t *testing.T) {
 		t.Errorf("Group(late.group) after add = %v", err)
 	}
 }
+
+func TestNNTPMailToNewsAndFollowupToPoster(t *testing.T) {
+	d, addr := startNNTPDaemon(t)
+	sc := dialSMTP(t, addrOf(t, d, "smtp"))
+	msg := "From: Carol <carol@example.org>\r\nSubject: by mail\r\nMessage-ID: <mailed-1@example.org>\r\nApproved: forged@example.org\r\nFollowup-To: poster\r\nReply-To: alice@localhost\r\n\r\nposted by mail\r\n"
+	if err := sc.SendMail("carol@example.org", []string{"local.test@news.localhost"}, strings.NewReader(msg), nil); err != nil {
+		t.Fatalf("SendMail to local.test@news.localhost: %v", err)
+	}
+	if err := sc.SendMail("carol@example.org", []string{"no.such@news.localhost"}, strings.NewReader(msg), nil); err == nil {
+		t.Errorf("SendMail to a group that does not exist succeeded")
+	}
+	ctx := context.Background()
+	c, err := nntp.Dial(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var buf bytes.Buffer
+	if _, _, err := c.Article(ctx, "<mailed-1@example.org>", &buf); err != nil {
+		t.Fatalf("the mailed article: %v", err)
+	}
+	if a := buf.String(); !strings.Contains(a, "Newsgroups: local.test\r\n") || strings.Contains(a, "Approved:") || !strings.Contains(a, "Path: news.test!from-mail") {
+		t.Errorf("mailed article = %q", a)
+	}
+	// A follow-up to it is mailed to its Reply-To, alice.
+	if err := c.Auth(ctx, "bob", "bob-pw"); err != nil {
+		t.Fatal(err)
+	}
+	reply := "From: bob@example.org\r\nNewsgroups: local.test\r\nSubject: Re: by mail\r\nReferences: <mailed-1@example.org>\r\n\r\nanswer\r\n"
+	if err := c.Post(ctx, strings.NewReader(reply)); err != nil {
+		t.Fatal(err)
+	}
+	if msgs := inbox(t, d, "alice", 1); len(msgs) != 1 || !strings.Contains(msgs[0], "Subject: Re: by mail") {
+		t.Errorf("alice's inbox = %q, want the follow-up", msgs)
+	}
+}
