@@ -11,10 +11,10 @@ import (
 	"github.com/plumbnet/plumb/nntp"
 )
 
-func peerConfig(host string, port int, push string) string {
+func peerConfig(host string, port int, push ...string) string {
 	c := fmt.Sprintf("[nntp]\naddr = \"127.0.0.1:%d\"\nhostname = %q\n", port, host)
-	if push != "" {
-		c += fmt.Sprintf("push = [%q]\n", push)
+	if len(push) > 0 {
+		c += fmt.Sprintf("push = [\"%s\"]\n", strings.Join(push, "\", \""))
 	}
 	return c + "[nntp.nntps]\naddr = \"127.0.0.1:0\"\n"
 }
@@ -34,21 +34,22 @@ func groupCount(t *testing.T, addr, group string) int64 {
 	return g.Count
 }
 
-// TestNNTPPeeringSurvivesSIGKILL: A streams every article to B. A is
-// killed with SIGKILL mid-feed and restarted on its data; B ends with
-// every article exactly once.
+// TestNNTPPeeringSurvivesSIGKILL: A streams every article to B and
+// feeds C by IHAVE. A is killed with SIGKILL mid-feed and restarted on
+// its data; B and C end with every article exactly once.
 func TestNNTPPeeringSurvivesSIGKILL(t *testing.T) {
 	const n = 300
-	portA, portB := freePort(t), freePort(t)
-	addrA, addrB := fmt.Sprintf("127.0.0.1:%d", portA), fmt.Sprintf("127.0.0.1:%d", portB)
-	dataA, dataB := t.TempDir(), t.TempDir()
-	for _, d := range []string{dataA, dataB} {
+	portA, portB, portC := freePort(t), freePort(t), freePort(t)
+	addrA, addrB, addrC := fmt.Sprintf("127.0.0.1:%d", portA), fmt.Sprintf("127.0.0.1:%d", portB), fmt.Sprintf("127.0.0.1:%d", portC)
+	dataA, dataB, dataC := t.TempDir(), t.TempDir(), t.TempDir()
+	for _, d := range []string{dataA, dataB, dataC} {
 		if _, errs, code := plumbNews(t, "", "group", "add", "peer.test", "--data", d); code != 0 {
 			t.Fatalf("group add: %s", errs)
 		}
 	}
-	startServeData(t, dataB, peerConfig("b.test", portB, ""))
-	a := startServeData(t, dataA, peerConfig("a.test", portA, addrB))
+	startServeData(t, dataB, peerConfig("b.test", portB))
+	startServeData(t, dataC, peerConfig("c.test", portC))
+	a := startServeData(t, dataA, peerConfig("a.test", portA, addrB, "ihave:"+addrC))
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	// Feed A from loopback (feed_from): n articles, each acknowledged.
@@ -74,10 +75,13 @@ func TestNNTPPeeringSurvivesSIGKILL(t *testing.T) {
 	})
 	a.Kill()
 	t.Logf("A killed when B had %d of %d", mid, n)
-	startServeData(t, dataA, peerConfig("a.test", portA, addrB))
-	testkit.Eventually(t, 90*time.Second, fmt.Sprintf("B to have all %d", n), func() bool {
-		return groupCount(t, addrB, "peer.test") >= n
+	startServeData(t, dataA, peerConfig("a.test", portA, addrB, "ihave:"+addrC))
+	testkit.Eventually(t, 90*time.Second, fmt.Sprintf("B and C to have all %d", n), func() bool {
+		return groupCount(t, addrB, "peer.test") >= n && groupCount(t, addrC, "peer.test") >= n
 	})
+	if nums := groupCount(t, addrC, "peer.test"); nums != n {
+		t.Errorf("C (fed by IHAVE) has %d articles, want %d", nums, n)
+	}
 	cb, err := nntp.Dial(ctx, addrB)
 	if err != nil {
 		t.Fatal(err)

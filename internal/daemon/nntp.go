@@ -34,7 +34,7 @@ type NNTPConfig struct {
 	FeedFrom       []string `toml:"feed_from" comment:"Networks (CIDR) whose clients may feed articles by IHAVE/TAKETHIS without AUTHINFO"`
 	HistoryKeep    Duration `toml:"history_keep" comment:"How long an expired article's Message-ID is still refused as a duplicate"`
 	ExpireEvery    Duration `toml:"expire_every" comment:"How often each group's retention (plumb news group add --max-age/--max-count) is applied"`
-	Push           []string `toml:"push" comment:"Peers (host:port) new articles are fed to, by streaming or IHAVE, from a persistent queue with retries"`
+	Push           []string `toml:"push" comment:"Peers (host:port; ihave:host:port for IHAVE only) new articles are fed to, by streaming or IHAVE, from a persistent queue with retries"`
 	Pull           []string `toml:"pull" comment:"Peers (host:port) polled with NEWNEWS for articles to take"`
 	PullEvery      Duration `toml:"pull_every" comment:"How often pull peers are polled"`
 	MailDomain     string   `toml:"mail_domain" comment:"Mail to <group>@<mail_domain> over plumb's SMTP is posted to the group; empty: off"`
@@ -58,7 +58,7 @@ func (c *NNTPConfig) check(*Config) error {
 		return fmt.Errorf("nntp.max_article_bytes = %d: want 0 or more", c.MaxArticle)
 	}
 	for _, p := range append(append([]string{}, c.Push...), c.Pull...) {
-		if err := checkAddr("nntp.push/pull", p); err != nil {
+		if err := checkAddr("nntp.push/pull", strings.TrimPrefix(p, "ihave:")); err != nil {
 			return err
 		}
 	}

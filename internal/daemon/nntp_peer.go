@@ -107,8 +107,10 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
+// pushLoop feeds one peer; "ihave:host:port" feeds it with IHAVE only.
 func (f *newsFeeds) pushLoop(ctx context.Context, peer string) {
 	path := f.cursorPath("push", peer)
+	peer, ihaveOnly := strings.CutPrefix(peer, "ihave:")
 	cur := f.load(path)
 	backoff := time.Duration(0)
 	var c *nntp.Client
@@ -142,7 +144,7 @@ func (f *newsFeeds) pushLoop(ctx context.Context, peer string) {
 				sleep(ctx, backoff)
 				continue
 			}
-			stream = c.ModeStream(ctx) == nil
+			stream = !ihaveOnly && c.ModeStream(ctx) == nil
 		}
 		sent, err := f.offer(ctx, c, stream, batch)
 		if sent > 0 {
