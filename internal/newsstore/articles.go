@@ -52,12 +52,40 @@ func (s *Store) host() string {
 // ErrNoGroups.
 func (s *Store) Add(ctx context.Context, in Incoming) (Article, error) {
 	s.refreshLogged()
+	if s.Has(in.MessageID) {
+		return Article{}, fmt.Errorf("%w: %s", ErrDuplicate, in.MessageID)
+	}
+	// The file is written and fsynced outside the lock, so that
+	// concurrent arrivals wait on their disks together; the numbers
+	// are given under it, and the Xref header that names them is
+	// added when the article is read.
+	file := fileName(in.MessageID)
+	path := filepath.Join(s.dir, "articles", file)
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return Article{}, fmt.Errorf("newsstore: %w", err)
+	}
+	f, err := atomicfile.Create(path, 0o600)
+	if err != nil {
+		return Article{}, fmt.Errorf("newsstore: %w", err)
+	}
+	if _, err := f.Write(in.Data); err != nil {
+		f.Abort()
+		return Article{}, fmt.Errorf("newsstore: %w", err)
+	}
+	if err := f.Commit(ctx); err != nil {
+		return Article{}, fmt.Errorf("newsstore: %w", err)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.has(in.MessageID) {
+		// Another Add of the same id won the race: the file under this
+		// name is that article's (or, only in the history, nobody's).
+		if _, live := s.byID[in.MessageID]; !live {
+			os.Remove(path)
+		}
 		return Article{}, fmt.Errorf("%w: %s", ErrDuplicate, in.MessageID)
 	}
-	a := &Article{Overview: in.Overview, Arrived: s.now().UTC(), Seq: s.seq + 1}
+	a := &Article{Overview: in.Overview, Arrived: s.now().UTC(), Seq: s.seq + 1, file: file}
 	seen := map[string]bool{}
 	xref := s.host()
 	for _, name := range in.Groups {
@@ -70,32 +98,12 @@ func (s *Store) Add(ctx context.Context, in Incoming) (Article, error) {
 		xref += " " + name + ":" + strconv.FormatInt(g.next, 10)
 	}
 	if len(a.Numbers) == 0 {
+		os.Remove(path)
 		return Article{}, ErrNoGroups
 	}
 	a.Xref = xref
-	head := "Xref: " + xref + "\r\n"
-	a.Bytes = int64(len(head) + len(in.Data))
+	a.Bytes = int64(len(xrefLine(xref)) + len(in.Data))
 	a.Lines = bodyLines(in.Data)
-	a.file = fileName(in.MessageID)
-	path := filepath.Join(s.dir, "articles", a.file)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return Article{}, fmt.Errorf("newsstore: %w", err)
-	}
-	f, err := atomicfile.Create(path, 0o600)
-	if err != nil {
-		return Article{}, fmt.Errorf("newsstore: %w", err)
-	}
-	if _, err := io.WriteString(f, head); err != nil {
-		f.Abort()
-		return Article{}, fmt.Errorf("newsstore: %w", err)
-	}
-	if _, err := f.Write(in.Data); err != nil {
-		f.Abort()
-		return Article{}, fmt.Errorf("newsstore: %w", err)
-	}
-	if err := f.Commit(ctx); err != nil {
-		return Article{}, fmt.Errorf("newsstore: %w", err)
-	}
 	if err := s.write(record{Op: "art", Art: a}); err != nil {
 		os.Remove(path)
 		return Article{}, err
@@ -104,6 +112,8 @@ func (s *Store) Add(ctx context.Context, in Incoming) (Article, error) {
 	s.notify = make(chan struct{})
 	return a.clone(), nil
 }
+
+func xrefLine(xref string) string { return "Xref: " + xref + "\r\n" }
 
 // bodyLines counts the lines of the body after the first blank line.
 func bodyLines(data []byte) int64 {
@@ -162,15 +172,20 @@ func (s *Store) At(group string, n int64) (Article, error) {
 func (s *Store) Open(id string) (io.ReadCloser, error) {
 	s.mu.RLock()
 	a, ok := s.byID[id]
-	s.mu.RUnlock()
 	if !ok {
+		s.mu.RUnlock()
 		return nil, fmt.Errorf("%w: %s", ErrNoArticle, id)
 	}
+	xref := a.Xref
+	s.mu.RUnlock()
 	f, err := os.Open(filepath.Join(s.dir, "articles", a.file))
 	if err != nil {
 		return nil, fmt.Errorf("newsstore: %w", err) // expired meanwhile
 	}
-	return f, nil
+	return struct {
+		io.Reader
+		io.Closer
+	}{io.MultiReader(strings.NewReader(xrefLine(xref)), f), f}, nil
 }
 
 // Numbers returns the article numbers of group in [lo, hi], ascending;

@@ -7,12 +7,14 @@
 //
 // Layout under the store's directory:
 //
-//	articles/XX/<sha256 of the Message-ID>   one file per article, as received
+//	articles/XX/<sha256 of the Message-ID>   one file per article, as received;
+//	                                         Open puts the Xref header naming its numbers first
 //	journal                                  one JSON record a line: groups, arrivals, expiries
 //
 // Durability: [Store.Add] writes the article's file atomically (temp,
-// fsync, rename, directory fsync), then appends its journal record and
-// fsyncs the journal, and only then returns; a caller replies 240, 235
+// fsync, rename, directory fsync; concurrent arrivals do this in
+// parallel), then, under the store's lock, numbers it, appends its
+// journal record and fsyncs the journal, and only then returns; a caller replies 240, 235
 // or 239 after that, so an acknowledged article survives a crash. A
 // journal line cut short by a crash was never acknowledged and is
 // ignored when the store opens; an article file without a journal
