@@ -50,8 +50,8 @@ func newConn(s *Server, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(s.loop.Context())
 	c := &conn{s: s, nc: nc, rw: nc, ctx: ctx, cancel: cancel,
 		writeTimeout: lifecycle.Timeout(s.WriteTimeout, DefaultWriteTimeout)}
-	c.br = bufio.NewReaderSize(readerFunc(c.read), 16<<10)
-	c.bw = bufio.NewWriterSize(deadlineWriter{c}, 32<<10)
+	c.br = bufio.NewReaderSize(readerFunc(c.read), 8<<10)
+	c.bw = bufio.NewWriterSize(deadlineWriter{c}, 16<<10)
 	c.lr = wire.NewReader(c.br)
 	c.lr.Lenient = true // readers typed by hand send bare LF; articles are read strictly
 	c.lr.MaxLine = orDefault(s.MaxLineLength, DefaultMaxLineLength)

@@ -497,7 +497,7 @@ func (c *conn) overviews(lo, hi int64, ok string, each func(Overview)) error {
 			started = true
 		}
 		each(o)
-		if c.bw.Buffered() > 16<<10 {
+		if c.bw.Buffered() > 8<<10 {
 			return c.bw.Flush()
 		}
 		return nil

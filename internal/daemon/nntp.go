@@ -24,7 +24,7 @@ import (
 // and [nntp.nntps], implicit TLS.
 type NNTPConfig struct {
 	Listener
-	NNTPS          Listener `toml:"nntps" comment:"NNTP over implicit TLS (RFC 4642 section 1)"`
+	NNTPS          Listener `toml:"nntps" comment:"NNTP over implicit TLS (port 563 + 10000)"`
 	Hostname       string   `toml:"hostname" comment:"This server's name in Path and Xref headers and new Message-IDs; empty: this host's name"`
 	MaxArticle     int64    `toml:"max_article_bytes" comment:"Largest article accepted by POST, IHAVE or TAKETHIS"`
 	PostsPerMinute int      `toml:"posts_per_minute" comment:"POSTs accepted from one IP address a minute; -1: no limit"`
