@@ -31,6 +31,9 @@ func (s *Store) Has(id string) bool {
 }
 
 func (s *Store) has(id string) bool {
+	if s.pending[id] {
+		return true
+	}
 	if _, ok := s.byID[id]; ok {
 		return true
 	}
@@ -76,16 +79,17 @@ func (s *Store) Add(ctx context.Context, in Incoming) (Article, error) {
 		return Article{}, fmt.Errorf("newsstore: %w", err)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.has(in.MessageID) {
 		// Another Add of the same id won the race: the file under this
 		// name is that article's (or, only in the history, nobody's).
-		if _, live := s.byID[in.MessageID]; !live {
+		if _, live := s.byID[in.MessageID]; !live && !s.pending[in.MessageID] {
 			os.Remove(path)
 		}
+		s.mu.Unlock()
 		return Article{}, fmt.Errorf("%w: %s", ErrDuplicate, in.MessageID)
 	}
-	a := &Article{Overview: in.Overview, Arrived: s.now().UTC(), Seq: s.seq + 1, file: file}
+	s.seq++ // reserved now, applied with the record
+	a := &Article{Overview: in.Overview, Arrived: s.now().UTC(), Seq: s.seq, file: file}
 	seen := map[string]bool{}
 	xref := s.host()
 	for _, name := range in.Groups {
@@ -96,21 +100,22 @@ func (s *Store) Add(ctx context.Context, in Incoming) (Article, error) {
 		seen[name] = true
 		a.Numbers = append(a.Numbers, Number{Group: name, N: g.next})
 		xref += " " + name + ":" + strconv.FormatInt(g.next, 10)
+		g.next++ // reserved: gaps are allowed, reuse is not
 	}
 	if len(a.Numbers) == 0 {
+		s.mu.Unlock()
 		os.Remove(path)
 		return Article{}, ErrNoGroups
 	}
 	a.Xref = xref
 	a.Bytes = int64(len(xrefLine(xref)) + len(in.Data))
 	a.Lines = bodyLines(in.Data)
-	if err := s.write(record{Op: "art", Art: a}); err != nil {
+	out := a.clone()
+	if err := s.commit(record{Op: "art", Art: a}); err != nil {
 		os.Remove(path)
 		return Article{}, err
 	}
-	close(s.notify)
-	s.notify = make(chan struct{})
-	return a.clone(), nil
+	return out, nil
 }
 
 func xrefLine(xref string) string { return "Xref: " + xref + "\r\n" }

@@ -13,8 +13,9 @@
 //
 // Durability: [Store.Add] writes the article's file atomically (temp,
 // fsync, rename, directory fsync; concurrent arrivals do this in
-// parallel), then, under the store's lock, numbers it, appends its
-// journal record and fsyncs the journal, and only then returns; a caller replies 240, 235
+// parallel), then numbers it and appends its journal record; arrivals
+// at once share one journal fsync (group commit), after which they are
+// applied and visible, and only then does Add return; a caller replies 240, 235
 // or 239 after that, so an acknowledged article survives a crash. A
 // journal line cut short by a crash was never acknowledged and is
 // ignored when the store opens; an article file without a journal

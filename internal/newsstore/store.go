@@ -126,6 +126,20 @@ type Store struct {
 	notify  chan struct{} // closed and replaced at every arrival
 	groupsV groupsVersion // of the groups file last applied
 	seq     int64         // the last arrival's Seq
+
+	// Group commit of arrivals: records join the open batch under mu;
+	// one arrival at a time (syncMu) seals a batch, appends it, fsyncs
+	// the journal once for all of it and applies it.
+	syncMu  sync.Mutex
+	batch   *batch
+	pending map[string]bool // ids in a batch not applied yet
+}
+
+type batch struct {
+	buf  bytes.Buffer
+	recs []record
+	done chan struct{}
+	err  error
 }
 
 func (s *Store) now() time.Time {
@@ -148,7 +162,7 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("newsstore: %w", err)
 	}
 	s := &Store{dir: dir, groups: map[string]*group{}, byID: map[string]*Article{},
-		history: map[string]time.Time{}, notify: make(chan struct{})}
+		history: map[string]time.Time{}, notify: make(chan struct{}), pending: map[string]bool{}}
 	if err := s.replay(); err != nil {
 		return nil, err
 	}
@@ -464,4 +478,62 @@ func (s *Store) Changed() <-chan struct{} {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.notify
+}
+
+// commit appends r to the open batch and returns once that batch is
+// in the journal, fsynced, and applied. Called with mu held; returns
+// with it released.
+func (s *Store) commit(r record) error {
+	b := s.batch
+	if b == nil {
+		b = &batch{done: make(chan struct{})}
+		s.batch = b
+	}
+	if err := json.NewEncoder(&b.buf).Encode(&r); err != nil {
+		s.mu.Unlock()
+		return fmt.Errorf("newsstore: %w", err)
+	}
+	b.recs = append(b.recs, r)
+	s.pending[r.Art.MessageID] = true
+	s.mu.Unlock()
+
+	s.syncMu.Lock()
+	defer s.syncMu.Unlock()
+	select {
+	case <-b.done:
+		return b.err // a batch-mate committed it
+	default:
+	}
+	s.mu.Lock()
+	if s.batch == b {
+		s.batch = nil
+	}
+	var err error
+	if s.journal == nil {
+		err = errors.New("newsstore: store closed")
+	} else if _, err = s.journal.Write(b.buf.Bytes()); err != nil {
+		err = fmt.Errorf("newsstore: journal: %w", err)
+	}
+	j := s.journal
+	s.mu.Unlock()
+	if err == nil {
+		if err = j.Sync(); err != nil {
+			err = fmt.Errorf("newsstore: journal fsync: %w", err)
+		}
+	}
+	s.mu.Lock()
+	for i := range b.recs {
+		if err == nil {
+			s.apply(&b.recs[i])
+		}
+		delete(s.pending, b.recs[i].Art.MessageID)
+	}
+	if err == nil {
+		close(s.notify)
+		s.notify = make(chan struct{})
+	}
+	s.mu.Unlock()
+	b.err = err
+	close(b.done)
+	return err
 }
