@@ -89,7 +89,7 @@ type Serve struct {
 // moves them to free ports unless the test's config has the section.
 var defaultServices = []string{"echo", "discard", "daytime", "qotd", "chargen", "time",
 	"ftp", "ftp.ftps", "http", "http.https", "smtp", "smtp.submission", "smtp.submissions", "pop3", "pop3.pop3s",
-	"imap", "imap.imaps", "finger", "gopher", "gopher.tls"}
+	"imap", "imap.imaps", "nntp", "nntp.nntps", "finger", "gopher", "gopher.tls"}
 
 // startServe runs plumb serve on a temporary data directory with every
 // default service on a free 127.0.0.1 port, plus config (TOML sections
@@ -97,7 +97,13 @@ var defaultServices = []string{"echo", "discard", "daytime", "qotd", "chargen", 
 // the start-up table is printed and stops the daemon when the test ends.
 func startServe(t testing.TB, config string, args ...string) *Serve {
 	t.Helper()
-	data := t.TempDir()
+	return startServeData(t, t.TempDir(), config, args...)
+}
+
+// startServeData is startServe on a given data directory, for a test
+// that restarts a daemon on the data it left.
+func startServeData(t testing.TB, data, config string, args ...string) *Serve {
+	t.Helper()
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "data = %q\nlisten = \"127.0.0.1\"\n", data)
 	if !strings.Contains(config, "[admin]") {

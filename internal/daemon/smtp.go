@@ -148,6 +148,7 @@ func buildSMTP(d *Daemon) ([]Service, error) {
 	}
 	be.queue = q
 	d.addComponent("smtp queue", q)
+	newsMail.Store(d, newsMailer(be.mailNews)) // news to mail: see nntp_mail.go
 
 	newServer := func(submission bool) *smtp.Server {
 		return &smtp.Server{

@@ -65,6 +65,7 @@ type smtpSession struct {
 	local  []string // mail store users, each once
 	remote []string // addresses for the queue
 	never  []string // remote addresses whose RCPT said NOTIFY=NEVER
+	news   []string // newsgroups mailed to (nntp_mail.go)
 }
 
 func (s *smtpSession) AuthMechanisms() []string { return sasl.Mechanisms() }
@@ -89,11 +90,15 @@ func (s *smtpSession) Auth(ctx context.Context, mech string) (sasl.Server, error
 
 func (s *smtpSession) Mail(ctx context.Context, from string, opts *smtp.MailOptions) error {
 	s.from, s.opts = from, *opts
-	s.local, s.remote, s.never = nil, nil, nil
+	s.local, s.remote, s.never, s.news = nil, nil, nil, nil
 	return nil
 }
 
 func (s *smtpSession) Rcpt(ctx context.Context, to string, opts *smtp.RcptOptions) error {
+	if group, ok, err := s.b.newsGroup(to); ok || err != nil { // mail to news: nntp_mail.go
+		s.news = append(s.news, group)
+		return err
+	}
 	users, remote, err := s.b.resolve(to, 0)
 	if err != nil {
 		return err
@@ -167,6 +172,12 @@ func quotaReply(err error) error {
 // duplicates the whole message on the retry, the duplicate every SMTP
 // server risks (RFC 1047).
 func (s *smtpSession) Data(ctx context.Context, r io.Reader) error {
+	if len(s.news) > 0 { // mail to news: nntp_mail.go
+		var err error
+		if r, err = s.b.postNews(ctx, s.from, s.news, r); err != nil || len(s.local)+len(s.remote) == 0 {
+			return err
+		}
+	}
 	if len(s.remote) == 0 {
 		return s.b.deliverLocal(ctx, s.from, s.local, r)
 	}
@@ -314,7 +325,7 @@ func (s *smtpSession) Verify(ctx context.Context, addr string) (string, error) {
 }
 
 func (s *smtpSession) Reset() {
-	s.from, s.local, s.remote, s.never = "", nil, nil, nil
+	s.from, s.local, s.remote, s.never, s.news = "", nil, nil, nil, nil
 }
 
 func (s *smtpSession) Logout() error {

@@ -1,0 +1,222 @@
+// Command nntp benchmarks NNTP servers side by side: for each server
+// address given, it feeds -n articles (1-20 KiB) into one group over
+// -sessions sessions (TAKETHIS when the server streams, else IHAVE; an
+// answer is the server's acknowledgement that the article is stored),
+// then times OVER of the whole group, then ARTICLE of -reads articles
+// by number over -sessions sessions, and, with -idle and a process id,
+// the server's resident memory with that many idle readers. It prints
+// a Markdown table with each server's ratio to the first.
+//
+// Usage (run.sh starts plumb serve and INN and calls it):
+//
+//	go run ./bench/nntp -group bench.test plumb=127.0.0.1:10119:PID inn=127.0.0.1:18119
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/plumbnet/plumb/nntp"
+)
+
+type server struct {
+	name, addr string
+	pid        int
+}
+
+type result struct {
+	feed, over, readDur time.Duration
+	fed, overs, read    int64
+	idleKiB             float64
+}
+
+func main() {
+	var (
+		group    = flag.String("group", "bench.test", "the group the servers carry")
+		count    = flag.Int("n", 100000, "articles to feed")
+		reads    = flag.Int("reads", 10000, "ARTICLE commands")
+		sessions = flag.Int("sessions", 10, "concurrent sessions for feeding and reading")
+		idle     = flag.Int("idle", 1000, "idle readers for the memory measure (needs NAME=ADDR:PID)")
+		prefix   = flag.String("prefix", strconv.FormatInt(time.Now().Unix(), 36), "Message-ID prefix, unique per run")
+	)
+	flag.Parse()
+	var servers []server
+	for _, a := range flag.Args() {
+		name, rest, ok := strings.Cut(a, "=")
+		if !ok {
+			fmt.Fprintln(os.Stderr, "bench/nntp: want NAME=HOST:PORT[:PID]")
+			os.Exit(2)
+		}
+		s := server{name: name, addr: rest}
+		if f := strings.Split(rest, ":"); len(f) == 3 {
+			s.addr = f[0] + ":" + f[1]
+			s.pid, _ = strconv.Atoi(f[2])
+		}
+		servers = append(servers, s)
+	}
+	var results []result
+	for _, s := range servers {
+		r, err := bench(s, *group, *prefix+"."+s.name, *count, *reads, *sessions, *idle)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench/nntp: %s: %v\n", s.name, err)
+			os.Exit(1)
+		}
+		results = append(results, r)
+	}
+	fmt.Printf("| server | feed %d (art/s) | OVER all (lines/s) | ARTICLE %d (art/s) | idle reader (KiB) |\n|---|---|---|---|---|\n", *count, *reads)
+	rate := func(n int64, d time.Duration) float64 { return float64(n) / d.Seconds() }
+	for i, r := range results {
+		b := results[0]
+		fmt.Printf("| %s | %.0f (%.2fx) | %.0f (%.2fx) | %.0f (%.2fx) | %.1f |\n", servers[i].name,
+			rate(r.fed, r.feed), rate(r.fed, r.feed)/rate(b.fed, b.feed),
+			rate(r.overs, r.over), rate(r.overs, r.over)/rate(b.overs, b.over),
+			rate(r.read, r.read64()), rate(r.read, r.read64())/rate(b.read, b.read64()), r.idleKiB)
+	}
+}
+
+func (r result) read64() time.Duration { return r.readDur }
+
+func article(id, group string, i int) string {
+	size := 1024 + rand.IntN(19*1024)
+	line := strings.Repeat("x", 72) + "\r\n"
+	body := strings.Repeat(line, size/len(line)+1)
+	return fmt.Sprintf("Path: bench!not-for-mail\r\nFrom: bench@example.org\r\nNewsgroups: %s\r\nSubject: article %d\r\nDate: %s\r\nMessage-ID: %s\r\n\r\n%s",
+		group, i, time.Now().UTC().Format(time.RFC1123Z), id, body)
+}
+
+func bench(s server, group, prefix string, count, reads, sessions, idle int) (result, error) {
+	ctx := context.Background()
+	var r result
+	var next, fed atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, sessions)
+	start := time.Now()
+	for range sessions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := nntp.Dial(ctx, s.addr)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			stream := c.ModeStream(ctx) == nil
+			for {
+				i := int(next.Add(1))
+				if i > count {
+					return
+				}
+				id := fmt.Sprintf("<%s.%d@bench>", prefix, i)
+				a := strings.NewReader(article(id, group, i))
+				if stream {
+					err = c.TakeThis(ctx, id, a)
+				} else {
+					err = c.IHave(ctx, id, a)
+				}
+				if err != nil {
+					errs <- fmt.Errorf("feeding %s: %w", id, err)
+					return
+				}
+				fed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	r.feed, r.fed = time.Since(start), fed.Load()
+	select {
+	case err := <-errs:
+		return r, err
+	default:
+	}
+	c, err := nntp.Dial(ctx, s.addr)
+	if err != nil {
+		return r, err
+	}
+	defer c.Close()
+	c.ModeReader(ctx)
+	g, err := c.Group(ctx, group)
+	if err != nil {
+		return r, err
+	}
+	start = time.Now()
+	err = c.Over(ctx, fmt.Sprintf("%d-%d", g.Low, g.High), func(nntp.Overview) error { r.overs++; return nil })
+	r.over = time.Since(start)
+	if err != nil {
+		return r, fmt.Errorf("OVER: %w", err)
+	}
+	var done atomic.Int64
+	start = time.Now()
+	for range sessions {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := nntp.Dial(ctx, s.addr)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			c.ModeReader(ctx)
+			if _, err := c.Group(ctx, group); err != nil {
+				errs <- err
+				return
+			}
+			for done.Add(1) <= int64(reads) {
+				n := g.Low + rand.Int64N(g.High-g.Low+1)
+				if _, _, err := c.Article(ctx, strconv.FormatInt(n, 10), io.Discard); err != nil && !errors.Is(err, nntp.ErrNoSuchNumber) {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	r.readDur, r.read = time.Since(start), int64(reads)
+	select {
+	case err := <-errs:
+		return r, err
+	default:
+	}
+	if s.pid > 0 && idle > 0 {
+		before := rssKiB(s.pid)
+		var conns []*nntp.Client
+		for range idle {
+			c, err := nntp.Dial(ctx, s.addr)
+			if err != nil {
+				break
+			}
+			conns = append(conns, c)
+		}
+		time.Sleep(time.Second) // let the server settle; a benchmark, not a test
+		r.idleKiB = float64(rssKiB(s.pid)-before) / float64(max(len(conns), 1))
+		for _, c := range conns {
+			c.Close()
+		}
+	}
+	return r, nil
+}
+
+func rssKiB(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
+}

@@ -1,0 +1,268 @@
+package nntp
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"runtime/debug"
+	"sync"
+	"time"
+
+	"github.com/plumbnet/plumb/internal/lifecycle"
+	"github.com/plumbnet/plumb/internal/wire"
+	"github.com/plumbnet/plumb/sasl"
+)
+
+// conn is one session, a lifecycle.Session of the server's loop.
+type conn struct {
+	s      *Server
+	br     *bufio.Reader
+	lr     *wire.Reader
+	bw     *bufio.Writer
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	writeTimeout time.Duration
+
+	tls       *tls.ConnectionState
+	user      string // authenticated account
+	pending   string // AUTHINFO USER waiting for PASS
+	group     string // the selected group, "" for none
+	cur       int64  // the current article number, 0 when invalid
+	bad       int
+	authFails int
+	quit      bool
+	compress  bool
+
+	mu      sync.Mutex
+	nc      net.Conn
+	rw      io.ReadWriter // nc, or the COMPRESS layer over it
+	waiting bool
+	woken   bool
+}
+
+func newConn(s *Server, nc net.Conn) *conn {
+	ctx, cancel := context.WithCancel(s.loop.Context())
+	c := &conn{s: s, nc: nc, rw: nc, ctx: ctx, cancel: cancel,
+		writeTimeout: lifecycle.Timeout(s.WriteTimeout, DefaultWriteTimeout)}
+	c.br = bufio.NewReaderSize(readerFunc(c.read), 8<<10)
+	c.bw = bufio.NewWriterSize(deadlineWriter{c}, 16<<10)
+	c.lr = wire.NewReader(c.br)
+	c.lr.Lenient = true // readers typed by hand send bare LF; articles are read strictly
+	c.lr.MaxLine = orDefault(s.MaxLineLength, DefaultMaxLineLength)
+	c.lr.Conn = deadliner{c}
+	c.lr.IdleTimeout = wireTimeout(s.IdleTimeout, DefaultIdleTimeout)
+	c.lr.LineTimeout = wireTimeout(s.LineTimeout, DefaultLineTimeout)
+	return c
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+func (c *conn) read(p []byte) (int, error) { return c.rw.Read(p) }
+
+// deadlineWriter bounds each write to the client by WriteTimeout.
+type deadlineWriter struct{ c *conn }
+
+func (w deadlineWriter) Write(p []byte) (int, error) {
+	w.c.nc.SetWriteDeadline(lifecycle.Deadline(w.c.writeTimeout))
+	return w.c.rw.Write(p)
+}
+
+// deadliner sets read deadlines for the readers; once woken, every
+// deadline is in the past.
+type deadliner struct{ c *conn }
+
+func (d deadliner) SetReadDeadline(t time.Time) error {
+	d.c.mu.Lock()
+	defer d.c.mu.Unlock()
+	if d.c.woken {
+		t = time.Unix(1, 0)
+	}
+	return d.c.nc.SetReadDeadline(t)
+}
+
+// Wake ends the session if it is waiting for a command.
+func (c *conn) Wake() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.waiting {
+		c.woken = true
+		c.nc.SetReadDeadline(time.Unix(1, 0))
+	}
+}
+
+// Close closes the connection at once.
+func (c *conn) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.nc.Close()
+}
+
+func (c *conn) setWaiting(w bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.waiting = w
+}
+
+func (c *conn) remote() string { return c.nc.RemoteAddr().String() }
+
+func (c *conn) info() ConnInfo {
+	return ConnInfo{RemoteAddr: c.nc.RemoteAddr(), LocalAddr: c.nc.LocalAddr(), TLS: c.tls}
+}
+
+// canPost reports whether POST is open to this session now.
+func (c *conn) canPost() bool { return c.user != "" || c.s.AnonymousPost }
+
+// canRead reports whether reading commands are open now.
+func (c *conn) canRead() bool { return c.user != "" || !c.s.ReadAuth }
+
+// canFeed reports whether IHAVE and streaming are open now.
+func (c *conn) canFeed() bool { return c.user != "" || c.s.feedAllowed(c.nc.RemoteAddr()) }
+
+// Serve runs the session.
+func (c *conn) Serve() {
+	log := c.s.logger()
+	defer func() {
+		if v := recover(); v != nil {
+			log.Error("nntp: panic in session", "remote", c.remote(), "panic", v, "stack", string(debug.Stack()))
+			c.reply("400 Internal error, closing connection")
+			c.bw.Flush()
+		}
+		c.cancel()
+		c.Close()
+	}()
+	if tc, ok := c.nc.(*tls.Conn); ok {
+		c.setWaiting(true)
+		err := c.handshake(tc)
+		c.setWaiting(false)
+		if err != nil {
+			log.Debug("nntp: TLS handshake failed", "remote", c.remote(), "err", err)
+			return
+		}
+	}
+	if c.canPost() {
+		c.reply("200 " + c.s.hostname() + " plumb NNTP server ready, posting allowed")
+	} else {
+		c.reply("201 " + c.s.hostname() + " plumb NNTP server ready, posting needs AUTHINFO")
+	}
+	if c.bw.Flush() != nil {
+		return
+	}
+	maxBad := orDefault(c.s.MaxBadCommands, DefaultMaxBadCommands)
+	for !c.quit {
+		line, err := c.waitLine()
+		switch {
+		case errors.Is(err, errShutdown):
+			c.reply("400 Server shutting down")
+			c.bw.Flush()
+			return
+		case errors.Is(err, wire.ErrLineTooLong):
+			if c.lr.DiscardLine() != nil {
+				return
+			}
+			c.bad++
+			log.Info("nntp: command line too long", "remote", c.remote())
+			c.reply("501 Command line too long")
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			c.reply("400 Idle timeout, closing connection")
+			c.bw.Flush()
+			return
+		case err != nil:
+			return
+		default:
+			if err := c.dispatch(line); err != nil {
+				log.Debug("nntp: session ended", "remote", c.remote(), "err", err)
+				c.bw.Flush()
+				return
+			}
+		}
+		if c.bad >= maxBad {
+			c.reply("400 Too many bad commands, closing connection")
+			c.bw.Flush()
+			return
+		}
+		if c.br.Buffered() == 0 || c.quit {
+			if err := c.flush(); err != nil {
+				return
+			}
+		}
+	}
+}
+
+var errShutdown = errors.New("nntp: server shutting down")
+
+// waitLine reads a line the client may take its time to send, or
+// reports errShutdown once the server is closing.
+func (c *conn) waitLine() (string, error) {
+	c.setWaiting(true)
+	defer c.setWaiting(false)
+	if c.s.loop.Closing() {
+		return "", errShutdown
+	}
+	line, err := c.lr.ReadLine()
+	if err != nil && c.s.loop.Closing() {
+		return "", errShutdown
+	}
+	return line, err
+}
+
+func (c *conn) handshake(tc *tls.Conn) error {
+	tc.SetDeadline(time.Now().Add(DefaultTLSTimeout))
+	if c.s.loop.Closing() {
+		return errShutdown
+	}
+	if err := tc.HandshakeContext(c.ctx); err != nil {
+		return err
+	}
+	tc.SetDeadline(time.Time{})
+	st := tc.ConnectionState()
+	c.tls = &st
+	return nil
+}
+
+// reply writes one response line; the loop flushes.
+func (c *conn) reply(line string) {
+	c.bw.WriteString(line)
+	c.bw.WriteString("\r\n")
+}
+
+func (c *conn) replyf(format string, args ...any) { c.reply(fmt.Sprintf(format, args...)) }
+
+// flush sends what is buffered, through the compressor when on.
+func (c *conn) flush() error {
+	if err := c.bw.Flush(); err != nil {
+		return err
+	}
+	if f, ok := c.rw.(interface{ Flush() error }); ok {
+		return f.Flush()
+	}
+	return nil
+}
+
+// backendError answers a failed backend call: an *Error is the reply;
+// anything else is logged and the client hears fallback.
+func (c *conn) backendError(err error, fallback, what string) {
+	var pe *Error
+	if errors.As(err, &pe) {
+		c.reply(pe.line())
+		return
+	}
+	log := c.s.logger().Error
+	if c.ctx.Err() != nil {
+		log = c.s.logger().Debug
+	}
+	log("nntp: "+what, "user", c.user, "remote", c.remote(), "err", err)
+	c.reply(fallback)
+}
+
+// plaintextOK reports whether a password may be received here.
+func (c *conn) plaintextOK() bool {
+	return c.tls != nil || c.s.InsecureAuth || sasl.IsLoopback(c.nc.RemoteAddr())
+}

@@ -1,0 +1,320 @@
+package nntp
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/plumbnet/plumb/internal/wire"
+)
+
+// errTooLarge and errBare are article-reading failures after which the
+// session goes on.
+var (
+	errTooLarge = errors.New("nntp: article too large")
+	errBare     = errors.New("nntp: bare CR or LF in article")
+)
+
+// readArticle reads a dot-terminated article strictly (CRLF.CRLF only)
+// and bounded by MaxArticleSize. A policy failure is errTooLarge or
+// errBare, with the article read to its end; an I/O failure ends the
+// session.
+func (c *conn) readArticle() ([]byte, error) {
+	dr := wire.NewDotReader(c.br)
+	dr.MaxSize = orDefault(c.s.MaxArticleSize, DefaultMaxArticleSize)
+	dr.Conn = deadliner{c}
+	dr.Timeout = wireTimeout(c.s.ArticleTimeout, DefaultArticleTimeout)
+	var buf bytes.Buffer
+	_, err := io.Copy(&buf, dr)
+	if err == nil {
+		return buf.Bytes(), nil
+	}
+	if dr.Err() == nil {
+		return nil, err
+	}
+	if ferr := dr.Finish(); ferr != nil {
+		return nil, ferr
+	}
+	if errors.Is(dr.Err(), wire.ErrTooLarge) {
+		c.s.logger().Info("nntp: article over the size limit", "remote", c.remote(), "limit", dr.MaxSize)
+		return nil, errTooLarge
+	}
+	return nil, errBare
+}
+
+func (c *conn) cmdPost(cmd command) error {
+	if len(cmd.args) != 0 {
+		return c.syntax(cmd)
+	}
+	ip := c.remote()
+	if h, _, err := net.SplitHostPort(ip); err == nil {
+		ip = h
+	}
+	if !c.s.posts.allow(ip, orDefault(c.s.PostsPerMinute, DefaultPostsPerMinute), time.Now()) {
+		c.s.logger().Warn("nntp: POST rate exceeded", "remote", c.remote(), "user", c.user)
+		c.reply("440 Posting rate exceeded, try again later")
+		return nil
+	}
+	c.reply("340 Send article to be posted")
+	if err := c.flush(); err != nil {
+		return err
+	}
+	data, err := c.readArticle()
+	switch {
+	case errors.Is(err, errTooLarge):
+		c.reply("441 Article too large")
+		return nil
+	case errors.Is(err, errBare):
+		c.reply("441 Article lines must end in CRLF")
+		return nil
+	case err != nil:
+		return err
+	}
+	a, perr := c.preparePost(data)
+	if perr != nil {
+		c.reply(perr.line())
+		return nil
+	}
+	if err := c.s.Backend.Post(c.ctx, a, c.user, false); err != nil {
+		if errors.Is(err, ErrNotWanted) {
+			err = &Error{Code: 441, Msg: "Duplicate article"}
+		}
+		c.backendError(err, "441 Posting failed", "POST")
+		return nil
+	}
+	c.reply("240 Article received OK")
+	return nil
+}
+
+func postError(msg string) *Error { return &Error{Code: 441, Msg: msg} }
+
+// preparePost checks a POSTed article and completes it: Message-ID,
+// Date and Path added where missing, Xref removed.
+func (c *conn) preparePost(data []byte) (*Article, *Error) {
+	a, err := ParseArticle(data)
+	if err != nil {
+		return nil, postError("Malformed article header")
+	}
+	for _, h := range []string{"From", "Subject", "Newsgroups"} {
+		if a.Get(h) == "" {
+			return nil, postError("Missing required header " + h)
+		}
+	}
+	if perr := c.checkGroups(a, 441); perr != nil {
+		return nil, perr
+	}
+	if id := a.Get("Message-ID"); id != "" {
+		if !ValidMessageID(id) {
+			return nil, postError("Malformed Message-ID")
+		}
+		if have, err := c.s.Backend.Have(c.ctx, id); err == nil && have {
+			return nil, postError("Duplicate article")
+		}
+	} else {
+		a.Set("Message-ID", c.newMessageID())
+	}
+	if d := a.Get("Date"); d != "" {
+		if _, err := mail.ParseDate(d); err != nil {
+			return nil, postError("Malformed Date header")
+		}
+	} else {
+		a.Set("Date", time.Now().UTC().Format(time.RFC1123Z))
+	}
+	if p := a.Get("Path"); p != "" {
+		a.Set("Path", c.s.hostname()+"!"+p)
+	} else {
+		a.Prepend("Path", c.s.hostname()+"!not-for-mail")
+	}
+	a.Del("Xref", 0)
+	return a, nil
+}
+
+// checkGroups refuses, with code, an article for no group carried
+// here, for a read-only group, or with an Approved header for a
+// moderated group from someone who is not its moderator.
+func (c *conn) checkGroups(a *Article, code int) *Error {
+	names := a.Newsgroups()
+	if len(names) == 0 {
+		return &Error{Code: code, Msg: "Empty Newsgroups header"}
+	}
+	known := 0
+	approved := a.Has("Approved")
+	for _, name := range names {
+		if !validGroupName(name) {
+			return &Error{Code: code, Msg: "Malformed newsgroup name"}
+		}
+		g, err := c.s.Backend.Group(c.ctx, name)
+		if err != nil {
+			continue
+		}
+		known++
+		if code != 441 {
+			continue // a peer's article was approved where it was posted
+		}
+		switch status(g) {
+		case 'n':
+			return &Error{Code: code, Msg: "Posting to read-only newsgroup " + name + " not allowed"}
+		case 'm':
+			if approved && (c.user == "" || !slices.Contains(g.Moderators, c.user)) {
+				c.s.logger().Warn("nntp: Approved header without the moderator's credentials", "group", name, "user", c.user, "remote", c.remote())
+				return &Error{Code: code, Msg: "Approved header not allowed: you are not a moderator of " + name}
+			}
+		}
+	}
+	if known == 0 {
+		return &Error{Code: code, Msg: "No such newsgroup"}
+	}
+	return nil
+}
+
+func (c *conn) newMessageID() string {
+	var b [12]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("<%s.%d@%s>", hex.EncodeToString(b[:]), time.Now().Unix(), c.s.hostname())
+}
+
+// preparePeer checks an article from a feed (IHAVE, TAKETHIS): every
+// header RFC 5536 requires, its Message-ID the one announced, no loop
+// through this server in its Path; this server is added to the Path.
+func (c *conn) preparePeer(data []byte, id string, code int) (*Article, *Error) {
+	a, err := ParseArticle(data)
+	if err != nil {
+		return nil, &Error{Code: code, Msg: "Malformed article header"}
+	}
+	for _, h := range []string{"Path", "From", "Subject", "Newsgroups", "Date", "Message-ID"} {
+		if a.Get(h) == "" {
+			return nil, &Error{Code: code, Msg: "Missing required header " + h}
+		}
+	}
+	if a.Get("Message-ID") != id {
+		return nil, &Error{Code: code, Msg: "Message-ID differs from the one offered"}
+	}
+	path := a.Get("Path")
+	for _, hop := range strings.FieldsFunc(path, func(r rune) bool { return r == '!' }) {
+		if hop == c.s.hostname() {
+			return nil, &Error{Code: code, Msg: "Loop: this server is already in the Path"}
+		}
+	}
+	if perr := c.checkGroups(a, code); perr != nil {
+		return nil, perr
+	}
+	a.Set("Path", c.s.hostname()+"!"+path)
+	a.Del("Xref", 0)
+	return a, nil
+}
+
+func (c *conn) cmdIHave(cmd command) error {
+	if len(cmd.args) != 1 || !ValidMessageID(cmd.args[0]) {
+		return c.syntax(cmd)
+	}
+	id := cmd.args[0]
+	have, err := c.s.Backend.Have(c.ctx, id)
+	if err != nil {
+		c.backendError(err, "436 Transfer not possible; try again later", "IHAVE")
+		return nil
+	}
+	if have {
+		c.reply("435 Article not wanted")
+		return nil
+	}
+	c.reply("335 Send it; end with <CR-LF>.<CR-LF>")
+	if err := c.flush(); err != nil {
+		return err
+	}
+	data, err := c.readArticle()
+	switch {
+	case errors.Is(err, errTooLarge):
+		c.reply("437 Article too large")
+		return nil
+	case errors.Is(err, errBare):
+		c.reply("437 Article lines must end in CRLF")
+		return nil
+	case err != nil:
+		return err
+	}
+	a, perr := c.preparePeer(data, id, 437)
+	if perr != nil {
+		c.reply(perr.line())
+		return nil
+	}
+	if err := c.s.Backend.Post(c.ctx, a, c.user, true); err != nil {
+		if errors.Is(err, ErrNotWanted) {
+			err = &Error{Code: 437, Msg: "Duplicate article"}
+		}
+		c.backendError(err, "436 Transfer failed; try again later", "IHAVE")
+		return nil
+	}
+	c.reply("235 Article transferred OK")
+	return nil
+}
+
+func (c *conn) cmdCheck(cmd command) error {
+	if len(cmd.args) != 1 || !ValidMessageID(cmd.args[0]) {
+		return c.syntax(cmd)
+	}
+	id := cmd.args[0]
+	have, err := c.s.Backend.Have(c.ctx, id)
+	switch {
+	case err != nil:
+		c.s.logger().Error("nntp: CHECK", "err", err)
+		c.reply("431 " + id)
+	case have:
+		c.reply("438 " + id)
+	default:
+		c.reply("238 " + id)
+	}
+	return nil
+}
+
+func (c *conn) cmdTakeThis(cmd command) error {
+	if len(cmd.args) != 1 {
+		return c.syntax(cmd)
+	}
+	id := cmd.args[0]
+	// The article follows whatever the answer: read it first.
+	data, err := c.readArticle()
+	switch {
+	case errors.Is(err, errTooLarge), errors.Is(err, errBare):
+		c.reply("439 " + id)
+		return nil
+	case err != nil:
+		return err
+	}
+	if !ValidMessageID(id) {
+		c.reply("439 " + id)
+		return nil
+	}
+	if have, err := c.s.Backend.Have(c.ctx, id); err != nil || have {
+		c.reply("439 " + id)
+		return nil
+	}
+	a, perr := c.preparePeer(data, id, 439)
+	if perr != nil {
+		c.s.logger().Debug("nntp: TAKETHIS rejected", "id", id, "why", perr.Msg)
+		c.reply("439 " + id)
+		return nil
+	}
+	if err := c.s.Backend.Post(c.ctx, a, c.user, true); err != nil {
+		var pe *Error
+		if errors.As(err, &pe) && pe.Temporary() || !errors.As(err, &pe) {
+			// TAKETHIS has no "try again later" (RFC 4644 section
+			// 2.5.2): end the session, and the feeder offers again
+			// what it was not told was taken.
+			c.s.logger().Error("nntp: TAKETHIS", "id", id, "err", err)
+			c.reply("400 Storage unavailable, try again later")
+			return err
+		}
+		c.reply("439 " + id)
+		return nil
+	}
+	c.reply("239 " + id)
+	return nil
+}
