@@ -233,6 +233,9 @@ func (c *conn) fail(err error, what, selector string) {
 		c.writeError("Not found")
 	case errors.Is(err, os.ErrPermission):
 		c.writeError("Access denied")
+	case errors.Is(err, context.DeadlineExceeded) && c.ctx.Err() == nil:
+		c.s.logger().Warn("gopher: request timed out", "selector", selector, "remote", c.remote())
+		c.writeError("The request took too long")
 	default:
 		logf := c.s.logger().Error
 		if c.ctx.Err() != nil {

@@ -23,6 +23,9 @@ const (
 	DefaultMaxMenuItems      = 10000
 	DefaultMaxSearchResults  = 200
 	DefaultMaxSearchVisits   = 20000 // directory entries one search looks at
+	DefaultMaxMapReads       = 64    // gophermap files one request reads
+	DefaultMaxMapEntries     = 20000 // gophermap lines one request expands, includes together
+	DefaultRequestTimeout    = 30 * time.Second
 )
 
 // ALPN is the TLS application protocol name of gopher over TLS.
@@ -68,6 +71,15 @@ type Server struct {
 	// MaxSearchResults and MaxSearchVisits bound one type-7 search.
 	MaxSearchResults int
 	MaxSearchVisits  int
+	// MaxMapReads bounds the gophermap files one request reads (its
+	// own, "=" includes and inline "*.gophermap" files; each at most
+	// once), MaxMapEntries the lines of them it expands in all.
+	MaxMapReads   int
+	MaxMapEntries int
+	// RequestTimeout bounds the time to find what a request names and
+	// to build its menu or search; a file's sending is bounded by
+	// WriteTimeout instead.
+	RequestTimeout time.Duration
 	// NoSearch leaves the type-7 file name search out of generated
 	// menus and refuses searches.
 	NoSearch bool
@@ -93,6 +105,8 @@ func (s *Server) maxSearchResults() int {
 	return orDefault(s.MaxSearchResults, DefaultMaxSearchResults)
 }
 func (s *Server) maxSearchVisits() int { return orDefault(s.MaxSearchVisits, DefaultMaxSearchVisits) }
+func (s *Server) maxMapReads() int     { return orDefault(s.MaxMapReads, DefaultMaxMapReads) }
+func (s *Server) maxMapEntries() int   { return orDefault(s.MaxMapEntries, DefaultMaxMapEntries) }
 
 // wireTimeout turns a Duration field into internal/wire's form, where
 // 0 is wire's own default: the package's default d for 0, negative for none.
