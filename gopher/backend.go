@@ -36,7 +36,8 @@ type UserLister interface {
 }
 
 // FSBackend serves Root under "/" and Homes[name] under "/~name/",
-// each an io/fs.FS (os.DirFS, fstest.MapFS, an embed.FS). It is the
+// each an io/fs.FS: (*os.Root).FS() for a directory (os.DirFS would
+// follow symbolic links out of it), fstest.MapFS, an embed.FS. It is the
 // package's backend for tests and examples; its trees are read-only.
 type FSBackend struct {
 	Root  fs.FS
@@ -106,6 +107,13 @@ func (d dirFS) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) 
 func (d dirFS) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	// A regular file only, looked at before the open: opening a FIFO
+	// would wait for a writer.
+	if fi, err := fs.Stat(d.fsys, name); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrPermission}
 	}
 	f, err := d.fsys.Open(name)
 	if err != nil {

@@ -121,18 +121,19 @@ var (
 	_ finger.Lister  = (*fingerBackend)(nil)
 )
 
-// fingerable returns the account name asks for, unless it has opted out
-// with a .nofinger in its home: then, as for no account, ok is false.
+// fingerable returns the account name asks for and its home's tree
+// (nil when it has no home yet), unless it has opted out with a
+// .nofinger in its home: then, as for no account, ok is false.
 func (b *fingerBackend) fingerable(ctx context.Context, name string) (accounts.User, *filestore.Tree, bool, error) {
 	u, ok := b.accounts.Lookup(name)
 	if !ok {
 		return accounts.User{}, nil, false, nil
 	}
-	home := u.Home
-	if home == "" {
-		home = u.Name
+	// Asked by anyone: a missing home is not made, nor a home walked.
+	t, err := b.files.HomeIfExists(ctx, u.HomeName())
+	if errors.Is(err, fs.ErrNotExist) {
+		return u, nil, true, nil // no home: no .nofinger, no .plan
 	}
-	t, err := b.files.Home(ctx, home, filestore.Limits{ReadOnly: true})
 	if err != nil {
 		return u, nil, false, err
 	}
@@ -151,7 +152,9 @@ func (b *fingerBackend) User(ctx context.Context, c finger.ConnInfo, name string
 	if !ok {
 		return nil, finger.ErrNoSuchUser
 	}
-	defer tree.Close()
+	if tree != nil {
+		defer tree.Close()
+	}
 	e := &finger.Entry{Login: u.Name}
 	if b.fields["name"] {
 		e.Name = u.FullName
@@ -209,6 +212,9 @@ func (b *fingerBackend) unread(ctx context.Context, u accounts.User) (int, error
 // readText returns at most maxPlan bytes of a regular file of the tree,
 // marked when cut; a missing or unreadable file is "".
 func (b *fingerBackend) readText(ctx context.Context, t *filestore.Tree, name string) string {
+	if t == nil {
+		return "" // no home
+	}
 	fi, err := t.Stat(ctx, name)
 	if err != nil || !fi.Mode().IsRegular() || b.maxPlan == 0 {
 		return "" // not a FIFO or a device, which could block the open
@@ -241,7 +247,9 @@ func (b *fingerBackend) LoggedIn(ctx context.Context, c finger.ConnInfo) ([]fing
 				return nil, err
 			}
 			if ok {
-				t.Close()
+				if t != nil {
+					t.Close()
+				}
 				u = &acct
 			}
 			users[s.user] = u

@@ -8,6 +8,7 @@ import (
 	"path"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/plumbnet/plumb/internal/atomicfile"
@@ -95,7 +96,7 @@ func (t *Tree) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) 
 	if err != nil {
 		return nil, err
 	}
-	f, err := t.root.Open(c)
+	f, err := t.root.OpenFile(c, os.O_RDONLY|syscall.O_NONBLOCK, 0) // a FIFO must not block
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +135,10 @@ func (t *Tree) Open(ctx context.Context, name string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := t.root.Open(c)
+	// O_NONBLOCK: opening a FIFO (or a device) for reading must not
+	// wait for a writer and hold the session; the Stat below refuses it.
+	// On a regular file the flag changes nothing.
+	f, err := t.root.OpenFile(c, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -151,6 +155,24 @@ func (t *Tree) Open(ctx context.Context, name string) (*os.File, error) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrPermission}
 	}
 	return f, nil
+}
+
+// Sub returns directory name of t as a read-only tree of its own: its
+// own os.Root, so that a symbolic link in it cannot lead out of it into
+// the rest of t. It is closed apart from t.
+func (t *Tree) Sub(ctx context.Context, name string) (*Tree, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c, err := clean(name)
+	if err != nil {
+		return nil, err
+	}
+	r, err := t.root.OpenRoot(c)
+	if err != nil {
+		return nil, err
+	}
+	return &Tree{root: r, lim: Limits{ReadOnly: true}, use: &usage{}}, nil
 }
 
 // Mkdir makes directory name.
