@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
@@ -133,4 +135,55 @@ func TestRequestTimeout(t *testing.T) {
 	if d := time.Since(start); d > 5*time.Second {
 		t.Errorf("answered after %v", d)
 	}
+}
+
+// TestListingReadsOnlyWhatItShows: a directory's listing and a search
+// read no more entries than the menu may hold or the search may visit.
+func TestListingReadsOnlyWhatItShows(t *testing.T) {
+	tree := fstest.MapFS{}
+	for i := range 100 {
+		tree[fmt.Sprintf("big/f%03d.txt", i)] = &fstest.MapFile{Data: []byte("x")}
+	}
+	if fis, err := DirFS(tree).ReadDir(context.Background(), "big", 10); err != nil || len(fis) != 10 {
+		t.Errorf("DirFS ReadDir(big, 10) = %d entries, %v; want 10", len(fis), err)
+	}
+	rec := &recordingBackend{FSBackend: FSBackend{Root: tree}}
+	ts := startServer(t, nil, func(s *Server) { s.Backend = rec; s.MaxMenuItems = 10; s.MaxSearchVisits = 7 })
+	if got := fetch(t, ts.addr, "/big/"); strings.Count(got, "\r\n") != 11 {
+		t.Errorf("/big/ = %q, want 10 items", got)
+	}
+	fetch(t, ts.addr, "/big/\tf0")
+	if got := rec.asked(); !slices.Equal(got, []int{10, 7}) {
+		t.Errorf("ReadDir asked for %v entries, want [10 7]", got)
+	}
+}
+
+// recordingBackend records the n of each ReadDir.
+type recordingBackend struct {
+	FSBackend
+	mu sync.Mutex
+	ns []int
+}
+
+func (b *recordingBackend) asked() []int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return slices.Clone(b.ns)
+}
+
+func (b *recordingBackend) Tree(ctx context.Context, user string) (FS, error) {
+	t, err := b.FSBackend.Tree(ctx, user)
+	return recordingFS{t, b}, err
+}
+
+type recordingFS struct {
+	FS
+	b *recordingBackend
+}
+
+func (r recordingFS) ReadDir(ctx context.Context, name string, n int) ([]fs.FileInfo, error) {
+	r.b.mu.Lock()
+	r.b.ns = append(r.b.ns, n)
+	r.b.mu.Unlock()
+	return r.FS.ReadDir(ctx, name, n)
 }

@@ -220,7 +220,7 @@ func (m *menuBuilder) addUsers() {
 // files, each by name, without what g hides. A file named
 // "*.gophermap" is an inline gophermap: its entries stand in its place.
 func (m *menuBuilder) listing(dir string, g *gophermap, depth int) error {
-	ents, err := m.tree.ReadDir(m.ctx, dir)
+	ents, err := m.tree.ReadDir(m.ctx, dir, m.s.maxMenuItems())
 	if err != nil {
 		return err
 	}
@@ -274,7 +274,7 @@ func (m *menuBuilder) search(dir, words string) error {
 	for len(queue) > 0 && visits < m.s.maxSearchVisits() && found < m.s.maxSearchResults() {
 		d := queue[0]
 		queue = queue[1:]
-		ents, err := m.tree.ReadDir(m.ctx, d)
+		ents, err := m.tree.ReadDir(m.ctx, d, m.s.maxSearchVisits()-visits)
 		if err != nil {
 			if m.ctx.Err() != nil {
 				return m.ctx.Err()

@@ -216,8 +216,8 @@ func (g gopherTree) Stat(ctx context.Context, name string) (fs.FileInfo, error) 
 	return g.t.Stat(ctx, name)
 }
 
-func (g gopherTree) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) {
-	return g.t.ReadDir(ctx, name)
+func (g gopherTree) ReadDir(ctx context.Context, name string, n int) ([]fs.FileInfo, error) {
+	return g.t.ReadDirN(ctx, name, n)
 }
 
 func (g gopherTree) Open(ctx context.Context, name string) (io.ReadCloser, error) {

@@ -3,9 +3,12 @@ package filestore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -89,5 +92,31 @@ func TestSubIsItsOwnRoot(t *testing.T) {
 	}
 	if _, err := tr.Sub(ctx, "pub/a.txt"); err == nil {
 		t.Error("Sub of a file succeeded")
+	}
+}
+
+// TestReadDirN: at most n entries are read, sorted; 0 reads them all.
+func TestReadDirN(t *testing.T) {
+	ctx := context.Background()
+	s, tr := newTree(t, Limits{})
+	home := filepath.Join(s.Dir(), "home", "alice")
+	for i := range 600 {
+		if err := os.WriteFile(filepath.Join(home, fmt.Sprintf("f%03d", i)), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct{ n, want int }{{0, 600}, {300, 300}, {1, 1}, {1000, 600}} {
+		fis, err := tr.ReadDirN(ctx, ".", tc.n)
+		if err != nil || len(fis) != tc.want {
+			t.Errorf("ReadDirN(%d) = %d entries, %v; want %d", tc.n, len(fis), err, tc.want)
+			continue
+		}
+		if !slices.IsSortedFunc(fis, func(a, b fs.FileInfo) int { return strings.Compare(a.Name(), b.Name()) }) {
+			t.Errorf("ReadDirN(%d) not sorted", tc.n)
+		}
+	}
+	empty, err := tr.ReadDirN(ctx, ".", 0)
+	if err != nil || empty == nil {
+		t.Errorf("ReadDirN = %v, %v", empty, err)
 	}
 }

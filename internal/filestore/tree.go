@@ -2,7 +2,9 @@ package filestore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
@@ -89,6 +91,16 @@ func (t *Tree) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
 // progress. Entries are described as Stat would (symbolic links inside
 // the tree followed; ones that lead nowhere or outside are left out).
 func (t *Tree) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) {
+	return t.ReadDirN(ctx, name, 0)
+}
+
+// readDirBatch is how many entries ReadDirN asks the kernel for at once.
+const readDirBatch = 256
+
+// ReadDirN is ReadDir that reads at most n entries of the directory
+// (n <= 0: all), in batches, so that a huge directory costs no more
+// than n; which n, when it holds more, is the directory's own order.
+func (t *Tree) ReadDirN(ctx context.Context, name string, n int) ([]fs.FileInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -101,28 +113,47 @@ func (t *Tree) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) 
 		return nil, err
 	}
 	defer f.Close()
-	ents, err := f.ReadDir(-1)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]fs.FileInfo, 0, len(ents))
-	for _, e := range ents {
-		if isTemp(e.Name()) {
-			continue
+	out := []fs.FileInfo{}
+	for read := 0; n <= 0 || read < n; {
+		batch := readDirBatch
+		if n > 0 {
+			batch = min(batch, n-read)
 		}
-		var fi fs.FileInfo
-		if e.Type()&fs.ModeSymlink != 0 {
-			fi, err = t.root.Stat(path.Join(c, e.Name()))
-		} else {
-			fi, err = e.Info()
+		ents, err := f.ReadDir(batch)
+		read += len(ents)
+		for _, e := range ents {
+			if fi, ok := t.info(c, e); ok {
+				out = append(out, fi)
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			break
 		}
 		if err != nil {
-			continue
+			return nil, err
 		}
-		out = append(out, fi)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 	}
 	slices.SortFunc(out, func(a, b fs.FileInfo) int { return strings.Compare(a.Name(), b.Name()) })
 	return out, nil
+}
+
+// info describes entry e of directory dir as Stat would; ok is false
+// for an upload in progress and a link that leads nowhere or outside.
+func (t *Tree) info(dir string, e fs.DirEntry) (fs.FileInfo, bool) {
+	if isTemp(e.Name()) {
+		return nil, false
+	}
+	var fi fs.FileInfo
+	var err error
+	if e.Type()&fs.ModeSymlink != 0 {
+		fi, err = t.root.Stat(path.Join(dir, e.Name()))
+	} else {
+		fi, err = e.Info()
+	}
+	return fi, err == nil
 }
 
 // Open opens regular file name for reading. The *os.File lets a server
