@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"log/slog"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/plumbnet/plumb/finger"
 	"github.com/plumbnet/plumb/internal/accounts"
@@ -77,7 +79,7 @@ func buildFinger(d *Daemon) ([]Service, error) {
 		return nil, nil
 	}
 	be := &fingerBackend{accounts: d.Accounts(), presence: d.Presence(), fields: map[string]bool{},
-		maxPlan: int64(cfg.MaxPlanBytes), log: d.Logger().With("service", "finger")}
+		maxPlan: int64(cfg.MaxPlanBytes), log: d.Logger().With("service", "finger"), now: time.Now}
 	for _, f := range cfg.Fields {
 		be.fields[f] = true
 	}
@@ -114,6 +116,10 @@ type fingerBackend struct {
 	fields   map[string]bool
 	maxPlan  int64
 	log      *slog.Logger
+	now      func() time.Time // time.Now; tests set it
+
+	mu     sync.Mutex
+	counts map[string]*unreadCount // by account: unread counts kept a while
 }
 
 var (
@@ -188,9 +194,57 @@ func (b *fingerBackend) User(ctx context.Context, c finger.ConnInfo, name string
 	return e, nil
 }
 
+// unreadTTL is how long an unread count is kept: queries, from anyone,
+// list an inbox at most once per interval.
+const unreadTTL = 10 * time.Second
+
+// maxUnreadCache bounds the counts kept; when full it starts over.
+const maxUnreadCache = 1024
+
+// unreadCount is one user's count, being made while done is open.
+type unreadCount struct {
+	done chan struct{}
+	at   time.Time
+	n    int
+	err  error
+}
+
 // unread counts the messages of u's inbox not seen yet: those still in
-// new/ and those without the Seen flag.
+// new/ and those without the Seen flag. A count made in the last
+// unreadTTL is answered again; queries that come while it is made wait
+// for it.
 func (b *fingerBackend) unread(ctx context.Context, u accounts.User) (int, error) {
+	now := b.now()
+	b.mu.Lock()
+	c, ok := b.counts[u.Name]
+	if !ok || (c.at != time.Time{} && now.Sub(c.at) >= unreadTTL) {
+		if b.counts == nil || len(b.counts) >= maxUnreadCache {
+			b.counts = map[string]*unreadCount{}
+		}
+		c = &unreadCount{done: make(chan struct{})}
+		b.counts[u.Name] = c
+		b.mu.Unlock()
+		c.n, c.err = b.countUnread(ctx, u)
+		b.mu.Lock()
+		if c.err != nil {
+			delete(b.counts, u.Name) // tried again by the next query
+		} else {
+			c.at = now
+		}
+		b.mu.Unlock()
+		close(c.done)
+		return c.n, c.err
+	}
+	b.mu.Unlock()
+	select {
+	case <-c.done:
+		return c.n, c.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+func (b *fingerBackend) countUnread(ctx context.Context, u accounts.User) (int, error) {
 	mb, err := b.mail.Mailbox(ctx, u.Home, mailstore.Inbox)
 	if err != nil {
 		return 0, err
