@@ -2,7 +2,6 @@ package finger
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -197,21 +196,12 @@ func (c *conn) failed(what string, err error, attrs ...any) {
 
 // text writes s made harmless (see Harmless), every line end as CRLF.
 func (c *conn) text(s string) {
-	writeCRLF(c.bw, Harmless([]byte(s)))
-}
-
-// writeCRLF writes b, whose line ends are LF, with CRLF line ends.
-func writeCRLF(w *bufio.Writer, b []byte) {
-	for len(b) > 0 {
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			w.Write(b)
-			w.WriteString("\r\n")
-			return
-		}
-		w.Write(b[:i])
-		w.WriteString("\r\n")
-		b = b[i+1:]
+	h := Harmless([]byte(s))
+	// Harmless leaves no CR, so the writer holds nothing back and needs
+	// no Close (which would flush the answer's buffer).
+	wire.NewCRLFWriter(c.bw).Write(h)
+	if len(h) > 0 && h[len(h)-1] != '\n' {
+		c.bw.WriteString("\r\n") // the last line ends too
 	}
 }
 
