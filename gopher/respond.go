@@ -13,7 +13,7 @@ import (
 
 // respond answers one request line.
 func (c *conn) respond(line string) {
-	r, err := parseRequest(line, orDefault(c.s.MaxSelectorLength, DefaultMaxSelectorLength))
+	r, err := parseRequest(line, lifecycle.OrDefault(c.s.MaxSelectorLength, DefaultMaxSelectorLength))
 	if err != nil {
 		msg := "Bad selector"
 		if e, ok := isSelectorError(err); ok {
