@@ -3,6 +3,8 @@ package telnet
 import (
 	"errors"
 	"io"
+
+	"github.com/plumbnet/plumb/internal/lifecycle"
 )
 
 // errHangup is a client ending the login with ^D.
@@ -73,7 +75,7 @@ func (e *lineEditor) key(b byte) {
 
 // readLine prompts and reads one line.
 func (c *conn) readLine(prompt string, echo bool, carry []byte) (string, []byte, error) {
-	e := &lineEditor{c: c, echo: echo, max: orDefault(c.s.MaxLineLength, DefaultMaxLineLength)}
+	e := &lineEditor{c: c, echo: echo, max: lifecycle.OrDefault(c.s.MaxLineLength, DefaultMaxLineLength)}
 	c.say(prompt)
 	c.data = e.feed
 	defer func() { c.data = nil }()
@@ -140,7 +142,7 @@ func (c *conn) login() (Program, error) {
 			c.say("Login failed; try again later.\r\n")
 			return nil, err
 		}
-		if attempt >= orDefault(c.s.MaxLoginAttempts, DefaultMaxLoginAttempts) {
+		if attempt >= lifecycle.OrDefault(c.s.MaxLoginAttempts, DefaultMaxLoginAttempts) {
 			c.say("Too many failed logins.\r\n")
 			return nil, io.EOF
 		}
