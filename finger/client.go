@@ -87,7 +87,7 @@ func (c *Client) Query(ctx context.Context, q Query) ([]byte, error) {
 	if _, err := io.WriteString(c.conn, q.String()+"\r\n"); err != nil {
 		return nil, c.ctxErr(ctx, err)
 	}
-	max := orDefault(c.MaxResponse, DefaultMaxResponse)
+	max := lifecycle.OrDefault(c.MaxResponse, DefaultMaxResponse)
 	body, err := io.ReadAll(io.LimitReader(c.conn, int64(max)+1))
 	if err != nil {
 		return body, c.ctxErr(ctx, err)

@@ -2,13 +2,11 @@ package finger
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"net"
 	"os"
 	"runtime/debug"
-	"sync"
 	"time"
 
 	"github.com/plumbnet/plumb/internal/lifecycle"
@@ -19,84 +17,40 @@ import (
 // query line, one answer, then the server closes (RFC 1288 section 2.1).
 type conn struct {
 	s      *Server
+	w      *lifecycle.Waker // the connection; waiting while the query line is read
 	br     *bufio.Reader
 	lr     *wire.Reader
 	bw     *bufio.Writer
 	ctx    context.Context
 	cancel context.CancelFunc
-
-	writeTimeout time.Duration
-
-	mu      sync.Mutex
-	nc      net.Conn
-	waiting bool // reading the query line
-	woken   bool // Shutdown asked the session to end while waiting
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(s.loop.Context())
-	c := &conn{s: s, nc: nc, ctx: ctx, cancel: cancel, br: bufio.NewReaderSize(nc, 1024),
-		writeTimeout: lifecycle.Timeout(s.WriteTimeout, DefaultWriteTimeout)}
-	c.bw = bufio.NewWriterSize(deadlineWriter{c}, 8192)
+	c := &conn{s: s, w: lifecycle.NewWaker(nc, lifecycle.Timeout(s.WriteTimeout, DefaultWriteTimeout)),
+		ctx: ctx, cancel: cancel, br: bufio.NewReaderSize(nc, 1024)}
+	c.bw = bufio.NewWriterSize(c.w, 8192)
 	c.lr = wire.NewReader(c.br)
 	c.lr.Lenient = true // RFC 1288 says CRLF; hand-typed queries and old clients send LF
-	c.lr.MaxLine = orDefault(s.MaxLineLength, DefaultMaxLineLength)
-	c.lr.Conn = deadliner{c}
-	c.lr.IdleTimeout = wireTimeout(s.IdleTimeout, DefaultIdleTimeout)
-	c.lr.LineTimeout = wireTimeout(s.LineTimeout, DefaultLineTimeout)
+	c.lr.MaxLine = lifecycle.OrDefault(s.MaxLineLength, DefaultMaxLineLength)
+	c.lr.Conn = c.w
+	c.lr.IdleTimeout = lifecycle.WireTimeout(s.IdleTimeout, DefaultIdleTimeout)
+	c.lr.LineTimeout = lifecycle.WireTimeout(s.LineTimeout, DefaultLineTimeout)
 	return c
-}
-
-// deadlineWriter bounds each write of the answer by WriteTimeout.
-type deadlineWriter struct{ c *conn }
-
-func (w deadlineWriter) Write(p []byte) (int, error) {
-	w.c.nc.SetWriteDeadline(lifecycle.Deadline(w.c.writeTimeout))
-	return w.c.nc.Write(p)
-}
-
-// deadliner sets the read deadlines for the line reader; once the
-// session is woken every deadline is in the past, so a Wake racing the
-// reader's own deadline cannot be lost.
-type deadliner struct{ c *conn }
-
-func (d deadliner) SetReadDeadline(t time.Time) error {
-	d.c.mu.Lock()
-	defer d.c.mu.Unlock()
-	if d.c.woken {
-		t = time.Unix(1, 0)
-	}
-	return d.c.nc.SetReadDeadline(t)
 }
 
 // Wake ends the session if it is still waiting for its query; an
 // answer in progress finishes.
-func (c *conn) Wake() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.waiting {
-		c.woken = true
-		c.nc.SetReadDeadline(time.Unix(1, 0))
-	}
-}
+func (c *conn) Wake() { c.w.Wake() }
 
 // Close closes the connection at once.
-func (c *conn) Close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.nc.Close()
-}
+func (c *conn) Close() { c.w.Close() }
 
-func (c *conn) setWaiting(w bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.waiting = w
-}
-
-func (c *conn) remote() string { return c.nc.RemoteAddr().String() }
+func (c *conn) remote() string { return c.w.Conn().RemoteAddr().String() }
 
 func (c *conn) info() ConnInfo {
-	return ConnInfo{RemoteAddr: c.nc.RemoteAddr(), LocalAddr: c.nc.LocalAddr()}
+	nc := c.w.Conn()
+	return ConnInfo{RemoteAddr: nc.RemoteAddr(), LocalAddr: nc.LocalAddr()}
 }
 
 // Serve reads the query, answers it and closes.
@@ -105,7 +59,7 @@ func (c *conn) Serve() {
 	defer func() {
 		if v := recover(); v != nil {
 			log.Error("finger: panic in session", "remote", c.remote(), "panic", v, "stack", string(debug.Stack()))
-			c.bw.Reset(deadlineWriter{c}) // drop a half-written answer
+			c.bw.Reset(c.w) // drop a half-written answer
 			c.text("finger: internal error\n")
 		}
 		c.bw.Flush()
@@ -138,8 +92,8 @@ func (c *conn) Serve() {
 
 // readQuery reads the query line, unless the server is closing.
 func (c *conn) readQuery() (string, error) {
-	c.setWaiting(true)
-	defer c.setWaiting(false)
+	c.w.SetWaiting(true)
+	defer c.w.SetWaiting(false)
 	if c.s.loop.Closing() {
 		return "", os.ErrDeadlineExceeded
 	}
@@ -197,21 +151,12 @@ func (c *conn) failed(what string, err error, attrs ...any) {
 
 // text writes s made harmless (see Harmless), every line end as CRLF.
 func (c *conn) text(s string) {
-	writeCRLF(c.bw, Harmless([]byte(s)))
-}
-
-// writeCRLF writes b, whose line ends are LF, with CRLF line ends.
-func writeCRLF(w *bufio.Writer, b []byte) {
-	for len(b) > 0 {
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			w.Write(b)
-			w.WriteString("\r\n")
-			return
-		}
-		w.Write(b[:i])
-		w.WriteString("\r\n")
-		b = b[i+1:]
+	h := Harmless([]byte(s))
+	// Harmless leaves no CR, so the writer holds nothing back and needs
+	// no Close (which would flush the answer's buffer).
+	wire.NewCRLFWriter(c.bw).Write(h)
+	if len(h) > 0 && h[len(h)-1] != '\n' {
+		c.bw.WriteString("\r\n") // the last line ends too
 	}
 }
 

@@ -27,12 +27,13 @@ func (c *conn) forward(q Query) {
 	if port <= 0 {
 		port = DefaultPort
 	}
-	ctx, cancel := context.WithCancel(c.ctx)
+	ctx := c.ctx
 	if d := lifecycle.Timeout(c.s.ForwardTimeout, DefaultForwardTimeout); d > 0 {
-		ctx, cancel = context.WithTimeout(c.ctx, d)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
 	}
-	defer cancel()
-	cl := Dialer{MaxResponse: orDefault(c.s.MaxForwardResponse, DefaultMaxForwardResponse)}
+	cl := Dialer{MaxResponse: lifecycle.OrDefault(c.s.MaxForwardResponse, DefaultMaxForwardResponse)}
 	body, err := cl.Finger(ctx, net.JoinHostPort(host, strconv.Itoa(port)), Query{Verbose: q.Verbose, User: q.User})
 	c.s.logger().Info("finger: forwarded a query", "remote", c.remote(), "host", host, "bytes", len(body), "err", err)
 	if err != nil && !errors.Is(err, ErrTooLarge) && !errors.Is(err, io.ErrUnexpectedEOF) {

@@ -67,22 +67,6 @@ type Server struct {
 
 func (s *Server) logger() *slog.Logger { return lifecycle.Logger(s.Logger) }
 
-func orDefault(v, d int) int {
-	if v <= 0 {
-		return d
-	}
-	return v
-}
-
-// wireTimeout turns a Duration field into internal/wire's form, where 0
-// is wire's own default: d for 0, negative for none.
-func wireTimeout(v, d time.Duration) time.Duration {
-	if t := lifecycle.Timeout(v, d); t > 0 {
-		return t
-	}
-	return -1
-}
-
 // ListenAndServe listens on addr ("127.0.0.1:10079") and serves it.
 func (s *Server) ListenAndServe(addr string) error {
 	ln, err := net.Listen("tcp", addr)

@@ -2,6 +2,7 @@ package gopher
 
 import (
 	"context"
+	"errors"
 	"io"
 	"io/fs"
 	"slices"
@@ -14,8 +15,9 @@ import (
 // implementation keeps the names inside the tree (symbolic links too).
 type FS interface {
 	Stat(ctx context.Context, name string) (fs.FileInfo, error)
-	// ReadDir lists a directory, sorted by name.
-	ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error)
+	// ReadDir lists a directory, sorted by name, reading at most n of
+	// its entries (n <= 0: all; which ones is the directory's order).
+	ReadDir(ctx context.Context, name string, n int) ([]fs.FileInfo, error)
 	// Open opens a regular file.
 	Open(ctx context.Context, name string) (io.ReadCloser, error)
 }
@@ -36,7 +38,8 @@ type UserLister interface {
 }
 
 // FSBackend serves Root under "/" and Homes[name] under "/~name/",
-// each an io/fs.FS (os.DirFS, fstest.MapFS, an embed.FS). It is the
+// each an io/fs.FS: (*os.Root).FS() for a directory (os.DirFS would
+// follow symbolic links out of it), fstest.MapFS, an embed.FS. It is the
 // package's backend for tests and examples; its trees are read-only.
 type FSBackend struct {
 	Root  fs.FS
@@ -85,11 +88,11 @@ func (d dirFS) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
 	return fs.Stat(d.fsys, name)
 }
 
-func (d dirFS) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) {
+func (d dirFS) ReadDir(ctx context.Context, name string, n int) ([]fs.FileInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	ents, err := fs.ReadDir(d.fsys, name)
+	ents, err := readDirN(d.fsys, name, n)
 	if err != nil {
 		return nil, err
 	}
@@ -100,12 +103,50 @@ func (d dirFS) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) 
 			out = append(out, fi)
 		}
 	}
+	slices.SortFunc(out, func(a, b fs.FileInfo) int { return strings.Compare(a.Name(), b.Name()) })
+	return out, nil
+}
+
+// readDirN reads at most n entries of directory name (n <= 0: all),
+// in the directory's order when it can read part of one.
+func readDirN(fsys fs.FS, name string, n int) ([]fs.DirEntry, error) {
+	if n <= 0 {
+		return fs.ReadDir(fsys, name)
+	}
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	dir, ok := f.(fs.ReadDirFile)
+	if !ok {
+		ents, err := fs.ReadDir(fsys, name) // reads it whole
+		return ents[:min(len(ents), n)], err
+	}
+	var out []fs.DirEntry
+	for len(out) < n {
+		ents, err := dir.ReadDir(min(256, n-len(out)))
+		out = append(out, ents...)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return out, err
+		}
+	}
 	return out, nil
 }
 
 func (d dirFS) Open(ctx context.Context, name string) (io.ReadCloser, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	// A regular file only, looked at before the open: opening a FIFO
+	// would wait for a writer.
+	if fi, err := fs.Stat(d.fsys, name); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrPermission}
 	}
 	f, err := d.fsys.Open(name)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/plumbnet/plumb/internal/lifecycle"
 	"github.com/plumbnet/plumb/internal/wire"
 )
 
@@ -143,7 +144,7 @@ func (c *Client) Menu(ctx context.Context, u URL) ([]Item, error) {
 		return nil, err
 	}
 	defer r.Close()
-	items, err := ReadMenu(r.br, orDefault(c.MaxMenuItems, DefaultMaxMenuItems))
+	items, err := ReadMenu(r.br, lifecycle.OrDefault(c.MaxMenuItems, DefaultMaxMenuItems))
 	if err != nil {
 		return items, ctxErr(ctx, err)
 	}

@@ -10,7 +10,6 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/plumbnet/plumb/internal/lifecycle"
@@ -24,71 +23,30 @@ const recordHandshake = 0x16
 // no second request on a connection).
 type conn struct {
 	s      *Server
-	raw    net.Conn // the accepted connection, for deadlines and closing
-	rw     net.Conn // raw, or the TLS connection over it
+	raw    net.Conn         // the accepted connection, for closing
+	w      *lifecycle.Waker // raw, or the TLS connection over it; waiting for the request
 	br     *bufio.Reader
 	bw     *bufio.Writer
 	ctx    context.Context // ends with the connection, and when the server closes
 	cancel context.CancelFunc
 	tls    *tls.ConnectionState // nil unless TLS
-
-	writeTimeout time.Duration // from lifecycle.Timeout: 0 is none
-
-	mu      sync.Mutex
-	waiting bool // waiting for the request (or the TLS handshake)
-	woken   bool // Shutdown asked the connection to end while waiting
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(s.loop.Context())
-	c := &conn{s: s, raw: nc, rw: nc, ctx: ctx, cancel: cancel,
-		writeTimeout: lifecycle.Timeout(s.WriteTimeout, DefaultWriteTimeout)}
+	c := &conn{s: s, raw: nc, ctx: ctx, cancel: cancel,
+		w: lifecycle.NewWaker(nc, lifecycle.Timeout(s.WriteTimeout, DefaultWriteTimeout))}
 	c.br = bufio.NewReaderSize(nc, 2048)
-	c.bw = bufio.NewWriterSize(deadlineWriter{c}, 32<<10)
+	c.bw = bufio.NewWriterSize(c.w, 32<<10)
 	return c
 }
 
-// deadlineWriter is what the buffered writer writes to: each write must
-// be out within WriteTimeout.
-type deadlineWriter struct{ c *conn }
+// Wake ends the connection if it is still waiting for its request (or
+// its TLS handshake).
+func (c *conn) Wake() { c.w.Wake() }
 
-func (w deadlineWriter) Write(p []byte) (int, error) {
-	w.c.raw.SetWriteDeadline(lifecycle.Deadline(w.c.writeTimeout))
-	return w.c.rw.Write(p)
-}
-
-// deadliner sets read deadlines for the line reader; once the
-// connection is woken every deadline is in the past, so a Wake that
-// comes while the reader sets its own cannot be lost.
-type deadliner struct{ c *conn }
-
-func (d deadliner) SetReadDeadline(t time.Time) error {
-	d.c.mu.Lock()
-	defer d.c.mu.Unlock()
-	if d.c.woken {
-		t = time.Unix(1, 0)
-	}
-	return d.c.raw.SetReadDeadline(t)
-}
-
-// Wake ends the connection if it is still waiting for its request.
-func (c *conn) Wake() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.waiting {
-		c.woken = true
-		c.raw.SetReadDeadline(time.Unix(1, 0))
-	}
-}
-
-// Close closes the connection at once.
+// Close closes the connection at once (with no TLS close_notify).
 func (c *conn) Close() { c.raw.Close() }
-
-func (c *conn) setWaiting(w bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.waiting = w
-}
 
 func (c *conn) remote() string { return c.raw.RemoteAddr().String() }
 
@@ -98,7 +56,7 @@ func (c *conn) Serve() {
 	defer func() {
 		if v := recover(); v != nil {
 			log.Error("gopher: panic in session", "remote", c.remote(), "panic", v, "stack", string(debug.Stack()))
-			c.bw.Reset(deadlineWriter{c}) // drop a half-written answer
+			c.bw.Reset(c.w) // drop a half-written answer
 			c.writeError("Server error")
 			c.bw.Flush()
 		}
@@ -123,8 +81,8 @@ func (c *conn) Serve() {
 // connection or one that starts with a handshake record, then for the
 // line itself. Shutdown ends the wait.
 func (c *conn) request() (string, error) {
-	c.setWaiting(true)
-	defer c.setWaiting(false)
+	c.w.SetWaiting(true)
+	defer c.w.SetWaiting(false)
 	if c.s.loop.Closing() {
 		return "", ErrServerClosed
 	}
@@ -133,7 +91,7 @@ func (c *conn) request() (string, error) {
 			return "", err
 		}
 	} else if cfg := c.s.ListenerTLSConfig(); cfg != nil {
-		deadliner{c}.SetReadDeadline(lifecycle.Deadline(lifecycle.Timeout(c.s.IdleTimeout, DefaultIdleTimeout)))
+		c.w.SetReadDeadline(lifecycle.Deadline(lifecycle.Timeout(c.s.IdleTimeout, DefaultIdleTimeout)))
 		b, err := c.br.Peek(1)
 		if err != nil {
 			return "", err
@@ -146,10 +104,10 @@ func (c *conn) request() (string, error) {
 	}
 	lr := wire.NewReader(c.br)
 	lr.Lenient = true // RFC 1436 asks for CRLF; clients typed by hand send LF
-	lr.MaxLine = orDefault(c.s.MaxSelectorLength, DefaultMaxSelectorLength) + 2
-	lr.Conn = deadliner{c}
-	lr.IdleTimeout = wireTimeout(c.s.IdleTimeout, DefaultIdleTimeout)
-	lr.LineTimeout = wireTimeout(c.s.LineTimeout, DefaultLineTimeout)
+	lr.MaxLine = lifecycle.OrDefault(c.s.MaxSelectorLength, DefaultMaxSelectorLength) + 2
+	lr.Conn = c.w
+	lr.IdleTimeout = lifecycle.WireTimeout(c.s.IdleTimeout, DefaultIdleTimeout)
+	lr.LineTimeout = lifecycle.WireTimeout(c.s.LineTimeout, DefaultLineTimeout)
 	line, err := lr.ReadLine()
 	if err != nil && c.s.loop.Closing() {
 		return "", ErrServerClosed
@@ -165,17 +123,21 @@ type bufferedConn struct {
 
 func (b bufferedConn) Read(p []byte) (int, error) { return b.r.Read(p) }
 
-// handshake completes a TLS handshake under DefaultTLSTimeout; the
-// connection is read and written through tc from then on.
+// handshake completes a TLS handshake within TLSTimeout; the
+// connection is read and written through tc from then on. The deadline
+// goes through the Waker, so a Shutdown during the handshake ends it.
 func (c *conn) handshake(tc *tls.Conn) error {
-	c.raw.SetDeadline(time.Now().Add(DefaultTLSTimeout))
+	c.w.SetDeadline(lifecycle.Deadline(lifecycle.Timeout(c.s.TLSTimeout, DefaultTLSTimeout)))
+	if c.s.loop.Closing() {
+		return ErrServerClosed
+	}
 	if err := tc.HandshakeContext(c.ctx); err != nil {
 		return err
 	}
-	c.raw.SetDeadline(time.Time{})
+	c.w.SetDeadline(time.Time{})
 	st := tc.ConnectionState()
 	c.tls = &st
-	c.rw = tc
+	c.w.SetConn(tc)
 	c.br = bufio.NewReaderSize(tc, 2048)
 	return nil
 }
@@ -189,7 +151,7 @@ func (c *conn) finish() {
 		return
 	}
 	tcp := c.raw
-	if tc, ok := c.rw.(*tls.Conn); ok {
+	if tc, ok := c.w.Conn().(*tls.Conn); ok {
 		tc.CloseWrite() // close_notify
 		tcp = tc.NetConn()
 	}
@@ -233,6 +195,9 @@ func (c *conn) fail(err error, what, selector string) {
 		c.writeError("Not found")
 	case errors.Is(err, os.ErrPermission):
 		c.writeError("Access denied")
+	case errors.Is(err, context.DeadlineExceeded) && c.ctx.Err() == nil:
+		c.s.logger().Warn("gopher: request timed out", "selector", selector, "remote", c.remote())
+		c.writeError("The request took too long")
 	default:
 		logf := c.s.logger().Error
 		if c.ctx.Err() != nil {

@@ -54,7 +54,10 @@ func listed(name string) bool {
 		!strings.ContainsFunc(name, func(r rune) bool { return r < ' ' || r == 0x7f || r == '\\' }) && utf8.ValidString(name)
 }
 
-// menuBuilder builds one menu for one request.
+// menuBuilder builds one menu for one request. Besides the limits of
+// each gophermap, one request has a budget: at most MaxMapReads
+// gophermap files read and MaxMapEntries of their lines expanded, each
+// file included at most once, and the users listed at most once.
 type menuBuilder struct {
 	s     *Server
 	ctx   context.Context
@@ -64,6 +67,12 @@ type menuBuilder struct {
 	port  int
 	items []Item
 	full  bool // MaxMenuItems reached
+
+	reads   int             // gophermap files read so far
+	entries int             // gophermap entries expanded so far
+	visited map[string]bool // gophermaps read (or tried), by name in the tree
+	users   []string        // the users, once listed
+	listed  bool            // users is set
 }
 
 func (m *menuBuilder) add(it Item) {
@@ -102,8 +111,28 @@ func (m *menuBuilder) menu(dir string) error {
 	return err
 }
 
-// readMap reads a gophermap, at most MaxMapSize bytes of it.
+// errMapBudget is readMap's answer once the request's budget of
+// gophermap reads is spent, or for a map read before.
+var errMapBudget = errors.New("gopher: gophermap budget spent")
+
+// readMap reads a gophermap, at most MaxMapSize bytes of it, unless it
+// was read before for this request or the budget of reads is spent.
 func (m *menuBuilder) readMap(name string) (string, error) {
+	if m.visited[name] || m.reads >= m.s.maxMapReads() {
+		return "", errMapBudget
+	}
+	if m.visited == nil {
+		m.visited = map[string]bool{}
+	}
+	m.visited[name] = true
+	m.reads++
+	fi, err := m.tree.Stat(m.ctx, name)
+	if err != nil {
+		return "", err
+	}
+	if !fi.Mode().IsRegular() {
+		return "", &fs.PathError{Op: "open", Path: name, Err: fs.ErrPermission} // a FIFO would block the open
+	}
 	f, err := m.tree.Open(m.ctx, name)
 	if err != nil {
 		return "", err
@@ -116,9 +145,13 @@ func (m *menuBuilder) readMap(name string) (string, error) {
 // expand adds the entries of a gophermap of directory dir.
 func (m *menuBuilder) expand(g *gophermap, dir string, depth int) error {
 	for _, e := range g.entries {
-		if m.full {
+		if m.full || m.entries >= m.s.maxMapEntries() {
 			return nil
 		}
+		if err := m.ctx.Err(); err != nil {
+			return err
+		}
+		m.entries++
 		switch e.kind {
 		case entryItem:
 			m.add(m.local(e.item, dir))
@@ -127,9 +160,11 @@ func (m *menuBuilder) expand(g *gophermap, dir string, depth int) error {
 				return err
 			}
 		case entryUsers:
-			m.users()
+			m.addUsers()
 		case entryInclude:
-			m.include(e.arg, dir, depth)
+			if err := m.include(e.arg, dir, depth); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -137,11 +172,12 @@ func (m *menuBuilder) expand(g *gophermap, dir string, depth int) error {
 
 // include adds the entries of the gophermap file name (relative to
 // dir, or from the tree's top when it starts with "/"). A file that
-// cannot be read, or one included too deep, adds nothing; its
-// relative selectors stay relative to dir, the menu's directory.
-func (m *menuBuilder) include(name, dir string, depth int) {
+// cannot be read, one included before, or one included too deep, adds
+// nothing; its relative selectors stay relative to dir, the menu's
+// directory. The error is only the request's end (its deadline).
+func (m *menuBuilder) include(name, dir string, depth int) error {
 	if depth >= MaxIncludeDepth {
-		return
+		return nil
 	}
 	p := name
 	if !strings.HasPrefix(name, "/") {
@@ -149,26 +185,31 @@ func (m *menuBuilder) include(name, dir string, depth int) {
 	}
 	r, err := parseRequest(p, MaxSelector)
 	if err != nil || r.user != "" || r.web != "" || r.path == "." {
-		return
+		return nil
 	}
 	text, err := m.readMap(r.path)
 	if err != nil {
-		return
+		return m.ctx.Err()
 	}
-	m.expand(parseGophermap(text), dir, depth+1)
+	return m.expand(parseGophermap(text), dir, depth+1)
 }
 
 // users adds a link to each user's tree, when the backend lists them.
-func (m *menuBuilder) users() {
+// The backend is asked once per request, however many "~" lines.
+func (m *menuBuilder) addUsers() {
 	ul, ok := m.s.Backend.(UserLister)
 	if !ok {
 		return
 	}
-	names, err := ul.Users(m.ctx)
-	if err != nil {
-		return
+	if !m.listed {
+		m.listed = true
+		names, err := ul.Users(m.ctx)
+		if err != nil {
+			return
+		}
+		m.users = names
 	}
-	for _, n := range names {
+	for _, n := range m.users {
 		if userName(n) {
 			m.add(Item{Type: TypeMenu, Display: "~" + n, Selector: selectorOf(n, ".", true), Host: m.host, Port: m.port})
 		}
@@ -179,7 +220,7 @@ func (m *menuBuilder) users() {
 // files, each by name, without what g hides. A file named
 // "*.gophermap" is an inline gophermap: its entries stand in its place.
 func (m *menuBuilder) listing(dir string, g *gophermap, depth int) error {
-	ents, err := m.tree.ReadDir(m.ctx, dir)
+	ents, err := m.tree.ReadDir(m.ctx, dir, m.s.maxMenuItems())
 	if err != nil {
 		return err
 	}
@@ -202,7 +243,11 @@ func (m *menuBuilder) listing(dir string, g *gophermap, depth int) error {
 		p := path.Join(dir, name)
 		if strings.HasSuffix(name, "."+MapName) && name[0] != '.' && fi.Mode().IsRegular() && !hidden[name] && depth < MaxIncludeDepth {
 			if text, err := m.readMap(p); err == nil {
-				m.expand(parseGophermap(text), dir, depth+1)
+				if err := m.expand(parseGophermap(text), dir, depth+1); err != nil {
+					return err
+				}
+			} else if m.ctx.Err() != nil {
+				return m.ctx.Err()
 			}
 			continue
 		}
@@ -229,7 +274,7 @@ func (m *menuBuilder) search(dir, words string) error {
 	for len(queue) > 0 && visits < m.s.maxSearchVisits() && found < m.s.maxSearchResults() {
 		d := queue[0]
 		queue = queue[1:]
-		ents, err := m.tree.ReadDir(m.ctx, d)
+		ents, err := m.tree.ReadDir(m.ctx, d, m.s.maxSearchVisits()-visits)
 		if err != nil {
 			if m.ctx.Err() != nil {
 				return m.ctx.Err()

@@ -1,16 +1,19 @@
 package gopher
 
 import (
+	"context"
 	"errors"
 	"html"
 	"io"
 	"io/fs"
 	"strings"
+
+	"github.com/plumbnet/plumb/internal/lifecycle"
 )
 
 // respond answers one request line.
 func (c *conn) respond(line string) {
-	r, err := parseRequest(line, orDefault(c.s.MaxSelectorLength, DefaultMaxSelectorLength))
+	r, err := parseRequest(line, lifecycle.OrDefault(c.s.MaxSelectorLength, DefaultMaxSelectorLength))
 	if err != nil {
 		msg := "Bad selector"
 		if e, ok := isSelectorError(err); ok {
@@ -24,7 +27,13 @@ func (c *conn) respond(line string) {
 		c.redirect(r.web)
 		return
 	}
-	tree, err := c.s.Backend.Tree(c.ctx, r.user)
+	ctx := c.ctx
+	if d := lifecycle.Timeout(c.s.RequestTimeout, DefaultRequestTimeout); d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	tree, err := c.s.Backend.Tree(ctx, r.user)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			c.writeError(errNoUser.Error())
@@ -36,13 +45,13 @@ func (c *conn) respond(line string) {
 	if cl, ok := tree.(io.Closer); ok {
 		defer cl.Close()
 	}
-	fi, err := tree.Stat(c.ctx, r.path)
+	fi, err := tree.Stat(ctx, r.path)
 	if err != nil {
 		c.fail(err, "stat failed", line)
 		return
 	}
 	host, port := c.hostPort()
-	m := &menuBuilder{s: c.s, ctx: c.ctx, tree: tree, user: r.user, host: host, port: port}
+	m := &menuBuilder{s: c.s, ctx: ctx, tree: tree, user: r.user, host: host, port: port}
 	switch {
 	case fi.IsDir() && r.search != "":
 		if c.s.NoSearch {
@@ -59,7 +68,7 @@ func (c *conn) respond(line string) {
 		c.writeError("Only a directory can be searched")
 		return
 	default:
-		c.file(tree, r)
+		c.file(ctx, tree, r)
 		return
 	}
 	if err != nil {
@@ -78,8 +87,8 @@ func (c *conn) respond(line string) {
 // and dot-stuff it, but the clients in use (curl, lynx) and gophernicus
 // treat text as bytes to the end, and a client that looks for the "."
 // finds the end of the connection instead.
-func (c *conn) file(tree FS, r request) {
-	f, err := tree.Open(c.ctx, r.path)
+func (c *conn) file(ctx context.Context, tree FS, r request) {
+	f, err := tree.Open(ctx, r.path)
 	if err != nil {
 		c.fail(err, "open failed", r.selector())
 		return

@@ -23,6 +23,9 @@ const (
 	DefaultMaxMenuItems      = 10000
 	DefaultMaxSearchResults  = 200
 	DefaultMaxSearchVisits   = 20000 // directory entries one search looks at
+	DefaultMaxMapReads       = 64    // gophermap files one request reads
+	DefaultMaxMapEntries     = 20000 // gophermap lines one request expands, includes together
+	DefaultRequestTimeout    = 30 * time.Second
 )
 
 // ALPN is the TLS application protocol name of gopher over TLS.
@@ -59,6 +62,8 @@ type Server struct {
 	LineTimeout time.Duration
 	// WriteTimeout bounds each write of a response.
 	WriteTimeout time.Duration
+	// TLSTimeout bounds a TLS handshake.
+	TLSTimeout time.Duration
 	// MaxSelectorLength bounds the request line; a longer one gets a
 	// type-3 error.
 	MaxSelectorLength int
@@ -68,6 +73,15 @@ type Server struct {
 	// MaxSearchResults and MaxSearchVisits bound one type-7 search.
 	MaxSearchResults int
 	MaxSearchVisits  int
+	// MaxMapReads bounds the gophermap files one request reads (its
+	// own, "=" includes and inline "*.gophermap" files; each at most
+	// once), MaxMapEntries the lines of them it expands in all.
+	MaxMapReads   int
+	MaxMapEntries int
+	// RequestTimeout bounds the time to find what a request names and
+	// to build its menu or search; a file's sending is bounded by
+	// WriteTimeout instead.
+	RequestTimeout time.Duration
 	// NoSearch leaves the type-7 file name search out of generated
 	// menus and refuses searches.
 	NoSearch bool
@@ -80,27 +94,17 @@ type Server struct {
 
 func (s *Server) logger() *slog.Logger { return lifecycle.Logger(s.Logger) }
 
-func orDefault(v, d int) int {
-	if v <= 0 {
-		return d
-	}
-	return v
-}
-
-func (s *Server) maxMenuItems() int { return orDefault(s.MaxMenuItems, DefaultMaxMenuItems) }
-func (s *Server) maxMapSize() int   { return orDefault(s.MaxMapSize, DefaultMaxMapSize) }
+func (s *Server) maxMenuItems() int { return lifecycle.OrDefault(s.MaxMenuItems, DefaultMaxMenuItems) }
+func (s *Server) maxMapSize() int   { return lifecycle.OrDefault(s.MaxMapSize, DefaultMaxMapSize) }
 func (s *Server) maxSearchResults() int {
-	return orDefault(s.MaxSearchResults, DefaultMaxSearchResults)
+	return lifecycle.OrDefault(s.MaxSearchResults, DefaultMaxSearchResults)
 }
-func (s *Server) maxSearchVisits() int { return orDefault(s.MaxSearchVisits, DefaultMaxSearchVisits) }
-
-// wireTimeout turns a Duration field into internal/wire's form, where
-// 0 is wire's own default: the package's default d for 0, negative for none.
-func wireTimeout(v, d time.Duration) time.Duration {
-	if t := lifecycle.Timeout(v, d); t > 0 {
-		return t
-	}
-	return -1
+func (s *Server) maxSearchVisits() int {
+	return lifecycle.OrDefault(s.MaxSearchVisits, DefaultMaxSearchVisits)
+}
+func (s *Server) maxMapReads() int { return lifecycle.OrDefault(s.MaxMapReads, DefaultMaxMapReads) }
+func (s *Server) maxMapEntries() int {
+	return lifecycle.OrDefault(s.MaxMapEntries, DefaultMaxMapEntries)
 }
 
 // ListenerTLSConfig returns TLSConfig with ALPN "gopher" agreed with

@@ -3,10 +3,7 @@ package interop
 import (
 	"net"
 	"os"
-	"os/exec"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -14,48 +11,17 @@ import (
 // inFingerd is Debian's fingerd (package fingerd), an inetd service.
 const inFingerd = "/usr/sbin/in.fingerd"
 
-// startFingerd runs in.fingerd under socat on a free loopback port, as
-// inetd would, and returns the address; it is stopped with the test.
+// startFingerd runs in.fingerd under socat, as inetd would, and
+// returns the address; it is stopped with the test.
 func startFingerd(t *testing.T) string {
 	t.Helper()
-	socat := need(t, "socat")
 	if _, err := os.Stat(inFingerd); err != nil {
 		if requirePeers() {
 			t.Fatalf("peer %s is required (PLUMB_INTEROP=require) but not installed", inFingerd)
 		}
 		t.Skipf("peer %s not installed (Debian package fingerd)", inFingerd)
 	}
-	port := freePort(t)
-	cmd := exec.Command(socat, "TCP-LISTEN:"+strconv.Itoa(port)+",bind=127.0.0.1,fork,reuseaddr", "EXEC:"+inFingerd)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // socat and its forks, stopped together
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		cmd.Wait()
-	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	waitListening(t, addr)
-	return addr
-}
-
-// waitListening waits until addr accepts a connection; the probe sends
-// nothing, which in.fingerd takes as an empty query and answers.
-func waitListening(t testing.TB, addr string) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("nothing listens on %s after 10s: %v", addr, err)
-		}
-		time.Sleep(wait)
-	}
+	return startInetd(t, "TCP-LISTEN", "", "EXEC:"+inFingerd)
 }
 
 // TestFingerClientAgainstFingerd runs plumb finger against Debian's

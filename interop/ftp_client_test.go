@@ -45,7 +45,7 @@ func peerCert(t *testing.T, dir string) (certFile, keyFile string, cfg *tls.Conf
 
 // startPeerProcess starts a peer server in its own process group and
 // kills that group when the test ends.
-func startPeerProcess(t *testing.T, cmd *exec.Cmd) {
+func startPeerProcess(t testing.TB, cmd *exec.Cmd) {
 	t.Helper()
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -34,7 +33,7 @@ func needGophernicus(t testing.TB) string {
 }
 
 // startGophernicus serves root with gophernicus the way inetd would:
-// socat accepts on a free loopback port and runs one gophernicus per
+// socat accepts on a loopback port and runs one gophernicus per
 // connection. It returns the address; both stop with the test.
 func startGophernicus(t testing.TB, root string) string {
 	t.Helper()
@@ -47,55 +46,15 @@ func startGophernicus(t testing.TB, root string) string {
 // (-T) that the port is TLS, so its menus say so.
 func startGophernicusTLS(t testing.TB, root, certDir string) string {
 	t.Helper()
-	socat := need(t, "socat")
 	gph := needGophernicus(t)
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
 	// -nr: run as root in a test container; -ns: no syslog; -nv: no
-	// virtual hosts (the root is the tree).
-	listen := fmt.Sprintf("TCP-LISTEN:%d,bind=127.0.0.1,fork,reuseaddr", port)
-	exe := fmt.Sprintf("EXEC:%s -h 127.0.0.1 -p %d -r %s -nr -ns -nv", gph, port, root)
-	if certDir != "" {
-		certFile, keyFile := testkit.TLSFiles(t, certDir)
-		listen = fmt.Sprintf("OPENSSL-LISTEN:%d,bind=127.0.0.1,fork,reuseaddr,cert=%s,key=%s,verify=0", port, certFile, keyFile)
-		exe += fmt.Sprintf(" -T %d", port)
+	// virtual hosts (the root is the tree). The port is socat's.
+	child := fmt.Sprintf("SYSTEM:exec %s -h 127.0.0.1 -p $SOCAT_SOCKPORT -r %s -nr -ns -nv", gph, root)
+	if certDir == "" {
+		return startInetd(t, "TCP-LISTEN", "", child)
 	}
-	cmd := exec.Command(socat, listen, exe)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	var errb bytes.Buffer
-	cmd.Stderr = &errb
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) // socat and the gophernicus it forked
-		select {
-		case <-done:
-		case <-time.After(5 * time.Second):
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	testkit.Eventually(t, 10*time.Second, "socat listening for gophernicus", func() bool {
-		select {
-		case <-done:
-			t.Fatalf("socat ended: %s", errb.String())
-		default:
-		}
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
-	return addr
+	certFile, keyFile := testkit.TLSFiles(t, certDir)
+	return startInetd(t, "OPENSSL-LISTEN", fmt.Sprintf(",cert=%s,key=%s,verify=0", certFile, keyFile), child+" -T $SOCAT_SOCKPORT")
 }
 
 // gophernicusTree writes the tree the client tests read.

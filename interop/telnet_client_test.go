@@ -3,15 +3,12 @@ package interop
 import (
 	"bytes"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -19,7 +16,7 @@ import (
 )
 
 // startTelnetd runs Debian's inetutils telnetd (inetd-style, one
-// process per connection) under socat on a free loopback port, with
+// process per connection) under socat on a loopback port, with
 // program instead of login(1) (-E), and returns its address.
 func startTelnetd(t *testing.T, program string) string {
 	t.Helper()
@@ -28,32 +25,7 @@ func startTelnetd(t *testing.T, program string) string {
 		need(t, "in.telnetd") // skips, or fails under PLUMB_INTEROP=require
 		telnetd, _ = exec.LookPath("in.telnetd")
 	}
-	socat := need(t, "socat")
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	cmd := exec.Command(socat, "TCP-LISTEN:"+strconv.Itoa(port)+",bind=127.0.0.1,reuseaddr,fork",
-		"EXEC:"+telnetd+" -h -E "+program)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its children go with it
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
-		cmd.Wait()
-	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	testkit.Eventually(t, 10*time.Second, "socat listening for telnetd", func() bool {
-		c, err := net.Dial("tcp", addr)
-		if err == nil {
-			c.Close()
-		}
-		return err == nil
-	})
-	return addr
+	return startInetd(t, "TCP-LISTEN", "", "EXEC:"+telnetd+" -h -E "+program)
 }
 
 // TestTelnetClientAgainstTelnetd: plumb telnet, on a terminal, against

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/plumbnet/plumb/internal/lifecycle"
 	"github.com/plumbnet/plumb/internal/wire"
 	"github.com/plumbnet/plumb/sasl"
 )
@@ -21,7 +22,7 @@ const refusePlaintext = "-ERR [AUTH] Plaintext authentication disallowed without
 // under TLS, which a *tls.Conn from the listener or STLS gives, or
 // from loopback.
 func (c *conn) plaintextOK() bool {
-	return c.tls != nil || c.s.InsecureAuth || sasl.IsLoopback(c.nc.RemoteAddr())
+	return c.tls != nil || c.s.InsecureAuth || sasl.IsLoopback(c.w.Conn().RemoteAddr())
 }
 
 func (c *conn) cmdUser(cmd command) error {
@@ -195,7 +196,7 @@ func (c *conn) loggedIn(user string, drop Maildrop, err error) {
 }
 
 func (c *conn) closeAfterAuthFailures() {
-	if c.authFails >= orDefault(c.s.MaxAuthFailures, DefaultMaxAuthFailures) {
+	if c.authFails >= lifecycle.OrDefault(c.s.MaxAuthFailures, DefaultMaxAuthFailures) {
 		c.reply("-ERR [AUTH] Too many authentication failures, closing connection")
 		c.quit = true
 	}
@@ -215,15 +216,13 @@ func (c *conn) cmdSTLS(cmd command) error {
 		// to carry them into the TLS session (plaintext injection).
 		return errors.New("pop3: data after STLS before the TLS handshake")
 	}
-	tc := tls.Server(c.nc, c.s.TLSConfig)
-	c.mu.Lock()
-	c.nc = tc
-	c.mu.Unlock()
+	tc := tls.Server(c.w.Conn(), c.s.TLSConfig)
+	c.w.SetConn(tc)
 	if err := c.handshake(tc); err != nil {
 		return fmt.Errorf("pop3: STLS handshake: %w", err)
 	}
 	c.br.Reset(tc)
-	c.bw.Reset(deadlineWriter{c})
+	c.bw.Reset(c.w)
 	c.user = ""
 	return nil
 }

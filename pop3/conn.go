@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
-	"sync"
 	"time"
 
 	"github.com/plumbnet/plumb/internal/lifecycle"
@@ -32,8 +31,6 @@ type conn struct {
 	ctx    context.Context // ends with the session, and when the server closes
 	cancel context.CancelFunc
 
-	writeTimeout time.Duration // from lifecycle.Timeout: 0 is none
-
 	tls       *tls.ConnectionState // nil until a TLS handshake completes
 	state     state
 	user      string // from USER, waiting for PASS
@@ -46,78 +43,37 @@ type conn struct {
 	msgs    []Message
 	deleted []bool
 
-	mu      sync.Mutex
-	nc      net.Conn // replaced by STLS
-	waiting bool     // reading the next command or SASL response
-	woken   bool     // Shutdown asked the session to end while waiting
+	w *lifecycle.Waker // the connection (replaced by STLS); waiting for a command or SASL response
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(s.loop.Context())
-	c := &conn{s: s, nc: nc, ctx: ctx, cancel: cancel, state: stateAuthorization,
-		br: bufio.NewReaderSize(nc, 8192), writeTimeout: lifecycle.Timeout(s.WriteTimeout, DefaultWriteTimeout)}
-	c.bw = bufio.NewWriterSize(deadlineWriter{c}, 32<<10)
+	c := &conn{s: s, ctx: ctx, cancel: cancel, state: stateAuthorization,
+		br: bufio.NewReaderSize(nc, 8192), w: lifecycle.NewWaker(nc, lifecycle.Timeout(s.WriteTimeout, DefaultWriteTimeout))}
+	c.bw = bufio.NewWriterSize(c.w, 32<<10)
 	c.lr = wire.NewReader(c.br)
 	c.lr.Lenient = true // RFC 1939 clients typed by hand send bare LF
-	c.lr.MaxLine = orDefault(s.MaxLineLength, DefaultMaxLineLength)
-	c.lr.Conn = deadliner{c}
-	c.lr.IdleTimeout = wireTimeout(s.IdleTimeout, DefaultIdleTimeout)
-	c.lr.LineTimeout = wireTimeout(s.LineTimeout, DefaultLineTimeout)
+	c.lr.MaxLine = lifecycle.OrDefault(s.MaxLineLength, DefaultMaxLineLength)
+	c.lr.Conn = c.w
+	c.lr.IdleTimeout = lifecycle.WireTimeout(s.IdleTimeout, DefaultIdleTimeout)
+	c.lr.LineTimeout = lifecycle.WireTimeout(s.LineTimeout, DefaultLineTimeout)
 	return c
-}
-
-// deadlineWriter is what the session's buffered writer writes to: each
-// write to the connection, under TLS too, must be out within
-// WriteTimeout.
-type deadlineWriter struct{ c *conn }
-
-func (w deadlineWriter) Write(p []byte) (int, error) {
-	w.c.nc.SetWriteDeadline(lifecycle.Deadline(w.c.writeTimeout))
-	return w.c.nc.Write(p)
-}
-
-// deadliner sets the session's read deadlines for the line reader; once
-// the session is woken, every deadline is in the past, so a Wake that
-// comes while the reader is about to set its own cannot be lost.
-type deadliner struct{ c *conn }
-
-func (d deadliner) SetReadDeadline(t time.Time) error {
-	d.c.mu.Lock()
-	defer d.c.mu.Unlock()
-	if d.c.woken {
-		t = time.Unix(1, 0)
-	}
-	return d.c.nc.SetReadDeadline(t)
 }
 
 // Wake ends the session if it is waiting for a command; a command in
 // progress finishes first, and the session then sees the loop closing.
-func (c *conn) Wake() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.waiting {
-		c.woken = true
-		c.nc.SetReadDeadline(time.Unix(1, 0))
-	}
-}
+func (c *conn) Wake() { c.w.Wake() }
 
 // Close closes the connection at once.
-func (c *conn) Close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.nc.Close()
-}
+func (c *conn) Close() { c.w.Close() }
 
-func (c *conn) setWaiting(w bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.waiting = w
-}
+func (c *conn) setWaiting(w bool) { c.w.SetWaiting(w) }
 
-func (c *conn) remote() string { return c.nc.RemoteAddr().String() }
+func (c *conn) remote() string { return c.w.Conn().RemoteAddr().String() }
 
 func (c *conn) info() ConnInfo {
-	return ConnInfo{RemoteAddr: c.nc.RemoteAddr(), LocalAddr: c.nc.LocalAddr(), TLS: c.tls}
+	nc := c.w.Conn()
+	return ConnInfo{RemoteAddr: nc.RemoteAddr(), LocalAddr: nc.LocalAddr(), TLS: c.tls}
 }
 
 // Serve runs the session.
@@ -135,7 +91,7 @@ func (c *conn) Serve() {
 		}
 		c.Close()
 	}()
-	if tc, ok := c.nc.(*tls.Conn); ok {
+	if tc, ok := c.w.Conn().(*tls.Conn); ok {
 		// No command is in progress yet: Shutdown may end the handshake.
 		c.setWaiting(true)
 		err := c.handshake(tc)
@@ -154,7 +110,7 @@ func (c *conn) Serve() {
 	if c.bw.Flush() != nil {
 		return
 	}
-	maxBad := orDefault(c.s.MaxBadCommands, DefaultMaxBadCommands)
+	maxBad := lifecycle.OrDefault(c.s.MaxBadCommands, DefaultMaxBadCommands)
 	for !c.quit {
 		line, err := c.next()
 		switch {
@@ -219,14 +175,14 @@ func (c *conn) waitLine() (string, error) {
 // handshake completes a TLS handshake under DefaultTLSTimeout; the
 // session is TLS from then on.
 func (c *conn) handshake(tc *tls.Conn) error {
-	tc.SetDeadline(time.Now().Add(DefaultTLSTimeout))
+	c.w.SetDeadline(time.Now().Add(DefaultTLSTimeout)) // tc's: SetConn came first
 	if c.s.loop.Closing() {
 		return errShutdown
 	}
 	if err := tc.HandshakeContext(c.ctx); err != nil {
 		return err
 	}
-	tc.SetDeadline(time.Time{})
+	c.w.SetDeadline(time.Time{})
 	st := tc.ConnectionState()
 	c.tls = &st
 	return nil

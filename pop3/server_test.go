@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plumbnet/plumb/internal/lifecycle"
 	"github.com/plumbnet/plumb/internal/testkit"
 )
 
@@ -279,8 +280,8 @@ func TestTimeoutFields(t *testing.T) {
 		{-1, -1},
 		{time.Second, time.Second},
 	} {
-		if got := wireTimeout(tc.v, DefaultIdleTimeout); got != tc.want {
-			t.Errorf("wireTimeout(%v, %v) = %v, want %v", tc.v, DefaultIdleTimeout, got, tc.want)
+		if got := lifecycle.WireTimeout(tc.v, DefaultIdleTimeout); got != tc.want {
+			t.Errorf("lifecycle.WireTimeout(%v, %v) = %v, want %v", tc.v, DefaultIdleTimeout, got, tc.want)
 		}
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
-	"sync"
 	"time"
 
 	"github.com/plumbnet/plumb/internal/lifecycle"
@@ -19,7 +18,8 @@ import (
 // program runs, another copies its output to the client.
 type conn struct {
 	s      *Server
-	nc     net.Conn
+	nc     net.Conn         // never replaced: implicit TLS is a *tls.Conn from the start
+	wk     *lifecycle.Waker // nc's deadlines and writes; waiting but inside a backend call
 	w      *Writer
 	p      Parser
 	neg    Negotiator
@@ -28,7 +28,7 @@ type conn struct {
 	cancel context.CancelFunc
 	buf    []byte
 
-	idle, write   time.Duration // from lifecycle.Timeout: 0 is none
+	idle          time.Duration // from lifecycle.Timeout: 0 is none
 	loginDeadline time.Time     // zero once logged in, or with no limit
 	ttypeAsked    bool          // TTYPE SEND went out, IS not yet back
 
@@ -40,19 +40,15 @@ type conn struct {
 	// typeahead is what the client sent after its password, before the
 	// program started: the program reads it first.
 	typeahead []byte
-
-	mu      sync.Mutex
-	waiting bool // not inside a backend call
-	woken   bool // Shutdown asked the session to end
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(s.loop.Context())
 	c := &conn{s: s, nc: nc, ctx: ctx, cancel: cancel, term: newTerminal(), buf: make([]byte, 4096),
-		idle:  lifecycle.Timeout(s.IdleTimeout, DefaultIdleTimeout),
-		write: lifecycle.Timeout(s.WriteTimeout, DefaultWriteTimeout),
+		idle: lifecycle.Timeout(s.IdleTimeout, DefaultIdleTimeout),
+		wk:   lifecycle.NewWaker(nc, lifecycle.Timeout(s.WriteTimeout, DefaultWriteTimeout)),
 	}
-	c.w = NewWriter(deadlineWriter{c})
+	c.w = NewWriter(c.wk)
 	c.p = Parser{MaxSubnegotiation: s.MaxSubnegotiation, NewlineCR: true}
 	c.neg = Negotiator{AcceptLocal: serverLocal, AcceptRemote: serverRemote}
 	c.term.Info = ConnInfo{RemoteAddr: nc.RemoteAddr(), LocalAddr: nc.LocalAddr()}
@@ -74,32 +70,14 @@ func serverRemote(o Option) bool {
 	return false
 }
 
-type deadlineWriter struct{ c *conn }
-
-func (w deadlineWriter) Write(p []byte) (int, error) {
-	w.c.nc.SetWriteDeadline(lifecycle.Deadline(w.c.write))
-	return w.c.nc.Write(p)
-}
-
 // Wake ends the session unless it is inside a backend call, which
 // finishes first; the session then sees the loop closing.
-func (c *conn) Wake() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.woken = true
-	if c.waiting {
-		c.nc.SetReadDeadline(time.Unix(1, 0))
-	}
-}
+func (c *conn) Wake() { c.wk.Wake() }
 
 // Close closes the connection at once.
-func (c *conn) Close() { c.nc.Close() }
+func (c *conn) Close() { c.wk.Close() }
 
-func (c *conn) setWaiting(w bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.waiting = w
-}
+func (c *conn) setWaiting(w bool) { c.wk.SetWaiting(w) }
 
 func (c *conn) remote() string { return c.nc.RemoteAddr().String() }
 
@@ -166,14 +144,14 @@ func (c *conn) Serve() {
 
 // handshake completes a TLS handshake under DefaultTLSTimeout.
 func (c *conn) handshake(tc *tls.Conn) error {
-	tc.SetDeadline(time.Now().Add(DefaultTLSTimeout))
+	c.wk.SetDeadline(time.Now().Add(DefaultTLSTimeout))
 	if c.s.loop.Closing() {
 		return errShutdown
 	}
 	if err := tc.HandshakeContext(c.ctx); err != nil {
 		return err
 	}
-	tc.SetDeadline(time.Time{})
+	c.wk.SetDeadline(time.Time{})
 	st := tc.ConnectionState()
 	c.term.Info.TLS = &st
 	return nil
@@ -190,14 +168,11 @@ func (c *conn) pump() error {
 	if !c.loginDeadline.IsZero() && (dl.IsZero() || c.loginDeadline.Before(dl)) {
 		dl = c.loginDeadline
 	}
-	c.mu.Lock()
-	if c.woken {
-		c.mu.Unlock()
+	if c.s.loop.Closing() { // a Wake came, or comes: it ends the wait
 		return errShutdown
 	}
 	// A Wake from now on moves this deadline into the past.
-	c.nc.SetReadDeadline(dl)
-	c.mu.Unlock()
+	c.wk.SetReadDeadline(dl)
 	n, err := c.nc.Read(c.buf)
 	if n > 0 {
 		c.p.Parse(c.buf[:n], c.token)

@@ -3,6 +3,8 @@ package telnet
 import (
 	"errors"
 	"io"
+
+	"github.com/plumbnet/plumb/internal/lifecycle"
 )
 
 // errHangup is a client ending the login with ^D.
@@ -79,7 +81,7 @@ func (e *lineEditor) key(b byte) {
 // end and refused with errLineTooLong, leaving what followed it in the
 // returned carry.
 func (c *conn) readLine(prompt string, echo bool, carry []byte) (string, []byte, error) {
-	e := &lineEditor{c: c, echo: echo, max: orDefault(c.s.MaxLineLength, DefaultMaxLineLength)}
+	e := &lineEditor{c: c, echo: echo, max: lifecycle.OrDefault(c.s.MaxLineLength, DefaultMaxLineLength)}
 	c.say(prompt)
 	c.data = e.feed
 	defer func() { c.data = nil }()
@@ -165,7 +167,7 @@ func (c *conn) login() (Program, error) {
 // tooManyAttempts reports whether attempt was the last failure allowed,
 // telling the client so.
 func (c *conn) tooManyAttempts(attempt int) bool {
-	if attempt < orDefault(c.s.MaxLoginAttempts, DefaultMaxLoginAttempts) {
+	if attempt < lifecycle.OrDefault(c.s.MaxLoginAttempts, DefaultMaxLoginAttempts) {
 		return false
 	}
 	c.say("Too many failed logins.\r\n")

@@ -81,13 +81,6 @@ type Server struct {
 
 func (s *Server) logger() *slog.Logger { return lifecycle.Logger(s.Logger) }
 
-func orDefault(v, d int) int {
-	if v <= 0 {
-		return d
-	}
-	return v
-}
-
 // ListenAndServe listens on addr ("127.0.0.1:10023") and serves it.
 func (s *Server) ListenAndServe(addr string) error {
 	ln, err := net.Listen("tcp", addr)

@@ -42,6 +42,15 @@ type User struct {
 	FullName string
 }
 
+// HomeName is the name of u's home in the file tree: Home, or the
+// account's name when Home is not set.
+func (u User) HomeName() string {
+	if u.Home != "" {
+		return u.Home
+	}
+	return u.Name
+}
+
 // Account is one entry of [DB.List].
 type Account struct {
 	User

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/plumbnet/plumb/finger"
+	"github.com/plumbnet/plumb/internal/termsafe"
 )
 
 func init() { addCommand(newFingerCmd) }
@@ -38,12 +39,20 @@ UTF-8 or are C1 controls as \xNN. --raw writes the bytes as they came.
 There is no --json: the answer has no structure to give.`,
 		Example: `  plumb finger alice@localhost:10079
   plumb finger -l alice@localhost:10079        # the long form (/W)
+  plumb finger /W alice@localhost:10079        # the same
   plumb finger @localhost:10079                # who is logged in, where offered
   plumb finger alice@example.org
   plumb finger --raw alice@example.org > alice.txt`,
-		Args: cobra.ExactArgs(1),
+		Args: cobra.RangeArgs(1, 2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			q, addr, err := fingerTarget(args[0])
+			target := args[0]
+			if len(args) == 2 {
+				if !strings.EqualFold(args[0], "/W") {
+					return withExit(2, fmt.Errorf("%q: give [/W] USER@HOST (one target)", strings.Join(args, " ")))
+				}
+				target = "/W " + args[1]
+			}
+			q, addr, err := fingerTarget(target)
 			if err != nil {
 				return withExit(2, err)
 			}
@@ -55,7 +64,7 @@ There is no --json: the answer has no structure to give.`,
 			}
 			out := body
 			if !raw {
-				out = finger.Harmless(body)
+				out = termsafe.Bytes(body)
 				if len(out) > 0 && out[len(out)-1] != '\n' {
 					out = append(out, '\n')
 				}

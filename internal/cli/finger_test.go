@@ -2,9 +2,11 @@ package cli
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/plumbnet/plumb/finger"
+	"github.com/plumbnet/plumb/internal/testkit"
 )
 
 func TestFingerTarget(t *testing.T) {
@@ -30,3 +32,23 @@ func TestFingerTarget(t *testing.T) {
 		}
 	}
 }
+
+// TestFingerCommandSlashW: "plumb finger /W alice@host", two arguments
+// as Use shows, asks for the long form.
+func TestFingerCommandSlashW(t *testing.T) {
+	be := &finger.MemoryBackend{}
+	be.Set(finger.Entry{Login: "alice", Name: "Alice", Plan: ptr("a plan"), Project: ptr("the project")})
+	addr := testkit.Serve(t, &finger.Server{Backend: be}, nil)
+	out, errs, err := runSocketCmd(t, nil, "finger", "/W", "alice@"+addr)
+	if err != nil || !strings.Contains(out, "the project") {
+		t.Errorf("plumb finger /W alice@%s = %q, %v (%s); want the long form", addr, out, err, errs)
+	}
+	if out, _, err := runSocketCmd(t, nil, "finger", "alice@"+addr); err != nil || strings.Contains(out, "the project") {
+		t.Errorf("plumb finger alice@%s = %q, %v; want the short form", addr, out, err)
+	}
+	if _, _, err := runSocketCmd(t, nil, "finger", "bob", "alice@"+addr); socketExitCode(err) != 2 {
+		t.Errorf("plumb finger bob alice@host = %v, want a usage error", err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -7,15 +7,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
 	"github.com/plumbnet/plumb/gopher"
+	"github.com/plumbnet/plumb/internal/termsafe"
 )
 
 func init() { addCommand(newGopherCmd) }
@@ -36,7 +39,8 @@ default) and shows its menu with the links numbered. Then type:
 
   N              open link N: a menu or a text, or ask for the words of a search
   N WORDS        search with link N (a type-7 item)
-  s N [FILE]     save link N to FILE (default: its name)
+  s N [FILE]     save link N to FILE (default: its name, without a leading
+                 dot or a path; NAME.1, NAME.2, ... when NAME exists)
   b              back to the previous menu
   o URL          open another gopher:// or gophers:// URL
   u [N]          show the URL of this menu or of link N
@@ -48,7 +52,8 @@ Commands come from standard input, so a script can pipe them in:
 
 --dump prints the menu (or text) at URL and exits, as lynx -dump does;
 --json prints a menu's items as JSON. Control characters the server
-sends are shown as ^X, so a menu cannot take over the terminal. gophers://
+sends are shown as ^X (C1 controls and bytes that are not UTF-8 as
+\xNN), so a menu cannot take over the terminal. gophers://
 is TLS: the certificate must verify (--ca FILE, or --insecure).`,
 		Example: `  plumb gopher
   plumb gopher gopher://localhost:10070/1/~alice/
@@ -122,7 +127,7 @@ func (b *browser) run(ctx context.Context, u gopher.URL) error {
 			return nil
 		}
 		if err := b.command(ctx, line); err != nil {
-			b.printf("%s\n", visible(err.Error()))
+			b.printf("%s\n", termsafe.String(err.Error()))
 		}
 	}
 }
@@ -151,14 +156,14 @@ func (b *browser) command(ctx context.Context, line string) error {
 		return b.visit(ctx, u)
 	case "u", "url":
 		if arg == "" {
-			b.printf("%s\n", b.history[len(b.history)-1])
+			b.printf("%s\n", termsafe.String(b.history[len(b.history)-1].String()))
 			return nil
 		}
 		u, err := b.link(arg)
 		if err != nil {
 			return err
 		}
-		b.printf("%s\n", u)
+		b.printf("%s\n", termsafe.String(u.String())) // the host is the server's to choose
 		return nil
 	case "s", "save":
 		n, file, _ := strings.Cut(arg, " ")
@@ -229,7 +234,7 @@ func (b *browser) visit(ctx context.Context, u gopher.URL) error {
 	case u.Type == gopher.TypeText:
 		return b.show(ctx, u)
 	case u.Type == gopher.TypeHTML && strings.HasPrefix(u.Selector, "URL:"):
-		b.printf("a web link: %s\n", visible(strings.TrimPrefix(u.Selector, "URL:")))
+		b.printf("a web link: %s\n", termsafe.String(strings.TrimPrefix(u.Selector, "URL:")))
 		return nil
 	case u.Type == gopher.TypeTelnet || u.Type == gopher.TypeInfo || u.Type == gopher.TypeError:
 		return fmt.Errorf("item type %c cannot be opened here", u.Type)
@@ -260,12 +265,12 @@ func (b *browser) printMenu() {
 	for i, it := range b.items {
 		switch it.Type {
 		case gopher.TypeInfo:
-			b.printf("           %s\n", visible(it.Display))
+			b.printf("           %s\n", termsafe.String(it.Display))
 		case gopher.TypeError:
-			b.printf("       !!  %s\n", visible(it.Display))
+			b.printf("       !!  %s\n", termsafe.String(it.Display))
 		default:
 			b.links = append(b.links, i)
-			b.printf("%4d %-5s %s\n", len(b.links), typeLabel(it.Type), visible(it.Display))
+			b.printf("%4d %-5s %s\n", len(b.links), typeLabel(it.Type), termsafe.String(it.Display))
 		}
 	}
 }
@@ -309,25 +314,29 @@ func (b *browser) show(ctx context.Context, u gopher.URL) error {
 	if u.Type != gopher.TypeText {
 		return fmt.Errorf("%s is not text (type %c): fetch it with plumb get", u, u.Type)
 	}
-	_, err = c.Text(ctx, u, visibleWriter{b.out})
-	return err
+	w := &termsafe.Writer{W: b.out}
+	if _, err = c.Text(ctx, u, w); err != nil {
+		return err
+	}
+	return w.Flush()
 }
 
-// save fetches u into file (its selector's last element by default).
+// save fetches u into file, or by default into a file named after the
+// selector's last element (see saveName). An existing file is never
+// overwritten: a FILE given is refused, a default name gets a number.
 func (b *browser) save(ctx context.Context, u gopher.URL, file string) error {
-	if file == "" {
-		file = path.Base(u.Selector)
-		if file == "/" || file == "." || file == "" {
-			file = "gopher-item"
-		}
-	}
 	c, err := b.client(u)
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if err != nil {
-		return fmt.Errorf("%w (give another file name: s N FILE)", err)
+	var f *os.File
+	if file != "" {
+		f, err = os.OpenFile(file, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return fmt.Errorf("%w (give another file name: s N FILE)", err)
+		}
+	} else if f, file, err = createNew(saveName(u.Selector)); err != nil {
+		return fmt.Errorf("%w (give a file name: s N FILE)", err)
 	}
 	var n int64
 	switch {
@@ -351,7 +360,7 @@ func (b *browser) save(ctx context.Context, u gopher.URL, file string) error {
 		os.Remove(file)
 		return err
 	}
-	b.printf("saved %s (%d bytes)\n", file, n)
+	b.printf("saved %s (%d bytes)\n", termsafe.String(file), n)
 	return nil
 }
 
@@ -389,37 +398,38 @@ func (b *browser) printJSON(ctx context.Context, u gopher.URL) error {
 	return enc.Encode(out)
 }
 
-// visible shows control characters (ESC above all) as ^X, so that what
-// a server sends cannot drive the terminal.
-func visible(s string) string {
-	if !strings.ContainsFunc(s, isControl) {
-		return s
+// saveName is the default file name for an item: the last element of
+// its selector, which the server chose, made a plain name in the
+// current directory: no path separator, no leading dot (no
+// .bash_profile), no control character; "gopher-item" when nothing is
+// left.
+func saveName(selector string) string {
+	name := strings.TrimLeft(path.Base(selector), "/") // Base("/") is "/"
+	if i := strings.LastIndexByte(name, '\\'); i >= 0 {
+		name = name[i+1:]
 	}
-	var sb strings.Builder
-	for _, r := range s {
-		switch {
-		case r < ' ':
-			sb.WriteString("^" + string(r+'@'))
-			continue
-		case isControl(r):
-			sb.WriteString("^?")
-			continue
+	name = strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f || r >= 0x80 && r < 0xa0 || r == utf8.RuneError || r == ':' {
+			return '_'
 		}
-		sb.WriteRune(r)
+		return r
+	}, name)
+	name = strings.TrimLeft(name, ".")
+	if name == "" {
+		return "gopher-item"
 	}
-	return sb.String()
+	return name
 }
 
-func isControl(r rune) bool {
-	return (r < ' ' && r != '\t' && r != '\n') || r == 0x7f || (r >= 0x80 && r < 0xa0)
-}
-
-// visibleWriter writes text through visible.
-type visibleWriter struct{ w io.Writer }
-
-func (v visibleWriter) Write(p []byte) (int, error) {
-	if _, err := io.WriteString(v.w, visible(string(p))); err != nil {
-		return 0, err
+// createNew creates name, or name.1, name.2, … when it exists, and
+// returns the file and the name used.
+func createNew(name string) (*os.File, string, error) {
+	try := name
+	for i := 1; ; i++ {
+		f, err := os.OpenFile(try, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err == nil || !errors.Is(err, fs.ErrExist) || i > 99 {
+			return f, try, err
+		}
+		try = name + "." + strconv.Itoa(i)
 	}
-	return len(p), nil
 }

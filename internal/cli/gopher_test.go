@@ -1,7 +1,9 @@
 package cli
 
 import (
+	"bufio"
 	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -10,6 +12,7 @@ import (
 	"testing/fstest"
 
 	"github.com/plumbnet/plumb/gopher"
+	"github.com/plumbnet/plumb/internal/testkit"
 )
 
 // gopherTestServer serves a small tree in process and returns its address.
@@ -21,14 +24,7 @@ func gopherTestServer(t *testing.T) string {
 		"docs/guide.txt":  {Data: []byte("guide\n")},
 		"evil\x1b[31mred": {Data: []byte("x")}, // not listed: no selector could name it
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &gopher.Server{Backend: &gopher.FSBackend{Root: tree}}
-	go srv.Serve(ln)
-	t.Cleanup(func() { srv.Close() })
-	return ln.Addr().String()
+	return testkit.Serve(t, &gopher.Server{Backend: &gopher.FSBackend{Root: tree}}, nil)
 }
 
 func TestGopherCommand(t *testing.T) {
@@ -82,5 +78,83 @@ func TestGopherCommand(t *testing.T) {
 	_, _, err = runSocketCmd(t, nil, "put", filepath.Join(dir, "saved.dat"), "gopher://"+addr+"/9/x")
 	if code := socketExitCode(err); code != exitTransferUsage {
 		t.Errorf("plumb put gopher:// = %v (exit %d), want exit %d", err, code, exitTransferUsage)
+	}
+}
+
+// hostileGopher answers "" (the root) with menu, made with its own
+// address, and any other selector with body.
+func hostileGopher(t *testing.T, menu func(addr string) string, body string) string {
+	t.Helper()
+	ln := testkit.Listen(t)
+	addr := ln.Addr().String()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				line, _ := bufio.NewReader(c).ReadString('\n')
+				if line = strings.TrimRight(line, "\r\n"); line == "" || line == "/" {
+					fmt.Fprint(c, menu(addr))
+				} else {
+					fmt.Fprint(c, body)
+				}
+			}()
+		}
+	}()
+	return addr
+}
+
+// TestGopherSaveAndURLFromHostileServer: a server's host field and file
+// names reach the terminal made harmless, a default save name is never
+// a dot file or a path, and an existing file is never replaced.
+func TestGopherSaveAndURLFromHostileServer(t *testing.T) {
+	addr := hostileGopher(t, func(addr string) string {
+		host, port, _ := net.SplitHostPort(addr)
+		return "9prof\t/.bash_profile\t" + host + "\t" + port + "\r\n" +
+			"9up\t/a/..\\..\\x.bin\t" + host + "\t" + port + "\r\n" +
+			"9esc\t/name\x1b[2J.bin\t" + host + "\t" + port + "\r\n" +
+			"1far\t/\tevil\x1b]0;owned\x07.example\t70\r\n.\r\n"
+	}, "payload")
+	t.Chdir(t.TempDir())
+	if err := os.WriteFile("bash_profile", []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	in := strings.NewReader("s 1\ns 2\ns 3\nu 4\nq\n")
+	out, errs, err := runSocketCmd(t, in, "gopher", "gopher://"+addr+"/")
+	if err != nil {
+		t.Fatalf("plumb gopher = %v\n%s%s", err, out, errs)
+	}
+	if strings.ContainsAny(out, "\x1b\x07") {
+		t.Errorf("plumb gopher wrote a control character to the terminal:\n%q", out)
+	}
+	if _, err := os.Stat(".bash_profile"); err == nil {
+		t.Error("s 1 made .bash_profile in the current directory")
+	}
+	if b, err := os.ReadFile("bash_profile"); err != nil || string(b) != "mine" {
+		t.Errorf("bash_profile = %q, %v; want it left alone", b, err)
+	}
+	for _, name := range []string{"bash_profile.1", "x.bin", "name_[2J.bin"} {
+		if b, err := os.ReadFile(name); err != nil || string(b) != "payload" {
+			t.Errorf("saved %s = %q, %v; want the payload", name, b, err)
+		}
+	}
+	for _, want := range []string{"saved bash_profile.1 (7 bytes)", "saved x.bin (7 bytes)", "saved name_[2J.bin (7 bytes)", "evil^[]0;owned^G.example"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plumb gopher output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestSaveName(t *testing.T) {
+	for sel, want := range map[string]string{
+		"/pub/file.txt": "file.txt", "/.bash_profile": "bash_profile", "/..": "gopher-item", "/": "gopher-item",
+		"": "gopher-item", `/a\..\.ssh`: "ssh", "/x\x1b[1m": "x_[1m", "/c:boot.ini": "c_boot.ini",
+	} {
+		if got := saveName(sel); got != want {
+			t.Errorf("saveName(%q) = %q, want %q", sel, got, want)
+		}
 	}
 }

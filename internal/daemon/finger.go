@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/plumbnet/plumb/finger"
 	"github.com/plumbnet/plumb/internal/accounts"
@@ -69,7 +71,7 @@ func buildFinger(d *Daemon) ([]Service, error) {
 		return nil, nil
 	}
 	be := &fingerBackend{accounts: d.Accounts(), presence: d.Presence(), fields: map[string]bool{},
-		maxPlan: int64(cfg.MaxPlanBytes), log: d.Logger().With("service", "finger")}
+		maxPlan: int64(cfg.MaxPlanBytes), log: d.Logger().With("service", "finger"), now: time.Now}
 	for _, f := range cfg.Fields {
 		be.fields[f] = true
 	}
@@ -106,6 +108,10 @@ type fingerBackend struct {
 	fields   map[string]bool
 	maxPlan  int64
 	log      *slog.Logger
+	now      func() time.Time // time.Now; tests set it
+
+	mu     sync.Mutex
+	counts map[string]*unreadCount // by account: unread counts kept a while
 }
 
 var (
@@ -113,18 +119,19 @@ var (
 	_ finger.Lister  = (*fingerBackend)(nil)
 )
 
-// fingerable returns the account name asks for, unless it has opted out
-// with a .nofinger in its home: then, as for no account, ok is false.
+// fingerable returns the account name asks for and its home's tree
+// (nil when it has no home yet), unless it has opted out with a
+// .nofinger in its home: then, as for no account, ok is false.
 func (b *fingerBackend) fingerable(ctx context.Context, name string) (accounts.User, *filestore.Tree, bool, error) {
 	u, ok := b.accounts.Lookup(name)
 	if !ok {
 		return accounts.User{}, nil, false, nil
 	}
-	home := u.Home
-	if home == "" {
-		home = u.Name
+	// Asked by anyone: a missing home is not made, nor a home walked.
+	t, err := b.files.HomeIfExists(ctx, u.HomeName())
+	if errors.Is(err, fs.ErrNotExist) {
+		return u, nil, true, nil // no home: no .nofinger, no .plan
 	}
-	t, err := b.files.Home(ctx, home, filestore.Limits{ReadOnly: true})
 	if err != nil {
 		return u, nil, false, err
 	}
@@ -143,7 +150,9 @@ func (b *fingerBackend) User(ctx context.Context, c finger.ConnInfo, name string
 	if !ok {
 		return nil, finger.ErrNoSuchUser
 	}
-	defer tree.Close()
+	if tree != nil {
+		defer tree.Close()
+	}
 	e := &finger.Entry{Login: u.Name}
 	if b.fields["name"] {
 		e.Name = u.FullName
@@ -177,9 +186,57 @@ func (b *fingerBackend) User(ctx context.Context, c finger.ConnInfo, name string
 	return e, nil
 }
 
+// unreadTTL is how long an unread count is kept: queries, from anyone,
+// list an inbox at most once per interval.
+const unreadTTL = 10 * time.Second
+
+// maxUnreadCache bounds the counts kept; when full it starts over.
+const maxUnreadCache = 1024
+
+// unreadCount is one user's count, being made while done is open.
+type unreadCount struct {
+	done chan struct{}
+	at   time.Time
+	n    int
+	err  error
+}
+
 // unread counts the messages of u's inbox not seen yet: those still in
-// new/ and those without the Seen flag.
+// new/ and those without the Seen flag. A count made in the last
+// unreadTTL is answered again; queries that come while it is made wait
+// for it.
 func (b *fingerBackend) unread(ctx context.Context, u accounts.User) (int, error) {
+	now := b.now()
+	b.mu.Lock()
+	c, ok := b.counts[u.Name]
+	if !ok || (c.at != time.Time{} && now.Sub(c.at) >= unreadTTL) {
+		if b.counts == nil || len(b.counts) >= maxUnreadCache {
+			b.counts = map[string]*unreadCount{}
+		}
+		c = &unreadCount{done: make(chan struct{})}
+		b.counts[u.Name] = c
+		b.mu.Unlock()
+		c.n, c.err = b.countUnread(ctx, u)
+		b.mu.Lock()
+		if c.err != nil {
+			delete(b.counts, u.Name) // tried again by the next query
+		} else {
+			c.at = now
+		}
+		b.mu.Unlock()
+		close(c.done)
+		return c.n, c.err
+	}
+	b.mu.Unlock()
+	select {
+	case <-c.done:
+		return c.n, c.err
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+}
+
+func (b *fingerBackend) countUnread(ctx context.Context, u accounts.User) (int, error) {
 	mb, err := b.mail.Mailbox(ctx, u.Home, mailstore.Inbox)
 	if err != nil {
 		return 0, err
@@ -201,6 +258,9 @@ func (b *fingerBackend) unread(ctx context.Context, u accounts.User) (int, error
 // readText returns at most maxPlan bytes of a regular file of the tree,
 // marked when cut; a missing or unreadable file is "".
 func (b *fingerBackend) readText(ctx context.Context, t *filestore.Tree, name string) string {
+	if t == nil {
+		return "" // no home
+	}
 	fi, err := t.Stat(ctx, name)
 	if err != nil || !fi.Mode().IsRegular() || b.maxPlan == 0 {
 		return "" // not a FIFO or a device, which could block the open
@@ -233,7 +293,9 @@ func (b *fingerBackend) LoggedIn(ctx context.Context, c finger.ConnInfo) ([]fing
 				return nil, err
 			}
 			if ok {
-				t.Close()
+				if t != nil {
+					t.Close()
+				}
 				u = &acct
 			}
 			users[s.user] = u

@@ -227,10 +227,7 @@ func (b *ftpBackend) Login(ctx context.Context, c ftp.ConnInfo, user, password s
 	if err != nil {
 		return nil, err
 	}
-	home := u.Home
-	if home == "" {
-		home = u.Name
-	}
+	home := u.HomeName()
 	t, err := b.store.Home(ctx, home, b.limits)
 	if err != nil {
 		return nil, err

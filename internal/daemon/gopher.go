@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -114,9 +112,8 @@ type gopherBackend struct {
 	accounts *accounts.DB
 	userDir  string
 
-	once    sync.Once
-	anon    *filestore.Tree
-	anonErr error
+	mu   sync.Mutex
+	anon *filestore.Tree // opened by the first request that finds it
 }
 
 var (
@@ -130,21 +127,38 @@ const maxGopherUsers = 1000
 func (b *gopherBackend) Start(context.Context) error { return nil }
 
 func (b *gopherBackend) Stop(context.Context) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	if b.anon != nil {
-		return b.anon.Close()
+		err := b.anon.Close()
+		b.anon = nil
+		return err
 	}
 	return nil
 }
 
+// anonymous returns the anonymous tree, opening it if it is not open
+// yet: a failure is tried again by the next request.
+func (b *gopherBackend) anonymous(ctx context.Context) (*filestore.Tree, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.anon == nil {
+		t, err := b.store.Anonymous(ctx, filestore.Limits{ReadOnly: true})
+		if err != nil {
+			return nil, err
+		}
+		b.anon = t
+	}
+	return b.anon, nil
+}
+
 func (b *gopherBackend) Tree(ctx context.Context, user string) (gopher.FS, error) {
 	if user == "" {
-		b.once.Do(func() {
-			b.anon, b.anonErr = b.store.Anonymous(context.WithoutCancel(ctx), filestore.Limits{ReadOnly: true})
-		})
-		if b.anonErr != nil {
-			return nil, b.anonErr
+		t, err := b.anonymous(ctx)
+		if err != nil {
+			return nil, err
 		}
-		return gopherTree{t: b.anon, dir: "."}, nil
+		return gopherTree{t}, nil
 	}
 	if b.userDir == "" {
 		return nil, fs.ErrNotExist
@@ -153,23 +167,28 @@ func (b *gopherBackend) Tree(ctx context.Context, user string) (gopher.FS, error
 	if !ok {
 		return nil, fs.ErrNotExist
 	}
-	home := u.Home
-	if home == "" {
-		home = u.Name
-	}
-	// Store.Home makes a missing home; a read-only service must not.
-	if _, err := os.Stat(filepath.Join(b.store.Dir(), "home", home)); err != nil {
-		return nil, fs.ErrNotExist
-	}
-	t, err := b.store.Home(ctx, home, filestore.Limits{ReadOnly: true})
+	// A read-only service neither makes a missing home nor walks it.
+	home, err := b.store.HomeIfExists(ctx, u.HomeName())
 	if err != nil {
-		return nil, err
+		return nil, notExist(err)
 	}
-	if fi, err := t.Stat(ctx, b.userDir); err != nil || !fi.IsDir() {
-		t.Close()
-		return nil, fs.ErrNotExist
+	defer home.Close()
+	// user_dir is a tree of its own, so that a symbolic link in it
+	// cannot reach the rest of the home.
+	t, err := home.Sub(ctx, b.userDir)
+	if err != nil {
+		return nil, notExist(err)
 	}
-	return gopherUserTree{gopherTree{t: t, dir: b.userDir}}, nil
+	return gopherUserTree{gopherTree{t}}, nil
+}
+
+// notExist turns the errors of opening a user's tree into "no such
+// user", but for the request's end.
+func notExist(err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return fs.ErrNotExist
 }
 
 // Users lists the accounts that have a user_dir to serve.
@@ -190,24 +209,19 @@ func (b *gopherBackend) Users(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
-// gopherTree is the directory dir of a filestore.Tree as a gopher.FS.
-type gopherTree struct {
-	t   *filestore.Tree
-	dir string
-}
-
-func (g gopherTree) name(n string) string { return path.Join(g.dir, n) }
+// gopherTree is a filestore.Tree as a gopher.FS.
+type gopherTree struct{ t *filestore.Tree }
 
 func (g gopherTree) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
-	return g.t.Stat(ctx, g.name(name))
+	return g.t.Stat(ctx, name)
 }
 
-func (g gopherTree) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) {
-	return g.t.ReadDir(ctx, g.name(name))
+func (g gopherTree) ReadDir(ctx context.Context, name string, n int) ([]fs.FileInfo, error) {
+	return g.t.ReadDirN(ctx, name, n)
 }
 
 func (g gopherTree) Open(ctx context.Context, name string) (io.ReadCloser, error) {
-	f, err := g.t.Open(ctx, g.name(name))
+	f, err := g.t.Open(ctx, name)
 	if errors.Is(err, filestore.ErrIsDir) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrPermission}
 	}

@@ -247,10 +247,7 @@ func (b *httpBackend) Login(ctx context.Context, user, password string, remote n
 	if err != nil {
 		return nil, err
 	}
-	home := u.Home
-	if home == "" {
-		home = u.Name
-	}
+	home := u.HomeName()
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	t, ok := b.homes[home]

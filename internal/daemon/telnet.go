@@ -100,12 +100,27 @@ func (b *telnetBackend) Login(ctx context.Context, c telnet.ConnInfo, user, pass
 	if err != nil {
 		return nil, err
 	}
+	// The account's own name, not the one typed (names match in any
+	// case), is the session's USER.
 	if isOperator(b.cfg.Operators, u.Name) {
-		return &console{d: b.d}, nil
+		return telnet.Account{Name: u.Name, Program: present{&console{d: b.d}, b.d.Presence(), u.Name}}, nil
 	}
 	if len(b.cfg.Command) > 0 {
-		return telnet.Command{Path: b.cfg.Command[0], Args: b.cfg.Command[1:],
-			Env: []string{"PLUMB_USER=" + u.Name}}, nil
+		return telnet.Account{Name: u.Name, Program: present{telnet.Command{Path: b.cfg.Command[0], Args: b.cfg.Command[1:],
+			Env: []string{"PLUMB_USER=" + u.Name}}, b.d.Presence(), u.Name}}, nil
 	}
 	return nil, fmt.Errorf("%w: %s is not an operator and no command is set", telnet.ErrNotAllowed, u.Name)
+}
+
+// present runs a program as a session of user in the presence record
+// (finger's last login and sessions), from its start to its end.
+type present struct {
+	telnet.Program
+	presence *presence
+	user     string
+}
+
+func (p present) Run(ctx context.Context, t *telnet.Terminal) error {
+	defer p.presence.Login(p.user, "telnet")()
+	return p.Program.Run(ctx, t)
 }

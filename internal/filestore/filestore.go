@@ -105,10 +105,37 @@ type Limits struct {
 // Home returns the tree of the account's home directory home (the
 // account's home name, one path element), creating it if missing.
 func (s *Store) Home(ctx context.Context, home string, l Limits) (*Tree, error) {
-	if home == "" || home == "." || home == ".." || strings.ContainsAny(home, "/\\\x00") {
-		return nil, fmt.Errorf("%w: home %q", ErrBadName, home)
+	if err := checkHome(home); err != nil {
+		return nil, err
 	}
 	return s.tree(ctx, path.Join(homesDir, home), l)
+}
+
+// checkHome refuses a home name that is not one path element.
+func checkHome(home string) error {
+	if home == "" || home == "." || home == ".." || strings.ContainsAny(home, "/\\\x00") {
+		return fmt.Errorf("%w: home %q", ErrBadName, home)
+	}
+	return nil
+}
+
+// HomeIfExists returns the read-only tree of the account's home
+// directory home, as Home does, but never creates it nor counts its
+// usage (a read-only tree has no quota): for services that only look,
+// such as finger and gopher, whose anonymous clients must not make
+// homes appear or the tree be walked. A missing home is fs.ErrNotExist.
+func (s *Store) HomeIfExists(ctx context.Context, home string) (*Tree, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if err := checkHome(home); err != nil {
+		return nil, err
+	}
+	r, err := s.root.OpenRoot(path.Join(homesDir, home))
+	if err != nil {
+		return nil, err
+	}
+	return &Tree{root: r, lim: Limits{ReadOnly: true}, use: &usage{}}, nil
 }
 
 // Anonymous returns the anonymous area's tree.

@@ -2,12 +2,15 @@ package filestore
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/plumbnet/plumb/internal/atomicfile"
@@ -88,6 +91,16 @@ func (t *Tree) Stat(ctx context.Context, name string) (fs.FileInfo, error) {
 // progress. Entries are described as Stat would (symbolic links inside
 // the tree followed; ones that lead nowhere or outside are left out).
 func (t *Tree) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) {
+	return t.ReadDirN(ctx, name, 0)
+}
+
+// readDirBatch is how many entries ReadDirN asks the kernel for at once.
+const readDirBatch = 256
+
+// ReadDirN is ReadDir that reads at most n entries of the directory
+// (n <= 0: all), in batches, so that a huge directory costs no more
+// than n; which n, when it holds more, is the directory's own order.
+func (t *Tree) ReadDirN(ctx context.Context, name string, n int) ([]fs.FileInfo, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -95,33 +108,52 @@ func (t *Tree) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error) 
 	if err != nil {
 		return nil, err
 	}
-	f, err := t.root.Open(c)
+	f, err := t.root.OpenFile(c, os.O_RDONLY|syscall.O_NONBLOCK, 0) // a FIFO must not block
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	ents, err := f.ReadDir(-1)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]fs.FileInfo, 0, len(ents))
-	for _, e := range ents {
-		if isTemp(e.Name()) {
-			continue
+	out := []fs.FileInfo{}
+	for read := 0; n <= 0 || read < n; {
+		batch := readDirBatch
+		if n > 0 {
+			batch = min(batch, n-read)
 		}
-		var fi fs.FileInfo
-		if e.Type()&fs.ModeSymlink != 0 {
-			fi, err = t.root.Stat(path.Join(c, e.Name()))
-		} else {
-			fi, err = e.Info()
+		ents, err := f.ReadDir(batch)
+		read += len(ents)
+		for _, e := range ents {
+			if fi, ok := t.info(c, e); ok {
+				out = append(out, fi)
+			}
+		}
+		if errors.Is(err, io.EOF) {
+			break
 		}
 		if err != nil {
-			continue
+			return nil, err
 		}
-		out = append(out, fi)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 	}
 	slices.SortFunc(out, func(a, b fs.FileInfo) int { return strings.Compare(a.Name(), b.Name()) })
 	return out, nil
+}
+
+// info describes entry e of directory dir as Stat would; ok is false
+// for an upload in progress and a link that leads nowhere or outside.
+func (t *Tree) info(dir string, e fs.DirEntry) (fs.FileInfo, bool) {
+	if isTemp(e.Name()) {
+		return nil, false
+	}
+	var fi fs.FileInfo
+	var err error
+	if e.Type()&fs.ModeSymlink != 0 {
+		fi, err = t.root.Stat(path.Join(dir, e.Name()))
+	} else {
+		fi, err = e.Info()
+	}
+	return fi, err == nil
 }
 
 // Open opens regular file name for reading. The *os.File lets a server
@@ -134,7 +166,10 @@ func (t *Tree) Open(ctx context.Context, name string) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := t.root.Open(c)
+	// O_NONBLOCK: opening a FIFO (or a device) for reading must not
+	// wait for a writer and hold the session; the Stat below refuses it.
+	// On a regular file the flag changes nothing.
+	f, err := t.root.OpenFile(c, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -151,6 +186,24 @@ func (t *Tree) Open(ctx context.Context, name string) (*os.File, error) {
 		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrPermission}
 	}
 	return f, nil
+}
+
+// Sub returns directory name of t as a read-only tree of its own: its
+// own os.Root, so that a symbolic link in it cannot lead out of it into
+// the rest of t. It is closed apart from t.
+func (t *Tree) Sub(ctx context.Context, name string) (*Tree, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	c, err := clean(name)
+	if err != nil {
+		return nil, err
+	}
+	r, err := t.root.OpenRoot(c)
+	if err != nil {
+		return nil, err
+	}
+	return &Tree{root: r, lim: Limits{ReadOnly: true}, use: &usage{}}, nil
 }
 
 // Mkdir makes directory name.
