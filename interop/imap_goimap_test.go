@@ -1,8 +1,3 @@
-//go:build goimap
-
-// This test needs github.com/emersion/go-message (go-imap v2's imapclient
-// imports it) in go.sum; run it with -tags goimap once it is.
-
 package interop
 
 import (
