@@ -47,6 +47,9 @@ func cmdSearch(c *conn, r *request) error {
 			return p.Err()
 		}
 		if up := strings.ToUpper(cs); up != "UTF-8" && up != "US-ASCII" {
+			if slices.Contains(ret, "SAVE") {
+				c.saved = nil // a NO empties $, a BAD leaves it (RFC 5182 section 2.1)
+			}
 			return &Error{Code: "BADCHARSET (UTF-8 US-ASCII)", Text: "Unsupported charset"}
 		}
 	}
@@ -87,10 +90,7 @@ func cmdSearch(c *conn, r *request) error {
 		}
 	}
 	if slices.Contains(ret, "SAVE") {
-		c.saved = c.saved[:0:0]
-		for _, m := range hits {
-			c.saved = append(c.saved, m.UID)
-		}
+		c.saved = savedHits(hits, ret)
 		ret = slices.DeleteFunc(ret, func(s string) bool { return s == "SAVE" })
 		if len(ret) == 0 {
 			return nil // SAVE alone: no ESEARCH response (RFC 5182 section 2.4)
@@ -142,4 +142,24 @@ func cmdSearch(c *conn, r *request) error {
 	}
 	e.crlf()
 	return nil
+}
+
+// savedHits is what SAVE keeps: with MIN and/or MAX but neither ALL nor
+// COUNT, only those messages, else every hit (RFC 5182 section 2.4).
+func savedHits(hits []MessageInfo, ret []string) []uint32 {
+	var out []uint32
+	if len(hits) > 0 && !slices.Contains(ret, "ALL") && !slices.Contains(ret, "COUNT") &&
+		(slices.Contains(ret, "MIN") || slices.Contains(ret, "MAX")) {
+		if slices.Contains(ret, "MIN") {
+			out = append(out, hits[0].UID)
+		}
+		if slices.Contains(ret, "MAX") && (len(out) == 0 || len(hits) > 1) {
+			out = append(out, hits[len(hits)-1].UID)
+		}
+		return out
+	}
+	for _, m := range hits {
+		out = append(out, m.UID)
+	}
+	return out
 }
