@@ -89,8 +89,14 @@ func cmdSearch(c *conn, r *request) error {
 			nums[i] = m.UID
 		}
 	}
+	if key.usesModSeq() {
+		c.condstore = true // a MODSEQ search key enables CONDSTORE (RFC 7162 section 3.1)
+	}
 	if slices.Contains(ret, "SAVE") {
-		c.saved = savedHits(hits, ret)
+		c.saved = nil
+		for _, m := range returned(hits, ret) {
+			c.saved = append(c.saved, m.UID)
+		}
 		ret = slices.DeleteFunc(ret, func(s string) bool { return s == "SAVE" })
 		if len(ret) == 0 {
 			return nil // SAVE alone: no ESEARCH response (RFC 5182 section 2.4)
@@ -98,8 +104,7 @@ func cmdSearch(c *conn, r *request) error {
 	}
 	var highest uint64
 	if key.usesModSeq() {
-		c.condstore = true
-		for _, m := range hits {
+		for _, m := range returned(hits, ret) {
 			highest = max(highest, m.ModSeq)
 		}
 	}
@@ -144,22 +149,21 @@ func cmdSearch(c *conn, r *request) error {
 	return nil
 }
 
-// savedHits is what SAVE keeps: with MIN and/or MAX but neither ALL nor
-// COUNT, only those messages, else every hit (RFC 5182 section 2.4).
-func savedHits(hits []MessageInfo, ret []string) []uint32 {
-	var out []uint32
-	if len(hits) > 0 && !slices.Contains(ret, "ALL") && !slices.Contains(ret, "COUNT") &&
-		(slices.Contains(ret, "MIN") || slices.Contains(ret, "MAX")) {
-		if slices.Contains(ret, "MIN") {
-			out = append(out, hits[0].UID)
-		}
-		if slices.Contains(ret, "MAX") && (len(out) == 0 || len(hits) > 1) {
-			out = append(out, hits[len(hits)-1].UID)
-		}
-		return out
+// returned is the part of hits that ret's options stand for: with MIN
+// and/or MAX but neither ALL nor COUNT, those messages alone, else all.
+// SAVE keeps these (RFC 5182 section 2.4) and MODSEQ is their highest
+// (RFC 4731 section 3.2).
+func returned(hits []MessageInfo, ret []string) []MessageInfo {
+	lo, hi := slices.Contains(ret, "MIN"), slices.Contains(ret, "MAX")
+	if len(hits) == 0 || slices.Contains(ret, "ALL") || slices.Contains(ret, "COUNT") || !lo && !hi {
+		return hits
 	}
-	for _, m := range hits {
-		out = append(out, m.UID)
+	var out []MessageInfo
+	if lo {
+		out = append(out, hits[0])
+	}
+	if hi && (!lo || len(hits) > 1) {
+		out = append(out, hits[len(hits)-1])
 	}
 	return out
 }

@@ -52,3 +52,24 @@ func TestSearchResSave(t *testing.T) {
 		t.Errorf("FETCH $ after a NO SEARCH = %q, want none", u)
 	}
 }
+
+// TestESearchModSeq: ESEARCH's MODSEQ is the highest of the messages it
+// returns: with MIN and/or MAX alone, of those alone (RFC 4731 section 3.2).
+func TestESearchModSeq(t *testing.T) {
+	_, addr := newTestServer(t, "Subject: 1\r\n\r\n1\r\n", "Subject: 2\r\n\r\n2\r\n", "Subject: 3\r\n\r\n3\r\n")
+	s := login(t, addr)
+	s.ok("a SELECT INBOX (CONDSTORE)")
+	s.ok(`b STORE 1 +FLAGS (\Seen)`) // message 1 now at MODSEQ 4
+	for _, tc := range []struct{ cmd, want string }{
+		{"c SEARCH RETURN (MIN) MODSEQ 1", `* ESEARCH (TAG "c") MIN 1 MODSEQ 4`},
+		{"c SEARCH RETURN (MAX) MODSEQ 1", `* ESEARCH (TAG "c") MAX 3 MODSEQ 3`},
+		{"c SEARCH RETURN (MIN MAX) MODSEQ 1", `* ESEARCH (TAG "c") MIN 1 MAX 3 MODSEQ 4`},
+		{"c SEARCH RETURN (MAX COUNT) MODSEQ 1", `* ESEARCH (TAG "c") MAX 3 COUNT 3 MODSEQ 4`},
+		{"c UID SEARCH RETURN (MAX SAVE) MODSEQ 1", `* ESEARCH (TAG "c") UID MAX 3 MODSEQ 3`},
+		{"c SEARCH RETURN (COUNT) MODSEQ 9", `* ESEARCH (TAG "c") COUNT 0`},
+	} {
+		if u := s.ok(tc.cmd); len(u) != 1 || u[0] != tc.want {
+			t.Errorf("%s = %q, want %q", tc.cmd, u, tc.want)
+		}
+	}
+}
