@@ -173,7 +173,9 @@ func TestIMAPCorpusMatchesDovecot(t *testing.T) {
 // quoted-printable, base64, charsets, an attached message, HTML, MIME
 // header fields. Left out where RFC 9051 leaves it open and the two
 // differ: text inside a base64 application/* part, and the body of a
-// multipart without a boundary (plumb finds it, Dovecot skips them).
+// multipart without a boundary (plumb finds it, Dovecot skips them);
+// SENTBEFORE of a message without a Date: field (Dovecot matches it as
+// if sent in 1970, plumb does not: it has no Date: to be before).
 var corpusSearches = []string{
 	`CHARSET UTF-8 BODY "café"`,
 	`CHARSET UTF-8 BODY "grüße"`,
@@ -202,4 +204,17 @@ var corpusSearches = []string{
 	`CHARSET UTF-8 TEXT "André"`,
 	`BODY "never-closed"`,
 	`BODY "alt-b"`,
+	`CHARSET UTF-8 FROM "Jürgen"`,
+	`CHARSET UTF-8 TO "André"`,
+	`CHARSET UTF-8 SUBJECT "köln"`,
+	`HEADER Content-Type alternative`,
+	`HEADER Message-ID orig`,
+	`HEADER Content-Disposition ""`,
+	`NOT HEADER Date ""`,
+	`HEADER X-Corpus 0`,
+	`SENTON 9-May-2024`,
+	`SENTBEFORE 8-May-2024 HEADER Date ""`,
+	`SENTSINCE 10-May-2024`,
+	`LARGER 600`,
+	`OR SUBJECT fwd FROM nobody`,
 }
