@@ -14,6 +14,7 @@ import (
 // (RFC 5182) commands over imapMessages that plumb and Dovecot must
 // answer alike.
 var esearchScript = []string{
+	`FETCH $ (UID)`,
 	`SEARCH RETURN (MIN MAX COUNT ALL) SUBJECT l`,
 	`UID SEARCH RETURN () ALL`,
 	`SEARCH RETURN (COUNT) BODY nowhere`,
@@ -37,6 +38,11 @@ var esearchScript = []string{
 	`SEARCH RETURN (SAVE) 2:3`,
 	`STORE $ +FLAGS.SILENT (\Flagged)`,
 	`SEARCH FLAGGED`,
+	`SELECT INBOX`,
+	`FETCH $ (UID)`,
+	`SEARCH RETURN (SAVE) 1`,
+	`EXAMINE INBOX`,
+	`UID FETCH $ (UID)`,
 }
 
 // esearchReplies runs esearchScript and notes, per command, the
