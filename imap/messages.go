@@ -54,28 +54,11 @@ func cmdFetch(c *conn, r *request) error {
 	s := c.sel
 	if vanished {
 		// UID FETCH (CHANGEDSINCE n VANISHED): the UIDs of set not here.
-		var gone []uint32
-		max := s.maxUID()
-		for _, rg := range set.Ranges {
-			a, b := rg.Start, rg.Stop
-			if a == 0 {
-				a = max
-			}
-			if b == 0 {
-				b = max
-			}
-			lo, hi := min(a, b), uint32(0)
-			if a > b {
-				hi = min(a, max)
-			} else {
-				hi = min(b, max)
-			}
-			for u := lo; u <= hi && len(gone) < 100000; u++ {
-				if s.seqOf(u) == 0 {
-					gone = append(gone, u)
-				}
-			}
+		here := make(map[uint32]bool, len(s.msgs))
+		for _, m := range s.msgs {
+			here[m.UID] = true
 		}
+		gone := goneUIDs(set, s.lastUID(), here)
 		if len(gone) > 0 {
 			c.untagged("VANISHED (EARLIER) " + SeqSetOf(gone...).String())
 		}
@@ -417,7 +400,7 @@ func cmdStore(c *conn, r *request) error {
 		e.WriteString("* ")
 		e.num(uint32(i + 1))
 		e.WriteString(" FETCH (")
-		if r.uid {
+		if r.uid || c.condstore { // with CONDSTORE, always (RFC 7162 section 3.1)
 			e.WriteString("UID ")
 			e.num(m.UID)
 			e.sp()
