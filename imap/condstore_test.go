@@ -50,3 +50,20 @@ func TestQResyncVanishedLastUIDs(t *testing.T) {
 		t.Errorf("UID FETCH in an emptied mailbox = %q, want VANISHED (EARLIER) 1:3", u)
 	}
 }
+
+// TestCondStoreImplicitSeen: a FETCH that sets \Seen tells, with
+// CONDSTORE on, the new MODSEQ and the UID along with the FLAGS (RFC
+// 7162 section 3.1).
+func TestCondStoreImplicitSeen(t *testing.T) {
+	_, addr := newTestServer(t, "Subject: 1\r\n\r\n1\r\n", "Subject: 2\r\n\r\n2\r\n")
+	s := login(t, addr)
+	s.ok("a SELECT INBOX (CONDSTORE)")
+	u := s.ok("b FETCH 1:2 BODY[]<0.1>")
+	if len(u) != 4 || u[1] != `S FLAGS (\Seen \Recent) UID 1 MODSEQ (3))` || u[3] != `S FLAGS (\Seen \Recent) UID 2 MODSEQ (4))` {
+		t.Errorf("FETCH BODY[] = %q, want the new MODSEQs with FLAGS and UID", u)
+	}
+	// Those that had \Seen already change in nothing.
+	if u := s.ok("c FETCH 1 BODY[]<0.1>"); len(u) != 2 || u[1] != "S)" {
+		t.Errorf("FETCH BODY[] of a seen message = %q", u)
+	}
+}
