@@ -47,6 +47,9 @@ func cmdSearch(c *conn, r *request) error {
 			return p.Err()
 		}
 		if up := strings.ToUpper(cs); up != "UTF-8" && up != "US-ASCII" {
+			if slices.Contains(ret, "SAVE") {
+				c.saved = nil // a NO empties $, a BAD leaves it (RFC 5182 section 2.1)
+			}
 			return &Error{Code: "BADCHARSET (UTF-8 US-ASCII)", Text: "Unsupported charset"}
 		}
 	}
@@ -86,9 +89,12 @@ func cmdSearch(c *conn, r *request) error {
 			nums[i] = m.UID
 		}
 	}
+	if key.usesModSeq() {
+		c.condstore = true // a MODSEQ search key enables CONDSTORE (RFC 7162 section 3.1)
+	}
 	if slices.Contains(ret, "SAVE") {
-		c.saved = c.saved[:0:0]
-		for _, m := range hits {
+		c.saved = nil
+		for _, m := range returned(hits, ret) {
 			c.saved = append(c.saved, m.UID)
 		}
 		ret = slices.DeleteFunc(ret, func(s string) bool { return s == "SAVE" })
@@ -98,8 +104,7 @@ func cmdSearch(c *conn, r *request) error {
 	}
 	var highest uint64
 	if key.usesModSeq() {
-		c.condstore = true
-		for _, m := range hits {
+		for _, m := range returned(hits, ret) {
 			highest = max(highest, m.ModSeq)
 		}
 	}
@@ -142,4 +147,23 @@ func cmdSearch(c *conn, r *request) error {
 	}
 	e.crlf()
 	return nil
+}
+
+// returned is the part of hits that ret's options stand for: with MIN
+// and/or MAX but neither ALL nor COUNT, those messages alone, else all.
+// SAVE keeps these (RFC 5182 section 2.4) and MODSEQ is their highest
+// (RFC 4731 section 3.2).
+func returned(hits []MessageInfo, ret []string) []MessageInfo {
+	lo, hi := slices.Contains(ret, "MIN"), slices.Contains(ret, "MAX")
+	if len(hits) == 0 || slices.Contains(ret, "ALL") || slices.Contains(ret, "COUNT") || !lo && !hi {
+		return hits
+	}
+	var out []MessageInfo
+	if lo {
+		out = append(out, hits[0])
+	}
+	if hi && (!lo || len(hits) > 1) {
+		out = append(out, hits[len(hits)-1])
+	}
+	return out
 }

@@ -54,45 +54,91 @@ func cmdFetch(c *conn, r *request) error {
 	s := c.sel
 	if vanished {
 		// UID FETCH (CHANGEDSINCE n VANISHED): the UIDs of set not here.
-		var gone []uint32
-		max := s.maxUID()
-		for _, rg := range set.Ranges {
-			a, b := rg.Start, rg.Stop
-			if a == 0 {
-				a = max
-			}
-			if b == 0 {
-				b = max
-			}
-			lo, hi := min(a, b), uint32(0)
-			if a > b {
-				hi = min(a, max)
-			} else {
-				hi = min(b, max)
-			}
-			for u := lo; u <= hi && len(gone) < 100000; u++ {
-				if s.seqOf(u) == 0 {
-					gone = append(gone, u)
-				}
-			}
+		here := make(map[uint32]bool, len(s.msgs))
+		for _, m := range s.msgs {
+			here[m.UID] = true
 		}
+		gone := goneUIDs(set, s.lastUID(), here)
 		if len(gone) > 0 {
 			c.untagged("VANISHED (EARLIER) " + SeqSetOf(gone...).String())
 		}
 	}
+	var idx []int
 	for _, i := range s.indexes(set, r.uid, c.saved) {
-		if changedSince > 0 && s.msgs[i].ModSeq <= changedSince {
-			continue
+		if changedSince == 0 || s.msgs[i].ModSeq > changedSince {
+			idx = append(idx, i)
 		}
-		if err := c.fetchOne(i, items); err != nil {
+	}
+	seen, err := c.markSeen(idx, items)
+	if err != nil {
+		return err
+	}
+	for _, i := range idx {
+		if err := c.fetchOne(i, items, seen[i]); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// fetchOne writes one message's FETCH response.
-func (c *conn) fetchOne(i int, items []fetchItem) error {
+// markSeen sets \Seen, before any response is written, on the messages
+// of idx that a body item of items reads, and returns those it changed.
+// With CONDSTORE it learns their new mod-sequences in one go.
+func (c *conn) markSeen(idx []int, items []fetchItem) (map[int]bool, error) {
+	s := c.sel
+	if s.readOnly || !slices.ContainsFunc(items, func(it fetchItem) bool {
+		return !it.peek && (it.name == "BODY[]" || it.name == "BINARY[]" || it.name == "RFC822" || it.name == "RFC822.TEXT")
+	}) {
+		return nil, nil
+	}
+	seen := map[int]bool{}
+	var changed []int
+	for _, i := range idx {
+		m := s.msgs[i]
+		if slices.Contains(m.Flags, FlagSeen) {
+			continue
+		}
+		flags := append(slices.Clip(m.Flags), FlagSeen)
+		if err := s.mbox.SetFlags(c.ctx, m.UID, flags); err != nil {
+			if c.missing(m.UID, err) == nil {
+				continue
+			}
+			return nil, err
+		}
+		s.msgs[i].Flags = flags
+		seen[i] = true
+		changed = append(changed, i)
+	}
+	c.refreshModSeqs(changed)
+	return seen, nil
+}
+
+// refreshModSeqs asks the backend for the new mod-sequences of the
+// messages of idx, whose flags this session changed, with CONDSTORE on.
+func (c *conn) refreshModSeqs(idx []int) {
+	s := c.sel
+	if !c.condstore || len(idx) == 0 {
+		return
+	}
+	now, err := s.mbox.Messages(c.ctx)
+	if err != nil {
+		return
+	}
+	byUID := make(map[uint32]MessageInfo, len(now))
+	for _, m := range now {
+		byUID[m.UID] = m
+	}
+	for _, i := range idx {
+		if m, ok := byUID[s.msgs[i].UID]; ok {
+			s.msgs[i].ModSeq = m.ModSeq
+		}
+	}
+}
+
+// fetchOne writes one message's FETCH response; seen tells that this
+// FETCH has just set its \Seen, so FLAGS (and with CONDSTORE, UID and
+// MODSEQ: RFC 7162 section 3.1) go with it.
+func (c *conn) fetchOne(i int, items []fetchItem, seen bool) error {
 	s := c.sel
 	m := s.msgs[i]
 	var (
@@ -120,22 +166,11 @@ func (c *conn) fetchOne(i int, items []fetchItem) error {
 		}
 		return root, nil
 	}
-	// \Seen is set first, so the FLAGS in the response show it.
-	setSeen := false
-	for _, it := range items {
-		if !it.peek && (it.name == "BODY[]" || it.name == "BINARY[]" || it.name == "RFC822" || it.name == "RFC822.TEXT") {
-			setSeen = !s.readOnly && !slices.Contains(m.Flags, FlagSeen)
-		}
-	}
-	if setSeen {
-		flags := append(slices.Clip(m.Flags), FlagSeen)
-		if err := s.mbox.SetFlags(c.ctx, m.UID, flags); err != nil {
-			return err
-		}
-		s.msgs[i].Flags = flags
-		m = s.msgs[i]
-		if !slices.ContainsFunc(items, func(it fetchItem) bool { return it.name == "FLAGS" }) {
-			items = append(items, fetchItem{name: "FLAGS"})
+	if seen {
+		for _, name := range []string{"FLAGS", "UID", "MODSEQ"} {
+			if (name == "FLAGS" || c.condstore) && !slices.ContainsFunc(items, func(it fetchItem) bool { return it.name == name }) {
+				items = append(items, fetchItem{name: name})
+			}
 		}
 	}
 	// Everything that can fail is read before the response starts;
@@ -394,20 +429,7 @@ func cmdStore(c *conn, r *request) error {
 		}
 		report = append(report, i)
 	}
-	if c.condstore && len(report) > 0 {
-		// The new mod-sequences are the backend's: ask for them.
-		if now, err := s.mbox.Messages(c.ctx); err == nil {
-			byUID := make(map[uint32]MessageInfo, len(now))
-			for _, m := range now {
-				byUID[m.UID] = m
-			}
-			for _, i := range report {
-				if m, ok := byUID[s.msgs[i].UID]; ok {
-					s.msgs[i].ModSeq = m.ModSeq
-				}
-			}
-		}
-	}
+	c.refreshModSeqs(report) // the new mod-sequences are the backend's
 	for _, i := range report {
 		if silent && !c.condstore {
 			continue
@@ -417,7 +439,7 @@ func cmdStore(c *conn, r *request) error {
 		e.WriteString("* ")
 		e.num(uint32(i + 1))
 		e.WriteString(" FETCH (")
-		if r.uid {
+		if r.uid || c.condstore { // with CONDSTORE, always (RFC 7162 section 3.1)
 			e.WriteString("UID ")
 			e.num(m.UID)
 			e.sp()

@@ -270,15 +270,7 @@ func (k *searchKey) match(m *searchMsg) bool {
 		return root != nil && bodyContains(b, root, k.value)
 	case "TEXT":
 		b, root := m.message()
-		if root == nil {
-			return false
-		}
-		for _, f := range root.fields {
-			if containsFold(decodeHeader(f.value), k.value) {
-				return true
-			}
-		}
-		return bodyContains(b, root, k.value)
+		return root != nil && (headersContain(root, k.value) || bodyContains(b, root, k.value))
 	}
 	return false
 }
@@ -335,6 +327,23 @@ func latin1(b []byte) string {
 		s.WriteRune(rune(c))
 	}
 	return s.String()
+}
+
+// headersContain searches the header lines, names and decoded values,
+// of p and of every part and attached message inside it: TEXT's
+// "header (including MIME header fields)" (RFC 9051 section 6.4.4).
+func headersContain(p *mimePart, sub string) bool {
+	for _, f := range p.fields {
+		if containsFold(f.name+": "+decodeHeader(f.value), sub) {
+			return true
+		}
+	}
+	for _, c := range p.parts {
+		if headersContain(c, sub) {
+			return true
+		}
+	}
+	return p.msg != nil && headersContain(p.msg, sub)
 }
 
 // bodyContains searches the decoded text of every leaf part.

@@ -17,6 +17,16 @@ type selected struct {
 	readOnly bool
 	msgs     []MessageInfo // as last told
 	dirty    bool          // an update came that was not yet reported in full
+	uidNext  uint32        // UIDNEXT as last known: every UID below was given out
+}
+
+// lastUID is the highest UID given out, whether its message is still
+// here or not: what a VANISHED (EARLIER) looks up to.
+func (s *selected) lastUID() uint32 {
+	if s.uidNext > 0 {
+		return max(s.maxUID(), s.uidNext-1)
+	}
+	return s.maxUID()
 }
 
 func (s *selected) maxUID() uint32 {
@@ -135,11 +145,12 @@ func (c *conn) sync(allowExpunge, force bool) error {
 	if len(vanished) > 0 {
 		c.untagged("VANISHED " + SeqSetOf(vanished...).String())
 	}
-	max := s.maxUID()
+	top := s.maxUID()
 	added, recent := 0, 0
 	for _, m := range now {
-		if m.UID > max {
+		if m.UID > top {
 			s.msgs = append(s.msgs, m)
+			s.uidNext = max(s.uidNext, m.UID+1)
 			added++
 			if m.Recent {
 				recent++
@@ -227,17 +238,21 @@ func cmdSelect(c *conn, r *request) error {
 	if err != nil {
 		return err
 	}
-	msgs, err := mbox.Messages(c.ctx)
-	if err != nil {
-		mbox.Close()
-		return err
-	}
+	// Status first: a message that comes in between is then in msgs
+	// and above UIDNEXT, never below it and missing (so not VANISHED).
 	st, err := mbox.Status(c.ctx)
 	if err != nil {
 		mbox.Close()
 		return err
 	}
+	msgs, err := mbox.Messages(c.ctx)
+	if err != nil {
+		mbox.Close()
+		return err
+	}
 	c.sel = &selected{mbox: mbox, name: name, readOnly: r.name == "EXAMINE", msgs: msgs}
+	st.UIDNext = max(st.UIDNext, c.sel.maxUID()+1)
+	c.sel.uidNext = st.UIDNext
 	c.state = stateSelected
 	c.untagged(`FLAGS (\Answered \Flagged \Deleted \Seen \Draft)`)
 	c.untagged(strconv.Itoa(len(msgs)) + " EXISTS")
@@ -282,6 +297,33 @@ func cmdSelect(c *conn, r *request) error {
 	return nil
 }
 
+// goneUIDs are the UIDs of set, up to last (also what "*" stands for),
+// that are not here: at most 100000 of them.
+func goneUIDs(set SeqSet, last uint32, here map[uint32]bool) []uint32 {
+	var gone []uint32
+	if last == 0 {
+		return nil
+	}
+	for _, r := range set.Ranges {
+		lo, hi := r.Start, r.Stop
+		if lo == 0 {
+			lo = last
+		}
+		if hi == 0 {
+			hi = last
+		}
+		if lo > hi {
+			lo, hi = hi, lo
+		}
+		for u := lo; u <= min(hi, last) && len(gone) < 100000; u++ {
+			if !here[u] {
+				gone = append(gone, u)
+			}
+		}
+	}
+	return gone
+}
+
 // qresyncParams are SELECT's QRESYNC parameters (RFC 7162 section 3.2.5).
 type qresyncParams struct {
 	validity  uint32
@@ -320,33 +362,12 @@ func (c *conn) resync(q *qresyncParams) {
 	for _, m := range s.msgs {
 		here[m.UID] = true
 	}
-	var gone []uint32
-	max := s.maxUID()
+	last := s.lastUID()
+	known := SeqSet{Ranges: []SeqRange{{Start: 1, Stop: last}}}
 	if q.knownUIDs != nil {
-		for _, r := range q.knownUIDs.Ranges {
-			lo, hi := r.Start, r.Stop
-			if lo == 0 {
-				lo = max
-			}
-			if hi == 0 {
-				hi = max
-			}
-			if lo > hi {
-				lo, hi = hi, lo
-			}
-			for u := lo; u <= hi && u <= max && len(gone) < 100000; u++ {
-				if !here[u] {
-					gone = append(gone, u)
-				}
-			}
-		}
-	} else {
-		for u := uint32(1); u < max && len(gone) < 100000; u++ {
-			if !here[u] {
-				gone = append(gone, u)
-			}
-		}
+		known = *q.knownUIDs
 	}
+	gone := goneUIDs(known, last, here)
 	if len(gone) > 0 {
 		c.untagged("VANISHED (EARLIER) " + SeqSetOf(gone...).String())
 	}

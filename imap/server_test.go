@@ -371,7 +371,7 @@ func TestCondStore(t *testing.T) {
 	if u := s.ok("b FETCH 1:* (UID MODSEQ)"); len(u) != 2 || u[1] != "* 2 FETCH (UID 2 MODSEQ (2))" {
 		t.Errorf("FETCH MODSEQ = %q", u)
 	}
-	if u := s.ok(`c STORE 1 +FLAGS (\Seen)`); len(u) != 1 || u[0] != `* 1 FETCH (FLAGS (\Seen \Recent) MODSEQ (3))` {
+	if u := s.ok(`c STORE 1 +FLAGS (\Seen)`); len(u) != 1 || u[0] != `* 1 FETCH (UID 1 FLAGS (\Seen \Recent) MODSEQ (3))` {
 		t.Errorf("STORE with CONDSTORE = %q", u)
 	}
 	if u := s.ok("d FETCH 1:* (FLAGS) (CHANGEDSINCE 2)"); len(u) != 1 || !strings.HasPrefix(u[0], "* 1 FETCH (FLAGS") || !strings.Contains(u[0], "MODSEQ (3)") {
