@@ -487,12 +487,14 @@ func (httpScheme) put(ctx context.Context, t *transfer, src io.ReadSeeker, size 
 	}
 	if t.flags.resume && size >= 0 {
 		// HTTP has no standard partial PUT: --continue only sees
-		// whether the server has the whole file already.
-		if resp, err := s.do(ctx, http.MethodHead, t.url, nil, 0, nil); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && resp.ContentLength == size {
-				return errAlreadyComplete
-			}
+		// whether the server has the whole file already, by its size
+		// and sha-256; without a digest to compare it uploads.
+		done, err := s.sameOnServer(ctx, src, size)
+		if err != nil {
+			return err
+		}
+		if done {
+			return errAlreadyComplete
 		}
 	}
 	w, err := t.begin(size, 0)
@@ -532,4 +534,27 @@ func (httpScheme) put(ctx context.Context, t *transfer, src io.ReadSeeker, size 
 		}
 	}
 	return nil
+}
+
+// sameOnServer reports whether the server holds src already: the same
+// size and a Repr-Digest equal to src's sha-256. src is rewound after.
+func (s *httpSession) sameOnServer(ctx context.Context, src io.ReadSeeker, size int64) (bool, error) {
+	resp, err := s.do(ctx, http.MethodHead, s.t.url, nil, 0, http.Header{"Want-Repr-Digest": {"sha-256=10"}})
+	if err != nil {
+		return false, nil // the PUT will say what is wrong
+	}
+	resp.Body.Close()
+	want, ok := reprDigest(resp.Header)
+	if resp.StatusCode != http.StatusOK || resp.ContentLength != size || !ok {
+		return false, nil
+	}
+	h := sha256.New()
+	_, err = io.Copy(h, src)
+	if _, serr := src.Seek(0, io.SeekStart); err == nil {
+		err = serr
+	}
+	if err != nil {
+		return false, withExit(exitTransferFailed, err)
+	}
+	return string(h.Sum(nil)) == string(want), nil
 }

@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/base64"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -119,6 +121,52 @@ func TestHTTPRedirectKeepsCredentialsHome(t *testing.T) {
 		}
 		if n := leaked.Load(); n != 0 {
 			t.Fatalf("%v: %d requests to the other host carried the password or --header", args, n)
+		}
+	}
+}
+
+// TestHTTPPutContinueComparesDigest: put -C skips the upload only when
+// the server's copy has the same size and the same sha-256.
+func TestHTTPPutContinueComparesDigest(t *testing.T) {
+	var mu sync.Mutex // stored, between the handler and the test
+	var stored []byte
+	var puts atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch r.Method {
+		case http.MethodPut:
+			puts.Add(1)
+			b, _ := io.ReadAll(r.Body)
+			stored = b
+			w.WriteHeader(http.StatusCreated)
+		case http.MethodHead, http.MethodGet:
+			sum := sha256.Sum256(stored)
+			w.Header().Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum[:])+":")
+			http.ServeContent(w, r, "f", time.Unix(1e9, 0), bytes.NewReader(stored))
+		}
+	}))
+	t.Cleanup(srv.Close)
+	local := filepath.Join(t.TempDir(), "f")
+	for _, tc := range []struct {
+		server, local string
+		put           bool
+	}{{"aaaa", "bbbb", true}, {"bbbb", "bbbb", false}} {
+		mu.Lock()
+		stored = []byte(tc.server)
+		mu.Unlock()
+		puts.Store(0)
+		if err := os.WriteFile(local, []byte(tc.local), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if _, errs, err := runSocketCmd(t, nil, "put", "-s", "-C", local, srv.URL+"/f"); err != nil {
+			t.Fatalf("put -C: %v %s", err, errs)
+		}
+		mu.Lock()
+		now := string(stored)
+		mu.Unlock()
+		if got := puts.Load() == 1; got != tc.put || now != tc.local {
+			t.Errorf("server had %q, local %q: uploaded %v, want %v; server now has %q", tc.server, tc.local, got, tc.put, now)
 		}
 	}
 }
