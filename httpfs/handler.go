@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -31,7 +32,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	}
 	p, ok := cleanPath(r)
 	if !ok {
-		http.Error(w, "400 bad path: no \"..\", \".\", backslashes, NUL or encoded slashes", http.StatusBadRequest)
+		http.Error(w, "400 bad path: no \"..\", \".\", \"//\", backslashes, NUL or encoded slashes", http.StatusBadRequest)
 		return
 	}
 	switch {
@@ -82,10 +83,12 @@ func (s *Server) mounted(p string) http.Handler {
 // cleanPath returns the request's decoded path, refusing what could
 // mean another file than it shows: "." and ".." segments (plain or
 // %2e-encoded, which net/http has decoded by now), backslashes, NUL,
-// and encoded slashes, which would make one segment look like two.
+// encoded slashes, which would make one segment look like two, and
+// empty segments ("//"), which would make "//host/" a redirect target
+// that browsers read as another site.
 func cleanPath(r *http.Request) (string, bool) {
 	p := r.URL.Path
-	if p == "" || p[0] != '/' || strings.ContainsAny(p, "\\\x00") {
+	if p == "" || p[0] != '/' || strings.ContainsAny(p, "\\\x00") || strings.Contains(p, "//") {
 		return "", false
 	}
 	if raw := r.URL.RawPath; raw != "" {
@@ -238,9 +241,15 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, t FS, name string) 
 	http.ServeContent(w, r, fi.Name(), fi.ModTime(), f)
 }
 
+// redirect sends the client to path to on this server. to comes from
+// a path cleanPath passed, so it has no "//"; a path starting with two
+// slashes would name another host and is refused all the same.
 func redirect(w http.ResponseWriter, r *http.Request, to string) {
-	u := *r.URL
-	u.Path, u.RawPath = to, ""
+	if !strings.HasPrefix(to, "/") || strings.HasPrefix(to, "//") {
+		http.Error(w, "400 bad path", http.StatusBadRequest)
+		return
+	}
+	u := url.URL{Path: to, RawQuery: r.URL.RawQuery}
 	http.Redirect(w, r, u.RequestURI(), http.StatusMovedPermanently)
 }
 

@@ -249,9 +249,13 @@ func TestPathTraversalRefused(t *testing.T) {
 	f := newFixture(t, nil)
 	f.write(t, "secret.txt", "secret")
 	f.write(t, "anon/sub/ok.txt", "ok")
-	os.Symlink(filepath.Join(f.dir, "secret.txt"), filepath.Join(f.dir, "anon/out"))
-	os.Symlink("../secret.txt", filepath.Join(f.dir, "anon/rel-out"))
-	for _, target := range []string{"/../secret.txt", "/sub/../../secret.txt", "/%2e%2e/secret.txt", "/sub/%2E%2E/%2e%2e/secret.txt",
+	if err := os.Symlink(filepath.Join(f.dir, "secret.txt"), filepath.Join(f.dir, "anon/out")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../secret.txt", filepath.Join(f.dir, "anon/rel-out")); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{"//sub", "/sub//ok.txt", "//", "/../secret.txt", "/sub/../../secret.txt", "/%2e%2e/secret.txt", "/sub/%2E%2E/%2e%2e/secret.txt",
 		"/..%2fsecret.txt", "/sub%2f..%2f..%2fsecret.txt", "/..\\secret.txt", "/sub%5c..%5c..%5csecret.txt", "/./sub/ok.txt", "/sub/%00"} {
 		if code := rawGet(t, f.addr, target); code != 400 {
 			t.Errorf("GET %s = %d, want 400", target, code)
@@ -264,6 +268,26 @@ func TestPathTraversalRefused(t *testing.T) {
 	}
 	if code := rawGet(t, f.addr, "/sub/ok.txt"); code != 200 {
 		t.Errorf("GET /sub/ok.txt = %d, want 200", code)
+	}
+}
+
+// TestNoOpenRedirect: a directory whose name looks like a host, asked
+// for as "//host.example", never answers Location: //host.example/.
+func TestNoOpenRedirect(t *testing.T) {
+	f := newFixture(t, nil)
+	f.write(t, "anon/host.example/x.txt", "x")
+	for _, target := range []string{"//host.example", "///host.example", "//host.example/x.txt/"} {
+		resp, _ := f.do(t, "GET", target, nil)
+		if loc := resp.Header.Get("Location"); strings.HasPrefix(loc, "//") || strings.Contains(loc, "host.example/") && !strings.HasPrefix(loc, "/host.example") {
+			t.Errorf("GET %s: Location %q points off this server", target, loc)
+		}
+		if resp.StatusCode != 400 {
+			t.Errorf("GET %s = %d, want 400", target, resp.StatusCode)
+		}
+	}
+	resp, _ := f.do(t, "GET", "/host.example?a=1", nil)
+	if loc := resp.Header.Get("Location"); resp.StatusCode != 301 || loc != "/host.example/?a=1" {
+		t.Errorf("GET /host.example = %d Location %q, want 301 to /host.example/?a=1", resp.StatusCode, loc)
 	}
 }
 
