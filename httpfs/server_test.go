@@ -10,12 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -544,6 +546,45 @@ func TestCGI(t *testing.T) {
 	if resp, _ := g.do(t, "GET", "/cgi-bin/hello", nil); resp.StatusCode != 404 {
 		t.Errorf("CGI off by default: %d", resp.StatusCode)
 	}
+}
+
+// TestCGIHidesCredentials: a script sees neither the Basic credentials
+// nor a proxy's, and its standard error goes to the server's Logger.
+func TestCGIHidesCredentials(t *testing.T) {
+	cgiDir := t.TempDir()
+	script := "#!/bin/sh\necho oops-on-stderr >&2\nprintf 'Content-Type: text/plain\\r\\n\\r\\n[%s][%s][%s]' \"$HTTP_AUTHORIZATION\" \"$HTTP_PROXY_AUTHORIZATION\" \"$HTTP_COOKIE\"\n"
+	if err := os.WriteFile(filepath.Join(cgiDir, "env"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	f := newFixture(t, func(s *Server, _ *testBackend) {
+		s.CGIDir = cgiDir
+		s.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	resp, body := f.do(t, "GET", "/cgi-bin/env", nil, "auth", "alice:alice-pw", "Proxy-Authorization", "Basic eDp5", "Cookie", "s=1")
+	if resp.StatusCode != 200 || body != "[][][s=1]" {
+		t.Errorf("CGI saw %d %q, want no credentials and the cookie", resp.StatusCode, body)
+	}
+	if !strings.Contains(logs.String(), "oops-on-stderr") {
+		t.Errorf("the script's standard error is not in the log: %q", logs.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 func TestSlowHeaderIsCut(t *testing.T) {
