@@ -194,7 +194,11 @@ type davFS struct {
 var _ webdav.FileSystem = (*davFS)(nil)
 
 func (d *davFS) Mkdir(ctx context.Context, name string, _ os.FileMode) error {
-	return d.t.Mkdir(ctx, name)
+	if err := d.t.Mkdir(ctx, name); err != nil {
+		return err
+	}
+	d.props.remove(path.Clean("/" + name)) // a new collection starts bare
+	return nil
 }
 
 func (d *davFS) Stat(ctx context.Context, name string) (os.FileInfo, error) {

@@ -636,3 +636,73 @@ func TestConformance(t *testing.T) {
 		},
 	})
 }
+
+func proppatch(name, value string) string {
+	return `<?xml version="1.0"?><D:propertyupdate xmlns:D="DAV:" xmlns:Z="urn:z"><D:set><D:prop><Z:` +
+		name + `>` + value + `</Z:` + name + `></D:prop></D:set></D:propertyupdate>`
+}
+
+// TestDeadPropsClearedAndCapped: a plain DELETE or PUT leaves no dead
+// properties for the next file of that name, MOVE takes them along,
+// and one user's properties are bounded in bytes.
+func TestDeadPropsClearedAndCapped(t *testing.T) {
+	f := newFixture(t, nil)
+	auth := []string{"auth", "alice:alice-pw"}
+	hasProp := func(p string) bool {
+		t.Helper()
+		resp, body := f.do(t, "PROPFIND", p, strings.NewReader(`<?xml version="1.0"?><D:propfind xmlns:D="DAV:"><D:allprop/></D:propfind>`), append(auth, "Depth", "0")...)
+		if resp.StatusCode != 207 {
+			t.Fatalf("PROPFIND %s = %d %s", p, resp.StatusCode, body)
+		}
+		return strings.Contains(body, "colour-red")
+	}
+	set := func(p string) {
+		t.Helper()
+		if resp, body := f.do(t, "PROPPATCH", p, strings.NewReader(proppatch("colour", "colour-red")), auth...); resp.StatusCode != 207 || !strings.Contains(body, "200 OK") {
+			t.Fatalf("PROPPATCH %s = %d %s", p, resp.StatusCode, body)
+		}
+	}
+	for _, how := range []string{"DELETE", "PUT"} {
+		f.write(t, "home/alice/a.txt", "a")
+		set("/dav/a.txt")
+		if !hasProp("/dav/a.txt") {
+			t.Fatalf("the property did not stick")
+		}
+		if resp, _ := f.do(t, how, "/~alice/a.txt", strings.NewReader("new"), auth...); resp.StatusCode/100 != 2 {
+			t.Fatalf("%s = %d", how, resp.StatusCode)
+		}
+		f.write(t, "home/alice/a.txt", "b")
+		if hasProp("/dav/a.txt") {
+			t.Errorf("after a plain %s the new file has the old file's property", how)
+		}
+	}
+	set("/dav/a.txt")
+	if resp, _ := f.do(t, "MOVE", "/dav/a.txt", nil, append(auth, "Destination", f.base+"/dav/m.txt")...); resp.StatusCode != 201 {
+		t.Fatalf("MOVE = %d", resp.StatusCode)
+	}
+	f.write(t, "home/alice/a.txt", "c")
+	if hasProp("/dav/a.txt") || !hasProp("/dav/m.txt") {
+		t.Errorf("MOVE: the property stayed at the source or did not reach the destination")
+	}
+
+	big := strings.Repeat("v", 900<<10)
+	refused := false
+	for i := range 8 {
+		name := fmt.Sprintf("big%d", i)
+		f.write(t, "home/alice/"+name, "x")
+		resp, body := f.do(t, "PROPPATCH", "/dav/"+name, strings.NewReader(proppatch("blob", big)), auth...)
+		if resp.StatusCode != 207 {
+			t.Fatalf("PROPPATCH %s = %d", name, resp.StatusCode)
+		}
+		if strings.Contains(body, "507") {
+			refused = true
+			if i*900<<10 > maxDeadPropBytes {
+				t.Errorf("refused only after %d bytes, over the cap of %d", i*900<<10, maxDeadPropBytes)
+			}
+			break
+		}
+	}
+	if !refused {
+		t.Errorf("8 properties of 900 KiB each were all kept: no cap on one user's bytes")
+	}
+}
