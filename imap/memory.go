@@ -335,20 +335,20 @@ func (h *memHandle) Expunge(ctx context.Context, uids []uint32) error {
 	return nil
 }
 
-func (h *memHandle) Copy(ctx context.Context, uids []uint32, dest string) (uint32, []uint32, []uint32, error) {
+func (h *memHandle) Copy(ctx context.Context, uids []uint32, dest string) (uint32, []uint32, error) {
 	h.s.b.mu.Lock()
 	defer h.s.b.mu.Unlock()
 	to := h.s.u.mailboxes[dest]
 	if to == nil {
-		return 0, nil, nil, ErrTryCreate
+		return 0, nil, ErrTryCreate
 	}
-	var copied, out []uint32
+	var out []uint32
 	for _, u := range uids {
 		if m := h.find(u); m != nil {
-			copied, out = append(copied, u), append(out, to.add(m.body, m.flags, m.date, true))
+			out = append(out, to.add(m.body, m.flags, m.date, true))
 		}
 	}
-	return to.validity, copied, out, nil
+	return to.validity, out, nil
 }
 
 func (h *memHandle) Updates() <-chan struct{} { return h.updates }
