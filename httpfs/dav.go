@@ -46,6 +46,15 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "412 the If header's entity tags do not match", http.StatusPreconditionFailed)
 		return
 	}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		// A file is served as at /~user/: the *os.File reaches
+		// net/http (sendfile), with ranges, the digest and the cache.
+		name := strings.TrimPrefix(r.URL.Path, "/dav")
+		if fi, err := t.Stat(r.Context(), name); err == nil && fi.Mode().IsRegular() {
+			s.get(w, r, t, name)
+			return
+		}
+	}
 	rq := &davRequest{}
 	if r.Method == http.MethodPut {
 		if max := s.MaxBodyBytes; max > 0 {

@@ -743,3 +743,23 @@ func TestDeadPropsClearedAndCapped(t *testing.T) {
 		t.Errorf("8 properties of 900 KiB each were all kept: no cap on one user's bytes")
 	}
 }
+
+// TestDAVGetIsThePlainGet: a file under /dav/ is served by the same
+// path as under /~user/ (the open file reaches net/http, for sendfile),
+// so it answers Want-Repr-Digest and ranges alike.
+func TestDAVGetIsThePlainGet(t *testing.T) {
+	f := newFixture(t, nil)
+	f.write(t, "home/alice/d.txt", "hello, world\n")
+	auth := []string{"auth", "alice:alice-pw", "Accept-Encoding", "identity"}
+	plain, _ := f.do(t, "GET", "/~alice/d.txt", nil, append(auth, "Want-Repr-Digest", "sha-256=5")...)
+	dav, body := f.do(t, "GET", "/dav/d.txt", nil, append(auth, "Want-Repr-Digest", "sha-256=5", "Range", "bytes=7-11")...)
+	if dav.StatusCode != 206 || body != "world" {
+		t.Errorf("GET /dav/d.txt with a range = %d %q", dav.StatusCode, body)
+	}
+	if got, want := dav.Header.Get("Repr-Digest"), plain.Header.Get("Repr-Digest"); got == "" || got != want {
+		t.Errorf("Repr-Digest under /dav/ = %q, under /~alice/ %q", got, want)
+	}
+	if dav.Header.Get("ETag") != plain.Header.Get("ETag") {
+		t.Errorf("ETag under /dav/ %q differs from /~alice/ %q", dav.Header.Get("ETag"), plain.Header.Get("ETag"))
+	}
+}
