@@ -46,6 +46,15 @@ func (s *Server) serveDAV(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "412 the If header's entity tags do not match", http.StatusPreconditionFailed)
 		return
 	}
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		// A file is served as at /~user/: the *os.File reaches
+		// net/http (sendfile), with ranges, the digest and the cache.
+		name := strings.TrimPrefix(r.URL.Path, "/dav")
+		if fi, err := t.Stat(r.Context(), name); err == nil && fi.Mode().IsRegular() {
+			s.get(w, r, t, name)
+			return
+		}
+	}
 	rq := &davRequest{}
 	if r.Method == http.MethodPut {
 		if max := s.MaxBodyBytes; max > 0 {
@@ -194,7 +203,11 @@ type davFS struct {
 var _ webdav.FileSystem = (*davFS)(nil)
 
 func (d *davFS) Mkdir(ctx context.Context, name string, _ os.FileMode) error {
-	return d.t.Mkdir(ctx, name)
+	if err := d.t.Mkdir(ctx, name); err != nil {
+		return err
+	}
+	d.props.remove(path.Clean("/" + name)) // a new collection starts bare
+	return nil
 }
 
 func (d *davFS) Stat(ctx context.Context, name string) (os.FileInfo, error) {

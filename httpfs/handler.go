@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"path"
 	"strconv"
 	"strings"
@@ -31,7 +32,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	}
 	p, ok := cleanPath(r)
 	if !ok {
-		http.Error(w, "400 bad path: no \"..\", \".\", backslashes, NUL or encoded slashes", http.StatusBadRequest)
+		http.Error(w, "400 bad path: no \"..\", \".\", \"//\", backslashes, NUL or encoded slashes", http.StatusBadRequest)
 		return
 	}
 	switch {
@@ -82,10 +83,12 @@ func (s *Server) mounted(p string) http.Handler {
 // cleanPath returns the request's decoded path, refusing what could
 // mean another file than it shows: "." and ".." segments (plain or
 // %2e-encoded, which net/http has decoded by now), backslashes, NUL,
-// and encoded slashes, which would make one segment look like two.
+// encoded slashes, which would make one segment look like two, and
+// empty segments ("//"), which would make "//host/" a redirect target
+// that browsers read as another site.
 func cleanPath(r *http.Request) (string, bool) {
 	p := r.URL.Path
-	if p == "" || p[0] != '/' || strings.ContainsAny(p, "\\\x00") {
+	if p == "" || p[0] != '/' || strings.ContainsAny(p, "\\\x00") || strings.Contains(p, "//") {
 		return "", false
 	}
 	if raw := r.URL.RawPath; raw != "" {
@@ -169,15 +172,27 @@ func (s *Server) serveTree(w http.ResponseWriter, r *http.Request, t FS, name, p
 	case http.MethodGet, http.MethodHead:
 		s.get(w, r, t, name)
 	case http.MethodPut:
-		s.put(w, r, t, name)
+		if s.put(w, r, t, name) {
+			s.forgetProps(prefix, name) // a new file starts bare
+		}
 	case http.MethodDelete:
-		s.delete(w, r, t, name)
+		if s.delete(w, r, t, name) {
+			s.forgetProps(prefix, name)
+		}
 	case http.MethodOptions:
 		w.Header().Set("Allow", "GET, HEAD, PUT, DELETE, OPTIONS")
 		w.WriteHeader(http.StatusNoContent)
 	default:
 		w.Header().Set("Allow", "GET, HEAD, PUT, DELETE, OPTIONS")
 		http.Error(w, "405 method not allowed here (WebDAV is at /dav/)", http.StatusMethodNotAllowed)
+	}
+}
+
+// forgetProps drops the WebDAV dead properties of name in the tree at
+// prefix: "/~user" is the tree /dav/ serves to user.
+func (s *Server) forgetProps(prefix, name string) {
+	if user, ok := strings.CutPrefix(prefix, "/~"); ok {
+		s.props.of(user).remove(path.Clean(name))
 	}
 }
 
@@ -238,30 +253,37 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, t FS, name string) 
 	http.ServeContent(w, r, fi.Name(), fi.ModTime(), f)
 }
 
+// redirect sends the client to path to on this server. to comes from
+// a path cleanPath passed, so it has no "//"; a path starting with two
+// slashes would name another host and is refused all the same.
 func redirect(w http.ResponseWriter, r *http.Request, to string) {
-	u := *r.URL
-	u.Path, u.RawPath = to, ""
+	if !strings.HasPrefix(to, "/") || strings.HasPrefix(to, "//") {
+		http.Error(w, "400 bad path", http.StatusBadRequest)
+		return
+	}
+	u := url.URL{Path: to, RawQuery: r.URL.RawQuery}
 	http.Redirect(w, r, u.RequestURI(), http.StatusMovedPermanently)
 }
 
-func (s *Server) put(w http.ResponseWriter, r *http.Request, t FS, name string) {
+// put stores the request body as name; it reports whether it did.
+func (s *Server) put(w http.ResponseWriter, r *http.Request, t FS, name string) bool {
 	ctx := r.Context()
 	if t.ReadOnly() {
 		http.Error(w, "403 this tree is read-only", http.StatusForbidden)
-		return
+		return false
 	}
 	if r.Header.Get("Content-Range") != "" {
 		http.Error(w, "400 partial PUT (Content-Range) is not supported", http.StatusBadRequest)
-		return
+		return false
 	}
 	if strings.HasSuffix(name, "/") {
 		http.Error(w, "405 cannot PUT a directory", http.StatusMethodNotAllowed)
-		return
+		return false
 	}
 	if max := s.MaxBodyBytes; max > 0 {
 		if r.ContentLength > max {
 			http.Error(w, "413 the body is over the server's limit", http.StatusRequestEntityTooLarge)
-			return
+			return false
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, max)
 	}
@@ -269,17 +291,17 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, t FS, name string) 
 	if fi, err := t.Stat(ctx, name); err == nil {
 		if fi.IsDir() {
 			http.Error(w, "405 a directory is there", http.StatusMethodNotAllowed)
-			return
+			return false
 		}
 		status = http.StatusNoContent
 	}
 	if fi, err := t.Stat(ctx, path.Dir(name)); err != nil || !fi.IsDir() {
 		http.Error(w, "409 the parent directory does not exist", http.StatusConflict)
-		return
+		return false
 	}
 	if code := s.upload(ctx, t, name, r.Body); code != 0 {
 		http.Error(w, strconv.Itoa(code)+" "+http.StatusText(code), code)
-		return
+		return false
 	}
 	if mt := r.Header.Get("X-OC-Mtime"); mt != "" {
 		if sec, err := strconv.ParseInt(mt, 10, 64); err == nil {
@@ -292,6 +314,7 @@ func (s *Server) put(w http.ResponseWriter, r *http.Request, t FS, name string) 
 		w.Header().Set("ETag", ETag(fi))
 	}
 	w.WriteHeader(status)
+	return true
 }
 
 // upload writes body to name in t and commits it; it returns 0 when the
@@ -319,31 +342,33 @@ func (s *Server) upload(ctx context.Context, t FS, name string, body io.Reader) 
 	return 0
 }
 
-func (s *Server) delete(w http.ResponseWriter, r *http.Request, t FS, name string) {
+// delete removes name; it reports whether it did.
+func (s *Server) delete(w http.ResponseWriter, r *http.Request, t FS, name string) bool {
 	ctx := r.Context()
 	if t.ReadOnly() {
 		http.Error(w, "403 this tree is read-only", http.StatusForbidden)
-		return
+		return false
 	}
 	fi, err := t.Stat(ctx, name)
 	if err != nil {
 		s.fail(w, r, err)
-		return
+		return false
 	}
 	if fi.IsDir() {
 		err = t.RemoveDir(ctx, name)
 		if err != nil && errors.Is(err, syscall.ENOTEMPTY) {
 			http.Error(w, "409 the directory is not empty", http.StatusConflict)
-			return
+			return false
 		}
 	} else {
 		err = t.Remove(ctx, name)
 	}
 	if err != nil {
 		s.fail(w, r, err)
-		return
+		return false
 	}
 	w.WriteHeader(http.StatusNoContent)
+	return true
 }
 
 // status is the HTTP status for a tree's error.

@@ -78,16 +78,6 @@ type Server struct {
 	prefixes []string
 }
 
-func orDefault(d, def time.Duration) time.Duration {
-	switch {
-	case d == 0:
-		return def
-	case d < 0:
-		return 0
-	}
-	return d
-}
-
 func (s *Server) init() {
 	s.once.Do(func() {
 		if s.Logger == nil {
@@ -115,10 +105,10 @@ func (s *Server) init() {
 		s.hs = &http.Server{
 			Handler:           s,
 			MaxHeaderBytes:    mhb,
-			ReadHeaderTimeout: orDefault(s.ReadHeaderTimeout, DefaultReadHeaderTimeout),
-			ReadTimeout:       orDefault(s.ReadTimeout, DefaultReadTimeout),
-			WriteTimeout:      orDefault(s.WriteTimeout, -1),
-			IdleTimeout:       orDefault(s.IdleTimeout, DefaultIdleTimeout),
+			ReadHeaderTimeout: lifecycle.Timeout(s.ReadHeaderTimeout, DefaultReadHeaderTimeout),
+			ReadTimeout:       lifecycle.Timeout(s.ReadTimeout, DefaultReadTimeout),
+			WriteTimeout:      lifecycle.Timeout(s.WriteTimeout, 0),
+			IdleTimeout:       lifecycle.Timeout(s.IdleTimeout, DefaultIdleTimeout),
 			ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelDebug),
 		}
 	})

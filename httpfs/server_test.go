@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,22 +24,48 @@ import (
 )
 
 // testBackend serves dir/anon at / and dir/home/<user> for the users
-// it knows; quota bounds each upload's bytes (0: none).
+// it knows; quota bounds each upload's bytes (0: none). Each tree's
+// os.Root is opened once and closed when the test ends.
 type testBackend struct {
 	dir   string
 	users map[string]string
 	quota int64
 	gate  *testkit.Gate
+
+	mu    sync.Mutex
+	roots map[string]*os.Root
+}
+
+// newTestBackend is a testBackend whose roots t closes at its end.
+func newTestBackend(t testing.TB, dir string, users map[string]string) *testBackend {
+	b := &testBackend{dir: dir, users: users, roots: map[string]*os.Root{}}
+	t.Cleanup(func() {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		for k, r := range b.roots {
+			if err := r.Close(); err != nil {
+				t.Errorf("closing the root of %s: %v", k, err)
+			}
+			delete(b.roots, k)
+		}
+	})
+	return b
 }
 
 func (b *testBackend) tree(sub string, ro bool) (FS, error) {
-	p := filepath.Join(b.dir, sub)
-	if err := os.MkdirAll(p, 0o750); err != nil {
-		return nil, err
-	}
-	r, err := os.OpenRoot(p)
-	if err != nil {
-		return nil, err
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r, ok := b.roots[sub]
+	if !ok {
+		p := filepath.Join(b.dir, sub)
+		if err := os.MkdirAll(p, 0o750); err != nil {
+			return nil, err
+		}
+		var err error
+		if r, err = os.OpenRoot(p); err != nil {
+			return nil, err
+		}
+		b.roots[sub] = r
 	}
 	return &quotaFS{DirFS: &DirFS{Root: r, Read: ro}, quota: b.quota}, nil
 }
@@ -96,7 +123,7 @@ type fixture struct {
 func newFixture(t *testing.T, setup func(*Server, *testBackend)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
-	be := &testBackend{dir: dir, users: map[string]string{"alice": "alice-pw", "bob": "bob-pw"}}
+	be := newTestBackend(t, dir, map[string]string{"alice": "alice-pw", "bob": "bob-pw"})
 	srv := &Server{Backend: be}
 	if setup != nil {
 		setup(srv, be)
@@ -249,9 +276,13 @@ func TestPathTraversalRefused(t *testing.T) {
 	f := newFixture(t, nil)
 	f.write(t, "secret.txt", "secret")
 	f.write(t, "anon/sub/ok.txt", "ok")
-	os.Symlink(filepath.Join(f.dir, "secret.txt"), filepath.Join(f.dir, "anon/out"))
-	os.Symlink("../secret.txt", filepath.Join(f.dir, "anon/rel-out"))
-	for _, target := range []string{"/../secret.txt", "/sub/../../secret.txt", "/%2e%2e/secret.txt", "/sub/%2E%2E/%2e%2e/secret.txt",
+	if err := os.Symlink(filepath.Join(f.dir, "secret.txt"), filepath.Join(f.dir, "anon/out")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../secret.txt", filepath.Join(f.dir, "anon/rel-out")); err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{"//sub", "/sub//ok.txt", "//", "/../secret.txt", "/sub/../../secret.txt", "/%2e%2e/secret.txt", "/sub/%2E%2E/%2e%2e/secret.txt",
 		"/..%2fsecret.txt", "/sub%2f..%2f..%2fsecret.txt", "/..\\secret.txt", "/sub%5c..%5c..%5csecret.txt", "/./sub/ok.txt", "/sub/%00"} {
 		if code := rawGet(t, f.addr, target); code != 400 {
 			t.Errorf("GET %s = %d, want 400", target, code)
@@ -333,7 +364,7 @@ func TestQuotaIs507(t *testing.T) {
 
 func TestCredentialsNeedTLSOffLoopback(t *testing.T) {
 	dir := t.TempDir()
-	srv := &Server{Backend: &testBackend{dir: dir, users: map[string]string{"alice": "alice-pw"}}}
+	srv := &Server{Backend: newTestBackend(t, dir, map[string]string{"alice": "alice-pw"})}
 	addr := testkit.Serve(t, srv, testkit.Listener{Listener: testkit.Listen(t), Wrap: testkit.FromAfar})
 	req, _ := http.NewRequest("PUT", "http://"+addr+"/~alice/x", strings.NewReader("x"))
 	req.SetBasicAuth("alice", "alice-pw")
@@ -351,7 +382,7 @@ func TestHTTP2OverTLS(t *testing.T) {
 	dir := t.TempDir()
 	os.MkdirAll(filepath.Join(dir, "anon"), 0o750)
 	os.WriteFile(filepath.Join(dir, "anon/f"), []byte("over h2"), 0o640)
-	srv := &Server{Backend: &testBackend{dir: dir}}
+	srv := &Server{Backend: newTestBackend(t, dir, nil)}
 	scfg, ccfg := testkit.TLS(t)
 	scfg = scfg.Clone()
 	scfg.NextProtos = NextProtos
@@ -461,7 +492,7 @@ func TestMountedHandlers(t *testing.T) {
 }
 
 func TestWebDAVBasics(t *testing.T) {
-	f := newFixture(t, nil)
+	f := newFixture(t, func(s *Server, _ *testBackend) { s.MaxBodyBytes = 16 })
 	auth := []string{"auth", "alice:alice-pw"}
 	if resp, _ := f.do(t, "PROPFIND", "/dav/", nil, "Depth", "1"); resp.StatusCode != 401 {
 		t.Fatalf("PROPFIND without credentials = %d", resp.StatusCode)
@@ -489,8 +520,17 @@ func TestWebDAVBasics(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(f.dir, "home/alice/b.txt")); string(b) != "dav" {
 		t.Errorf("after MOVE: %q", b)
 	}
-	if resp, _ := f.do(t, "PUT", "/dav/big", strings.NewReader("xx"), auth...); resp.StatusCode != 201 {
-		t.Fatalf("PUT = %d", resp.StatusCode)
+	if resp, _ := f.do(t, "PUT", "/dav/small", strings.NewReader("xx"), auth...); resp.StatusCode != 201 {
+		t.Fatalf("PUT under MaxBodyBytes = %d, want 201", resp.StatusCode)
+	}
+	big := strings.Repeat("x", 17)
+	for _, body := range []io.Reader{strings.NewReader(big), io.MultiReader(strings.NewReader(big))} { // with a length, and chunked
+		if resp, _ := f.do(t, "PUT", "/dav/big", body, auth...); resp.StatusCode != 413 {
+			t.Errorf("PUT over MaxBodyBytes = %d, want 413", resp.StatusCode)
+		}
+		if _, err := os.Stat(filepath.Join(f.dir, "home/alice/big")); err == nil {
+			t.Errorf("a PUT over MaxBodyBytes was stored")
+		}
 	}
 }
 
@@ -550,7 +590,9 @@ func TestConformance(t *testing.T) {
 			dir := t.TempDir()
 			os.MkdirAll(filepath.Join(dir, "anon"), 0o750)
 			os.WriteFile(filepath.Join(dir, "anon/f"), []byte("f"), 0o640)
-			return &Server{Backend: &testBackend{dir: dir, gate: gate}}
+			be := newTestBackend(t, dir, nil)
+			be.gate = gate
+			return &Server{Backend: be}
 		},
 		Greet: func(t *testing.T, c *testkit.Transcript) {
 			// HTTP says nothing first: one request that the backend does

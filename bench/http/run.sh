@@ -75,7 +75,8 @@ populate "$work/plumb-data/files/anonymous"
     /^\[/ { sect = substr($0, 2, length($0) - 2) }
     /^enabled *=/ && sect != "" && sect != "admin" && sect != "http" { print "[" sect "]\nenabled = false" }'
   printf '[admin]\naddr = "127.0.0.1:0"\n[log]\nlevel = "warn"\n[accounts]\nfirst_user = ""\n'
-  printf '[http]\nenabled = true\naddr = "127.0.0.1:%s"\naccess_log = ""\n' "$P_PLUMB"
+  # no per-IP rate limit: every wrk connection comes from 127.0.0.1
+  printf '[http]\nenabled = true\naddr = "127.0.0.1:%s"\naccess_log = ""\nrequests_per_second = 0\n' "$P_PLUMB"
 } > "$work/plumb.toml"
 "$work/plumb" serve --config "$work/plumb.toml" > "$work/plumb.out" 2> "$work/plumb.err" &
 pids+=($!)

@@ -39,10 +39,23 @@ type httpSession struct {
 	pass   string
 	auth   bool // send credentials
 	header http.Header
+	origin string // host of the URL given: credentials and -H go only there
+	plain  bool   // the URL given is http://: the user chose plain text
+}
+
+// trusted reports whether u may get the session's credentials and
+// --header values: the host given on the command line, over https or
+// on this machine (or over http:// when that is what the user gave). A
+// redirect to another host, or from https:// down to http://, gets none.
+func (s *httpSession) trusted(u *url.URL) bool {
+	if !strings.EqualFold(u.Host, s.origin) {
+		return false
+	}
+	return strings.EqualFold(u.Scheme, "https") || loopbackHost(u.Hostname()) || s.plain
 }
 
 func newHTTPSession(t *transfer) (*httpSession, error) {
-	s := &httpSession{t: t, header: http.Header{}}
+	s := &httpSession{t: t, header: http.Header{}, origin: t.url.Host, plain: !strings.EqualFold(t.url.Scheme, "https")}
 	for _, h := range t.flags.headers {
 		k, v, ok := strings.Cut(h, ":")
 		k = strings.TrimSpace(k)
@@ -72,11 +85,13 @@ func newHTTPSession(t *transfer) (*httpSession, error) {
 		if len(via) >= 10 {
 			return errors.New("more than 10 redirects")
 		}
-		if req.URL.Host != via[0].URL.Host {
-			req.Header.Del("Authorization") // net/http does too; say it here
-		}
-		if req.URL.Scheme == "http" && !loopbackHost(req.URL.Hostname()) {
-			req.Header.Del("Authorization") // never in plain text off this machine
+		if !s.trusted(req.URL) {
+			// Another host, or plain text off this machine: no
+			// password and none of the --header values.
+			req.Header.Del("Authorization")
+			for k := range s.header {
+				req.Header.Del(k)
+			}
 		}
 		return nil
 	}}
@@ -133,13 +148,16 @@ func (s *httpSession) do(ctx context.Context, method string, u *url.URL, body io
 		}
 	}
 	req.Header.Set("User-Agent", "plumb")
-	for k, v := range s.header {
-		req.Header[k] = v
+	trusted := s.trusted(u)
+	if trusted {
+		for k, v := range s.header {
+			req.Header[k] = v
+		}
 	}
 	for k, v := range hdr {
 		req.Header[k] = v
 	}
-	if s.auth {
+	if s.auth && trusted {
 		req.SetBasicAuth(s.user, s.pass)
 	}
 	resp, err := s.client.Do(req)
@@ -469,12 +487,14 @@ func (httpScheme) put(ctx context.Context, t *transfer, src io.ReadSeeker, size 
 	}
 	if t.flags.resume && size >= 0 {
 		// HTTP has no standard partial PUT: --continue only sees
-		// whether the server has the whole file already.
-		if resp, err := s.do(ctx, http.MethodHead, t.url, nil, 0, nil); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK && resp.ContentLength == size {
-				return errAlreadyComplete
-			}
+		// whether the server has the whole file already, by its size
+		// and sha-256; without a digest to compare it uploads.
+		done, err := s.sameOnServer(ctx, src, size)
+		if err != nil {
+			return err
+		}
+		if done {
+			return errAlreadyComplete
 		}
 	}
 	w, err := t.begin(size, 0)
@@ -514,4 +534,27 @@ func (httpScheme) put(ctx context.Context, t *transfer, src io.ReadSeeker, size 
 		}
 	}
 	return nil
+}
+
+// sameOnServer reports whether the server holds src already: the same
+// size and a Repr-Digest equal to src's sha-256. src is rewound after.
+func (s *httpSession) sameOnServer(ctx context.Context, src io.ReadSeeker, size int64) (bool, error) {
+	resp, err := s.do(ctx, http.MethodHead, s.t.url, nil, 0, http.Header{"Want-Repr-Digest": {"sha-256=10"}})
+	if err != nil {
+		return false, nil // the PUT will say what is wrong
+	}
+	resp.Body.Close()
+	want, ok := reprDigest(resp.Header)
+	if resp.StatusCode != http.StatusOK || resp.ContentLength != size || !ok {
+		return false, nil
+	}
+	h := sha256.New()
+	_, err = io.Copy(h, src)
+	if _, serr := src.Seek(0, io.SeekStart); err == nil {
+		err = serr
+	}
+	if err != nil {
+		return false, withExit(exitTransferFailed, err)
+	}
+	return string(h.Sum(nil)) == string(want), nil
 }

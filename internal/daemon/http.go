@@ -31,7 +31,7 @@ type HTTPConfig struct {
 	Compress          bool     `toml:"compress" comment:"gzip text responses for clients that accept it"`
 	MaxHeaderBytes    int      `toml:"max_header_bytes" comment:"Bytes a request's header may have (431 over it)"`
 	MaxBodyBytes      int64    `toml:"max_body_bytes" comment:"Bytes a request body (an upload) may have (413 over it); 0: only [files] max_file_bytes"`
-	RequestRate       float64  `toml:"requests_per_second" comment:"Requests per second from one client IP (429 over it); 0 means no limit"`
+	RequestRate       float64  `toml:"requests_per_second" comment:"Requests per second from one client IP (IPv6: its /64; 429 over it); 0 means no limit"`
 	RequestBurst      int      `toml:"request_burst" comment:"Requests one IP may make at once above the rate; 0: the rate's worth"`
 	ReadHeaderTimeout Duration `toml:"read_header_timeout" comment:"A request's header must arrive whole within this long (slowloris)"`
 	ReadTimeout       Duration `toml:"read_timeout" comment:"A whole request, with its body, must arrive within this long"`

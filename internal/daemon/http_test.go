@@ -155,3 +155,12 @@ func TestHTTPSlowHeaderClosed(t *testing.T) {
 		t.Errorf("cut off after %v, want about read_header_timeout", d)
 	}
 }
+
+// TestHTTPDefaultRateLimit: plumb serve ships with a per-IP request
+// limit, and one that a browser's burst of requests stays within.
+func TestHTTPDefaultRateLimit(t *testing.T) {
+	c := httpSection.of(DefaultConfig())
+	if c.RequestRate <= 0 || c.RequestRate < 50 || c.RequestBurst < 200 {
+		t.Errorf("default requests_per_second %v, request_burst %d: want a limit, and one generous enough for a browser", c.RequestRate, c.RequestBurst)
+	}
+}

@@ -40,6 +40,34 @@ func (t *Tree) Limits() Limits { return t.lim }
 
 // clean turns a user-supplied name into a name relative to the root.
 func clean(name string) (string, error) {
+	if c, ok := cleanFast(name); ok {
+		return c, nil
+	}
+	return cleanSlow(name)
+}
+
+// cleanFast is clean without allocating, for the usual name: already
+// clean ("/a/b" or "a/b": no empty, "." or ".." segment, no NUL), no
+// temporary file on the way. It says false for everything else.
+func cleanFast(name string) (string, bool) {
+	c := strings.TrimPrefix(name, "/")
+	if c == "" {
+		return "", false
+	}
+	for rest := c; ; {
+		el, more, found := strings.Cut(rest, "/")
+		if el == "" || el == "." || el == ".." || strings.IndexByte(el, 0) >= 0 || isTemp(el) {
+			return "", false
+		}
+		if !found {
+			return c, true
+		}
+		rest = more
+	}
+}
+
+// cleanSlow is clean for any name.
+func cleanSlow(name string) (string, error) {
 	if strings.IndexByte(name, 0) >= 0 {
 		return "", fmt.Errorf("%w: %q", ErrBadName, name)
 	}
