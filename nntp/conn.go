@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"time"
 
@@ -39,6 +40,8 @@ type conn struct {
 	quit      bool
 	compress  bool
 
+	drain int64 // bytes left to drain a refused article, -1: no bound
+
 	mu      sync.Mutex
 	nc      net.Conn
 	rw      io.ReadWriter // nc, or the COMPRESS layer over it
@@ -48,7 +51,7 @@ type conn struct {
 
 func newConn(s *Server, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(s.loop.Context())
-	c := &conn{s: s, nc: nc, rw: nc, ctx: ctx, cancel: cancel,
+	c := &conn{s: s, nc: nc, rw: nc, ctx: ctx, cancel: cancel, drain: -1,
 		writeTimeout: lifecycle.Timeout(s.WriteTimeout, DefaultWriteTimeout)}
 	c.br = bufio.NewReaderSize(readerFunc(c.read), 8<<10)
 	c.bw = bufio.NewWriterSize(deadlineWriter{c}, 16<<10)
@@ -65,7 +68,28 @@ type readerFunc func([]byte) (int, error)
 
 func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 
-func (c *conn) read(p []byte) (int, error) { return c.rw.Read(p) }
+func (c *conn) read(p []byte) (int, error) {
+	if c.drain < 0 {
+		return c.rw.Read(p)
+	}
+	if c.drain == 0 {
+		return 0, errDrainLimit
+	}
+	if int64(len(p)) > c.drain {
+		p = p[:c.drain]
+	}
+	n, err := c.rw.Read(p)
+	c.drain -= int64(n)
+	return n, err
+}
+
+// errDrainLimit ends a session that sends far more of a refused
+// article than the size limit.
+var errDrainLimit = errors.New("nntp: refused article goes on past twice the size limit")
+
+// setDrain bounds what may still be read (after what is buffered), or
+// lifts the bound with -1.
+func (c *conn) setDrain(n int64) { c.drain = n }
 
 // deadlineWriter bounds each write to the client by WriteTimeout.
 type deadlineWriter struct{ c *conn }
@@ -123,8 +147,12 @@ func (c *conn) canPost() bool { return c.user != "" || c.s.AnonymousPost }
 // canRead reports whether reading commands are open now.
 func (c *conn) canRead() bool { return c.user != "" || !c.s.ReadAuth }
 
-// canFeed reports whether IHAVE and streaming are open now.
-func (c *conn) canFeed() bool { return c.user != "" || c.s.feedAllowed(c.nc.RemoteAddr()) }
+// canFeed reports whether IHAVE and streaming are open now: to a
+// feed_from network, or to an account configured as a peer. Fed
+// articles skip POST's checks, so being a reader is not enough.
+func (c *conn) canFeed() bool {
+	return c.user != "" && slices.Contains(c.s.FeedAccounts, c.user) || c.s.feedAllowed(c.nc.RemoteAddr())
+}
 
 // Serve runs the session.
 func (c *conn) Serve() {

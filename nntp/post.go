@@ -40,7 +40,17 @@ func (c *conn) readArticle() ([]byte, error) {
 	if dr.Err() == nil {
 		return nil, err
 	}
-	if ferr := dr.Finish(); ferr != nil {
+	// Drained to its end so the session stays in step, but only so
+	// far: a client that keeps sending gets the connection closed.
+	c.setDrain(2 * dr.MaxSize)
+	ferr := dr.Finish()
+	c.setDrain(-1)
+	if errors.Is(ferr, errDrainLimit) {
+		c.s.logger().Warn("nntp: article far over the size limit, closing", "remote", c.remote(), "limit", dr.MaxSize)
+		c.reply("400 Article far over the size limit, closing connection")
+		return nil, ferr
+	}
+	if ferr != nil {
 		return nil, ferr
 	}
 	if errors.Is(dr.Err(), wire.ErrTooLarge) {
@@ -197,6 +207,17 @@ func (c *conn) preparePeer(data []byte, id string, code int) (*Article, *Error) 
 	if a.Get("Message-ID") != id {
 		return nil, &Error{Code: code, Msg: "Message-ID differs from the one offered"}
 	}
+	if max := c.s.MaxArticleAge; max > 0 {
+		// INN's artcutoff: older than the history remembers, a
+		// duplicate could not be told from a new article.
+		d, err := mail.ParseDate(a.Get("Date"))
+		if err != nil {
+			return nil, &Error{Code: code, Msg: "Malformed Date header"}
+		}
+		if time.Since(d) > max {
+			return nil, &Error{Code: code, Msg: "Article too old"}
+		}
+	}
 	path := a.Get("Path")
 	for _, hop := range strings.FieldsFunc(path, func(r rune) bool { return r == '!' }) {
 		if hop == c.s.hostname() {
@@ -275,12 +296,15 @@ func (c *conn) cmdCheck(cmd command) error {
 }
 
 func (c *conn) cmdTakeThis(cmd command) error {
+	// The article follows whatever the answer: read it first.
+	data, err := c.readArticle()
 	if len(cmd.args) != 1 {
+		if err != nil && !errors.Is(err, errTooLarge) && !errors.Is(err, errBare) {
+			return err
+		}
 		return c.syntax(cmd)
 	}
 	id := cmd.args[0]
-	// The article follows whatever the answer: read it first.
-	data, err := c.readArticle()
 	switch {
 	case errors.Is(err, errTooLarge), errors.Is(err, errBare):
 		c.reply("439 " + id)
@@ -292,9 +316,18 @@ func (c *conn) cmdTakeThis(cmd command) error {
 		c.reply("439 " + id)
 		return nil
 	}
-	if have, err := c.s.Backend.Have(c.ctx, id); err != nil || have {
+	have, err := c.s.Backend.Have(c.ctx, id)
+	switch {
+	case errors.Is(err, ErrTryLater), err == nil && have:
+		// Stored, or arriving now from another feed: not wanted here.
 		c.reply("439 " + id)
 		return nil
+	case err != nil:
+		// 439 is final: the feeder would drop an article nobody took.
+		// End the session instead, and it offers the article again.
+		c.s.logger().Error("nntp: TAKETHIS history lookup", "id", id, "err", err)
+		c.reply("400 History unavailable, try again later")
+		return err
 	}
 	a, perr := c.preparePeer(data, id, 439)
 	if perr != nil {

@@ -58,13 +58,19 @@ type Server struct {
 	// MaxArticleSize bounds a POSTed or transferred article; a larger
 	// one is refused (441, 437, 439) and the session goes on.
 	MaxArticleSize int64
+	// MaxArticleAge refuses fed articles (IHAVE, TAKETHIS) whose Date
+	// is older, as INN's artcutoff does; set it to how long the
+	// history remembers. 0: no bound.
+	MaxArticleAge time.Duration
 	// MaxBadCommands closes a session after this many unknown or
 	// malformed commands.
 	MaxBadCommands int
 	// MaxAuthFailures closes a session after this many failed logins.
 	MaxAuthFailures int
 	// PostsPerMinute bounds the POSTs accepted from one IP address in a
-	// minute (a flood is refused with 441); negative means no bound.
+	// minute (a flood is refused with 440 before the article is sent;
+	// RFC 3977 section 6.3.1.3 has no code for it and 440, "posting
+	// not permitted", is the nearest); negative means no bound.
 	PostsPerMinute int
 
 	// AnonymousPost lets clients POST without authenticating. Off (the
@@ -76,9 +82,11 @@ type Server struct {
 	// clients. Off: they are refused with 483.
 	InsecureAuth bool
 	// FeedFrom are the networks whose clients may feed articles with
-	// IHAVE and TAKETHIS without authenticating; an authenticated
-	// client always may.
+	// IHAVE and TAKETHIS without authenticating.
 	FeedFrom []netip.Prefix
+	// FeedAccounts are the accounts (peers) that may feed once
+	// authenticated from anywhere; any other account may only POST.
+	FeedAccounts []string
 
 	loop     lifecycle.Loop
 	onceLoop sync.Once
