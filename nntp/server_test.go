@@ -395,7 +395,9 @@ func TestShutdownSaysGoodbye(t *testing.T) {
 // haveFails is a backend whose history lookup fails.
 type haveFails struct{ *MemoryBackend }
 
-func (haveFails) Have(context.Context, string) (bool, error) { return false, errors.New("disk on fire") }
+func (haveFails) Have(context.Context, string) (bool, error) {
+	return false, errors.New("disk on fire")
+}
 
 // TestTakeThisHistoryFailureCloses: TAKETHIS's 439 is final, so a
 // failed history lookup ends the session (400) instead.
