@@ -191,10 +191,25 @@ func (c *conn) newMessageID() string {
 	return fmt.Sprintf("<%s.%d@%s>", hex.EncodeToString(b[:]), time.Now().Unix(), c.s.hostname())
 }
 
-// preparePeer checks an article from a feed (IHAVE, TAKETHIS): every
-// header RFC 5536 requires, its Message-ID the one announced, no loop
-// through this server in its Path; this server is added to the Path.
+// preparePeer checks an article from a feed (IHAVE, TAKETHIS): what
+// PrepareFed checks, and the groups; this server is added to the Path.
 func (c *conn) preparePeer(data []byte, id string, code int) (*Article, *Error) {
+	a, perr := PrepareFed(data, id, c.s.hostname(), c.s.MaxArticleAge, code)
+	if perr != nil {
+		return nil, perr
+	}
+	if perr := c.checkGroups(a, code); perr != nil {
+		return nil, perr
+	}
+	return a, nil
+}
+
+// PrepareFed checks an article taken from a peer (fed to us, or
+// pulled) and completes it: every header RFC 5536 requires, its
+// Message-ID the one announced, a Date no older than maxAge (0: no
+// bound; INN's artcutoff), no loop through host in its Path. host is
+// added to the Path and Xref removed. A refusal has the given code.
+func PrepareFed(data []byte, id, host string, maxAge time.Duration, code int) (*Article, *Error) {
 	a, err := ParseArticle(data)
 	if err != nil {
 		return nil, &Error{Code: code, Msg: "Malformed article header"}
@@ -207,27 +222,24 @@ func (c *conn) preparePeer(data []byte, id string, code int) (*Article, *Error) 
 	if a.Get("Message-ID") != id {
 		return nil, &Error{Code: code, Msg: "Message-ID differs from the one offered"}
 	}
-	if max := c.s.MaxArticleAge; max > 0 {
-		// INN's artcutoff: older than the history remembers, a
-		// duplicate could not be told from a new article.
+	if maxAge > 0 {
+		// Older than the history remembers, a duplicate could not be
+		// told from a new article.
 		d, err := mail.ParseDate(a.Get("Date"))
 		if err != nil {
 			return nil, &Error{Code: code, Msg: "Malformed Date header"}
 		}
-		if time.Since(d) > max {
+		if time.Since(d) > maxAge {
 			return nil, &Error{Code: code, Msg: "Article too old"}
 		}
 	}
 	path := a.Get("Path")
 	for _, hop := range strings.FieldsFunc(path, func(r rune) bool { return r == '!' }) {
-		if hop == c.s.hostname() {
+		if hop == host {
 			return nil, &Error{Code: code, Msg: "Loop: this server is already in the Path"}
 		}
 	}
-	if perr := c.checkGroups(a, code); perr != nil {
-		return nil, perr
-	}
-	a.Set("Path", c.s.hostname()+"!"+path)
+	a.Set("Path", host+"!"+path)
 	a.Del("Xref", 0)
 	return a, nil
 }

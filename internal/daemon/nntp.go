@@ -120,7 +120,8 @@ func buildNNTP(d *Daemon) ([]Service, error) {
 	d.addComponent("news expiry", &newsExpiry{d: d, store: store, every: cfg.ExpireEvery.Duration, log: log})
 	if len(cfg.Push)+len(cfg.Pull) > 0 {
 		d.addComponent("news feeds", &newsFeeds{store: store, be: be, dir: filepath.Join(NewsDir(d.DataDir()), "feeds"),
-			host: hostname, push: cfg.Push, pull: cfg.Pull, pullEvery: cfg.PullEvery.Duration, log: log})
+			host: hostname, push: cfg.Push, pull: cfg.Pull, pullEvery: cfg.PullEvery.Duration, log: log,
+			maxArt: be.maxArticle, maxAge: maxAge})
 	}
 	newServer := func() *nntp.Server {
 		return &nntp.Server{
