@@ -75,6 +75,9 @@ func TestNNTPPeeringSurvivesSIGKILL(t *testing.T) {
 	})
 	a.Kill()
 	t.Logf("A killed when B had %d of %d", mid, n)
+	if mid <= 0 || mid >= n {
+		t.Fatalf("B had %d of %d when A was killed: the kill must come mid-feed to test recovery", mid, n)
+	}
 	startServeData(t, dataA, peerConfig("a.test", portA, addrB, "ihave:"+addrC))
 	testkit.Eventually(t, 90*time.Second, fmt.Sprintf("B and C to have all %d", n), func() bool {
 		return groupCount(t, addrB, "peer.test") >= n && groupCount(t, addrC, "peer.test") >= n

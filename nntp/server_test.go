@@ -463,3 +463,23 @@ func TestFedArticleTooOld(t *testing.T) {
 	c.Write(fresh + ".\r\n")
 	c.Expect("235 ")
 }
+
+// arriving is a backend where every id is arriving by another session.
+type arriving struct{ *MemoryBackend }
+
+func (arriving) Have(context.Context, string) (bool, error) { return false, ErrTryLater }
+
+// TestCheckWhileArriving: an id being stored by another session is
+// 431 to CHECK (ask again) and 439 to TAKETHIS, never 238 twice.
+func TestCheckWhileArriving(t *testing.T) {
+	ts := startServer(t, nil, func(s *Server) {
+		s.FeedFrom = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		s.Backend = arriving{s.Backend.(*MemoryBackend)}
+	})
+	c := dialNNTP(t, ts.addr)
+	c.Do("MODE STREAM", 203)
+	c.Do("CHECK <a@peer>", 431)
+	c.Write("TAKETHIS <a@peer>\r\n" + peerArticle("<a@peer>", "peer") + ".\r\n")
+	c.Expect("439 <a@peer>")
+	c.Do("IHAVE <a@peer>", 436)
+}
