@@ -41,9 +41,7 @@ func (c *conn) cmdCompress(cmd command) error {
 		// sent before is not compressed and cannot be taken as such.
 		return errors.New("nntp: data after COMPRESS before its reply")
 	}
-	c.mu.Lock()
 	c.rw = newDeflate(c.rw)
-	c.mu.Unlock()
 	c.compress = true
 	return nil
 }

@@ -11,7 +11,6 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/plumbnet/plumb/internal/lifecycle"
@@ -28,8 +27,6 @@ type conn struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	writeTimeout time.Duration
-
 	tls       *tls.ConnectionState
 	user      string // authenticated account
 	pending   string // AUTHINFO USER waiting for PASS
@@ -42,31 +39,36 @@ type conn struct {
 
 	drain int64 // bytes left to drain a refused article, -1: no bound
 
-	mu      sync.Mutex
-	nc      net.Conn
-	rw      io.ReadWriter // nc, or the COMPRESS layer over it
-	waiting bool
-	woken   bool
+	w  *lifecycle.Waker // the connection (replaced by STARTTLS); waiting for a command
+	rw io.ReadWriter    // the Waker's connection, or the COMPRESS layer over it
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(s.loop.Context())
-	c := &conn{s: s, nc: nc, rw: nc, ctx: ctx, cancel: cancel, drain: -1,
-		writeTimeout: lifecycle.Timeout(s.WriteTimeout, DefaultWriteTimeout)}
+	c := &conn{s: s, ctx: ctx, cancel: cancel, drain: -1,
+		w: lifecycle.NewWaker(nc, lifecycle.Timeout(s.WriteTimeout, DefaultWriteTimeout))}
+	c.rw = wakerRW{c.w}
 	c.br = bufio.NewReaderSize(readerFunc(c.read), 8<<10)
-	c.bw = bufio.NewWriterSize(deadlineWriter{c}, 16<<10)
+	c.bw = bufio.NewWriterSize(writerFunc(func(p []byte) (int, error) { return c.rw.Write(p) }), 16<<10)
 	c.lr = wire.NewReader(c.br)
 	c.lr.Lenient = true // readers typed by hand send bare LF; articles are read strictly
-	c.lr.MaxLine = orDefault(s.MaxLineLength, DefaultMaxLineLength)
-	c.lr.Conn = deadliner{c}
-	c.lr.IdleTimeout = wireTimeout(s.IdleTimeout, DefaultIdleTimeout)
-	c.lr.LineTimeout = wireTimeout(s.LineTimeout, DefaultLineTimeout)
+	c.lr.MaxLine = lifecycle.OrDefault(s.MaxLineLength, DefaultMaxLineLength)
+	c.lr.Conn = c.w
+	c.lr.IdleTimeout = lifecycle.WireTimeout(s.IdleTimeout, DefaultIdleTimeout)
+	c.lr.LineTimeout = lifecycle.WireTimeout(s.LineTimeout, DefaultLineTimeout)
 	return c
 }
 
 type readerFunc func([]byte) (int, error)
 
 func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
+
+// wakerRW reads from the Waker's connection and writes through the
+// Waker (each write within WriteTimeout).
+type wakerRW struct{ w *lifecycle.Waker }
+
+func (r wakerRW) Read(p []byte) (int, error)  { return r.w.Conn().Read(p) }
+func (r wakerRW) Write(p []byte) (int, error) { return r.w.Write(p) }
 
 func (c *conn) read(p []byte) (int, error) {
 	if c.drain < 0 {
@@ -91,54 +93,20 @@ var errDrainLimit = errors.New("nntp: refused article goes on past twice the siz
 // lifts the bound with -1.
 func (c *conn) setDrain(n int64) { c.drain = n }
 
-// deadlineWriter bounds each write to the client by WriteTimeout.
-type deadlineWriter struct{ c *conn }
-
-func (w deadlineWriter) Write(p []byte) (int, error) {
-	w.c.nc.SetWriteDeadline(lifecycle.Deadline(w.c.writeTimeout))
-	return w.c.rw.Write(p)
-}
-
-// deadliner sets read deadlines for the readers; once woken, every
-// deadline is in the past.
-type deadliner struct{ c *conn }
-
-func (d deadliner) SetReadDeadline(t time.Time) error {
-	d.c.mu.Lock()
-	defer d.c.mu.Unlock()
-	if d.c.woken {
-		t = time.Unix(1, 0)
-	}
-	return d.c.nc.SetReadDeadline(t)
-}
-
 // Wake ends the session if it is waiting for a command.
-func (c *conn) Wake() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.waiting {
-		c.woken = true
-		c.nc.SetReadDeadline(time.Unix(1, 0))
-	}
-}
+func (c *conn) Wake() { c.w.Wake() }
 
 // Close closes the connection at once.
-func (c *conn) Close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.nc.Close()
-}
+func (c *conn) Close() { c.w.Close() }
 
-func (c *conn) setWaiting(w bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.waiting = w
-}
+func (c *conn) setWaiting(w bool) { c.w.SetWaiting(w) }
 
-func (c *conn) remote() string { return c.nc.RemoteAddr().String() }
+func (c *conn) nc() net.Conn { return c.w.Conn() }
+
+func (c *conn) remote() string { return c.nc().RemoteAddr().String() }
 
 func (c *conn) info() ConnInfo {
-	return ConnInfo{RemoteAddr: c.nc.RemoteAddr(), LocalAddr: c.nc.LocalAddr(), TLS: c.tls}
+	return ConnInfo{RemoteAddr: c.nc().RemoteAddr(), LocalAddr: c.nc().LocalAddr(), TLS: c.tls}
 }
 
 // canPost reports whether POST is open to this session now.
@@ -151,7 +119,7 @@ func (c *conn) canRead() bool { return c.user != "" || !c.s.ReadAuth }
 // feed_from network, or to an account configured as a peer. Fed
 // articles skip POST's checks, so being a reader is not enough.
 func (c *conn) canFeed() bool {
-	return c.user != "" && slices.Contains(c.s.FeedAccounts, c.user) || c.s.feedAllowed(c.nc.RemoteAddr())
+	return c.user != "" && slices.Contains(c.s.FeedAccounts, c.user) || c.s.feedAllowed(c.nc().RemoteAddr())
 }
 
 // Serve runs the session.
@@ -166,7 +134,7 @@ func (c *conn) Serve() {
 		c.cancel()
 		c.Close()
 	}()
-	if tc, ok := c.nc.(*tls.Conn); ok {
+	if tc, ok := c.nc().(*tls.Conn); ok {
 		c.setWaiting(true)
 		err := c.handshake(tc)
 		c.setWaiting(false)
@@ -183,7 +151,7 @@ func (c *conn) Serve() {
 	if c.bw.Flush() != nil {
 		return
 	}
-	maxBad := orDefault(c.s.MaxBadCommands, DefaultMaxBadCommands)
+	maxBad := lifecycle.OrDefault(c.s.MaxBadCommands, DefaultMaxBadCommands)
 	for !c.quit {
 		line, err := c.waitLine()
 		switch {
@@ -242,14 +210,14 @@ func (c *conn) waitLine() (string, error) {
 }
 
 func (c *conn) handshake(tc *tls.Conn) error {
-	tc.SetDeadline(time.Now().Add(DefaultTLSTimeout))
+	c.w.SetDeadline(time.Now().Add(DefaultTLSTimeout))
 	if c.s.loop.Closing() {
 		return errShutdown
 	}
 	if err := tc.HandshakeContext(c.ctx); err != nil {
 		return err
 	}
-	tc.SetDeadline(time.Time{})
+	c.w.SetDeadline(time.Time{})
 	st := tc.ConnectionState()
 	c.tls = &st
 	return nil
@@ -292,5 +260,5 @@ func (c *conn) backendError(err error, fallback, what string) {
 
 // plaintextOK reports whether a password may be received here.
 func (c *conn) plaintextOK() bool {
-	return c.tls != nil || c.s.InsecureAuth || sasl.IsLoopback(c.nc.RemoteAddr())
+	return c.tls != nil || c.s.InsecureAuth || sasl.IsLoopback(c.nc().RemoteAddr())
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/plumbnet/plumb/internal/lifecycle"
 	"github.com/plumbnet/plumb/internal/wire"
 )
 
@@ -29,9 +30,9 @@ var (
 // session.
 func (c *conn) readArticle() ([]byte, error) {
 	dr := wire.NewDotReader(c.br)
-	dr.MaxSize = orDefault(c.s.MaxArticleSize, DefaultMaxArticleSize)
-	dr.Conn = deadliner{c}
-	dr.Timeout = wireTimeout(c.s.ArticleTimeout, DefaultArticleTimeout)
+	dr.MaxSize = lifecycle.OrDefault(c.s.MaxArticleSize, DefaultMaxArticleSize)
+	dr.Conn = c.w
+	dr.Timeout = lifecycle.WireTimeout(c.s.ArticleTimeout, DefaultArticleTimeout)
 	var buf bytes.Buffer
 	_, err := io.Copy(&buf, dr)
 	if err == nil {
@@ -68,7 +69,7 @@ func (c *conn) cmdPost(cmd command) error {
 	if h, _, err := net.SplitHostPort(ip); err == nil {
 		ip = h
 	}
-	if !c.s.posts.allow(ip, orDefault(c.s.PostsPerMinute, DefaultPostsPerMinute), time.Now()) {
+	if !c.s.posts.allow(ip, lifecycle.OrDefault(c.s.PostsPerMinute, DefaultPostsPerMinute), time.Now()) {
 		c.s.logger().Warn("nntp: POST rate exceeded", "remote", c.remote(), "user", c.user)
 		c.reply("440 Posting rate exceeded, try again later")
 		return nil
@@ -129,7 +130,7 @@ func (c *conn) preparePost(data []byte) (*Article, *Error) {
 			return nil, postError("Duplicate article")
 		}
 	} else {
-		a.Set("Message-ID", c.newMessageID())
+		a.Set("Message-ID", NewMessageID(c.s.hostname()))
 	}
 	if d := a.Get("Date"); d != "" {
 		if _, err := mail.ParseDate(d); err != nil {
@@ -158,7 +159,7 @@ func (c *conn) checkGroups(a *Article, code int) *Error {
 	known := 0
 	approved := a.Has("Approved")
 	for _, name := range names {
-		if !validGroupName(name) {
+		if !ValidGroupName(name) {
 			return &Error{Code: code, Msg: "Malformed newsgroup name"}
 		}
 		g, err := c.s.Backend.Group(c.ctx, name)
@@ -185,10 +186,11 @@ func (c *conn) checkGroups(a *Article, code int) *Error {
 	return nil
 }
 
-func (c *conn) newMessageID() string {
+// NewMessageID returns a new, unique Message-ID at host.
+func NewMessageID(host string) string {
 	var b [12]byte
 	rand.Read(b[:])
-	return fmt.Sprintf("<%s.%d@%s>", hex.EncodeToString(b[:]), time.Now().Unix(), c.s.hostname())
+	return fmt.Sprintf("<%s.%d@%s>", hex.EncodeToString(b[:]), time.Now().Unix(), host)
 }
 
 // preparePeer checks an article from a feed (IHAVE, TAKETHIS): what

@@ -3,10 +3,8 @@ package cli
 import (
 	"bufio"
 	"bytes"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -491,9 +489,7 @@ func composeArticle(in []byte, groups, subject, from, refs string) *nntp.Article
 	set("Subject", subject)
 	set("References", refs)
 	if a.Get("Message-ID") == "" {
-		var b [10]byte
-		rand.Read(b[:])
-		a.Set("Message-ID", fmt.Sprintf("<%s.%d@%s>", hex.EncodeToString(b[:]), time.Now().Unix(), localHostname()))
+		a.Set("Message-ID", nntp.NewMessageID(localHostname()))
 	}
 	return a
 }

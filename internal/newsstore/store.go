@@ -13,11 +13,11 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/plumbnet/plumb/internal/atomicfile"
+	"github.com/plumbnet/plumb/nntp"
 )
 
 // DefaultHistoryKeep is how long a Message-ID is remembered after its
@@ -444,22 +444,9 @@ func fileName(id string) string {
 	return x[:2] + "/" + x[2:]
 }
 
-// ValidGroupName reports whether name is a newsgroup name (RFC 3977
-// section 4.1's wildmat-safe characters, dot-separated components).
-func ValidGroupName(name string) bool {
-	if name == "" || len(name) > 200 || strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".") || strings.Contains(name, "..") {
-		return false
-	}
-	for _, c := range []byte(name) {
-		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '.', c == '-', c == '+', c == '_':
-		case c >= 'A' && c <= 'Z':
-		default:
-			return false
-		}
-	}
-	return true
-}
+// ValidGroupName reports whether name is a newsgroup name: the same
+// rule as nntp.ValidGroupName, which serves these groups.
+func ValidGroupName(name string) bool { return nntp.ValidGroupName(name) }
 
 // setGroup creates a group or changes its settings. Called with mu held.
 func (s *Store) setGroup(cfg GroupConfig) error {
