@@ -393,3 +393,25 @@ func TestArticleDirsMadeAtOpen(t *testing.T) {
 		t.Fatalf("articles/ holds %d directories (%v), want 256", len(subs), err)
 	}
 }
+
+// TestGroupsFileMissingChangesNothing: groups.json disappearing is no
+// order to delete every group.
+func TestGroupsFileMissingChangesNothing(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	s.AddGroup(GroupConfig{Name: "g"})
+	if _, err := s.Add(context.Background(), article("<1@m>", "g")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(dir + "/" + GroupsFile); err != nil {
+		t.Fatal(err)
+	}
+	if gs := s.Groups(); len(gs) != 1 || !s.Has("<1@m>") {
+		t.Errorf("after groups.json vanished: groups %v, article kept %v", gs, s.Has("<1@m>"))
+	}
+	s.Close()
+	s = open(t, dir)
+	if gs := s.Groups(); len(gs) != 1 {
+		t.Errorf("after reopening without groups.json: groups %v", gs)
+	}
+}
