@@ -11,6 +11,7 @@ import (
 
 	"github.com/plumbnet/plumb/internal/newsstore"
 	"github.com/plumbnet/plumb/internal/testkit"
+	"github.com/plumbnet/plumb/nntp"
 )
 
 // fakePeer answers a pull session from a script: NEWNEWS lists the
@@ -118,5 +119,38 @@ func TestNNTPFeedExchangeTimeout(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("pullOnce from a silent peer still waiting after 10s")
+	}
+}
+
+// TestNNTPFollowupMailedOnlyLocally: Followup-To: poster mails a
+// follow-up only to an address at a local domain; another Reply-To
+// would make the server relay with a null sender.
+func TestNNTPFollowupMailedOnlyLocally(t *testing.T) {
+	f, _ := pullTestFeeds(t)
+	d := new(Daemon)
+	var sent []string
+	newsMail.Store(d, newsMailer(func(ctx context.Context, from, rcpt string, msg []byte) error {
+		sent = append(sent, rcpt)
+		return nil
+	}))
+	t.Cleanup(func() { newsMail.Delete(d) })
+	be := f.be
+	be.d, be.local = d, map[string]bool{"localhost": true}
+	ctx := context.Background()
+	for _, p := range []struct{ id, replyTo string }{{"<far@x>", "x@elsewhere.org"}, {"<near@x>", "alice@localhost"}} {
+		parent := "Path: x\r\nFrom: p@example.org\r\nNewsgroups: local.test\r\nSubject: s\r\nDate: " + nowRFC1123() +
+			"\r\nMessage-ID: " + p.id + "\r\nFollowup-To: poster\r\nReply-To: " + p.replyTo + "\r\n\r\nbody\r\n"
+		a, err := nntp.ParseArticle([]byte(parent))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := be.Post(ctx, a, "", true); err != nil {
+			t.Fatal(err)
+		}
+		reply, _ := nntp.ParseArticle([]byte("From: b@example.org\r\nNewsgroups: local.test\r\nSubject: Re\r\nReferences: " + p.id + "\r\n\r\nr\r\n"))
+		be.mailFollowup(ctx, reply)
+	}
+	if len(sent) != 1 || sent[0] != "alice@localhost" {
+		t.Errorf("follow-ups mailed to %v, want only alice@localhost", sent)
 	}
 }
