@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -414,4 +415,59 @@ func TestGroupsFileMissingChangesNothing(t *testing.T) {
 	if gs := s.Groups(); len(gs) != 1 {
 		t.Errorf("after reopening without groups.json: groups %v", gs)
 	}
+}
+
+// TestShortJournalWriteCutBack: an append cut short (here by
+// RLIMIT_FSIZE) is truncated off the journal, so the next
+// acknowledged record is not glued to a torn line and lost.
+func TestShortJournalWriteCutBack(t *testing.T) {
+	if os.Getenv("NEWSSTORE_SHORT") != "" {
+		shortWriteChild(os.Getenv("NEWSSTORE_SHORT"))
+		return
+	}
+	dir := t.TempDir()
+	s := open(t, dir)
+	s.AddGroup(GroupConfig{Name: "g"})
+	s.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestShortJournalWriteCutBack$")
+	cmd.Env = append(os.Environ(), "NEWSSTORE_SHORT="+dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "ACK <b@short>") {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	s = open(t, dir)
+	if !s.Has("<b@short>") {
+		t.Errorf("acknowledged <b@short> lost after an earlier short journal write")
+	}
+	if s.Has("<a@short>") {
+		t.Errorf("<a@short>, refused, is stored")
+	}
+}
+
+func shortWriteChild(dir string) {
+	signal.Ignore(syscall.SIGXFSZ)
+	s, err := Open(dir)
+	if err != nil {
+		fmt.Println("ERR", err)
+		os.Exit(1)
+	}
+	fi, _ := os.Stat(dir + "/journal")
+	var old syscall.Rlimit
+	syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old)
+	lim := syscall.Rlimit{Cur: uint64(fi.Size() + 40), Max: old.Max}
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
+		fmt.Println("ERR setrlimit", err)
+		os.Exit(1)
+	}
+	if _, err := s.Add(context.Background(), article("<a@short>", "g")); err == nil {
+		fmt.Println("ERR <a@short> stored past the file size limit")
+		os.Exit(1)
+	}
+	syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old)
+	if _, err := s.Add(context.Background(), article("<b@short>", "g")); err != nil {
+		fmt.Println("ERR", err)
+		os.Exit(1)
+	}
+	fmt.Println("ACK <b@short>")
+	os.Exit(0)
 }
