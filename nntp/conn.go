@@ -133,6 +133,9 @@ func (c *conn) Serve() {
 		}
 		c.cancel()
 		c.Close()
+		if c.compress {
+			c.s.compressDone()
+		}
 	}()
 	if tc, ok := c.nc().(*tls.Conn); ok {
 		c.setWaiting(true)

@@ -26,6 +26,10 @@ const (
 	DefaultMaxBadCommands  = 20
 	DefaultMaxAuthFailures = 3
 	DefaultPostsPerMinute  = 60
+	// DefaultMaxCompressSessions bounds the sessions under COMPRESS
+	// DEFLATE at once: each costs about 850 KiB (compress/flate's
+	// writer, ~800 KiB at any level, and its reader, ~45 KiB).
+	DefaultMaxCompressSessions = 64
 )
 
 // ErrServerClosed is returned by Serve after Shutdown or Close. It
@@ -62,6 +66,9 @@ type Server struct {
 	// is older, as INN's artcutoff does; set it to how long the
 	// history remembers. 0: no bound.
 	MaxArticleAge time.Duration
+	// MaxCompressSessions bounds the sessions under COMPRESS at once;
+	// beyond it COMPRESS is 403. 0: DefaultMaxCompressSessions.
+	MaxCompressSessions int
 	// MaxBadCommands closes a session after this many unknown or
 	// malformed commands.
 	MaxBadCommands int
@@ -93,6 +100,25 @@ type Server struct {
 	onceHost sync.Once
 	host     string
 	posts    postLimiter
+	zmu      sync.Mutex
+	zcount   int // sessions under COMPRESS
+}
+
+// compressSlot takes one of the MaxCompressSessions slots, if free.
+func (s *Server) compressSlot() bool {
+	s.zmu.Lock()
+	defer s.zmu.Unlock()
+	if s.zcount >= lifecycle.OrDefault(s.MaxCompressSessions, DefaultMaxCompressSessions) {
+		return false
+	}
+	s.zcount++
+	return true
+}
+
+func (s *Server) compressDone() {
+	s.zmu.Lock()
+	defer s.zmu.Unlock()
+	s.zcount--
 }
 
 func (s *Server) logger() *slog.Logger { return lifecycle.Logger(s.Logger) }

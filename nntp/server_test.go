@@ -483,3 +483,20 @@ func TestCheckWhileArriving(t *testing.T) {
 	c.Expect("439 <a@peer>")
 	c.Do("IHAVE <a@peer>", 436)
 }
+
+// TestCompressSessionsBounded: COMPRESS costs ~850 KiB a session, so
+// only MaxCompressSessions sessions get it at once; a slot frees when
+// its session ends.
+func TestCompressSessionsBounded(t *testing.T) {
+	ts := startServer(t, nil, func(s *Server) { s.MaxCompressSessions = 1 })
+	a := dialNNTP(t, ts.addr)
+	a.Do("COMPRESS DEFLATE", 206)
+	b := dialNNTP(t, ts.addr)
+	b.Do("COMPRESS DEFLATE", 403)
+	b.Do("DATE", 111) // the session goes on, uncompressed
+	a.Conn.Close()
+	testkit.Eventually(t, 10*time.Second, "a slot free after the compressed session ended", func() bool {
+		code, _ := b.Cmd("COMPRESS DEFLATE")
+		return code == 206
+	})
+}
