@@ -75,6 +75,9 @@ func TestNNTPPeeringSurvivesSIGKILL(t *testing.T) {
 	})
 	a.Kill()
 	t.Logf("A killed when B had %d of %d", mid, n)
+	if mid <= 0 || mid >= n {
+		t.Fatalf("B had %d of %d when A was killed: the kill must come mid-feed to test recovery", mid, n)
+	}
 	startServeData(t, dataA, peerConfig("a.test", portA, addrB, "ihave:"+addrC))
 	testkit.Eventually(t, 90*time.Second, fmt.Sprintf("B and C to have all %d", n), func() bool {
 		return groupCount(t, addrB, "peer.test") >= n && groupCount(t, addrC, "peer.test") >= n
@@ -130,5 +133,60 @@ func TestNNTPPeeringSurvivesSIGKILL(t *testing.T) {
 	buf.Reset()
 	if _, _, err := cp.Head(ctx, "<p1@origin.test>", &buf); err != nil || !strings.Contains(buf.String(), "Path: p.test!b.test!a.test!origin.test") {
 		t.Errorf("pulled <p1> header = %q, %v", buf.String(), err)
+	}
+}
+
+// TestNNTPPeeringReceiverKilled: B, the receiver, is killed with
+// SIGKILL while A streams to it, and restarted on its data; A's feed
+// resumes from its cursor and B ends with every article exactly once.
+func TestNNTPPeeringReceiverKilled(t *testing.T) {
+	const n = 300
+	portA, portB := freePort(t), freePort(t)
+	addrA, addrB := fmt.Sprintf("127.0.0.1:%d", portA), fmt.Sprintf("127.0.0.1:%d", portB)
+	dataA, dataB := t.TempDir(), t.TempDir()
+	for _, d := range []string{dataA, dataB} {
+		if _, errs, code := plumbNews(t, "", "group", "add", "peer.test", "--data", d); code != 0 {
+			t.Fatalf("group add: %s", errs)
+		}
+	}
+	b := startServeData(t, dataB, peerConfig("b.test", portB))
+	startServeData(t, dataA, peerConfig("a.test", portA, addrB))
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	c, err := nntp.Dial(ctx, addrA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.ModeStream(ctx)
+	for i := range n {
+		id := fmt.Sprintf("<r%d@origin.test>", i)
+		art := fmt.Sprintf("Path: origin.test!not-for-mail\r\nFrom: o@example.org\r\nNewsgroups: peer.test\r\nSubject: %d\r\nDate: %s\r\nMessage-ID: %s\r\n\r\nbody %d\r\n",
+			i, time.Now().UTC().Format(time.RFC1123Z), id, i)
+		if err := c.TakeThis(ctx, id, strings.NewReader(art)); err != nil {
+			t.Fatalf("TakeThis to A: %v", err)
+		}
+	}
+	c.Close()
+	var mid int64
+	testkit.Eventually(t, 60*time.Second, "B to get part of the feed", func() bool {
+		mid = groupCount(t, addrB, "peer.test")
+		return mid > 0
+	})
+	b.Kill()
+	if mid >= n {
+		t.Fatalf("B had all %d before it was killed: the kill must come mid-feed", n)
+	}
+	t.Logf("B killed when it had %d of %d", mid, n)
+	startServeData(t, dataB, peerConfig("b.test", portB))
+	testkit.Eventually(t, 90*time.Second, fmt.Sprintf("B to have all %d", n), func() bool {
+		return groupCount(t, addrB, "peer.test") >= n
+	})
+	cb, err := nntp.Dial(ctx, addrB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cb.Close()
+	if nums, err := cb.ListGroup(ctx, "peer.test", ""); err != nil || len(nums) != n {
+		t.Fatalf("B's LISTGROUP = %d numbers, %v; want %d (no duplicate, none lost)", len(nums), err, n)
 	}
 }

@@ -195,13 +195,18 @@ func ValidMessageID(id string) bool {
 	return true
 }
 
-// validGroupName reports whether name may be a newsgroup name here.
-func validGroupName(name string) bool {
-	if name == "" || len(name) > 200 {
+// ValidGroupName reports whether name is a newsgroup name: RFC 3977
+// section 4.1's wildmat-safe characters (letters, digits, "+-_") in
+// dot-separated components, at most 200 bytes. The news store creates
+// only such groups, and an article naming another is refused.
+func ValidGroupName(name string) bool {
+	if name == "" || len(name) > 200 || strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".") || strings.Contains(name, "..") {
 		return false
 	}
 	for _, c := range []byte(name) {
-		if c <= ' ' || c >= 0x7f || c == ',' || c == '*' || c == '?' || c == '!' || c == '[' || c == '\\' {
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '.', c == '-', c == '+', c == '_':
+		default:
 			return false
 		}
 	}

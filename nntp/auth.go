@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/plumbnet/plumb/internal/lifecycle"
 	"github.com/plumbnet/plumb/internal/wire"
 	"github.com/plumbnet/plumb/sasl"
 )
@@ -134,7 +135,7 @@ func (c *conn) loggedIn(user string, err error) {
 }
 
 func (c *conn) closeAfterAuthFailures() {
-	if c.authFails >= orDefault(c.s.MaxAuthFailures, DefaultMaxAuthFailures) {
+	if c.authFails >= lifecycle.OrDefault(c.s.MaxAuthFailures, DefaultMaxAuthFailures) {
 		c.reply("400 Too many authentication failures, closing connection")
 		c.quit = true
 	}
@@ -155,15 +156,11 @@ func (c *conn) cmdStartTLS(cmd command) error {
 	if c.br.Buffered() > 0 {
 		return errors.New("nntp: data after STARTTLS before the TLS handshake")
 	}
-	tc := tls.Server(c.nc, c.s.TLSConfig)
-	c.mu.Lock()
-	c.nc, c.rw = tc, tc
-	c.mu.Unlock()
+	tc := tls.Server(c.nc(), c.s.TLSConfig)
+	c.w.SetConn(tc) // c.rw reads and writes through it from now on
 	if err := c.handshake(tc); err != nil {
 		return fmt.Errorf("nntp: STARTTLS handshake: %w", err)
 	}
-	c.br.Reset(readerFunc(c.read))
-	c.bw.Reset(deadlineWriter{c})
 	c.pending, c.group, c.cur = "", "", 0
 	return nil
 }

@@ -117,6 +117,13 @@ func (c *conn) dispatch(line string) error {
 		c.reply("480 Authentication required")
 		return nil
 	case h.access == feeder && !c.canFeed():
+		if cmd.name == "TAKETHIS" {
+			// Its article follows unasked: read it, lest its lines
+			// run as commands.
+			if _, err := c.readArticle(); err != nil && !errors.Is(err, errTooLarge) && !errors.Is(err, errBare) {
+				return err
+			}
+		}
 		c.reply("480 Transfer permission denied; authenticate first")
 		return nil
 	}

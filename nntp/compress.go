@@ -31,7 +31,15 @@ func (c *conn) cmdCompress(cmd command) error {
 	case c.compress:
 		c.reply("502 Compression already active")
 		return nil
+	case !c.s.compressSlot():
+		// compress/flate's writer holds about 800 KiB at any level
+		// (its hash tables are fixed arrays), so sessions under
+		// COMPRESS are counted.
+		c.s.logger().Info("nntp: COMPRESS refused, too many compressed sessions", "remote", c.remote())
+		c.reply("403 Too many compressed sessions, try again later")
+		return nil
 	}
+	c.compress = true // holds the slot until the session ends
 	c.reply("206 Compression active")
 	if err := c.flush(); err != nil {
 		return err
@@ -41,9 +49,6 @@ func (c *conn) cmdCompress(cmd command) error {
 		// sent before is not compressed and cannot be taken as such.
 		return errors.New("nntp: data after COMPRESS before its reply")
 	}
-	c.mu.Lock()
 	c.rw = newDeflate(c.rw)
-	c.mu.Unlock()
-	c.compress = true
 	return nil
 }

@@ -10,7 +10,7 @@ import (
 	"net"
 	"os"
 	"runtime/debug"
-	"sync"
+	"slices"
 	"time"
 
 	"github.com/plumbnet/plumb/internal/lifecycle"
@@ -27,8 +27,6 @@ type conn struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	writeTimeout time.Duration
-
 	tls       *tls.ConnectionState
 	user      string // authenticated account
 	pending   string // AUTHINFO USER waiting for PASS
@@ -39,25 +37,25 @@ type conn struct {
 	quit      bool
 	compress  bool
 
-	mu      sync.Mutex
-	nc      net.Conn
-	rw      io.ReadWriter // nc, or the COMPRESS layer over it
-	waiting bool
-	woken   bool
+	drain int64 // bytes left to drain a refused article, -1: no bound
+
+	w  *lifecycle.Waker // the connection (replaced by STARTTLS); waiting for a command
+	rw io.ReadWriter    // the Waker's connection, or the COMPRESS layer over it
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(s.loop.Context())
-	c := &conn{s: s, nc: nc, rw: nc, ctx: ctx, cancel: cancel,
-		writeTimeout: lifecycle.Timeout(s.WriteTimeout, DefaultWriteTimeout)}
+	c := &conn{s: s, ctx: ctx, cancel: cancel, drain: -1,
+		w: lifecycle.NewWaker(nc, lifecycle.Timeout(s.WriteTimeout, DefaultWriteTimeout))}
+	c.rw = wakerRW{c.w}
 	c.br = bufio.NewReaderSize(readerFunc(c.read), 8<<10)
-	c.bw = bufio.NewWriterSize(deadlineWriter{c}, 16<<10)
+	c.bw = bufio.NewWriterSize(writerFunc(func(p []byte) (int, error) { return c.rw.Write(p) }), 16<<10)
 	c.lr = wire.NewReader(c.br)
 	c.lr.Lenient = true // readers typed by hand send bare LF; articles are read strictly
-	c.lr.MaxLine = orDefault(s.MaxLineLength, DefaultMaxLineLength)
-	c.lr.Conn = deadliner{c}
-	c.lr.IdleTimeout = wireTimeout(s.IdleTimeout, DefaultIdleTimeout)
-	c.lr.LineTimeout = wireTimeout(s.LineTimeout, DefaultLineTimeout)
+	c.lr.MaxLine = lifecycle.OrDefault(s.MaxLineLength, DefaultMaxLineLength)
+	c.lr.Conn = c.w
+	c.lr.IdleTimeout = lifecycle.WireTimeout(s.IdleTimeout, DefaultIdleTimeout)
+	c.lr.LineTimeout = lifecycle.WireTimeout(s.LineTimeout, DefaultLineTimeout)
 	return c
 }
 
@@ -65,56 +63,50 @@ type readerFunc func([]byte) (int, error)
 
 func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
 
-func (c *conn) read(p []byte) (int, error) { return c.rw.Read(p) }
+// wakerRW reads from the Waker's connection and writes through the
+// Waker (each write within WriteTimeout).
+type wakerRW struct{ w *lifecycle.Waker }
 
-// deadlineWriter bounds each write to the client by WriteTimeout.
-type deadlineWriter struct{ c *conn }
+func (r wakerRW) Read(p []byte) (int, error)  { return r.w.Conn().Read(p) }
+func (r wakerRW) Write(p []byte) (int, error) { return r.w.Write(p) }
 
-func (w deadlineWriter) Write(p []byte) (int, error) {
-	w.c.nc.SetWriteDeadline(lifecycle.Deadline(w.c.writeTimeout))
-	return w.c.rw.Write(p)
-}
-
-// deadliner sets read deadlines for the readers; once woken, every
-// deadline is in the past.
-type deadliner struct{ c *conn }
-
-func (d deadliner) SetReadDeadline(t time.Time) error {
-	d.c.mu.Lock()
-	defer d.c.mu.Unlock()
-	if d.c.woken {
-		t = time.Unix(1, 0)
+func (c *conn) read(p []byte) (int, error) {
+	if c.drain < 0 {
+		return c.rw.Read(p)
 	}
-	return d.c.nc.SetReadDeadline(t)
+	if c.drain == 0 {
+		return 0, errDrainLimit
+	}
+	if int64(len(p)) > c.drain {
+		p = p[:c.drain]
+	}
+	n, err := c.rw.Read(p)
+	c.drain -= int64(n)
+	return n, err
 }
+
+// errDrainLimit ends a session that sends far more of a refused
+// article than the size limit.
+var errDrainLimit = errors.New("nntp: refused article goes on past twice the size limit")
+
+// setDrain bounds what may still be read (after what is buffered), or
+// lifts the bound with -1.
+func (c *conn) setDrain(n int64) { c.drain = n }
 
 // Wake ends the session if it is waiting for a command.
-func (c *conn) Wake() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.waiting {
-		c.woken = true
-		c.nc.SetReadDeadline(time.Unix(1, 0))
-	}
-}
+func (c *conn) Wake() { c.w.Wake() }
 
 // Close closes the connection at once.
-func (c *conn) Close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.nc.Close()
-}
+func (c *conn) Close() { c.w.Close() }
 
-func (c *conn) setWaiting(w bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.waiting = w
-}
+func (c *conn) setWaiting(w bool) { c.w.SetWaiting(w) }
 
-func (c *conn) remote() string { return c.nc.RemoteAddr().String() }
+func (c *conn) nc() net.Conn { return c.w.Conn() }
+
+func (c *conn) remote() string { return c.nc().RemoteAddr().String() }
 
 func (c *conn) info() ConnInfo {
-	return ConnInfo{RemoteAddr: c.nc.RemoteAddr(), LocalAddr: c.nc.LocalAddr(), TLS: c.tls}
+	return ConnInfo{RemoteAddr: c.nc().RemoteAddr(), LocalAddr: c.nc().LocalAddr(), TLS: c.tls}
 }
 
 // canPost reports whether POST is open to this session now.
@@ -123,8 +115,12 @@ func (c *conn) canPost() bool { return c.user != "" || c.s.AnonymousPost }
 // canRead reports whether reading commands are open now.
 func (c *conn) canRead() bool { return c.user != "" || !c.s.ReadAuth }
 
-// canFeed reports whether IHAVE and streaming are open now.
-func (c *conn) canFeed() bool { return c.user != "" || c.s.feedAllowed(c.nc.RemoteAddr()) }
+// canFeed reports whether IHAVE and streaming are open now: to a
+// feed_from network, or to an account configured as a peer. Fed
+// articles skip POST's checks, so being a reader is not enough.
+func (c *conn) canFeed() bool {
+	return c.user != "" && slices.Contains(c.s.FeedAccounts, c.user) || c.s.feedAllowed(c.nc().RemoteAddr())
+}
 
 // Serve runs the session.
 func (c *conn) Serve() {
@@ -137,8 +133,11 @@ func (c *conn) Serve() {
 		}
 		c.cancel()
 		c.Close()
+		if c.compress {
+			c.s.compressDone()
+		}
 	}()
-	if tc, ok := c.nc.(*tls.Conn); ok {
+	if tc, ok := c.nc().(*tls.Conn); ok {
 		c.setWaiting(true)
 		err := c.handshake(tc)
 		c.setWaiting(false)
@@ -155,7 +154,7 @@ func (c *conn) Serve() {
 	if c.bw.Flush() != nil {
 		return
 	}
-	maxBad := orDefault(c.s.MaxBadCommands, DefaultMaxBadCommands)
+	maxBad := lifecycle.OrDefault(c.s.MaxBadCommands, DefaultMaxBadCommands)
 	for !c.quit {
 		line, err := c.waitLine()
 		switch {
@@ -214,14 +213,14 @@ func (c *conn) waitLine() (string, error) {
 }
 
 func (c *conn) handshake(tc *tls.Conn) error {
-	tc.SetDeadline(time.Now().Add(DefaultTLSTimeout))
+	c.w.SetDeadline(time.Now().Add(DefaultTLSTimeout))
 	if c.s.loop.Closing() {
 		return errShutdown
 	}
 	if err := tc.HandshakeContext(c.ctx); err != nil {
 		return err
 	}
-	tc.SetDeadline(time.Time{})
+	c.w.SetDeadline(time.Time{})
 	st := tc.ConnectionState()
 	c.tls = &st
 	return nil
@@ -264,5 +263,5 @@ func (c *conn) backendError(err error, fallback, what string) {
 
 // plaintextOK reports whether a password may be received here.
 func (c *conn) plaintextOK() bool {
-	return c.tls != nil || c.s.InsecureAuth || sasl.IsLoopback(c.nc.RemoteAddr())
+	return c.tls != nil || c.s.InsecureAuth || sasl.IsLoopback(c.nc().RemoteAddr())
 }

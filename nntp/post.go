@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/plumbnet/plumb/internal/lifecycle"
 	"github.com/plumbnet/plumb/internal/wire"
 )
 
@@ -29,9 +30,9 @@ var (
 // session.
 func (c *conn) readArticle() ([]byte, error) {
 	dr := wire.NewDotReader(c.br)
-	dr.MaxSize = orDefault(c.s.MaxArticleSize, DefaultMaxArticleSize)
-	dr.Conn = deadliner{c}
-	dr.Timeout = wireTimeout(c.s.ArticleTimeout, DefaultArticleTimeout)
+	dr.MaxSize = lifecycle.OrDefault(c.s.MaxArticleSize, DefaultMaxArticleSize)
+	dr.Conn = c.w
+	dr.Timeout = lifecycle.WireTimeout(c.s.ArticleTimeout, DefaultArticleTimeout)
 	var buf bytes.Buffer
 	_, err := io.Copy(&buf, dr)
 	if err == nil {
@@ -40,7 +41,17 @@ func (c *conn) readArticle() ([]byte, error) {
 	if dr.Err() == nil {
 		return nil, err
 	}
-	if ferr := dr.Finish(); ferr != nil {
+	// Drained to its end so the session stays in step, but only so
+	// far: a client that keeps sending gets the connection closed.
+	c.setDrain(2 * dr.MaxSize)
+	ferr := dr.Finish()
+	c.setDrain(-1)
+	if errors.Is(ferr, errDrainLimit) {
+		c.s.logger().Warn("nntp: article far over the size limit, closing", "remote", c.remote(), "limit", dr.MaxSize)
+		c.reply("400 Article far over the size limit, closing connection")
+		return nil, ferr
+	}
+	if ferr != nil {
 		return nil, ferr
 	}
 	if errors.Is(dr.Err(), wire.ErrTooLarge) {
@@ -58,7 +69,7 @@ func (c *conn) cmdPost(cmd command) error {
 	if h, _, err := net.SplitHostPort(ip); err == nil {
 		ip = h
 	}
-	if !c.s.posts.allow(ip, orDefault(c.s.PostsPerMinute, DefaultPostsPerMinute), time.Now()) {
+	if !c.s.posts.allow(ip, lifecycle.OrDefault(c.s.PostsPerMinute, DefaultPostsPerMinute), time.Now()) {
 		c.s.logger().Warn("nntp: POST rate exceeded", "remote", c.remote(), "user", c.user)
 		c.reply("440 Posting rate exceeded, try again later")
 		return nil
@@ -119,7 +130,7 @@ func (c *conn) preparePost(data []byte) (*Article, *Error) {
 			return nil, postError("Duplicate article")
 		}
 	} else {
-		a.Set("Message-ID", c.newMessageID())
+		a.Set("Message-ID", NewMessageID(c.s.hostname()))
 	}
 	if d := a.Get("Date"); d != "" {
 		if _, err := mail.ParseDate(d); err != nil {
@@ -148,7 +159,7 @@ func (c *conn) checkGroups(a *Article, code int) *Error {
 	known := 0
 	approved := a.Has("Approved")
 	for _, name := range names {
-		if !validGroupName(name) {
+		if !ValidGroupName(name) {
 			return &Error{Code: code, Msg: "Malformed newsgroup name"}
 		}
 		g, err := c.s.Backend.Group(c.ctx, name)
@@ -175,16 +186,32 @@ func (c *conn) checkGroups(a *Article, code int) *Error {
 	return nil
 }
 
-func (c *conn) newMessageID() string {
+// NewMessageID returns a new, unique Message-ID at host.
+func NewMessageID(host string) string {
 	var b [12]byte
 	rand.Read(b[:])
-	return fmt.Sprintf("<%s.%d@%s>", hex.EncodeToString(b[:]), time.Now().Unix(), c.s.hostname())
+	return fmt.Sprintf("<%s.%d@%s>", hex.EncodeToString(b[:]), time.Now().Unix(), host)
 }
 
-// preparePeer checks an article from a feed (IHAVE, TAKETHIS): every
-// header RFC 5536 requires, its Message-ID the one announced, no loop
-// through this server in its Path; this server is added to the Path.
+// preparePeer checks an article from a feed (IHAVE, TAKETHIS): what
+// PrepareFed checks, and the groups; this server is added to the Path.
 func (c *conn) preparePeer(data []byte, id string, code int) (*Article, *Error) {
+	a, perr := PrepareFed(data, id, c.s.hostname(), c.s.MaxArticleAge, code)
+	if perr != nil {
+		return nil, perr
+	}
+	if perr := c.checkGroups(a, code); perr != nil {
+		return nil, perr
+	}
+	return a, nil
+}
+
+// PrepareFed checks an article taken from a peer (fed to us, or
+// pulled) and completes it: every header RFC 5536 requires, its
+// Message-ID the one announced, a Date no older than maxAge (0: no
+// bound; INN's artcutoff), no loop through host in its Path. host is
+// added to the Path and Xref removed. A refusal has the given code.
+func PrepareFed(data []byte, id, host string, maxAge time.Duration, code int) (*Article, *Error) {
 	a, err := ParseArticle(data)
 	if err != nil {
 		return nil, &Error{Code: code, Msg: "Malformed article header"}
@@ -197,16 +224,24 @@ func (c *conn) preparePeer(data []byte, id string, code int) (*Article, *Error) 
 	if a.Get("Message-ID") != id {
 		return nil, &Error{Code: code, Msg: "Message-ID differs from the one offered"}
 	}
+	if maxAge > 0 {
+		// Older than the history remembers, a duplicate could not be
+		// told from a new article.
+		d, err := mail.ParseDate(a.Get("Date"))
+		if err != nil {
+			return nil, &Error{Code: code, Msg: "Malformed Date header"}
+		}
+		if time.Since(d) > maxAge {
+			return nil, &Error{Code: code, Msg: "Article too old"}
+		}
+	}
 	path := a.Get("Path")
 	for _, hop := range strings.FieldsFunc(path, func(r rune) bool { return r == '!' }) {
-		if hop == c.s.hostname() {
+		if hop == host {
 			return nil, &Error{Code: code, Msg: "Loop: this server is already in the Path"}
 		}
 	}
-	if perr := c.checkGroups(a, code); perr != nil {
-		return nil, perr
-	}
-	a.Set("Path", c.s.hostname()+"!"+path)
+	a.Set("Path", host+"!"+path)
 	a.Del("Xref", 0)
 	return a, nil
 }
@@ -275,12 +310,15 @@ func (c *conn) cmdCheck(cmd command) error {
 }
 
 func (c *conn) cmdTakeThis(cmd command) error {
+	// The article follows whatever the answer: read it first.
+	data, err := c.readArticle()
 	if len(cmd.args) != 1 {
+		if err != nil && !errors.Is(err, errTooLarge) && !errors.Is(err, errBare) {
+			return err
+		}
 		return c.syntax(cmd)
 	}
 	id := cmd.args[0]
-	// The article follows whatever the answer: read it first.
-	data, err := c.readArticle()
 	switch {
 	case errors.Is(err, errTooLarge), errors.Is(err, errBare):
 		c.reply("439 " + id)
@@ -292,9 +330,18 @@ func (c *conn) cmdTakeThis(cmd command) error {
 		c.reply("439 " + id)
 		return nil
 	}
-	if have, err := c.s.Backend.Have(c.ctx, id); err != nil || have {
+	have, err := c.s.Backend.Have(c.ctx, id)
+	switch {
+	case errors.Is(err, ErrTryLater), err == nil && have:
+		// Stored, or arriving now from another feed: not wanted here.
 		c.reply("439 " + id)
 		return nil
+	case err != nil:
+		// 439 is final: the feeder would drop an article nobody took.
+		// End the session instead, and it offers the article again.
+		c.s.logger().Error("nntp: TAKETHIS history lookup", "id", id, "err", err)
+		c.reply("400 History unavailable, try again later")
+		return err
 	}
 	a, perr := c.preparePeer(data, id, 439)
 	if perr != nil {

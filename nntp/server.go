@@ -26,6 +26,10 @@ const (
 	DefaultMaxBadCommands  = 20
 	DefaultMaxAuthFailures = 3
 	DefaultPostsPerMinute  = 60
+	// DefaultMaxCompressSessions bounds the sessions under COMPRESS
+	// DEFLATE at once: each costs about 850 KiB (compress/flate's
+	// writer, ~800 KiB at any level, and its reader, ~45 KiB).
+	DefaultMaxCompressSessions = 64
 )
 
 // ErrServerClosed is returned by Serve after Shutdown or Close. It
@@ -58,13 +62,22 @@ type Server struct {
 	// MaxArticleSize bounds a POSTed or transferred article; a larger
 	// one is refused (441, 437, 439) and the session goes on.
 	MaxArticleSize int64
+	// MaxArticleAge refuses fed articles (IHAVE, TAKETHIS) whose Date
+	// is older, as INN's artcutoff does; set it to how long the
+	// history remembers. 0: no bound.
+	MaxArticleAge time.Duration
+	// MaxCompressSessions bounds the sessions under COMPRESS at once;
+	// beyond it COMPRESS is 403. 0: DefaultMaxCompressSessions.
+	MaxCompressSessions int
 	// MaxBadCommands closes a session after this many unknown or
 	// malformed commands.
 	MaxBadCommands int
 	// MaxAuthFailures closes a session after this many failed logins.
 	MaxAuthFailures int
 	// PostsPerMinute bounds the POSTs accepted from one IP address in a
-	// minute (a flood is refused with 441); negative means no bound.
+	// minute (a flood is refused with 440 before the article is sent;
+	// RFC 3977 section 6.3.1.3 has no code for it and 440, "posting
+	// not permitted", is the nearest); negative means no bound.
 	PostsPerMinute int
 
 	// AnonymousPost lets clients POST without authenticating. Off (the
@@ -76,15 +89,36 @@ type Server struct {
 	// clients. Off: they are refused with 483.
 	InsecureAuth bool
 	// FeedFrom are the networks whose clients may feed articles with
-	// IHAVE and TAKETHIS without authenticating; an authenticated
-	// client always may.
+	// IHAVE and TAKETHIS without authenticating.
 	FeedFrom []netip.Prefix
+	// FeedAccounts are the accounts (peers) that may feed once
+	// authenticated from anywhere; any other account may only POST.
+	FeedAccounts []string
 
 	loop     lifecycle.Loop
 	onceLoop sync.Once
 	onceHost sync.Once
 	host     string
 	posts    postLimiter
+	zmu      sync.Mutex
+	zcount   int // sessions under COMPRESS
+}
+
+// compressSlot takes one of the MaxCompressSessions slots, if free.
+func (s *Server) compressSlot() bool {
+	s.zmu.Lock()
+	defer s.zmu.Unlock()
+	if s.zcount >= lifecycle.OrDefault(s.MaxCompressSessions, DefaultMaxCompressSessions) {
+		return false
+	}
+	s.zcount++
+	return true
+}
+
+func (s *Server) compressDone() {
+	s.zmu.Lock()
+	defer s.zmu.Unlock()
+	s.zcount--
 }
 
 func (s *Server) logger() *slog.Logger { return lifecycle.Logger(s.Logger) }
@@ -100,21 +134,6 @@ func (s *Server) hostname() string {
 		}
 	})
 	return s.host
-}
-
-func orDefault[T int | int64](v, d T) T {
-	if v <= 0 {
-		return d
-	}
-	return v
-}
-
-// wireTimeout turns a Duration field into internal/wire's form.
-func wireTimeout(v, d time.Duration) time.Duration {
-	if t := lifecycle.Timeout(v, d); t > 0 {
-		return t
-	}
-	return -1
 }
 
 // ListenAndServe listens on addr ("127.0.0.1:10119") and serves it.

@@ -3,6 +3,7 @@ package nntp
 import (
 	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -313,10 +314,17 @@ func TestIHaveAndStreaming(t *testing.T) {
 }
 
 func TestFeedRefusedWithoutPermission(t *testing.T) {
-	ts := startServer(t, nil, nil)
+	ts := startServer(t, nil, func(s *Server) { s.FeedAccounts = []string{"alice"} })
 	c := dialNNTP(t, ts.addr)
 	c.Do("IHAVE <x@y>", 480)
 	c.Do("MODE STREAM", 480)
+	// An ordinary account may post, not feed: a fed article skips
+	// POST's read-only, Approved and rate checks.
+	login(t, c, "bob", "pw with spaces")
+	c.Do("IHAVE <x@y>", 480)
+	c.Do("MODE STREAM", 480)
+	c.Do("CHECK <x@y>", 480)
+	c = dialNNTP(t, ts.addr)
 	login(t, c, "alice", "secret")
 	c.Do("IHAVE <x@y>", 335)
 	c.Write(peerArticle("<x@y>", "peer") + ".\r\n")
@@ -382,4 +390,113 @@ func TestShutdownSaysGoodbye(t *testing.T) {
 	if _, err := net.Dial("tcp", ln.Addr().String()); err == nil {
 		t.Errorf("listener still accepting after Shutdown")
 	}
+}
+
+// haveFails is a backend whose history lookup fails.
+type haveFails struct{ *MemoryBackend }
+
+func (haveFails) Have(context.Context, string) (bool, error) {
+	return false, errors.New("disk on fire")
+}
+
+// TestTakeThisHistoryFailureCloses: TAKETHIS's 439 is final, so a
+// failed history lookup ends the session (400) instead.
+func TestTakeThisHistoryFailureCloses(t *testing.T) {
+	ts := startServer(t, nil, func(s *Server) {
+		s.FeedFrom = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		s.Backend = haveFails{s.Backend.(*MemoryBackend)}
+	})
+	c := dialNNTP(t, ts.addr)
+	c.Do("MODE STREAM", 203)
+	c.Write("TAKETHIS <h@peer>\r\n" + peerArticle("<h@peer>", "peer") + ".\r\n")
+	c.Expect("400 ")
+	if !c.Closed(10 * time.Second) {
+		t.Errorf("connection still open after 400")
+	}
+}
+
+// TestTakeThisRefusedArticleIsRead: a TAKETHIS refused (480, 501)
+// still has its article read, so none of its lines runs as a command.
+func TestTakeThisRefusedArticleIsRead(t *testing.T) {
+	ts := startServer(t, nil, func(s *Server) { s.FeedAccounts = []string{"alice"} })
+	body := "Path: p\r\nMessage-ID: <q@peer>\r\n\r\nQUIT\r\n"
+	c := dialNNTP(t, ts.addr)
+	c.Write("TAKETHIS <q@peer>\r\n" + body + ".\r\n")
+	c.Expect("480 ")
+	c.Do("DATE", 111)
+	login(t, c, "alice", "secret")
+	c.Write("TAKETHIS\r\n" + body + ".\r\n")
+	c.Expect("501 ")
+	c.Do("DATE", 111)
+}
+
+// TestRefusedArticleDrainBounded: after the size limit, an article is
+// drained only up to twice the limit, then the session is closed.
+func TestRefusedArticleDrainBounded(t *testing.T) {
+	ts := startServer(t, nil, func(s *Server) { s.MaxArticleSize = 1000 })
+	c := dialNNTP(t, ts.addr)
+	login(t, c, "alice", "secret")
+	c.Do("POST", 340)
+	c.Write(post("big", "misc.test", "X-Pad: "+strings.Repeat("x", 400)+"\r\n") + strings.Repeat("y\r\n", 600) + ".\r\n")
+	c.Expect("441 Article too large") // 1.2 KB past a 1 KB limit: drained, the session goes on
+	c.Do("POST", 340)
+	go c.Conn.Write([]byte(post("huge", "misc.test") + strings.Repeat("z\r\n", 20000) + ".\r\n")) // fails once closed
+	c.Expect("400 Article far over")
+	if !c.Closed(10 * time.Second) {
+		t.Errorf("connection still open after 400")
+	}
+}
+
+// TestFedArticleTooOld: a fed article older than MaxArticleAge (the
+// history's memory) is refused.
+func TestFedArticleTooOld(t *testing.T) {
+	ts := startServer(t, nil, func(s *Server) {
+		s.FeedFrom = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		s.MaxArticleAge = 24 * time.Hour
+	})
+	c := dialNNTP(t, ts.addr)
+	c.Do("IHAVE <old@peer>", 335)
+	c.Write(peerArticle("<old@peer>", "peer") + ".\r\n") // dated 2024
+	c.Expect("437 Article too old")
+	c.Do("IHAVE <new@peer>", 335)
+	fresh := strings.Replace(peerArticle("<new@peer>", "peer"), "Mon, 1 Jan 2024 10:00:00 +0000", time.Now().UTC().Format(time.RFC1123Z), 1)
+	c.Write(fresh + ".\r\n")
+	c.Expect("235 ")
+}
+
+// arriving is a backend where every id is arriving by another session.
+type arriving struct{ *MemoryBackend }
+
+func (arriving) Have(context.Context, string) (bool, error) { return false, ErrTryLater }
+
+// TestCheckWhileArriving: an id being stored by another session is
+// 431 to CHECK (ask again) and 439 to TAKETHIS, never 238 twice.
+func TestCheckWhileArriving(t *testing.T) {
+	ts := startServer(t, nil, func(s *Server) {
+		s.FeedFrom = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		s.Backend = arriving{s.Backend.(*MemoryBackend)}
+	})
+	c := dialNNTP(t, ts.addr)
+	c.Do("MODE STREAM", 203)
+	c.Do("CHECK <a@peer>", 431)
+	c.Write("TAKETHIS <a@peer>\r\n" + peerArticle("<a@peer>", "peer") + ".\r\n")
+	c.Expect("439 <a@peer>")
+	c.Do("IHAVE <a@peer>", 436)
+}
+
+// TestCompressSessionsBounded: COMPRESS costs ~850 KiB a session, so
+// only MaxCompressSessions sessions get it at once; a slot frees when
+// its session ends.
+func TestCompressSessionsBounded(t *testing.T) {
+	ts := startServer(t, nil, func(s *Server) { s.MaxCompressSessions = 1 })
+	a := dialNNTP(t, ts.addr)
+	a.Do("COMPRESS DEFLATE", 206)
+	b := dialNNTP(t, ts.addr)
+	b.Do("COMPRESS DEFLATE", 403)
+	b.Do("DATE", 111) // the session goes on, uncompressed
+	a.Conn.Close()
+	testkit.Eventually(t, 10*time.Second, "a slot free after the compressed session ended", func() bool {
+		code, _ := b.Cmd("COMPRESS DEFLATE")
+		return code == 206
+	})
 }

@@ -3,10 +3,8 @@ package cli
 import (
 	"bufio"
 	"bytes"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -47,7 +45,7 @@ func (f *newsFlags) register(cmd *cobra.Command) {
 	cmd.Flags().BoolVarP(&f.insecure, "insecure", "k", false, "do not verify the server's TLS certificate")
 	cmd.Flags().StringVar(&f.caFile, "ca", "", "PEM file of the CA that signed the server's certificate")
 	cmd.Flags().StringVar(&f.netrcFile, "netrc", "", "netrc file for the password (default $NETRC or ~/.netrc)")
-	cmd.Flags().DurationVar(&f.timeout, "timeout", 60*time.Second, "how long to wait for each reply")
+	cmd.Flags().DurationVar(&f.timeout, "timeout", 60*time.Second, "how long to wait to connect and for the server's greeting")
 	cmd.Flags().BoolVar(&f.json, "json", false, "print JSON")
 }
 
@@ -66,6 +64,14 @@ type newsTarget struct {
 func parseNewsURL(raw, server string) (*newsTarget, error) {
 	bad := withExit(2, fmt.Errorf("%q: want nntp://HOST[:PORT]/GROUP[/NUMBER], nntps://…, or news:<message-id>", raw))
 	if rest, ok := strings.CutPrefix(raw, "news:"); ok && !strings.HasPrefix(rest, "//") {
+		// RFC 5538 section 2.2: news:<id> or news:id names an article
+		// (an id has an "@"), news:group a group.
+		if !strings.Contains(rest, "@") {
+			if !nntp.ValidGroupName(rest) {
+				return nil, bad
+			}
+			return &newsTarget{u: &url.URL{Scheme: "nntp", Host: server}, addr: server, group: rest}, nil
+		}
 		id := rest
 		if !strings.HasPrefix(id, "<") {
 			id = "<" + id + ">"
@@ -491,9 +497,7 @@ func composeArticle(in []byte, groups, subject, from, refs string) *nntp.Article
 	set("Subject", subject)
 	set("References", refs)
 	if a.Get("Message-ID") == "" {
-		var b [10]byte
-		rand.Read(b[:])
-		a.Set("Message-ID", fmt.Sprintf("<%s.%d@%s>", hex.EncodeToString(b[:]), time.Now().Unix(), localHostname()))
+		a.Set("Message-ID", nntp.NewMessageID(localHostname()))
 	}
 	return a
 }

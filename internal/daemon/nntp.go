@@ -32,6 +32,7 @@ type NNTPConfig struct {
 	ReadAuth       bool     `toml:"read_auth" comment:"Make reading need AUTHINFO too"`
 	InsecureAuth   bool     `toml:"insecure_auth" comment:"Accept passwords without TLS from clients not on loopback (not recommended)"`
 	FeedFrom       []string `toml:"feed_from" comment:"Networks (CIDR) whose clients may feed articles by IHAVE/TAKETHIS without AUTHINFO"`
+	FeedAccounts   []string `toml:"feed_accounts" comment:"Accounts of peers that may feed articles by IHAVE/TAKETHIS after AUTHINFO (other accounts may only POST)"`
 	HistoryKeep    Duration `toml:"history_keep" comment:"How long an expired article's Message-ID is still refused as a duplicate"`
 	ExpireEvery    Duration `toml:"expire_every" comment:"How often each group's retention (plumb news group add --max-age/--max-count) is applied"`
 	Push           []string `toml:"push" comment:"Peers (host:port; ihave:host:port for IHAVE only) new articles are fed to, by streaming or IHAVE, from a persistent queue with retries"`
@@ -106,12 +107,21 @@ func buildNNTP(d *Daemon) ([]Service, error) {
 	store.HistoryKeep = cfg.HistoryKeep.Duration
 	feeds, _ := cfg.feedFrom() // checked by LoadConfig
 	log := d.Logger().With("service", "nntp")
-	be := &nntpBackend{d: d, store: store, accounts: d.Accounts(), log: log, host: hostname, mailDomain: cfg.MailDomain}
+	be := &nntpBackend{d: d, store: store, accounts: d.Accounts(), log: log, host: hostname, mailDomain: cfg.MailDomain,
+		anonymousPost: cfg.AnonymousPost, maxArticle: cfg.MaxArticle, local: localDomains(d.Config(), hostname)}
+	if be.maxArticle <= 0 {
+		be.maxArticle = nntp.DefaultMaxArticleSize
+	}
+	maxAge := cfg.HistoryKeep.Duration
+	if maxAge <= 0 {
+		maxAge = newsstore.DefaultHistoryKeep
+	}
 	newsPosting.Store(d, be)
 	d.addComponent("news expiry", &newsExpiry{d: d, store: store, every: cfg.ExpireEvery.Duration, log: log})
 	if len(cfg.Push)+len(cfg.Pull) > 0 {
 		d.addComponent("news feeds", &newsFeeds{store: store, be: be, dir: filepath.Join(NewsDir(d.DataDir()), "feeds"),
-			host: hostname, push: cfg.Push, pull: cfg.Pull, pullEvery: cfg.PullEvery.Duration, log: log})
+			host: hostname, push: cfg.Push, pull: cfg.Pull, pullEvery: cfg.PullEvery.Duration, log: log,
+			maxArt: be.maxArticle, maxAge: maxAge})
 	}
 	newServer := func() *nntp.Server {
 		return &nntp.Server{
@@ -127,6 +137,8 @@ func buildNNTP(d *Daemon) ([]Service, error) {
 			ReadAuth:       cfg.ReadAuth,
 			InsecureAuth:   cfg.InsecureAuth,
 			FeedFrom:       feeds,
+			FeedAccounts:   cfg.FeedAccounts,
+			MaxArticleAge:  maxAge,
 		}
 	}
 	var services []Service
@@ -190,12 +202,46 @@ func (e *newsExpiry) Stop(ctx context.Context) error {
 
 // nntpBackend adapts the account database and the news store to nntp.Backend.
 type nntpBackend struct {
-	d          *Daemon
-	store      *newsstore.Store
-	accounts   *accounts.DB
-	log        *slog.Logger
-	host       string // Path identity
-	mailDomain string // <group>@mailDomain is mail to news
+	d             *Daemon
+	store         *newsstore.Store
+	accounts      *accounts.DB
+	log           *slog.Logger
+	host          string // Path identity
+	mailDomain    string // <group>@mailDomain is mail to news
+	anonymousPost bool   // mail to news without SMTP AUTH too
+	maxArticle    int64
+	local         map[string]bool // mail domains delivered here
+}
+
+// localDomains are the domains whose addresses are this host's
+// accounts: SMTP's host name and domains, and the news host name.
+func localDomains(cfg *Config, newsHost string) map[string]bool {
+	sc := smtpSection.of(cfg)
+	host := sc.Hostname
+	if host == "" {
+		host, _ = os.Hostname()
+	}
+	out := map[string]bool{strings.ToLower(newsHost): true}
+	if host != "" {
+		out[strings.ToLower(host)] = true
+	}
+	for _, dom := range sc.Domains {
+		out[strings.ToLower(strings.TrimSuffix(dom, "."))] = true
+	}
+	return out
+}
+
+// localAccount returns the account an address names when it is at a
+// local domain (a bare name is an account); "" otherwise.
+func localAccount(local map[string]bool, addr string) string {
+	at := strings.LastIndexByte(addr, '@')
+	if at < 0 {
+		return addr
+	}
+	if !local[strings.ToLower(strings.TrimSuffix(addr[at+1:], "."))] {
+		return ""
+	}
+	return addr[:at]
 }
 
 var _ nntp.Backend = (*nntpBackend)(nil)
@@ -209,25 +255,26 @@ func (b *nntpBackend) Authenticate(ctx context.Context, c nntp.ConnInfo, user, p
 }
 
 // moderators are the accounts that may approve for a group: its
-// moderator's account name, or the local part of its address.
-func moderators(cfg newsstore.GroupConfig) []string {
-	if cfg.Moderator == "" {
-		return nil
+// moderator's account name, or the local part of its address at a
+// local domain. A moderator elsewhere (bob@elsewhere.org) is no local
+// account: nobody here approves, and submissions are mailed to them.
+func (b *nntpBackend) moderators(cfg newsstore.GroupConfig) []string {
+	if name := localAccount(b.local, cfg.Moderator); name != "" {
+		return []string{name}
 	}
-	name, _, _ := strings.Cut(cfg.Moderator, "@")
-	return []string{name}
+	return nil
 }
 
-func toGroup(g newsstore.Group) nntp.Group {
+func (b *nntpBackend) toGroup(g newsstore.Group) nntp.Group {
 	return nntp.Group{Name: g.Name, Low: g.Low, High: g.High, Count: g.Count, Status: g.Status,
-		Created: g.Created, Creator: g.Creator, Description: g.Description, Moderators: moderators(g.GroupConfig)}
+		Created: g.Created, Creator: g.Creator, Description: g.Description, Moderators: b.moderators(g.GroupConfig)}
 }
 
 func (b *nntpBackend) Groups(ctx context.Context) ([]nntp.Group, error) {
 	gs := b.store.Groups()
 	out := make([]nntp.Group, len(gs))
 	for i, g := range gs {
-		out[i] = toGroup(g)
+		out[i] = b.toGroup(g)
 	}
 	return out, nil
 }
@@ -248,7 +295,7 @@ func (b *nntpBackend) Group(ctx context.Context, name string) (nntp.Group, error
 	if err != nil {
 		return nntp.Group{}, newsError(err)
 	}
-	return toGroup(g), nil
+	return b.toGroup(g), nil
 }
 
 func (b *nntpBackend) Numbers(ctx context.Context, group string, lo, hi int64) ([]int64, error) {
@@ -299,10 +346,29 @@ func (b *nntpBackend) NewNews(ctx context.Context, since time.Time, match func(s
 	return b.store.NewNews(since, match), nil
 }
 
-func (b *nntpBackend) Have(ctx context.Context, id string) (bool, error) { return b.store.Has(id), nil }
+// Have reports an article arriving now by another session as
+// ErrTryLater: CHECK answers 431, IHAVE 436, TAKETHIS 439.
+func (b *nntpBackend) Have(ctx context.Context, id string) (bool, error) {
+	if b.store.Pending(id) {
+		return false, nntp.ErrTryLater
+	}
+	return b.store.Has(id), nil
+}
 
 func (b *nntpBackend) Post(ctx context.Context, a *nntp.Article, user string, peer bool) error {
 	groups := a.Newsgroups()
+	for _, name := range groups {
+		g, err := b.store.Group(name)
+		switch {
+		case err != nil:
+		case peer && g.Status == newsstore.Moderated && !a.Has("Approved"):
+			// Approval happens where the article was posted; a feed
+			// of an unapproved one is refused, as INN does.
+			return &nntp.Error{Code: 437, Msg: "Unapproved article for moderated group " + name}
+		case !peer && g.Status == newsstore.ReadOnly:
+			return &nntp.Error{Code: 441, Msg: "Posting to read-only newsgroup " + name + " not allowed"}
+		}
+	}
 	if !peer && !a.Has("Approved") {
 		for _, name := range groups {
 			if g, err := b.store.Group(name); err == nil && g.Status == newsstore.Moderated {

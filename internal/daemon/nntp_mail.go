@@ -3,7 +3,7 @@ package daemon
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -44,8 +44,10 @@ func (b *smtpBackend) mailNews(ctx context.Context, from, rcpt string, msg []byt
 var newsPosting sync.Map // *Daemon -> *nntpBackend
 
 // newsGroup reports whether to is a newsgroup's address,
-// <group>@<nntp.mail_domain>; a group that does not exist is a 550.
-func (b *smtpBackend) newsGroup(to string) (string, bool, error) {
+// <group>@<nntp.mail_domain>; a group that does not exist is a 550,
+// and so is any group unless the session authenticated or
+// nntp.anonymous_post is on: port 25 is no way around AUTHINFO.
+func (b *smtpBackend) newsGroup(to string, authed bool) (string, bool, error) {
 	v, ok := newsPosting.Load(b.d)
 	if !ok {
 		return "", false, nil
@@ -54,6 +56,9 @@ func (b *smtpBackend) newsGroup(to string) (string, bool, error) {
 	local, domain, found := strings.Cut(to, "@")
 	if !found || nb.mailDomain == "" || !strings.EqualFold(domain, nb.mailDomain) {
 		return "", false, nil
+	}
+	if !authed && !nb.anonymousPost {
+		return "", true, &smtp.Error{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Msg: "Posting to news needs authentication"}
 	}
 	if _, err := nb.store.Group(local); err != nil {
 		return "", true, &smtp.Error{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Msg: "No such newsgroup"}
@@ -69,14 +74,25 @@ func (b *smtpBackend) newsGroup(to string) (string, bool, error) {
 func (b *smtpBackend) postNews(ctx context.Context, from string, groups []string, r io.Reader) (io.Reader, error) {
 	v, _ := newsPosting.Load(b.d)
 	nb := v.(*nntpBackend)
-	data, err := io.ReadAll(r)
+	data, err := io.ReadAll(io.LimitReader(r, nb.maxArticle+1))
 	if err != nil {
 		return nil, err
+	}
+	if int64(len(data)) > nb.maxArticle {
+		return nil, &smtp.Error{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Msg: "Message larger than the news article limit"}
 	}
 	a, err := nntp.ParseArticle(data)
 	if err != nil {
 		return nil, &smtp.Error{Code: 554, EnhancedCode: smtp.EnhancedCode{5, 6, 0}, Msg: "Malformed message header for news"}
 	}
+	// A Message-ID from the message itself (not its trace headers), so
+	// that the sender's retry of the same message is the duplicate it is.
+	h := sha256.New()
+	for _, f := range []string{"From", "To", "Cc", "Subject", "Date", "In-Reply-To"} {
+		fmt.Fprintf(h, "%s\x00", a.Get(f))
+	}
+	h.Write(a.Body)
+	derivedID := "<" + hex.EncodeToString(h.Sum(nil)[:12]) + ".mail@" + nb.host + ">"
 	a.Set("Newsgroups", strings.Join(groups, ","))
 	a.Del("Approved", 0)
 	a.Del("Xref", 0)
@@ -90,9 +106,7 @@ func (b *smtpBackend) postNews(ctx context.Context, from string, groups []string
 		a.Set("Date", time.Now().UTC().Format(time.RFC1123Z))
 	}
 	if id := a.Get("Message-ID"); !nntp.ValidMessageID(id) {
-		var rb [10]byte
-		rand.Read(rb[:])
-		a.Set("Message-ID", fmt.Sprintf("<%s.%d@%s>", hex.EncodeToString(rb[:]), time.Now().Unix(), nb.host))
+		a.Set("Message-ID", derivedID)
 	}
 	a.Prepend("Path", nb.host+"!from-mail")
 	err = nb.Post(ctx, a, "", false)
@@ -135,6 +149,12 @@ func (b *nntpBackend) mailFollowup(ctx context.Context, a *nntp.Article) {
 	addr, err := mail.ParseAddress(to)
 	m, ok := newsMail.Load(b.d)
 	if err != nil || !ok {
+		return
+	}
+	if localAccount(b.local, addr.Address) == "" {
+		// Anyone may write any Reply-To: mailing it off this host with
+		// a null sender would make the server a relay.
+		b.log.Info("nntp: follow-up not mailed to an address off this host", "to", addr.Address)
 		return
 	}
 	var msg bytes.Buffer

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -17,10 +18,13 @@ import (
 	"github.com/plumbnet/plumb/nntp"
 )
 
-// Backoff of a feed whose peer is down or refuses for now.
+// Backoff of a feed whose peer is down or refuses for now, and the
+// default bound of each exchange with a peer (dial and greeting, one
+// command and its answer, one article).
 const (
-	feedMinBackoff = 500 * time.Millisecond
-	feedMaxBackoff = time.Minute
+	feedMinBackoff  = 500 * time.Millisecond
+	feedMaxBackoff  = time.Minute
+	feedTimeoutDflt = 2 * time.Minute
 )
 
 // newsFeeds pushes new articles to each push peer (streaming, or
@@ -29,7 +33,9 @@ const (
 // cursor, <data>/news/feeds/<peer>.json, saved after each batch the
 // peer answered: after a crash the feed offers again from the cursor
 // and the peer's history refuses what it already has, so nothing is
-// lost and nothing is stored twice.
+// stored twice. What is not offered: an article that expired here
+// before the peer was reachable, and one the peer refused for good
+// (435/437/438/439, as the protocol means).
 type newsFeeds struct {
 	store     *newsstore.Store
 	be        *nntpBackend
@@ -39,6 +45,9 @@ type newsFeeds struct {
 	pull      []string
 	pullEvery time.Duration
 	log       *slog.Logger
+	timeout   time.Duration // of each exchange; 0: feedTimeoutDflt
+	maxArt    int64         // largest article pulled
+	maxAge    time.Duration // oldest article pulled
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -64,6 +73,29 @@ func (f *newsFeeds) load(path string) feedCursor {
 func (f *newsFeeds) save(path string, c feedCursor) error {
 	b, _ := json.Marshal(c)
 	return atomicfile.WriteFile(path, b, 0o600)
+}
+
+// exchange bounds one exchange with a peer.
+func (f *newsFeeds) exchange(ctx context.Context) (context.Context, context.CancelFunc) {
+	t := f.timeout
+	if t <= 0 {
+		t = feedTimeoutDflt
+	}
+	return context.WithTimeout(ctx, t)
+}
+
+// dial connects to a peer within one exchange's time.
+func (f *newsFeeds) dial(ctx context.Context, peer string) (*nntp.Client, error) {
+	ex, cancel := f.exchange(ctx)
+	defer cancel()
+	return nntp.Dial(ex, peer)
+}
+
+// quit ends a session politely, within one exchange's time.
+func (f *newsFeeds) quit(ctx context.Context, c *nntp.Client) {
+	ex, cancel := f.exchange(ctx)
+	defer cancel()
+	c.Quit(ex)
 }
 
 func (f *newsFeeds) Start(ctx context.Context) error {
@@ -125,7 +157,7 @@ func (f *newsFeeds) pushLoop(ctx context.Context, peer string) {
 		batch := f.store.After(cur.Seq, 100)
 		if len(batch) == 0 {
 			if c != nil {
-				c.Quit(ctx)
+				f.quit(ctx, c)
 				c = nil
 			}
 			select {
@@ -137,14 +169,16 @@ func (f *newsFeeds) pushLoop(ctx context.Context, peer string) {
 		}
 		if c == nil {
 			var err error
-			if c, err = nntp.Dial(ctx, peer); err != nil {
+			if c, err = f.dial(ctx, peer); err != nil {
 				backoff = min(max(2*backoff, feedMinBackoff), feedMaxBackoff)
 				f.log.Warn("nntp: feed peer unreachable; retrying", "peer", peer, "err", err, "delay", backoff)
 				c = nil
 				sleep(ctx, backoff)
 				continue
 			}
-			stream = !ihaveOnly && c.ModeStream(ctx) == nil
+			ex, cancel := f.exchange(ctx)
+			stream = !ihaveOnly && c.ModeStream(ex) == nil
+			cancel()
 		}
 		sent, err := f.offer(ctx, c, stream, batch)
 		if sent > 0 {
@@ -173,11 +207,13 @@ func (f *newsFeeds) offer(ctx context.Context, c *nntp.Client, stream bool, batc
 		if err != nil {
 			continue // expired meanwhile: nothing to offer
 		}
+		ex, cancel := f.exchange(ctx)
 		if stream {
-			err = c.TakeThis(ctx, a.MessageID, rc)
+			err = c.TakeThis(ex, a.MessageID, rc)
 		} else {
-			err = c.IHave(ctx, a.MessageID, rc)
+			err = c.IHave(ex, a.MessageID, rc)
 		}
+		cancel()
 		rc.Close()
 		var ne *nntp.Error
 		switch {
@@ -213,46 +249,74 @@ func (f *newsFeeds) pullLoop(ctx context.Context, peer string) {
 // pullOnce asks the peer for what arrived since the last poll (less a
 // minute, for clocks apart) and takes the articles not seen here.
 func (f *newsFeeds) pullOnce(ctx context.Context, peer string, cur *feedCursor) error {
-	c, err := nntp.Dial(ctx, peer)
+	c, err := f.dial(ctx, peer)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	c.ModeReader(ctx)
+	ex, cancel := f.exchange(ctx)
+	c.ModeReader(ex)
+	cancel()
 	since := cur.Since.Add(-time.Minute)
 	if cur.Since.IsZero() {
 		since = time.Unix(0, 0)
 	}
 	started := time.Now()
-	ids, err := c.NewNews(ctx, "*", since)
+	ex, cancel = f.exchange(ctx)
+	ids, err := c.NewNews(ex, "*", since)
+	cancel()
 	if err != nil {
 		return fmt.Errorf("NEWNEWS: %w", err)
 	}
+	maxArt := f.maxArt
+	if maxArt <= 0 {
+		maxArt = nntp.DefaultMaxArticleSize
+	}
 	for _, id := range ids {
-		if f.store.Has(id) {
+		if !nntp.ValidMessageID(id) || f.store.Has(id) {
 			continue
 		}
-		var buf strings.Builder
-		if _, _, err := c.Article(ctx, id, &buf); err != nil {
+		buf := cappedBuffer{max: maxArt}
+		ex, cancel := f.exchange(ctx)
+		_, _, err := c.Article(ex, id, &buf)
+		cancel()
+		if err != nil {
 			if errors.Is(err, nntp.ErrNoSuchArticle) {
 				continue
 			}
 			return err
 		}
-		a, err := nntp.ParseArticle([]byte(buf.String()))
-		if err != nil {
+		if buf.over {
+			f.log.Warn("nntp: pulled article over max_article_bytes, not stored", "peer", peer, "id", id)
 			continue
 		}
-		if path := a.Get("Path"); strings.Contains("!"+path+"!", "!"+f.host+"!") {
-			continue // it came from here: a loop
+		a, perr := nntp.PrepareFed(buf.b.Bytes(), id, f.host, f.maxAge, 437)
+		if perr != nil {
+			f.log.Warn("nntp: pulled article refused", "peer", peer, "id", id, "why", perr.Msg)
+			continue
 		}
-		a.Set("Path", f.host+"!"+a.Get("Path"))
-		a.Del("Xref", 0)
 		if err := f.be.Post(ctx, a, "", true); err != nil && !errors.Is(err, nntp.ErrNotWanted) {
 			f.log.Warn("nntp: pulled article not stored", "peer", peer, "id", id, "err", err)
 		}
 	}
-	c.Quit(ctx)
+	f.quit(ctx, c)
 	cur.Since = started
 	return nil
+}
+
+// cappedBuffer keeps up to max bytes and drops the rest, noting it,
+// so that an oversized article is read to its end (the session stays
+// in step) without being held.
+type cappedBuffer struct {
+	b    bytes.Buffer
+	max  int64
+	over bool
+}
+
+func (w *cappedBuffer) Write(p []byte) (int, error) {
+	if w.over || int64(w.b.Len()+len(p)) > w.max {
+		w.over = true
+		return len(p), nil
+	}
+	return w.b.Write(p)
 }

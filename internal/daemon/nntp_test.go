@@ -16,11 +16,14 @@ import (
 // startNNTPDaemon runs nntp (and smtp, for moderation) over a data
 // directory with accounts alice and bob, groups local.test and
 // local.mod (moderated by alice).
-func startNNTPDaemon(t *testing.T) (*Daemon, string) {
+func startNNTPDaemon(t *testing.T, opts ...func(*NNTPConfig)) (*Daemon, string) {
 	t.Helper()
 	cfg := testConfig(t)
 	n := nntpSection.of(cfg)
 	n.Enabled, n.Addr, n.Hostname = true, "127.0.0.1:0", "news.test"
+	for _, o := range opts {
+		o(n)
+	}
 	s := smtpSection.of(cfg)
 	s.Enabled, s.Addr = true, "127.0.0.1:0"
 	db, err := accounts.OpenWith(filepath.Join(cfg.Data, accounts.FileName), accounts.Options{Cost: 4})
@@ -31,6 +34,8 @@ func startNNTPDaemon(t *testing.T) (*Daemon, string) {
 	db.Add("bob", "bob-pw")
 	newsstore.AddGroup(NewsDir(cfg.Data), newsstore.GroupConfig{Name: "local.test", Description: "tests"})
 	newsstore.AddGroup(NewsDir(cfg.Data), newsstore.GroupConfig{Name: "local.mod", Status: newsstore.Moderated, Moderator: "alice"})
+	newsstore.AddGroup(NewsDir(cfg.Data), newsstore.GroupConfig{Name: "local.ro", Status: newsstore.ReadOnly})
+	newsstore.AddGroup(NewsDir(cfg.Data), newsstore.GroupConfig{Name: "local.far", Status: newsstore.Moderated, Moderator: "bob@elsewhere.org"})
 	d := startTest(t, cfg)
 	t.Cleanup(func() { d.Close() })
 	return d, addrOf(t, d, "nntp")
@@ -87,7 +92,7 @@ func TestNNTPDaemonPostReadModerate(t *testing.T) {
 }
 
 func TestNNTPMailToNewsAndFollowupToPoster(t *testing.T) {
-	d, addr := startNNTPDaemon(t)
+	d, addr := startNNTPDaemon(t, func(n *NNTPConfig) { n.AnonymousPost = true })
 	sc := dialSMTP(t, addrOf(t, d, "smtp"))
 	msg := "From: Carol <carol@example.org>\r\nSubject: by mail\r\nMessage-ID: <mailed-1@example.org>\r\nApproved: forged@example.org\r\nFollowup-To: poster\r\nReply-To: alice@localhost\r\n\r\nposted by mail\r\n"
 	if err := sc.SendMail("carol@example.org", []string{"local.test@news.localhost"}, strings.NewReader(msg), nil); err != nil {

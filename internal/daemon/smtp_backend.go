@@ -95,9 +95,12 @@ func (s *smtpSession) Mail(ctx context.Context, from string, opts *smtp.MailOpti
 }
 
 func (s *smtpSession) Rcpt(ctx context.Context, to string, opts *smtp.RcptOptions) error {
-	if group, ok, err := s.b.newsGroup(to); ok || err != nil { // mail to news: nntp_mail.go
+	if group, ok, err := s.b.newsGroup(to, s.user != ""); ok || err != nil { // mail to news: nntp_mail.go
+		if err != nil {
+			return err
+		}
 		s.news = append(s.news, group)
-		return err
+		return nil
 	}
 	users, remote, err := s.b.resolve(to, 0)
 	if err != nil {

@@ -55,18 +55,33 @@ func (s *Store) host() string {
 // ErrNoGroups.
 func (s *Store) Add(ctx context.Context, in Incoming) (Article, error) {
 	s.refreshLogged()
-	if s.Has(in.MessageID) {
+	// The id is claimed (pending) before its file is written, so that a
+	// second arrival of it is a duplicate at once and never renames
+	// over the first one's file.
+	s.mu.Lock()
+	if s.has(in.MessageID) {
+		s.mu.Unlock()
 		return Article{}, fmt.Errorf("%w: %s", ErrDuplicate, in.MessageID)
 	}
+	s.pending[in.MessageID] = true
+	s.mu.Unlock()
+	a, err := s.add(ctx, in)
+	if err != nil {
+		s.mu.Lock()
+		delete(s.pending, in.MessageID)
+		s.mu.Unlock()
+	}
+	return a, err
+}
+
+// add writes a claimed article's file and commits its record.
+func (s *Store) add(ctx context.Context, in Incoming) (Article, error) {
 	// The file is written and fsynced outside the lock, so that
 	// concurrent arrivals wait on their disks together; the numbers
 	// are given under it, and the Xref header that names them is
 	// added when the article is read.
 	file := fileName(in.MessageID)
 	path := filepath.Join(s.dir, "articles", file)
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return Article{}, fmt.Errorf("newsstore: %w", err)
-	}
 	f, err := atomicfile.Create(path, 0o600)
 	if err != nil {
 		return Article{}, fmt.Errorf("newsstore: %w", err)
@@ -79,15 +94,6 @@ func (s *Store) Add(ctx context.Context, in Incoming) (Article, error) {
 		return Article{}, fmt.Errorf("newsstore: %w", err)
 	}
 	s.mu.Lock()
-	if s.has(in.MessageID) {
-		// Another Add of the same id won the race: the file under this
-		// name is that article's (or, only in the history, nobody's).
-		if _, live := s.byID[in.MessageID]; !live && !s.pending[in.MessageID] {
-			os.Remove(path)
-		}
-		s.mu.Unlock()
-		return Article{}, fmt.Errorf("%w: %s", ErrDuplicate, in.MessageID)
-	}
 	s.seq++ // reserved now, applied with the record
 	a := &Article{Overview: in.Overview, Arrived: s.now().UTC(), Seq: s.seq, file: file}
 	seen := map[string]bool{}
@@ -116,6 +122,14 @@ func (s *Store) Add(ctx context.Context, in Incoming) (Article, error) {
 		return Article{}, err
 	}
 	return out, nil
+}
+
+// Pending reports whether an arrival of id is being stored now: it is
+// neither refused nor taken yet (CHECK's 431).
+func (s *Store) Pending(id string) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.pending[id]
 }
 
 func xrefLine(xref string) string { return "Xref: " + xref + "\r\n" }

@@ -131,14 +131,18 @@ func (s *Store) DeleteGroup(name string) error {
 }
 
 // refresh applies the groups file when it changed since last applied.
+// A missing file changes nothing: it is never removed by EditGroups
+// (no groups is "[]"), so its absence is an accident or a restore in
+// progress, not an order to delete every group and its articles.
 func (s *Store) refresh() error {
 	st, err := os.Stat(filepath.Join(s.dir, GroupsFile))
-	v := groupsVersion{}
-	if err == nil {
-		v = groupsVersion{st.ModTime(), st.Size()}
-	} else if !errors.Is(err, os.ErrNotExist) {
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("newsstore: %w", err)
 	}
+	v := groupsVersion{st.ModTime(), st.Size()}
 	s.mu.RLock()
 	same := v == s.groupsV
 	s.mu.RUnlock()

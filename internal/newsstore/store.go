@@ -13,11 +13,11 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/plumbnet/plumb/internal/atomicfile"
+	"github.com/plumbnet/plumb/nntp"
 )
 
 // DefaultHistoryKeep is how long a Message-ID is remembered after its
@@ -95,7 +95,7 @@ type group struct {
 
 // record is one journal line.
 type record struct {
-	Op      string       `json:"op"` // group, delgroup, art, expire
+	Op      string       `json:"op"` // seq, group, delgroup, art, expire
 	Group   *GroupConfig `json:"group,omitempty"`
 	Name    string       `json:"name,omitempty"`
 	Next    int64        `json:"next,omitempty"`
@@ -132,7 +132,7 @@ type Store struct {
 	// the journal once for all of it and applies it.
 	syncMu  sync.Mutex
 	batch   *batch
-	pending map[string]bool // ids in a batch not applied yet
+	pending map[string]bool // ids claimed by an Add and not applied yet
 }
 
 type batch struct {
@@ -158,7 +158,7 @@ func (s *Store) keep() time.Duration {
 
 // Open opens (creating it if needed) the spool in dir.
 func Open(dir string) (*Store, error) {
-	if err := os.MkdirAll(filepath.Join(dir, "articles"), 0o700); err != nil {
+	if err := makeDirs(dir); err != nil {
 		return nil, fmt.Errorf("newsstore: %w", err)
 	}
 	s := &Store{dir: dir, groups: map[string]*group{}, byID: map[string]*Article{},
@@ -175,6 +175,65 @@ func Open(dir string) (*Store, error) {
 	}
 	s.removeOrphans()
 	return s, nil
+}
+
+// makeDirs creates articles/ and its 256 subdirectories, and fsyncs
+// the parents of any it created, so that an article's directory entry
+// never depends on an unsynced directory.
+func makeDirs(dir string) error {
+	root := filepath.Join(dir, "articles")
+	created := false
+	for _, d := range []string{dir, root} {
+		if _, err := os.Stat(d); errors.Is(err, os.ErrNotExist) {
+			if err := os.Mkdir(d, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+				return err
+			}
+			created = true
+		}
+	}
+	sub := false
+	for i := range 256 {
+		err := os.Mkdir(filepath.Join(root, fmt.Sprintf("%02x", i)), 0o700)
+		if err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
+		sub = sub || err == nil
+	}
+	if sub {
+		if err := atomicfile.SyncDir(root); err != nil {
+			return err
+		}
+	}
+	if created {
+		if err := atomicfile.SyncDir(dir); err != nil {
+			return err
+		}
+		return atomicfile.SyncDir(filepath.Dir(dir))
+	}
+	return nil
+}
+
+// appendJournal appends p to the journal; after a failed or short
+// write it cuts the journal back to its previous size, so that the
+// next append does not follow a torn line. Called with mu held.
+func (s *Store) appendJournal(p []byte) error {
+	if s.journal == nil {
+		return errors.New("newsstore: store closed")
+	}
+	fi, err := s.journal.Stat()
+	if err != nil {
+		return fmt.Errorf("newsstore: journal: %w", err)
+	}
+	if _, err := s.journal.Write(p); err != nil {
+		if terr := s.journal.Truncate(fi.Size()); terr != nil {
+			// The journal ends in a torn line: take no more appends.
+			s.journal.Close()
+			s.journal = nil
+			return fmt.Errorf("newsstore: journal: %w (and truncating it back: %v)", err, terr)
+		}
+		return fmt.Errorf("newsstore: journal: %w", err)
+	}
+	return nil
 }
 
 // Close closes the journal.
@@ -201,7 +260,7 @@ func (s *Store) replay() error {
 	}
 	defer f.Close()
 	br := bufio.NewReaderSize(f, 64<<10)
-	for {
+	for n := 1; ; n++ {
 		line, err := br.ReadBytes('\n')
 		if err == io.EOF {
 			return nil // a last line without its newline was never acknowledged
@@ -210,8 +269,14 @@ func (s *Store) replay() error {
 			return fmt.Errorf("newsstore: reading journal: %w", err)
 		}
 		var r record
-		if json.Unmarshal(line, &r) != nil {
-			continue // a torn write overwritten by a later append; nothing acknowledged
+		if uerr := json.Unmarshal(line, &r); uerr != nil {
+			// Only the last line may be torn (a crash mid-append). One
+			// in the middle is damage: refuse to open rather than
+			// compact it away and delete the articles it named.
+			if _, perr := br.Peek(1); perr == io.EOF {
+				return nil
+			}
+			return fmt.Errorf("newsstore: journal line %d unreadable (%v): the spool needs repair", n, uerr)
 		}
 		s.apply(&r)
 	}
@@ -220,6 +285,8 @@ func (s *Store) replay() error {
 // apply changes the in-memory state by one record.
 func (s *Store) apply(r *record) {
 	switch r.Op {
+	case "seq":
+		s.seq = max(s.seq, r.Next)
 	case "group":
 		g := s.groups[r.Group.Name]
 		if g == nil {
@@ -293,6 +360,9 @@ func (s *Store) compact() error {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	// The last Seq given, which may be an expired article's: push
+	// feeds' cursors point past it, so it must never be given again.
+	enc.Encode(record{Op: "seq", Next: s.seq})
 	for _, n := range names {
 		g := s.groups[n]
 		cfg := g.cfg
@@ -348,9 +418,6 @@ func (s *Store) removeOrphans() {
 
 // write appends records to the journal and fsyncs it. Called with mu held.
 func (s *Store) write(rs ...record) error {
-	if s.journal == nil {
-		return errors.New("newsstore: store closed")
-	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	for i := range rs {
@@ -358,8 +425,8 @@ func (s *Store) write(rs ...record) error {
 			return fmt.Errorf("newsstore: %w", err)
 		}
 	}
-	if _, err := s.journal.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("newsstore: journal: %w", err)
+	if err := s.appendJournal(buf.Bytes()); err != nil {
+		return err
 	}
 	if err := s.journal.Sync(); err != nil {
 		return fmt.Errorf("newsstore: journal fsync: %w", err)
@@ -377,22 +444,9 @@ func fileName(id string) string {
 	return x[:2] + "/" + x[2:]
 }
 
-// ValidGroupName reports whether name is a newsgroup name (RFC 3977
-// section 4.1's wildmat-safe characters, dot-separated components).
-func ValidGroupName(name string) bool {
-	if name == "" || len(name) > 200 || strings.HasPrefix(name, ".") || strings.HasSuffix(name, ".") || strings.Contains(name, "..") {
-		return false
-	}
-	for _, c := range []byte(name) {
-		switch {
-		case c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '.', c == '-', c == '+', c == '_':
-		case c >= 'A' && c <= 'Z':
-		default:
-			return false
-		}
-	}
-	return true
-}
+// ValidGroupName reports whether name is a newsgroup name: the same
+// rule as nntp.ValidGroupName, which serves these groups.
+func ValidGroupName(name string) bool { return nntp.ValidGroupName(name) }
 
 // setGroup creates a group or changes its settings. Called with mu held.
 func (s *Store) setGroup(cfg GroupConfig) error {
@@ -508,12 +562,7 @@ func (s *Store) commit(r record) error {
 	if s.batch == b {
 		s.batch = nil
 	}
-	var err error
-	if s.journal == nil {
-		err = errors.New("newsstore: store closed")
-	} else if _, err = s.journal.Write(b.buf.Bytes()); err != nil {
-		err = fmt.Errorf("newsstore: journal: %w", err)
-	}
+	err := s.appendJournal(b.buf.Bytes())
 	j := s.journal
 	s.mu.Unlock()
 	if err == nil {

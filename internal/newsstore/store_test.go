@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -252,22 +253,42 @@ func TestConcurrentAddsGroupCommit(t *testing.T) {
 	s.AddGroup(GroupConfig{Name: "g"})
 	var wg sync.WaitGroup
 	var dups atomic.Int64
+	var mu sync.Mutex
+	won := map[string]string{} // id -> the Path of the worker told it was stored
 	for w := range 8 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := range 25 {
-				// Every id is tried by two workers.
-				_, err := s.Add(context.Background(), article(fmt.Sprintf("<%d.%d@c>", w/2, i), "g"))
+				// Every id is tried by two workers, with different bytes.
+				in := article(fmt.Sprintf("<%d.%d@c>", w/2, i), "g")
+				path := fmt.Sprintf("Path: worker%d", w)
+				in.Data = []byte(strings.Replace(string(in.Data), "Path: test", path, 1))
+				_, err := s.Add(context.Background(), in)
 				if errors.Is(err, ErrDuplicate) {
 					dups.Add(1)
 				} else if err != nil {
 					t.Error(err)
+				} else {
+					mu.Lock()
+					won[in.MessageID] = path
+					mu.Unlock()
 				}
 			}
 		}()
 	}
 	wg.Wait()
+	for id, path := range won {
+		rc, err := s.Open(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(rc)
+		rc.Close()
+		if !strings.Contains(string(b), path+"\r\n") {
+			t.Errorf("stored %s = %q, want the acknowledged arrival's (%s)", id, b, path)
+		}
+	}
 	if dups.Load() != 100 {
 		t.Errorf("duplicates refused = %d, want 100", dups.Load())
 	}
@@ -288,4 +309,165 @@ func TestConcurrentAddsGroupCommit(t *testing.T) {
 	check(s)
 	s.Close()
 	check(open(t, dir))
+}
+
+// TestSeqSurvivesCompaction: the arrival counter is kept even when
+// the articles that carried it expired, so that a number a push feed's
+// cursor passed is never given again.
+func TestSeqSurvivesCompaction(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	s.AddGroup(GroupConfig{Name: "g"})
+	s.AddGroup(GroupConfig{Name: "h"})
+	var last int64
+	for i := range 3 {
+		a, err := s.Add(context.Background(), article(fmt.Sprintf("<%d@seq>", i), "g"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = a.Seq
+	}
+	if err := s.DeleteGroup("g"); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	open(t, dir).Close() // compacts: the articles are gone
+	s = open(t, dir)     // replays the compacted journal
+	a, err := s.Add(context.Background(), article("<new@seq>", "h"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Seq <= last {
+		t.Errorf("Seq after two reopenings = %d, want > %d", a.Seq, last)
+	}
+}
+
+// TestDamagedJournal: a torn last line is ignored; an unreadable line
+// in the middle makes Open fail and deletes no article.
+func TestDamagedJournal(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	s.AddGroup(GroupConfig{Name: "g"})
+	for _, id := range []string{"<1@j>", "<2@j>"} {
+		if _, err := s.Add(context.Background(), article(id, "g")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Close()
+	jp := dir + "/journal"
+	j, _ := os.ReadFile(jp)
+	os.WriteFile(jp, append(append([]byte{}, j...), `{"op":"art","art":{"m":"<3@j>"`...), 0o600)
+	s = open(t, dir)
+	if !s.Has("<1@j>") || !s.Has("<2@j>") {
+		t.Fatalf("articles lost after a torn last line")
+	}
+	s.Close()
+	j, _ = os.ReadFile(jp)
+	i := strings.Index(string(j), `{"op":"art"`)
+	if i < 0 {
+		t.Fatalf("journal %q has no article", j)
+	}
+	j[i] = '#'
+	os.WriteFile(jp, j, 0o600)
+	if s, err := Open(dir); err == nil {
+		s.Close()
+		t.Fatalf("Open with a damaged middle line succeeded")
+	}
+	files := 0
+	subs, _ := os.ReadDir(dir + "/articles")
+	for _, sub := range subs {
+		f, _ := os.ReadDir(dir + "/articles/" + sub.Name())
+		files += len(f)
+	}
+	if files != 2 {
+		t.Errorf("article files after a refused Open = %d, want 2", files)
+	}
+}
+
+// TestArticleDirsMadeAtOpen: every articles/XX directory exists (and
+// was fsynced into its parent) before any article is written.
+func TestArticleDirsMadeAtOpen(t *testing.T) {
+	dir := t.TempDir()
+	open(t, dir)
+	subs, err := os.ReadDir(dir + "/articles")
+	if err != nil || len(subs) != 256 {
+		t.Fatalf("articles/ holds %d directories (%v), want 256", len(subs), err)
+	}
+}
+
+// TestGroupsFileMissingChangesNothing: groups.json disappearing is no
+// order to delete every group.
+func TestGroupsFileMissingChangesNothing(t *testing.T) {
+	dir := t.TempDir()
+	s := open(t, dir)
+	s.AddGroup(GroupConfig{Name: "g"})
+	if _, err := s.Add(context.Background(), article("<1@m>", "g")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(dir + "/" + GroupsFile); err != nil {
+		t.Fatal(err)
+	}
+	if gs := s.Groups(); len(gs) != 1 || !s.Has("<1@m>") {
+		t.Errorf("after groups.json vanished: groups %v, article kept %v", gs, s.Has("<1@m>"))
+	}
+	s.Close()
+	s = open(t, dir)
+	if gs := s.Groups(); len(gs) != 1 {
+		t.Errorf("after reopening without groups.json: groups %v", gs)
+	}
+}
+
+// TestShortJournalWriteCutBack: an append cut short (here by
+// RLIMIT_FSIZE) is truncated off the journal, so the next
+// acknowledged record is not glued to a torn line and lost.
+func TestShortJournalWriteCutBack(t *testing.T) {
+	if os.Getenv("NEWSSTORE_SHORT") != "" {
+		shortWriteChild(os.Getenv("NEWSSTORE_SHORT"))
+		return
+	}
+	dir := t.TempDir()
+	s := open(t, dir)
+	s.AddGroup(GroupConfig{Name: "g"})
+	s.Close()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestShortJournalWriteCutBack$")
+	cmd.Env = append(os.Environ(), "NEWSSTORE_SHORT="+dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "ACK <b@short>") {
+		t.Fatalf("child: %v\n%s", err, out)
+	}
+	s = open(t, dir)
+	if !s.Has("<b@short>") {
+		t.Errorf("acknowledged <b@short> lost after an earlier short journal write")
+	}
+	if s.Has("<a@short>") {
+		t.Errorf("<a@short>, refused, is stored")
+	}
+}
+
+func shortWriteChild(dir string) {
+	signal.Ignore(syscall.SIGXFSZ)
+	s, err := Open(dir)
+	if err != nil {
+		fmt.Println("ERR", err)
+		os.Exit(1)
+	}
+	fi, _ := os.Stat(dir + "/journal")
+	var old syscall.Rlimit
+	syscall.Getrlimit(syscall.RLIMIT_FSIZE, &old)
+	lim := syscall.Rlimit{Cur: uint64(fi.Size() + 40), Max: old.Max}
+	if err := syscall.Setrlimit(syscall.RLIMIT_FSIZE, &lim); err != nil {
+		fmt.Println("ERR setrlimit", err)
+		os.Exit(1)
+	}
+	if _, err := s.Add(context.Background(), article("<a@short>", "g")); err == nil {
+		fmt.Println("ERR <a@short> stored past the file size limit")
+		os.Exit(1)
+	}
+	syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old)
+	if _, err := s.Add(context.Background(), article("<b@short>", "g")); err != nil {
+		fmt.Println("ERR", err)
+		os.Exit(1)
+	}
+	fmt.Println("ACK <b@short>")
+	os.Exit(0)
 }
