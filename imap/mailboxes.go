@@ -388,8 +388,9 @@ func cmdAppend(c *conn, r *request) error {
 	if !ok {
 		return p.Err()
 	}
-	body := &countingReader{r: lr}
-	validity, uid, err := c.sess.Append(c.ctx, name, body, flags, date)
+	// lr ends in io.ErrUnexpectedEOF when the client hangs up inside the
+	// literal, so the backend aborts and stores nothing.
+	validity, uid, err := c.sess.Append(c.ctx, name, lr, flags, date)
 	// Whatever the backend left of the literal is read, so the session
 	// stays in step with the client.
 	if _, derr := io.Copy(io.Discard, lr); derr != nil {
@@ -408,17 +409,6 @@ func cmdAppend(c *conn, r *request) error {
 		c.sel.dirty = true
 	}
 	return nil
-}
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 func cmdGetQuotaRoot(c *conn, r *request) error {
