@@ -132,8 +132,11 @@ type Mailbox interface {
 	// Expunge removes messages for good; UIDs no longer there are ignored.
 	Expunge(ctx context.Context, uids []uint32) error
 	// Copy copies messages to another mailbox of the session's user and
-	// returns that mailbox's UIDVALIDITY and the new UIDs, in the order of uids.
-	Copy(ctx context.Context, uids []uint32, dest string) (validity uint32, newUIDs []uint32, err error)
+	// returns that mailbox's UIDVALIDITY, the source UIDs it copied (those
+	// of uids still there, in order) and their new UIDs, pair by pair.
+	// It fails, leaving the destination as it was, when a message that
+	// is there cannot be copied; MOVE expunges only what was copied.
+	Copy(ctx context.Context, uids []uint32, dest string) (validity uint32, copied, newUIDs []uint32, err error)
 	// Updates is signaled (a value, or a close) when the mailbox may
 	// have changed behind the session: another session, a delivery.
 	Updates() <-chan struct{}

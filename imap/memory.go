@@ -335,20 +335,20 @@ func (h *memHandle) Expunge(ctx context.Context, uids []uint32) error {
 	return nil
 }
 
-func (h *memHandle) Copy(ctx context.Context, uids []uint32, dest string) (uint32, []uint32, error) {
+func (h *memHandle) Copy(ctx context.Context, uids []uint32, dest string) (uint32, []uint32, []uint32, error) {
 	h.s.b.mu.Lock()
 	defer h.s.b.mu.Unlock()
 	to := h.s.u.mailboxes[dest]
 	if to == nil {
-		return 0, nil, ErrTryCreate
+		return 0, nil, nil, ErrTryCreate
 	}
-	var out []uint32
+	var copied, out []uint32
 	for _, u := range uids {
 		if m := h.find(u); m != nil {
-			out = append(out, to.add(m.body, m.flags, m.date, true))
+			copied, out = append(copied, u), append(out, to.add(m.body, m.flags, m.date, true))
 		}
 	}
-	return to.validity, out, nil
+	return to.validity, copied, out, nil
 }
 
 func (h *memHandle) Updates() <-chan struct{} { return h.updates }

@@ -471,13 +471,13 @@ func cmdCopy(c *conn, r *request) error {
 	if len(uids) == 0 {
 		return nil
 	}
-	validity, newUIDs, err := s.mbox.Copy(c.ctx, uids, dest)
+	validity, copied, newUIDs, err := s.mbox.Copy(c.ctx, uids, dest)
 	if err != nil {
 		return err
 	}
 	code := ""
-	if len(newUIDs) == len(uids) {
-		code = "COPYUID " + strconv.FormatUint(uint64(validity), 10) + " " + SeqSetOf(uids...).String() + " " + seqList(newUIDs)
+	if len(copied) > 0 && len(newUIDs) == len(copied) {
+		code = "COPYUID " + strconv.FormatUint(uint64(validity), 10) + " " + seqList(copied) + " " + seqList(newUIDs)
 	}
 	if !move {
 		c.code = code
@@ -486,8 +486,12 @@ func cmdCopy(c *conn, r *request) error {
 	if code != "" {
 		c.untagged("OK [" + code + "] Moved")
 	}
-	if err := s.mbox.Expunge(c.ctx, uids); err != nil {
-		return err
+	// Only what was copied is expunged: a message that went away
+	// meanwhile was not copied, and nothing else may be lost.
+	if len(copied) > 0 {
+		if err := s.mbox.Expunge(c.ctx, copied); err != nil {
+			return err
+		}
 	}
 	return c.sync(true, true)
 }

@@ -161,10 +161,12 @@ func (s *imapSession) Rename(ctx context.Context, from, to string) error {
 	for i, m := range msgs {
 		uids[i] = m.UID
 	}
-	if _, _, err := h.Copy(ctx, uids, to); err != nil {
+	_, copied, _, err := h.Copy(ctx, uids, to)
+	if err != nil {
 		return err
 	}
-	return storeError(in.Delete(ctx, uids...))
+	// Only what was copied goes: a message delivered meanwhile stays.
+	return storeError(in.Delete(ctx, copied...))
 }
 
 func (s *imapSession) SetSubscribed(ctx context.Context, name string, on bool) error {
@@ -411,39 +413,63 @@ func (m *imapMailbox) Expunge(ctx context.Context, uids []uint32) error {
 	return storeError(m.mb.Delete(context.WithoutCancel(ctx), uids...))
 }
 
-func (m *imapMailbox) Copy(ctx context.Context, uids []uint32, dest string) (uint32, []uint32, error) {
+func (m *imapMailbox) Copy(ctx context.Context, uids []uint32, dest string) (uint32, []uint32, []uint32, error) {
 	to, err := m.s.b.store.Mailbox(ctx, m.s.user, dest)
 	if err != nil {
-		return 0, nil, storeError(err)
+		return 0, nil, nil, storeError(err)
 	}
 	defer to.Close()
 	msgs, err := m.mb.Messages(ctx)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
-	var out []uint32
-	for _, uid := range uids {
-		i := slices.IndexFunc(msgs, func(x mailstore.Message) bool { return x.UID == uid })
-		if i < 0 {
-			continue
+	byUID := make(map[uint32]mailstore.Message, len(msgs))
+	for _, msg := range msgs {
+		byUID[msg.UID] = msg
+	}
+	ctx = context.WithoutCancel(ctx) // a copy half made is undone, not left
+	var copied, out []uint32
+	undo := func(err error) (uint32, []uint32, []uint32, error) {
+		// RFC 3501 section 6.4.7: a COPY that fails leaves the
+		// destination as it was.
+		if len(out) > 0 {
+			if derr := to.Delete(ctx, out...); derr != nil {
+				m.s.b.log.Warn("imap: undoing a failed COPY", "user", m.s.user, "folder", dest, "err", derr)
+			}
 		}
-		date, err := msgs[i].InternalDate()
-		if err != nil {
-			continue
+		return 0, nil, nil, storeError(err)
+	}
+	for _, uid := range uids {
+		msg, ok := byUID[uid]
+		if !ok {
+			continue // expunged meanwhile
 		}
 		f, err := m.mb.Open(uid)
-		if err != nil {
+		if errors.Is(err, mailstore.ErrNoSuchMessage) {
 			continue
 		}
-		n, err := to.Append(context.WithoutCancel(ctx), f, msgs[i].Flags, date)
+		if err != nil {
+			return undo(err)
+		}
+		// The internal date is the file's time; the open file's, as
+		// the name may have changed since the listing.
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return undo(err)
+		}
+		n, err := to.Append(ctx, f, msg.Flags, fi.ModTime())
 		f.Close()
 		if err != nil {
-			return 0, nil, storeError(err)
+			return undo(err)
 		}
-		out = append(out, n)
+		copied, out = append(copied, uid), append(out, n)
 	}
 	validity, _, err := to.UIDValidity()
-	return validity, out, err
+	if err != nil {
+		return undo(err)
+	}
+	return validity, copied, out, nil
 }
 
 func (m *imapMailbox) Updates() <-chan struct{} { return m.updates }
