@@ -144,6 +144,18 @@ type Mailbox interface {
 	Close() error
 }
 
+// FlagChanger is a Mailbox that adds and removes flags against a
+// message's current flags, atomically in its store, rather than the
+// session's view of them, which may be stale: STORE +FLAGS and -FLAGS
+// and the \Seen a body FETCH sets use it, so that two clients changing
+// different flags of one message at once both keep their change.
+// Each returns the message's flags after the change. Without it the
+// server replaces the flags from its view with SetFlags.
+type FlagChanger interface {
+	AddFlags(ctx context.Context, uid uint32, flags []string) ([]string, error)
+	RemoveFlags(ctx context.Context, uid uint32, flags []string) ([]string, error)
+}
+
 // PermanentKeywords is a Mailbox that stores keywords besides the
 // system flags; without it PERMANENTFLAGS lists system flags only.
 type PermanentKeywords interface {

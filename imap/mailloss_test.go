@@ -2,6 +2,7 @@ package imap
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,5 +32,57 @@ func TestAppendCutLiteral(t *testing.T) {
 	defer be.mu.Unlock()
 	if n := len(be.users["alice"].mailboxes["INBOX"].msgs); n != 0 {
 		t.Errorf("INBOX holds %d messages after a cut APPEND, want 0", n)
+	}
+}
+
+// deafBackend is a MemoryBackend whose selected mailboxes never signal
+// an update, so a session's view stays as it was at SELECT: the stale
+// view a session has between another's change and its next look.
+type deafBackend struct{ *MemoryBackend }
+
+func (b deafBackend) Login(ctx context.Context, c ConnInfo, user, pass string) (Session, error) {
+	s, err := b.MemoryBackend.Login(ctx, c, user, pass)
+	if err != nil {
+		return nil, err
+	}
+	return deafSession{s.(*memSession)}, nil
+}
+
+type deafSession struct{ *memSession }
+
+func (s deafSession) Select(ctx context.Context, name string) (Mailbox, error) {
+	mb, err := s.memSession.Select(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return deafMailbox{mb.(*memHandle)}, nil
+}
+
+type deafMailbox struct{ *memHandle }
+
+func (deafMailbox) Updates() <-chan struct{} { return nil }
+
+// TestStoreStaleView: a session whose view predates another's
+// +FLAGS \Flagged adds \Seen; both flags end up set, neither change
+// overwrites the other.
+func TestStoreStaleView(t *testing.T) {
+	be := NewMemoryBackend()
+	be.AddUser("alice", "pw")
+	if _, err := be.Deliver("alice", "INBOX", []byte("Subject: 1\r\n\r\n1\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	addr := testkit.Serve(t, &Server{Backend: deafBackend{be}}, nil)
+	a, b := login(t, addr), login(t, addr)
+	a.ok("s SELECT INBOX")
+	b.ok("s SELECT INBOX")
+	a.ok(`f STORE 1 +FLAGS (\Flagged \Deleted)`)
+	b.ok(`g STORE 1 +FLAGS (\Seen)`) // b still sees no flags
+	b.ok(`h STORE 1 -FLAGS (\Deleted)`)
+	a.ok(`i FETCH 1 BODY[]`) // the implicit \Seen, from a's stale view
+	be.mu.Lock()
+	got := be.users["alice"].mailboxes["INBOX"].msgs[0].flags
+	be.mu.Unlock()
+	if want := []string{FlagFlagged, FlagSeen}; !slices.Equal(got, want) {
+		t.Errorf("flags = %q, want %q", got, want)
 	}
 }

@@ -23,6 +23,7 @@ var (
 	_ Session      = (*memSession)(nil)
 	_ Mailbox      = (*memHandle)(nil)
 	_ QuotaSession = (*memSession)(nil)
+	_ FlagChanger  = (*memHandle)(nil)
 )
 
 type memUser struct {
@@ -324,6 +325,35 @@ func (h *memHandle) SetFlags(ctx context.Context, uid uint32, flags []string) er
 	m.modseq = h.mb.modseq
 	h.mb.notify()
 	return nil
+}
+
+func (h *memHandle) AddFlags(ctx context.Context, uid uint32, flags []string) ([]string, error) {
+	return h.changeFlags(uid, func(old []string) []string { return append(slices.Clone(old), flags...) })
+}
+
+func (h *memHandle) RemoveFlags(ctx context.Context, uid uint32, flags []string) ([]string, error) {
+	return h.changeFlags(uid, func(old []string) []string {
+		return slices.DeleteFunc(slices.Clone(old), func(f string) bool {
+			return slices.ContainsFunc(flags, func(g string) bool { return strings.EqualFold(f, g) })
+		})
+	})
+}
+
+func (h *memHandle) changeFlags(uid uint32, change func([]string) []string) ([]string, error) {
+	h.s.b.mu.Lock()
+	defer h.s.b.mu.Unlock()
+	m := h.find(uid)
+	if m == nil {
+		return nil, &Error{Code: "EXPUNGEISSUED", Text: "Message was expunged"}
+	}
+	next := normFlags(change(m.flags))
+	if !slices.Equal(next, m.flags) {
+		m.flags = next
+		h.mb.modseq++
+		m.modseq = h.mb.modseq
+		h.mb.notify()
+	}
+	return slices.Clone(next), nil
 }
 
 func (h *memHandle) Expunge(ctx context.Context, uids []uint32) error {

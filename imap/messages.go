@@ -128,8 +128,8 @@ func (c *conn) fetchOne(i int, items []fetchItem) error {
 		}
 	}
 	if setSeen {
-		flags := append(slices.Clip(m.Flags), FlagSeen)
-		if err := s.mbox.SetFlags(c.ctx, m.UID, flags); err != nil {
+		flags, err := c.changeFlags(m, "+FLAGS", []string{FlagSeen})
+		if err != nil {
 			return err
 		}
 		s.msgs[i].Flags = flags
@@ -372,26 +372,14 @@ func cmdStore(c *conn, r *request) error {
 			}
 			continue
 		}
-		var next []string
-		switch mode {
-		case "FLAGS":
-			next = normFlags(flags)
-		case "+FLAGS":
-			next = normFlags(append(slices.Clone(m.Flags), flags...))
-		case "-FLAGS":
-			next = slices.DeleteFunc(slices.Clone(m.Flags), func(f string) bool {
-				return slices.ContainsFunc(flags, func(g string) bool { return strings.EqualFold(f, g) })
-			})
-		}
-		if !slices.Equal(next, m.Flags) {
-			if err := s.mbox.SetFlags(c.ctx, m.UID, next); err != nil {
-				if c.missing(m.UID, err) == nil {
-					continue
-				}
-				return err
+		next, err := c.changeFlags(m, mode, flags)
+		if err != nil {
+			if c.missing(m.UID, err) == nil {
+				continue
 			}
-			s.msgs[i].Flags = next
+			return err
 		}
+		s.msgs[i].Flags = next
 		report = append(report, i)
 	}
 	if c.condstore && len(report) > 0 {
@@ -494,6 +482,36 @@ func cmdCopy(c *conn, r *request) error {
 		}
 	}
 	return c.sync(true, true)
+}
+
+// changeFlags applies STORE's mode ("FLAGS", "+FLAGS", "-FLAGS") to
+// message m and returns its flags after. Adding and removing go to the
+// backend's FlagChanger when it has one, against the message's current
+// flags: m's are the session's view, which another client may have
+// changed since.
+func (c *conn) changeFlags(m MessageInfo, mode string, flags []string) ([]string, error) {
+	mbox := c.sel.mbox
+	if fc, ok := mbox.(FlagChanger); ok && mode != "FLAGS" {
+		if mode == "+FLAGS" {
+			return fc.AddFlags(c.ctx, m.UID, flags)
+		}
+		return fc.RemoveFlags(c.ctx, m.UID, flags)
+	}
+	var next []string
+	switch mode {
+	case "FLAGS":
+		next = normFlags(flags)
+	case "+FLAGS":
+		next = normFlags(append(slices.Clone(m.Flags), flags...))
+	case "-FLAGS":
+		next = slices.DeleteFunc(slices.Clone(m.Flags), func(f string) bool {
+			return slices.ContainsFunc(flags, func(g string) bool { return strings.EqualFold(f, g) })
+		})
+	}
+	if slices.Equal(next, m.Flags) {
+		return next, nil
+	}
+	return next, mbox.SetFlags(c.ctx, m.UID, next)
 }
 
 // seqList writes UIDs in the given order (COPYUID pairs them by position).

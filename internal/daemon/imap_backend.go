@@ -268,7 +268,10 @@ type imapMailbox struct {
 	highest uint64                       // HIGHESTMODSEQ as last listed
 }
 
-var _ imap.StructureCache = (*imapMailbox)(nil)
+var (
+	_ imap.StructureCache = (*imapMailbox)(nil)
+	_ imap.FlagChanger    = (*imapMailbox)(nil)
+)
 
 // flagLetters maps IMAP's system flags to Maildir's letters.
 var flagLetters = []struct {
@@ -407,6 +410,16 @@ func (m *imapMailbox) Open(ctx context.Context, uid uint32) (io.ReadCloser, erro
 
 func (m *imapMailbox) SetFlags(ctx context.Context, uid uint32, flags []string) error {
 	return storeError(m.mb.SetFlags(ctx, uid, toLetters(flags)))
+}
+
+func (m *imapMailbox) AddFlags(ctx context.Context, uid uint32, flags []string) ([]string, error) {
+	f, err := m.mb.AddFlags(ctx, uid, toLetters(flags))
+	return fromLetters(f), storeError(err)
+}
+
+func (m *imapMailbox) RemoveFlags(ctx context.Context, uid uint32, flags []string) ([]string, error) {
+	f, err := m.mb.RemoveFlags(ctx, uid, toLetters(flags))
+	return fromLetters(f), storeError(err)
 }
 
 func (m *imapMailbox) Expunge(ctx context.Context, uids []uint32) error {
