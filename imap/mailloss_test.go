@@ -1,8 +1,12 @@
 package imap
 
 import (
+	"bufio"
 	"context"
+	"errors"
+	"io"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -84,5 +88,49 @@ func TestStoreStaleView(t *testing.T) {
 	be.mu.Unlock()
 	if want := []string{FlagFlagged, FlagSeen}; !slices.Equal(got, want) {
 		t.Errorf("flags = %q, want %q", got, want)
+	}
+}
+
+// TestFetchTooLarge: a message over the size readMessage reads whole
+// gets NO [LIMIT] for the items that parse it, not an answer from a
+// cut-off copy; BODY[] still streams it whole.
+func TestFetchTooLarge(t *testing.T) {
+	be := NewMemoryBackend()
+	be.AddUser("alice", "pw")
+	big := "Subject: big\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\n" + strings.Repeat("x", 300) + "\r\n--b--\r\n"
+	if _, err := be.Deliver("alice", "INBOX", []byte(big)); err != nil {
+		t.Fatal(err)
+	}
+	addr := testkit.Serve(t, &Server{Backend: be, MaxLiteralSize: 100}, nil)
+	s := login(t, addr)
+	s.ok("b SELECT INBOX")
+	for _, item := range []string{"BODYSTRUCTURE", "BODY.PEEK[HEADER]", "BODY.PEEK[1]"} {
+		if u, tagged := s.run("c FETCH 1 " + item); !strings.HasPrefix(tagged, "NO [LIMIT]") || has(u, "FETCH") {
+			t.Errorf("FETCH %s of a message over the limit = %q, %q; want NO [LIMIT] and no answer", item, u, tagged)
+		}
+	}
+	s.Send("d FETCH 1 BODY.PEEK[]")
+	s.Expect("* 1 FETCH (BODY[] {" + strconv.Itoa(len(big)) + "}")
+	s.until("d")
+	s.ok("e NOOP")
+}
+
+type failingReader struct{ data string }
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.data == "" {
+		return 0, errors.New("disk on fire")
+	}
+	n := copy(p, f.data)
+	f.data = f.data[n:]
+	return n, nil
+}
+
+// TestCRLFReaderError: a read error inside a line is an error, not the
+// message's end with a CRLF made up after the cut.
+func TestCRLFReaderError(t *testing.T) {
+	_, err := io.ReadAll(&crlfReader{r: bufio.NewReader(&failingReader{data: "Subject: x\n\nhalf a li"})})
+	if err == nil || err.Error() != "disk on fire" {
+		t.Errorf("ReadAll = %v, want the read error", err)
 	}
 }
