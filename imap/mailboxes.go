@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/plumbnet/plumb/internal/lifecycle"
 )
 
 func cmdCreate(c *conn, r *request) error {
@@ -343,7 +345,7 @@ func (c *conn) writeStatus(name string, st MailboxStatus, items []string) {
 		case "HIGHESTMODSEQ":
 			e.WriteString(strconv.FormatUint(st.HighestModSeq, 10))
 		case "APPENDLIMIT":
-			e.num64(orDefault(c.s.MaxLiteralSize, DefaultMaxLiteralSize))
+			e.num64(lifecycle.OrDefault(c.s.MaxLiteralSize, DefaultMaxLiteralSize))
 		}
 	}
 	e.WriteString(")\r\n")
@@ -376,7 +378,7 @@ func cmdAppend(c *conn, r *request) error {
 		}
 		return p.Err()
 	}
-	if !p.checkLiteral(n, orDefault(c.s.MaxLiteralSize, DefaultMaxLiteralSize), nonSync) {
+	if !p.checkLiteral(n, lifecycle.OrDefault(c.s.MaxLiteralSize, DefaultMaxLiteralSize), nonSync) {
 		return p.Err()
 	}
 	for _, f := range flags {

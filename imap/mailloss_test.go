@@ -134,3 +134,29 @@ func TestCRLFReaderError(t *testing.T) {
 		t.Errorf("ReadAll = %v, want the read error", err)
 	}
 }
+
+// TestShutdownEndsStartTLSHandshake: a client that sends STARTTLS and
+// never starts its handshake holds no command, so Shutdown ends it at
+// once rather than after DefaultTLSTimeout.
+func TestShutdownEndsStartTLSHandshake(t *testing.T) {
+	srvCfg, _ := testkit.TLS(t)
+	be := NewMemoryBackend()
+	be.AddUser("alice", "pw")
+	srv := &Server{Backend: be, TLSConfig: srvCfg}
+	addr := testkit.Serve(t, srv, nil)
+	s := dial(t, addr)
+	s.Send("a STARTTLS")
+	s.Expect("a OK")
+	start := time.Now()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown with a client stalled in its STARTTLS handshake = %v, want nil", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Shutdown took %v with a stalled handshake, want it prompt", d)
+	}
+	if !s.Closed(2 * time.Second) {
+		t.Errorf("stalled STARTTLS session still open after Shutdown")
+	}
+}

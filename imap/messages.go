@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/plumbnet/plumb/internal/lifecycle"
 )
 
 func cmdFetch(c *conn, r *request) error {
@@ -294,7 +296,7 @@ func (c *conn) readMessage(uid uint32) ([]byte, error) {
 		return nil, err
 	}
 	defer rc.Close()
-	limit := 2 * orDefault(c.s.MaxLiteralSize, DefaultMaxLiteralSize)
+	limit := 2 * lifecycle.OrDefault(c.s.MaxLiteralSize, DefaultMaxLiteralSize)
 	var buf bytes.Buffer
 	n, err := buf.ReadFrom(io.LimitReader(&crlfReader{r: bufio.NewReaderSize(rc, 32<<10)}, limit+1))
 	if err != nil {
