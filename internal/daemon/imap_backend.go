@@ -347,7 +347,7 @@ func (m *imapMailbox) Messages(ctx context.Context) ([]imap.MessageInfo, error) 
 			if size, err = m.mb.CRLFSize(msg); err != nil {
 				continue // gone since it was listed
 			}
-			if date, err = msg.InternalDate(); err != nil {
+			if date, err = m.internalDate(msg); err != nil {
 				continue
 			}
 			fresh = append(fresh, msg)
@@ -372,6 +372,26 @@ func (m *imapMailbox) Messages(ctx context.Context) ([]imap.MessageInfo, error) 
 		}
 	}
 	return out, nil
+}
+
+// internalDate is msg's file time, from the file under its current
+// name when another session renamed it (changed its flags) since the
+// listing: only a message gone is left out of a listing, since a UID
+// left out once is never announced later.
+func (m *imapMailbox) internalDate(msg mailstore.Message) (time.Time, error) {
+	if d, err := msg.InternalDate(); err == nil {
+		return d, nil
+	}
+	f, err := m.mb.Open(msg.UID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return time.Time{}, err
+	}
+	return fi.ModTime(), nil
 }
 
 func (m *imapMailbox) Structure(ctx context.Context, uid uint32) (envelope, body, structure []byte, ok bool) {
