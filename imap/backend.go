@@ -144,6 +144,14 @@ type Mailbox interface {
 	Close() error
 }
 
+// StatusItemsSession is a Session that computes only the STATUS items
+// asked (names as in the command: "MESSAGES", "SIZE", ...), for those
+// that cost it a look at every message; the rest of the answer may be
+// zero. Without it the server calls Status.
+type StatusItemsSession interface {
+	StatusItems(ctx context.Context, name string, items []string) (MailboxStatus, error)
+}
+
 // FlagChanger is a Mailbox that adds and removes flags against a
 // message's current flags, atomically in its store, rather than the
 // session's view of them, which may be stale: STORE +FLAGS and -FLAGS

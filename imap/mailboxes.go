@@ -233,7 +233,7 @@ func cmdList(c *conn, r *request) error {
 		e.mailbox(m.Name)
 		e.crlf()
 		if len(opt.status) > 0 && !slices.Contains(m.Attrs, AttrNoselect) {
-			st, err := c.sess.Status(c.ctx, m.Name)
+			st, err := c.status(m.Name, opt.status)
 			if err != nil {
 				return err
 			}
@@ -305,7 +305,7 @@ func cmdStatus(c *conn, r *request) error {
 	if !p.sp() || !p.mailbox(&name) || !p.sp() || !p.statusItems(&items) || !p.end() {
 		return p.Err()
 	}
-	st, err := c.sess.Status(c.ctx, name)
+	st, err := c.status(name, items)
 	if err != nil {
 		return err
 	}
@@ -314,6 +314,14 @@ func cmdStatus(c *conn, r *request) error {
 	}
 	c.writeStatus(name, st, items)
 	return nil
+}
+
+// status asks the backend for the STATUS items of mailbox name.
+func (c *conn) status(name string, items []string) (MailboxStatus, error) {
+	if s, ok := c.sess.(StatusItemsSession); ok {
+		return s.StatusItems(c.ctx, name, items)
+	}
+	return c.sess.Status(c.ctx, name)
 }
 
 func (c *conn) writeStatus(name string, st MailboxStatus, items []string) {

@@ -174,6 +174,16 @@ func (s *imapSession) SetSubscribed(ctx context.Context, name string, on bool) e
 }
 
 func (s *imapSession) Status(ctx context.Context, name string) (imap.MailboxStatus, error) {
+	return s.status(ctx, name, true, true)
+}
+
+// StatusItems reads every message's size only for SIZE, and numbers
+// the mod-sequences only for HIGHESTMODSEQ.
+func (s *imapSession) StatusItems(ctx context.Context, name string, items []string) (imap.MailboxStatus, error) {
+	return s.status(ctx, name, slices.Contains(items, "SIZE"), slices.Contains(items, "HIGHESTMODSEQ"))
+}
+
+func (s *imapSession) status(ctx context.Context, name string, sizes, modseqs bool) (imap.MailboxStatus, error) {
 	mb, err := s.b.store.Mailbox(ctx, s.user, name)
 	if err != nil {
 		return imap.MailboxStatus{}, storeError(err)
@@ -187,11 +197,13 @@ func (s *imapSession) Status(ctx context.Context, name string) (imap.MailboxStat
 	if err != nil {
 		return imap.MailboxStatus{}, err
 	}
-	_, highest, err := s.b.indexOf(mb).ModSeqs(msgs)
-	if err != nil {
-		return imap.MailboxStatus{}, err
+	idx := s.b.indexOf(mb)
+	st := imap.MailboxStatus{Messages: uint32(len(msgs)), UIDNext: next, UIDValidity: validity}
+	if modseqs {
+		if _, st.HighestModSeq, err = idx.ModSeqs(msgs); err != nil {
+			return imap.MailboxStatus{}, err
+		}
 	}
-	st := imap.MailboxStatus{Messages: uint32(len(msgs)), UIDNext: next, UIDValidity: validity, HighestModSeq: highest}
 	for _, m := range msgs {
 		if m.Recent {
 			st.Recent++
@@ -201,6 +213,13 @@ func (s *imapSession) Status(ctx context.Context, name string) (imap.MailboxStat
 		}
 		if m.Flags.Has(mailstore.FlagTrashed) {
 			st.Deleted++
+		}
+		if !sizes {
+			continue
+		}
+		if e, ok := idx.Cached(m); ok && e.Size > 0 && m.CRLFSize < 0 {
+			st.Size += e.Size
+			continue
 		}
 		size, err := mb.CRLFSize(m)
 		if err != nil {
@@ -269,8 +288,9 @@ type imapMailbox struct {
 }
 
 var (
-	_ imap.StructureCache = (*imapMailbox)(nil)
-	_ imap.FlagChanger    = (*imapMailbox)(nil)
+	_ imap.StructureCache     = (*imapMailbox)(nil)
+	_ imap.FlagChanger        = (*imapMailbox)(nil)
+	_ imap.StatusItemsSession = (*imapSession)(nil)
 )
 
 // flagLetters maps IMAP's system flags to Maildir's letters.

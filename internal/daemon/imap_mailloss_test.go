@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -45,7 +46,7 @@ func TestIMAPMoveUnreadable(t *testing.T) {
 	if err := os.Remove(p); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(p, p); err != nil {
+	if err := os.Mkdir(p, 0o700); err != nil {
 		t.Fatal(err)
 	}
 	if _, tagged := c.run("d MOVE 1:3 Dest"); !strings.HasPrefix(tagged, "NO") {
@@ -58,4 +59,22 @@ func TestIMAPMoveUnreadable(t *testing.T) {
 		t.Errorf("Dest holds %d messages after the failed MOVE, want 0 (undone)", n)
 	}
 	c.ok("e NOOP")
+}
+
+// TestIMAPStatusWithoutSize: STATUS reads no message unless SIZE is
+// asked: with a message that cannot be read (a file without its size
+// in the name that is a directory: EISDIR), STATUS MESSAGES still answers.
+func TestIMAPStatusWithoutSize(t *testing.T) {
+	addr, store := imapFixture(t, 2)
+	p := filepath.Join(store.Dir(), "alice", "new", "1700000000.x1.host")
+	if err := os.Mkdir(p, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	c := imapLogin(t, addr)
+	if u := c.ok("b STATUS INBOX (MESSAGES UNSEEN)"); !anyContains(u, "(MESSAGES 3 UNSEEN 3)") {
+		t.Errorf("STATUS = %q, want MESSAGES 3 UNSEEN 3", u)
+	}
+	if _, tagged := c.run("c STATUS INBOX (SIZE)"); !strings.HasPrefix(tagged, "NO") {
+		t.Errorf("STATUS SIZE with an unreadable message = %q, want NO", tagged)
+	}
 }
