@@ -2,12 +2,17 @@ package daemon
 
 import (
 	"context"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/plumbnet/plumb/imap"
+	"github.com/plumbnet/plumb/internal/accounts"
 	"github.com/plumbnet/plumb/internal/mailstore"
+	"github.com/plumbnet/plumb/internal/testkit"
 )
 
 // count returns how many messages alice's folder holds on disk.
@@ -76,5 +81,38 @@ func TestIMAPStatusWithoutSize(t *testing.T) {
 	}
 	if _, tagged := c.run("c STATUS INBOX (SIZE)"); !strings.HasPrefix(tagged, "NO") {
 		t.Errorf("STATUS SIZE with an unreadable message = %q, want NO", tagged)
+	}
+}
+
+// TestIMAPAppendCutLiteral: a client hanging up inside an APPEND
+// literal leaves nothing in the store, not the half message fsynced.
+func TestIMAPAppendCutLiteral(t *testing.T) {
+	dir := t.TempDir()
+	db, err := accounts.OpenWith(filepath.Join(dir, accounts.FileName), accounts.Options{Cost: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Add("alice", "alice-password"); err != nil {
+		t.Fatal(err)
+	}
+	store, err := mailstore.Open(filepath.Join(dir, "mail"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &imap.Server{Backend: &imapBackend{accounts: db, store: store, log: slog.New(slog.DiscardHandler)}}
+	addr := testkit.Serve(t, srv, nil)
+	c := imapLogin(t, addr)
+	c.Send("b APPEND INBOX {100}")
+	c.Expect("+")
+	c.Write(strings.Repeat("x", 50))
+	c.Conn.Close()
+	// Shutdown waits for the session, and so for its APPEND, to end.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, store, ""); n != 0 {
+		t.Errorf("INBOX holds %d messages after a cut APPEND, want 0", n)
 	}
 }
