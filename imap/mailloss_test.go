@@ -160,3 +160,20 @@ func TestShutdownEndsStartTLSHandshake(t *testing.T) {
 		t.Errorf("stalled STARTTLS session still open after Shutdown")
 	}
 }
+
+// TestClientStreamCutLiteral: FetchTo's writer sees a body the server
+// cut off as io.ErrUnexpectedEOF, not as a complete message.
+func TestClientStreamCutLiteral(t *testing.T) {
+	var sunk error
+	rr := respReader{br: bufioReader("* 1 FETCH (BODY[] {100}\r\n" + strings.Repeat("x", 50)), maxResp: 1 << 16, maxLiteral: 1 << 16,
+		sink: func(item string, r io.Reader) error {
+			_, sunk = io.Copy(io.Discard, r)
+			return sunk
+		}}
+	if _, err := rr.read(); err == nil {
+		t.Errorf("a response cut inside its literal read without an error")
+	}
+	if sunk != io.ErrUnexpectedEOF {
+		t.Errorf("the sink read the cut literal with %v, want io.ErrUnexpectedEOF", sunk)
+	}
+}
