@@ -257,8 +257,8 @@ func (m *Mailbox) RemoveFlags(ctx context.Context, uid uint32, letters Flags) (F
 // changeFlags renames message uid from its current name to one with
 // change(current flags), under the folder's lock.
 func (m *Mailbox) changeFlags(uid uint32, change func(Flags) Flags) (Flags, error) {
-	defer m.store.notify(m.f.path, false)
 	var flags Flags
+	renamed := false
 	err := m.f.withLock(func() error {
 		for attempt := 0; ; attempt++ {
 			rel, ok := m.f.where[uid]
@@ -295,9 +295,13 @@ func (m *Mailbox) changeFlags(uid uint32, change func(Flags) Flags) (Flags, erro
 				return fmt.Errorf("mailstore: %w", err)
 			}
 			m.f.where[uid] = to
+			renamed = to != rel
 			return nil
 		}
 	})
+	if renamed { // the watchers need not look again for nothing
+		m.store.notify(m.f.path, false)
+	}
 	return flags, err
 }
 
