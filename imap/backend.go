@@ -132,13 +132,36 @@ type Mailbox interface {
 	// Expunge removes messages for good; UIDs no longer there are ignored.
 	Expunge(ctx context.Context, uids []uint32) error
 	// Copy copies messages to another mailbox of the session's user and
-	// returns that mailbox's UIDVALIDITY and the new UIDs, in the order of uids.
-	Copy(ctx context.Context, uids []uint32, dest string) (validity uint32, newUIDs []uint32, err error)
+	// returns that mailbox's UIDVALIDITY, the source UIDs it copied (those
+	// of uids still there, in order) and their new UIDs, pair by pair.
+	// It fails, leaving the destination as it was, when a message that
+	// is there cannot be copied; MOVE expunges only what was copied.
+	Copy(ctx context.Context, uids []uint32, dest string) (validity uint32, copied, newUIDs []uint32, err error)
 	// Updates is signaled (a value, or a close) when the mailbox may
 	// have changed behind the session: another session, a delivery.
 	Updates() <-chan struct{}
 	// Close ends the selection.
 	Close() error
+}
+
+// StatusItemsSession is a Session that computes only the STATUS items
+// asked (names as in the command: "MESSAGES", "SIZE", ...), for those
+// that cost it a look at every message; the rest of the answer may be
+// zero. Without it the server calls Status.
+type StatusItemsSession interface {
+	StatusItems(ctx context.Context, name string, items []string) (MailboxStatus, error)
+}
+
+// FlagChanger is a Mailbox that adds and removes flags against a
+// message's current flags, atomically in its store, rather than the
+// session's view of them, which may be stale: STORE +FLAGS and -FLAGS
+// and the \Seen a body FETCH sets use it, so that two clients changing
+// different flags of one message at once both keep their change.
+// Each returns the message's flags after the change. Without it the
+// server replaces the flags from its view with SetFlags.
+type FlagChanger interface {
+	AddFlags(ctx context.Context, uid uint32, flags []string) ([]string, error)
+	RemoveFlags(ctx context.Context, uid uint32, flags []string) ([]string, error)
 }
 
 // PermanentKeywords is a Mailbox that stores keywords besides the

@@ -263,7 +263,9 @@ func (r *respReader) value(depth int, key string) (any, error) {
 			return nil, err
 		}
 		if streamed {
-			lr := io.LimitReader(r.br, n)
+			// A connection cut inside the literal is io.ErrUnexpectedEOF
+			// to the sink, never the body's end.
+			lr := &literalReader{r: r.br, n: n}
 			err := r.sink(key, lr)
 			if _, derr := io.Copy(io.Discard, lr); derr != nil {
 				return nil, derr

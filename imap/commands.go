@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/plumbnet/plumb/internal/lifecycle"
 	"github.com/plumbnet/plumb/sasl"
 )
 
@@ -67,7 +68,7 @@ func init() {
 // plaintextOK reports whether a password may be received: under TLS,
 // from loopback, or with InsecureAuth.
 func (c *conn) plaintextOK() bool {
-	return c.tls != nil || c.s.InsecureAuth || sasl.IsLoopback(c.nc.RemoteAddr())
+	return c.tls != nil || c.s.InsecureAuth || sasl.IsLoopback(c.w.Conn().RemoteAddr())
 }
 
 func (c *conn) capabilities() string {
@@ -87,7 +88,7 @@ func (c *conn) capabilities() string {
 	}
 	caps = append(caps, "NAMESPACE", "UNSELECT", "UIDPLUS", "MOVE", "CHILDREN", "SPECIAL-USE",
 		"LIST-EXTENDED", "LIST-STATUS", "ESEARCH", "SEARCHRES", "STATUS=SIZE", "UTF8=ACCEPT", "CONDSTORE", "QRESYNC",
-		"APPENDLIMIT="+strconv.FormatInt(orDefault(c.s.MaxLiteralSize, DefaultMaxLiteralSize), 10))
+		"APPENDLIMIT="+strconv.FormatInt(lifecycle.OrDefault(c.s.MaxLiteralSize, DefaultMaxLiteralSize), 10))
 	if _, ok := c.sess.(QuotaSession); ok {
 		caps = append(caps, "QUOTA", "QUOTA=RES-STORAGE")
 	}
@@ -159,11 +160,14 @@ func cmdStartTLS(c *conn, r *request) error {
 	if err := c.bw.Flush(); err != nil {
 		return connError{err}
 	}
-	tc := tls.Server(c.nc, c.s.TLSConfig)
-	c.mu.Lock()
-	c.nc = tc
-	c.mu.Unlock()
-	if err := c.handshake(tc); err != nil {
+	tc := tls.Server(c.w.Conn(), c.s.TLSConfig)
+	c.w.SetConn(tc)
+	// The client may stall its handshake: a Shutdown ends it as it
+	// ends a wait for a command.
+	c.setWaiting(true)
+	err := c.handshake(tc)
+	c.setWaiting(false)
+	if err != nil {
 		return connError{err}
 	}
 	// Whatever came in clear behind STARTTLS is dropped with the old buffer.
@@ -192,7 +196,7 @@ func (c *conn) loggedIn(user string, sess Session, err error) error {
 		if errors.Is(err, ErrAuthFailed) {
 			c.authFails++
 			c.s.logger().Info("imap: login failed", "user", user, "remote", c.remote())
-			if c.authFails >= orDefault(c.s.MaxAuthFailures, DefaultMaxAuthFailures) {
+			if c.authFails >= lifecycle.OrDefault(c.s.MaxAuthFailures, DefaultMaxAuthFailures) {
 				c.untagged("BYE Too many failed logins")
 				c.state = stateLogout
 			}

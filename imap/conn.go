@@ -10,7 +10,6 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/plumbnet/plumb/internal/lifecycle"
@@ -38,8 +37,7 @@ type conn struct {
 	enc    *encoder
 	ctx    context.Context
 	cancel context.CancelFunc
-
-	writeTimeout time.Duration
+	w      *lifecycle.Waker // the connection (replaced by STARTTLS); waiting for a command or in IDLE
 
 	tls       *tls.ConnectionState
 	state     state
@@ -54,81 +52,43 @@ type conn struct {
 	qresync   bool // ENABLE QRESYNC: VANISHED instead of EXPUNGE
 	saved     []uint32
 	code      string // the response code of the tagged OK, set by a handler
-
-	mu      sync.Mutex
-	nc      net.Conn // replaced by STARTTLS
-	waiting bool
-	woken   bool
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(s.loop.Context())
-	c := &conn{s: s, nc: nc, ctx: ctx, cancel: cancel, state: stateNotAuth,
-		writeTimeout: lifecycle.Timeout(s.WriteTimeout, DefaultWriteTimeout)}
-	c.bw = bufio.NewWriterSize(deadlineWriter{c}, 16<<10)
+	c := &conn{s: s, ctx: ctx, cancel: cancel, state: stateNotAuth,
+		w: lifecycle.NewWaker(nc, lifecycle.Timeout(s.WriteTimeout, DefaultWriteTimeout))}
+	c.bw = bufio.NewWriterSize(c.w, 16<<10)
 	c.enc = &encoder{Writer: c.bw}
 	c.lr = wire.NewReader(nil)
 	c.lr.Lenient = true // clients typed by hand send bare LF
-	c.lr.MaxLine = orDefault(s.MaxLineLength, DefaultMaxLineLength)
-	c.lr.Conn = deadliner{c}
-	c.lr.IdleTimeout = wireTimeout(s.IdleTimeout, DefaultIdleTimeout)
-	c.lr.LineTimeout = wireTimeout(s.LineTimeout, DefaultLineTimeout)
+	c.lr.MaxLine = lifecycle.OrDefault(s.MaxLineLength, DefaultMaxLineLength)
+	c.lr.Conn = c.w
+	c.lr.IdleTimeout = lifecycle.WireTimeout(s.IdleTimeout, DefaultIdleTimeout)
+	c.lr.LineTimeout = lifecycle.WireTimeout(s.LineTimeout, DefaultLineTimeout)
 	c.resetReader()
 	return c
 }
 
 func (c *conn) resetReader() {
-	c.br = bufio.NewReaderSize(c.nc, 8<<10)
+	c.br = bufio.NewReaderSize(c.w.Conn(), 8<<10)
 	c.lr.Reset(c.br)
 }
 
-type deadlineWriter struct{ c *conn }
-
-func (w deadlineWriter) Write(p []byte) (int, error) {
-	w.c.nc.SetWriteDeadline(lifecycle.Deadline(w.c.writeTimeout))
-	return w.c.nc.Write(p)
-}
-
-// deadliner sets the read deadlines for the line reader; once the
-// session is woken, every deadline is in the past.
-type deadliner struct{ c *conn }
-
-func (d deadliner) SetReadDeadline(t time.Time) error {
-	d.c.mu.Lock()
-	defer d.c.mu.Unlock()
-	if d.c.woken {
-		t = time.Unix(1, 0)
-	}
-	return d.c.nc.SetReadDeadline(t)
-}
-
-// Wake ends the session if it is waiting for a command or in IDLE.
-func (c *conn) Wake() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.waiting {
-		c.woken = true
-		c.nc.SetReadDeadline(time.Unix(1, 0))
-	}
-}
+// Wake ends the session if it is waiting for a command, in IDLE or in a
+// TLS handshake.
+func (c *conn) Wake() { c.w.Wake() }
 
 // Close closes the connection at once.
-func (c *conn) Close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.nc.Close()
-}
+func (c *conn) Close() { c.w.Close() }
 
-func (c *conn) setWaiting(w bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.waiting = w
-}
+func (c *conn) setWaiting(w bool) { c.w.SetWaiting(w) }
 
-func (c *conn) remote() string { return c.nc.RemoteAddr().String() }
+func (c *conn) remote() string { return c.w.Conn().RemoteAddr().String() }
 
 func (c *conn) info() ConnInfo {
-	return ConnInfo{RemoteAddr: c.nc.RemoteAddr(), LocalAddr: c.nc.LocalAddr(), TLS: c.tls}
+	nc := c.w.Conn()
+	return ConnInfo{RemoteAddr: nc.RemoteAddr(), LocalAddr: nc.LocalAddr(), TLS: c.tls}
 }
 
 var errShutdown = errors.New("imap: server shutting down")
@@ -155,7 +115,7 @@ func (c *conn) Serve() {
 		}
 		c.Close()
 	}()
-	if tc, ok := c.nc.(*tls.Conn); ok {
+	if tc, ok := c.w.Conn().(*tls.Conn); ok {
 		c.setWaiting(true)
 		err := c.handshake(tc)
 		c.setWaiting(false)
@@ -168,7 +128,7 @@ func (c *conn) Serve() {
 	if c.bw.Flush() != nil {
 		return
 	}
-	maxBad := orDefault(c.s.MaxBadCommands, DefaultMaxBadCommands)
+	maxBad := lifecycle.OrDefault(c.s.MaxBadCommands, DefaultMaxBadCommands)
 	for c.state != stateLogout {
 		line, err := c.waitLine()
 		switch {
@@ -222,15 +182,18 @@ func (c *conn) waitLine() (string, error) {
 	return line, err
 }
 
+// handshake runs the TLS handshake on tc, the Waker's connection by
+// then, whose deadlines a Wake keeps in the past: a Shutdown ends a
+// handshake the client stalls.
 func (c *conn) handshake(tc *tls.Conn) error {
-	tc.SetDeadline(time.Now().Add(DefaultTLSTimeout))
+	c.w.SetDeadline(time.Now().Add(DefaultTLSTimeout))
 	if c.s.loop.Closing() {
 		return errShutdown
 	}
 	if err := tc.HandshakeContext(c.ctx); err != nil {
 		return err
 	}
-	tc.SetDeadline(time.Time{})
+	c.w.SetDeadline(time.Time{})
 	st := tc.ConnectionState()
 	c.tls = &st
 	return nil
@@ -247,8 +210,8 @@ func (c *conn) untagged(line string) {
 func (c *conn) parser(line string) *parser {
 	p := newParser(line)
 	p.br, p.lr = c.br, c.lr
-	p.maxLiteral = orDefault(c.s.MaxStringLiteral, DefaultMaxStringLiteral)
-	p.budget = orDefault(c.s.MaxCommandMemory, DefaultMaxCommandMemory)
+	p.maxLiteral = lifecycle.OrDefault(c.s.MaxStringLiteral, DefaultMaxStringLiteral)
+	p.budget = lifecycle.OrDefault(c.s.MaxCommandMemory, DefaultMaxCommandMemory)
 	p.cont = func() error {
 		c.bw.WriteString("+ Ready for literal data\r\n")
 		return c.bw.Flush()

@@ -44,9 +44,13 @@ type crlfReader struct {
 	pending []byte
 	open    bool // bytes of a line without its line end yet
 	done    bool
+	err     error // a read error other than io.EOF: never taken for the end
 }
 
 func (c *crlfReader) Read(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
 	n := 0
 	for n < len(p) {
 		if len(c.pending) > 0 {
@@ -60,12 +64,13 @@ func (c *crlfReader) Read(p []byte) (int, error) {
 		b, err := c.r.ReadByte()
 		if err != nil {
 			c.done = true
+			if err != io.EOF {
+				c.err, c.pending = err, nil
+				return n, err
+			}
 			if c.open {
 				c.pending, c.open = []byte("\r\n"), false
 				continue
-			}
-			if err != io.EOF {
-				return n, err
 			}
 			break
 		}

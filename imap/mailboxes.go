@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/plumbnet/plumb/internal/lifecycle"
 )
 
 func cmdCreate(c *conn, r *request) error {
@@ -231,7 +233,7 @@ func cmdList(c *conn, r *request) error {
 		e.mailbox(m.Name)
 		e.crlf()
 		if len(opt.status) > 0 && !slices.Contains(m.Attrs, AttrNoselect) {
-			st, err := c.sess.Status(c.ctx, m.Name)
+			st, err := c.status(m.Name, opt.status)
 			if err != nil {
 				return err
 			}
@@ -303,7 +305,7 @@ func cmdStatus(c *conn, r *request) error {
 	if !p.sp() || !p.mailbox(&name) || !p.sp() || !p.statusItems(&items) || !p.end() {
 		return p.Err()
 	}
-	st, err := c.sess.Status(c.ctx, name)
+	st, err := c.status(name, items)
 	if err != nil {
 		return err
 	}
@@ -312,6 +314,14 @@ func cmdStatus(c *conn, r *request) error {
 	}
 	c.writeStatus(name, st, items)
 	return nil
+}
+
+// status asks the backend for the STATUS items of mailbox name.
+func (c *conn) status(name string, items []string) (MailboxStatus, error) {
+	if s, ok := c.sess.(StatusItemsSession); ok {
+		return s.StatusItems(c.ctx, name, items)
+	}
+	return c.sess.Status(c.ctx, name)
 }
 
 func (c *conn) writeStatus(name string, st MailboxStatus, items []string) {
@@ -343,7 +353,7 @@ func (c *conn) writeStatus(name string, st MailboxStatus, items []string) {
 		case "HIGHESTMODSEQ":
 			e.WriteString(strconv.FormatUint(st.HighestModSeq, 10))
 		case "APPENDLIMIT":
-			e.num64(orDefault(c.s.MaxLiteralSize, DefaultMaxLiteralSize))
+			e.num64(lifecycle.OrDefault(c.s.MaxLiteralSize, DefaultMaxLiteralSize))
 		}
 	}
 	e.WriteString(")\r\n")
@@ -376,7 +386,7 @@ func cmdAppend(c *conn, r *request) error {
 		}
 		return p.Err()
 	}
-	if !p.checkLiteral(n, orDefault(c.s.MaxLiteralSize, DefaultMaxLiteralSize), nonSync) {
+	if !p.checkLiteral(n, lifecycle.OrDefault(c.s.MaxLiteralSize, DefaultMaxLiteralSize), nonSync) {
 		return p.Err()
 	}
 	for _, f := range flags {
@@ -388,8 +398,9 @@ func cmdAppend(c *conn, r *request) error {
 	if !ok {
 		return p.Err()
 	}
-	body := &countingReader{r: lr}
-	validity, uid, err := c.sess.Append(c.ctx, name, body, flags, date)
+	// lr ends in io.ErrUnexpectedEOF when the client hangs up inside the
+	// literal, so the backend aborts and stores nothing.
+	validity, uid, err := c.sess.Append(c.ctx, name, lr, flags, date)
 	// Whatever the backend left of the literal is read, so the session
 	// stays in step with the client.
 	if _, derr := io.Copy(io.Discard, lr); derr != nil {
@@ -408,17 +419,6 @@ func cmdAppend(c *conn, r *request) error {
 		c.sel.dirty = true
 	}
 	return nil
-}
-
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
 
 func cmdGetQuotaRoot(c *conn, r *request) error {

@@ -23,6 +23,7 @@ var (
 	_ Session      = (*memSession)(nil)
 	_ Mailbox      = (*memHandle)(nil)
 	_ QuotaSession = (*memSession)(nil)
+	_ FlagChanger  = (*memHandle)(nil)
 )
 
 type memUser struct {
@@ -326,6 +327,35 @@ func (h *memHandle) SetFlags(ctx context.Context, uid uint32, flags []string) er
 	return nil
 }
 
+func (h *memHandle) AddFlags(ctx context.Context, uid uint32, flags []string) ([]string, error) {
+	return h.changeFlags(uid, func(old []string) []string { return append(slices.Clone(old), flags...) })
+}
+
+func (h *memHandle) RemoveFlags(ctx context.Context, uid uint32, flags []string) ([]string, error) {
+	return h.changeFlags(uid, func(old []string) []string {
+		return slices.DeleteFunc(slices.Clone(old), func(f string) bool {
+			return slices.ContainsFunc(flags, func(g string) bool { return strings.EqualFold(f, g) })
+		})
+	})
+}
+
+func (h *memHandle) changeFlags(uid uint32, change func([]string) []string) ([]string, error) {
+	h.s.b.mu.Lock()
+	defer h.s.b.mu.Unlock()
+	m := h.find(uid)
+	if m == nil {
+		return nil, &Error{Code: "EXPUNGEISSUED", Text: "Message was expunged"}
+	}
+	next := normFlags(change(m.flags))
+	if !slices.Equal(next, m.flags) {
+		m.flags = next
+		h.mb.modseq++
+		m.modseq = h.mb.modseq
+		h.mb.notify()
+	}
+	return slices.Clone(next), nil
+}
+
 func (h *memHandle) Expunge(ctx context.Context, uids []uint32) error {
 	h.s.b.mu.Lock()
 	defer h.s.b.mu.Unlock()
@@ -335,20 +365,20 @@ func (h *memHandle) Expunge(ctx context.Context, uids []uint32) error {
 	return nil
 }
 
-func (h *memHandle) Copy(ctx context.Context, uids []uint32, dest string) (uint32, []uint32, error) {
+func (h *memHandle) Copy(ctx context.Context, uids []uint32, dest string) (uint32, []uint32, []uint32, error) {
 	h.s.b.mu.Lock()
 	defer h.s.b.mu.Unlock()
 	to := h.s.u.mailboxes[dest]
 	if to == nil {
-		return 0, nil, ErrTryCreate
+		return 0, nil, nil, ErrTryCreate
 	}
-	var out []uint32
+	var copied, out []uint32
 	for _, u := range uids {
 		if m := h.find(u); m != nil {
-			out = append(out, to.add(m.body, m.flags, m.date, true))
+			copied, out = append(copied, u), append(out, to.add(m.body, m.flags, m.date, true))
 		}
 	}
-	return to.validity, out, nil
+	return to.validity, copied, out, nil
 }
 
 func (h *memHandle) Updates() <-chan struct{} { return h.updates }

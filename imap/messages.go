@@ -1,12 +1,15 @@
 package imap
 
 import (
+	"bufio"
 	"bytes"
 	"errors"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/plumbnet/plumb/internal/lifecycle"
 )
 
 func cmdFetch(c *conn, r *request) error {
@@ -98,8 +101,9 @@ func (c *conn) markSeen(idx []int, items []fetchItem) (map[int]bool, error) {
 		if slices.Contains(m.Flags, FlagSeen) {
 			continue
 		}
-		flags := append(slices.Clip(m.Flags), FlagSeen)
-		if err := s.mbox.SetFlags(c.ctx, m.UID, flags); err != nil {
+		// Added to the message's current flags, not this session's view.
+		flags, err := c.changeFlags(m, "+FLAGS", []string{FlagSeen})
+		if err != nil {
 			if c.missing(m.UID, err) == nil {
 				continue
 			}
@@ -318,18 +322,26 @@ func (c *conn) missing(uid uint32, err error) error {
 	return nil
 }
 
-// readMessage reads a message whole, in its CRLF form.
+// readMessage reads a message whole, in its CRLF form, for the FETCH
+// items and SEARCH keys that parse it. It refuses a message whose CRLF
+// form is over twice MaxLiteralSize (the largest APPEND, all bare LFs)
+// rather than answer, or cache a BODYSTRUCTURE, from a cut-off copy.
 func (c *conn) readMessage(uid uint32) ([]byte, error) {
 	rc, err := c.sel.mbox.Open(c.ctx, uid)
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(io.LimitReader(rc, orDefault(c.s.MaxLiteralSize, DefaultMaxLiteralSize)*2))
+	limit := 2 * lifecycle.OrDefault(c.s.MaxLiteralSize, DefaultMaxLiteralSize)
+	var buf bytes.Buffer
+	n, err := buf.ReadFrom(io.LimitReader(&crlfReader{r: bufio.NewReaderSize(rc, 32<<10)}, limit+1))
 	if err != nil {
 		return nil, err
 	}
-	return toCRLF(b), nil
+	if n > limit {
+		return nil, &Error{Code: "LIMIT", Text: "Message is over " + strconv.FormatInt(limit, 10) + " bytes: too large to parse; fetch it whole with BODY[]"}
+	}
+	return buf.Bytes(), nil
 }
 
 // decodedBinary is BINARY's content: the part's body with its
@@ -407,26 +419,14 @@ func cmdStore(c *conn, r *request) error {
 			}
 			continue
 		}
-		var next []string
-		switch mode {
-		case "FLAGS":
-			next = normFlags(flags)
-		case "+FLAGS":
-			next = normFlags(append(slices.Clone(m.Flags), flags...))
-		case "-FLAGS":
-			next = slices.DeleteFunc(slices.Clone(m.Flags), func(f string) bool {
-				return slices.ContainsFunc(flags, func(g string) bool { return strings.EqualFold(f, g) })
-			})
-		}
-		if !slices.Equal(next, m.Flags) {
-			if err := s.mbox.SetFlags(c.ctx, m.UID, next); err != nil {
-				if c.missing(m.UID, err) == nil {
-					continue
-				}
-				return err
+		next, err := c.changeFlags(m, mode, flags)
+		if err != nil {
+			if c.missing(m.UID, err) == nil {
+				continue
 			}
-			s.msgs[i].Flags = next
+			return err
 		}
+		s.msgs[i].Flags = next
 		report = append(report, i)
 	}
 	c.refreshModSeqs(report) // the new mod-sequences are the backend's
@@ -493,13 +493,13 @@ func cmdCopy(c *conn, r *request) error {
 	if len(uids) == 0 {
 		return nil
 	}
-	validity, newUIDs, err := s.mbox.Copy(c.ctx, uids, dest)
+	validity, copied, newUIDs, err := s.mbox.Copy(c.ctx, uids, dest)
 	if err != nil {
 		return err
 	}
 	code := ""
-	if len(newUIDs) == len(uids) {
-		code = "COPYUID " + strconv.FormatUint(uint64(validity), 10) + " " + SeqSetOf(uids...).String() + " " + seqList(newUIDs)
+	if len(copied) > 0 && len(newUIDs) == len(copied) {
+		code = "COPYUID " + strconv.FormatUint(uint64(validity), 10) + " " + seqList(copied) + " " + seqList(newUIDs)
 	}
 	if !move {
 		c.code = code
@@ -508,10 +508,44 @@ func cmdCopy(c *conn, r *request) error {
 	if code != "" {
 		c.untagged("OK [" + code + "] Moved")
 	}
-	if err := s.mbox.Expunge(c.ctx, uids); err != nil {
-		return err
+	// Only what was copied is expunged: a message that went away
+	// meanwhile was not copied, and nothing else may be lost.
+	if len(copied) > 0 {
+		if err := s.mbox.Expunge(c.ctx, copied); err != nil {
+			return err
+		}
 	}
 	return c.sync(true, true)
+}
+
+// changeFlags applies STORE's mode ("FLAGS", "+FLAGS", "-FLAGS") to
+// message m and returns its flags after. Adding and removing go to the
+// backend's FlagChanger when it has one, against the message's current
+// flags: m's are the session's view, which another client may have
+// changed since.
+func (c *conn) changeFlags(m MessageInfo, mode string, flags []string) ([]string, error) {
+	mbox := c.sel.mbox
+	if fc, ok := mbox.(FlagChanger); ok && mode != "FLAGS" {
+		if mode == "+FLAGS" {
+			return fc.AddFlags(c.ctx, m.UID, flags)
+		}
+		return fc.RemoveFlags(c.ctx, m.UID, flags)
+	}
+	var next []string
+	switch mode {
+	case "FLAGS":
+		next = normFlags(flags)
+	case "+FLAGS":
+		next = normFlags(append(slices.Clone(m.Flags), flags...))
+	case "-FLAGS":
+		next = slices.DeleteFunc(slices.Clone(m.Flags), func(f string) bool {
+			return slices.ContainsFunc(flags, func(g string) bool { return strings.EqualFold(f, g) })
+		})
+	}
+	if slices.Equal(next, m.Flags) {
+		return next, nil
+	}
+	return next, mbox.SetFlags(c.ctx, m.UID, next)
 }
 
 // seqList writes UIDs in the given order (COPYUID pairs them by position).

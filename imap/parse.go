@@ -235,7 +235,33 @@ func (p *parser) literal(n int64, nonSync bool) (io.Reader, bool) {
 	if p.deadline != nil {
 		p.deadline(n)
 	}
-	return io.LimitReader(p.br, n), true
+	return &literalReader{r: p.br, n: n}, true
+}
+
+// literalReader reads the n bytes of a literal. A connection that ends
+// before all n came is io.ErrUnexpectedEOF, never a short literal taken
+// for whole: APPEND must not store the half of a message.
+type literalReader struct {
+	r io.Reader
+	n int64 // bytes still to come
+}
+
+func (l *literalReader) Read(b []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(b)) > l.n {
+		b = b[:l.n]
+	}
+	n, err := l.r.Read(b)
+	l.n -= int64(n)
+	if l.n > 0 && err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	if l.n == 0 && err == nil {
+		err = io.EOF
+	}
+	return n, err
 }
 
 // nextLine reads the line that follows a literal and decodes on in it.

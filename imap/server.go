@@ -91,21 +91,6 @@ type Server struct {
 
 func (s *Server) logger() *slog.Logger { return lifecycle.Logger(s.Logger) }
 
-func orDefault[T int | int64](v, d T) T {
-	if v <= 0 {
-		return d
-	}
-	return v
-}
-
-// wireTimeout turns a Duration field into internal/wire's form.
-func wireTimeout(v, d time.Duration) time.Duration {
-	if t := lifecycle.Timeout(v, d); t > 0 {
-		return t
-	}
-	return -1
-}
-
 // ListenAndServe listens on addr ("127.0.0.1:10143") and serves it.
 func (s *Server) ListenAndServe(addr string) error {
 	ln, err := net.Listen("tcp", addr)

@@ -161,10 +161,12 @@ func (s *imapSession) Rename(ctx context.Context, from, to string) error {
 	for i, m := range msgs {
 		uids[i] = m.UID
 	}
-	if _, _, err := h.Copy(ctx, uids, to); err != nil {
+	_, copied, _, err := h.Copy(ctx, uids, to)
+	if err != nil {
 		return err
 	}
-	return storeError(in.Delete(ctx, uids...))
+	// Only what was copied goes: a message delivered meanwhile stays.
+	return storeError(in.Delete(ctx, copied...))
 }
 
 func (s *imapSession) SetSubscribed(ctx context.Context, name string, on bool) error {
@@ -172,6 +174,16 @@ func (s *imapSession) SetSubscribed(ctx context.Context, name string, on bool) e
 }
 
 func (s *imapSession) Status(ctx context.Context, name string) (imap.MailboxStatus, error) {
+	return s.status(ctx, name, true, true)
+}
+
+// StatusItems reads every message's size only for SIZE, and numbers
+// the mod-sequences only for HIGHESTMODSEQ.
+func (s *imapSession) StatusItems(ctx context.Context, name string, items []string) (imap.MailboxStatus, error) {
+	return s.status(ctx, name, slices.Contains(items, "SIZE"), slices.Contains(items, "HIGHESTMODSEQ"))
+}
+
+func (s *imapSession) status(ctx context.Context, name string, sizes, modseqs bool) (imap.MailboxStatus, error) {
 	mb, err := s.b.store.Mailbox(ctx, s.user, name)
 	if err != nil {
 		return imap.MailboxStatus{}, storeError(err)
@@ -185,11 +197,13 @@ func (s *imapSession) Status(ctx context.Context, name string) (imap.MailboxStat
 	if err != nil {
 		return imap.MailboxStatus{}, err
 	}
-	_, highest, err := s.b.indexOf(mb).ModSeqs(msgs)
-	if err != nil {
-		return imap.MailboxStatus{}, err
+	idx := s.b.indexOf(mb)
+	st := imap.MailboxStatus{Messages: uint32(len(msgs)), UIDNext: next, UIDValidity: validity}
+	if modseqs {
+		if _, st.HighestModSeq, err = idx.ModSeqs(msgs); err != nil {
+			return imap.MailboxStatus{}, err
+		}
 	}
-	st := imap.MailboxStatus{Messages: uint32(len(msgs)), UIDNext: next, UIDValidity: validity, HighestModSeq: highest}
 	for _, m := range msgs {
 		if m.Recent {
 			st.Recent++
@@ -199,6 +213,13 @@ func (s *imapSession) Status(ctx context.Context, name string) (imap.MailboxStat
 		}
 		if m.Flags.Has(mailstore.FlagTrashed) {
 			st.Deleted++
+		}
+		if !sizes {
+			continue
+		}
+		if e, ok := idx.Cached(m); ok && e.Size > 0 && m.CRLFSize < 0 {
+			st.Size += e.Size
+			continue
 		}
 		size, err := mb.CRLFSize(m)
 		if err != nil {
@@ -266,7 +287,11 @@ type imapMailbox struct {
 	highest uint64                       // HIGHESTMODSEQ as last listed
 }
 
-var _ imap.StructureCache = (*imapMailbox)(nil)
+var (
+	_ imap.StructureCache     = (*imapMailbox)(nil)
+	_ imap.FlagChanger        = (*imapMailbox)(nil)
+	_ imap.StatusItemsSession = (*imapSession)(nil)
+)
 
 // flagLetters maps IMAP's system flags to Maildir's letters.
 var flagLetters = []struct {
@@ -342,7 +367,7 @@ func (m *imapMailbox) Messages(ctx context.Context) ([]imap.MessageInfo, error) 
 			if size, err = m.mb.CRLFSize(msg); err != nil {
 				continue // gone since it was listed
 			}
-			if date, err = msg.InternalDate(); err != nil {
+			if date, err = m.internalDate(msg); err != nil {
 				continue
 			}
 			fresh = append(fresh, msg)
@@ -367,6 +392,26 @@ func (m *imapMailbox) Messages(ctx context.Context) ([]imap.MessageInfo, error) 
 		}
 	}
 	return out, nil
+}
+
+// internalDate is msg's file time, from the file under its current
+// name when another session renamed it (changed its flags) since the
+// listing: only a message gone is left out of a listing, since a UID
+// left out once is never announced later.
+func (m *imapMailbox) internalDate(msg mailstore.Message) (time.Time, error) {
+	if d, err := msg.InternalDate(); err == nil {
+		return d, nil
+	}
+	f, err := m.mb.Open(msg.UID)
+	if err != nil {
+		return time.Time{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return time.Time{}, err
+	}
+	return fi.ModTime(), nil
 }
 
 func (m *imapMailbox) Structure(ctx context.Context, uid uint32) (envelope, body, structure []byte, ok bool) {
@@ -407,43 +452,77 @@ func (m *imapMailbox) SetFlags(ctx context.Context, uid uint32, flags []string) 
 	return storeError(m.mb.SetFlags(ctx, uid, toLetters(flags)))
 }
 
+func (m *imapMailbox) AddFlags(ctx context.Context, uid uint32, flags []string) ([]string, error) {
+	f, err := m.mb.AddFlags(ctx, uid, toLetters(flags))
+	return fromLetters(f), storeError(err)
+}
+
+func (m *imapMailbox) RemoveFlags(ctx context.Context, uid uint32, flags []string) ([]string, error) {
+	f, err := m.mb.RemoveFlags(ctx, uid, toLetters(flags))
+	return fromLetters(f), storeError(err)
+}
+
 func (m *imapMailbox) Expunge(ctx context.Context, uids []uint32) error {
 	return storeError(m.mb.Delete(context.WithoutCancel(ctx), uids...))
 }
 
-func (m *imapMailbox) Copy(ctx context.Context, uids []uint32, dest string) (uint32, []uint32, error) {
+func (m *imapMailbox) Copy(ctx context.Context, uids []uint32, dest string) (uint32, []uint32, []uint32, error) {
 	to, err := m.s.b.store.Mailbox(ctx, m.s.user, dest)
 	if err != nil {
-		return 0, nil, storeError(err)
+		return 0, nil, nil, storeError(err)
 	}
 	defer to.Close()
 	msgs, err := m.mb.Messages(ctx)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, nil, err
 	}
-	var out []uint32
-	for _, uid := range uids {
-		i := slices.IndexFunc(msgs, func(x mailstore.Message) bool { return x.UID == uid })
-		if i < 0 {
-			continue
+	byUID := make(map[uint32]mailstore.Message, len(msgs))
+	for _, msg := range msgs {
+		byUID[msg.UID] = msg
+	}
+	ctx = context.WithoutCancel(ctx) // a copy half made is undone, not left
+	var copied, out []uint32
+	undo := func(err error) (uint32, []uint32, []uint32, error) {
+		// RFC 3501 section 6.4.7: a COPY that fails leaves the
+		// destination as it was.
+		if len(out) > 0 {
+			if derr := to.Delete(ctx, out...); derr != nil {
+				m.s.b.log.Warn("imap: undoing a failed COPY", "user", m.s.user, "folder", dest, "err", derr)
+			}
 		}
-		date, err := msgs[i].InternalDate()
-		if err != nil {
-			continue
+		return 0, nil, nil, storeError(err)
+	}
+	for _, uid := range uids {
+		msg, ok := byUID[uid]
+		if !ok {
+			continue // expunged meanwhile
 		}
 		f, err := m.mb.Open(uid)
-		if err != nil {
+		if errors.Is(err, mailstore.ErrNoSuchMessage) {
 			continue
 		}
-		n, err := to.Append(context.WithoutCancel(ctx), f, msgs[i].Flags, date)
+		if err != nil {
+			return undo(err)
+		}
+		// The internal date is the file's time; the open file's, as
+		// the name may have changed since the listing.
+		fi, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return undo(err)
+		}
+		n, err := to.Append(ctx, f, msg.Flags, fi.ModTime())
 		f.Close()
 		if err != nil {
-			return 0, nil, storeError(err)
+			return undo(err)
 		}
-		out = append(out, n)
+		copied, out = append(copied, uid), append(out, n)
 	}
 	validity, _, err := to.UIDValidity()
-	return validity, out, err
+	if err != nil {
+		return undo(err)
+	}
+	return validity, copied, out, nil
 }
 
 func (m *imapMailbox) Updates() <-chan struct{} { return m.updates }

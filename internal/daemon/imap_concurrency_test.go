@@ -81,7 +81,9 @@ func (v *viewTracker) checkOrder() {
 // it and the IMAP sessions set flags: every session's view of sequence
 // numbers stays consistent (no EXPUNGE or FETCH for an unknown number,
 // no EXISTS going down, UIDs ascending and fixed), and ends equal to the
-// store.
+// store. Four sessions at a time add a different flag each, once, to
+// one of the messages POP3 leaves alone: none overwrites another's, so
+// all end up set.
 func TestIMAPConcurrentSessions(t *testing.T) {
 	d, addrs := startSMTPDaemonWith(t, t.TempDir(), func(c *Config) {
 		im, p := imapSection.of(c), pop3Section.of(c)
@@ -94,12 +96,19 @@ func TestIMAPConcurrentSessions(t *testing.T) {
 	}
 	addr := addrs["imap"]
 	ctx := context.Background()
+	const sessions, rounds = 20, 15
+	flags := []string{imap.FlagSeen, imap.FlagFlagged, imap.FlagAnswered, imap.FlagDraft}
+	keepers := make([]uint32, sessions/len(flags)) // the oldest, which POP3 leaves
+	for i := range keepers {
+		if keepers[i], err = store.Deliver(ctx, "alice", "", strings.NewReader(fmt.Sprintf("Subject: keeper %d\r\n\r\nx\r\n", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for i := range 10 {
 		if _, err := store.Deliver(ctx, "alice", "", strings.NewReader(fmt.Sprintf("Subject: %d\r\n\r\nx\r\n", i))); err != nil {
 			t.Fatal(err)
 		}
 	}
-	const sessions, rounds = 20, 15
 	var wg sync.WaitGroup
 	views := make([]*viewTracker, sessions)
 	clients := make([]*imap.Client, sessions)
@@ -144,7 +153,7 @@ func TestIMAPConcurrentSessions(t *testing.T) {
 			delivered.Add(1)
 		}
 	}()
-	go func() { // POP3 sessions deleting the oldest message
+	go func() { // POP3 sessions deleting the oldest message but the keepers
 		defer writers.Done()
 		for {
 			select {
@@ -158,7 +167,7 @@ func TestIMAPConcurrentSessions(t *testing.T) {
 				return
 			}
 			if err := pc.Login("alice", "pw-alice-123"); err == nil {
-				if list, err := pc.List(); err == nil && len(list) > 5 && pc.Dele(list[0].Num) == nil && pc.Quit() == nil {
+				if list, err := pc.List(); err == nil && len(list) > len(keepers)+5 && pc.Dele(list[len(keepers)].Num) == nil && pc.Quit() == nil {
 					deleted.Add(1)
 				}
 			}
@@ -167,7 +176,7 @@ func TestIMAPConcurrentSessions(t *testing.T) {
 	}()
 	for i := range sessions {
 		wg.Add(1)
-		go func(c *imap.Client, v *viewTracker) {
+		go func(c *imap.Client, v *viewTracker, keeper uint32, flag string) {
 			defer wg.Done()
 			// The sessions go on until the writers have each done a few.
 			for r := 0; r < rounds || delivered.Load() < 5 || deleted.Load() < 5; r++ {
@@ -178,7 +187,11 @@ func TestIMAPConcurrentSessions(t *testing.T) {
 				case 1:
 					_, err = c.Execute(ctx, v.handle, imap.Atom("FETCH"), imap.Atom("1:*"), imap.Atom("(UID FLAGS)"))
 				case 2:
-					_, err = c.Execute(ctx, v.handle, imap.Atom("STORE"), imap.Atom("1"), imap.Atom("+FLAGS"), []string{imap.FlagSeen})
+					if r == 2 { // once: a lost update is not made good by a later one
+						_, err = c.Execute(ctx, v.handle, imap.Atom("UID"), imap.Atom("STORE"), imap.Atom(fmt.Sprint(keeper)), imap.Atom("+FLAGS"), []string{flag})
+					} else {
+						_, err = c.Execute(ctx, v.handle, imap.Atom("STORE"), imap.Atom("1:*"), imap.Atom("-FLAGS"), []string{imap.FlagDeleted})
+					}
 				}
 				if err != nil {
 					v.fail("round %d: %v", r, err)
@@ -186,7 +199,7 @@ func TestIMAPConcurrentSessions(t *testing.T) {
 				}
 				v.checkOrder()
 			}
-		}(clients[i], views[i])
+		}(clients[i], views[i], keepers[i/len(flags)], flags[i%len(flags)])
 	}
 	wg.Wait()
 	close(stop)
@@ -199,6 +212,14 @@ func TestIMAPConcurrentSessions(t *testing.T) {
 	final, err := mb.Messages(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i, k := range keepers {
+		if i >= len(final) || final[i].UID != k {
+			t.Fatalf("keeper UID %d is gone", k)
+		}
+		if got := final[i].Flags; got != "DFRS" {
+			t.Errorf("keeper UID %d has flags %q, want DFRS: every session's +FLAGS kept", k, got)
+		}
 	}
 	for i, v := range views {
 		if _, err := clients[i].Execute(ctx, v.handle, imap.Atom("NOOP")); err != nil {

@@ -116,6 +116,13 @@ func (m *Mailbox) CacheBatch(msgs []Message, entries []IndexEntry) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	path := filepath.Join(m.f.path, indexFile)
+	// Locked like ModSeqs: a rewrite must not drop the lines another
+	// process appends meanwhile.
+	unlock, err := lockIndex(path)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	x.load(path)
 	var buf bytes.Buffer
 	for i, msg := range msgs {
@@ -147,7 +154,7 @@ func (m *Mailbox) CacheBatch(msgs []Message, entries []IndexEntry) error {
 		buf.WriteByte('\n')
 	}
 	// No fsync: a line lost in a crash is computed again.
-	if err := x.appendLines(path, buf.Bytes()); err != nil {
+	if err := x.appendLines(path, buf.Bytes(), false); err != nil {
 		return err
 	}
 	if x.lines += len(msgs); x.lines > 64 && x.lines > 2*len(x.entries) {
@@ -163,6 +170,11 @@ func (m *Mailbox) Prune(msgs []Message) error {
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	path := filepath.Join(m.f.path, indexFile)
+	unlock, err := lockIndex(path)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	x.load(path)
 	live := make(map[string]bool, len(msgs))
 	for _, msg := range msgs {
@@ -192,15 +204,11 @@ func (m *Mailbox) ModSeqs(msgs []Message) ([]uint64, uint64, error) {
 	path := filepath.Join(m.f.path, indexFile)
 	// Other processes on the store number too: the file is locked, and
 	// read again if it changed, while the mod-sequences are given.
-	lf, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	unlock, err := lockIndex(path)
 	if err != nil {
-		return nil, 0, fmt.Errorf("mailstore: %w", err)
+		return nil, 0, err
 	}
-	defer lf.Close()
-	if err := flock(lf, false); err != nil {
-		return nil, 0, fmt.Errorf("mailstore: %w", err)
-	}
-	defer funlock(lf)
+	defer unlock()
 	x.load(path)
 	out := make([]uint64, len(msgs))
 	live := make(map[string]bool, len(msgs))
@@ -234,7 +242,9 @@ func (m *Mailbox) ModSeqs(msgs []Message) ([]uint64, uint64, error) {
 	}
 	if buf.Len() > 0 || gone {
 		write(indexLine{Highest: x.highest})
-		if err := x.appendLines(path, buf.Bytes()); err != nil {
+		// Synced before the numbers are used: after a power loss the
+		// highest must not go down and hand a number out twice.
+		if err := x.appendLines(path, buf.Bytes(), true); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -246,9 +256,29 @@ func (m *Mailbox) ModSeqs(msgs []Message) ([]uint64, uint64, error) {
 	return out, x.highest, nil
 }
 
+// lockIndex takes the lock every writer of the index file holds, across
+// processes, and returns its release.
+func lockIndex(path string) (unlock func(), err error) {
+	lf, err := os.OpenFile(path+".lock", os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("mailstore: %w", err)
+	}
+	if err := flock(lf, false); err != nil {
+		lf.Close()
+		return nil, fmt.Errorf("mailstore: %w", err)
+	}
+	return func() { funlock(lf); lf.Close() }, nil
+}
+
+// syncIndex is (*os.File).Sync; tests count its calls.
+var syncIndex = (*os.File).Sync
+
 // appendLines appends b to the file in one write and notes the file's
 // new stamp, so that only another process's writes make it load again.
-func (x *index) appendLines(path string, b []byte) error {
+// With durable it is on disk when appendLines returns, the file's name
+// in its directory too when the write created it.
+func (x *index) appendLines(path string, b []byte, durable bool) error {
+	_, statErr := os.Lstat(path)
 	fh, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("mailstore: %w", err)
@@ -256,6 +286,16 @@ func (x *index) appendLines(path string, b []byte) error {
 	defer fh.Close()
 	if _, err := fh.Write(b); err != nil {
 		return fmt.Errorf("mailstore: %w", err)
+	}
+	if durable {
+		if err := syncIndex(fh); err != nil {
+			return fmt.Errorf("mailstore: %w", err)
+		}
+		if statErr != nil {
+			if err := atomicfile.SyncDir(filepath.Dir(path)); err != nil {
+				return fmt.Errorf("mailstore: %w", err)
+			}
+		}
 	}
 	if fi, err := fh.Stat(); err == nil {
 		x.stamp = stampOf(fi)

@@ -237,8 +237,29 @@ func (m *Mailbox) Delete(ctx context.Context, uids ...uint32) error {
 // that has seen it must.
 func (m *Mailbox) SetFlags(ctx context.Context, uid uint32, flags Flags) error {
 	flags = NewFlags(string(flags))
-	defer m.store.notify(m.f.path, false)
-	return m.f.withLock(func() error {
+	_, err := m.changeFlags(uid, func(Flags) Flags { return flags })
+	return err
+}
+
+// AddFlags adds letters to message uid's flags as the file's name has
+// them now, under the folder's lock, and returns the flags it then has:
+// a change another reader made meanwhile is kept, not overwritten from
+// a stale listing.
+func (m *Mailbox) AddFlags(ctx context.Context, uid uint32, letters Flags) (Flags, error) {
+	return m.changeFlags(uid, func(f Flags) Flags { return f.With(string(letters)) })
+}
+
+// RemoveFlags removes letters from message uid's flags as AddFlags adds them.
+func (m *Mailbox) RemoveFlags(ctx context.Context, uid uint32, letters Flags) (Flags, error) {
+	return m.changeFlags(uid, func(f Flags) Flags { return f.Without(string(letters)) })
+}
+
+// changeFlags renames message uid from its current name to one with
+// change(current flags), under the folder's lock.
+func (m *Mailbox) changeFlags(uid uint32, change func(Flags) Flags) (Flags, error) {
+	var flags Flags
+	renamed := false
+	err := m.f.withLock(func() error {
 		for attempt := 0; ; attempt++ {
 			rel, ok := m.f.where[uid]
 			if !ok && attempt == 0 {
@@ -254,12 +275,16 @@ func (m *Mailbox) SetFlags(ctx context.Context, uid uint32, flags Flags) error {
 			if err != nil {
 				return fmt.Errorf("mailstore: %w", err)
 			}
+			flags = change(fn.flags)
 			fn.flags = flags
 			to := "cur/" + fn.name(true)
 			if to == rel {
-				return nil
+				// Nothing to rename if the name is still the file's:
+				// another program may have renamed it since the scan.
+				_, err = os.Lstat(filepath.Join(m.f.path, rel))
+			} else {
+				err = os.Rename(filepath.Join(m.f.path, rel), filepath.Join(m.f.path, to))
 			}
-			err = os.Rename(filepath.Join(m.f.path, rel), filepath.Join(m.f.path, to))
 			if errors.Is(err, fs.ErrNotExist) && attempt == 0 {
 				if _, err := m.f.scan(); err != nil {
 					return err
@@ -270,9 +295,14 @@ func (m *Mailbox) SetFlags(ctx context.Context, uid uint32, flags Flags) error {
 				return fmt.Errorf("mailstore: %w", err)
 			}
 			m.f.where[uid] = to
+			renamed = to != rel
 			return nil
 		}
 	})
+	if renamed { // the watchers need not look again for nothing
+		m.store.notify(m.f.path, false)
+	}
+	return flags, err
 }
 
 // Append stores a message in this folder with flags and an internal
