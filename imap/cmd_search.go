@@ -1,6 +1,7 @@
 package imap
 
 import (
+	"errors"
 	"slices"
 	"strconv"
 	"strings"
@@ -74,7 +75,20 @@ func cmdSearch(c *conn, r *request) error {
 				}
 				return b, parseMIME(b), nil
 			}}
-		if key.match(sm) {
+		match := key.match(sm)
+		if sm.err != nil {
+			// A message expunged meanwhile matches nothing; one that
+			// cannot be read (too large, a store failure) fails the
+			// SEARCH rather than answering from what could not be seen
+			// (NOT BODY would match it).
+			var pe *Error
+			if errors.As(sm.err, &pe) && (pe.Code == "EXPUNGEISSUED" || pe.Code == "NONEXISTENT") {
+				s.dirty = true
+				continue
+			}
+			return sm.err
+		}
+		if match {
 			hits = append(hits, m)
 			hitSeqs = append(hitSeqs, uint32(i+1))
 		}

@@ -177,3 +177,28 @@ func TestClientStreamCutLiteral(t *testing.T) {
 		t.Errorf("the sink read the cut literal with %v, want io.ErrUnexpectedEOF", sunk)
 	}
 }
+
+func TestSearchTooLargeIsNo(t *testing.T) {
+	be := NewMemoryBackend()
+	be.AddUser("alice", "pw")
+	if _, err := be.Deliver("alice", "INBOX", []byte("Subject: small\r\n\r\nhello\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := be.Deliver("alice", "INBOX", []byte("Subject: big\r\n\r\n"+strings.Repeat("x", 300)+"\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	addr := testkit.Serve(t, &Server{Backend: be, MaxLiteralSize: 100}, nil)
+	s := login(t, addr)
+	s.ok("b SELECT INBOX")
+	// The big message cannot be read whole: neither BODY nor NOT BODY
+	// may claim an answer about it.
+	for _, q := range []string{`BODY "xxx"`, `NOT BODY "xxx"`} {
+		if u, tagged := s.run("c SEARCH " + q); !strings.HasPrefix(tagged, "NO [LIMIT]") || has(u, "SEARCH") {
+			t.Errorf("SEARCH %s over a message past the limit = %q, %q; want NO [LIMIT] and no answer", q, u, tagged)
+		}
+	}
+	// Keys that need no body still answer.
+	if u := s.ok(`d SEARCH LARGER 100`); !has(u, "* SEARCH 2") {
+		t.Errorf("SEARCH LARGER 100 = %q, want * SEARCH 2", u)
+	}
+}
