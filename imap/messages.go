@@ -313,8 +313,11 @@ func (c *conn) fetchOne(i int, items []fetchItem, seen bool) error {
 // missing answers a fetch of a message that vanished meanwhile: it is
 // left out, as Dovecot does, and reported at the next chance.
 func (c *conn) missing(uid uint32, err error) error {
+	// Only a message the backend says is gone is skipped; any other
+	// failure (a store that cannot read it) fails the command, so a
+	// client is never told OK for data it did not get.
 	var pe *Error
-	if errors.As(err, &pe) && pe.Code != "EXPUNGEISSUED" && pe.Code != "NONEXISTENT" {
+	if !errors.As(err, &pe) || pe.Code != "EXPUNGEISSUED" && pe.Code != "NONEXISTENT" {
 		return err
 	}
 	c.sel.dirty = true

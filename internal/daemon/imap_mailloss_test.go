@@ -116,3 +116,35 @@ func TestIMAPAppendCutLiteral(t *testing.T) {
 		t.Errorf("INBOX holds %d messages after a cut APPEND, want 0", n)
 	}
 }
+
+// TestIMAPFetchUnreadable: a message the store cannot read (its file
+// made a directory: EISDIR) fails the FETCH with NO; it is not passed
+// over as if another session had expunged it, with an OK for data the
+// client never got.
+func TestIMAPFetchUnreadable(t *testing.T) {
+	addr, store := imapFixture(t, 2)
+	c := imapLogin(t, addr)
+	c.ok("b SELECT INBOX")
+	mb, err := store.Mailbox(context.Background(), "alice", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := mb.Messages(context.Background())
+	mb.Close()
+	if err != nil || len(msgs) != 2 {
+		t.Fatalf("Messages = %d, %v", len(msgs), err)
+	}
+	p := msgs[1].Path
+	if err := os.Remove(p); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(p, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if u, tagged := c.run("c FETCH 2 BODY.PEEK[TEXT]"); !strings.HasPrefix(tagged, "NO") {
+		t.Errorf("FETCH of an unreadable message = %q, %q; want NO", u, tagged)
+	}
+	if u := c.ok("d FETCH 1 BODY.PEEK[TEXT]"); !anyContains(u, "* 1 FETCH") {
+		t.Errorf("FETCH 1 after the failure = %q, want its answer", u)
+	}
+}
