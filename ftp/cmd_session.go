@@ -4,6 +4,8 @@ import (
 	"crypto/tls"
 	"errors"
 	"strings"
+
+	"github.com/plumbnet/plumb/internal/lifecycle"
 )
 
 // isAnonymous reports whether user names the anonymous account.
@@ -72,7 +74,7 @@ func (s *session) cmdPASS(arg string) bool {
 		} else {
 			s.reply(530, "Login incorrect")
 		}
-		if s.failures >= intOr(srv.MaxLoginFailures, DefaultMaxLoginFailures) {
+		if s.failures >= lifecycle.OrDefault(srv.MaxLoginFailures, DefaultMaxLoginFailures) {
 			s.reply(421, "Too many failed logins; closing control connection")
 			return true
 		}

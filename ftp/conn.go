@@ -93,10 +93,10 @@ func newSession(srv *Server, c net.Conn) *session {
 	s.log = srv.logger().With("client", c.RemoteAddr().String())
 	s.br = bufio.NewReaderSize(s.conn, 512)
 	s.lr = wire.NewReader(s.br)
-	s.lr.MaxLine = intOr(srv.MaxLineLength, DefaultMaxLineLength) + 2 // with CRLF
-	s.lr.Lenient = true                                               // a bare LF ends a command, as most servers take it
-	s.lr.IdleTimeout = wireTimeout(srv.idleTimeout())
-	s.lr.LineTimeout = wireTimeout(lifecycle.Timeout(srv.LineTimeout, DefaultLineTimeout))
+	s.lr.MaxLine = lifecycle.OrDefault(srv.MaxLineLength, DefaultMaxLineLength) + 2 // with CRLF
+	s.lr.Lenient = true                                                             // a bare LF ends a command, as most servers take it
+	s.lr.IdleTimeout = lifecycle.WireTimeout(srv.IdleTimeout, DefaultIdleTimeout)
+	s.lr.LineTimeout = lifecycle.WireTimeout(srv.LineTimeout, DefaultLineTimeout)
 	s.lr.Conn = commandDeadline{s}
 	return s
 }

@@ -139,21 +139,6 @@ func (s *Server) passiveTimeout() time.Duration {
 	return lifecycle.Timeout(s.PassiveTimeout, DefaultPassiveTimeout)
 }
 
-// wireTimeout is a timeout for internal/wire, whose "none" is negative.
-func wireTimeout(d time.Duration) time.Duration {
-	if d > 0 {
-		return d
-	}
-	return -1
-}
-
-func intOr(n, def int) int {
-	if n > 0 {
-		return n
-	}
-	return def
-}
-
 // Serve accepts connections on ln and serves each in its own goroutine
 // until Shutdown or Close; then it returns ErrServerClosed. Accept
 // errors are retried with a backoff (see internal/lifecycle).

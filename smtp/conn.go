@@ -15,6 +15,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/plumbnet/plumb/internal/lifecycle"
 	"github.com/plumbnet/plumb/internal/wire"
 	"github.com/plumbnet/plumb/sasl"
 )
@@ -64,8 +65,8 @@ func (s *Server) newConn(nc net.Conn) *Conn {
 	// the message body is strict.
 	c.lr = wire.NewReader(c.br)
 	c.lr.MaxLine, c.lr.Lenient = s.maxLine(), true
-	c.lr.IdleTimeout = wireTimeout(s.IdleTimeout, DefaultIdleTimeout)
-	c.lr.LineTimeout = wireTimeout(s.LineTimeout, DefaultLineTimeout)
+	c.lr.IdleTimeout = lifecycle.WireTimeout(s.IdleTimeout, DefaultIdleTimeout)
+	c.lr.LineTimeout = lifecycle.WireTimeout(s.LineTimeout, DefaultLineTimeout)
 	c.lr.Conn = idleDeadline{c}
 	c.log = s.logger().With("service", "smtp", "conn", c.id, "remote", nc.RemoteAddr().String())
 	c.ctx, c.cancel = context.WithCancel(s.loop.Context())

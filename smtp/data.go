@@ -34,7 +34,7 @@ func (c *Conn) handleData(arg string) {
 	id := newMessageID()
 	dr := wire.NewDotReader(c.br)
 	dr.MaxLine, dr.MaxSize = c.srv.maxDataLine(), c.srv.maxMessage()
-	dr.Conn, dr.Timeout = c.nc, wireTimeout(c.srv.DataTimeout, DefaultDataTimeout)
+	dr.Conn, dr.Timeout = c.nc, lifecycle.WireTimeout(c.srv.DataTimeout, DefaultDataTimeout)
 	ctx, cancel := c.backendCtx()
 	err := c.session.Data(ctx, io.MultiReader(strings.NewReader(c.received(c.tx, id)), dr))
 	cancel()

@@ -123,27 +123,15 @@ func (s *Server) hostname() string {
 
 func (s *Server) logger() *slog.Logger { return lifecycle.Logger(s.Logger) }
 
-func orDefault[T int | int64](v, def T) T {
-	if v <= 0 {
-		return def
-	}
-	return v
+func (s *Server) maxLine() int { return lifecycle.OrDefault(s.MaxLineLength, DefaultMaxLineLength) }
+func (s *Server) maxDataLine() int {
+	return lifecycle.OrDefault(s.MaxDataLineLength, DefaultMaxDataLineLength)
 }
-
-// wireTimeout turns a Duration field into internal/wire's form: the
-// package default def for 0, negative (none) for negative.
-func wireTimeout(v, def time.Duration) time.Duration {
-	if t := lifecycle.Timeout(v, def); t > 0 {
-		return t
-	}
-	return -1
+func (s *Server) maxMessage() int64 {
+	return lifecycle.OrDefault(s.MaxMessageBytes, DefaultMaxMessageBytes)
 }
-
-func (s *Server) maxLine() int      { return orDefault(s.MaxLineLength, DefaultMaxLineLength) }
-func (s *Server) maxDataLine() int  { return orDefault(s.MaxDataLineLength, DefaultMaxDataLineLength) }
-func (s *Server) maxMessage() int64 { return orDefault(s.MaxMessageBytes, DefaultMaxMessageBytes) }
-func (s *Server) maxRcpt() int      { return orDefault(s.MaxRecipients, DefaultMaxRecipients) }
-func (s *Server) maxErrors() int    { return orDefault(s.MaxErrors, DefaultMaxErrors) }
+func (s *Server) maxRcpt() int   { return lifecycle.OrDefault(s.MaxRecipients, DefaultMaxRecipients) }
+func (s *Server) maxErrors() int { return lifecycle.OrDefault(s.MaxErrors, DefaultMaxErrors) }
 
 // writeDeadline is when a reply being written now must be out.
 func (s *Server) writeDeadline() time.Time {
