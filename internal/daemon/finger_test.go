@@ -262,3 +262,49 @@ func TestPresenceRecordsFTPAndSMTP(t *testing.T) {
 	fc.Quit()
 	testkit.Eventually(t, 5*time.Second, "bob's FTP session gone", func() bool { return len(p.Sessions("bob")) == 0 })
 }
+
+// TestPresenceRecordsIMAPAndNNTP: logins over IMAP and NNTP reach the
+// presence record (finger's "last login over any protocol"), and each
+// session leaves it when its connection ends.
+func TestPresenceRecordsIMAPAndNNTP(t *testing.T) {
+	cfg := testConfig(t)
+	ic := imapSection.of(cfg)
+	ic.Enabled, ic.Addr = true, "127.0.0.1:0"
+	nc := nntpSection.of(cfg)
+	nc.Enabled, nc.Addr = true, "127.0.0.1:0"
+	db, err := accounts.OpenWith(filepath.Join(cfg.Data, accounts.FileName), accounts.Options{Cost: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range []string{"alice", "bob"} {
+		if err := db.Add(u, u+"-password"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := New(cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
+	if err := d.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	p := d.Presence()
+
+	ic2 := imapLogin(t, addrOf(t, d, "imap"))
+	if l, ok := p.Last("alice"); !ok || l.Protocol != "imap" || len(p.Sessions("alice")) != 1 {
+		t.Errorf("after IMAP LOGIN: Last(alice) = %+v, %v, sessions %v; want imap and one session", l, ok, p.Sessions("alice"))
+	}
+	ic2.Conn.Close()
+	testkit.Eventually(t, 5*time.Second, "alice's IMAP session gone", func() bool { return len(p.Sessions("alice")) == 0 })
+
+	nt := testkit.Dial(t, addrOf(t, d, "nntp"))
+	nt.Expect("20")
+	nt.Send("AUTHINFO USER bob")
+	nt.Expect("381")
+	nt.Send("AUTHINFO PASS bob-password")
+	nt.Expect("281")
+	if l, ok := p.Last("bob"); !ok || l.Protocol != "nntp" || len(p.Sessions("bob")) != 1 {
+		t.Errorf("after AUTHINFO: Last(bob) = %+v, %v, sessions %v; want nntp and one session", l, ok, p.Sessions("bob"))
+	}
+	nt.Send("QUIT")
+	nt.Expect("205")
+	testkit.Eventually(t, 5*time.Second, "bob's NNTP session gone", func() bool { return len(p.Sessions("bob")) == 0 })
+}

@@ -20,6 +20,7 @@ import (
 type imapBackend struct {
 	accounts *accounts.DB
 	store    *mailstore.Store
+	presence *presence // finger's last logins and open sessions
 	log      *slog.Logger
 	// index opens a folder's index; nil means the store's own, the
 	// plumb-index file beside the Maildir. A shared database serving
@@ -73,13 +74,14 @@ func (b *imapBackend) Login(ctx context.Context, c imap.ConnInfo, username, pass
 			return nil, err
 		}
 	}
-	return &imapSession{b: b, user: u.Home}, nil
+	return &imapSession{b: b, user: u.Home, end: b.presence.Login(u.Name, "imap")}, nil
 }
 
 // imapSession is one logged-in user.
 type imapSession struct {
 	b    *imapBackend
 	user string
+	end  func() // ends the session in the presence record
 }
 
 // storeError maps the store's refusals to IMAP's response codes.
@@ -271,7 +273,12 @@ func (s *imapSession) Select(ctx context.Context, name string) (imap.Mailbox, er
 	return &imapMailbox{s: s, mb: mb, idx: s.b.indexOf(mb), updates: ch, stop: stop, dates: map[string]time.Time{}}, nil
 }
 
-func (s *imapSession) Logout() error { return nil }
+func (s *imapSession) Logout() error {
+	if s.end != nil {
+		s.end()
+	}
+	return nil
+}
 
 // imapMailbox is a selected folder.
 type imapMailbox struct {

@@ -107,7 +107,7 @@ func buildNNTP(d *Daemon) ([]Service, error) {
 	store.HistoryKeep = cfg.HistoryKeep.Duration
 	feeds, _ := cfg.feedFrom() // checked by LoadConfig
 	log := d.Logger().With("service", "nntp")
-	be := &nntpBackend{d: d, store: store, accounts: d.Accounts(), log: log, host: hostname, mailDomain: cfg.MailDomain,
+	be := &nntpBackend{d: d, store: store, accounts: d.Accounts(), presence: d.Presence(), log: log, host: hostname, mailDomain: cfg.MailDomain,
 		anonymousPost: cfg.AnonymousPost, maxArticle: cfg.MaxArticle, local: localDomains(d.Config(), hostname)}
 	if be.maxArticle <= 0 {
 		be.maxArticle = nntp.DefaultMaxArticleSize
@@ -205,6 +205,7 @@ type nntpBackend struct {
 	d             *Daemon
 	store         *newsstore.Store
 	accounts      *accounts.DB
+	presence      *presence // finger's last logins and open sessions
 	log           *slog.Logger
 	host          string // Path identity
 	mailDomain    string // <group>@mailDomain is mail to news
@@ -247,11 +248,17 @@ func localAccount(local map[string]bool, addr string) string {
 var _ nntp.Backend = (*nntpBackend)(nil)
 
 func (b *nntpBackend) Authenticate(ctx context.Context, c nntp.ConnInfo, user, password string) error {
-	_, err := b.accounts.Authenticate(ctx, user, password, c.RemoteAddr)
+	u, err := b.accounts.Authenticate(ctx, user, password, c.RemoteAddr)
 	if errors.Is(err, accounts.ErrAuthFailed) {
 		return fmt.Errorf("%w: %w", nntp.ErrAuthFailed, err)
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// ctx is the session's: it ends, and the presence record's session
+	// with it, when the connection does.
+	context.AfterFunc(ctx, b.presence.Login(u.Name, "nntp"))
+	return nil
 }
 
 // moderators are the accounts that may approve for a group: its
