@@ -45,11 +45,15 @@ func startFinger(t *testing.T, addr string) *Serve {
 // TestFingerDebianClient runs the Debian (BSD netkit) finger client
 // against plumb's server. That client has no port option: it connects
 // to port 79 from /etc/services, so the test needs 127.0.0.1:79, which
-// only root can bind; elsewhere it skips.
+// only root can bind; elsewhere it skips, except under
+// PLUMB_INTEROP=require, where the peer must run.
 func TestFingerDebianClient(t *testing.T) {
 	fingerBin := need(t, "finger")
 	ln, err := net.Listen("tcp", "127.0.0.1:79")
 	if err != nil {
+		if requirePeers() {
+			t.Fatalf("PLUMB_INTEROP=require: the Debian finger client only connects to port 79, and 127.0.0.1:79 cannot be bound here (%v): run as root with the port free", err)
+		}
 		t.Skipf("the Debian finger client only connects to port 79, and 127.0.0.1:79 cannot be bound here (%v): run as root with the port free", err)
 	}
 	ln.Close()
