@@ -1,0 +1,43 @@
+package webadmin
+
+import (
+	"log/slog"
+	"net/http"
+)
+
+// Config is what a Server reads and changes. A nil backend leaves its
+// part of the console and the API out (News is nil when no news service
+// runs, Faults when fault injection is not built in).
+type Config struct {
+	Mail   MailBackend
+	Files  FileBackend
+	News   NewsBackend
+	Ops    OpsBackend
+	Events EventSource
+	Faults FaultControl
+	Logger *slog.Logger
+	Auth   Authenticator
+}
+
+// Server is the console and the API as one http.Handler.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	handler http.Handler
+}
+
+// New returns a Server over cfg's backends.
+func New(cfg Config) *Server {
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	mux := http.NewServeMux()
+	s.apiRoutes(mux)
+	s.consoleRoutes(mux)
+	s.chaosRoutes(mux)
+	s.handler = s.authenticate(mux)
+	return s
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
