@@ -191,12 +191,17 @@ func TestFTPGetPartialExit(t *testing.T) {
 		}
 	}()
 	out := filepath.Join(t.TempDir(), "f.bin")
+	old := []byte("the copy from yesterday\n")
+	os.WriteFile(out, old, 0o644)
 	url := fmt.Sprintf("ftp://u:p@%s/f.bin", ln.Addr())
 	_, stderr, code := plumbRun(t, "", "get", url, "-o", out)
 	if code != 3 || !strings.Contains(stderr, "--continue") {
 		t.Fatalf("plumb get of a cut transfer = exit %d, %q; want 3 and a hint to --continue", code, stderr)
 	}
-	if b, _ := os.ReadFile(out); !bytes.Equal(b, content[:len(content)/2]) {
+	if b, _ := os.ReadFile(out); !bytes.Equal(b, old) {
+		t.Fatalf("a broken download replaced the existing file: it has %d bytes, want the old %d", len(b), len(old))
+	}
+	if b, _ := os.ReadFile(out + ".part"); !bytes.Equal(b, content[:len(content)/2]) {
 		t.Fatalf("partial file has %d bytes, want the first %d", len(b), len(content)/2)
 	}
 	if _, stderr, code := plumbRun(t, "", "get", "--continue", url, "-o", out); code != 0 {
@@ -204,6 +209,9 @@ func TestFTPGetPartialExit(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(out); !bytes.Equal(b, content) {
 		t.Errorf("after --continue the file has %d bytes, want %d intact", len(b), len(content))
+	}
+	if _, err := os.Stat(out + ".part"); err == nil {
+		t.Errorf("%s.part is still there after the download completed", out)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/url"
 	"os"
 	"path"
@@ -231,11 +232,15 @@ JSON, nginx's and Apache's autoindex, Python's http.server) into -o DIR,
 keeping the files' modification times. --json prints the response's
 status and headers as JSON on standard output.
 
+A file is written as FILE.part and renamed to FILE once it is complete,
+so a broken download never replaces a good copy; --continue resumes
+FILE.part (or, without one, appends to FILE itself).
+
 A progress bar is drawn on standard error when it is a terminal.
 Exit status: 0 when the whole file arrived (or --continue found it
 complete); 1 when nothing was transferred; 2 for bad arguments; 3 when
-the transfer broke part-way, leaving a partial file that --continue
-resumes; 130 when interrupted.`,
+the transfer broke part-way, leaving FILE.part for --continue to
+resume; 130 when interrupted.`,
 		Example: `  plumb get ftp://localhost:10021/pub/notes.txt
   plumb get ftp://alice@localhost:10021/big.iso -o big.iso --continue
   plumb get ftps://localhost:10990/report.pdf --ca data/tls/cert.pem
@@ -287,13 +292,20 @@ func runGet(ctx context.Context, cmd *cobra.Command, f *transferFlags, raw strin
 	if out == "-" && f.resume {
 		return withExit(exitTransferUsage, errors.New("--continue needs a file to append to: give -o FILE"))
 	}
+	// The bytes go to dest, FILE.part, until the file is complete.
+	dest := out
 	var offset int64
-	if f.resume {
-		if st, err := os.Stat(out); err == nil {
-			offset = st.Size()
+	if out != "-" {
+		dest = out + ".part"
+		if f.resume {
+			if st, err := os.Stat(dest); err == nil {
+				offset = st.Size()
+			} else if st, err := os.Stat(out); err == nil {
+				dest, offset = out, st.Size() // a file left by another tool: append to it
+			}
 		}
 	}
-	t := &transfer{url: u, flags: f, stdin: cmd.InOrStdin(), stderr: cmd.ErrOrStderr(), out: out, stdout: cmd.OutOrStdout()}
+	t := &transfer{url: u, flags: f, stdin: cmd.InOrStdin(), stderr: cmd.ErrOrStderr(), out: dest, stdout: cmd.OutOrStdout()}
 	var file *os.File
 	t.begin = func(total, off int64) (io.Writer, error) {
 		var w io.Writer
@@ -309,8 +321,8 @@ func runGet(ctx context.Context, cmd *cobra.Command, f *transferFlags, raw strin
 				flag = os.O_WRONLY | os.O_APPEND
 			}
 			var err error
-			if file, err = os.OpenFile(out, flag, 0o644); err != nil {
-				return nil, withExit(exitTransferFailed, fmt.Errorf("%s: %w (check the directory, or choose another -o FILE)", out, err))
+			if file, err = os.OpenFile(dest, flag, 0o644); err != nil {
+				return nil, withExit(exitTransferFailed, fmt.Errorf("%s: %w (check the directory, or choose another -o FILE)", dest, err))
 			}
 			w = file
 		}
@@ -323,7 +335,13 @@ func runGet(ctx context.Context, cmd *cobra.Command, f *transferFlags, raw strin
 			err = cerr
 		}
 	}
-	if errors.Is(err, errAlreadyComplete) {
+	complete := errors.Is(err, errAlreadyComplete)
+	if (err == nil || complete) && dest != out {
+		if rerr := os.Rename(dest, out); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
+			return withExit(exitTransferFailed, fmt.Errorf("%s: %w", out, rerr))
+		}
+	}
+	if complete {
 		fmt.Fprintf(t.stderr, "%s is already complete (%d bytes)\n", out, offset)
 		return nil
 	}
