@@ -1,0 +1,228 @@
+package plumbtest_test
+
+import (
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/smtp"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/plumbnet/plumb/ftp"
+	"github.com/plumbnet/plumb/plumbtest"
+)
+
+// Without With, a server runs the default set, every listener of each
+// on its own loopback port.
+func TestDefaultServices(t *testing.T) {
+	srv := plumbtest.NewServer(t)
+	want := []string{"ftp", "ftps", "smtp", "submissions", "submission", "http", "https", "pop3", "pop3s", "imap", "imaps"}
+	got := srv.Services()
+	for _, name := range want {
+		if !slices.Contains(got, name) {
+			t.Errorf("Services() = %v, missing %s", got, name)
+		}
+	}
+	seen := map[string]string{}
+	for _, name := range got {
+		addr := srv.Addr(name)
+		host, port, err := net.SplitHostPort(addr)
+		if err != nil || host != "127.0.0.1" || port == "0" {
+			t.Errorf("Addr(%q) = %q, want 127.0.0.1 and a bound port", name, addr)
+		}
+		if other, ok := seen[addr]; ok {
+			t.Errorf("Addr(%q) = Addr(%q) = %s", name, other, addr)
+		}
+		seen[addr] = name
+	}
+	if srv.Users()[0] != plumbtest.DefaultUser {
+		t.Errorf("Users() = %v, want [%s]", srv.Users(), plumbtest.DefaultUser)
+	}
+}
+
+// Two servers in one test have their own ports, accounts and mail.
+func TestTwoServersDoNotCollide(t *testing.T) {
+	a := plumbtest.NewServer(t, plumbtest.With("smtp", "ftp"), plumbtest.User("alice", "a"))
+	b := plumbtest.NewServer(t, plumbtest.With("smtp", "ftp"), plumbtest.User("alice", "b"))
+	ctx := testContext(t)
+	for _, name := range []string{"smtp", "ftp", "ftps"} {
+		if a.Addr(name) == b.Addr(name) {
+			t.Errorf("Addr(%q) is %s in both servers", name, a.Addr(name))
+		}
+	}
+	if a.DataDir() == b.DataDir() {
+		t.Errorf("both servers use %s", a.DataDir())
+	}
+	if err := smtp.SendMail(a.Addr("smtp"), nil, "x@example.org", []string{"alice@localhost"}, []byte("Subject: to a\r\n\r\n.\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Mail("alice").WaitFor(ctx, plumbtest.Match{Subject: "to a"}); err != nil {
+		t.Fatal(err)
+	}
+	if msgs, _ := b.Mail("alice").Messages(ctx); len(msgs) != 0 {
+		t.Errorf("server b has %d messages for alice, want none (the mail went to a)", len(msgs))
+	}
+	// Each server has its own alice, and passive FTP works on both at once.
+	for _, s := range []struct {
+		srv       *plumbtest.Server
+		pass, bad string
+	}{{a, "a", "b"}, {b, "b", "a"}} {
+		c, err := ftp.Dial(ctx, s.srv.Addr("ftp"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Login("alice", s.bad); err == nil {
+			t.Errorf("FTP login with the other server's password succeeded")
+		}
+		c.Close()
+		c, err = ftp.Dial(ctx, s.srv.Addr("ftp"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Login("alice", s.pass); err != nil {
+			t.Fatalf("FTP login: %v", err)
+		}
+		if _, err := c.List("."); err != nil {
+			t.Errorf("FTP LIST (passive): %v", err)
+		}
+		c.Close()
+	}
+}
+
+// The server stops when its test ends: nothing listens afterwards, and
+// no goroutine of it is left.
+func TestCleanupStopsEverything(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	var addrs []string
+	t.Run("inner", func(t *testing.T) {
+		srv := plumbtest.NewServer(t)
+		for _, name := range srv.Services() {
+			addrs = append(addrs, srv.Addr(name))
+		}
+		// A client the test forgot to close does not hold the stop up for long.
+		c, err := net.Dial("tcp", srv.Addr("imap"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = c
+	})
+	for _, addr := range addrs {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			t.Errorf("%s still accepts connections after the test ended", addr)
+		}
+	}
+}
+
+// Close stops a server early; a client then cannot connect.
+func TestCloseEarly(t *testing.T) {
+	srv := plumbtest.NewServer(t, plumbtest.With("smtp"))
+	addr := srv.Addr("smtp")
+	srv.Close()
+	srv.Close() // a second Close does nothing
+	if err := smtp.SendMail(addr, nil, "a@example.org", []string{"alice@localhost"}, []byte("x")); err == nil {
+		t.Errorf("SendMail after Close succeeded")
+	}
+}
+
+// Start, for TestMain and examples, makes a server without a test; its
+// Close removes the data directory.
+func TestStartAndClose(t *testing.T) {
+	srv, err := plumbtest.Start(plumbtest.With("pop3"))
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	dir := srv.DataDir()
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("data directory: %v", err)
+	}
+	c, err := tls.Dial("tcp", srv.Addr("pop3s"), srv.TLSConfig())
+	if err != nil {
+		t.Fatalf("tls.Dial pop3s with srv.TLSConfig(): %v", err)
+	}
+	c.Close()
+	srv.Close()
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("after Close, stat of the data directory: %v; want it gone", err)
+	}
+}
+
+// The certificate is trusted by the pool and names both loopback names.
+func TestCertificate(t *testing.T) {
+	srv := plumbtest.NewServer(t, plumbtest.With("imap"))
+	for _, host := range []string{"127.0.0.1", "localhost"} {
+		if err := srv.Certificate().VerifyHostname(host); err != nil {
+			t.Errorf("VerifyHostname(%s): %v", host, err)
+		}
+	}
+	cfg := srv.TLSConfig()
+	cfg.ServerName = "localhost"
+	_, port, _ := net.SplitHostPort(srv.Addr("imaps"))
+	c, err := tls.Dial("tcp", net.JoinHostPort("localhost", port), cfg)
+	if err != nil {
+		t.Fatalf("tls.Dial imaps as localhost: %v", err)
+	}
+	c.Close()
+	if _, err := tls.Dial("tcp", srv.Addr("imaps"), &tls.Config{ServerName: "127.0.0.1"}); err == nil {
+		t.Errorf("tls.Dial without the server's pool succeeded; the certificate should be unknown to the system")
+	}
+}
+
+// fatalTB records the Fatalf a misuse causes, instead of failing the test.
+type fatalTB struct {
+	testing.TB
+	msg string
+}
+
+func (f *fatalTB) Helper() {}
+func (f *fatalTB) Fatalf(format string, args ...any) {
+	f.msg = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+// during runs fn in a goroutine of its own, which Fatalf may end, and
+// returns what Fatalf said.
+func (f *fatalTB) during(fn func()) string {
+	f.msg = ""
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	<-done
+	return f.msg
+}
+
+func fatalOf(t *testing.T, fn func(tb testing.TB)) string {
+	f := &fatalTB{TB: t}
+	return f.during(func() { fn(f) })
+}
+
+// A misuse fails the test with a message naming what there is.
+func TestMisuseFailsTheTest(t *testing.T) {
+	msg := fatalOf(t, func(tb testing.TB) { plumbtest.NewServer(tb, plumbtest.With("smpt")) })
+	if !strings.Contains(msg, `"smpt"`) || !strings.Contains(msg, "smtp") {
+		t.Errorf("With(smpt) failed with %q, want the name and the list of services", msg)
+	}
+	msg = fatalOf(t, func(tb testing.TB) { plumbtest.NewServer(tb, plumbtest.User("bad name", "x")) })
+	if !strings.Contains(msg, "bad name") {
+		t.Errorf("User(bad name) failed with %q, want the name", msg)
+	}
+	msg = fatalOf(t, func(tb testing.TB) { plumbtest.NewServer(tb, plumbtest.Config("[smtp]\nno_such_key = 1\n")) })
+	if !strings.Contains(msg, "no_such_key") {
+		t.Errorf("Config with an unknown key failed with %q, want the key", msg)
+	}
+	f := &fatalTB{TB: t}
+	srv := plumbtest.NewServer(f, plumbtest.With("smtp"))
+	if msg := f.during(func() { srv.Addr("imap") }); !strings.Contains(msg, `"imap"`) || !strings.Contains(msg, "smtp") {
+		t.Errorf("Addr(imap) on an SMTP-only server failed with %q, want the name and what runs", msg)
+	}
+	if msg := f.during(func() { srv.Mail("nobody") }); !strings.Contains(msg, "nobody") || !strings.Contains(msg, "alice") {
+		t.Errorf("Mail(nobody) failed with %q, want the name and the accounts", msg)
+	}
+}
