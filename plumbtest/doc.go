@@ -37,7 +37,10 @@
 // examples) is delivered to that user; [CatchAll] sends every
 // recipient, of any domain, to one account instead. Mail to other
 // domains is queued for a smarthost that does not exist, so nothing a
-// test sends leaves the machine.
+// test sends leaves the machine. The "smtp" listener offers no
+// STARTTLS, since net/smtp.SendMail, offered it, insists on verifying
+// the certificate; "submission" offers it, and "submissions" is TLS.
+// [Config] sets anything else in plumb serve's config format.
 //
 // # TLS
 //
@@ -52,7 +55,9 @@
 // SMTP had delivered it) and [Mailbox.WaitFor], which is woken by the
 // store's own change notification, so a test never polls or sleeps.
 // [Server.Files] and [Server.Home] are the shared file tree that FTP,
-// HTTP and gopher serve.
+// HTTP and gopher serve. [Server.News] posts to and reads the "nntp"
+// service's groups ([Group] makes them; without one there is
+// [DefaultGroup]).
 //
 // The daemon's log is kept and written to the test's log when the test
 // fails.

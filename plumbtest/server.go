@@ -48,6 +48,7 @@ type Option func(*options)
 type options struct {
 	services []string
 	users    []account
+	groups   []string
 	catchAll string
 	toml     []string
 }
@@ -74,6 +75,17 @@ func CatchAll(user string) Option {
 	return func(o *options) { o.catchAll = user }
 }
 
+// Group adds a newsgroup, open for posting, to the "nntp" service.
+// Several Group options add up; with none, a server that runs nntp has
+// [DefaultGroup].
+func Group(name string) Option {
+	return func(o *options) { o.groups = append(o.groups, name) }
+}
+
+// DefaultGroup is the newsgroup a server running nntp has when no
+// [Group] option names one.
+const DefaultGroup = "plumb.test"
+
 // Config applies TOML text, in plumb serve's config format (see
 // docs/CONFIG.md), on top of the config plumbtest builds, for whatever
 // the options above do not cover:
@@ -94,6 +106,7 @@ type Server struct {
 	d       *daemon.Daemon
 	log     *logBuffer
 	users   []string
+	secrets map[string]string // account -> password, for the handles that log in (News)
 	addrs   map[string]string // bound service name -> address
 	names   []string          // bound service names, in start order
 	cert    *x509.Certificate
@@ -158,9 +171,18 @@ func start(dir string, opts []Option) (*Server, error) {
 	if err := addAccounts(cfg.Data, o.users); err != nil {
 		return nil, err
 	}
-	s := &Server{log: newLogBuffer(), addrs: map[string]string{}}
+	if slices.Contains(o.services, "nntp") {
+		if len(o.groups) == 0 {
+			o.groups = []string{DefaultGroup}
+		}
+		if err := addGroups(cfg.Data, o.groups); err != nil {
+			return nil, err
+		}
+	}
+	s := &Server{log: newLogBuffer(), addrs: map[string]string{}, secrets: map[string]string{}}
 	for _, u := range o.users {
 		s.users = append(s.users, u.name)
+		s.secrets[u.name] = u.password
 	}
 	logger := slog.New(slog.NewTextHandler(s.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s.d = daemon.New(cfg, logger, io.Discard)
