@@ -3,6 +3,7 @@ package plumbtest_test
 import (
 	"crypto/tls"
 	"fmt"
+	"io"
 	"net"
 	"net/smtp"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 
@@ -224,5 +226,41 @@ func TestMisuseFailsTheTest(t *testing.T) {
 	}
 	if msg := f.during(func() { srv.Mail("nobody") }); !strings.Contains(msg, "nobody") || !strings.Contains(msg, "alice") {
 		t.Errorf("Mail(nobody) failed with %q, want the name and the accounts", msg)
+	}
+}
+
+// "admin" and the small services are chosen like any other; their
+// names in Addr are those of plumb serve's start-up table.
+func TestAdminAndSmallServices(t *testing.T) {
+	srv := plumbtest.NewServer(t, plumbtest.With("admin", "echo"))
+	resp, err := srv.Client().Get("http://" + srv.Addr("admin") + "/healthz")
+	if err != nil {
+		t.Fatalf("GET admin /healthz: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("GET admin /healthz = %d, want 200", resp.StatusCode)
+	}
+	c, err := net.Dial("tcp", srv.Addr("echo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.Write([]byte("ping\n"))
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping\n" {
+		t.Errorf("echo = %q, %v; want ping", buf, err)
+	}
+	u, err := net.Dial("udp", srv.Addr("echo/udp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer u.Close()
+	u.SetDeadline(time.Now().Add(10 * time.Second))
+	u.Write([]byte("dgram"))
+	n, err := u.Read(buf)
+	if err != nil || string(buf[:n]) != "dgram" {
+		t.Errorf("echo/udp = %q, %v; want dgram", buf[:n], err)
 	}
 }
