@@ -275,3 +275,19 @@ func TestDelete(t *testing.T) {
 		t.Fatalf("Messages after Delete() = %d, %v; want none", len(msgs), err)
 	}
 }
+
+// A plus address reaches the inbox when no folder has its tag's name,
+// so tests sharing one server can each wait for their own mail.
+func TestPlusAddressToInbox(t *testing.T) {
+	srv := plumbtest.NewServer(t, plumbtest.With("smtp"))
+	ctx := testContext(t)
+	for _, to := range []string{"alice+TestOne@localhost", "alice+TestTwo@localhost"} {
+		if err := smtp.SendMail(srv.Addr("smtp"), nil, "a@example.org", []string{to}, []byte("To: "+to+"\r\nSubject: hi\r\n\r\n.\r\n")); err != nil {
+			t.Fatalf("SendMail to %s: %v", to, err)
+		}
+	}
+	msg, err := srv.Mail("alice").WaitFor(ctx, plumbtest.Match{To: "alice+testtwo@"})
+	if err != nil || msg.To[0] != "alice+TestTwo@localhost" {
+		t.Fatalf("WaitFor(To alice+testtwo@) = %v, %v", msg, err)
+	}
+}
