@@ -90,34 +90,50 @@ func (m *Mailbox) Deliver(ctx context.Context, raw []byte) (*Message, error) {
 // Messages returns the folder's messages, oldest first. A folder that
 // does not exist has none.
 func (m *Mailbox) Messages(ctx context.Context) ([]*Message, error) {
+	var out []*Message
+	_, err := m.scan(ctx, nil, func(msg *Message) bool {
+		out = append(out, msg)
+		return false
+	})
+	return out, err
+}
+
+// scan reads the folder's messages, oldest first, but for the UIDs in
+// skip, and hands each to fn until fn returns true; it returns the
+// number of messages listed. A folder that does not exist has none.
+func (m *Mailbox) scan(ctx context.Context, skip map[uint32]bool, fn func(*Message) bool) (int, error) {
 	st, err := m.store()
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	mb, err := st.Mailbox(ctx, m.home, m.folder)
 	if errors.Is(err, mailstore.ErrNoSuchFolder) {
-		return nil, nil
+		return 0, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("plumbtest: Messages of %s/%s: %w", m.user, m.folder, err)
+		return 0, fmt.Errorf("plumbtest: Messages of %s/%s: %w", m.user, m.folder, err)
 	}
 	defer mb.Close()
 	list, err := mb.Messages(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("plumbtest: Messages of %s/%s: %w", m.user, m.folder, err)
+		return 0, fmt.Errorf("plumbtest: Messages of %s/%s: %w", m.user, m.folder, err)
 	}
-	out := make([]*Message, 0, len(list))
 	for _, e := range list {
+		if skip[e.UID] {
+			continue
+		}
 		msg, err := m.read(mb, e)
 		if errors.Is(err, errGone) {
 			continue // expunged since the listing
 		}
 		if err != nil {
-			return nil, err
+			return 0, err
 		}
-		out = append(out, msg)
+		if fn(msg) {
+			break
+		}
 	}
-	return out, nil
+	return len(list), nil
 }
 
 // errGone reports a message removed between the listing and the read.
@@ -166,21 +182,30 @@ func (m *Mailbox) WaitFor(ctx context.Context, match Match) (*Message, error) {
 		return nil, fmt.Errorf("plumbtest: WaitFor in %s/%s: %w", m.user, m.folder, err)
 	}
 	defer stop()
+	// A message's content never changes under its UID, so one that did
+	// not match is not read again when the folder next changes.
+	checked := map[uint32]bool{}
 	for {
-		msgs, err := m.Messages(ctx)
+		var found *Message
+		n, err := m.scan(ctx, checked, func(msg *Message) bool {
+			if match.Matches(msg) {
+				found = msg
+				return true
+			}
+			checked[msg.UID] = true
+			return false
+		})
 		if err != nil {
 			return nil, err
 		}
-		for _, msg := range msgs {
-			if match.Matches(msg) {
-				return msg, nil
-			}
+		if found != nil {
+			return found, nil
 		}
 		select {
 		case <-changed:
 		case <-ctx.Done():
 			return nil, fmt.Errorf("plumbtest: WaitFor %v in %s/%s (%d messages, none matching): %w",
-				match, m.user, m.folder, len(msgs), ctx.Err())
+				match, m.user, m.folder, n, ctx.Err())
 		}
 	}
 }

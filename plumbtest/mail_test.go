@@ -3,6 +3,7 @@ package plumbtest_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/smtp"
 	"strings"
 	"testing"
@@ -289,5 +290,35 @@ func TestPlusAddressToInbox(t *testing.T) {
 	msg, err := srv.Mail("alice").WaitFor(ctx, plumbtest.Match{To: "alice+testtwo@"})
 	if err != nil || msg.To[0] != "alice+TestTwo@localhost" {
 		t.Fatalf("WaitFor(To alice+testtwo@) = %v, %v", msg, err)
+	}
+}
+
+// WaitFor finds the one message it waits for among many delivered at
+// once, from several goroutines, while it waits.
+func TestWaitForAmongConcurrentDeliveries(t *testing.T) {
+	srv := plumbtest.NewServer(t, plumbtest.With("smtp"))
+	ctx := testContext(t)
+	inbox := srv.Mail("alice")
+	got := waitAsync(ctx, inbox, plumbtest.Match{Subject: "number 37"})
+	errs := make(chan error, 4)
+	for w := range 4 {
+		go func() {
+			for i := w; i < 60; i += 4 {
+				if _, err := inbox.Deliver(ctx, []byte(fmt.Sprintf("Subject: number %d\r\n\r\n%d\r\n", i, i))); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Fatalf("Deliver: %v", err)
+		}
+	}
+	r := <-got
+	if r.err != nil || r.msg.Subject != "number 37" || string(r.msg.Body) != "37\r\n" {
+		t.Fatalf("WaitFor(number 37) = %+v, %v", r.msg, r.err)
 	}
 }

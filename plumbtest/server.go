@@ -51,6 +51,7 @@ type options struct {
 	groups   []string
 	catchAll string
 	toml     []string
+	logTo    io.Writer
 }
 
 type account struct{ name, password string }
@@ -73,6 +74,13 @@ func User(name, password string) Option {
 // ([User], or [DefaultUser] when no User option is given).
 func CatchAll(user string) Option {
 	return func(o *options) { o.catchAll = user }
+}
+
+// LogTo writes the daemon's log to w as well, as it happens (os.Stderr,
+// to watch a test that hangs). Without it, the log is shown only when
+// the test fails.
+func LogTo(w io.Writer) Option {
+	return func(o *options) { o.logTo = w }
 }
 
 // Group adds a newsgroup, open for posting, to the "nntp" service.
@@ -184,7 +192,11 @@ func start(dir string, opts []Option) (*Server, error) {
 		s.users = append(s.users, u.name)
 		s.secrets[u.name] = u.password
 	}
-	logger := slog.New(slog.NewTextHandler(s.log, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var w io.Writer = s.log
+	if o.logTo != nil {
+		w = io.MultiWriter(s.log, o.logTo)
+	}
+	logger := slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	s.d = daemon.New(cfg, logger, io.Discard)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -1,6 +1,7 @@
 package plumbtest_test
 
 import (
+	"bytes"
 	"crypto/tls"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -263,4 +265,30 @@ func TestAdminAndSmallServices(t *testing.T) {
 	if err != nil || string(buf[:n]) != "dgram" {
 		t.Errorf("echo/udp = %q, %v; want dgram", buf[:n], err)
 	}
+}
+
+// LogTo sees the daemon's log as it is written.
+func TestLogTo(t *testing.T) {
+	var buf lockedBuffer
+	srv := plumbtest.NewServer(t, plumbtest.With("echo"), plumbtest.LogTo(&buf))
+	if !strings.Contains(buf.String(), "plumb serve started") || !strings.Contains(srv.Log(), "plumb serve started") {
+		t.Errorf("LogTo got %q and Log() %q; want both to hold the start-up line", buf.String(), srv.Log())
+	}
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
