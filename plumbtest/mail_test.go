@@ -322,3 +322,15 @@ func TestWaitForAmongConcurrentDeliveries(t *testing.T) {
 		t.Fatalf("WaitFor(number 37) = %+v, %v", r.msg, r.err)
 	}
 }
+
+// A Config cannot choose listeners: With does, on kernel-picked ports.
+func TestConfigCannotMoveListeners(t *testing.T) {
+	srv := plumbtest.NewServer(t, plumbtest.With("smtp"),
+		plumbtest.Config("listen = \"0.0.0.0\"\n[smtp]\naddr = \":10025\"\n[telnet]\nenabled = true\n[admin]\nenabled = true\n"))
+	if got := srv.Services(); strings.Join(got, " ") != "smtp submission submissions" {
+		t.Errorf("Services() = %v, want smtp's three listeners only", got)
+	}
+	if addr := srv.Addr("smtp"); addr == "127.0.0.1:10025" || !strings.HasPrefix(addr, "127.0.0.1:") {
+		t.Errorf("Addr(smtp) = %s, want 127.0.0.1 and a port of the kernel's", addr)
+	}
+}

@@ -101,7 +101,8 @@ const DefaultGroup = "plumb.test"
 //	plumbtest.Config(`[smtp]
 //	max_message_bytes = 1024`)
 //
-// Listener addresses and enabled keys are plumbtest's to set.
+// Which listeners run, and where, is not a Config's to say: [With]
+// chooses them and they are on 127.0.0.1 ports the kernel picks.
 func Config(toml string) Option {
 	return func(o *options) { o.toml = append(o.toml, toml) }
 }
@@ -232,29 +233,7 @@ func (s *Server) fail(format string, args ...any) {
 func buildConfig(dir string, o *options) (*daemon.Config, error) {
 	cfg := daemon.DefaultConfig()
 	cfg.Data = filepath.Join(dir, "data")
-	cfg.Listen = "127.0.0.1"
 	cfg.Accounts.FirstUser = ""
-	cfg.Admin.Enabled = false
-	cfg.Admin.Addr = "127.0.0.1:0"
-	listeners := cfg.Listeners()
-	known := map[string]bool{"admin": true}
-	for key := range listeners {
-		sec, _, _ := strings.Cut(key, ".")
-		known[sec] = true
-	}
-	for _, name := range o.services {
-		if !known[name] {
-			return nil, fmt.Errorf("With(%q): no such service; there are %s", name, strings.Join(sortedKeys(known), ", "))
-		}
-		if name == "admin" {
-			cfg.Admin.Enabled = true
-		}
-	}
-	for key, l := range listeners {
-		sec, _, _ := strings.Cut(key, ".")
-		l.Enabled = slices.Contains(o.services, sec)
-		l.Addr = "127.0.0.1:0"
-	}
 	// [smtp] offers no STARTTLS, since net/smtp.SendMail, offered it,
 	// insists on verifying the certificate (submission still has it).
 	// smtp.outbound.smarthost is port 1 of loopback (tcpmux, which no one
@@ -281,6 +260,28 @@ smarthost_tls = "none"
 			return nil, err
 		}
 	}
+
+	// What listens, and where, is With's alone: set after the Config
+	// options, so no config can put a test server on a fixed port.
+	listeners := cfg.Listeners()
+	known := map[string]bool{"admin": true}
+	for key := range listeners {
+		sec, _, _ := strings.Cut(key, ".")
+		known[sec] = true
+	}
+	for _, name := range o.services {
+		if !known[name] {
+			return nil, fmt.Errorf("With(%q): no such service; there are %s", name, strings.Join(sortedKeys(known), ", "))
+		}
+	}
+	for key, l := range listeners {
+		sec, _, _ := strings.Cut(key, ".")
+		l.Enabled = slices.Contains(o.services, sec)
+		l.Addr = "127.0.0.1:0"
+	}
+	cfg.Listen = "127.0.0.1"
+	cfg.Admin.Enabled = slices.Contains(o.services, "admin")
+	cfg.Admin.Addr = "127.0.0.1:0"
 	return cfg, nil
 }
 
