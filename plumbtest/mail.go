@@ -82,7 +82,7 @@ func (m *Mailbox) Deliver(ctx context.Context, raw []byte) (*Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plumbtest: Deliver to %s of %s: %w", m.folder, m.user, err)
 	}
-	msg := parseMessage(raw)
+	msg := parseMessage(bytes.Clone(raw)) // the caller may reuse raw
 	msg.UID, msg.Folder = uid, m.folder
 	return msg, nil
 }

@@ -168,7 +168,7 @@ func start(dir string, opts []Option) (*Server, error) {
 		opt(&o)
 	}
 	if len(o.services) == 0 {
-		o.services = DefaultServices
+		o.services = slices.Clone(DefaultServices)
 	}
 	if len(o.users) == 0 {
 		o.users = []account{{DefaultUser, DefaultPassword}}
