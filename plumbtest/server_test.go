@@ -292,3 +292,21 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// Servers of parallel tests run side by side, each with its own mail.
+func TestParallelServers(t *testing.T) {
+	for i := range 4 {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			t.Parallel()
+			srv := plumbtest.NewServer(t, plumbtest.With("smtp", "ftp"))
+			subject := fmt.Sprintf("for server %d", i)
+			if err := smtp.SendMail(srv.Addr("smtp"), nil, "a@example.org", []string{"alice@localhost"}, []byte("Subject: "+subject+"\r\n\r\n.\r\n")); err != nil {
+				t.Fatal(err)
+			}
+			msgs, err := srv.Mail("alice").Messages(testContext(t))
+			if err != nil || len(msgs) != 1 || msgs[0].Subject != subject {
+				t.Fatalf("Messages = %d, %v; want only %q", len(msgs), err, subject)
+			}
+		})
+	}
+}
