@@ -39,7 +39,7 @@ func (s *Server) Home(user string) *Files {
 	}
 	u, ok := s.d.Accounts().Lookup(user)
 	if !ok {
-		s.fail("plumbtest: Home(%q): no such account; there are %s", user, strings.Join(s.users, ", "))
+		s.fail("plumbtest: Home(%q): no such account; there are %s", user, strings.Join(s.Users(), ", "))
 	}
 	return &Files{s: s, home: u.HomeName()}
 }

@@ -34,7 +34,7 @@ func (s *Server) Mail(user string) *Mailbox {
 	}
 	u, ok := s.d.Accounts().Lookup(user)
 	if !ok {
-		s.fail("plumbtest: Mail(%q): no such account; there are %s", user, strings.Join(s.users, ", "))
+		s.fail("plumbtest: Mail(%q): no such account; there are %s", user, strings.Join(s.Users(), ", "))
 	}
 	return &Mailbox{s: s, user: u.Name, home: u.HomeName(), folder: mailstore.Inbox}
 }

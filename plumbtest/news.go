@@ -54,8 +54,8 @@ func (n *News) dial(ctx context.Context) (*nntp.Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("plumbtest: news: %w", err)
 	}
-	user := n.s.users[0]
-	if err := c.Auth(ctx, user, n.s.secrets[user]); err != nil {
+	user, password := n.s.firstUser()
+	if err := c.Auth(ctx, user, password); err != nil {
 		c.Close()
 		return nil, fmt.Errorf("plumbtest: news: logging in as %s: %w", user, err)
 	}

@@ -114,7 +114,8 @@ type Server struct {
 	tempDir string     // removed by Close, for a server from Start
 	d       *daemon.Daemon
 	log     *logBuffer
-	users   []string
+	mu      sync.Mutex
+	users   []string          // the accounts, first the first one given
 	secrets map[string]string // account -> password, for the handles that log in (News)
 	addrs   map[string]string // bound service name -> address
 	names   []string          // bound service names, in start order
@@ -377,8 +378,34 @@ func (s *Server) URL(service string) string {
 // DataDir returns the daemon's data directory: accounts, mail, files.
 func (s *Server) DataDir() string { return s.d.DataDir() }
 
-// Users returns the names of the accounts the server was started with.
-func (s *Server) Users() []string { return slices.Clone(s.users) }
+// Users returns the names of the server's accounts, in the order they
+// were given.
+func (s *Server) Users() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.users)
+}
+
+// firstUser returns the first account and its password.
+func (s *Server) firstUser() (name, password string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.users[0], s.secrets[s.users[0]]
+}
+
+// AddUser adds an account to the running server, the way plumb user add
+// does beside a running plumb serve: every service knows it at its next
+// login.
+func (s *Server) AddUser(name, password string) error {
+	if err := addAccounts(s.d.DataDir(), []account{{name, password}}); err != nil {
+		return fmt.Errorf("plumbtest: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users = append(s.users, name)
+	s.secrets[name] = password
+	return nil
+}
 
 // Certificate returns the server's throwaway self-signed certificate.
 func (s *Server) Certificate() *x509.Certificate { return s.cert }

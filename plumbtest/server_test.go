@@ -310,3 +310,28 @@ func TestParallelServers(t *testing.T) {
 		})
 	}
 }
+
+// AddUser adds an account the running services know at once.
+func TestAddUser(t *testing.T) {
+	srv := plumbtest.NewServer(t, plumbtest.With("ftp"))
+	if err := srv.AddUser("carol", "pw-carol"); err != nil {
+		t.Fatalf("AddUser: %v", err)
+	}
+	c, err := ftp.Dial(testContext(t), srv.Addr("ftp"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login("carol", "pw-carol"); err != nil {
+		t.Fatalf("FTP login as the added user: %v", err)
+	}
+	if err := srv.Home("carol").Write("x", []byte("x")); err != nil {
+		t.Fatalf("Home(carol).Write: %v", err)
+	}
+	if got := srv.Users(); strings.Join(got, " ") != "alice carol" {
+		t.Errorf("Users() = %v, want [alice carol]", got)
+	}
+	if err := srv.AddUser("carol", "again"); err == nil {
+		t.Errorf("AddUser of an existing account succeeded")
+	}
+}
