@@ -32,7 +32,7 @@
 // # Accounts
 //
 // [User] adds an account; without one, a server has [DefaultUser] with
-// [DefaultPassword]. Mail for user@localhost, user@example.com,
+// [DefaultPassword]. [Server.AddUser] adds one to a running server. Mail for user@localhost, user@example.com,
 // user@example.org and user@example.net (the domains RFC 2606 keeps for
 // examples) is delivered to that user; [CatchAll] sends every
 // recipient, of any domain, to one account instead. Mail to other
