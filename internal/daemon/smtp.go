@@ -27,6 +27,7 @@ type SMTPConfig struct {
 	MaxRecipients   int               `toml:"max_recipients" comment:"Recipients per message"`
 	MaxErrors       int               `toml:"max_errors" comment:"Failed commands before a connection is closed"`
 	VRFY            bool              `toml:"vrfy" comment:"Answer VRFY with whether a mailbox exists (tells spammers which do)"`
+	StartTLS        bool              `toml:"starttls" comment:"Offer STARTTLS on [smtp] (submission always does); off for clients that, offered it, must verify a certificate they cannot (Go's net/smtp.SendMail and a self-signed one)"`
 
 	Submission  Listener       `toml:"submission" comment:"Message submission (RFC 6409): AUTH required, STARTTLS required off loopback"`
 	Submissions Listener       `toml:"submissions" comment:"Submission over implicit TLS (RFC 8314)"`
@@ -151,10 +152,14 @@ func buildSMTP(d *Daemon) ([]Service, error) {
 	newsMail.Store(d, newsMailer(be.mailNews)) // news to mail: see nntp_mail.go
 
 	newServer := func(submission bool) *smtp.Server {
+		tlsConfig := d.TLSConfig()
+		if !submission && !cfg.StartTLS {
+			tlsConfig = nil // no STARTTLS offered
+		}
 		return &smtp.Server{
 			Backend:         be,
 			Hostname:        hostname,
-			TLSConfig:       d.TLSConfig(),
+			TLSConfig:       tlsConfig,
 			AuthRequired:    submission,
 			TLSRequired:     submission,
 			EnableVRFY:      cfg.VRFY,
