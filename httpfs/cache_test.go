@@ -1,0 +1,179 @@
+package httpfs
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// loginBackend serves one tree, opened once, at / and to user "u"
+// (password "p"), as the daemon's backend does: the same FS value for
+// every request, so the small-file cache is used.
+type loginBackend struct{ t FS }
+
+func (b loginBackend) Anonymous(context.Context) (FS, error) { return b.t, nil }
+func (b loginBackend) Login(_ context.Context, user, pass string, _ net.Addr) (FS, error) {
+	if user != "u" || pass != "p" {
+		return nil, ErrAuthFailed
+	}
+	return b.t, nil
+}
+
+type cacheFixture struct {
+	dir string
+	s   *Server
+	now int64 // the server's clock
+}
+
+func newCacheFixture(t *testing.T, ttl time.Duration) *cacheFixture {
+	dir := t.TempDir()
+	r, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	f := &cacheFixture{dir: dir}
+	f.s = &Server{Backend: loginBackend{&DirFS{Root: r}}, StatCacheTTL: ttl}
+	f.s.clock = func() int64 { return f.now }
+	return f
+}
+
+// do makes a request from loopback and returns the status and body.
+func (f *cacheFixture) do(t *testing.T, method, target, body string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, target, strings.NewReader(body))
+	req.RemoteAddr = "127.0.0.1:4000"
+	req.SetBasicAuth("u", "p")
+	w := &bodyWriter{discardWriter: discardWriter{h: http.Header{}}}
+	f.s.ServeHTTP(w, req)
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.code, w.body.String()
+}
+
+// change writes content to name behind the server's back (as FTP or
+// another program would), keeping the old modification time, so only
+// the size, inode or change time can tell.
+func (f *cacheFixture) change(t *testing.T, name, content string, byRename bool) {
+	t.Helper()
+	p := filepath.Join(f.dir, name)
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := p
+	if byRename {
+		tmp = p + ".new"
+	}
+	if err := os.WriteFile(tmp, []byte(content), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	os.Chtimes(tmp, fi.ModTime(), fi.ModTime())
+	if byRename {
+		if err := os.Rename(tmp, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestSmallFileCacheSeesChanges: a cached file rewritten in place (same
+// size, its modification time put back), replaced by rename or removed
+// behind the server's back is served as it now is once StatCacheTTL has
+// passed since the last stat; a write through the server itself is seen
+// at once.
+func TestSmallFileCacheSeesChanges(t *testing.T) {
+	f := newCacheFixture(t, 0)
+	ttl := int64(DefaultStatCacheTTL)
+	os.WriteFile(filepath.Join(f.dir, "f.txt"), []byte("aaaa"), 0o640)
+	want := func(wantCode int, wantBody string) {
+		t.Helper()
+		if code, got := f.do(t, "GET", "/f.txt", ""); code != wantCode || (wantCode == 200 && got != wantBody) {
+			t.Fatalf("GET = %d %q, want %d %q", code, got, wantCode, wantBody)
+		}
+	}
+	want(200, "aaaa")
+	want(200, "aaaa") // from the cache
+
+	f.change(t, "f.txt", "bbbb", false)
+	f.now += ttl
+	want(200, "bbbb")
+
+	f.change(t, "f.txt", "cccc", true)
+	f.now += ttl - 1 // the stat of the last GET is still trusted...
+	f.do(t, "GET", "/f.txt", "")
+	f.now++ // ...and no longer
+	want(200, "cccc")
+
+	// A PUT through the server is served at once, with no time passing.
+	if code, _ := f.do(t, "PUT", "/f.txt", "dddd"); code != http.StatusNoContent {
+		t.Fatalf("PUT = %d", code)
+	}
+	want(200, "dddd")
+	// So is a DELETE.
+	if code, _ := f.do(t, "DELETE", "/f.txt", ""); code != http.StatusNoContent {
+		t.Fatalf("DELETE = %d", code)
+	}
+	want(404, "")
+
+	// A file removed behind the server's back is gone after the TTL.
+	os.WriteFile(filepath.Join(f.dir, "g.txt"), []byte("gggg"), 0o640)
+	if _, got := f.do(t, "GET", "/g.txt", ""); got != "gggg" {
+		t.Fatalf("GET g.txt = %q", got)
+	}
+	os.Remove(filepath.Join(f.dir, "g.txt"))
+	f.now += ttl
+	if code, _ := f.do(t, "GET", "/g.txt", ""); code != http.StatusNotFound {
+		t.Fatalf("GET of a removed file after the TTL = %d, want 404", code)
+	}
+}
+
+// TestStatCacheOff: with a negative StatCacheTTL every request stats
+// the file, so a change behind the server's back is served at once.
+func TestStatCacheOff(t *testing.T) {
+	f := newCacheFixture(t, -1)
+	os.WriteFile(filepath.Join(f.dir, "f.txt"), []byte("aaaa"), 0o640)
+	for i, c := range []string{"bbbb", "cccc"} {
+		f.do(t, "GET", "/f.txt", "")
+		f.change(t, "f.txt", c, i == 1)
+		if _, got := f.do(t, "GET", "/f.txt", ""); got != c {
+			t.Fatalf("GET after a change = %q, want %q", got, c)
+		}
+	}
+}
+
+// TestCachedRangesAndConditionals: a file served from the cache answers
+// ranges and conditions as one from disk does.
+func TestCachedRangesAndConditionals(t *testing.T) {
+	f := newCacheFixture(t, 0)
+	os.WriteFile(filepath.Join(f.dir, "f.txt"), []byte("0123456789"), 0o640)
+	f.do(t, "GET", "/f.txt", "") // into the cache
+	req, _ := http.NewRequest("GET", "/f.txt", nil)
+	req.RemoteAddr = "127.0.0.1:4000"
+	req.Header.Set("Range", "bytes=2-4")
+	w := &bodyWriter{discardWriter: discardWriter{h: http.Header{}}}
+	f.s.ServeHTTP(w, req)
+	if w.code != http.StatusPartialContent || w.body.String() != "234" {
+		t.Fatalf("Range from the cache: %d %q", w.code, w.body.String())
+	}
+	tag := w.h.Get("Etag")
+	req.Header.Del("Range")
+	req.Header.Set("If-None-Match", tag)
+	w = &bodyWriter{discardWriter: discardWriter{h: http.Header{}}}
+	f.s.ServeHTTP(w, req)
+	if w.code != http.StatusNotModified || w.body.Len() != 0 {
+		t.Fatalf("If-None-Match %s from the cache: %d %q", tag, w.code, w.body.String())
+	}
+}
+
+type bodyWriter struct {
+	discardWriter
+	body strings.Builder
+}
+
+func (w *bodyWriter) Write(p []byte) (int, error) { return w.body.Write(p) }
