@@ -44,9 +44,12 @@ func benchServer(b *testing.B, files map[string]int) *Server {
 	return &Server{Backend: fixedBackend{&DirFS{Root: r}}}
 }
 
-func benchGet(b *testing.B, s *Server, target string) {
+func benchGet(b *testing.B, s *Server, target string, hdr ...string) {
 	req, _ := http.NewRequest("GET", target, nil)
 	req.RemoteAddr = "127.0.0.1:4000"
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
 	w := &discardWriter{h: http.Header{}}
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -63,6 +66,12 @@ func benchGet(b *testing.B, s *Server, target string) {
 // BenchmarkSmallFile is the handler's share of the 1 KiB file bench.
 func BenchmarkSmallFile(b *testing.B) {
 	benchGet(b, benchServer(b, map[string]int{"small.txt": 1024}), "/small.txt")
+}
+
+// BenchmarkSmallFileGzip is the same file to a client that accepts
+// gzip, as browsers do.
+func BenchmarkSmallFileGzip(b *testing.B) {
+	benchGet(b, benchServer(b, map[string]int{"small.txt": 1024}), "/small.txt", "Accept-Encoding", "gzip")
 }
 
 // BenchmarkListing1000 is a directory listing of 1,000 entries.

@@ -2,6 +2,7 @@ package httpfs
 
 import (
 	"bytes"
+	"compress/gzip"
 	"io"
 	"io/fs"
 	"mime"
@@ -61,6 +62,35 @@ type cachedFile struct {
 	// seenGen the cache's gen before that stat.
 	seen    atomic.Int64
 	seenGen atomic.Uint64
+	// gz is the gzip variant of a compressible text, made once when
+	// first asked for and kept only if smaller (so the cache holds at
+	// most twice cacheBytesMax); gzLength and gzTag its header values.
+	gzOnce   sync.Once
+	gz       []byte
+	gzLength []string
+	gzTag    []string
+}
+
+// gzipped returns e's gzip variant, or nil when it has none.
+func (e *cachedFile) gzipped() []byte {
+	if len(e.data) < gzipMin || !compressible(e.ctype[0]) {
+		return nil
+	}
+	e.gzOnce.Do(func() {
+		var b bytes.Buffer
+		zw := gzPool.Get().(*gzip.Writer)
+		zw.Reset(&b)
+		zw.Write(e.data)
+		zw.Close()
+		zw.Reset(nil)
+		gzPool.Put(zw)
+		if b.Len() < len(e.data) {
+			e.gz = b.Bytes()
+			e.gzLength = []string{strconv.Itoa(b.Len())}
+			e.gzTag = []string{gzipTag(e.etag[0])}
+		}
+	})
+	return e.gz
 }
 
 // trust records that a stat begun in generation gen matched e at now.
@@ -170,6 +200,22 @@ func (s *Server) serveCached(w http.ResponseWriter, r *http.Request, e *cachedFi
 	h := w.Header()
 	h["Etag"] = e.etag
 	h["Content-Type"] = e.ctype
+	if gw, ok := w.(*gzipWriter); ok && !gw.decided && plainGet(r) {
+		// Compressed once, not per request: the gzipWriter is told the
+		// answer is made, and passes it through.
+		if gz := e.gzipped(); gz != nil {
+			gw.decided = true
+			h.Add("Vary", "Accept-Encoding")
+			h["Etag"] = e.gzTag
+			h["Content-Encoding"] = gzipEncoding
+			h["Last-Modified"] = e.lastMod
+			h["Content-Length"] = e.gzLength
+			h["Accept-Ranges"] = acceptBytes
+			w.WriteHeader(http.StatusOK)
+			w.Write(gz)
+			return
+		}
+	}
 	if plainGet(r) {
 		// What ServeContent answers a request with no range and no
 		// condition, without its work per request.
@@ -186,7 +232,10 @@ func (s *Server) serveCached(w http.ResponseWriter, r *http.Request, e *cachedFi
 	http.ServeContent(writeOnly{w}, r, "", e.modTime, bytes.NewReader(e.data))
 }
 
-var acceptBytes = []string{"bytes"}
+var (
+	acceptBytes  = []string{"bytes"}
+	gzipEncoding = []string{"gzip"}
+)
 
 // plainGet reports a request that asks for the whole file, whatever
 // its state: no Range and no condition.

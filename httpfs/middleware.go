@@ -194,6 +194,12 @@ func compressible(ct string) bool {
 
 var gzPool = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(nil, gzip.DefaultCompression); return w }}
 
+// gzipMin is the size under which a body is not worth compressing.
+const gzipMin = 256
+
+// gzipTag is the strong ETag of the gzip variant of a tagged body.
+func gzipTag(tag string) string { return strings.TrimSuffix(tag, `"`) + `-gz"` }
+
 // gzipWriter compresses a 200 response of a text type.
 type gzipWriter struct {
 	http.ResponseWriter
@@ -208,10 +214,10 @@ func (w *gzipWriter) WriteHeader(code int) {
 		if ct := h.Get("Content-Type"); compressible(ct) && h.Get("Content-Encoding") == "" {
 			h.Add("Vary", "Accept-Encoding")
 			if tag := h.Get("Etag"); strings.HasPrefix(tag, `"`) && (code == http.StatusOK || code == http.StatusNotModified) {
-				h.Set("Etag", strings.TrimSuffix(tag, `"`)+`-gz"`)
+				h.Set("Etag", gzipTag(tag))
 			}
 			if code == http.StatusOK {
-				if n, err := strconv.Atoi(h.Get("Content-Length")); err != nil || n >= 256 {
+				if n, err := strconv.Atoi(h.Get("Content-Length")); err != nil || n >= gzipMin {
 					h.Del("Content-Length")
 					h.Set("Content-Encoding", "gzip")
 					w.gz = gzPool.Get().(*gzip.Writer)
