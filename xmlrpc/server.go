@@ -186,7 +186,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var name string
 	var params []any
 	if err == nil {
-		name, params, err = parseCall(bytes.NewReader(in.Bytes()), newLimits(s.MaxDepth, s.MaxValues))
+		name, params, err = parseCallBytes(in.Bytes(), newLimits(s.MaxDepth, s.MaxValues))
 	}
 	var f *Fault
 	var v rawValue
