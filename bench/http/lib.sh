@@ -60,6 +60,11 @@ cpu_used() {
     w = y[2] - x[2]; if (w > 0) printf "%.2f", (y[1] - x[1]) / hz / w; else print "-" }'
 }
 
+# per_unit CPUS RATE: the server's CPU time per request (or per MB), in
+# microseconds: a cost that holds even when other load on the machine
+# takes CPU from the server.
+per_unit() { awk -v c="$1" -v r="$2" 'BEGIN { if (r > 0 && c != "-") printf "%.1f", c * 1e6 / r; else print "-" }'; }
+
 # median "V1 V2 ...": the median of the values.
 median() {
   tr ' ' '\n' <<<"$1" | grep -v '^$' | sort -g |

@@ -21,7 +21,9 @@
 # nginx, and the CPUs the server used while measured (its own CPU time
 # over the wall time, median of the rounds): in pinned mode well under
 # 1.00 means the client, not the server, was the limit, and the ratio
-# says little.
+# says little. The CPU time per request (per MB for the big file), the
+# median of the rounds, is the server's cost whatever else the machine
+# is doing: when a run was disturbed, it still compares.
 #
 # usage: bench/http/run.sh   (env: MODE=both|pinned|shared ROUNDS=5
 #        DURATION=10s WARMUP=3s CONNS=50 SIZE_MB=1024 SERVERS="plumb nginx python"
@@ -183,10 +185,10 @@ wrk_rps() {
 # curl_mbps MODE URL: curl's download speed in MB/s.
 curl_mbps() { "${CLI[@]}" curl -fsS -o /dev/null -w '%{speed_download}' "$2" | awk '{printf "%.1f", $1/1e6}'; }
 
-declare -A res busy servers_of
+declare -A res busy cost servers_of
 # measure MODE SHAPE NAME: one round; appends to res[MODE SHAPE NAME] and busy[...].
 measure() {
-  local mode=$1 shape=$2 name=$3 base="http://127.0.0.1:${port[$3]}" t0 v
+  local mode=$1 shape=$2 name=$3 base="http://127.0.0.1:${port[$3]}" t0 v c
   t0=$(proc_cpu "${pidof[$name]}")
   case $shape in
     small) v=$(wrk_rps "$mode" "$base/small.txt") ;;
@@ -194,7 +196,9 @@ measure() {
     big) v=$(curl_mbps "$mode" "$base/big.bin") ;;
   esac
   res[$mode $shape $name]+="$v "
-  busy[$mode $shape $name]+="$(cpu_used "$t0" "$(proc_cpu "${pidof[$name]}")") "
+  c=$(cpu_used "$t0" "$(proc_cpu "${pidof[$name]}")")
+  busy[$mode $shape $name]+="$c "
+  cost[$mode $shape $name]+="$(per_unit "$c" "$v") "
 }
 
 shapes="small listing big"
@@ -236,11 +240,12 @@ for mode in $modes; do
     for shape in $shapes; do
       m=$(median "${res[$mode $shape $name]}")
       cell="$m, $(spread "${res[$mode $shape $name]}")"
-      cell+=", $(median "${busy[$mode $shape $name]}") CPU"
+      unit=$([ "$shape" = big ] && echo MB || echo req)
+      cell+=", $(median "${busy[$mode $shape $name]}") CPU, $(median "${cost[$mode $shape $name]}") µs/$unit"
       row+=" $cell | $(ratio "$m" "$(median "${res[$mode $shape nginx]:-}")") |"
     done
     echo "$row"
   done
 done
 echo
-echo "Median of $ROUNDS rounds (servers interleaved, after a ${WARMUP} warm-up each), min–max (± half the range over the median), and the CPUs the server used; wrk -c$CONNS -d$DURATION; curl for the big file; $cpus; $(go version | awk '{print $3}'), $(nginx -v 2>&1 | sed 's/.*: //')"
+echo "Median of $ROUNDS rounds (servers interleaved, after a ${WARMUP} warm-up each), min–max (± half the range over the median), the CPUs the server used and its CPU time per request (per MB); wrk -c$CONNS -d$DURATION; curl for the big file; $cpus; $(go version | awk '{print $3}'), $(nginx -v 2>&1 | sed 's/.*: //')"

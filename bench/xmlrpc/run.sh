@@ -19,7 +19,8 @@
 # plumb, ...); the table gives medians, the spread of the rounds, the
 # CPUs the server used while measured (its CPU time over the wall time:
 # in pinned mode well under 1.00 means the client was the limit) and the
-# ratio of medians. Target: plumb >= 10x Python.
+# ratio of medians, and the server's CPU time per call (which holds
+# even when other load took CPU from it). Target: plumb >= 10x Python.
 #
 # usage: bench/xmlrpc/run.sh   (env: MODE=both|pinned|shared ROUNDS=5
 #        DURATION=10 (seconds) WARMUP=3 CONC=50 LOAD_CPU=0 SERVER_CPU=1 PY=python3)
@@ -90,7 +91,7 @@ $out"
   esac
 }
 
-declare -A res used
+declare -A res used cost
 for mode in $modes; do
   use_mode "$mode"
   if [ "$mode" = pinned ]; then
@@ -109,7 +110,9 @@ for mode in $modes; do
         echo "$mode: $client, round $r: $name" >&2
         t0=$(proc_cpu "${pid[$name]}")
         res[$mode $client $name]+="$(run_client "$mode" "$client" "$name" "$DURATION") "
-        used[$mode $client $name]+="$(cpu_used "$t0" "$(proc_cpu "${pid[$name]}")") "
+        c=$(cpu_used "$t0" "$(proc_cpu "${pid[$name]}")")
+        used[$mode $client $name]+="$c "
+        cost[$mode $client $name]+="$(per_unit "$c" "$(tr ' ' '\n' <<<"${res[$mode $client $name]}" | grep -v '^$' | tail -1)") "
       done
     done
   done
@@ -130,12 +133,12 @@ for mode in $modes; do
   for client in wrk go; do
     a=$(median "${res[$mode $client plumb]}") b=$(median "${res[$mode $client python]}")
     label=$([ "$client" = wrk ] && echo "wrk (C)" || echo "plumb xmlrpc.Client")
-    echo "| $label | $a, $(spread "${res[$mode $client plumb]}"), $(median "${used[$mode $client plumb]}") CPU" \
-      "| $b, $(spread "${res[$mode $client python]}"), $(median "${used[$mode $client python]}") CPU | $(ratio "$a" "$b") |"
+    echo "| $label | $a, $(spread "${res[$mode $client plumb]}"), $(median "${used[$mode $client plumb]}") CPU, $(median "${cost[$mode $client plumb]}") µs/call" \
+      "| $b, $(spread "${res[$mode $client python]}"), $(median "${used[$mode $client python]}") CPU, $(median "${cost[$mode $client python]}") µs/call | $(ratio "$a" "$b") |"
     verdicts+=("$(awk -v m="$mode" -v c="$client" -v a="$a" -v b="$b" \
       'BEGIN { r = (b > 0 ? a / b : 0); printf "ratio plumb/Python (%s, %s): %.1fx (target 10x: %s)", m, c, r, (r >= 10 ? "met" : "not met") }')")
   done
 done
 echo
-echo "Median of $ROUNDS rounds of ${DURATION}s (servers interleaved, after ${WARMUP}s of warm-up each), min–max (± half the range over the median), and the CPUs the server used; $(nproc) CPUs; $(go version | awk '{print $3}'), $("$PY" -V)"
+echo "Median of $ROUNDS rounds of ${DURATION}s (servers interleaved, after ${WARMUP}s of warm-up each), min–max (± half the range over the median), the CPUs the server used and its CPU time per call; $(nproc) CPUs; $(go version | awk '{print $3}'), $("$PY" -V)"
 printf '%s\n' "${verdicts[@]}"
