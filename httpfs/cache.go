@@ -200,7 +200,8 @@ func (s *Server) serveCached(w http.ResponseWriter, r *http.Request, e *cachedFi
 	h := w.Header()
 	h["Etag"] = e.etag
 	h["Content-Type"] = e.ctype
-	if gw, ok := w.(*gzipWriter); ok && !gw.decided && plainGet(r) {
+	gw, _ := w.(*gzipWriter)
+	if gw != nil && !gw.decided && plainGet(r) {
 		// Compressed once, not per request: the gzipWriter is told the
 		// answer is made, and passes it through.
 		if gz := e.gzipped(); gz != nil {
@@ -220,8 +221,10 @@ func (s *Server) serveCached(w http.ResponseWriter, r *http.Request, e *cachedFi
 		// What ServeContent answers a request with no range and no
 		// condition, without its work per request.
 		h["Last-Modified"] = e.lastMod
-		h["Content-Length"] = e.length
 		h["Accept-Ranges"] = acceptBytes
+		if r.Method == http.MethodHead || len(e.data) >= autoLengthMax || gw != nil { // gzipWriter decides by it
+			h["Content-Length"] = e.length
+		}
 		w.WriteHeader(http.StatusOK)
 		if r.Method != http.MethodHead {
 			w.Write(e.data)
@@ -231,6 +234,13 @@ func (s *Server) serveCached(w http.ResponseWriter, r *http.Request, e *cachedFi
 	// Without ReadFrom the body joins the header in one write.
 	http.ServeContent(writeOnly{w}, r, "", e.modTime, bytes.NewReader(e.data))
 }
+
+// autoLengthMax: net/http gives a body shorter than this, written
+// whole before the handler returns, its Content-Length itself, from the
+// one write. Leaving the header to it keeps the handler's header map
+// at 8 keys, the most a Go map holds before it grows into a table
+// (which net/http's Header.Clone of it then copies again).
+const autoLengthMax = 2048
 
 var (
 	acceptBytes  = []string{"bytes"}

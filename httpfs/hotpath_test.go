@@ -2,11 +2,14 @@ package httpfs
 
 import (
 	"bytes"
+	"crypto/tls"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/plumbnet/plumb/internal/testkit"
 )
 
 // readFromWriter is a ResponseWriter with ReadFrom, as net/http's is:
@@ -72,6 +75,46 @@ func TestLargeFileGoesToReadFrom(t *testing.T) {
 			}
 		} else if w.bytes != want {
 			t.Errorf("GET %s: %d bytes, want %d", c.path, w.bytes, want)
+		}
+	}
+}
+
+// TestSmallFileLength: a small file from the cache has its
+// Content-Length on the wire (net/http's, from the one write), for GET
+// and HEAD, over HTTP/1.1 and HTTP/2, and is not chunked.
+func TestSmallFileLength(t *testing.T) {
+	f := newCacheFixture(t, 0)
+	for name, size := range map[string]int{"a.txt": 1000, "b.txt": autoLengthMax - 1, "c.txt": autoLengthMax, "d.bin": 5000} {
+		os.WriteFile(filepath.Join(f.dir, name), bytes.Repeat([]byte("x"), size), 0o640)
+	}
+	srvTLS, cliTLS := testkit.TLS(t)
+	srvTLS.NextProtos = NextProtos
+	plain := testkit.Serve(t, f.s, nil)
+	tlsAddr := testkit.Serve(t, f.s, tls.NewListener(testkit.Listen(t), srvTLS))
+	// DisableCompression: the identity answers (TestCachedGzip has the gzip ones).
+	h1 := &http.Client{Transport: &http.Transport{DisableCompression: true}}
+	h2 := &http.Client{Transport: &http.Transport{TLSClientConfig: cliTLS, ForceAttemptHTTP2: true, DisableCompression: true}}
+	for _, c := range []struct {
+		client *http.Client
+		base   string
+	}{{h1, "http://" + plain}, {h2, "https://" + tlsAddr}} {
+		for _, name := range []string{"a.txt", "b.txt", "c.txt", "d.bin"} {
+			for _, method := range []string{"GET", "HEAD", "GET"} { // the second GET from the cache
+				req, _ := http.NewRequest(method, c.base+"/"+name, nil)
+				resp, err := c.client.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				fi, _ := os.Stat(filepath.Join(f.dir, name))
+				if resp.ContentLength != fi.Size() || len(resp.TransferEncoding) != 0 {
+					t.Errorf("%s %s over %s: Content-Length %d, Transfer-Encoding %v; want %d", method, name, resp.Proto, resp.ContentLength, resp.TransferEncoding, fi.Size())
+				}
+				if method == "GET" && int64(len(body)) != fi.Size() {
+					t.Errorf("GET %s over %s: %d bytes", name, resp.Proto, len(body))
+				}
+			}
 		}
 	}
 }
