@@ -3,6 +3,7 @@ package httpfs
 import (
 	"compress/gzip"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -246,5 +247,50 @@ func TestCachedGzip(t *testing.T) {
 		if w := get(n); w.h.Get("Content-Encoding") != "" {
 			t.Errorf("GET %s from the cache: Content-Encoding %q", n, w.h.Get("Content-Encoding"))
 		}
+	}
+}
+
+// TestCacheConcurrentPuts: GETs of a cached file while PUTs replace it
+// see only whole versions, and the last PUT is served at once after it.
+func TestCacheConcurrentPuts(t *testing.T) {
+	f := newCacheFixture(t, 0)
+	version := func(i int) string { return strings.Repeat(strconv.Itoa(i%10), 100+i) }
+	os.WriteFile(filepath.Join(f.dir, "f.txt"), []byte(version(0)), 0o640)
+	valid := map[string]bool{version(0): true}
+	const puts = 20
+	for i := 1; i <= puts; i++ {
+		valid[version(i)] = true
+	}
+	done := make(chan struct{})
+	errs := make(chan string, 4)
+	for range 4 {
+		go func() {
+			for {
+				select {
+				case <-done:
+					errs <- ""
+					return
+				default:
+				}
+				if code, got := f.do(t, "GET", "/f.txt", ""); code != 200 || !valid[got] {
+					errs <- fmt.Sprintf("GET = %d, %d bytes: not a version written", code, len(got))
+					return
+				}
+			}
+		}()
+	}
+	for i := 1; i <= puts; i++ {
+		if code, _ := f.do(t, "PUT", "/f.txt", version(i)); code != http.StatusNoContent {
+			t.Errorf("PUT %d = %d", i, code)
+		}
+	}
+	close(done)
+	for range 4 {
+		if e := <-errs; e != "" {
+			t.Error(e)
+		}
+	}
+	if _, got := f.do(t, "GET", "/f.txt", ""); got != version(puts) {
+		t.Errorf("after the last PUT: %d bytes, want %d", len(got), len(version(puts)))
 	}
 }
