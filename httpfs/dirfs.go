@@ -79,7 +79,15 @@ func (d *DirFS) ReadDir(ctx context.Context, name string) ([]fs.FileInfo, error)
 		if atomicfile.IsTemp(e.Name()) {
 			continue
 		}
-		fi, err := d.Root.Stat(path.Join(c, e.Name()))
+		// A symbolic link is followed inside the root (one that leads
+		// nowhere or out is left out); anything else is described from
+		// the directory (one fstatat, not a walk from the root).
+		var fi fs.FileInfo
+		if e.Type()&fs.ModeSymlink != 0 {
+			fi, err = d.Root.Stat(path.Join(c, e.Name()))
+		} else {
+			fi, err = e.Info()
+		}
 		if err == nil {
 			out = append(out, fi)
 		}

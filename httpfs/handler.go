@@ -26,6 +26,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // route is the handler under the middleware.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
+	if !readOnlyMethod(r.Method) {
+		// It may change files (a mounted handler's too): what the
+		// cache trusts is stat'ed again, both before and after.
+		s.cache.writing()
+		defer s.cache.writing()
+	}
 	if h := s.mounted(r.URL.Path); h != nil {
 		h.ServeHTTP(w, r)
 		return
@@ -61,6 +67,11 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		}
 		s.serveTree(w, r, t, p, "")
 	}
+}
+
+// readOnlyMethod reports a method that changes no file.
+func readOnlyMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions || m == "PROPFIND"
 }
 
 // mounted returns the extra handler for p: an exact key, or the longest
@@ -211,6 +222,15 @@ func ETag(fi fs.FileInfo) string {
 
 func (s *Server) get(w http.ResponseWriter, r *http.Request, t FS, name string) {
 	ctx := r.Context()
+	digest := wantsDigest(r)
+	small := !digest && !strings.HasSuffix(r.URL.Path, "/") && cacheable(t)
+	if small {
+		if e := s.trusted(cacheKey{t, name}); e != nil {
+			s.serveCached(w, r, e)
+			return
+		}
+	}
+	gen := s.cache.gen.Load() // before the stat: a write after it is seen
 	fi, err := t.Stat(ctx, name)
 	if err != nil {
 		s.fail(w, r, err)
@@ -228,8 +248,7 @@ func (s *Server) get(w http.ResponseWriter, r *http.Request, t FS, name string) 
 		redirect(w, r, strings.TrimSuffix(r.URL.Path, "/"))
 		return
 	}
-	digest := wantsDigest(r)
-	if !digest && fi.Mode().IsRegular() && fi.Size() <= cacheFileMax && s.serveSmall(w, r, t, name, fi) {
+	if small && fi.Mode().IsRegular() && fi.Size() <= cacheFileMax && s.serveSmall(w, r, t, name, fi, gen) {
 		return
 	}
 	f, err := t.Open(ctx, name)

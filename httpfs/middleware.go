@@ -97,75 +97,76 @@ func (w *recorder) Flush() {
 	}
 }
 
-var logMu sync.Mutex
+var (
+	logMu    sync.Mutex
+	linePool = sync.Pool{New: func() any { b := make([]byte, 0, 256); return &b }}
+)
 
-// logAccess writes the Combined Log Format line of one request.
+// logAccess writes the Combined Log Format line of one request, built
+// in a pooled buffer (nothing allocated per request).
 func (s *Server) logAccess(w *recorder, r *http.Request) {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr
 	}
-	user := "-"
-	if u, _, ok := r.BasicAuth(); ok && u != "" {
-		user = clfEscape(u)
-	}
 	status := w.status
 	if status == 0 {
 		status = http.StatusOK
 	}
-	size := "-"
-	if w.bytes > 0 {
-		size = strconv.FormatInt(w.bytes, 10)
-	}
-	line := make([]byte, 0, 256)
-	line = append(line, host...)
+	bp := linePool.Get().(*[]byte)
+	line := append((*bp)[:0], host...)
 	line = append(line, " - "...)
-	line = append(line, user...)
+	if u, _, ok := r.BasicAuth(); ok && u != "" {
+		line = appendCLF(line, u)
+	} else {
+		line = append(line, '-')
+	}
 	line = w.start.AppendFormat(append(line, " ["...), "02/Jan/2006:15:04:05 -0700")
 	line = append(line, "] \""...)
-	line = append(line, clfEscape(r.Method+" "+r.RequestURI+" "+r.Proto)...)
+	line = appendCLF(line, r.Method)
+	line = append(line, ' ')
+	line = appendCLF(line, r.RequestURI)
+	line = append(line, ' ')
+	line = appendCLF(line, r.Proto)
 	line = append(line, "\" "...)
 	line = strconv.AppendInt(line, int64(status), 10)
 	line = append(line, ' ')
-	line = append(line, size...)
+	if w.bytes > 0 {
+		line = strconv.AppendInt(line, w.bytes, 10)
+	} else {
+		line = append(line, '-')
+	}
 	line = append(line, " \""...)
-	line = append(line, clfEscape(r.Referer())...)
+	line = appendCLF(line, r.Referer())
 	line = append(line, "\" \""...)
-	line = append(line, clfEscape(r.UserAgent())...)
+	line = appendCLF(line, r.UserAgent())
 	line = append(line, "\"\n"...)
 	logMu.Lock()
 	s.AccessLog.Write(line)
 	logMu.Unlock()
+	if cap(line) <= 4<<10 {
+		*bp = line
+		linePool.Put(bp)
+	}
 }
 
-// clfEscape escapes quotes, backslashes and control bytes as Apache
-// does, so a client cannot forge log lines.
-func clfEscape(v string) string {
-	ok := true
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c < 0x20 || c == '"' || c == '\\' || c == 0x7f {
-			ok = false
-			break
-		}
-	}
-	if ok {
-		return v
-	}
-	var b strings.Builder
+// appendCLF appends v with quotes, backslashes and control bytes
+// escaped as Apache does, so a client cannot forge log lines.
+func appendCLF(b []byte, v string) []byte {
 	for i := 0; i < len(v); i++ {
 		switch c := v[i]; {
 		case c == '"' || c == '\\':
-			b.WriteByte('\\')
-			b.WriteByte(c)
+			b = append(b, '\\', c)
 		case c < 0x20 || c == 0x7f:
-			b.WriteString(`\x`)
-			b.WriteString(strconv.FormatUint(uint64(c)|0x100, 16)[1:])
+			b = append(b, '\\', 'x', hexDigit[c>>4], hexDigit[c&15])
 		default:
-			b.WriteByte(c)
+			b = append(b, c)
 		}
 	}
-	return b.String()
+	return b
 }
+
+const hexDigit = "0123456789abcdef"
 
 // wantsGzip reports whether a response to r may be compressed: a GET
 // that accepts gzip and asks for no range (ranges are of the identity
@@ -194,6 +195,12 @@ func compressible(ct string) bool {
 
 var gzPool = sync.Pool{New: func() any { w, _ := gzip.NewWriterLevel(nil, gzip.DefaultCompression); return w }}
 
+// gzipMin is the size under which a body is not worth compressing.
+const gzipMin = 256
+
+// gzipTag is the strong ETag of the gzip variant of a tagged body.
+func gzipTag(tag string) string { return strings.TrimSuffix(tag, `"`) + `-gz"` }
+
 // gzipWriter compresses a 200 response of a text type.
 type gzipWriter struct {
 	http.ResponseWriter
@@ -208,10 +215,10 @@ func (w *gzipWriter) WriteHeader(code int) {
 		if ct := h.Get("Content-Type"); compressible(ct) && h.Get("Content-Encoding") == "" {
 			h.Add("Vary", "Accept-Encoding")
 			if tag := h.Get("Etag"); strings.HasPrefix(tag, `"`) && (code == http.StatusOK || code == http.StatusNotModified) {
-				h.Set("Etag", strings.TrimSuffix(tag, `"`)+`-gz"`)
+				h.Set("Etag", gzipTag(tag))
 			}
 			if code == http.StatusOK {
-				if n, err := strconv.Atoi(h.Get("Content-Length")); err != nil || n >= 256 {
+				if n, err := strconv.Atoi(h.Get("Content-Length")); err != nil || n >= gzipMin {
 					h.Del("Content-Length")
 					h.Set("Content-Encoding", "gzip")
 					w.gz = gzPool.Get().(*gzip.Writer)

@@ -61,6 +61,12 @@ type Server struct {
 	CGIDir string
 	// DisableCompression turns off gzip of text responses.
 	DisableCompression bool
+	// StatCacheTTL is how long a small file kept in memory is served
+	// without a new stat: a change made to it other than through this
+	// server (over FTP, by another program) is served at most this long
+	// after it was made; this server's own writes are seen at once.
+	// 0 means DefaultStatCacheTTL, negative a stat for every request.
+	StatCacheTTL time.Duration
 	// Logger receives errors and refusals; nil means slog.Default().
 	Logger *slog.Logger
 
@@ -73,6 +79,9 @@ type Server struct {
 	davLock map[string]webdav.LockSystem // user -> the locks of that user's tree
 	props   *deadProps
 	cache   fileCache
+	statTTL time.Duration
+	// clock is monotonic nanoseconds (a test's own, if set before use).
+	clock   func() int64
 	digests digestCache
 	// prefixes are the keys of Handlers that end in "/", longest first.
 	prefixes []string
@@ -82,6 +91,11 @@ func (s *Server) init() {
 	s.once.Do(func() {
 		if s.Logger == nil {
 			s.Logger = slog.Default()
+		}
+		s.statTTL = lifecycle.Timeout(s.StatCacheTTL, DefaultStatCacheTTL)
+		if s.clock == nil {
+			start := time.Now()
+			s.clock = func() int64 { return int64(time.Since(start)) }
 		}
 		if s.RequestRate > 0 {
 			s.rate = newRateLimiter(s.RequestRate, s.RequestBurst)

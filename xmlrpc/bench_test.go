@@ -32,7 +32,7 @@ func BenchmarkParseResponse(b *testing.B) {
 	doc := buf.String()
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := parseResponse(strings.NewReader(doc), newLimits(0, 0)); err != nil {
+		if _, _, err := parseResponseBytes([]byte(doc), newLimits(0, 0)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -53,6 +53,30 @@ func BenchmarkRoundTrip(b *testing.B) {
 			if err := c.Call(context.Background(), "add", &n, 41, 1); err != nil || n != 42 {
 				b.Error(n, err)
 				return
+			}
+		}
+	})
+}
+
+// BenchmarkParseCall is the request parser on add(41, 1): plainTokens,
+// and encoding/xml for comparison.
+func BenchmarkParseCall(b *testing.B) {
+	var buf bytes.Buffer
+	encodeCall(&buf, "add", []any{41, 1}, DefaultMaxDepth)
+	doc := buf.Bytes()
+	b.Run("plain", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := newPlainDecoder(doc, newLimits(0, 0)).call(); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-xml", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, _, err := parseCall(bytes.NewReader(doc), newLimits(0, 0)); err != nil {
+				b.Fatal(err)
 			}
 		}
 	})

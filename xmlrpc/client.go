@@ -186,7 +186,7 @@ func (c *Client) roundTrip(ctx context.Context, method string, args []any) (any,
 	var v any
 	var f *Fault
 	if err == nil {
-		v, f, err = parseResponse(bytes.NewReader(in.Bytes()), lim)
+		v, f, err = parseResponseBytes(in.Bytes(), lim)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("xmlrpc: response to %s: %w", method, err)

@@ -1,6 +1,7 @@
 package xmlrpc
 
 import (
+	"bytes"
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
@@ -39,10 +40,15 @@ func newLimits(depth, values int) limits {
 // element by element in the order the grammar gives them, into the
 // generic values of the package doc.
 type decoder struct {
-	x      *xml.Decoder
+	x      tokenReader
 	lim    limits
 	values int
 	open   []xml.Name // the elements open, innermost last
+}
+
+// tokenReader is encoding/xml's Decoder, or plainTokens.
+type tokenReader interface {
+	RawToken() (xml.Token, error)
 }
 
 func newDecoder(r io.Reader, lim limits) *decoder {
@@ -212,7 +218,20 @@ func (d *decoder) eof() error {
 
 // parseCall reads a <methodCall>.
 func parseCall(r io.Reader, lim limits) (method string, params []any, err error) {
-	d := newDecoder(r, lim)
+	return newDecoder(r, lim).call()
+}
+
+// parseCallBytes is parseCall of a message in memory: by plainTokens
+// when the message keeps to their subset, else (or on any error, which
+// encoding/xml then gives) as parseCall.
+func parseCallBytes(b []byte, lim limits) (method string, params []any, err error) {
+	if method, params, err = newPlainDecoder(b, lim).call(); err == nil {
+		return method, params, nil
+	}
+	return parseCall(bytes.NewReader(b), lim)
+}
+
+func (d *decoder) call() (method string, params []any, err error) {
 	if _, err := d.start("methodCall"); err != nil {
 		return "", nil, err
 	}
@@ -266,7 +285,19 @@ func (d *decoder) params() ([]any, error) {
 
 // parseResponse reads a <methodResponse>: its one value, or its fault.
 func parseResponse(r io.Reader, lim limits) (v any, fault *Fault, err error) {
-	d := newDecoder(r, lim)
+	return newDecoder(r, lim).response()
+}
+
+// parseResponseBytes is parseResponse of a message in memory, by
+// plainTokens when it can (parseCallBytes).
+func parseResponseBytes(b []byte, lim limits) (v any, fault *Fault, err error) {
+	if v, fault, err = newPlainDecoder(b, lim).response(); err == nil {
+		return v, fault, nil
+	}
+	return parseResponse(bytes.NewReader(b), lim)
+}
+
+func (d *decoder) response() (v any, fault *Fault, err error) {
 	if _, err := d.start("methodResponse"); err != nil {
 		return nil, nil, err
 	}

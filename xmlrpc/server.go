@@ -186,7 +186,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var name string
 	var params []any
 	if err == nil {
-		name, params, err = parseCall(bytes.NewReader(in.Bytes()), newLimits(s.MaxDepth, s.MaxValues))
+		name, params, err = parseCallBytes(in.Bytes(), newLimits(s.MaxDepth, s.MaxValues))
 	}
 	var f *Fault
 	var v rawValue
@@ -208,10 +208,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	} else {
 		writeResponse(out, v)
 	}
-	w.Header().Set("Content-Type", "text/xml; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(out.Len()))
+	h := w.Header()
+	h["Content-Type"] = xmlType // canonical keys, set as they are
+	h["Content-Length"] = []string{strconv.Itoa(out.Len())}
 	w.Write(out.Bytes())
 }
+
+var xmlType = []string{"text/xml; charset=utf-8"}
 
 var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 

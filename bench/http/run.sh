@@ -1,42 +1,69 @@
 #!/usr/bin/env bash
 # bench/http/run.sh: HTTP servers side by side on loopback.
 #
-# Starts plumb serve's HTTP service (the anonymous area, access log off),
-# nginx (a temporary config: sendfile, autoindex, access log off, one
-# worker per core) and Python's http.server (threading), all serving the
-# same files (hard links into one temporary directory), and measures:
+# Starts plumb serve's HTTP service (the anonymous area, access log and
+# per-IP rate limit off), nginx (a temporary config: sendfile,
+# autoindex, access log off) and Python's http.server (threading), all
+# serving the same files (hard links into one temporary directory: one
+# page cache for all), and measures:
 #   small    wrk, CONNS (50) connections for DURATION: a 1 KiB file, requests/s
 #   listing  wrk, the same, on a directory of 1,000 files: requests/s
 #   big      curl, a SIZE_MB (1024) MiB file to /dev/null: MB/s
-# Each shape runs ROUNDS times per server, servers interleaved; the best
-# round counts. Ratios are to nginx.
+# in each MODE (bench/http/lib.sh says what they are):
+#   pinned   wrk and curl on CPU LOAD_CPU (0), the servers on SERVER_CPU
+#            (1): nginx worker_processes 1, plumb GOMAXPROCS=1. The fair one.
+#   shared   no pinning, nginx one worker per CPU, plumb's default
+#            GOMAXPROCS, wrk one thread per CPU.
+# Every server is warmed up (WARMUP of wrk on each URL) before a mode's
+# first round; then each shape runs ROUNDS times, servers interleaved
+# (plumb, nginx, python, plumb, nginx, ...), and the table gives each
+# server's median, the spread of its rounds and the ratio of medians to
+# nginx, and the CPUs the server used while measured (its own CPU time
+# over the wall time, median of the rounds): in pinned mode well under
+# 1.00 means the client, not the server, was the limit, and the ratio
+# says little. The CPU time per request (per MB for the big file), the
+# median of the rounds, is the server's cost whatever else the machine
+# is doing: when a run was disturbed, it still compares.
 #
-# usage: bench/http/run.sh   (env: ROUNDS=3 DURATION=10s CONNS=50 THREADS=2
-#        SIZE_MB=1024 BENCH_DIR=/var/tmp)
-# Prints a Markdown table; docs/BENCHMARKS.md records a run.
+# usage: bench/http/run.sh   (env: MODE=both|pinned|shared ROUNDS=5
+#        DURATION=10s WARMUP=3s CONNS=50 SIZE_MB=1024 SERVERS="plumb nginx python"
+#        LOAD_CPU=0 SERVER_CPU=1 BENCH_DIR=/var/tmp)
+# Prints a Markdown table per mode; docs/BENCHMARKS.md records a run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-ROUNDS=${ROUNDS:-3}
+MODE=${MODE:-both}
+ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-10s}
+WARMUP=${WARMUP:-3s}
 CONNS=${CONNS:-50}
-THREADS=${THREADS:-2}
 SIZE_MB=${SIZE_MB:-1024}
+SERVERS=${SERVERS:-plumb nginx python}
+LOAD_CPU=${LOAD_CPU:-0}
+SERVER_CPU=${SERVER_CPU:-1}
 PY=${PY:-/usr/bin/python3}
 
 die() { echo "run.sh: $*" >&2; exit 1; }
+. bench/http/lib.sh
+case $MODE in
+  both) modes="pinned shared" ;;
+  pinned | shared) modes=$MODE ;;
+  *) die "MODE is pinned, shared or both, not $MODE" ;;
+esac
 command -v wrk >/dev/null || die "wrk is needed: apt-get install wrk"
-command -v nginx >/dev/null || die "nginx is needed: apt-get install nginx"
 command -v curl >/dev/null || die "curl is needed"
+[[ " $SERVERS " != *" nginx "* ]] || command -v nginx >/dev/null || die "nginx is needed: apt-get install nginx"
+[[ " $modes " != *" pinned "* ]] || pin_check
 ulimit -n "$(ulimit -Hn)"
 
 work=$(mktemp -d -p "${BENCH_DIR:-/var/tmp}" plumb-http-bench.XXXXXX)
 pids=()
-cleanup() {
+stop_servers() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$work"
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  pids=()
 }
+cleanup() { stop_servers; rm -rf "$work"; }
 trap cleanup EXIT
 
 echo "building plumb..." >&2
@@ -57,18 +84,20 @@ head -c "${SIZE_MB}M" /dev/urandom > "$work/files/big.bin"
 head -c 1024 /dev/urandom | base64 -w 0 | head -c 1024 > "$work/files/small.txt"
 for i in $(seq -w 1000); do : > "$work/files/dir/file-$i.txt"; done
 
-# populate DIR with hard links to the shared files: one copy on disk,
-# one page cache for all.
+# populate DIR with hard links to the shared files.
 populate() {
   mkdir -p "$1/dir"
   ln "$work/files/big.bin" "$work/files/small.txt" "$1/"
   for f in "$work"/files/dir/*; do ln "$f" "$1/dir/"; done
 }
-
-# --- plumb serve -----------------------------------------------------
-P_PLUMB=$(freeport)
-mkdir -p "$work/plumb-data/files/anonymous"
+mkdir -p "$work/plumb-data/files/anonymous" "$work/nginx/www" "$work/py"
 populate "$work/plumb-data/files/anonymous"
+populate "$work/nginx/www"
+populate "$work/py"
+
+declare -A port pidof
+P_PLUMB=$(freeport) P_NGINX=$(freeport) P_PY=$(freeport)
+port=([plumb]=$P_PLUMB [nginx]=$P_NGINX [python]=$P_PY)
 {
   echo "data = \"$work/plumb-data\""
   "$work/plumb" serve --print-config | awk '
@@ -78,15 +107,11 @@ populate "$work/plumb-data/files/anonymous"
   # no per-IP rate limit: every wrk connection comes from 127.0.0.1
   printf '[http]\nenabled = true\naddr = "127.0.0.1:%s"\naccess_log = ""\nrequests_per_second = 0\n' "$P_PLUMB"
 } > "$work/plumb.toml"
-"$work/plumb" serve --config "$work/plumb.toml" > "$work/plumb.out" 2> "$work/plumb.err" &
-pids+=($!)
 
-# --- nginx -----------------------------------------------------------
-P_NGINX=$(freeport)
-mkdir -p "$work/nginx/www"
-populate "$work/nginx/www"
-cat > "$work/nginx/nginx.conf" <<CONF
-worker_processes auto;
+# nginx_conf WORKERS: nginx's configuration with that many workers.
+nginx_conf() {
+  cat <<CONF
+worker_processes $1;
 user root;
 pid $work/nginx/nginx.pid;
 error_log $work/nginx/error.log;
@@ -109,57 +134,118 @@ http {
   }
 }
 CONF
-nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" -g 'daemon off;' > "$work/nginx.err" 2>&1 &
-pids+=($!)
+}
 
-# --- Python http.server ----------------------------------------------
-P_PY=$(freeport)
-mkdir -p "$work/py"
-populate "$work/py"
-"$PY" -W ignore -m http.server --bind 127.0.0.1 --directory "$work/py" "$P_PY" > "$work/py.out" 2>&1 &
-pids+=($!)
+# start_servers MODE: starts every server of SERVERS for MODE; sets up,
+# the ones that answer.
+start_servers() {
+  local mode=$1 name
+  use_mode "$mode"
+  for name in $SERVERS; do
+    case $name in
+      plumb)
+        if [ "$mode" = pinned ]; then
+          GOMAXPROCS=1 "${SRV[@]}" "$work/plumb" serve --config "$work/plumb.toml" > "$work/plumb.out" 2> "$work/plumb.err" &
+        else
+          "${SRV[@]}" "$work/plumb" serve --config "$work/plumb.toml" > "$work/plumb.out" 2> "$work/plumb.err" &
+        fi ;;
+      nginx)
+        nginx_conf "$([ "$mode" = pinned ] && echo 1 || echo auto)" > "$work/nginx/nginx.conf"
+        "${SRV[@]}" nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" -g 'daemon off;' > "$work/nginx.err" 2>&1 & ;;
+      python)
+        "${SRV[@]}" "$PY" -W ignore -m http.server --bind 127.0.0.1 --directory "$work/py" "$P_PY" > "$work/python.err" 2>&1 & ;;
+      *) die "unknown server $name (SERVERS: plumb nginx python)" ;;
+    esac
+    pids+=($!)
+    pidof[$name]=$!
+  done
+  up=()
+  for name in $SERVERS; do
+    if waitport "${port[$name]}"; then
+      up+=("$name")
+    else
+      echo "run.sh: $name did not come up in $mode mode; measuring the others" >&2
+      cat "$work/$name.err" >&2 2>/dev/null || true
+    fi
+  done
+  [ "${#up[@]}" -gt 0 ] || die "no server came up"
+}
 
-servers=()
-declare -A port
-for s in plumb:$P_PLUMB nginx:$P_NGINX python:$P_PY; do
-  name=${s%%:*} p=${s##*:}
-  if waitport "$p"; then
-    servers+=("$name"); port[$name]=$p
-  else
-    echo "run.sh: $name did not come up; measuring the others" >&2
-    cat "$work/$name.err" 2>/dev/null >&2 || true
+# wrk_rps MODE URL: requests per second; fails on errors or non-2xx answers.
+wrk_rps() {
+  local out
+  out=$("${CLI[@]}" wrk -t"$(client_threads "$1")" -c"$CONNS" -d"$DURATION" "$2")
+  if grep -q -E '^ +(Non-2xx|Socket errors)' <<<"$out"; then
+    echo "run.sh: $2 answered with errors:" >&2
+    echo "$out" >&2
+    return 1
   fi
-done
-[ "${#servers[@]}" -gt 0 ] || die "no server came up"
+  awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out"
+}
+# curl_mbps MODE URL: curl's download speed in MB/s.
+curl_mbps() { "${CLI[@]}" curl -fsS -o /dev/null -w '%{speed_download}' "$2" | awk '{printf "%.1f", $1/1e6}'; }
 
-# rps URL: wrk's requests per second.
-rps() { wrk -t"$THREADS" -c"$CONNS" -d"$DURATION" "$1" | awk '/^Requests\/sec:/ {print $2}'; }
-# mbps URL: curl's download speed in MB/s.
-mbps() { curl -s -o /dev/null -w '%{speed_download}' "$1" | awk '{printf "%.1f", $1/1e6}'; }
-best() { sort -g | tail -1; }
+declare -A res busy cost servers_of
+# measure MODE SHAPE NAME: one round; appends to res[MODE SHAPE NAME] and busy[...].
+measure() {
+  local mode=$1 shape=$2 name=$3 base="http://127.0.0.1:${port[$3]}" t0 v c
+  t0=$(proc_cpu "${pidof[$name]}")
+  case $shape in
+    small) v=$(wrk_rps "$mode" "$base/small.txt") ;;
+    listing) v=$(wrk_rps "$mode" "$base/dir/") ;;
+    big) v=$(curl_mbps "$mode" "$base/big.bin") ;;
+  esac
+  res[$mode $shape $name]+="$v "
+  c=$(cpu_used "$t0" "$(proc_cpu "${pidof[$name]}")")
+  busy[$mode $shape $name]+="$c "
+  cost[$mode $shape $name]+="$(per_unit "$c" "$v") "
+}
 
-declare -A small listing big
-for name in "${servers[@]}"; do small[$name]=""; listing[$name]=""; big[$name]=""; done
-for r in $(seq "$ROUNDS"); do
-  for name in "${servers[@]}"; do
+shapes="small listing big"
+for mode in $modes; do
+  start_servers "$mode"
+  for name in "${up[@]}"; do
+    echo "$mode: warming up $name..." >&2
     base="http://127.0.0.1:${port[$name]}"
-    echo "round $r: $name" >&2
-    small[$name]+="$(rps "$base/small.txt") "
-    listing[$name]+="$(rps "$base/dir/") "
-    big[$name]+="$(mbps "$base/big.bin") "
+    for u in small.txt dir/; do
+      "${CLI[@]}" wrk -t1 -c"$CONNS" -d"$WARMUP" "$base/$u" > /dev/null
+    done
+    "${CLI[@]}" curl -fsS -o /dev/null "$base/big.bin"
+  done
+  for shape in $shapes; do
+    for r in $(seq "$ROUNDS"); do
+      for name in "${up[@]}"; do
+        echo "$mode: $shape, round $r: $name" >&2
+        measure "$mode" "$shape" "$name"
+      done
+    done
+  done
+  stop_servers
+  servers_of[$mode]="${up[*]}"
+done
+
+cpus="$(nproc) CPUs"
+for mode in $modes; do
+  echo
+  if [ "$mode" = pinned ]; then
+    echo "### pinned: client on CPU $LOAD_CPU, each server on CPU $SERVER_CPU (nginx 1 worker, plumb GOMAXPROCS=1)"
+  else
+    echo "### shared: client and servers on all $cpus (nginx one worker per CPU, plumb GOMAXPROCS=$(nproc), wrk -t$(nproc))"
+  fi
+  echo
+  echo "| server | 1 KiB file, $CONNS conns (req/s) | × nginx | 1,000-entry listing (req/s) | × nginx | ${SIZE_MB} MiB file (MB/s) | × nginx |"
+  echo "|---|---|---|---|---|---|---|"
+  for name in ${servers_of[$mode]}; do
+    row="| $name |"
+    for shape in $shapes; do
+      m=$(median "${res[$mode $shape $name]}")
+      cell="$m, $(spread "${res[$mode $shape $name]}")"
+      unit=$([ "$shape" = big ] && echo MB || echo req)
+      cell+=", $(median "${busy[$mode $shape $name]}") CPU, $(median "${cost[$mode $shape $name]}") µs/$unit"
+      row+=" $cell | $(ratio "$m" "$(median "${res[$mode $shape nginx]:-}")") |"
+    done
+    echo "$row"
   done
 done
-
-bestof() { tr ' ' '\n' <<<"$1" | grep -v '^$' | best; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f×", a / b; else print "-" }'; }
-
 echo
-echo "| server | 1 KiB file, $CONNS conns (req/s) | × nginx | 1,000-entry listing (req/s) | × nginx | ${SIZE_MB} MiB file (MB/s) | × nginx |"
-echo "|---|---|---|---|---|---|---|"
-ng_s=$(bestof "${small[nginx]:-}") ng_l=$(bestof "${listing[nginx]:-}") ng_b=$(bestof "${big[nginx]:-}")
-for name in "${servers[@]}"; do
-  s=$(bestof "${small[$name]}") l=$(bestof "${listing[$name]}") b=$(bestof "${big[$name]}")
-  echo "| $name | $s | $(ratio "$s" "${ng_s:-0}") | $l | $(ratio "$l" "${ng_l:-0}") | $b | $(ratio "$b" "${ng_b:-0}") |"
-done
-echo
-echo "wrk -t$THREADS -c$CONNS -d$DURATION; curl for the big file; best of $ROUNDS rounds; $(nproc) cores; $(go version | awk '{print $3}'), $(nginx -v 2>&1 | sed 's/.*: //')"
+echo "Median of $ROUNDS rounds (servers interleaved, after a ${WARMUP} warm-up each), min–max (± half the range over the median), the CPUs the server used and its CPU time per request (per MB); wrk -c$CONNS -d$DURATION; curl for the big file; $cpus; $(go version | awk '{print $3}'), $(nginx -v 2>&1 | sed 's/.*: //')"

@@ -1,82 +1,144 @@
 #!/usr/bin/env bash
 # bench/xmlrpc/run.sh: XML-RPC calls per second of a small method,
 # plumb's xmlrpc.Server (on net/http) against Python's SimpleXMLRPCServer,
-# each driven by the same two clients in turn:
+# both running at once and driven in turn by the same two clients:
 #   wrk     (C, CONC connections, bench/xmlrpc/add.lua: POST add(41, 1),
 #           every answer checked for 42), the servers' own capacity;
 #   xmlrpc  (bench/xmlrpc, plumb's xmlrpc.Client in Go, CONC goroutines
 #           calling add(i, 1) and checking each result), the library path.
 # Python's server is stock but for a listen backlog of 128: one request
 # at a time over HTTP/1.0, so each of its calls is also a TCP connection;
-# plumb's keeps connections alive. One server runs at a time; the client
-# shares the machine's cores with it. Target: plumb >= 10x Python.
+# plumb's keeps connections alive.
+# In each MODE (bench/http/lib.sh says what they are):
+#   pinned  the client on CPU LOAD_CPU (0), both servers on SERVER_CPU (1),
+#           plumb with GOMAXPROCS=1: Python's server is single-threaded,
+#           so this is the fair comparison (one CPU each);
+#   shared  no pinning, plumb's default GOMAXPROCS.
+# Each server is warmed up (WARMUP seconds of wrk), then every client
+# runs ROUNDS times per server, servers interleaved (plumb, Python,
+# plumb, ...); the table gives medians, the spread of the rounds, the
+# CPUs the server used while measured (its CPU time over the wall time:
+# in pinned mode well under 1.00 means the client was the limit) and the
+# ratio of medians, and the server's CPU time per call (which holds
+# even when other load took CPU from it). Target: plumb >= 10x Python.
 #
-# usage: bench/xmlrpc/run.sh   (env: DURATION=10 (seconds) CONC=50 PY=python3)
-# Prints a Markdown table and whether the 10x target is met (for each
-# client); the lead records a run's numbers in docs/BENCHMARKS.md.
+# usage: bench/xmlrpc/run.sh   (env: MODE=both|pinned|shared ROUNDS=5
+#        DURATION=10 (seconds) WARMUP=3 CONC=50 LOAD_CPU=0 SERVER_CPU=1 PY=python3)
+# Prints a Markdown table per mode and whether the target is met; the
+# lead records a run's numbers in docs/BENCHMARKS.md.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
+MODE=${MODE:-both}
+ROUNDS=${ROUNDS:-5}
 DURATION=${DURATION:-10}
+WARMUP=${WARMUP:-3}
 CONC=${CONC:-50}
+LOAD_CPU=${LOAD_CPU:-0}
+SERVER_CPU=${SERVER_CPU:-1}
 PY=${PY:-python3}
 
 die() { echo "run.sh: $*" >&2; exit 1; }
+. bench/http/lib.sh
+case $MODE in
+  both) modes="pinned shared" ;;
+  pinned | shared) modes=$MODE ;;
+  *) die "MODE is pinned, shared or both, not $MODE" ;;
+esac
 command -v wrk >/dev/null || die "wrk is needed: apt-get install wrk"
 "$PY" -c 'import xmlrpc.server' 2>/dev/null || die "$PY cannot import xmlrpc.server"
+[[ " $modes " != *" pinned "* ]] || pin_check
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/plumb-xmlrpc-bench.XXXXXX")
-pid=""
-cleanup() {
-  if [ -n "$pid" ]; then kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; fi
-  rm -rf "$work"
+declare -A pid port
+stop_servers() {
+  local p
+  for p in "${pid[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pid[@]}"; do wait "$p" 2>/dev/null || true; done
+  pid=()
 }
+cleanup() { stop_servers; rm -rf "$work"; }
 trap cleanup EXIT
 
 echo "building the server and driver..." >&2
 go build -o "$work/xmlrpc-bench" ./bench/xmlrpc
 
-# start CMD...: runs a server that prints "PORT n" first; sets pid and port.
+# start NAME CMD...: runs a server that prints "PORT n" first; sets
+# pid[NAME] and port[NAME].
 start() {
-  "$@" > "$work/server.out" 2> "$work/server.err" &
-  pid=$!
+  local name=$1 p
+  shift
+  "$@" > "$work/$name.out" 2> "$work/$name.err" &
+  pid[$name]=$!
   for _ in $(seq 100); do
-    port=$(sed -n 's/^PORT //p' "$work/server.out")
-    [ -n "$port" ] && return 0
+    p=$(sed -n 's/^PORT //p' "$work/$name.out")
+    if [ -n "$p" ]; then port[$name]=$p; return 0; fi
     sleep 0.1
   done
-  die "$* did not start: $(cat "$work/server.err")"
+  die "$name did not start: $(cat "$work/$name.err")"
 }
-stop() { kill "$pid"; wait "$pid" 2>/dev/null || true; pid=""; }
 
-# measure NAME: both clients against the running server; sets wrk_NAME and go_NAME.
-measure() {
-  local url="http://127.0.0.1:$port/RPC2" out threads
-  threads=$(( CONC < 2 ? 1 : 2 ))
-  echo "$1: wrk, $CONC connections, ${DURATION}s..." >&2
-  out=$(wrk -t "$threads" -c "$CONC" -d "${DURATION}s" --timeout 10s -s bench/xmlrpc/add.lua "$url")
-  [ "$(sed -n 's/^BAD //p' <<<"$out")" = 0 ] || die "$1: wrk saw bad answers or errors:
+# run_client MODE CLIENT NAME SECONDS: one run; prints calls/s.
+run_client() {
+  local url="http://127.0.0.1:${port[$3]}/RPC2" out
+  case $2 in
+    wrk)
+      out=$("${CLI[@]}" wrk -t "$(client_threads "$1")" -c "$CONC" -d "${4}s" --timeout 10s -s bench/xmlrpc/add.lua "$url")
+      [ "$(sed -n 's/^BAD //p' <<<"$out")" = 0 ] || die "$3: wrk saw bad answers or errors:
 $out"
-  printf -v "wrk_$1" '%s' "$(sed -n 's/^RATE //p' <<<"$out")"
-  echo "$1: plumb's Go client, $CONC goroutines, ${DURATION}s..." >&2
-  printf -v "go_$1" '%s' "$("$work/xmlrpc-bench" -url "$url" -c "$CONC" -d "${DURATION}s")"
+      sed -n 's/^RATE //p' <<<"$out" ;;
+    go) "${CLI[@]}" "$work/xmlrpc-bench" -url "$url" -c "$CONC" -d "${4}s" ;;
+  esac
 }
 
-start "$work/xmlrpc-bench" -serve 127.0.0.1:0
-measure plumb
-stop
-start "$PY" bench/xmlrpc/python_server.py
-measure python
-stop
-
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b > 0 ? a / b : 0) }'; }
-echo
-echo "| client ($CONC at once, add) | plumb calls/s | Python calls/s | plumb / Python |"
-echo "|---|---:|---:|---:|"
-echo "| wrk | $wrk_plumb | $wrk_python | $(ratio "$wrk_plumb" "$wrk_python")× |"
-echo "| plumb xmlrpc.Client | $go_plumb | $go_python | $(ratio "$go_plumb" "$go_python")× |"
-for c in wrk go; do
-  a="${c}_plumb" b="${c}_python"
-  awk -v c="$c" -v a="${!a}" -v b="${!b}" \
-    'BEGIN { r = (b > 0 ? a / b : 0); printf "ratio plumb/Python (%s): %.1fx (target 10x: %s)\n", c, r, (r >= 10 ? "met" : "not met") }'
+declare -A res used cost
+for mode in $modes; do
+  use_mode "$mode"
+  if [ "$mode" = pinned ]; then
+    GOMAXPROCS=1 start plumb "${SRV[@]}" "$work/xmlrpc-bench" -serve 127.0.0.1:0
+  else
+    start plumb "${SRV[@]}" "$work/xmlrpc-bench" -serve 127.0.0.1:0
+  fi
+  start python "${SRV[@]}" "$PY" bench/xmlrpc/python_server.py
+  for name in plumb python; do
+    echo "$mode: warming up $name..." >&2
+    run_client "$mode" wrk "$name" "$WARMUP" > /dev/null
+  done
+  for client in wrk go; do
+    for r in $(seq "$ROUNDS"); do
+      for name in plumb python; do
+        echo "$mode: $client, round $r: $name" >&2
+        t0=$(proc_cpu "${pid[$name]}")
+        res[$mode $client $name]+="$(run_client "$mode" "$client" "$name" "$DURATION") "
+        c=$(cpu_used "$t0" "$(proc_cpu "${pid[$name]}")")
+        used[$mode $client $name]+="$c "
+        cost[$mode $client $name]+="$(per_unit "$c" "$(tr ' ' '\n' <<<"${res[$mode $client $name]}" | grep -v '^$' | tail -1)") "
+      done
+    done
+  done
+  stop_servers
 done
+
+verdicts=()
+for mode in $modes; do
+  echo
+  if [ "$mode" = pinned ]; then
+    echo "### pinned: client on CPU $LOAD_CPU, both servers on CPU $SERVER_CPU (plumb GOMAXPROCS=1)"
+  else
+    echo "### shared: client and servers on all $(nproc) CPUs (plumb GOMAXPROCS=$(nproc))"
+  fi
+  echo
+  echo "| client ($CONC at once, add) | plumb calls/s | Python calls/s | plumb / Python |"
+  echo "|---|---|---|---:|"
+  for client in wrk go; do
+    a=$(median "${res[$mode $client plumb]}") b=$(median "${res[$mode $client python]}")
+    label=$([ "$client" = wrk ] && echo "wrk (C)" || echo "plumb xmlrpc.Client")
+    echo "| $label | $a, $(spread "${res[$mode $client plumb]}"), $(median "${used[$mode $client plumb]}") CPU, $(median "${cost[$mode $client plumb]}") µs/call" \
+      "| $b, $(spread "${res[$mode $client python]}"), $(median "${used[$mode $client python]}") CPU, $(median "${cost[$mode $client python]}") µs/call | $(ratio "$a" "$b") |"
+    verdicts+=("$(awk -v m="$mode" -v c="$client" -v a="$a" -v b="$b" \
+      'BEGIN { r = (b > 0 ? a / b : 0); printf "ratio plumb/Python (%s, %s): %.1fx (target 10x: %s)", m, c, r, (r >= 10 ? "met" : "not met") }')")
+  done
+done
+echo
+echo "Median of $ROUNDS rounds of ${DURATION}s (servers interleaved, after ${WARMUP}s of warm-up each), min–max (± half the range over the median), the CPUs the server used and its CPU time per call; $(nproc) CPUs; $(go version | awk '{print $3}'), $("$PY" -V)"
+printf '%s\n' "${verdicts[@]}"

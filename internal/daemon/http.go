@@ -26,7 +26,7 @@ import (
 type HTTPConfig struct {
 	Listener
 	HTTPS             Listener `toml:"https" comment:"HTTPS with HTTP/2 (the port 443 convention)"`
-	AccessLog         string   `toml:"access_log" comment:"Combined Log Format access log: \"-\" into the daemon's log, a file name (relative to the data directory), or \"\" for none"`
+	AccessLog         string   `toml:"access_log" comment:"Combined Log Format access log: \"-\" into the daemon's log, a file name (relative to the data directory; written at most a second late), or \"\" for none"`
 	CGIDir            string   `toml:"cgi_dir" comment:"Directory of CGI scripts (relative to the data directory) served at /cgi-bin/NAME; empty: no CGI"`
 	Compress          bool     `toml:"compress" comment:"gzip text responses for clients that accept it"`
 	MaxHeaderBytes    int      `toml:"max_header_bytes" comment:"Bytes a request's header may have (431 over it)"`
@@ -116,8 +116,10 @@ func buildHTTP(d *Daemon) ([]Service, error) {
 		if err != nil {
 			return nil, fmt.Errorf("http.access_log: %w", err)
 		}
-		d.addComponent("http access log", closer{f})
-		access = f
+		// In batches: a write(2) a second, not one per request.
+		bl := httpfs.NewBufferedLog(f, time.Second)
+		d.addComponent("http access log", closer{bl})
+		access = bl
 	}
 	cgiDir := cfg.CGIDir
 	if cgiDir != "" && !filepath.IsAbs(cgiDir) {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/plumbnet/plumb/internal/accounts"
+	"github.com/plumbnet/plumb/internal/testkit"
 )
 
 // httpTestConfig is the default config with only HTTP and HTTPS, on free ports.
@@ -113,8 +114,12 @@ func TestHTTPServiceOverFileStore(t *testing.T) {
 	if resp, _ := httpDo(t, plain, "GET", "http://"+addrs["http"]+"/~alice/", "", false); resp.StatusCode != 401 {
 		t.Errorf("GET /~alice/ without credentials = %d, want 401", resp.StatusCode)
 	}
-	log, _ := os.ReadFile(filepath.Join(cfg.Data, "access.log"))
-	if !strings.Contains(string(log), `"PUT /~alice/a.txt HTTP/1.1" 201`) || !strings.Contains(string(log), "alice [") {
+	// The file access log is written in batches, at most a second late.
+	var log []byte
+	if !testkit.Within(10*time.Second, func() bool {
+		log, _ = os.ReadFile(filepath.Join(cfg.Data, "access.log"))
+		return strings.Contains(string(log), `"PUT /~alice/a.txt HTTP/1.1" 201`) && strings.Contains(string(log), "alice [")
+	}) {
 		t.Errorf("access log lacks the PUT by alice:\n%s", log)
 	}
 }
