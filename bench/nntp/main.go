@@ -1,11 +1,13 @@
-// Command nntp benchmarks NNTP servers side by side: for each server
-// address given, it feeds -n articles (1-20 KiB) into one group over
+// Command nntp benchmarks NNTP servers side by side. For each server
+// given, in turn: with -idle and a process id, it first opens that many
+// idle readers (MODE READER, GROUP) on the fresh server and reads the
+// memory they add (PSS of the server and its child processes, per
+// reader); then it feeds -n articles (1-20 KiB) into one group over
 // -sessions sessions (TAKETHIS when the server streams, else IHAVE; an
 // answer is the server's acknowledgement that the article is stored),
-// then times OVER of the whole group, then ARTICLE of -reads articles
-// by number over -sessions sessions, and, with -idle and a process id,
-// the server's resident memory with that many idle readers. It prints
-// a Markdown table with each server's ratio to the first.
+// times OVER of the whole group, and ARTICLE of -reads articles by
+// number over -sessions sessions. It prints a Markdown table with each
+// server's ratio to the first.
 //
 // Usage (run.sh starts plumb serve and INN and calls it):
 //
@@ -46,7 +48,7 @@ func main() {
 		count    = flag.Int("n", 100000, "articles to feed")
 		reads    = flag.Int("reads", 10000, "ARTICLE commands")
 		sessions = flag.Int("sessions", 10, "concurrent sessions for feeding and reading")
-		idle     = flag.Int("idle", 1000, "idle readers for the memory measure (needs NAME=ADDR:PID)")
+		idle     = flag.Int("idle", 1000, "idle readers for the memory measure (needs NAME=HOST:PORT:PID)")
 		prefix   = flag.String("prefix", strconv.FormatInt(time.Now().Unix(), 36), "Message-ID prefix, unique per run")
 	)
 	flag.Parse()
@@ -73,7 +75,7 @@ func main() {
 		}
 		results = append(results, r)
 	}
-	fmt.Printf("| server | feed %d (art/s) | OVER all (lines/s) | ARTICLE %d (art/s) | idle reader (KiB) |\n|---|---|---|---|---|\n", *count, *reads)
+	fmt.Printf("| server | feed %d (art/s) | OVER all (lines/s) | ARTICLE %d (art/s) | idle reader (KiB PSS) |\n|---|---|---|---|---|\n", *count, *reads)
 	rate := func(n int64, d time.Duration) float64 { return float64(n) / d.Seconds() }
 	for i, r := range results {
 		b := results[0]
@@ -97,6 +99,13 @@ func article(id, group string, i int) string {
 func bench(s server, group, prefix string, count, reads, sessions, idle int) (result, error) {
 	ctx := context.Background()
 	var r result
+	if s.pid > 0 && idle > 0 {
+		kib, err := idleReaders(ctx, s, group, idle)
+		if err != nil {
+			return r, fmt.Errorf("idle readers: %w", err)
+		}
+		r.idleKiB = kib
+	}
 	var next, fed atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, sessions)
@@ -188,32 +197,65 @@ func bench(s server, group, prefix string, count, reads, sessions, idle int) (re
 		return r, err
 	default:
 	}
-	if s.pid > 0 && idle > 0 {
-		before := rssKiB(s.pid)
-		var conns []*nntp.Client
-		for range idle {
-			c, err := nntp.Dial(ctx, s.addr)
-			if err != nil {
-				break
-			}
-			conns = append(conns, c)
-		}
-		time.Sleep(time.Second) // let the server settle; a benchmark, not a test
-		r.idleKiB = float64(rssKiB(s.pid)-before) / float64(max(len(conns), 1))
-		for _, c := range conns {
-			c.Close()
-		}
-	}
 	return r, nil
 }
 
-func rssKiB(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+// idleReaders opens n reader sessions (MODE READER, GROUP) on the
+// fresh server, before anything else runs, and returns the memory
+// they added to the server's processes, per reader. Every reader has
+// had its GROUP answered, so the server holds every session when the
+// memory is read.
+func idleReaders(ctx context.Context, s server, group string, n int) (float64, error) {
+	before := pssKiB(s.pid)
+	conns := make([]*nntp.Client, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range n {
+		c, err := nntp.Dial(ctx, s.addr)
+		if err != nil {
+			return 0, fmt.Errorf("reader %d: %w", len(conns)+1, err)
+		}
+		conns = append(conns, c)
+		c.ModeReader(ctx)
+		if _, err := c.Group(ctx, group); err != nil {
+			return 0, fmt.Errorf("reader %d: GROUP: %w", len(conns), err)
+		}
+	}
+	return float64(pssKiB(s.pid)-before) / float64(n), nil
+}
+
+// pssKiB is the proportional set size of pid and its children (INN
+// forks an nnrpd per reader), from /proc/PID/smaps_rollup: shared
+// pages count once over the processes that share them.
+func pssKiB(pid int) int64 {
+	total := pssOf(pid)
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil || child == pid {
+			continue
+		}
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", child)); err == nil {
+			// pid (comm) state ppid ...: comm may hold spaces, so cut at the last ')'.
+			f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+			if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+				total += pssOf(child)
+			}
+		}
+	}
+	return total
+}
+
+func pssOf(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
 	if err != nil {
 		return 0
 	}
 	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(l, "Pss:"); ok {
 			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 			return n
 		}
