@@ -261,6 +261,23 @@ func TestNNTPClientAgainstINN(t *testing.T) {
 	if _, _, err := c.Head(ctx, "<no-such@x>", &buf); !errors.Is(err, nntp.ErrNoSuchArticle) {
 		t.Errorf("Head(no such) from INN = %v, want 430", err)
 	}
+
+	// Under COMPRESS: nnrpd ends each batch with zlib's Z_PARTIAL_FLUSH,
+	// which compress/flate's reader would wait on for ever.
+	zctx, zcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer zcancel()
+	if err := c.Compress(zctx); err != nil {
+		t.Fatalf("Compress with INN: %v", err)
+	}
+	for range 2 {
+		if g2, err := c.Group(zctx, "local.test"); err != nil || g2.High != g.High {
+			t.Fatalf("Group under COMPRESS with INN = %+v, %v", g2, err)
+		}
+		buf.Reset()
+		if _, _, err := c.Article(zctx, strconv.FormatInt(g.High, 10), &buf); err != nil || !strings.HasSuffix(buf.String(), "\r\n.dotted line\r\n") {
+			t.Fatalf("Article under COMPRESS with INN = %q, %v", buf.String(), err)
+		}
+	}
 }
 
 // TestNNTPFeedsWithINN: plumb feeds INN with IHAVE, and INN feeds

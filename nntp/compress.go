@@ -24,11 +24,13 @@ import (
 // boundary without a final block: one valid stream, as zlib's
 // Z_FULL_FLUSH makes ("the receiving peer does not need to do
 // anything", RFC 4978 section 4, whose scheme RFC 8054 takes over).
-// The cost is that a batch cannot refer to earlier ones. The reader
-// (~45 KiB, its 32 KiB window the peer may refer to at any time)
+// The cost is that a batch cannot refer to earlier ones. The reader,
+// an inflater of our own (inflate.go: compress/flate's waits for ever
+// on a peer that flushes with Z_PARTIAL_FLUSH, as INN does), is ~37
+// KiB, mostly the 32 KiB window the peer may refer to at any time, and
 // lives as long as the session.
 type deflateConn struct {
-	r    io.ReadCloser
+	r    io.Reader
 	dst  io.Writer
 	w    *flate.Writer   // nil between batches
 	sem  chan struct{}   // bounds the writers held at once; nil: no bound
@@ -91,7 +93,7 @@ func (d *deflateConn) release() {
 
 // newDeflate layers COMPRESS over rw, for a client.
 func newDeflate(rw io.ReadWriter) *deflateConn {
-	return &deflateConn{r: flate.NewReader(rw), dst: rw}
+	return &deflateConn{r: newInflater(rw), dst: rw}
 }
 
 func (c *conn) cmdCompress(cmd command) error {
@@ -102,7 +104,7 @@ func (c *conn) cmdCompress(cmd command) error {
 		c.reply("502 Compression already active")
 		return nil
 	case !c.s.compressSlot():
-		// each session under COMPRESS keeps its peer's window (~45
+		// each session under COMPRESS keeps its peer's window (~40
 		// KiB), so they are counted.
 		c.s.logger().Info("nntp: COMPRESS refused, too many compressed sessions", "remote", c.remote())
 		c.reply("403 Too many compressed sessions, try again later")

@@ -27,7 +27,7 @@ const (
 	DefaultMaxAuthFailures = 3
 	DefaultPostsPerMinute  = 60
 	// DefaultMaxCompressSessions bounds the sessions under COMPRESS
-	// DEFLATE at once: each keeps an inflater (~45 KiB, most of it the
+	// DEFLATE at once: each keeps an inflater (~40 KiB, most of it the
 	// 32 KiB window the peer may refer to).
 	DefaultMaxCompressSessions = 1024
 	// DefaultMaxCompressWriters bounds the deflaters held at once:
