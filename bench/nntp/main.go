@@ -1,8 +1,8 @@
 // Command nntp benchmarks NNTP servers side by side. For each server
 // given, in turn: with -idle and a process id, it first opens that many
-// idle readers (MODE READER, GROUP) on the fresh server and reads the
-// memory they add (PSS of the server and its child processes, per
-// reader); then it feeds -n articles (1-20 KiB) into one group over
+// idle readers (MODE READER, GROUP) on the fresh server, then as many
+// again under COMPRESS DEFLATE, and reads the memory each kind adds
+// (PSS of the server and its child processes, per reader); then it feeds -n articles (1-20 KiB) into one group over
 // -sessions sessions (TAKETHIS when the server streams, else IHAVE; an
 // answer is the server's acknowledgement that the article is stored),
 // times OVER of the whole group, and ARTICLE of -reads articles by
@@ -39,7 +39,7 @@ type server struct {
 type result struct {
 	feed, over, readDur time.Duration
 	fed, overs, read    int64
-	idleKiB             float64
+	idleKiB, idleZKiB   float64 // per idle reader; under COMPRESS (-1: refused)
 }
 
 func main() {
@@ -75,14 +75,18 @@ func main() {
 		}
 		results = append(results, r)
 	}
-	fmt.Printf("| server | feed %d (art/s) | OVER all (lines/s) | ARTICLE %d (art/s) | idle reader (KiB PSS) |\n|---|---|---|---|---|\n", *count, *reads)
+	fmt.Printf("| server | feed %d (art/s) | OVER all (lines/s) | ARTICLE %d (art/s) | idle reader (KiB PSS) | under COMPRESS (KiB PSS) |\n|---|---|---|---|---|---|\n", *count, *reads)
 	rate := func(n int64, d time.Duration) float64 { return float64(n) / d.Seconds() }
 	for i, r := range results {
 		b := results[0]
-		fmt.Printf("| %s | %.0f (%.2fx) | %.0f (%.2fx) | %.0f (%.2fx) | %.1f |\n", servers[i].name,
+		z := "refused"
+		if r.idleZKiB >= 0 {
+			z = fmt.Sprintf("%.1f", r.idleZKiB)
+		}
+		fmt.Printf("| %s | %.0f (%.2fx) | %.0f (%.2fx) | %.0f (%.2fx) | %.1f | %s |\n", servers[i].name,
 			rate(r.fed, r.feed), rate(r.fed, r.feed)/rate(b.fed, b.feed),
 			rate(r.overs, r.over), rate(r.overs, r.over)/rate(b.overs, b.over),
-			rate(r.read, r.read64()), rate(r.read, r.read64())/rate(b.read, b.read64()), r.idleKiB)
+			rate(r.read, r.read64()), rate(r.read, r.read64())/rate(b.read, b.read64()), r.idleKiB, z)
 	}
 }
 
@@ -100,11 +104,10 @@ func bench(s server, group, prefix string, count, reads, sessions, idle int) (re
 	ctx := context.Background()
 	var r result
 	if s.pid > 0 && idle > 0 {
-		kib, err := idleReaders(ctx, s, group, idle)
-		if err != nil {
+		var err error
+		if r.idleKiB, r.idleZKiB, err = idleReaders(ctx, s, group, idle); err != nil {
 			return r, fmt.Errorf("idle readers: %w", err)
 		}
-		r.idleKiB = kib
 	}
 	var next, fed atomic.Int64
 	var wg sync.WaitGroup
@@ -201,30 +204,47 @@ func bench(s server, group, prefix string, count, reads, sessions, idle int) (re
 }
 
 // idleReaders opens n reader sessions (MODE READER, GROUP) on the
-// fresh server, before anything else runs, and returns the memory
-// they added to the server's processes, per reader. Every reader has
-// had its GROUP answered, so the server holds every session when the
-// memory is read.
-func idleReaders(ctx context.Context, s server, group string, n int) (float64, error) {
-	before := pssKiB(s.pid)
-	conns := make([]*nntp.Client, 0, n)
+// fresh server, before anything else runs, and then n more that turn
+// on COMPRESS DEFLATE first, and returns the memory each kind added to
+// the server's processes, per reader (-1 for COMPRESS when the server
+// refuses it). Every reader has had its GROUP answered, so the server
+// holds every session when the memory is read.
+func idleReaders(ctx context.Context, s server, group string, n int) (plain, compressed float64, err error) {
+	var conns []*nntp.Client
 	defer func() {
 		for _, c := range conns {
 			c.Close()
 		}
 	}()
-	for range n {
-		c, err := nntp.Dial(ctx, s.addr)
-		if err != nil {
-			return 0, fmt.Errorf("reader %d: %w", len(conns)+1, err)
+	// Each reader's exchanges are bounded: a server that stops
+	// answering ends the run with an error, not a hang.
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	open := func(compress bool) (float64, error) {
+		before := pssKiB(s.pid)
+		for i := range n {
+			c, err := nntp.Dial(ctx, s.addr)
+			if err != nil {
+				return 0, fmt.Errorf("reader %d: %w", i+1, err)
+			}
+			conns = append(conns, c)
+			c.ModeReader(ctx)
+			if compress {
+				if err := c.Compress(ctx); err != nil {
+					return -1, nil
+				}
+			}
+			if _, err := c.Group(ctx, group); err != nil {
+				return 0, fmt.Errorf("reader %d: GROUP: %w", i+1, err)
+			}
 		}
-		conns = append(conns, c)
-		c.ModeReader(ctx)
-		if _, err := c.Group(ctx, group); err != nil {
-			return 0, fmt.Errorf("reader %d: GROUP: %w", len(conns), err)
-		}
+		return float64(pssKiB(s.pid)-before) / float64(n), nil
 	}
-	return float64(pssKiB(s.pid)-before) / float64(n), nil
+	if plain, err = open(false); err != nil {
+		return 0, 0, err
+	}
+	compressed, err = open(true)
+	return plain, compressed, err
 }
 
 // pssKiB is the proportional set size of pid and its children (INN

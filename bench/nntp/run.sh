@@ -7,7 +7,7 @@
 # -o sync ("inn-sync"). For each, in one run:
 #   idle   first, on the fresh server: the memory (PSS, INN's nnrpd
 #          children included) per idle reader, IDLE (1,000) readers
-#          after MODE READER and GROUP
+#          after MODE READER and GROUP, then IDLE more under COMPRESS
 #   feed   N (100,000) articles of 1-20 KiB over SESSIONS (10) sessions,
 #          TAKETHIS when the server streams (all do), each answered only
 #          once the server has the article: plumb, fsynced file and
@@ -99,7 +99,7 @@ domain: localdomain
 mailcmd: /bin/true
 port: $iport
 bindaddress: 127.0.0.1
-maxconnections: $((IDLE + SESSIONS + 50))
+maxconnections: $((2 * IDLE + SESSIONS + 50))
 enableoverview: true
 storeonxref: true
 wireformat: true
