@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"strings"
@@ -92,4 +93,25 @@ func FuzzInflate(f *testing.F) {
 			t.Fatalf("compress/flate failed (%v) where the inflater read %d bytes cleanly", werr, len(got))
 		}
 	})
+}
+
+// BenchmarkInflate: decoding speed of an article-like stream, ours and
+// compress/flate's.
+func BenchmarkInflate(b *testing.B) {
+	var text bytes.Buffer
+	for i := 0; text.Len() < 1<<20; i++ {
+		fmt.Fprintf(&text, "%d\tSubject %d\tposter%d@example.org\tMon, 1 Jan 2024 10:00:00 +0000\t<%d@example.org>\t\t%d\t%d\r\n", i, i, i%97, i, 1000+i%5000, 10+i%50)
+	}
+	z := deflated(text.Bytes(), flate.DefaultCompression, 16<<10)
+	for _, r := range []struct {
+		name string
+		new  func(io.Reader) io.Reader
+	}{{"plumb", func(r io.Reader) io.Reader { return newInflater(r) }}, {"flate", func(r io.Reader) io.Reader { return flate.NewReader(r) }}} {
+		b.Run(r.name, func(b *testing.B) {
+			b.SetBytes(int64(text.Len()))
+			for b.Loop() {
+				io.Copy(io.Discard, r.new(bytes.NewReader(z)))
+			}
+		})
+	}
 }
