@@ -29,7 +29,8 @@ type innServer struct {
 	dir, conf string
 	addr      string
 	cred      *syscall.Credential
-	cmd       *exec.Cmd
+	cmd       *exec.Cmd     // the running innd, nil when stopped
+	done      chan struct{} // closed when cmd has exited
 }
 
 // startINN starts innd carrying local.test, feeding every article it
@@ -117,10 +118,26 @@ pathfilter: %[2]s/etc/filter
 	}
 	filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error { return os.Lchown(p, uid, gid) })
 	s.run(t, filepath.Join(innBin, "makedbz"), "-i", "-o")
+	s.start(t)
+	t.Cleanup(func() {
+		// innd in the foreground takes its time over SIGTERM; a test
+		// server has nothing to save.
+		s.kill()
+		if t.Failed() {
+			b, _ := os.ReadFile(filepath.Join(dir, "log", "innd.out"))
+			t.Logf("innd output:\n%s", b)
+		}
+	})
+	return s
+}
+
+// start runs innd on the tree and waits until it accepts.
+func (s *innServer) start(t *testing.T) {
+	t.Helper()
 	s.cmd = s.command(filepath.Join(innBin, "innd"), "-f")
 	// A file, not a pipe: the nnrpd processes innd spawns inherit it,
 	// and a pipe would hold Wait until the last of them ends.
-	logs, err := os.Create(filepath.Join(dir, "log", "innd.out"))
+	logs, err := os.OpenFile(filepath.Join(s.dir, "log", "innd.out"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,18 +147,8 @@ pathfilter: %[2]s/etc/filter
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan struct{})
-	go func() { s.cmd.Wait(); close(done) }()
-	t.Cleanup(func() {
-		// innd in the foreground takes its time over SIGTERM; a test
-		// server has nothing to save. Its group holds the nnrpds too.
-		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-done
-		if t.Failed() {
-			b, _ := os.ReadFile(filepath.Join(dir, "log", "innd.out"))
-			t.Logf("innd output:\n%s", b)
-		}
-	})
+	s.done = make(chan struct{})
+	go func(cmd *exec.Cmd, done chan struct{}) { cmd.Wait(); close(done) }(s.cmd, s.done)
 	testkit.Eventually(t, 20*time.Second, "innd accepting on "+s.addr, func() bool {
 		c, err := net.Dial("tcp", s.addr)
 		if err == nil {
@@ -149,7 +156,38 @@ pathfilter: %[2]s/etc/filter
 		}
 		return err == nil
 	})
-	return s
+}
+
+// kill ends innd and the nnrpds of its process group, if running.
+func (s *innServer) kill() {
+	if s.cmd == nil {
+		return
+	}
+	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+	<-s.done
+	s.cmd = nil
+}
+
+// shutdown stops innd the operator's way (ctlinnd shutdown: history
+// and active written out) and waits for it to exit and its port to
+// close.
+func (s *innServer) shutdown(t *testing.T) {
+	t.Helper()
+	s.run(t, filepath.Join(innBin, "ctlinnd"), "-s", "shutdown", "plumb test")
+	select {
+	case <-s.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("innd did not exit within 30s of ctlinnd shutdown")
+	}
+	syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL) // nnrpds left behind
+	s.cmd = nil
+	testkit.Eventually(t, 10*time.Second, "innd's port to close", func() bool {
+		c, err := net.Dial("tcp", s.addr)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
 }
 
 // command is name run as news with INNCONF set, in the db directory.
@@ -222,6 +260,23 @@ func TestNNTPClientAgainstINN(t *testing.T) {
 	}
 	if _, _, err := c.Head(ctx, "<no-such@x>", &buf); !errors.Is(err, nntp.ErrNoSuchArticle) {
 		t.Errorf("Head(no such) from INN = %v, want 430", err)
+	}
+
+	// Under COMPRESS: nnrpd ends each batch with zlib's Z_PARTIAL_FLUSH,
+	// which compress/flate's reader would wait on for ever.
+	zctx, zcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer zcancel()
+	if err := c.Compress(zctx); err != nil {
+		t.Fatalf("Compress with INN: %v", err)
+	}
+	for range 2 {
+		if g2, err := c.Group(zctx, "local.test"); err != nil || g2.High != g.High {
+			t.Fatalf("Group under COMPRESS with INN = %+v, %v", g2, err)
+		}
+		buf.Reset()
+		if _, _, err := c.Article(zctx, strconv.FormatInt(g.High, 10), &buf); err != nil || !strings.HasSuffix(buf.String(), "\r\n.dotted line\r\n") {
+			t.Fatalf("Article under COMPRESS with INN = %q, %v", buf.String(), err)
+		}
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"os"
 	"runtime/debug"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/plumbnet/plumb/internal/lifecycle"
@@ -39,8 +40,25 @@ type conn struct {
 
 	drain int64 // bytes left to drain a refused article, -1: no bound
 
-	w  *lifecycle.Waker // the connection (replaced by STARTTLS); waiting for a command
-	rw io.ReadWriter    // the Waker's connection, or the COMPRESS layer over it
+	w   *lifecycle.Waker // the connection (replaced by STARTTLS); waiting for a command
+	rw  io.ReadWriter    // the Waker's connection, or the COMPRESS layer over it
+	out writerFunc       // writes to rw: what bw flushes to
+}
+
+// replyBuffers are the sessions' reply buffers: a session waiting for
+// a command with nothing unsent gives its buffer back (an idle
+// reader's memory is what it reads with, not 16 KiB it is not using).
+var replyBuffers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 16<<10) }}
+
+func (c *conn) takeWriter() {
+	c.bw = replyBuffers.Get().(*bufio.Writer)
+	c.bw.Reset(c.out)
+}
+
+func (c *conn) giveWriter() {
+	c.bw.Reset(nil)
+	replyBuffers.Put(c.bw)
+	c.bw = nil
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
@@ -49,7 +67,8 @@ func newConn(s *Server, nc net.Conn) *conn {
 		w: lifecycle.NewWaker(nc, lifecycle.Timeout(s.WriteTimeout, DefaultWriteTimeout))}
 	c.rw = wakerRW{c.w}
 	c.br = bufio.NewReaderSize(readerFunc(c.read), 8<<10)
-	c.bw = bufio.NewWriterSize(writerFunc(func(p []byte) (int, error) { return c.rw.Write(p) }), 16<<10)
+	c.out = writerFunc(func(p []byte) (int, error) { return c.rw.Write(p) })
+	c.takeWriter()
 	c.lr = wire.NewReader(c.br)
 	c.lr.Lenient = true // readers typed by hand send bare LF; articles are read strictly
 	c.lr.MaxLine = lifecycle.OrDefault(s.MaxLineLength, DefaultMaxLineLength)
@@ -133,9 +152,13 @@ func (c *conn) Serve() {
 		}
 		c.cancel()
 		c.Close()
+		if d, ok := c.rw.(*deflateConn); ok {
+			d.release()
+		}
 		if c.compress {
 			c.s.compressDone()
 		}
+		c.giveWriter()
 	}()
 	if tc, ok := c.nc().(*tls.Conn); ok {
 		c.setWaiting(true)
@@ -202,6 +225,10 @@ var errShutdown = errors.New("nntp: server shutting down")
 func (c *conn) waitLine() (string, error) {
 	c.setWaiting(true)
 	defer c.setWaiting(false)
+	if c.bw.Buffered() == 0 {
+		c.giveWriter()
+		defer c.takeWriter()
+	}
 	if c.s.loop.Closing() {
 		return "", errShutdown
 	}

@@ -27,9 +27,13 @@ const (
 	DefaultMaxAuthFailures = 3
 	DefaultPostsPerMinute  = 60
 	// DefaultMaxCompressSessions bounds the sessions under COMPRESS
-	// DEFLATE at once: each costs about 850 KiB (compress/flate's
-	// writer, ~800 KiB at any level, and its reader, ~45 KiB).
-	DefaultMaxCompressSessions = 64
+	// DEFLATE at once: each keeps an inflater (~40 KiB, most of it the
+	// 32 KiB window the peer may refer to).
+	DefaultMaxCompressSessions = 1024
+	// DefaultMaxCompressWriters bounds the deflaters held at once:
+	// compress/flate's writer is ~800 KiB at any level, and a session
+	// holds one only while it writes a batch of replies.
+	DefaultMaxCompressWriters = 64
 )
 
 // ErrServerClosed is returned by Serve after Shutdown or Close. It
@@ -69,6 +73,10 @@ type Server struct {
 	// MaxCompressSessions bounds the sessions under COMPRESS at once;
 	// beyond it COMPRESS is 403. 0: DefaultMaxCompressSessions.
 	MaxCompressSessions int
+	// MaxCompressWriters bounds the sessions writing compressed
+	// replies at once; another waits for one to finish (at most
+	// WriteTimeout, then its session ends). 0: DefaultMaxCompressWriters.
+	MaxCompressWriters int
 	// MaxBadCommands closes a session after this many unknown or
 	// malformed commands.
 	MaxBadCommands int
@@ -102,6 +110,16 @@ type Server struct {
 	posts    postLimiter
 	zmu      sync.Mutex
 	zcount   int // sessions under COMPRESS
+	zonce    sync.Once
+	zwriters chan struct{} // a token per deflater held
+}
+
+// compressWriters is the semaphore of MaxCompressWriters.
+func (s *Server) compressWriters() chan struct{} {
+	s.zonce.Do(func() {
+		s.zwriters = make(chan struct{}, lifecycle.OrDefault(s.MaxCompressWriters, DefaultMaxCompressWriters))
+	})
+	return s.zwriters
 }
 
 // compressSlot takes one of the MaxCompressSessions slots, if free.

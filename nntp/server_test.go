@@ -500,3 +500,33 @@ func TestCompressSessionsBounded(t *testing.T) {
 		return code == 206
 	})
 }
+
+// TestCompressWritersShared: a session under COMPRESS holds a deflater
+// only while it writes a batch of replies, so two sessions take turns
+// with one (MaxCompressWriters 1), each stream staying valid across
+// batches for the client's single inflater.
+func TestCompressWritersShared(t *testing.T) {
+	ts := startServer(t, nil, func(s *Server) { s.MaxCompressWriters = 1; s.WriteTimeout = 5 * time.Second })
+	ctx := context.Background()
+	a, b := dialClient(t, ts.addr), dialClient(t, ts.addr)
+	for _, c := range []*Client{a, b} {
+		if err := c.Compress(ctx); err != nil {
+			t.Fatalf("Compress: %v", err)
+		}
+	}
+	for i := range 3 {
+		for _, c := range []*Client{a, b} {
+			g, err := c.Group(ctx, "misc.test")
+			if err != nil || g.Count != 3 {
+				t.Fatalf("round %d: Group = %+v, %v", i, g, err)
+			}
+			var buf strings.Builder
+			if _, _, err := c.Article(ctx, "2", &buf); err != nil || !strings.HasSuffix(buf.String(), "\r\n\r\n.dotted\r\nline 2\r\n") {
+				t.Fatalf("round %d: Article = %q, %v", i, buf.String(), err)
+			}
+		}
+	}
+	testkit.Eventually(t, 5*time.Second, "no deflater held by the idle sessions", func() bool {
+		return len(ts.compressWriters()) == 0
+	})
+}

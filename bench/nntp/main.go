@@ -1,11 +1,13 @@
-// Command nntp benchmarks NNTP servers side by side: for each server
-// address given, it feeds -n articles (1-20 KiB) into one group over
+// Command nntp benchmarks NNTP servers side by side. For each server
+// given, in turn: with -idle and a process id, it first opens that many
+// idle readers (MODE READER, GROUP) on the fresh server, then as many
+// again under COMPRESS DEFLATE, and reads the memory each kind adds
+// (PSS of the server and its child processes, per reader); then it feeds -n articles (1-20 KiB) into one group over
 // -sessions sessions (TAKETHIS when the server streams, else IHAVE; an
 // answer is the server's acknowledgement that the article is stored),
-// then times OVER of the whole group, then ARTICLE of -reads articles
-// by number over -sessions sessions, and, with -idle and a process id,
-// the server's resident memory with that many idle readers. It prints
-// a Markdown table with each server's ratio to the first.
+// times OVER of the whole group, and ARTICLE of -reads articles by
+// number over -sessions sessions. It prints a Markdown table with each
+// server's ratio to the first.
 //
 // Usage (run.sh starts plumb serve and INN and calls it):
 //
@@ -37,7 +39,7 @@ type server struct {
 type result struct {
 	feed, over, readDur time.Duration
 	fed, overs, read    int64
-	idleKiB             float64
+	idleKiB, idleZKiB   float64 // per idle reader; under COMPRESS (-1: refused)
 }
 
 func main() {
@@ -46,7 +48,7 @@ func main() {
 		count    = flag.Int("n", 100000, "articles to feed")
 		reads    = flag.Int("reads", 10000, "ARTICLE commands")
 		sessions = flag.Int("sessions", 10, "concurrent sessions for feeding and reading")
-		idle     = flag.Int("idle", 1000, "idle readers for the memory measure (needs NAME=ADDR:PID)")
+		idle     = flag.Int("idle", 1000, "idle readers for the memory measure (needs NAME=HOST:PORT:PID)")
 		prefix   = flag.String("prefix", strconv.FormatInt(time.Now().Unix(), 36), "Message-ID prefix, unique per run")
 	)
 	flag.Parse()
@@ -73,14 +75,18 @@ func main() {
 		}
 		results = append(results, r)
 	}
-	fmt.Printf("| server | feed %d (art/s) | OVER all (lines/s) | ARTICLE %d (art/s) | idle reader (KiB) |\n|---|---|---|---|---|\n", *count, *reads)
+	fmt.Printf("| server | feed %d (art/s) | OVER all (lines/s) | ARTICLE %d (art/s) | idle reader (KiB PSS) | under COMPRESS (KiB PSS) |\n|---|---|---|---|---|---|\n", *count, *reads)
 	rate := func(n int64, d time.Duration) float64 { return float64(n) / d.Seconds() }
 	for i, r := range results {
 		b := results[0]
-		fmt.Printf("| %s | %.0f (%.2fx) | %.0f (%.2fx) | %.0f (%.2fx) | %.1f |\n", servers[i].name,
+		z := "refused"
+		if r.idleZKiB >= 0 {
+			z = fmt.Sprintf("%.1f", r.idleZKiB)
+		}
+		fmt.Printf("| %s | %.0f (%.2fx) | %.0f (%.2fx) | %.0f (%.2fx) | %.1f | %s |\n", servers[i].name,
 			rate(r.fed, r.feed), rate(r.fed, r.feed)/rate(b.fed, b.feed),
 			rate(r.overs, r.over), rate(r.overs, r.over)/rate(b.overs, b.over),
-			rate(r.read, r.read64()), rate(r.read, r.read64())/rate(b.read, b.read64()), r.idleKiB)
+			rate(r.read, r.read64()), rate(r.read, r.read64())/rate(b.read, b.read64()), r.idleKiB, z)
 	}
 }
 
@@ -97,6 +103,12 @@ func article(id, group string, i int) string {
 func bench(s server, group, prefix string, count, reads, sessions, idle int) (result, error) {
 	ctx := context.Background()
 	var r result
+	if s.pid > 0 && idle > 0 {
+		var err error
+		if r.idleKiB, r.idleZKiB, err = idleReaders(ctx, s, group, idle); err != nil {
+			return r, fmt.Errorf("idle readers: %w", err)
+		}
+	}
 	var next, fed atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, sessions)
@@ -188,32 +200,82 @@ func bench(s server, group, prefix string, count, reads, sessions, idle int) (re
 		return r, err
 	default:
 	}
-	if s.pid > 0 && idle > 0 {
-		before := rssKiB(s.pid)
-		var conns []*nntp.Client
-		for range idle {
-			c, err := nntp.Dial(ctx, s.addr)
-			if err != nil {
-				break
-			}
-			conns = append(conns, c)
-		}
-		time.Sleep(time.Second) // let the server settle; a benchmark, not a test
-		r.idleKiB = float64(rssKiB(s.pid)-before) / float64(max(len(conns), 1))
-		for _, c := range conns {
-			c.Close()
-		}
-	}
 	return r, nil
 }
 
-func rssKiB(pid int) int64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+// idleReaders opens n reader sessions (MODE READER, GROUP) on the
+// fresh server, before anything else runs, and then n more that turn
+// on COMPRESS DEFLATE first, and returns the memory each kind added to
+// the server's processes, per reader (-1 for COMPRESS when the server
+// refuses it). Every reader has had its GROUP answered, so the server
+// holds every session when the memory is read.
+func idleReaders(ctx context.Context, s server, group string, n int) (plain, compressed float64, err error) {
+	var conns []*nntp.Client
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	// Each reader's exchanges are bounded: a server that stops
+	// answering ends the run with an error, not a hang.
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	open := func(compress bool) (float64, error) {
+		before := pssKiB(s.pid)
+		for i := range n {
+			c, err := nntp.Dial(ctx, s.addr)
+			if err != nil {
+				return 0, fmt.Errorf("reader %d: %w", i+1, err)
+			}
+			conns = append(conns, c)
+			c.ModeReader(ctx)
+			if compress {
+				if err := c.Compress(ctx); err != nil {
+					return -1, nil
+				}
+			}
+			if _, err := c.Group(ctx, group); err != nil {
+				return 0, fmt.Errorf("reader %d: GROUP: %w", i+1, err)
+			}
+		}
+		return float64(pssKiB(s.pid)-before) / float64(n), nil
+	}
+	if plain, err = open(false); err != nil {
+		return 0, 0, err
+	}
+	compressed, err = open(true)
+	return plain, compressed, err
+}
+
+// pssKiB is the proportional set size of pid and its children (INN
+// forks an nnrpd per reader), from /proc/PID/smaps_rollup: shared
+// pages count once over the processes that share them.
+func pssKiB(pid int) int64 {
+	total := pssOf(pid)
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil || child == pid {
+			continue
+		}
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", child)); err == nil {
+			// pid (comm) state ppid ...: comm may hold spaces, so cut at the last ')'.
+			f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+			if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+				total += pssOf(child)
+			}
+		}
+	}
+	return total
+}
+
+func pssOf(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
 	if err != nil {
 		return 0
 	}
 	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+		if v, ok := strings.CutPrefix(l, "Pss:"); ok {
 			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 			return n
 		}
