@@ -17,6 +17,9 @@ type Config struct {
 	Faults FaultControl
 	Logger *slog.Logger
 	Auth   Authenticator
+	// Webhooks are the configured webhooks; more are added at runtime
+	// through the API.
+	Webhooks []Webhook
 }
 
 // Server is the console and the API as one http.Handler.

@@ -1,0 +1,530 @@
+package daemon
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/mail"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/plumbnet/plumb/internal/mailstore"
+	"github.com/plumbnet/plumb/internal/webadmin"
+)
+
+// Limits of the web console's summary cache: what it keeps of each
+// message for lists and searches, so that neither reads a message file.
+const (
+	summaryReadBytes = 256 << 10 // of a message read to summarize it
+	summaryTextBytes = 512       // of the plain text kept for Query.Text
+	summaryHeadBytes = 1024      // of the other header fields kept for Query.Header
+)
+
+// webMail is the mail store as a webadmin.MailBackend. Each folder the
+// API has looked at keeps its message list (taken again only when the
+// store signals a change to it) and a summary of each message by its
+// Maildir key, which never changes once delivered: the first page of
+// a 100,000-message folder and a search over it read no message file.
+type webMail struct {
+	d     *Daemon
+	store *mailstore.Store
+
+	mu      sync.Mutex
+	folders map[[2]string]*folderView
+}
+
+var _ webadmin.MailBackend = (*webMail)(nil)
+
+// folderView is one folder's list and summaries.
+type folderView struct {
+	mu      sync.Mutex
+	changed <-chan struct{} // the store's Watch: a value means list again
+	stop    func()
+	msgs    []mailstore.Message // UID order
+	byKey   map[string]*summary
+}
+
+// summary is what a list shows and a search looks at of one message.
+type summary struct {
+	sum     webadmin.Summary // without the ref and flags, which change
+	search  string           // lowercased From, To, Cc, Subject and text prefix
+	headers string           // lowercased "name: value\n" of the other fields, bounded
+}
+
+func newWebMail(d *Daemon, store *mailstore.Store) *webMail {
+	return &webMail{d: d, store: store, folders: map[[2]string]*folderView{}}
+}
+
+func (w *webMail) Accounts(ctx context.Context) ([]string, error) {
+	var names []string
+	for _, a := range w.d.Accounts().List() {
+		names = append(names, a.Name)
+	}
+	return names, nil
+}
+
+func (w *webMail) checkUser(user string) error {
+	if _, ok := w.d.Accounts().Lookup(user); !ok {
+		return fmt.Errorf("%w: no such account %q", webadmin.ErrNotFound, user)
+	}
+	return nil
+}
+
+func (w *webMail) Folders(ctx context.Context, user string) ([]webadmin.Folder, error) {
+	if err := w.checkUser(user); err != nil {
+		return nil, err
+	}
+	names, err := w.store.Folders(user)
+	if err != nil {
+		return nil, mailError(err)
+	}
+	if !slices.Contains(names, mailstore.Inbox) {
+		names = append([]string{mailstore.Inbox}, names...)
+	}
+	var out []webadmin.Folder
+	for _, n := range names {
+		msgs, err := w.messages(ctx, user, n)
+		if err != nil {
+			continue // removed meanwhile
+		}
+		f := webadmin.Folder{Name: n, Messages: len(msgs)}
+		for _, m := range msgs {
+			if !m.Flags.Has(mailstore.FlagSeen) {
+				f.Unseen++
+			}
+		}
+		for _, su := range specialUse {
+			if strings.EqualFold(su.name, n) {
+				f.SpecialUse = su.attr
+			}
+		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// view returns the folder's view, watching the folder from its first use.
+func (w *webMail) view(user, folder string) (*folderView, error) {
+	if strings.EqualFold(folder, mailstore.Inbox) || folder == "" {
+		folder = mailstore.Inbox
+	}
+	k := [2]string{user, folder}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if v, ok := w.folders[k]; ok {
+		return v, nil
+	}
+	ch, stop, err := w.store.Watch(user, folder)
+	if err != nil {
+		return nil, mailError(err)
+	}
+	v := &folderView{changed: ch, stop: stop, byKey: map[string]*summary{}}
+	w.folders[k] = v
+	return v, nil
+}
+
+// messages returns the folder's messages in UID order, listing the
+// Maildir again only after a change or on first use.
+func (w *webMail) messages(ctx context.Context, user, folder string) ([]mailstore.Message, error) {
+	v, err := w.view(user, folder)
+	if err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.list(ctx, w.store, user, folder)
+}
+
+// list is messages with v held.
+func (v *folderView) list(ctx context.Context, store *mailstore.Store, user, folder string) ([]mailstore.Message, error) {
+	select {
+	case <-v.changed:
+		v.msgs = nil
+	default:
+	}
+	if v.msgs != nil {
+		return v.msgs, nil
+	}
+	mb, err := store.Mailbox(ctx, user, folder)
+	if err != nil {
+		return nil, mailError(err)
+	}
+	msgs, err := mb.Messages(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if msgs == nil {
+		msgs = []mailstore.Message{}
+	}
+	live := make(map[string]bool, len(msgs))
+	for _, m := range msgs {
+		live[m.Key] = true
+	}
+	for k := range v.byKey {
+		if !live[k] {
+			delete(v.byKey, k)
+		}
+	}
+	v.msgs = msgs
+	return msgs, nil
+}
+
+// summarize returns m's summary, reading the message the first time.
+func (v *folderView) summarize(m mailstore.Message) *summary {
+	if s, ok := v.byKey[m.Key]; ok {
+		return s
+	}
+	s := readSummary(m)
+	v.byKey[m.Key] = s
+	return s
+}
+
+func readSummary(m mailstore.Message) *summary {
+	s := &summary{sum: webadmin.Summary{Size: m.Size, To: []string{}}}
+	if t, err := m.InternalDate(); err == nil {
+		s.sum.Received = t
+	}
+	s.sum.Date = s.sum.Received
+	f, err := os.Open(m.Path)
+	if err != nil {
+		return s
+	}
+	defer f.Close()
+	v, err := webadmin.ParseView(io.LimitReader(f, summaryReadBytes))
+	if err != nil {
+		return s
+	}
+	var search, heads strings.Builder
+	for _, h := range v.Headers {
+		switch strings.ToLower(h.Name) {
+		case "from":
+			s.sum.From = h.Value
+		case "to":
+			s.sum.To = splitAddrs(h.Value)
+		case "cc":
+			s.sum.Cc = splitAddrs(h.Value)
+		case "subject":
+			s.sum.Subject = h.Value
+		case "message-id":
+			s.sum.MessageID = strings.Trim(h.Value, "<> ")
+		case "date":
+			if t, err := mail.ParseDate(h.Value); err == nil {
+				s.sum.Date = t
+			}
+		case "received", "dkim-signature", "arc-seal", "arc-message-signature", "arc-authentication-results":
+			continue // long, and not what a test looks for
+		}
+		if heads.Len() < summaryHeadBytes {
+			fmt.Fprintf(&heads, "%s: %s\n", strings.ToLower(h.Name), strings.ToLower(h.Value))
+		}
+	}
+	fmt.Fprintf(&search, "%s\n%s\n%s\n%s\n", s.sum.From, strings.Join(s.sum.To, ", "), strings.Join(s.sum.Cc, ", "), s.sum.Subject)
+	text := v.Text
+	if len(text) > summaryTextBytes {
+		text = text[:summaryTextBytes]
+	}
+	search.WriteString(text)
+	s.search = strings.ToLower(search.String())
+	s.headers = heads.String()
+	return s
+}
+
+// splitAddrs splits an address list header into its addresses as
+// written; an unparsable one is kept whole.
+func splitAddrs(v string) []string {
+	as, err := mail.ParseAddressList(v)
+	if err != nil {
+		return []string{v}
+	}
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.String()
+	}
+	return out
+}
+
+// matches reports whether the message fits q.
+func (s *summary) matches(m mailstore.Message, q webadmin.Query) bool {
+	has := func(hay, needle string) bool { return strings.Contains(strings.ToLower(hay), strings.ToLower(needle)) }
+	switch {
+	case q.Unseen && m.Flags.Has(mailstore.FlagSeen),
+		!q.Since.IsZero() && s.sum.Received.Before(q.Since),
+		q.Text != "" && !strings.Contains(s.search, strings.ToLower(q.Text)),
+		q.From != "" && !has(s.sum.From, q.From),
+		q.To != "" && !has(strings.Join(s.sum.To, ", ")+", "+strings.Join(s.sum.Cc, ", "), q.To),
+		q.Subject != "" && !has(s.sum.Subject, q.Subject):
+		return false
+	}
+	for name, val := range q.Header {
+		if !headerMatch(s.headers, strings.ToLower(name), strings.ToLower(val)) {
+			return false
+		}
+	}
+	return true
+}
+
+// headerMatch reports whether a "name: value" line of heads has name
+// and a value holding val.
+func headerMatch(heads, name, val string) bool {
+	for line := range strings.SplitSeq(heads, "\n") {
+		n, v, ok := strings.Cut(line, ": ")
+		if ok && n == name && strings.Contains(v, val) {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *webMail) List(ctx context.Context, user, folder string, q webadmin.Query, offset, limit int) ([]webadmin.Summary, int, error) {
+	if err := w.checkUser(user); err != nil {
+		return nil, 0, err
+	}
+	v, err := w.view(user, folder)
+	if err != nil {
+		return nil, 0, err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	msgs, err := v.list(ctx, w.store, user, folder)
+	if err != nil {
+		return nil, 0, err
+	}
+	all := q.Text == "" && q.From == "" && q.To == "" && q.Subject == "" && len(q.Header) == 0 && !q.Unseen && q.Since.IsZero()
+	out := []webadmin.Summary{}
+	total := 0
+	for i := len(msgs) - 1; i >= 0; i-- { // newest first
+		if i%1024 == 0 && ctx.Err() != nil {
+			return nil, 0, ctx.Err()
+		}
+		m := msgs[i]
+		if all {
+			total++
+			if total > offset && len(out) < limit {
+				out = append(out, summaryOf(user, v.summarize(m), m, folder))
+			}
+			continue
+		}
+		s := v.summarize(m)
+		if !s.matches(m, q) {
+			continue
+		}
+		total++
+		if total > offset && len(out) < limit {
+			out = append(out, summaryOf(user, s, m, folder))
+		}
+	}
+	return out, total, nil
+}
+
+func summaryOf(user string, s *summary, m mailstore.Message, folder string) webadmin.Summary {
+	out := s.sum
+	if strings.EqualFold(folder, mailstore.Inbox) || folder == "" {
+		folder = mailstore.Inbox
+	}
+	out.MessageRef = webadmin.MessageRef{User: user, Folder: folder, UID: m.UID}
+	out.Flags = imapFlags(m.Flags)
+	return out
+}
+
+// find returns the message and its summary.
+func (w *webMail) find(ctx context.Context, ref webadmin.MessageRef) (mailstore.Message, webadmin.Summary, error) {
+	if err := w.checkUser(ref.User); err != nil {
+		return mailstore.Message{}, webadmin.Summary{}, err
+	}
+	v, err := w.view(ref.User, ref.Folder)
+	if err != nil {
+		return mailstore.Message{}, webadmin.Summary{}, err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	msgs, err := v.list(ctx, w.store, ref.User, ref.Folder)
+	if err != nil {
+		return mailstore.Message{}, webadmin.Summary{}, err
+	}
+	i, ok := slices.BinarySearchFunc(msgs, ref.UID, func(m mailstore.Message, uid uint32) int { return int(int64(m.UID) - int64(uid)) })
+	if !ok {
+		return mailstore.Message{}, webadmin.Summary{}, fmt.Errorf("%w: no message %d in %s", webadmin.ErrNotFound, ref.UID, ref.Folder)
+	}
+	return msgs[i], summaryOf(ref.User, v.summarize(msgs[i]), msgs[i], ref.Folder), nil
+}
+
+func (w *webMail) Open(ctx context.Context, ref webadmin.MessageRef) (io.ReadCloser, webadmin.Summary, error) {
+	_, sum, err := w.find(ctx, ref)
+	if err != nil {
+		return nil, sum, err
+	}
+	mb, err := w.store.Mailbox(ctx, ref.User, ref.Folder)
+	if err != nil {
+		return nil, sum, mailError(err)
+	}
+	f, err := mb.Open(ref.UID)
+	if err != nil {
+		return nil, sum, mailError(err)
+	}
+	return f, sum, nil
+}
+
+func (w *webMail) Delete(ctx context.Context, ref webadmin.MessageRef) error {
+	if _, _, err := w.find(ctx, ref); err != nil {
+		return err
+	}
+	mb, err := w.store.Mailbox(ctx, ref.User, ref.Folder)
+	if err != nil {
+		return mailError(err)
+	}
+	if err := mb.Delete(ctx, ref.UID); err != nil {
+		return mailError(err)
+	}
+	w.d.events.mailChanged("admin", ref)
+	return nil
+}
+
+func (w *webMail) Move(ctx context.Context, ref webadmin.MessageRef, to string) (webadmin.MessageRef, error) {
+	m, _, err := w.find(ctx, ref)
+	if err != nil {
+		return webadmin.MessageRef{}, err
+	}
+	dst, err := w.store.Mailbox(ctx, ref.User, to)
+	if err != nil {
+		return webadmin.MessageRef{}, mailError(err)
+	}
+	src, err := w.store.Mailbox(ctx, ref.User, ref.Folder)
+	if err != nil {
+		return webadmin.MessageRef{}, mailError(err)
+	}
+	f, err := src.Open(ref.UID)
+	if err != nil {
+		return webadmin.MessageRef{}, mailError(err)
+	}
+	date, _ := m.InternalDate()
+	uid, err := dst.Append(ctx, f, m.Flags, date)
+	f.Close()
+	if err != nil {
+		return webadmin.MessageRef{}, mailError(err)
+	}
+	if err := src.Delete(ctx, ref.UID); err != nil {
+		return webadmin.MessageRef{}, mailError(err)
+	}
+	moved := webadmin.MessageRef{User: ref.User, Folder: dst.Name(), UID: uid}
+	w.d.events.mailChanged("admin", ref)
+	w.d.events.mailChanged("admin", moved)
+	return moved, nil
+}
+
+func imapFlags(f mailstore.Flags) []string {
+	if out := fromLetters(f); out != nil {
+		return out
+	}
+	return []string{}
+}
+
+// letters checks that every name is an IMAP system flag and maps them
+// to Maildir letters.
+func letters(names []string) (mailstore.Flags, error) {
+	for _, n := range names {
+		if !slices.ContainsFunc(flagLetters, func(f struct {
+			flag   string
+			letter byte
+		}) bool {
+			return strings.EqualFold(f.flag, n)
+		}) {
+			return "", fmt.Errorf("%w: unknown flag %q (want \\Seen, \\Answered, \\Flagged, \\Draft or \\Deleted)", webadmin.ErrBadRequest, n)
+		}
+	}
+	return toLetters(names), nil
+}
+
+func (w *webMail) SetFlags(ctx context.Context, ref webadmin.MessageRef, add, remove []string) ([]string, error) {
+	a, err := letters(add)
+	if err != nil {
+		return nil, err
+	}
+	r, err := letters(remove)
+	if err != nil {
+		return nil, err
+	}
+	m, _, err := w.find(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	mb, err := w.store.Mailbox(ctx, ref.User, ref.Folder)
+	if err != nil {
+		return nil, mailError(err)
+	}
+	flags := m.Flags
+	if a != "" {
+		if flags, err = mb.AddFlags(ctx, ref.UID, a); err != nil {
+			return nil, mailError(err)
+		}
+	}
+	if r != "" {
+		if flags, err = mb.RemoveFlags(ctx, ref.UID, r); err != nil {
+			return nil, mailError(err)
+		}
+	}
+	w.d.events.mailChanged("admin", ref)
+	return imapFlags(flags), nil
+}
+
+// Release sends the message again to each address, as the SMTP service
+// does: local addresses are delivered, others go through the queue.
+func (w *webMail) Release(ctx context.Context, ref webadmin.MessageRef, to []string) error {
+	if len(to) == 0 {
+		return fmt.Errorf("%w: no address to release to", webadmin.ErrBadRequest)
+	}
+	for _, a := range to {
+		if _, err := mail.ParseAddress(a); err != nil || strings.ContainsAny(a, "\r\n") {
+			return fmt.Errorf("%w: bad address %q", webadmin.ErrBadRequest, a)
+		}
+	}
+	send, ok := newsMail.Load(w.d)
+	if !ok {
+		return fmt.Errorf("%w: the SMTP service is not running", webadmin.ErrConflict)
+	}
+	rc, _, err := w.Open(ctx, ref)
+	if err != nil {
+		return err
+	}
+	msg, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		return err
+	}
+	msg = bytes.ReplaceAll(msg, []byte("\r\n"), []byte("\n"))
+	msg = bytes.ReplaceAll(msg, []byte("\n"), []byte("\r\n"))
+	for _, a := range to {
+		addr, _ := mail.ParseAddress(a)
+		if err := send.(newsMailer)(ctx, "", addr.Address, msg); err != nil {
+			return fmt.Errorf("releasing to %s: %w", addr.Address, err)
+		}
+	}
+	w.d.log.Info("message released by an operator", "user", ref.User, "folder", ref.Folder, "uid", ref.UID, "to", strings.Join(to, ","))
+	return nil
+}
+
+// mailError gives the store's errors the API's names.
+func mailError(err error) error {
+	switch {
+	case errors.Is(err, mailstore.ErrNoSuchFolder), errors.Is(err, mailstore.ErrNoSuchMessage):
+		return fmt.Errorf("%w: %w", webadmin.ErrNotFound, err)
+	case errors.Is(err, mailstore.ErrBadName):
+		return fmt.Errorf("%w: %w", webadmin.ErrBadRequest, err)
+	case errors.Is(err, mailstore.ErrQuotaExceeded):
+		return fmt.Errorf("%w: %w", webadmin.ErrTooLarge, err)
+	}
+	return err
+}
+
+// close stops watching the folders.
+func (w *webMail) close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for k, v := range w.folders {
+		v.stop()
+		delete(w.folders, k)
+	}
+}

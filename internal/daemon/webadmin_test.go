@@ -1,0 +1,147 @@
+package daemon
+
+import (
+	"context"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/plumbnet/plumb/internal/testkit"
+	"github.com/plumbnet/plumb/internal/webadmin"
+)
+
+// nextEvent waits for the next event of kind.
+func nextEvent(t *testing.T, ch <-chan webadmin.Event, kind string) webadmin.Event {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case ev := <-ch:
+			if ev.Kind == kind {
+				return ev
+			}
+		case <-timeout:
+			t.Fatalf("no %s event", kind)
+		}
+	}
+}
+
+func TestEventHubDropsForSlowSubscriber(t *testing.T) {
+	h := newEventHub()
+	slow, stopSlow := h.Subscribe()
+	defer stopSlow()
+	fast, stopFast := h.Subscribe()
+	for i := range eventBuffer + 10 {
+		h.posted("nntp", "g", int64(i))
+		if ev := <-fast; ev.Number != int64(i) || ev.Time.IsZero() {
+			t.Fatalf("fast subscriber got %+v, want number %d with a time", ev, i)
+		}
+	}
+	if n := h.dropped.Load(); n != 10 {
+		t.Errorf("dropped = %d, want 10 (the slow subscriber's overflow)", n)
+	}
+	if len(slow) != eventBuffer {
+		t.Errorf("slow subscriber holds %d, want %d", len(slow), eventBuffer)
+	}
+	stopFast()
+	stopFast() // twice is harmless
+	h.posted("nntp", "g", 1)
+	if len(fast) != 0 {
+		t.Error("a stopped subscription still receives")
+	}
+}
+
+func TestWebAdminMailAdapter(t *testing.T) {
+	d, addrs := startSMTPDaemon(t, nil)
+	events, stop := d.Events().Subscribe()
+	defer stop()
+	cfg, closeWeb := d.webAdminConfig()
+	defer closeWeb()
+	mail := cfg.Mail
+	ctx := context.Background()
+
+	c := dialSMTP(t, addrs["smtp"])
+	for i, subj := range []string{"first", "password reset", "third"} {
+		msg := "From: Shop <shop@far.test>\r\nTo: alice@mx.test\r\nX-Test: n" + string(rune('0'+i)) + "\r\nSubject: " + subj + "\r\n\r\nyour code is 12" + string(rune('0'+i)) + "\r\n"
+		if err := c.SendMail("shop@far.test", []string{"alice@mx.test"}, strings.NewReader(msg), nil); err != nil {
+			t.Fatal(err)
+		}
+		ev := nextEvent(t, events, "delivery")
+		if ev.Message == nil || ev.Message.User != "alice" || ev.Message.Folder != "INBOX" || ev.Message.UID == 0 {
+			t.Fatalf("delivery event %+v, want alice's INBOX and a UID", ev)
+		}
+	}
+	list, total, err := mail.List(ctx, "alice", "INBOX", webadmin.Query{}, 0, 2)
+	if err != nil || total != 3 || len(list) != 2 || list[0].Subject != "third" || list[1].Subject != "password reset" {
+		t.Fatalf("List = %+v, %d, %v; want the 2 newest of 3", list, total, err)
+	}
+	if list[0].From != `"Shop" <shop@far.test>` && !strings.Contains(list[0].From, "shop@far.test") {
+		t.Errorf("From = %q", list[0].From)
+	}
+	for _, q := range []webadmin.Query{{Text: "CODE IS 121"}, {Subject: "reset"}, {Header: map[string]string{"x-test": "N1"}}, {From: "shop@", Unseen: true}} {
+		got, n, err := mail.List(ctx, "alice", "inbox", q, 0, 10)
+		if err != nil || (q.From == "" && (n != 1 || got[0].Subject != "password reset")) || (q.From != "" && n != 3) {
+			t.Errorf("List(%+v) = %+v, %d, %v", q, got, n, err)
+		}
+	}
+	ref := list[1].MessageRef
+	flags, err := mail.SetFlags(ctx, ref, []string{`\Seen`}, nil)
+	if err != nil || len(flags) != 1 || flags[0] != `\Seen` {
+		t.Fatalf("SetFlags = %v, %v", flags, err)
+	}
+	nextEvent(t, events, "mail-change")
+	if _, n, _ := mail.List(ctx, "alice", "INBOX", webadmin.Query{Unseen: true}, 0, 10); n != 2 {
+		t.Errorf("unseen after marking one = %d, want 2", n)
+	}
+	if _, err := mail.SetFlags(ctx, ref, []string{`\Bogus`}, nil); err == nil {
+		t.Error("SetFlags with an unknown flag succeeded")
+	}
+	rc, sum, err := mail.Open(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(rc)
+	rc.Close()
+	if !strings.Contains(string(raw), "your code is 121") || sum.Subject != "password reset" {
+		t.Errorf("Open = %q, %+v", raw, sum)
+	}
+	ms, _ := d.MailStore()
+	if err := ms.CreateFolder("alice", "Archive"); err != nil {
+		t.Fatal(err)
+	}
+	moved, err := mail.Move(ctx, ref, "Archive")
+	if err != nil || moved.Folder != "Archive" {
+		t.Fatalf("Move = %+v, %v", moved, err)
+	}
+	if _, n, _ := mail.List(ctx, "alice", "INBOX", webadmin.Query{}, 0, 10); n != 2 {
+		t.Errorf("INBOX after the move holds %d, want 2", n)
+	}
+	if got, n, _ := mail.List(ctx, "alice", "Archive", webadmin.Query{}, 0, 10); n != 1 || got[0].Subject != "password reset" || len(got[0].Flags) != 1 {
+		t.Errorf("Archive = %+v, want the moved message, still \\Seen", got)
+	}
+	if err := mail.Delete(ctx, moved); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := mail.Open(ctx, moved); err == nil {
+		t.Error("a deleted message still opens")
+	}
+	if err := mail.Release(ctx, list[0].MessageRef, []string{"bob@mx.test"}); err != nil {
+		t.Fatalf("Release = %v", err)
+	}
+	ev := nextEvent(t, events, "delivery")
+	if ev.Message.User != "bob" {
+		t.Errorf("release delivered to %+v, want bob", ev.Message)
+	}
+	testkit.Eventually(t, 5*time.Second, "the released message in bob's inbox", func() bool {
+		got, n, _ := mail.List(ctx, "bob", "INBOX", webadmin.Query{}, 0, 1)
+		return n == 1 && got[0].Subject == "third"
+	})
+	if _, err := d.Accounts().Authenticate(ctx, "alice", "wrong-password", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 9)}); err == nil {
+		t.Fatal("a wrong password authenticated")
+	}
+	if ev := nextEvent(t, events, "login-failure"); ev.User != "alice" || !strings.HasPrefix(ev.Remote, "127.0.0.9") {
+		t.Errorf("login-failure event %+v", ev)
+	}
+}
