@@ -54,7 +54,7 @@ func (d *Daemon) startAdmin() (*adminServer, error) {
 		srv:   &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second},
 		addr:  ln.Addr(),
 		web:   web,
-		close: closeWeb,
+		close: func() { web.Close(); closeWeb() },
 	}
 	go a.srv.Serve(ln)
 	return a, nil

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/plumbnet/plumb/internal/webadmin"
 )
@@ -18,4 +19,18 @@ func (a adminTokens) Token(ctx context.Context, token string) (string, bool) {
 		return "", false
 	}
 	return user, true
+}
+
+// check refuses operators that are not account names and webhooks
+// that cannot be POSTed to.
+func (c AdminConfig) check() error {
+	if err := checkOperators("admin.operators", c.Operators); err != nil {
+		return err
+	}
+	for i, h := range c.Webhooks {
+		if err := webadmin.CheckWebhook(webadmin.Webhook{URL: h.URL, Events: h.Events}); err != nil {
+			return fmt.Errorf("admin.webhook[%d]: %w", i, err)
+		}
+	}
+	return nil
 }

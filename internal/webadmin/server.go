@@ -3,6 +3,7 @@ package webadmin
 import (
 	"log/slog"
 	"net/http"
+	"time"
 )
 
 // Config is what a Server reads and changes. A nil backend leaves its
@@ -20,6 +21,9 @@ type Config struct {
 	// Webhooks are the configured webhooks; more are added at runtime
 	// through the API.
 	Webhooks []Webhook
+	// WebhookRetry is the wait before a failed webhook POST is tried
+	// again, doubling each time; 0 means 1s.
+	WebhookRetry time.Duration
 }
 
 // Server is the console and the API as one http.Handler.
@@ -27,6 +31,10 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	handler http.Handler
+
+	routes  []string  // the API's mux patterns, for the OpenAPI test
+	openapi []byte    // the assembled OpenAPI document
+	hooks   *webhooks // nil until the API is mounted
 }
 
 // New returns a Server over cfg's backends.
