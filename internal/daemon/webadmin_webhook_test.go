@@ -74,7 +74,9 @@ func TestWebhooksSignRetryAndCoverEveryKind(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := map[string]func(webadmin.Event) bool{
-		"delivery": func(ev webadmin.Event) bool { return ev.Message != nil && ev.Message.User == "alice" && ev.Service == "smtp" },
+		"delivery": func(ev webadmin.Event) bool {
+			return ev.Message != nil && ev.Message.User == "alice" && ev.Service == "smtp"
+		},
 	}
 	expect := func() {
 		t.Helper()
