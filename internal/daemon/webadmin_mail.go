@@ -7,21 +7,12 @@ import (
 	"fmt"
 	"io"
 	"net/mail"
-	"os"
 	"slices"
 	"strings"
 	"sync"
 
 	"github.com/plumbnet/plumb/internal/mailstore"
 	"github.com/plumbnet/plumb/internal/webadmin"
-)
-
-// Limits of the web console's summary cache: what it keeps of each
-// message for lists and searches, so that neither reads a message file.
-const (
-	summaryReadBytes = 256 << 10 // of a message read to summarize it
-	summaryTextBytes = 512       // of the plain text kept for Query.Text
-	summaryHeadBytes = 1024      // of the other header fields kept for Query.Header
 )
 
 // webMail is the mail store as a webadmin.MailBackend. Each folder the
@@ -46,13 +37,11 @@ type folderView struct {
 	stop    func()
 	msgs    []mailstore.Message // UID order
 	byKey   map[string]*summary
-}
 
-// summary is what a list shows and a search looks at of one message.
-type summary struct {
-	sum     webadmin.Summary // without the ref and flags, which change
-	search  string           // lowercased From, To, Cc, Subject and text prefix
-	headers string           // lowercased "name: value\n" of the other fields, bounded
+	path    string       // the summary file (webadmin_summary.go)
+	loaded  bool         // its summaries are in byKey
+	lines   int          // in the file, live or not
+	pending bytes.Buffer // summaries made since the last flush
 }
 
 func newWebMail(d *Daemon, store *mailstore.Store) *webMail {
@@ -122,7 +111,7 @@ func (w *webMail) view(user, folder string) (*folderView, error) {
 	if err != nil {
 		return nil, mailError(err)
 	}
-	v := &folderView{changed: ch, stop: stop, byKey: map[string]*summary{}}
+	v := &folderView{changed: ch, stop: stop, byKey: map[string]*summary{}, path: summaryPath(w.d.DataDir(), user, folder)}
 	w.folders[k] = v
 	return v, nil
 }
@@ -149,6 +138,7 @@ func (v *folderView) list(ctx context.Context, store *mailstore.Store, user, fol
 	if v.msgs != nil {
 		return v.msgs, nil
 	}
+	v.load()
 	mb, err := store.Mailbox(ctx, user, folder)
 	if err != nil {
 		return nil, mailError(err)
@@ -173,112 +163,6 @@ func (v *folderView) list(ctx context.Context, store *mailstore.Store, user, fol
 	return msgs, nil
 }
 
-// summarize returns m's summary, reading the message the first time.
-func (v *folderView) summarize(m mailstore.Message) *summary {
-	if s, ok := v.byKey[m.Key]; ok {
-		return s
-	}
-	s := readSummary(m)
-	v.byKey[m.Key] = s
-	return s
-}
-
-func readSummary(m mailstore.Message) *summary {
-	s := &summary{sum: webadmin.Summary{Size: m.Size, To: []string{}}}
-	if t, err := m.InternalDate(); err == nil {
-		s.sum.Received = t
-	}
-	s.sum.Date = s.sum.Received
-	f, err := os.Open(m.Path)
-	if err != nil {
-		return s
-	}
-	defer f.Close()
-	v, err := webadmin.ParseView(io.LimitReader(f, summaryReadBytes))
-	if err != nil {
-		return s
-	}
-	var search, heads strings.Builder
-	for _, h := range v.Headers {
-		switch strings.ToLower(h.Name) {
-		case "from":
-			s.sum.From = h.Value
-		case "to":
-			s.sum.To = splitAddrs(h.Value)
-		case "cc":
-			s.sum.Cc = splitAddrs(h.Value)
-		case "subject":
-			s.sum.Subject = h.Value
-		case "message-id":
-			s.sum.MessageID = strings.Trim(h.Value, "<> ")
-		case "date":
-			if t, err := mail.ParseDate(h.Value); err == nil {
-				s.sum.Date = t
-			}
-		case "received", "dkim-signature", "arc-seal", "arc-message-signature", "arc-authentication-results":
-			continue // long, and not what a test looks for
-		}
-		if heads.Len() < summaryHeadBytes {
-			fmt.Fprintf(&heads, "%s: %s\n", strings.ToLower(h.Name), strings.ToLower(h.Value))
-		}
-	}
-	fmt.Fprintf(&search, "%s\n%s\n%s\n%s\n", s.sum.From, strings.Join(s.sum.To, ", "), strings.Join(s.sum.Cc, ", "), s.sum.Subject)
-	text := v.Text
-	if len(text) > summaryTextBytes {
-		text = text[:summaryTextBytes]
-	}
-	search.WriteString(text)
-	s.search = strings.ToLower(search.String())
-	s.headers = heads.String()
-	return s
-}
-
-// splitAddrs splits an address list header into its addresses as
-// written; an unparsable one is kept whole.
-func splitAddrs(v string) []string {
-	as, err := mail.ParseAddressList(v)
-	if err != nil {
-		return []string{v}
-	}
-	out := make([]string, len(as))
-	for i, a := range as {
-		out[i] = a.String()
-	}
-	return out
-}
-
-// matches reports whether the message fits q.
-func (s *summary) matches(m mailstore.Message, q webadmin.Query) bool {
-	has := func(hay, needle string) bool { return strings.Contains(strings.ToLower(hay), strings.ToLower(needle)) }
-	switch {
-	case q.Unseen && m.Flags.Has(mailstore.FlagSeen),
-		!q.Since.IsZero() && s.sum.Received.Before(q.Since),
-		q.Text != "" && !strings.Contains(s.search, strings.ToLower(q.Text)),
-		q.From != "" && !has(s.sum.From, q.From),
-		q.To != "" && !has(strings.Join(s.sum.To, ", ")+", "+strings.Join(s.sum.Cc, ", "), q.To),
-		q.Subject != "" && !has(s.sum.Subject, q.Subject):
-		return false
-	}
-	for name, val := range q.Header {
-		if !headerMatch(s.headers, strings.ToLower(name), strings.ToLower(val)) {
-			return false
-		}
-	}
-	return true
-}
-
-// headerMatch reports whether a "name: value" line of heads has name
-// and a value holding val.
-func headerMatch(heads, name, val string) bool {
-	for line := range strings.SplitSeq(heads, "\n") {
-		n, v, ok := strings.Cut(line, ": ")
-		if ok && n == name && strings.Contains(v, val) {
-			return true
-		}
-	}
-	return false
-}
-
 func (w *webMail) List(ctx context.Context, user, folder string, q webadmin.Query, offset, limit int) ([]webadmin.Summary, int, error) {
 	if err := w.checkUser(user); err != nil {
 		return nil, 0, err
@@ -293,7 +177,12 @@ func (w *webMail) List(ctx context.Context, user, folder string, q webadmin.Quer
 	if err != nil {
 		return nil, 0, err
 	}
+	defer v.flush()
 	all := q.Text == "" && q.From == "" && q.To == "" && q.Subject == "" && len(q.Header) == 0 && !q.Unseen && q.Since.IsZero()
+	if !all {
+		v.fill(msgs)
+		q = lowerQuery(q)
+	}
 	out := []webadmin.Summary{}
 	total := 0
 	for i := len(msgs) - 1; i >= 0; i-- { // newest first
@@ -321,7 +210,7 @@ func (w *webMail) List(ctx context.Context, user, folder string, q webadmin.Quer
 }
 
 func summaryOf(user string, s *summary, m mailstore.Message, folder string) webadmin.Summary {
-	out := s.sum
+	out := s.Sum
 	if strings.EqualFold(folder, mailstore.Inbox) || folder == "" {
 		folder = mailstore.Inbox
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -143,5 +144,39 @@ func TestWebAdminMailAdapter(t *testing.T) {
 	}
 	if ev := nextEvent(t, events, "login-failure"); ev.User != "alice" || !strings.HasPrefix(ev.Remote, "127.0.0.9") {
 		t.Errorf("login-failure event %+v", ev)
+	}
+}
+
+// TestWebAdminSummariesPersist: a search's summaries are kept in the
+// summary file and a new adapter (a restarted daemon) takes them from
+// there rather than reading the messages again.
+func TestWebAdminSummariesPersist(t *testing.T) {
+	d, _ := startSMTPDaemon(t, nil)
+	ms, _ := d.MailStore()
+	ctx := context.Background()
+	for _, subj := range []string{"alpha", "beta"} {
+		if _, err := ms.Deliver(ctx, "alice", "", strings.NewReader("Subject: "+subj+"\r\n\r\nbody\r\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w := newWebMail(d, ms)
+	if got, n, err := w.List(ctx, "alice", "INBOX", webadmin.Query{Subject: "beta"}, 0, 10); err != nil || n != 1 || got[0].Subject != "beta" {
+		t.Fatalf("List = %+v, %d, %v", got, n, err)
+	}
+	w.close()
+	// Rewrite the files in place: a Maildir file never changes, so the
+	// cache is believed over them.
+	mb, _ := ms.Mailbox(ctx, "alice", "INBOX")
+	msgs, _ := mb.Messages(ctx)
+	for _, m := range msgs {
+		if err := os.WriteFile(m.Path, []byte("Subject: changed\r\n\r\nx\r\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w = newWebMail(d, ms)
+	defer w.close()
+	got, n, err := w.List(ctx, "alice", "INBOX", webadmin.Query{Text: "alpha"}, 0, 10)
+	if err != nil || n != 1 || got[0].Subject != "alpha" {
+		t.Errorf("after a restart List = %+v, %d, %v; want alpha from the summary file", got, n, err)
 	}
 }
