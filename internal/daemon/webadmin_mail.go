@@ -150,13 +150,15 @@ func (v *folderView) list(ctx context.Context, store *mailstore.Store, user, fol
 	if msgs == nil {
 		msgs = []mailstore.Message{}
 	}
-	live := make(map[string]bool, len(msgs))
-	for _, m := range msgs {
-		live[m.Key] = true
-	}
-	for k := range v.byKey {
-		if !live[k] {
-			delete(v.byKey, k)
+	if len(v.byKey) > len(msgs)+1024 { // a summary of a gone message is never wrong, only kept
+		live := make(map[string]bool, len(msgs))
+		for _, m := range msgs {
+			live[m.Key] = true
+		}
+		for k := range v.byKey {
+			if !live[k] {
+				delete(v.byKey, k)
+			}
 		}
 	}
 	v.msgs = msgs

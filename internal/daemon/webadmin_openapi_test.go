@@ -195,8 +195,12 @@ func TestOpenAPIDocumentsTheAPI(t *testing.T) {
 		}
 		delete(documented, key)
 	}
-	for k := range documented {
-		t.Errorf("the OpenAPI document has %s, which the API does not serve", k)
+	for k := range documented { // not in Routes: an error for this test's own operations
+		method, p, _ := strings.Cut(k, " ")
+		op := paths[p].(map[string]any)[strings.ToLower(method)].(map[string]any)
+		if tags, _ := op["tags"].([]any); len(tags) > 0 && slices.Contains(ownTags, tags[0]) {
+			t.Errorf("the OpenAPI document has %s, which the API does not serve", k)
+		}
 	}
 
 	keep, moved := msgs.Messages[1].UID, msgs.Messages[0].UID
@@ -240,6 +244,10 @@ func TestOpenAPIDocumentsTheAPI(t *testing.T) {
 	for _, key := range keys {
 		method, p, _ := strings.Cut(key, " ")
 		op := paths[p].(map[string]any)[strings.ToLower(method)].(map[string]any)
+		if tags, _ := op["tags"].([]any); len(tags) == 0 || !slices.Contains(ownTags, tags[0]) {
+			checkServed(t, admin, key) // another part's (chaos): its own tests call it
+			continue
+		}
 		url := p
 		for name, v := range values {
 			if name == "uid" && strings.HasSuffix(p, "/move") {
@@ -263,6 +271,32 @@ func TestOpenAPIDocumentsTheAPI(t *testing.T) {
 			ct = "application/json"
 		}
 		checkAnswer(t, doc, key, op, method, url, ct, bodies[key])
+	}
+}
+
+// ownTags are the tags of the operations this test calls.
+var ownTags = []any{"mail", "events", "files", "news", "ops", "webhooks"}
+
+// checkServed reports a documented operation that the mux does not
+// serve (the API's catch-all 404, or 405 for the method).
+func checkServed(t *testing.T, admin, key string) {
+	t.Helper()
+	method, p, _ := strings.Cut(key, " ")
+	for strings.Contains(p, "{") {
+		i, j := strings.Index(p, "{"), strings.Index(p, "}")
+		p = p[:i] + "x" + p[j+1:]
+	}
+	req, _ := http.NewRequest(method, admin+p, strings.NewReader("{}"))
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Errorf("%s: %v", key, err)
+		return
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusMethodNotAllowed || strings.Contains(string(b), "no such API route") {
+		t.Errorf("%s is documented but not served: %s %s", key, resp.Status, b)
 	}
 }
 

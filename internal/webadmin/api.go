@@ -25,14 +25,7 @@ const (
 func (s *Server) apiRoutes(mux *http.ServeMux) {
 	s.hooks = newWebhooks(s.cfg.Events, s.cfg.Webhooks, s.cfg.WebhookRetry, s.log)
 	s.openapi = openAPIDocument(s.log)
-	h := func(pattern string, f func(w http.ResponseWriter, r *http.Request) error) {
-		s.routes = append(s.routes, pattern)
-		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
-			if err := f(w, r); err != nil {
-				s.fail(w, r, err)
-			}
-		})
-	}
+	h := func(pattern string, f func(w http.ResponseWriter, r *http.Request) error) { s.route(mux, pattern, f) }
 	h("GET /api/openapi.json", s.getOpenAPI)
 
 	h("GET /api/accounts", s.getAccounts)
@@ -71,6 +64,19 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API route: "+r.Method+" "+r.URL.Path+" (see /api/openapi.json)")
+	})
+}
+
+// route mounts an API handler: its error is answered as JSON with the
+// status its kind chooses (see fail), and the pattern is listed in
+// Routes, which the OpenAPI test checks against the document. Every
+// part of the API (chaos.go too) mounts its routes with it.
+func (s *Server) route(mux *http.ServeMux, pattern string, f func(w http.ResponseWriter, r *http.Request) error) {
+	s.routes = append(s.routes, pattern)
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if err := f(w, r); err != nil {
+			s.fail(w, r, err)
+		}
 	})
 }
 
