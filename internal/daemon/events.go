@@ -96,6 +96,18 @@ func (h *eventHub) mailChanged(service string, m webadmin.MessageRef) {
 	h.publish(webadmin.Event{Kind: "mail-change", Service: service, Message: &m})
 }
 
+// mailChangedUIDs publishes a change to each of uids in user's folder.
+func (h *eventHub) mailChangedUIDs(service, user, folder string, uids ...uint32) {
+	for _, uid := range uids {
+		h.mailChanged(service, webadmin.MessageRef{User: user, Folder: folder, UID: uid})
+	}
+}
+
+// changed publishes a change an IMAP client made to messages of m.
+func (m *imapMailbox) changed(uids ...uint32) {
+	m.s.b.events.mailChangedUIDs("imap", m.s.user, m.mb.Name(), uids...)
+}
+
 // uploaded publishes a file stored at path, from the file tree's root.
 func (h *eventHub) uploaded(service, path string) {
 	h.publish(webadmin.Event{Kind: "upload", Service: service, Path: path})

@@ -5,10 +5,13 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/plumbnet/plumb/imap"
+	"github.com/plumbnet/plumb/internal/accounts"
 	"github.com/plumbnet/plumb/internal/testkit"
 	"github.com/plumbnet/plumb/internal/webadmin"
 )
@@ -178,5 +181,47 @@ func TestWebAdminSummariesPersist(t *testing.T) {
 	got, n, err := w.List(ctx, "alice", "INBOX", webadmin.Query{Text: "alpha"}, 0, 10)
 	if err != nil || n != 1 || got[0].Subject != "alpha" {
 		t.Errorf("after a restart List = %+v, %d, %v; want alpha from the summary file", got, n, err)
+	}
+}
+
+// TestIMAPChangesPublished: an IMAP client's APPEND and STORE are
+// mail-change events, so the console's open list follows them.
+func TestIMAPChangesPublished(t *testing.T) {
+	cfg := testConfig(t)
+	i := imapSection.of(cfg)
+	i.Enabled, i.Addr = true, "127.0.0.1:0"
+	db, err := accounts.OpenWith(filepath.Join(cfg.Data, accounts.FileName), accounts.Options{Cost: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Add("alice", "alice-pw-123")
+	d := startTest(t, cfg)
+	t.Cleanup(func() { d.Close() })
+	events, stop := d.Events().Subscribe()
+	defer stop()
+	ctx := context.Background()
+	c, err := imap.Dial(ctx, addrOf(t, d, "imap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(ctx, "alice", "alice-pw-123"); err != nil {
+		t.Fatal(err)
+	}
+	_, uid, err := c.Append(ctx, "INBOX", nil, time.Now(), []byte("Subject: x\r\n\r\ny\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev := nextEvent(t, events, "mail-change"); ev.Message == nil || *ev.Message != (webadmin.MessageRef{User: "alice", Folder: "INBOX", UID: uid}) || ev.Service != "imap" {
+		t.Errorf("APPEND's event %+v", ev)
+	}
+	if _, err := c.Select(ctx, "INBOX", false); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Store(ctx, true, imap.SeqSetOf(uid), "+FLAGS", []string{`\Seen`}); err != nil {
+		t.Fatal(err)
+	}
+	if ev := nextEvent(t, events, "mail-change"); ev.Message == nil || ev.Message.UID != uid {
+		t.Errorf("STORE's event %+v", ev)
 	}
 }
