@@ -12,11 +12,24 @@ import (
 	"time"
 )
 
-// Limits of /api/wait.
+// Limits of /api/wait, and of the long requests (waits and event
+// streams) open at once; one more is refused with 503 and logged.
 const (
 	defaultWait = 30 * time.Second
 	maxWait     = 5 * time.Minute
 )
+
+var maxLong int64 = 4096 // a variable for the test
+
+// long takes a place for a long request, or refuses it.
+func (s *Server) long(r *http.Request) (release func(), err error) {
+	if s.longCount.Add(1) > maxLong {
+		s.longCount.Add(-1)
+		s.log.Warn("webadmin: too many waits and event streams open; refusing one", "remote", r.RemoteAddr, "limit", maxLong)
+		return nil, errorf(http.StatusServiceUnavailable, "too many waits and event streams open (%d); try again later", maxLong)
+	}
+	return func() { s.longCount.Add(-1) }, nil
+}
 
 func (s *Server) mail() (MailBackend, error) {
 	if s.cfg.Mail == nil {
@@ -404,6 +417,11 @@ func (s *Server) wait(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	release, err := s.long(r)
+	if err != nil {
+		return err
+	}
+	defer release()
 	if q.Since.IsZero() {
 		q.Since = start
 	}
@@ -474,6 +492,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 		}
 	}
 	user := r.URL.Query().Get("user")
+	release, err := s.long(r)
+	if err != nil {
+		return err
+	}
+	defer release()
 	s.streamEvents(w, r, func(ev Event) bool { return eventWanted(ev, kinds, user) }, nil)
 	return nil
 }

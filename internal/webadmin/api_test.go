@@ -312,3 +312,34 @@ func TestOpenAPIFragmentsMerge(t *testing.T) {
 	json.Unmarshal(s.OpenAPI(), &all)
 	refs(all)
 }
+
+func TestLongRequestsBounded(t *testing.T) {
+	defer func(n int64) { maxLong = n }(maxLong)
+	maxLong = 1
+	s := New(Config{Events: &hub{}, Mail: &memMail{}})
+	defer s.Close()
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	first, err := http.Get(srv.URL + "/api/events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := http.Get(srv.URL + "/api/wait?timeout=1s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second.Body.Close()
+	if second.StatusCode != http.StatusServiceUnavailable {
+		t.Errorf("a second long request = %d, want 503", second.StatusCode)
+	}
+	first.Body.Close()
+	testkit.Eventually(t, 5*time.Second, "the stream's place given back", func() bool { return s.longCount.Load() == 0 })
+	third, err := http.Get(srv.URL + "/api/wait?timeout=10ms")
+	if err != nil {
+		t.Fatal(err)
+	}
+	third.Body.Close()
+	if third.StatusCode != http.StatusRequestTimeout {
+		t.Errorf("after the stream closed, a wait = %d, want 408", third.StatusCode)
+	}
+}

@@ -3,6 +3,7 @@ package webadmin
 import (
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 )
 
@@ -35,6 +36,8 @@ type Server struct {
 	routes  []string  // the API's mux patterns, for the OpenAPI test
 	openapi []byte    // the assembled OpenAPI document
 	hooks   *webhooks // nil until the API is mounted
+
+	longCount atomic.Int64 // waits and event streams open
 }
 
 // New returns a Server over cfg's backends.
