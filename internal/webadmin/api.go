@@ -193,3 +193,4 @@ func (s *Server) getOpenAPI(w http.ResponseWriter, r *http.Request) error {
 	w.Write(s.openapi)
 	return nil
 }
+

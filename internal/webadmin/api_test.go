@@ -172,6 +172,7 @@ func TestErrorsAreJSON(t *testing.T) {
 		want           int
 	}{
 		{"GET", "/api/nothing", nil, 404},
+		{"PATCH", "/api/accounts", nil, 404}, // the catch-all answers other methods too, in JSON
 		{"GET", "/api/messages/alice/INBOX/9", nil, 404},
 		{"GET", "/api/messages/alice/INBOX/x", nil, 400},
 		{"GET", "/api/messages?limit=-1", nil, 400},
