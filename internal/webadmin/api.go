@@ -193,4 +193,3 @@ func (s *Server) getOpenAPI(w http.ResponseWriter, r *http.Request) error {
 	w.Write(s.openapi)
 	return nil
 }
-
