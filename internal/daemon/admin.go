@@ -15,6 +15,7 @@ type adminServer struct {
 	srv   *http.Server
 	addr  net.Addr
 	web   *webadmin.Server
+	tls   bool
 	close func() // the web console's backends
 }
 
@@ -51,9 +52,10 @@ func (d *Daemon) startAdmin() (*adminServer, error) {
 	})
 	mux.Handle("/", web)
 	a := &adminServer{
-		srv:   &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second},
+		srv:   &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute},
 		addr:  ln.Addr(),
 		web:   web,
+		tls:   tlsOn,
 		close: func() { web.Close(); closeWeb() },
 	}
 	go a.srv.Serve(ln)

@@ -106,7 +106,11 @@ func (d *Daemon) Bound() []Bound {
 		b = append(b, Bound{r.Name, n, r.bound.String()})
 	}
 	if d.admin != nil {
-		b = append(b, Bound{"admin", "http", d.admin.addr.String()})
+		n := "http"
+		if d.admin.tls {
+			n = "https"
+		}
+		b = append(b, Bound{"admin", n, d.admin.addr.String()})
 	}
 	return b
 }
