@@ -27,7 +27,7 @@ func (d *Daemon) startAdmin() (*adminServer, error) {
 	if err != nil {
 		return nil, err
 	}
-	tlsOn := !isLoopbackAddr(ln.Addr())
+	tlsOn := adminTLS(ln.Addr())
 	if tlsOn {
 		ln = tls.NewListener(ln, d.tlsCfg)
 	}
@@ -85,6 +85,10 @@ func (d *Daemon) status() status {
 	}
 	return st
 }
+
+// adminTLS decides whether the admin listener serves TLS: off loopback.
+// A test makes it serve TLS on loopback.
+var adminTLS = func(a net.Addr) bool { return !isLoopbackAddr(a) }
 
 // isLoopbackAddr reports whether a listener's address is on loopback.
 func isLoopbackAddr(a net.Addr) bool {

@@ -2,8 +2,11 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -223,5 +226,38 @@ func TestIMAPChangesPublished(t *testing.T) {
 	}
 	if ev := nextEvent(t, events, "mail-change"); ev.Message == nil || ev.Message.UID != uid {
 		t.Errorf("STORE's event %+v", ev)
+	}
+}
+
+// TestAdminServesTLSOffLoopback: the admin listener that serves TLS
+// (as it does off loopback) answers HTTPS with the daemon's certificate
+// and not plain HTTP.
+func TestAdminServesTLSOffLoopback(t *testing.T) {
+	defer func(f func(net.Addr) bool) { adminTLS = f }(adminTLS)
+	adminTLS = func(net.Addr) bool { return true }
+	d := startTest(t, testConfig(t))
+	defer d.Close()
+	addr := addrOf(t, d, "admin")
+	pool := x509.NewCertPool()
+	pem, err := os.ReadFile(filepath.Join(d.DataDir(), "tls", "cert.pem"))
+	if err != nil || !pool.AppendCertsFromPEM(pem) {
+		t.Fatalf("the daemon's certificate: %v", err)
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := client.Get("https://" + addr + "/api/services")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("GET over HTTPS from loopback = %s", resp.Status)
+	}
+	if resp, err := http.Get("http://" + addr + "/api/services"); err == nil && resp.StatusCode == 200 {
+		t.Error("plain HTTP was answered on a TLS admin listener")
+	}
+	for _, b := range d.Bound() {
+		if b.Name == "admin" && b.Net != "https" {
+			t.Errorf("the table shows the admin listener as %q, want https", b.Net)
+		}
 	}
 }
