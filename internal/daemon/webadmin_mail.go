@@ -56,15 +56,29 @@ func (w *webMail) Accounts(ctx context.Context) ([]string, error) {
 	return names, nil
 }
 
-func (w *webMail) checkUser(user string) error {
-	if _, ok := w.d.Accounts().Lookup(user); !ok {
-		return fmt.Errorf("%w: no such account %q", webadmin.ErrNotFound, user)
+// account returns the account's name as the store has it (names
+// match in any case).
+func (w *webMail) account(user string) (string, error) {
+	u, ok := w.d.Accounts().Lookup(user)
+	if !ok {
+		return "", fmt.Errorf("%w: no such account %q", webadmin.ErrNotFound, user)
 	}
-	return nil
+	return u.Name, nil
+}
+
+// canonical returns ref with the account's and the inbox's own names.
+func (w *webMail) canonical(ref webadmin.MessageRef) (webadmin.MessageRef, error) {
+	var err error
+	ref.User, err = w.account(ref.User)
+	if ref.Folder == "" || strings.EqualFold(ref.Folder, mailstore.Inbox) {
+		ref.Folder = mailstore.Inbox
+	}
+	return ref, err
 }
 
 func (w *webMail) Folders(ctx context.Context, user string) ([]webadmin.Folder, error) {
-	if err := w.checkUser(user); err != nil {
+	user, err := w.account(user)
+	if err != nil {
 		return nil, err
 	}
 	names, err := w.store.Folders(user)
@@ -166,7 +180,8 @@ func (v *folderView) list(ctx context.Context, store *mailstore.Store, user, fol
 }
 
 func (w *webMail) List(ctx context.Context, user, folder string, q webadmin.Query, offset, limit int) ([]webadmin.Summary, int, error) {
-	if err := w.checkUser(user); err != nil {
+	user, err := w.account(user)
+	if err != nil {
 		return nil, 0, err
 	}
 	v, err := w.view(user, folder)
@@ -223,9 +238,6 @@ func summaryOf(user string, s *summary, m mailstore.Message, folder string) weba
 
 // find returns the message and its summary.
 func (w *webMail) find(ctx context.Context, ref webadmin.MessageRef) (mailstore.Message, webadmin.Summary, error) {
-	if err := w.checkUser(ref.User); err != nil {
-		return mailstore.Message{}, webadmin.Summary{}, err
-	}
 	v, err := w.view(ref.User, ref.Folder)
 	if err != nil {
 		return mailstore.Message{}, webadmin.Summary{}, err
@@ -244,6 +256,10 @@ func (w *webMail) find(ctx context.Context, ref webadmin.MessageRef) (mailstore.
 }
 
 func (w *webMail) Open(ctx context.Context, ref webadmin.MessageRef) (io.ReadCloser, webadmin.Summary, error) {
+	ref, err := w.canonical(ref)
+	if err != nil {
+		return nil, webadmin.Summary{}, err
+	}
 	_, sum, err := w.find(ctx, ref)
 	if err != nil {
 		return nil, sum, err
@@ -260,6 +276,10 @@ func (w *webMail) Open(ctx context.Context, ref webadmin.MessageRef) (io.ReadClo
 }
 
 func (w *webMail) Delete(ctx context.Context, ref webadmin.MessageRef) error {
+	ref, err := w.canonical(ref)
+	if err != nil {
+		return err
+	}
 	if _, _, err := w.find(ctx, ref); err != nil {
 		return err
 	}
@@ -275,6 +295,10 @@ func (w *webMail) Delete(ctx context.Context, ref webadmin.MessageRef) error {
 }
 
 func (w *webMail) Move(ctx context.Context, ref webadmin.MessageRef, to string) (webadmin.MessageRef, error) {
+	ref, err := w.canonical(ref)
+	if err != nil {
+		return webadmin.MessageRef{}, err
+	}
 	m, _, err := w.find(ctx, ref)
 	if err != nil {
 		return webadmin.MessageRef{}, err
@@ -330,6 +354,10 @@ func letters(names []string) (mailstore.Flags, error) {
 }
 
 func (w *webMail) SetFlags(ctx context.Context, ref webadmin.MessageRef, add, remove []string) ([]string, error) {
+	ref, err := w.canonical(ref)
+	if err != nil {
+		return nil, err
+	}
 	a, err := letters(add)
 	if err != nil {
 		return nil, err
@@ -364,6 +392,10 @@ func (w *webMail) SetFlags(ctx context.Context, ref webadmin.MessageRef, add, re
 // Release sends the message again to each address, as the SMTP service
 // does: local addresses are delivered, others go through the queue.
 func (w *webMail) Release(ctx context.Context, ref webadmin.MessageRef, to []string) error {
+	ref, err := w.canonical(ref)
+	if err != nil {
+		return err
+	}
 	if len(to) == 0 {
 		return fmt.Errorf("%w: no address to release to", webadmin.ErrBadRequest)
 	}

@@ -93,6 +93,14 @@ func TestWebAdminMailAdapter(t *testing.T) {
 			t.Errorf("List(%+v) = %+v, %d, %v", q, got, n, err)
 		}
 	}
+	if got, n, err := mail.List(ctx, "ALICE", "inbox", webadmin.Query{}, 0, 1); err != nil || n != 3 || got[0].User != "alice" || got[0].Folder != "INBOX" {
+		t.Errorf("List(ALICE, inbox) = %+v, %d, %v; want alice's INBOX", got, n, err)
+	}
+	if rc, _, err := mail.Open(ctx, webadmin.MessageRef{User: "Alice", Folder: "Inbox", UID: list[0].UID}); err != nil {
+		t.Errorf("Open in other cases: %v", err)
+	} else {
+		rc.Close()
+	}
 	ref := list[1].MessageRef
 	flags, err := mail.SetFlags(ctx, ref, []string{`\Seen`}, nil)
 	if err != nil || len(flags) != 1 || flags[0] != `\Seen` {
