@@ -469,7 +469,7 @@ func (s *Server) wait(w http.ResponseWriter, r *http.Request) error {
 				}
 				return errorf(http.StatusRequestTimeout, "no matching message within %v", timeout)
 			case ev := <-events:
-				arrived = ev.Kind == "delivery" && ev.Message != nil && (user == "" || ev.Message.User == user)
+				arrived = ev.Kind == "delivery" && ev.Message != nil && (user == "" || strings.EqualFold(ev.Message.User, user))
 			}
 		}
 	}
@@ -514,7 +514,7 @@ func eventWanted(ev Event, kinds []string, user string) bool {
 		return true
 	}
 	if ev.Message != nil {
-		return ev.Message.User == user
+		return strings.EqualFold(ev.Message.User, user)
 	}
-	return ev.User == user
+	return strings.EqualFold(ev.User, user)
 }
