@@ -176,6 +176,14 @@ func (s *Server) getMessages(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
+// folderOr is folder, or INBOX when it is empty.
+func folderOr(folder string) string {
+	if folder == "" {
+		return "INBOX"
+	}
+	return folder
+}
+
 // ref reads the message named by the path.
 func ref(r *http.Request) (MessageRef, error) {
 	uid, err := strconv.ParseUint(r.PathValue("uid"), 10, 32)
@@ -406,7 +414,8 @@ func (s *Server) releaseMessage(w http.ResponseWriter, r *http.Request) error {
 // is none yet, the next one to arrive; if none arrives within timeout,
 // 408. It is driven by the event source: no polling.
 func (s *Server) wait(w http.ResponseWriter, r *http.Request) error {
-	if _, err := s.mail(); err != nil {
+	mb, err := s.mail()
+	if err != nil {
 		return err
 	}
 	if s.cfg.Events == nil {
@@ -441,16 +450,30 @@ func (s *Server) wait(w http.ResponseWriter, r *http.Request) error {
 	defer stop()
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
+	// first finds the oldest match, in user's folder or each account's.
 	first := func() (*Summary, error) {
-		_, total, err := s.list(ctx, user, folder, q, 0, 0)
-		if err != nil || total == 0 {
-			return nil, err
+		users := []string{user}
+		if user == "" {
+			var err error
+			if users, err = mb.Accounts(ctx); err != nil {
+				return nil, err
+			}
 		}
-		got, _, err := s.list(ctx, user, folder, q, total-1, 1)
-		if err != nil || len(got) == 0 {
-			return nil, err
+		var best *Summary
+		for _, u := range users {
+			_, n, err := mb.List(ctx, u, folderOr(folder), q, 0, 0)
+			if err != nil && user != "" {
+				return nil, err
+			}
+			if err != nil || n == 0 {
+				continue // an account without that folder, or no match
+			}
+			got, _, err := mb.List(ctx, u, folderOr(folder), q, n-1, 1)
+			if err == nil && len(got) == 1 && (best == nil || got[0].Received.Before(best.Received)) {
+				best = &got[0]
+			}
 		}
-		return &got[0], nil
+		return best, nil
 	}
 	for {
 		m, err := first()
