@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -343,4 +344,30 @@ func TestLongRequestsBounded(t *testing.T) {
 	if third.StatusCode != http.StatusRequestTimeout {
 		t.Errorf("after the stream closed, a wait = %d, want 408", third.StatusCode)
 	}
+}
+
+// FuzzQuery: any query string gives a Query or a 400, and what parses
+// keeps each header filter's name and value as given around the first
+// colon.
+func FuzzQuery(f *testing.F) {
+	f.Add("q=code&header=X-Test:a:b&unseen=1&since=2026-01-02T03:04:05Z")
+	f.Add("header=:x&unseen=maybe")
+	f.Fuzz(func(t *testing.T, raw string) {
+		r := httptest.NewRequest("GET", "/api/messages", nil)
+		r.URL.RawQuery = raw
+		q, err := query(r)
+		if err != nil {
+			var ae *apiError
+			if !errors.As(err, &ae) || ae.status != http.StatusBadRequest {
+				t.Fatalf("error %v is not a 400", err)
+			}
+			return
+		}
+		for _, h := range r.URL.Query()["header"] {
+			name, val, _ := strings.Cut(h, ":")
+			if got, ok := q.Header[strings.TrimSpace(name)]; !ok || (got != strings.TrimSpace(val) && len(r.URL.Query()["header"]) == 1) {
+				t.Fatalf("header %q: parsed %v", h, q.Header)
+			}
+		}
+	})
 }
