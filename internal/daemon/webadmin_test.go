@@ -17,6 +17,7 @@ import (
 	"github.com/plumbnet/plumb/internal/accounts"
 	"github.com/plumbnet/plumb/internal/testkit"
 	"github.com/plumbnet/plumb/internal/webadmin"
+	"github.com/plumbnet/plumb/pop3"
 )
 
 // nextEvent waits for the next event of kind.
@@ -267,5 +268,44 @@ func TestAdminServesTLSOffLoopback(t *testing.T) {
 		if b.Name == "admin" && b.Net != "https" {
 			t.Errorf("the table shows the admin listener as %q, want https", b.Net)
 		}
+	}
+}
+
+// TestPOP3DeletionPublished: a POP3 client's DELE, done at QUIT, is a
+// mail-change event.
+func TestPOP3DeletionPublished(t *testing.T) {
+	cfg := testConfig(t)
+	p := pop3Section.of(cfg)
+	p.Enabled, p.Addr = true, "127.0.0.1:0"
+	db, err := accounts.OpenWith(filepath.Join(cfg.Data, accounts.FileName), accounts.Options{Cost: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Add("alice", "alice-pw-123")
+	d := startTest(t, cfg)
+	t.Cleanup(func() { d.Close() })
+	ms, _ := d.MailStore()
+	uid, err := ms.Deliver(context.Background(), "alice", "", strings.NewReader("Subject: x\r\n\r\ny\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, stop := d.Events().Subscribe()
+	defer stop()
+	c, err := pop3.Dial(context.Background(), addrOf(t, d, "pop3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login("alice", "alice-pw-123"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Dele(1); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Quit(); err != nil {
+		t.Fatal(err)
+	}
+	if ev := nextEvent(t, events, "mail-change"); ev.Message == nil || *ev.Message != (webadmin.MessageRef{User: "alice", Folder: "INBOX", UID: uid}) || ev.Service != "pop3" {
+		t.Errorf("DELE's event %+v", ev)
 	}
 }
