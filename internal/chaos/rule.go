@@ -105,8 +105,25 @@ func (r *Rule) conn() bool {
 		r.DropAfterBytes > 0 || r.DropProbability > 0)
 }
 
-// Validate checks r's values; the error names the field.
+// Validate checks r's values; the error, an *InvalidRuleError, names
+// the field.
 func (r *Rule) Validate() error {
+	if err := r.validate(); err != nil {
+		return &InvalidRuleError{err}
+	}
+	return nil
+}
+
+// InvalidRuleError is a rule refused by its checks.
+type InvalidRuleError struct{ Err error }
+
+func (e *InvalidRuleError) Error() string { return "chaos: " + e.Err.Error() }
+func (e *InvalidRuleError) Unwrap() error { return e.Err }
+
+// InvalidRule marks the error as the rule's fault, not the server's.
+func (e *InvalidRuleError) InvalidRule() bool { return true }
+
+func (r *Rule) validate() error {
 	switch {
 	case r.Latency.Duration < 0 || r.Latency.Duration > MaxLatency:
 		return fmt.Errorf("latency %s: want 0 to %s", r.Latency, MaxLatency)

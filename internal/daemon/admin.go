@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/plumbnet/plumb/internal/webadmin"
 )
 
 type adminServer struct {
@@ -34,6 +36,9 @@ func (d *Daemon) startAdmin() (*adminServer, error) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(d.status())
 	})
+	chaosAPI := webadmin.New(webadmin.Config{Faults: d.FaultControl(), Logger: d.log.With("service", "admin")})
+	mux.Handle("/api/chaos", chaosAPI)
+	mux.Handle("/api/chaos/", chaosAPI)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		statusPage.Execute(w, d.status())
