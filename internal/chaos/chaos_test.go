@@ -375,3 +375,47 @@ func TestGuardTLS(t *testing.T) {
 		t.Fatalf("handshake after Clear: %v", err)
 	}
 }
+
+// benchWrite measures 32 KiB writes over loopback through c.
+func benchWrite(b *testing.B, wrap func(net.Conn) net.Conn) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			io.Copy(io.Discard, c)
+		}
+	}()
+	raw, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	c := wrap(raw)
+	defer c.Close()
+	buf := make([]byte, 32<<10)
+	b.SetBytes(int64(len(buf)))
+	b.ResetTimer()
+	for range b.N {
+		if _, err := c.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The wrapper is on every connection the daemon admits: with no rule,
+// or a rule of step faults only, it must cost next to nothing.
+func BenchmarkWriteRaw(b *testing.B) { benchWrite(b, func(c net.Conn) net.Conn { return c }) }
+
+func BenchmarkWriteNoRule(b *testing.B) {
+	f := New(slog.New(slog.DiscardHandler), nil)
+	benchWrite(b, func(c net.Conn) net.Conn { return f.Service("x").Conn(c) })
+}
+
+func BenchmarkWriteHugeCap(b *testing.B) {
+	f := New(slog.New(slog.DiscardHandler), nil)
+	f.Set("x", Rule{Bandwidth: 1 << 40}) // pacing runs, never waits
+	benchWrite(b, func(c net.Conn) net.Conn { return f.Service("x").Conn(c) })
+}
