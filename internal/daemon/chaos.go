@@ -197,7 +197,7 @@ var _ webadmin.FaultControl = faultControl{}
 
 // Services lists the running TCP services: faults apply to streams.
 func (fc faultControl) Services(context.Context) ([]string, error) {
-	var names []string
+	names := []string{}
 	for _, r := range fc.d.running {
 		if r.Net == "tcp" {
 			names = append(names, r.Name)

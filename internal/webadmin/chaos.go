@@ -81,11 +81,11 @@ func (s *Server) chaosRoutes(mux *http.ServeMux) {
 		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRuleBody))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&rule); err != nil {
-			chaosJSON(w, http.StatusBadRequest, chaosProblem{"the body is not a fault rule: " + err.Error()})
+			chaosRefuse(w, http.StatusBadRequest, "the body is not a fault rule: "+err.Error())
 			return
 		}
 		if _, err := dec.Token(); err != io.EOF {
-			chaosJSON(w, http.StatusBadRequest, chaosProblem{"the body has more than one JSON value"})
+			chaosRefuse(w, http.StatusBadRequest, "the body has more than one JSON value")
 			return
 		}
 		service := r.PathValue("service")
@@ -109,9 +109,11 @@ func (s *Server) chaosRoutes(mux *http.ServeMux) {
 	})
 }
 
-// chaosProblem is the body of a refused request.
+// chaosProblem is the body of a refused request, in the API's error
+// shape: the message and the HTTP status.
 type chaosProblem struct {
 	Error string `json:"error"`
+	Code  int    `json:"code"`
 }
 
 // invalidRule marks a rule refused by its checks: the client's mistake.
@@ -121,13 +123,17 @@ func (s *Server) chaosError(w http.ResponseWriter, err error) {
 	var inv invalidRule
 	switch {
 	case errors.Is(err, ErrUnknownService):
-		chaosJSON(w, http.StatusNotFound, chaosProblem{err.Error()})
+		chaosRefuse(w, http.StatusNotFound, err.Error())
 	case errors.As(err, &inv) && inv.InvalidRule():
-		chaosJSON(w, http.StatusBadRequest, chaosProblem{err.Error()})
+		chaosRefuse(w, http.StatusBadRequest, err.Error())
 	default:
 		s.log.Error("chaos API", "err", err)
-		chaosJSON(w, http.StatusInternalServerError, chaosProblem{"internal error"})
+		chaosRefuse(w, http.StatusInternalServerError, "internal error")
 	}
+}
+
+func chaosRefuse(w http.ResponseWriter, status int, msg string) {
+	chaosJSON(w, status, chaosProblem{msg, status})
 }
 
 func chaosJSON(w http.ResponseWriter, code int, v any) {
