@@ -77,7 +77,8 @@ func newFaults(d *Daemon) *chaos.Faults {
 type codeCheck func(code string) error
 
 // attachFaults gives each stream server that asks for steps the
-// faults of its service, and remembers what codes its protocol takes.
+// faults of its service, and remembers every service built, with the
+// codes its protocol takes (nil for none).
 // It runs once the protocols have built their services.
 func (d *Daemon) attachFaults(services []Service) {
 	for _, s := range services {
@@ -95,18 +96,17 @@ func (d *Daemon) attachFaults(services []Service) {
 		case *nntp.Server:
 			srv.Faults, check = nntpFaults{fs}, numericCode
 		}
-		if check != nil {
-			d.faultCodes[s.Name] = check
-		}
+		d.faultCodes[s.Name] = check // nil: a service without steps
 	}
 }
 
 // setFaultRule checks r's step codes against the service's protocol and
 // makes it the service's rule.
 func (d *Daemon) setFaultRule(name string, r chaos.Rule) error {
-	if len(r.Steps) > 0 {
-		check, ok := d.faultCodes[name]
-		if !ok {
+	// A service not built (not enabled) keeps its rule unchecked; it
+	// does nothing, and the API only sets rules on running services.
+	if check, built := d.faultCodes[name]; built && len(r.Steps) > 0 {
+		if check == nil {
 			return &chaos.InvalidRuleError{Err: fmt.Errorf("service %s has no steps to fault (only smtp, pop3, imap, ftp and nntp services do); use the connection faults", name)}
 		}
 		for i, s := range r.Steps {

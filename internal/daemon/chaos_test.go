@@ -214,3 +214,16 @@ func TestChaosAPI(t *testing.T) {
 		t.Errorf("DELETE /api/chaos = %d, rules left %v", code, d.faults.Rules())
 	}
 }
+
+func TestChaosRuleForServiceNotRunningIsKept(t *testing.T) {
+	c := testConfig(t)
+	*chaosSection.of(c) = ChaosConfig{"pop3": {Steps: []chaos.StepFault{{Step: "login", Code: "AUTH"}}}}
+	d := startTest(t, c)
+	defer d.Close()
+	if _, ok := d.faults.Rules()["pop3"]; !ok {
+		t.Errorf("the rule of pop3, not running, was dropped: %v", d.faults.Rules())
+	}
+	if _, err := d.FaultControl().Rule(context.Background(), "pop3"); err == nil {
+		t.Error("the API shows a service not running")
+	}
+}
