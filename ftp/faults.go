@@ -17,10 +17,10 @@ type Faults interface {
 	Fault(ctx context.Context, step string) *Error
 }
 
-// fault answers a step with an injected fault if Server.Faults has one,
-// and reports whether it did.
-func (s *session) fault(step string) bool {
-	if e := s.faultFor(strings.ToLower(step)); e != nil {
+// fault answers a control command with an injected fault if
+// Server.Faults has one for its verb, and reports whether it did.
+func (s *session) fault(verb string) bool {
+	if e := s.faultFor(strings.ToLower(verb)); e != nil {
 		s.reply(e.Code, e.Msg)
 		return true
 	}
