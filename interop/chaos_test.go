@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -286,6 +287,21 @@ func TestChaosCurlHTTP(t *testing.T) {
 	code, w := curlExit(t, "-w", "%{time_starttransfer}", url)
 	if secs, _ := strconv.ParseFloat(w, 64); code != 0 || secs < 0.3 {
 		t.Errorf("curl under 300ms latency: exit %d, first byte after %ss; want 0 and at least 0.3s", code, w)
+	}
+	// A 40,000-byte file under a 20,000 B/s cap: at least 1.9 s (the
+	// first twentieth of a second's worth goes at once).
+	anon := filepath.Join(s.Data, "files", "anonymous")
+	os.MkdirAll(anon, 0o750)
+	if err := os.WriteFile(filepath.Join(anon, "capped.bin"), make([]byte, 40000), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	chaosRule(t, s, "http", `{"bandwidth":20000}`)
+	code, w = curlExit(t, "-w", "%{time_total} %{size_download}", url+"capped.bin")
+	var secs float64
+	var size int
+	fmt.Sscan(w, &secs, &size)
+	if code != 0 || size != 40000 || secs < 1.9 {
+		t.Errorf("curl of 40000 bytes under a 20000 B/s cap: exit %d, %q (seconds, bytes); want 40000 bytes in at least 1.9s", code, w)
 	}
 	chaosRule(t, s, "http", `{"drop_after_bytes":12}`)
 	if code, _ := curlExit(t, url); code == 0 {
