@@ -227,3 +227,24 @@ func TestChaosRuleForServiceNotRunningIsKept(t *testing.T) {
 		t.Error("the API shows a service not running")
 	}
 }
+
+func TestChaosLatencyDoesNotHoldUpShutdown(t *testing.T) {
+	d, addrs := startSMTPDaemon(t, nil)
+	d.FaultControl().SetRule(context.Background(), "smtp", chaos.Rule{Latency: chaos.Duration{Duration: chaos.MaxLatency}})
+	c, _ := dialLine(t, addrs["smtp"])
+	testkit.Eventually(t, 5*time.Second, "the greeting waits under the rule", func() bool {
+		return faultsCounted(t, d, "smtp", chaos.KindLatency) == 1
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	done := make(chan struct{})
+	go func() { d.Shutdown(ctx); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown still waits 10s after its 200ms grace, held by a 5m latency")
+	}
+	if b, _ := io.ReadAll(c); len(b) != 0 {
+		t.Errorf("the delayed greeting %q went out at shutdown", b)
+	}
+}
