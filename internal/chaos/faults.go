@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"maps"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -57,6 +58,7 @@ func (f *Faults) Set(name string, r Rule) error {
 	if err := r.Validate(); err != nil {
 		return err
 	}
+	r.Steps = slices.Clone(r.Steps) // the caller's slice stays the caller's
 	s := f.Service(name)
 	if !r.Active() {
 		s.rule.Store(nil)
