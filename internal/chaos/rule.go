@@ -117,7 +117,7 @@ func (r *Rule) Validate() error {
 // InvalidRuleError is a rule refused by its checks.
 type InvalidRuleError struct{ Err error }
 
-func (e *InvalidRuleError) Error() string { return "chaos: " + e.Err.Error() }
+func (e *InvalidRuleError) Error() string { return e.Err.Error() }
 func (e *InvalidRuleError) Unwrap() error { return e.Err }
 
 // InvalidRule marks the error as the rule's fault, not the server's.

@@ -57,7 +57,7 @@ func buildChaos(d *Daemon) ([]Service, error) {
 	cfg := chaosSection.of(d.Config())
 	for _, name := range slices.Sorted(maps.Keys(*cfg)) {
 		if err := d.setFaultRule(name, (*cfg)[name]); err != nil {
-			return nil, fmt.Errorf("chaos.%s: %w", name, err)
+			return nil, fmt.Errorf("[chaos.%s] %w", name, err)
 		}
 	}
 	return nil, nil

@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -246,5 +247,21 @@ func TestChaosLatencyDoesNotHoldUpShutdown(t *testing.T) {
 	}
 	if b, _ := io.ReadAll(c); len(b) != 0 {
 		t.Errorf("the delayed greeting %q went out at shutdown", b)
+	}
+}
+
+func TestChaosConfigCodeCheckedAtStart(t *testing.T) {
+	c := testConfig(t)
+	s := smtpSection.of(c)
+	s.Enabled, s.Addr = true, "127.0.0.1:0"
+	*chaosSection.of(c) = ChaosConfig{"smtp": {Steps: []chaos.StepFault{{Step: "rcpt", Code: "250"}}}}
+	d := New(c, slog.New(slog.DiscardHandler), io.Discard)
+	err := d.Start(context.Background())
+	if err == nil {
+		d.Close()
+		t.Fatal("Start with a step fault answering 250 succeeded")
+	}
+	if want := `chaos: [chaos.smtp] steps[0]: code "250": want a reply code from 400 to 599`; err.Error() != want {
+		t.Errorf("Start = %q, want %q", err, want)
 	}
 }
