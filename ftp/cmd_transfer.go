@@ -81,6 +81,7 @@ func (s *session) transferMode() string {
 
 // dataOpenFailed answers a data connection that could not be made.
 func (s *session) dataOpenFailed(x *transfer, err error) {
+	var fe *Error
 	switch {
 	case x.aborted.Load():
 		s.reply(426, "Transfer aborted")
@@ -92,6 +93,8 @@ func (s *session) dataOpenFailed(x *transfer, err error) {
 		s.log.Warn("PROT P data connection without TLS session reuse refused", "setting", setting)
 		s.reply(425, "Data connection refused: it must reuse the control connection's TLS session "+
 			"(the client must resume it; the server's "+setting+" setting lifts this rule)")
+	case errors.As(err, &fe): // an injected fault (Server.Faults)
+		s.reply(fe.Code, fe.Msg)
 	case errors.Is(err, errDataRefused):
 		s.log.Info("data connection refused", "err", err)
 		s.reply(425, "Data connection refused: over the server's connection limits; try again later")

@@ -223,6 +223,9 @@ func (s *session) dispatch(line string) (quit bool) {
 		s.reply(501, "Syntax error: NUL byte in the argument")
 		return false
 	}
+	if s.fault(verb) {
+		return false
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			s.log.Error("panic in command handler", "verb", verb, "panic", p, "stack", string(debug.Stack()))

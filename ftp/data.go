@@ -475,6 +475,10 @@ func (d dataEndpoint) open(ctx context.Context, connected func()) (net.Conn, err
 		}
 		c = ac
 	}
+	if e := s.faultFor("data"); e != nil {
+		c.Close()
+		return nil, e
+	}
 	connected()
 	if !d.protP {
 		return c, nil

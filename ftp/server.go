@@ -115,6 +115,9 @@ type Server struct {
 	// Logger receives one line per session and per problem; nil means
 	// slog.Default().
 	Logger *slog.Logger
+	// Faults, if not nil, may refuse a step with a reply of its choosing
+	// (fault injection; see [Faults]).
+	Faults Faults
 
 	loop     lifecycle.Loop
 	loopOnce sync.Once

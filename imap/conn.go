@@ -263,6 +263,9 @@ func (c *conn) dispatch(line string) error {
 		c.tagged(tag, "BAD Command not valid in this state")
 		return p.skip(1 << 20)
 	}
+	if c.fault(tag, name, line) {
+		return p.skip(1 << 20)
+	}
 	c.code = ""
 	err := cmd.fn(c, &request{tag: tag, name: name, uid: uid, p: p})
 	return c.finish(tag, name, uid, cmd, p, err)

@@ -49,6 +49,9 @@ type Server struct {
 	TLSConfig *tls.Config
 	// Logger receives session errors; nil means slog.Default().
 	Logger *slog.Logger
+	// Faults, if not nil, may refuse a step with a reply of its choosing
+	// (fault injection; see [Faults]).
+	Faults Faults
 	// IdleTimeout closes a session that sends nothing for this long,
 	// IDLE included; 0 means DefaultIdleTimeout.
 	IdleTimeout time.Duration

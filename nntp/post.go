@@ -65,6 +65,10 @@ func (c *conn) cmdPost(cmd command) error {
 	if len(cmd.args) != 0 {
 		return c.syntax(cmd)
 	}
+	if e := c.fault("post"); e != nil {
+		c.reply(e.line())
+		return nil
+	}
 	ip := c.remote()
 	if h, _, err := net.SplitHostPort(ip); err == nil {
 		ip = h
@@ -251,6 +255,10 @@ func (c *conn) cmdIHave(cmd command) error {
 		return c.syntax(cmd)
 	}
 	id := cmd.args[0]
+	if e := c.fault("post"); e != nil {
+		c.reply(e.line())
+		return nil
+	}
 	have, err := c.s.Backend.Have(c.ctx, id)
 	if err != nil {
 		c.backendError(err, "436 Transfer not possible; try again later", "IHAVE")
@@ -328,6 +336,10 @@ func (c *conn) cmdTakeThis(cmd command) error {
 	}
 	if !ValidMessageID(id) {
 		c.reply("439 " + id)
+		return nil
+	}
+	if e := c.fault("post"); e != nil {
+		c.reply((&Error{Code: e.Code, Msg: id}).line())
 		return nil
 	}
 	have, err := c.s.Backend.Have(c.ctx, id)

@@ -54,6 +54,9 @@ type Server struct {
 	Hostname string
 	// Logger receives session errors; nil means slog.Default().
 	Logger *slog.Logger
+	// Faults, if not nil, may refuse a step with a reply of its choosing
+	// (fault injection; see [Faults]).
+	Faults Faults
 
 	IdleTimeout    time.Duration // waiting for a command; 0: DefaultIdleTimeout
 	LineTimeout    time.Duration // one command line, first byte to CRLF; 0: DefaultLineTimeout

@@ -230,5 +230,8 @@ func (c *conn) dispatch(line string) error {
 		c.reply("-ERR Command not valid in this state")
 		return nil
 	}
+	if c.fault(cmd.name) {
+		return nil
+	}
 	return h.fn(c, cmd)
 }

@@ -42,6 +42,9 @@ type Server struct {
 	Hostname string
 	// Logger receives session errors; nil means slog.Default().
 	Logger *slog.Logger
+	// Faults, if not nil, may refuse a step with a reply of its choosing
+	// (fault injection; see [Faults]).
+	Faults Faults
 	// IdleTimeout closes a session that sends no command for this long;
 	// 0 means DefaultIdleTimeout.
 	IdleTimeout time.Duration

@@ -88,6 +88,7 @@ func (c *Conn) handle(line string) {
 		c.reply(530, EnhancedCode{5, 7, 0}, "Must issue a STARTTLS command first")
 	case cmd.gated && c.srv.AuthRequired && !c.authed:
 		c.reply(ErrAuthRequired.Code, ErrAuthRequired.EnhancedCode, ErrAuthRequired.Msg)
+	case c.fault(verb): // Server.Faults answered in the step's place
 	default:
 		cmd.handle(c, arg)
 	}

@@ -78,6 +78,9 @@ type Server struct {
 
 	// Logger receives connection and error logs; nil means slog.Default.
 	Logger *slog.Logger
+	// Faults, if not nil, may refuse a step with a reply of its choosing
+	// (fault injection; see [Faults]).
+	Faults Faults
 
 	loop     lifecycle.Loop
 	onceLoop sync.Once

@@ -172,6 +172,7 @@ func (d *Daemon) admitConn(c net.Conn, r *running, ip, key string, related bool)
 		r.logRefusal(d.log, msg, reason, ip)
 		return nil, reason
 	}
+	c = d.faults.Service(r.Name).Conn(c) // under the service's chaos rule, if it gets one
 	tc := &trackedConn{Conn: c, d: d, r: r, ip: ip, key: key, id: connIDs.Add(1), since: time.Now()}
 	tc.touch()
 	r.m.open.Inc()

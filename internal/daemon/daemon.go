@@ -19,6 +19,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/plumbnet/plumb/internal/chaos"
 )
 
 // Daemon runs every enabled service of one Config.
@@ -33,6 +35,11 @@ type Daemon struct {
 	udpRate *rateLimiter
 	trusted []netip.Prefix
 	metrics *metrics
+	// faults is the fault injection every TCP connection, TLS handshake
+	// and protocol step goes through (chaos.go); faultCodes checks a step
+	// fault's code by service.
+	faults     *chaos.Faults
+	faultCodes map[string]codeCheck
 
 	running    []*running
 	admin      *adminServer
@@ -64,6 +71,7 @@ func New(cfg *Config, log *slog.Logger, out io.Writer) *Daemon {
 		conns:   make(map[*trackedConn]struct{}),
 		events:  newEventHub(),
 	}
+	d.faults, d.faultCodes = newFaults(d), map[string]codeCheck{}
 	for _, p := range cfg.Limits.TrustedProxies {
 		if pfx, err := netip.ParsePrefix(p); err == nil {
 			d.trusted = append(d.trusted, pfx)
@@ -132,7 +140,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	d.tlsCfg = serverTLSConfig(cert)
+	d.tlsCfg = chaos.GuardTLS(serverTLSConfig(cert))
 	if err := d.openAccounts(); err != nil {
 		return err
 	}
@@ -145,6 +153,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 			return fmt.Errorf("%s: %w", p.name, err)
 		}
 		services = append(services, s...)
+		d.attachFaults(s)
 	}
 	tcpPorts := map[string]int{} // configured addr -> port TCP got, so UDP on port 0 shares it
 	for _, s := range services {

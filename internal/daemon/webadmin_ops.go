@@ -17,7 +17,7 @@ import (
 // webAdminConfig builds the web console's and API's backends over the
 // daemon's stores. A store that cannot be opened leaves its part out.
 func (d *Daemon) webAdminConfig() (webadmin.Config, func()) {
-	cfg := webadmin.Config{Ops: webOps{d}, Events: d.events, Logger: d.log.With("service", "admin")}
+	cfg := webadmin.Config{Ops: webOps{d}, Events: d.events, Faults: d.FaultControl(), Logger: d.log.With("service", "admin")}
 	closers := []func(){}
 	if ms, err := d.MailStore(); err == nil {
 		wm := newWebMail(d, ms)
