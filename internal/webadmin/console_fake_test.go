@@ -230,7 +230,9 @@ type fakeFiles struct {
 
 var _ FileBackend = (*fakeFiles)(nil)
 
-func newFakeFiles() *fakeFiles { return &fakeFiles{files: map[string][]byte{}, dirs: map[string]bool{"": true}} }
+func newFakeFiles() *fakeFiles {
+	return &fakeFiles{files: map[string][]byte{}, dirs: map[string]bool{"": true}}
+}
 
 func (f *fakeFiles) put(p, content string) {
 	f.mu.Lock()

@@ -188,7 +188,7 @@ func TestConsoleMailPages(t *testing.T) {
 	wantStatus(t, "GET /mail/bob/Archive%2F2026", resp, http.StatusOK)
 	wantIn(t, "archive list", body, `href="/mail/bob/Archive%2F2026/3"`)
 
-	_, body = f.get(t, "/mail/bob/INBOX?q=" + url.QueryEscape(`from:shop subject:"your order"`))
+	_, body = f.get(t, "/mail/bob/INBOX?q="+url.QueryEscape(`from:shop subject:"your order"`))
 	if f.mail.lastQ.From != "shop" || f.mail.lastQ.Subject != "your order" {
 		t.Errorf("search: backend got %+v, want From shop, Subject \"your order\"", f.mail.lastQ)
 	}
@@ -196,7 +196,7 @@ func TestConsoleMailPages(t *testing.T) {
 	if strings.Contains(body, "hello &lt;b&gt;") || strings.Contains(body, "data-live=") {
 		t.Errorf("search: the other message is listed, or the list is live:\n%s", body)
 	}
-	resp, _ = f.get(t, "/mail/bob/INBOX?q=" + url.QueryEscape(`from:"unclosed`))
+	resp, _ = f.get(t, "/mail/bob/INBOX?q="+url.QueryEscape(`from:"unclosed`))
 	wantStatus(t, "a search with an open quote", resp, http.StatusBadRequest)
 	resp, _ = f.get(t, "/mail/nobody/INBOX")
 	wantStatus(t, "an unknown account", resp, http.StatusNotFound)
