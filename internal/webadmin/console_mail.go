@@ -167,9 +167,15 @@ type rowData struct {
 // mailEvents streams the rows of messages delivered to one folder, as
 // HTML, for the list page's script to put at the top.
 func (c *consoleHandler) mailEvents(w http.ResponseWriter, r *http.Request) {
+	mb, ok := c.mailBackend(w, r)
+	if !ok {
+		return
+	}
+	// The folder is read first: an account or folder that does not
+	// exist, or that this reader may not see, gets no stream.
 	user, folder := r.PathValue("user"), r.PathValue("folder")
-	if c.s.cfg.Mail == nil {
-		http.Error(w, "mail is not served", http.StatusNotFound)
+	if _, _, err := mb.List(r.Context(), user, folder, Query{}, 0, 1); err != nil {
+		c.failErr(w, r, "folder "+folder+" of "+user, err)
 		return
 	}
 	keep := func(ev Event) bool {

@@ -504,3 +504,9 @@ func TestConsoleUnderPrefix(t *testing.T) {
 	resp, _ := f.get(t, "/console/api/openapi.json")
 	wantStatus(t, "the API under /console", resp, http.StatusNotFound)
 }
+
+func TestConsoleLiveRowsOfAMissingFolder(t *testing.T) {
+	f := newConsoleFixture(t)
+	resp, _ := f.get(t, "/mail/bob/Nope/events")
+	wantStatus(t, "events of a missing folder", resp, http.StatusNotFound)
+}
