@@ -480,6 +480,11 @@ func releaseAddresses(s string) ([]string, error) {
 		if err != nil || strings.ContainsAny(a.Address, "\r\n\x00") {
 			return nil, fmt.Errorf("%q is not an address", f)
 		}
+		// A quoted local part ("a b"@x) comes back unquoted; such an
+		// address is refused rather than sent on malformed.
+		if again, err := mail.ParseAddress(a.Address); err != nil || again.Address != a.Address {
+			return nil, fmt.Errorf("%q: plumb releases only to plain addresses", f)
+		}
 		out = append(out, a.Address)
 	}
 	switch {
