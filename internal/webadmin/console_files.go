@@ -99,7 +99,7 @@ func (c *consoleHandler) files(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
 		h.Set("Content-Type", "application/octet-stream")
-		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": path.Base(p)}))
+		h.Set("Content-Disposition", attachmentDisposition(path.Base(p)))
 		http.ServeContent(w, r, "", fi.ModTime, f)
 		return
 	}
@@ -190,4 +190,14 @@ func (c *consoleHandler) filesPost(w http.ResponseWriter, r *http.Request) {
 	default:
 		c.fail(w, r, http.StatusBadRequest, "Say ?upload=1 or ?delete=1.")
 	}
+}
+
+// attachmentDisposition is the Content-Disposition that makes a
+// browser save a download as name; a name that cannot be written in
+// the header is left out rather than the header.
+func attachmentDisposition(name string) string {
+	if d := mime.FormatMediaType("attachment", map[string]string{"filename": name}); d != "" {
+		return d
+	}
+	return "attachment"
 }

@@ -56,3 +56,15 @@ func FuzzReleaseAddresses(f *testing.F) {
 		}
 	})
 }
+
+func TestAttachmentDisposition(t *testing.T) {
+	for name, want := range map[string]string{
+		"invoice.pdf": "attachment; filename=invoice.pdf",
+		"résumé.txt":  "attachment; filename*=utf-8''r%C3%A9sum%C3%A9.txt",
+		"a\x00b":      "attachment; filename*=utf-8''a%00b", // encoded, never raw
+	} {
+		if got := attachmentDisposition(name); got != want {
+			t.Errorf("attachmentDisposition(%q) = %q, want %q", name, got, want)
+		}
+	}
+}

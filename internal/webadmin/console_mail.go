@@ -367,7 +367,7 @@ func (c *consoleHandler) messageRaw(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	if r.URL.Query().Get("download") == "1" {
 		h.Set("Content-Type", "message/rfc822")
-		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": fmt.Sprintf("%d.eml", m.UID)}))
+		h.Set("Content-Disposition", attachmentDisposition(fmt.Sprintf("%d.eml", m.UID)))
 	} else {
 		h.Set("Content-Type", "text/plain; charset=utf-8")
 	}
@@ -395,7 +395,7 @@ func (c *consoleHandler) attachment(w http.ResponseWriter, r *http.Request) {
 		ct = "application/octet-stream"
 	}
 	h.Set("Content-Type", ct)
-	h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": a.Filename}))
+	h.Set("Content-Disposition", attachmentDisposition(a.Filename))
 	h.Set("Content-Length", strconv.Itoa(len(data)))
 	w.Write(data)
 }
