@@ -35,7 +35,9 @@ const pageSize = 50
 
 // consoleRoutes mounts the console's pages.
 func (s *Server) consoleRoutes(mux *http.ServeMux) {
-	newConsoleHandler(s, "").routes(mux)
+	c := newConsoleHandler(s, "")
+	c.loopbackOnly = true
+	c.routes(mux)
 }
 
 // newConsoleHandler is the console at base ("" for the root).
@@ -63,6 +65,11 @@ type consoleHandler struct {
 	s    *Server
 	base string // the path the console is mounted at, "" for the root
 	rows *rowCache
+	// loopbackOnly refuses a loopback client's request for a host name
+	// that is not loopback: on the admin listener, where loopback needs
+	// no login. Behind a login (NewConsole) a rebound name gets nothing,
+	// as the browser has no credentials for it.
+	loopbackOnly bool
 }
 
 func (c *consoleHandler) routes(mux *http.ServeMux) {
@@ -80,10 +87,10 @@ func (c *consoleHandler) routes(mux *http.ServeMux) {
 
 // guard sets the headers every console answer carries and refuses what
 // a browser tricked by another site would send: a POST from another
-// origin (CSRF) and, from a loopback client, a Host that is not
-// loopback (DNS rebinding: another site's name resolving to 127.0.0.1
-// would otherwise be the console's own origin, and loopback needs no
-// login).
+// origin (CSRF) and, where loopback needs no login, a loopback client's
+// request for a Host that is not loopback (DNS rebinding: another
+// site's name resolving to 127.0.0.1 would otherwise be the console's
+// own origin).
 func (c *consoleHandler) guard(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -100,7 +107,7 @@ func (c *consoleHandler) guard(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "SAMEORIGIN")
-		if loopbackRemote(r.RemoteAddr) && !loopbackHost(r.Host) {
+		if c.loopbackOnly && loopbackRemote(r.RemoteAddr) && !loopbackHost(r.Host) {
 			c.s.log.Warn("webadmin: refused a request for a host name that is not loopback", "host", r.Host, "remote", r.RemoteAddr)
 			c.fail(w, r, http.StatusMisdirectedRequest, "The console answers only to a loopback address or localhost.")
 			return

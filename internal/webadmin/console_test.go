@@ -503,6 +503,15 @@ func TestConsoleUnderPrefix(t *testing.T) {
 	}
 	resp, _ := f.get(t, "/console/api/openapi.json")
 	wantStatus(t, "the API under /console", resp, http.StatusNotFound)
+	// Behind a login a host name is no rebinding risk.
+	req, _ := http.NewRequest("GET", srv.URL+"/console/mail", nil)
+	req.Host = "mail.example.org"
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	wantStatus(t, "the mounted console for a host name", resp, http.StatusOK)
 }
 
 func TestConsoleLiveRowsOfAMissingFolder(t *testing.T) {
