@@ -7,7 +7,6 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -35,9 +34,7 @@ const pageSize = 50
 
 // consoleRoutes mounts the console's pages.
 func (s *Server) consoleRoutes(mux *http.ServeMux) {
-	c := newConsoleHandler(s, "")
-	c.loopbackOnly = true
-	c.routes(mux)
+	newConsoleHandler(s, "").routes(mux)
 }
 
 // newConsoleHandler is the console at base ("" for the root).
@@ -65,11 +62,6 @@ type consoleHandler struct {
 	s    *Server
 	base string // the path the console is mounted at, "" for the root
 	rows *rowCache
-	// loopbackOnly refuses a loopback client's request for a host name
-	// that is not loopback: on the admin listener, where loopback needs
-	// no login. Behind a login (NewConsole) a rebound name gets nothing,
-	// as the browser has no credentials for it.
-	loopbackOnly bool
 }
 
 func (c *consoleHandler) routes(mux *http.ServeMux) {
@@ -85,12 +77,10 @@ func (c *consoleHandler) routes(mux *http.ServeMux) {
 	c.opsRoutes(handle)
 }
 
-// guard sets the headers every console answer carries and refuses what
-// a browser tricked by another site would send: a POST from another
-// origin (CSRF) and, where loopback needs no login, a loopback client's
-// request for a Host that is not loopback (DNS rebinding: another
-// site's name resolving to 127.0.0.1 would otherwise be the console's
-// own origin).
+// guard sets the headers every console answer carries and refuses a
+// POST from another origin (CSRF), which a browser tricked by another
+// site would send. (A rebound host name on the admin listener is
+// refused before, by Server.authenticate.)
 func (c *consoleHandler) guard(next http.Handler) http.Handler {
 	cop := http.NewCrossOriginProtection()
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -107,37 +97,8 @@ func (c *consoleHandler) guard(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "SAMEORIGIN")
-		if c.loopbackOnly && loopbackRemote(r.RemoteAddr) && !loopbackHost(r.Host) {
-			c.s.log.Warn("webadmin: refused a request for a host name that is not loopback", "host", r.Host, "remote", r.RemoteAddr)
-			c.fail(w, r, http.StatusMisdirectedRequest, "The console answers only to a loopback address or localhost.")
-			return
-		}
 		inner.ServeHTTP(w, r)
 	})
-}
-
-// loopbackHost reports whether a Host header names this machine by a
-// loopback address or localhost; an IP literal that is not loopback is
-// accepted too, as it cannot be a rebound name.
-func loopbackHost(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	host = strings.TrimSuffix(strings.Trim(host, "[]"), ".")
-	if net.ParseIP(host) != nil {
-		return true
-	}
-	host = strings.ToLower(host)
-	return host == "localhost" || strings.HasSuffix(host, ".localhost")
-}
-
-func loopbackRemote(addr string) bool {
-	h, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		h = addr
-	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
 }
 
 // staticHandler lets the browser keep the embedded files for an hour.
@@ -148,9 +109,9 @@ func staticHandler(next http.Handler) http.Handler {
 	})
 }
 
-// page is what every template gets: the console's base path, the page's
+// pageData is what every template gets: the console's base path, the page's
 // title, which menu entry is current, and the page's own data.
-type page struct {
+type pageData struct {
 	Base  string
 	Title string
 	Nav   string
@@ -235,7 +196,7 @@ func (c *consoleHandler) render(w http.ResponseWriter, r *http.Request, status i
 		panic("webadmin: no page template " + name)
 	}
 	var b strings.Builder
-	if err := t.ExecuteTemplate(&b, "layout.html", page{Base: c.base, Title: title, Nav: nav, Data: data}); err != nil {
+	if err := t.ExecuteTemplate(&b, "layout.html", pageData{Base: c.base, Title: title, Nav: nav, Data: data}); err != nil {
 		c.s.log.Error("webadmin: rendering a page", "page", name, "err", err)
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return

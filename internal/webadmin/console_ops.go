@@ -11,8 +11,8 @@ import (
 // Limits of the ops pages: the log lines read for the log page.
 const maxLogLines = 2000
 
-// logLevels are the log page's choices, least severe first.
-var logLevels = []string{"DEBUG", "INFO", "WARN", "ERROR"}
+// consoleLogLevels are the log page's choices, least severe first.
+var consoleLogLevels = []string{"DEBUG", "INFO", "WARN", "ERROR"}
 
 func (c *consoleHandler) newsRoutes(handle func(string, func(http.ResponseWriter, *http.Request))) {
 	handle("GET /news", c.news)
@@ -150,7 +150,7 @@ func (c *consoleHandler) endSession(w http.ResponseWriter, r *http.Request) {
 // levelRank orders log levels; an unknown level ranks as INFO.
 func levelRank(l string) int {
 	l = strings.ToUpper(l)
-	for i, x := range logLevels {
+	for i, x := range consoleLogLevels {
 		if strings.HasPrefix(l, x) {
 			return i
 		}
@@ -191,7 +191,7 @@ func (c *consoleHandler) logPage(w http.ResponseWriter, r *http.Request) {
 		Levels        []string
 		Level, Q, Err string
 		Lines         []LogLine
-	}{Levels: logLevels, Level: level, Q: text, Lines: keep})
+	}{Levels: consoleLogLevels, Level: level, Q: text, Lines: keep})
 }
 
 // logLineContains reports whether lower-cased needle is in the line's

@@ -304,7 +304,7 @@ func TestConsoleMessageActions(t *testing.T) {
 	}
 }
 
-func TestConsoleRefusesCrossSiteAndRebinding(t *testing.T) {
+func TestConsoleRefusesCrossSitePosts(t *testing.T) {
 	f := newConsoleFixture(t)
 	req, _ := http.NewRequest("POST", f.srv.URL+"/mail/bob/INBOX/1/delete", nil)
 	req.Header.Set("Origin", "http://evil.example")
@@ -319,19 +319,6 @@ func TestConsoleRefusesCrossSiteAndRebinding(t *testing.T) {
 		t.Errorf("a refused cross-site delete deleted the message: %v", err)
 	}
 
-	req, _ = http.NewRequest("GET", f.srv.URL+"/mail/bob/INBOX/1", nil)
-	req.Host = "rebound.evil.example"
-	resp, err = noRedirect.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	wantStatus(t, "a page for a rebound host name", resp, http.StatusMisdirectedRequest)
-	for _, h := range []string{"localhost:10000", "127.0.0.1:10000", "[::1]:10000", "app.localhost"} {
-		if !loopbackHost(h) {
-			t.Errorf("loopbackHost(%q) = false, want true", h)
-		}
-	}
 }
 
 // readEvent reads one server-sent event's name and data.
