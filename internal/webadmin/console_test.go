@@ -318,7 +318,6 @@ func TestConsoleRefusesCrossSitePosts(t *testing.T) {
 	if _, _, err := f.mail.Open(t.Context(), MessageRef{"bob", "INBOX", 1}); err != nil {
 		t.Errorf("a refused cross-site delete deleted the message: %v", err)
 	}
-
 }
 
 // readEvent reads one server-sent event's name and data.
