@@ -204,10 +204,10 @@ func fanout(admin, smtpAddr string, n int) ([]time.Duration, error) {
 		return nil, err
 	}
 	io.WriteString(w, msg)
+	sent := time.Now() // the final dot goes out in Close
 	if err := w.Close(); err != nil {
 		return nil, err
 	}
-	sent := time.Now()
 	c.Quit()
 	finished := make(chan struct{})
 	go func() { done.Wait(); close(finished) }()
@@ -254,6 +254,11 @@ func message(i, size int) string {
 // startPlumb runs plumb serve with SMTP and the admin listener on free
 // loopback ports and returns their addresses.
 func startPlumb(bin, dir, data string) (admin, smtpAddr string, stop func(), err error) {
+	add := exec.Command(bin, "user", "add", user, "--data", data)
+	add.Stdin = strings.NewReader("bench-password\n")
+	if out, err := add.CombinedOutput(); err != nil {
+		return "", "", nil, fmt.Errorf("plumb user add: %v: %s", err, out)
+	}
 	cfg := fmt.Sprintf("data = %q\nlisten = \"127.0.0.1\"\n[log]\nlevel = \"warn\"\n[admin]\naddr = \"127.0.0.1:0\"\n[smtp]\naddr = \"127.0.0.1:0\"\n", data)
 	for _, s := range []string{"echo", "discard", "daytime", "qotd", "chargen", "time", "ftp", "ftp.ftps",
 		"smtp.submission", "smtp.submissions", "pop3", "pop3.pop3s", "imap", "imap.imaps", "nntp", "nntp.nntps",
