@@ -90,10 +90,12 @@ func (c *consoleHandler) guard(next http.Handler) http.Handler {
 	}))
 	inner := cop.Handler(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Set, not added: the console's headers replace what a server
+		// it is mounted in put there before (the HTTP service sandboxes
+		// everything it serves, which would stop the console's script);
+		// a handler that serves something else sets its own after.
 		h := w.Header()
-		if h.Get("Content-Security-Policy") == "" {
-			h.Set("Content-Security-Policy", consoleCSP)
-		}
+		h.Set("Content-Security-Policy", consoleCSP)
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("Referrer-Policy", "no-referrer")
 		h.Set("X-Frame-Options", "SAMEORIGIN")
