@@ -234,3 +234,20 @@ func (b *browser) resize(w, h int) {
 		b.t.Fatalf("resize to %dx%d: %v", w, h, err)
 	}
 }
+
+// click clicks the element matching css.
+func (b *browser) click(css string) {
+	b.t.Helper()
+	if err := b.call("POST", b.session+"/element/"+b.find(css)+"/click", map[string]any{}, nil); err != nil {
+		b.t.Fatalf("click %s: %v", css, err)
+	}
+}
+
+// typeInto sends text to the element matching css; for a file input,
+// text is the path of the file to choose.
+func (b *browser) typeInto(css, text string) {
+	b.t.Helper()
+	if err := b.call("POST", b.session+"/element/"+b.find(css)+"/value", map[string]string{"text": text}, nil); err != nil {
+		b.t.Fatalf("type into %s: %v", css, err)
+	}
+}

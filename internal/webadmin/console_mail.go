@@ -297,9 +297,15 @@ func (c *consoleHandler) message(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	folders, err := c.s.cfg.Mail.Folders(r.Context(), m.User)
+	all, err := c.s.cfg.Mail.Folders(r.Context(), m.User)
 	if err != nil {
 		c.s.log.Warn("webadmin: folders for the move menu", "user", m.User, "err", err)
+	}
+	var folders []Folder // where the message can move to
+	for _, f := range all {
+		if f.Name != m.Folder {
+			folders = append(folders, f)
+		}
 	}
 	d := messageData{Self: c.messageURL(m), Summary: sum, View: v, Folders: folders,
 		Remote: r.URL.Query().Get("remote") == "1", Notice: notices[r.URL.Query().Get("done")]}

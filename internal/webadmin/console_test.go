@@ -3,6 +3,7 @@ package webadmin
 import (
 	"bufio"
 	"bytes"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime/multipart"
@@ -230,6 +231,14 @@ func TestConsoleMessageView(t *testing.T) {
 	wantIn(t, "view", body, "Your order", "plain part here", `<iframe id="html" sandbox=""`,
 		`src="/mail/bob/INBOX/2/html"`, "invoice.pdf", `href="/mail/bob/INBOX/2/attachments/1"`,
 		`href="/mail/bob/INBOX/2/raw"`, "Load remote content", "Content-Type")
+	wantIn(t, "view's move menu", body, "<option>Archive/2026</option>", "<option>Trash</option>")
+	if strings.Contains(body, "<option>INBOX</option>") {
+		t.Errorf("view: the move menu offers the message's own folder")
+	}
+	solo := f.mail.add("solo", "INBOX", plainMessage)
+	if _, solo := f.get(t, fmt.Sprintf("/mail/solo/INBOX/%d", solo.UID)); strings.Contains(solo, "/move") || !strings.Contains(solo, "Ann") {
+		t.Errorf("view of a message in the only folder: a move form, or no page:\n%s", solo)
+	}
 	if strings.Contains(body, "html part here") || strings.Contains(body, "document.title") {
 		t.Errorf("view: the message's HTML is in the console's own page")
 	}
