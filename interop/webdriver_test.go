@@ -39,7 +39,15 @@ var chromiumArgs = []string{"--headless=new", "--no-sandbox", "--disable-gpu", "
 // startBrowser starts chromedriver on a free loopback port and opens a
 // session of headless Chromium; both end when the test does. It skips
 // (fails under PLUMB_INTEROP=require) without chromium and chromedriver.
-func startBrowser(t testing.TB) *browser {
+func startBrowser(t testing.TB) *browser { return startBrowserWith(t, nil) }
+
+// startBrowserNoScript is startBrowser with the pages' JavaScript off
+// (WebDriver's own scripts still run).
+func startBrowserNoScript(t testing.TB) *browser {
+	return startBrowserWith(t, map[string]any{"profile.managed_default_content_settings.javascript": 2})
+}
+
+func startBrowserWith(t testing.TB, prefs map[string]any) *browser {
 	t.Helper()
 	driver := need(t, "chromedriver")
 	chromium := need(t, "chromium")
@@ -68,10 +76,13 @@ func startBrowser(t testing.TB) *browser {
 		}
 		return b.call("GET", "/status", nil, &st) == nil && st.Ready
 	})
+	opts := map[string]any{"binary": chromium,
+		"args": append(chromiumArgs, "--user-data-dir="+filepath.Join(t.TempDir(), "profile"))}
+	if prefs != nil {
+		opts["prefs"] = prefs
+	}
 	caps := map[string]any{"capabilities": map[string]any{"alwaysMatch": map[string]any{
-		"browserName": "chrome",
-		"goog:chromeOptions": map[string]any{"binary": chromium,
-			"args": append(chromiumArgs, "--user-data-dir="+filepath.Join(t.TempDir(), "profile"))},
+		"browserName": "chrome", "goog:chromeOptions": opts,
 	}}}
 	var created struct {
 		SessionID string `json:"sessionId"`

@@ -6,6 +6,8 @@
   var url = list && list.getAttribute("data-live");
   if (url && window.EventSource) {
     var es = new EventSource(url);
+    var note = document.getElementById("live");
+    if (note) { note.hidden = false; }
     es.onopen = function () { document.body.setAttribute("data-live", "open"); };
     es.onerror = function () { document.body.setAttribute("data-live", "reconnecting"); };
     es.addEventListener("delivery", function (e) {
