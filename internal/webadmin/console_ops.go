@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -117,10 +118,34 @@ func (c *consoleHandler) sessions(w http.ResponseWriter, r *http.Request) {
 		c.failErr(w, r, "sessions", err)
 		return
 	}
+	// Each service with its count, and the sessions of the one chosen.
+	service := r.URL.Query().Get("service")
+	counts := map[string]int{}
+	var keep []Session
+	for _, x := range ss {
+		counts[x.Service]++
+		if service == "" || x.Service == service {
+			keep = append(keep, x)
+		}
+	}
+	var services []serviceCount
+	for name, n := range counts {
+		services = append(services, serviceCount{name, n, href(c.base, "sessions") + "?service=" + url.QueryEscape(name)})
+	}
+	slices.SortFunc(services, func(a, b serviceCount) int { return strings.Compare(a.Name, b.Name) })
 	c.render(w, r, http.StatusOK, "sessions", "Sessions", "sessions", struct {
 		Sessions []Session
-		Err      string
-	}{Sessions: ss})
+		Services []serviceCount
+		Service  string
+		Total    int
+	}{keep, services, service, len(ss)})
+}
+
+// serviceCount is one service's open sessions, for the sessions page.
+type serviceCount struct {
+	Name  string
+	Count int
+	Href  string
 }
 
 func (c *consoleHandler) endSession(w http.ResponseWriter, r *http.Request) {

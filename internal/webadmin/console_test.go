@@ -462,8 +462,15 @@ func TestConsoleNews(t *testing.T) {
 
 func TestConsoleSessionsAndLog(t *testing.T) {
 	f := newConsoleFixture(t)
+	f.ops.sessions = append(f.ops.sessions, Session{ID: 8, Service: "smtp", Peer: "127.0.0.1:6666", Since: time.Now()})
 	_, body := f.get(t, "/sessions")
-	wantIn(t, "sessions", body, "imap", "127.0.0.1:5555", "bob", "2.0 KiB", `action="/sessions/7/end"`)
+	wantIn(t, "sessions", body, "imap", "127.0.0.1:5555", "bob", "2.0 KiB", `action="/sessions/7/end"`,
+		"all (2)", `href="/sessions?service=smtp"`, "imap (1)")
+	_, body = f.get(t, "/sessions?service=smtp")
+	if !strings.Contains(body, "127.0.0.1:6666") || strings.Contains(body, "127.0.0.1:5555") {
+		t.Errorf("sessions of smtp:\n%s", body)
+	}
+	wantStatus(t, "end 8", f.post(t, "/sessions/8/end", nil), http.StatusSeeOther)
 	wantStatus(t, "end", f.post(t, "/sessions/7/end", nil), http.StatusSeeOther)
 	wantStatus(t, "end again", f.post(t, "/sessions/7/end", nil), http.StatusNotFound)
 	_, body = f.get(t, "/sessions")
