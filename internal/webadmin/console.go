@@ -222,7 +222,7 @@ func (c *consoleHandler) fail(w http.ResponseWriter, r *http.Request, status int
 // the reader sees a generic failure.
 func (c *consoleHandler) failErr(w http.ResponseWriter, r *http.Request, what string, err error) {
 	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	case isNotFound(err):
 		c.fail(w, r, http.StatusNotFound, what+": not found.")
 	case errors.Is(err, fs.ErrPermission):
 		c.fail(w, r, http.StatusForbidden, what+": not allowed.")
@@ -235,6 +235,10 @@ func (c *consoleHandler) failErr(w http.ResponseWriter, r *http.Request, what st
 		c.fail(w, r, http.StatusInternalServerError, what+": failed; the daemon's log has the reason.")
 	}
 }
+
+// isNotFound reports whether a backend's error says the thing is not
+// there.
+func isNotFound(err error) bool { return errors.Is(err, fs.ErrNotExist) }
 
 // errBadInput is a reader's mistake in a form or a URL.
 var errBadInput = errors.New("bad input")

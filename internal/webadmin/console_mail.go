@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // messageCSP is the policy of a message's HTML, served in a sandboxed
@@ -179,16 +180,23 @@ func (c *consoleHandler) mailEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	keep := func(ev Event) bool {
-		return ev.Kind == "delivery" && ev.Message != nil && ev.Message.User == user && ev.Message.Folder == folder
+		return (ev.Kind == "delivery" || ev.Kind == "mail-change") && ev.Message != nil &&
+			ev.Message.User == user && ev.Message.Folder == folder
 	}
 	c.s.streamEvents(w, r, keep, func(ev Event) (string, error) {
-		return c.rows.get(*ev.Message, func() (string, error) { return c.renderRow(r.Context(), *ev.Message) })
+		key := rowKey{*ev.Message, ev.Kind, ev.Time}
+		return c.rows.get(key, func() (string, error) { return c.renderRow(r.Context(), *ev.Message) })
 	})
 }
 
-// renderRow renders one message's row of the list.
+// renderRow renders one message's row of the list; a message that is
+// gone (deleted, moved away) is an empty row marked data-gone, which
+// the script takes out of the list.
 func (c *consoleHandler) renderRow(ctx context.Context, m MessageRef) (string, error) {
 	rc, sum, err := c.s.cfg.Mail.Open(ctx, m)
+	if isNotFound(err) {
+		return fmt.Sprintf(`<tr id="m%d" data-gone="1"></tr>`, m.UID), nil
+	}
 	if err != nil {
 		return "", err
 	}
@@ -200,12 +208,19 @@ func (c *consoleHandler) renderRow(ctx context.Context, m MessageRef) (string, e
 	return b.String(), nil
 }
 
-// rowCache keeps the latest rendered rows, so that a delivery watched
-// by many open lists is read from the store and rendered once.
+// rowCache keeps the latest rendered rows, so that an event watched by
+// many open lists is read from the store and rendered once.
 type rowCache struct {
 	mu    sync.Mutex
 	max   int
-	items map[MessageRef]*cachedRow
+	items map[rowKey]*cachedRow
+}
+
+// rowKey is one event's row: a change is rendered anew each time.
+type rowKey struct {
+	m    MessageRef
+	kind string
+	at   time.Time
 }
 
 type cachedRow struct {
@@ -214,9 +229,9 @@ type cachedRow struct {
 	err  error
 }
 
-func newRowCache(n int) *rowCache { return &rowCache{max: n, items: map[MessageRef]*cachedRow{}} }
+func newRowCache(n int) *rowCache { return &rowCache{max: n, items: map[rowKey]*cachedRow{}} }
 
-func (rc *rowCache) get(m MessageRef, render func() (string, error)) (string, error) {
+func (rc *rowCache) get(m rowKey, render func() (string, error)) (string, error) {
 	rc.mu.Lock()
 	e, ok := rc.items[m]
 	if !ok {

@@ -371,13 +371,28 @@ func TestConsoleLiveRows(t *testing.T) {
 	f.events.publish(Event{Kind: "upload", Path: "x"})
 	ref := f.mail.add("bob", "INBOX", "From: eve@example.org\nSubject: <script>alert(1)</script> live one\n\nbody\n")
 	f.events.publish(Event{Kind: "delivery", Message: &ref})
-	name, data := readEvent(t, bufio.NewReader(resp.Body))
+	br := bufio.NewReader(resp.Body)
+	name, data := readEvent(t, br)
 	if name != "delivery" {
 		t.Fatalf("event %q, want delivery", name)
 	}
 	wantIn(t, "live row", data, `<tr id="m`, "&lt;script&gt;alert(1)&lt;/script&gt; live one", `href="/mail/bob/INBOX/`)
 	if strings.Contains(data, "elsewhere") || strings.Contains(data, "<script>") {
 		t.Errorf("live row: %s", data)
+	}
+
+	// A change redraws the row; a deletion marks it gone.
+	f.mail.SetFlags(t.Context(), ref, []string{`\Seen`}, nil)
+	f.events.publish(Event{Kind: "mail-change", Message: &ref, Time: time.Now()})
+	name, data = readEvent(t, br)
+	if name != "mail-change" || !strings.Contains(data, "live one") || strings.Contains(data, "unseen") {
+		t.Errorf("after marking it read: event %q, row %s", name, data)
+	}
+	f.mail.Delete(t.Context(), ref)
+	f.events.publish(Event{Kind: "mail-change", Message: &ref, Time: time.Now().Add(time.Second)})
+	name, data = readEvent(t, br)
+	if want := fmt.Sprintf(`<tr id="m%d" data-gone="1"></tr>`, ref.UID); name != "mail-change" || data != want {
+		t.Errorf("after deleting it: event %q, data %s; want %s", name, data, want)
 	}
 }
 

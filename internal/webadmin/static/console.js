@@ -1,4 +1,5 @@
-// The console's only script: the live message list, and a confirmation
+// The console's only script: the live message list (new rows at the
+// top, changed rows redrawn, gone ones removed), and a confirmation
 // before a form that deletes. Every page works without it.
 (function () {
   "use strict";
@@ -10,15 +11,29 @@
     if (note) { note.hidden = false; }
     es.onopen = function () { document.body.setAttribute("data-live", "open"); };
     es.onerror = function () { document.body.setAttribute("data-live", "reconnecting"); };
-    es.addEventListener("delivery", function (e) {
-      // The row is HTML the console rendered with html/template.
+    // A row is HTML the console rendered with html/template.
+    var parse = function (html) {
       var tmp = document.createElement("tbody");
-      tmp.innerHTML = e.data;
-      var row = tmp.firstElementChild;
-      if (!row || (row.id && document.getElementById(row.id))) { return; }
+      tmp.innerHTML = html;
+      return tmp.firstElementChild;
+    };
+    es.addEventListener("delivery", function (e) {
+      var row = parse(e.data);
+      if (!row || !row.id || document.getElementById(row.id)) { return; }
       list.tBodies[0].insertBefore(row, list.tBodies[0].firstChild);
       var empty = document.getElementById("empty");
       if (empty) { empty.parentNode.removeChild(empty); }
+    });
+    // A change (flags, a deletion, a move away) redraws or removes the row.
+    es.addEventListener("mail-change", function (e) {
+      var row = parse(e.data);
+      var old = row && row.id && document.getElementById(row.id);
+      if (!old) { return; }
+      if (row.hasAttribute("data-gone")) {
+        old.parentNode.removeChild(old);
+      } else {
+        old.parentNode.replaceChild(row, old);
+      }
     });
   }
   document.addEventListener("submit", function (e) {
