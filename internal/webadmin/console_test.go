@@ -399,7 +399,10 @@ func TestConsoleLiveRows(t *testing.T) {
 func TestConsoleFiles(t *testing.T) {
 	f := newConsoleFixture(t)
 	_, body := f.get(t, "/files/")
-	wantIn(t, "root", body, `href="/files/readme.txt"`, `href="/files/pub/"`, `action="/files/?upload=1"`)
+	wantIn(t, "root", body, `href="/files/readme.txt"`, `href="/files/pub/"`, `action="/files/?upload=1"`, `action="/files/readme.txt?delete=1"`)
+	if strings.Contains(body, `action="/files/pub?delete=1"`) {
+		t.Errorf("root: a directory has a delete button")
+	}
 	_, body = f.get(t, "/files/pub/")
 	wantIn(t, "pub", body, `href="/files/pub/data.bin"`, `href="/files/"`)
 	resp, body := f.get(t, "/files/pub/data.bin")
