@@ -66,6 +66,9 @@ type Options struct {
 	Throttle Throttle
 	// Logger receives reload problems and throttling notices; nil means slog.Default().
 	Logger *slog.Logger
+	// OnFailure, if set, is called after each failed Authenticate or
+	// VerifyAPOP with the name tried and the client's address.
+	OnFailure func(name string, remote net.Addr)
 }
 
 // DB is the account file. It is safe for concurrent use, and by several
@@ -84,6 +87,7 @@ type DB struct {
 
 	fails    *failures
 	verified *verifier
+	onFail   func(name string, remote net.Addr)
 }
 
 // Open opens the account file at path with the default [Options]. A
@@ -111,6 +115,7 @@ func OpenWith(path string, o Options) (*DB, error) {
 		fails: newFailures(o.Throttle.withDefaults()),
 
 		verified: newVerifier(),
+		onFail:   o.OnFailure,
 	}
 	db.mu.Lock()
 	defer db.mu.Unlock()
@@ -209,7 +214,7 @@ func (db *DB) Authenticate(ctx context.Context, name, password string, remote ne
 		return User{}, err
 	}
 	failed := true
-	defer func() { db.ended(end, failed, key) }()
+	defer func() { db.ended(end, failed, key, name, remote) }()
 	r, ok := db.lookup(name)
 	hash := []byte(r.Hash)
 	if !ok {
@@ -226,9 +231,12 @@ func (db *DB) Authenticate(ctx context.Context, name, password string, remote ne
 }
 
 // ended ends an attempt's turn and logs when it engaged the throttle.
-func (db *DB) ended(end func(failed bool) int, failed bool, key string) {
+func (db *DB) ended(end func(failed bool) int, failed bool, key, name string, remote net.Addr) {
 	if n := end(failed); failed && n == db.fails.t.Failures {
 		db.log.Warn("repeated authentication failures; slowing this client down", "remote", key, "failures", n)
+	}
+	if failed && db.onFail != nil {
+		db.onFail(name, remote)
 	}
 }
 
@@ -253,7 +261,7 @@ func (db *DB) VerifyAPOP(ctx context.Context, name, timestamp, digest string, re
 		return User{}, err
 	}
 	failed := true
-	defer func() { db.ended(end, failed, key) }()
+	defer func() { db.ended(end, failed, key, name, remote) }()
 	r, ok := db.lookup(name)
 	secret := r.APOPSecret
 	if !ok || secret == "" {

@@ -27,6 +27,8 @@ type record struct {
 	APOPSecret string    `toml:"apop_secret,omitempty"`
 	FullName   string    `toml:"full_name,omitempty"`
 	Created    time.Time `toml:"created,omitempty"`
+	// Tokens are the SHA-256 (hex) of the account's API tokens.
+	Tokens []string `toml:"api_tokens,omitempty"`
 }
 
 func (r record) user() User { return User{Name: r.Name, Home: r.Name, FullName: r.FullName} }

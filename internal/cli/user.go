@@ -64,12 +64,13 @@ the first line of standard input when it is not a terminal.`,
   plumb user passwd alice
   plumb user passwd alice --apop            # set a POP3 APOP secret
   plumb user list --json
+  plumb user token alice                    # an API token for the admin listener
   plumb user del bob`,
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.data, "data", "plumb-data", "data `directory` holding accounts.toml (as for plumb serve)")
 	pf.StringVar(&f.config, "config", "", "take the data directory from this plumb serve config `file`")
-	cmd.AddCommand(newUserAddCmd(f), newUserPasswdCmd(f), newUserFullNameCmd(f), newUserDelCmd(f), newUserListCmd(f))
+	cmd.AddCommand(newUserAddCmd(f), newUserPasswdCmd(f), newUserFullNameCmd(f), newUserDelCmd(f), newUserListCmd(f), newUserTokenCmd(f))
 	return cmd
 }
 

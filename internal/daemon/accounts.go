@@ -11,7 +11,7 @@ import (
 // (no account at all), creates accounts.first_user with a random
 // password shown once to the person who started the daemon.
 func (d *Daemon) openAccounts() error {
-	db, err := accounts.OpenWith(filepath.Join(d.cfg.Data, accounts.FileName), accounts.Options{Logger: d.log})
+	db, err := accounts.OpenWith(filepath.Join(d.cfg.Data, accounts.FileName), accounts.Options{Logger: d.log, OnFailure: d.events.loginFailed})
 	if err != nil {
 		return err
 	}

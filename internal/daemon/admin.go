@@ -1,26 +1,42 @@
 package daemon
 
 import (
+	"crypto/tls"
 	"encoding/json"
-	"html/template"
 	"net"
 	"net/http"
 	"time"
 
+	"github.com/plumbnet/plumb/internal/webadmin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 type adminServer struct {
-	srv  *http.Server
-	addr net.Addr
+	srv   *http.Server
+	addr  net.Addr
+	web   *webadmin.Server
+	tls   bool
+	close func() // the web console's backends
 }
 
-// startAdmin serves /metrics, /healthz, /status.json and a status page.
+// startAdmin serves /metrics, /healthz, /status.json, and the web
+// console at / and its REST API at /api/ (internal/webadmin). Off
+// loopback the listener serves TLS with the daemon's certificate.
 func (d *Daemon) startAdmin() (*adminServer, error) {
 	ln, err := net.Listen("tcp", d.cfg.Admin.Addr)
 	if err != nil {
 		return nil, err
 	}
+	tlsOn := adminTLS(ln.Addr())
+	if tlsOn {
+		ln = tls.NewListener(ln, d.tlsCfg)
+	}
+	cfg, closeWeb := d.webAdminConfig()
+	cfg.Auth = adminTokens{d}
+	for _, h := range d.cfg.Admin.Webhooks {
+		cfg.Webhooks = append(cfg.Webhooks, webadmin.Webhook{URL: h.URL, Events: h.Events, Secret: h.Secret})
+	}
+	web := webadmin.New(cfg)
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(d.metrics.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -34,13 +50,13 @@ func (d *Daemon) startAdmin() (*adminServer, error) {
 		w.Header().Set("Content-Type", "application/json")
 		json.NewEncoder(w).Encode(d.status())
 	})
-	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		statusPage.Execute(w, d.status())
-	})
+	mux.Handle("/", web)
 	a := &adminServer{
-		srv:  &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second},
-		addr: ln.Addr(),
+		srv:   &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, IdleTimeout: 2 * time.Minute},
+		addr:  ln.Addr(),
+		web:   web,
+		tls:   tlsOn,
+		close: func() { web.Close(); closeWeb() },
 	}
 	go a.srv.Serve(ln)
 	return a, nil
@@ -70,12 +86,12 @@ func (d *Daemon) status() status {
 	return st
 }
 
-var statusPage = template.Must(template.New("status").Parse(`<!doctype html>
-<html><head><meta charset="utf-8"><title>plumb serve</title>
-<style>body{font-family:sans-serif;margin:2em}td,th{padding:.2em 1em;text-align:left}</style></head>
-<body><h1>plumb serve</h1>
-<p>Up since {{.Started.Format "2006-01-02 15:04:05 MST"}}. <a href="/metrics">metrics</a> · <a href="/status.json">status.json</a> · <a href="/healthz">healthz</a></p>
-<table><tr><th>service</th><th>network</th><th>address</th><th>open connections</th></tr>
-{{range .Services}}<tr><td>{{.Name}}</td><td>{{.Net}}</td><td>{{.Addr}}</td><td>{{.Connections}}</td></tr>
-{{end}}</table></body></html>
-`))
+// adminTLS decides whether the admin listener serves TLS: off loopback.
+// A test makes it serve TLS on loopback.
+var adminTLS = func(a net.Addr) bool { return !isLoopbackAddr(a) }
+
+// isLoopbackAddr reports whether a listener's address is on loopback.
+func isLoopbackAddr(a net.Addr) bool {
+	t, ok := a.(*net.TCPAddr)
+	return ok && t.IP.IsLoopback()
+}

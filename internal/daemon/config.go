@@ -50,10 +50,20 @@ type LogConfig struct {
 	Level  string `toml:"level" comment:"debug, info, warn or error"`
 }
 
-// AdminConfig is the admin HTTP listener: /metrics, /healthz and a status page.
+// AdminConfig is the admin HTTP listener: /metrics, /healthz, the web
+// console at / and the REST API at /api/.
 type AdminConfig struct {
-	Enabled bool   `toml:"enabled"`
-	Addr    string `toml:"addr"`
+	Enabled   bool            `toml:"enabled"`
+	Addr      string          `toml:"addr" comment:"Off loopback it serves HTTPS with the daemon's certificate, and the API wants a token (plumb user token NAME)"`
+	Operators []string        `toml:"operators" comment:"Accounts whose API tokens are accepted from off loopback"`
+	Webhooks  []WebhookConfig `toml:"webhook" comment:"URLs POSTed each event as JSON, signed with X-Plumb-Signature: sha256=<HMAC of the body with secret>"`
+}
+
+// WebhookConfig is one [[admin.webhook]].
+type WebhookConfig struct {
+	URL    string   `toml:"url"`
+	Events []string `toml:"events" comment:"delivery, mail-change, upload, post, login-failure; empty: all"`
+	Secret string   `toml:"secret"`
 }
 
 // TLSConfig names the certificate every TLS listener and STARTTLS uses.

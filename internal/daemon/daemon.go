@@ -41,7 +41,8 @@ type Daemon struct {
 
 	connMu sync.Mutex
 	conns  map[*trackedConn]struct{}
-	recent *logRing // the last log records, for the operator console
+	recent *logRing  // the last log records, for the operator console
+	events *eventHub // what happens, for the web console, the API and webhooks
 
 	started      time.Time
 	shutdownOnce sync.Once
@@ -61,6 +62,7 @@ func New(cfg *Config, log *slog.Logger, out io.Writer) *Daemon {
 		udpRate: newRateLimiter(cfg.Limits.UDPRate),
 		metrics: newMetrics(),
 		conns:   make(map[*trackedConn]struct{}),
+		events:  newEventHub(),
 	}
 	for _, p := range cfg.Limits.TrustedProxies {
 		if pfx, err := netip.ParsePrefix(p); err == nil {
@@ -104,7 +106,11 @@ func (d *Daemon) Bound() []Bound {
 		b = append(b, Bound{r.Name, n, r.bound.String()})
 	}
 	if d.admin != nil {
-		b = append(b, Bound{"admin", "http", d.admin.addr.String()})
+		n := "http"
+		if d.admin.tls {
+			n = "https"
+		}
+		b = append(b, Bound{"admin", n, d.admin.addr.String()})
 	}
 	return b
 }
@@ -282,6 +288,7 @@ func (d *Daemon) closeAll() {
 	d.pending = nil
 	if d.admin != nil {
 		d.admin.srv.Close()
+		d.admin.close()
 		d.admin = nil
 	}
 }
@@ -335,7 +342,9 @@ func (d *Daemon) shutdown(ctx context.Context) error {
 	}
 	if d.admin != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		d.admin.srv.Shutdown(sctx)
+		d.admin.srv.Shutdown(sctx) // event streams and waits do not end by themselves:
+		d.admin.srv.Close()        // what is left after a second is cut
+		d.admin.close()
 		cancel()
 	}
 	if d.janitorStop != nil {

@@ -118,7 +118,7 @@ func buildFTP(d *Daemon) ([]Service, error) {
 	}
 	files := d.Config().Files
 	be := &ftpBackend{
-		accounts: d.Accounts(), store: store, anonymous: cfg.Anonymous, presence: d.Presence(),
+		accounts: d.Accounts(), store: store, anonymous: cfg.Anonymous, presence: d.Presence(), events: d.events,
 		limits:     filestore.Limits{Quota: files.Quota, MaxFileSize: files.MaxFileSize},
 		anonLimits: filestore.Limits{Quota: files.Quota, MaxFileSize: files.MaxFileSize, ReadOnly: !files.AnonymousWritable},
 	}
@@ -213,6 +213,7 @@ type ftpBackend struct {
 	anonymous          bool
 	limits, anonLimits filestore.Limits
 	presence           *presence
+	events             *eventHub
 }
 
 func (b *ftpBackend) Login(ctx context.Context, c ftp.ConnInfo, user, password string) (ftp.FS, error) {
@@ -221,7 +222,7 @@ func (b *ftpBackend) Login(ctx context.Context, c ftp.ConnInfo, user, password s
 		if err != nil {
 			return nil, err
 		}
-		return ftpTree{Tree: t}, nil
+		return ftpTree{Tree: t, up: uploadHook{b.events, "ftp", "anonymous"}}, nil
 	}
 	u, err := b.accounts.Authenticate(ctx, user, password, c.RemoteAddr)
 	if err != nil {
@@ -232,13 +233,14 @@ func (b *ftpBackend) Login(ctx context.Context, c ftp.ConnInfo, user, password s
 	if err != nil {
 		return nil, err
 	}
-	return ftpTree{Tree: t, end: b.presence.Login(u.Name, "ftp")}, nil
+	return ftpTree{Tree: t, end: b.presence.Login(u.Name, "ftp"), up: uploadHook{b.events, "ftp", "home/" + home}}, nil
 }
 
 // ftpTree is a filestore.Tree as an ftp.FS; it closes with the session.
 type ftpTree struct {
 	*filestore.Tree
 	end func() // ends the session in the presence record; nil for anonymous
+	up  uploadHook
 }
 
 func (t ftpTree) Close() error {
@@ -272,7 +274,7 @@ func (t ftpTree) Create(ctx context.Context, name string, offset int64) (ftp.Upl
 	if err != nil {
 		return nil, ftpStoreError(err)
 	}
-	return ftpUpload{u}, nil
+	return ftpUpload{u, t.up}, nil
 }
 
 func (t ftpTree) Chmod(ctx context.Context, name string, mode fs.FileMode) error {
@@ -285,7 +287,12 @@ func (t ftpTree) SetModTime(ctx context.Context, name string, mtime time.Time) e
 	return t.Tree.Chtimes(ctx, name, mtime, mtime)
 }
 
-type ftpUpload struct{ *filestore.Upload }
+type ftpUpload struct {
+	*filestore.Upload
+	up uploadHook
+}
+
+func (u ftpUpload) Commit(ctx context.Context) error { return u.up.commit(ctx, u.Upload) }
 
 func (u ftpUpload) Write(p []byte) (int, error) {
 	n, err := u.Upload.Write(p)

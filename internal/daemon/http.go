@@ -88,7 +88,7 @@ func buildHTTP(d *Daemon) ([]Service, error) {
 		return nil, err
 	}
 	files := d.Config().Files
-	be := &httpBackend{accounts: d.Accounts(), store: store, homes: map[string]*filestore.Tree{},
+	be := &httpBackend{accounts: d.Accounts(), store: store, homes: map[string]*filestore.Tree{}, events: d.events,
 		limits:     filestore.Limits{Quota: files.Quota, MaxFileSize: files.MaxFileSize},
 		anonLimits: filestore.Limits{Quota: files.Quota, MaxFileSize: files.MaxFileSize, ReadOnly: !files.AnonymousWritable},
 	}
@@ -214,6 +214,7 @@ type httpBackend struct {
 	accounts           *accounts.DB
 	store              *filestore.Store
 	limits, anonLimits filestore.Limits
+	events             *eventHub
 
 	anon  atomic.Pointer[filestore.Tree] // set once, under mu
 	mu    sync.Mutex
@@ -224,19 +225,19 @@ var _ httpfs.Backend = (*httpBackend)(nil)
 
 func (b *httpBackend) Anonymous(ctx context.Context) (httpfs.FS, error) {
 	if t := b.anon.Load(); t != nil {
-		return httpTree{t}, nil
+		return httpTree{t, uploadHook{b.events, "http", "anonymous"}}, nil
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if t := b.anon.Load(); t != nil {
-		return httpTree{t}, nil
+		return httpTree{t, uploadHook{b.events, "http", "anonymous"}}, nil
 	}
 	t, err := b.store.Anonymous(ctx, b.anonLimits)
 	if err != nil {
 		return nil, err
 	}
 	b.anon.Store(t)
-	return httpTree{t}, nil
+	return httpTree{t, uploadHook{b.events, "http", "anonymous"}}, nil
 }
 
 func (b *httpBackend) Login(ctx context.Context, user, password string, remote net.Addr) (httpfs.FS, error) {
@@ -257,7 +258,7 @@ func (b *httpBackend) Login(ctx context.Context, user, password string, remote n
 		}
 		b.homes[home] = t
 	}
-	return httpTree{t}, nil
+	return httpTree{t, uploadHook{b.events, "http", "home/" + home}}, nil
 }
 
 func (b *httpBackend) Start(context.Context) error { return nil }
@@ -277,7 +278,10 @@ func (b *httpBackend) Stop(context.Context) error {
 }
 
 // httpTree is a filestore.Tree as an httpfs.FS.
-type httpTree struct{ t *filestore.Tree }
+type httpTree struct {
+	t  *filestore.Tree
+	up uploadHook
+}
 
 var (
 	_ httpfs.FS            = httpTree{}
@@ -308,7 +312,7 @@ func (h httpTree) Create(ctx context.Context, name string) (httpfs.Upload, error
 	if err != nil {
 		return nil, httpStoreError(err)
 	}
-	return httpUpload{u}, nil
+	return httpUpload{u, h.up}, nil
 }
 
 func (h httpTree) Mkdir(ctx context.Context, name string) error {
@@ -329,7 +333,12 @@ func (h httpTree) SetModTime(ctx context.Context, name string, mtime time.Time) 
 	return h.t.Chtimes(ctx, name, mtime, mtime)
 }
 
-type httpUpload struct{ *filestore.Upload }
+type httpUpload struct {
+	*filestore.Upload
+	up uploadHook
+}
+
+func (u httpUpload) Commit(ctx context.Context) error { return u.up.commit(ctx, u.Upload) }
 
 func (u httpUpload) Write(p []byte) (int, error) {
 	n, err := u.Upload.Write(p)

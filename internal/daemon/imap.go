@@ -39,7 +39,7 @@ func buildIMAP(d *Daemon) ([]Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	be := &imapBackend{accounts: d.Accounts(), store: store, presence: d.Presence(), log: d.Logger().With("service", "imap")}
+	be := &imapBackend{accounts: d.Accounts(), store: store, presence: d.Presence(), log: d.Logger().With("service", "imap"), events: d.events}
 	newServer := func() *imap.Server {
 		return &imap.Server{
 			Backend:         be,

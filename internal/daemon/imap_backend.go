@@ -25,7 +25,8 @@ type imapBackend struct {
 	// index opens a folder's index; nil means the store's own, the
 	// plumb-index file beside the Maildir. A shared database serving
 	// several nodes is another implementation of mailIndex.
-	index func(*mailstore.Mailbox) mailIndex
+	index  func(*mailstore.Mailbox) mailIndex
+	events *eventHub // mail-change events; nil publishes none
 }
 
 // mailIndex is what the IMAP adapter keeps of a folder's messages beyond
@@ -244,6 +245,7 @@ func (s *imapSession) Append(ctx context.Context, name string, r io.Reader, flag
 	if err != nil {
 		return 0, 0, storeError(err)
 	}
+	s.b.events.mailChangedUIDs("imap", s.user, mb.Name(), uid)
 	validity, _, err := mb.UIDValidity()
 	return validity, uid, err
 }
@@ -456,20 +458,24 @@ func (m *imapMailbox) Open(ctx context.Context, uid uint32) (io.ReadCloser, erro
 }
 
 func (m *imapMailbox) SetFlags(ctx context.Context, uid uint32, flags []string) error {
+	defer m.changed(uid)
 	return storeError(m.mb.SetFlags(ctx, uid, toLetters(flags)))
 }
 
 func (m *imapMailbox) AddFlags(ctx context.Context, uid uint32, flags []string) ([]string, error) {
+	defer m.changed(uid)
 	f, err := m.mb.AddFlags(ctx, uid, toLetters(flags))
 	return fromLetters(f), storeError(err)
 }
 
 func (m *imapMailbox) RemoveFlags(ctx context.Context, uid uint32, flags []string) ([]string, error) {
+	defer m.changed(uid)
 	f, err := m.mb.RemoveFlags(ctx, uid, toLetters(flags))
 	return fromLetters(f), storeError(err)
 }
 
 func (m *imapMailbox) Expunge(ctx context.Context, uids []uint32) error {
+	defer m.changed(uids...)
 	return storeError(m.mb.Delete(context.WithoutCancel(ctx), uids...))
 }
 

@@ -389,7 +389,10 @@ func (b *nntpBackend) Post(ctx context.Context, a *nntp.Article, user string, pe
 		Groups: groups,
 		Data:   a.Bytes(),
 	}
-	_, err := b.store.Add(ctx, in)
+	art, err := b.store.Add(ctx, in)
+	for _, n := range art.Numbers {
+		b.d.hub().posted("nntp", n.Group, n.N)
+	}
 	if err == nil && !peer {
 		b.mailFollowup(ctx, a)
 	}

@@ -47,7 +47,7 @@ func buildPOP3(d *Daemon) ([]Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	be := &pop3Backend{accounts: d.Accounts(), store: store, presence: d.Presence(), log: d.Logger().With("service", "pop3")}
+	be := &pop3Backend{accounts: d.Accounts(), store: store, presence: d.Presence(), log: d.Logger().With("service", "pop3"), events: d.events}
 	newServer := func() *pop3.Server {
 		return &pop3.Server{
 			Backend:         be,
@@ -78,6 +78,7 @@ type pop3Backend struct {
 	store    *mailstore.Store
 	presence *presence
 	log      *slog.Logger
+	events   *eventHub // mail-change events of deletions; nil publishes none
 }
 
 var _ pop3.APOPBackend = (*pop3Backend)(nil)
@@ -114,7 +115,7 @@ func (b *pop3Backend) open(ctx context.Context, u accounts.User) (pop3.Maildrop,
 	if err != nil {
 		return nil, err
 	}
-	return &pop3Drop{mb: mb, end: b.presence.Login(u.Name, "pop3")}, nil
+	return &pop3Drop{mb: mb, end: b.presence.Login(u.Name, "pop3"), user: u.Home, events: b.events}, nil
 }
 
 // pop3Drop is one session's view of an inbox. Its unique ids are
@@ -125,6 +126,8 @@ type pop3Drop struct {
 	end      func() // ends the session in the presence record
 	validity string
 	sizes    map[uint32]int64 // file sizes, by UID
+	user     string
+	events   *eventHub
 }
 
 func (p *pop3Drop) Messages(ctx context.Context) ([]pop3.Message, error) {
@@ -186,7 +189,11 @@ func (p *pop3Drop) Delete(ctx context.Context, uids []string) error {
 	}
 	// The session's context ends with the connection; the deletion the
 	// client asked for with QUIT must still finish.
-	return p.mb.Delete(context.WithoutCancel(ctx), nums...)
+	err := p.mb.Delete(context.WithoutCancel(ctx), nums...)
+	if err == nil {
+		p.events.mailChangedUIDs("pop3", p.user, mailstore.Inbox, nums...)
+	}
+	return err
 }
 
 func (p *pop3Drop) Close() error {

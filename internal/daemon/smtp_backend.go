@@ -209,6 +209,7 @@ func (s *smtpSession) Data(ctx context.Context, r io.Reader) error {
 		s.b.unstoreLocal(stored)
 		return err
 	}
+	s.b.d.hub().delivered("smtp", stored.users, stored.uids)
 	s.b.bounceFailed(ctx, s.from, stored.failed)
 	return nil
 }
@@ -232,6 +233,7 @@ func (b *smtpBackend) deliverLocal(ctx context.Context, from string, users []str
 	if err != nil {
 		return err
 	}
+	b.d.hub().delivered("smtp", stored.users, stored.uids)
 	b.bounceFailed(ctx, from, stored.failed)
 	return nil
 }

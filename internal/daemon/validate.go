@@ -49,6 +49,9 @@ func (c *Config) validate() error {
 			return err
 		}
 		bound[c.resolve(c.Admin.Addr)] = "admin"
+		if err := c.Admin.check(); err != nil {
+			return err
+		}
 	}
 	for _, l := range c.listenerList() {
 		if !l.Enabled {

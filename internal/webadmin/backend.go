@@ -2,6 +2,7 @@ package webadmin
 
 import (
 	"context"
+	"errors"
 	"io"
 	"time"
 )
@@ -187,3 +188,12 @@ type EventSource interface {
 	// daemon (the channel is buffered). stop ends the subscription.
 	Subscribe() (events <-chan Event, stop func())
 }
+
+// Errors a backend wraps to choose the API's status: 404, 400, 409 and
+// 413 (fs.ErrNotExist is also a 404 and fs.ErrExist a 409).
+var (
+	ErrNotFound   = errors.New("not found")
+	ErrBadRequest = errors.New("bad request")
+	ErrConflict   = errors.New("conflict")
+	ErrTooLarge   = errors.New("too large")
+)

@@ -3,6 +3,8 @@ package webadmin
 import (
 	"log/slog"
 	"net/http"
+	"sync/atomic"
+	"time"
 )
 
 // Config is what a Server reads and changes. A nil backend leaves its
@@ -17,6 +19,12 @@ type Config struct {
 	Faults FaultControl
 	Logger *slog.Logger
 	Auth   Authenticator
+	// Webhooks are the configured webhooks; more are added at runtime
+	// through the API.
+	Webhooks []Webhook
+	// WebhookRetry is the wait before a failed webhook POST is tried
+	// again, doubling each time; 0 means 1s.
+	WebhookRetry time.Duration
 }
 
 // Server is the console and the API as one http.Handler.
@@ -24,6 +32,12 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	handler http.Handler
+
+	routes  []string  // the API's mux patterns, for the OpenAPI test
+	openapi []byte    // the assembled OpenAPI document
+	hooks   *webhooks // nil until the API is mounted
+
+	longCount atomic.Int64 // waits and event streams open
 }
 
 // New returns a Server over cfg's backends.

@@ -1,0 +1,263 @@
+package daemon
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+
+	"github.com/plumbnet/plumb/internal/atomicfile"
+	"github.com/plumbnet/plumb/internal/mailstore"
+	"github.com/plumbnet/plumb/internal/webadmin"
+)
+
+// Limits of the web console's summary cache: what it reads of a message
+// to summarize it, and what it keeps for lists and searches, so that
+// neither reads a message file again.
+const (
+	summaryReadBytes = 64 << 10 // of a message read to summarize it
+	summaryTextBytes = 512      // of the plain text kept for Query.Text
+	summaryHeadBytes = 1024     // of the other header fields kept for Query.Header
+	summaryLineBytes = 64 << 10 // of one line of a summary file
+)
+
+// summary is what a list shows and a search looks at of one message.
+// A Maildir file never changes once delivered, so a summary stays true
+// for as long as its key is in the folder.
+type summary struct {
+	Sum     webadmin.Summary `json:"s"` // without the ref and flags, which change
+	Search  string           `json:"q"` // lowercased From, To, Cc, Subject and text prefix
+	Headers string           `json:"h"` // lowercased "name: value\n" of the other fields, bounded
+}
+
+// summaryLine is one line of a summary file.
+type summaryLine struct {
+	Key string `json:"k"`
+	summary
+}
+
+// summaryPath is where a folder's summaries are kept across restarts:
+// a cache beside the mail, under <data>/webadmin, one JSON line per
+// message; losing it only costs reading the messages again.
+func summaryPath(data, user, folder string) string {
+	return filepath.Join(data, "webadmin", "summaries", user, hex.EncodeToString([]byte(folder))+".jsonl")
+}
+
+// load reads the folder's summary file, once.
+func (v *folderView) load() {
+	if v.loaded {
+		return
+	}
+	v.loaded = true
+	f, err := os.Open(v.path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, summaryLineBytes)
+	for sc.Scan() {
+		v.lines++
+		var l summaryLine
+		if json.Unmarshal(sc.Bytes(), &l) == nil && l.Key != "" {
+			s := l.summary
+			v.byKey[l.Key] = &s
+		}
+	}
+}
+
+// summarize returns m's summary, reading the message the first time.
+func (v *folderView) summarize(m mailstore.Message) *summary {
+	if s, ok := v.byKey[m.Key]; ok {
+		return s
+	}
+	s := readSummary(m)
+	v.keep(m.Key, s)
+	return s
+}
+
+func (v *folderView) keep(key string, s *summary) {
+	v.byKey[key] = s
+	if b, err := json.Marshal(summaryLine{key, *s}); err == nil && len(b) < summaryLineBytes {
+		v.pending.Write(b)
+		v.pending.WriteByte('\n')
+	}
+}
+
+// fill summarizes every message not summarized yet, a few at a time.
+func (v *folderView) fill(msgs []mailstore.Message) {
+	var missing []mailstore.Message
+	for _, m := range msgs {
+		if _, ok := v.byKey[m.Key]; !ok {
+			missing = append(missing, m)
+		}
+	}
+	out := make([]*summary, len(missing))
+	var wg sync.WaitGroup
+	workers := min(runtime.GOMAXPROCS(0), 8)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(missing); i += workers {
+				out[i] = readSummary(missing[i])
+			}
+		}()
+	}
+	wg.Wait()
+	for i, m := range missing {
+		v.keep(m.Key, out[i])
+	}
+}
+
+// flush appends the new summaries to the file, or rewrites it with the
+// live ones when most of its lines are stale.
+func (v *folderView) flush() {
+	if v.pending.Len() == 0 && v.lines <= 2*len(v.byKey)+1024 {
+		return
+	}
+	defer v.pending.Reset()
+	if err := os.MkdirAll(filepath.Dir(v.path), 0o700); err != nil {
+		return
+	}
+	if v.lines > 2*len(v.byKey)+1024 {
+		err := atomicfile.Write(v.path, 0o600, func(w io.Writer) error {
+			bw := bufio.NewWriter(w)
+			enc := json.NewEncoder(bw)
+			for k, s := range v.byKey {
+				enc.Encode(summaryLine{k, *s})
+			}
+			return bw.Flush()
+		})
+		if err == nil {
+			v.lines = len(v.byKey)
+		}
+		return
+	}
+	f, err := os.OpenFile(v.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	if _, err := f.Write(v.pending.Bytes()); err == nil {
+		v.lines += bytes.Count(v.pending.Bytes(), []byte("\n"))
+	}
+}
+
+func readSummary(m mailstore.Message) *summary {
+	s := &summary{Sum: webadmin.Summary{Size: m.Size, To: []string{}}}
+	f, err := os.Open(m.Path)
+	if err != nil {
+		return s
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil {
+		s.Sum.Received = fi.ModTime() // the internal date, as Message.InternalDate
+	}
+	s.Sum.Date = s.Sum.Received
+	v, err := webadmin.ParseView(io.LimitReader(f, summaryReadBytes))
+	if err != nil {
+		return s
+	}
+	var search, heads strings.Builder
+	for _, h := range v.Headers {
+		switch strings.ToLower(h.Name) {
+		case "from":
+			s.Sum.From = h.Value
+		case "to":
+			s.Sum.To = splitAddrs(h.Value)
+		case "cc":
+			s.Sum.Cc = splitAddrs(h.Value)
+		case "subject":
+			s.Sum.Subject = h.Value
+		case "message-id":
+			s.Sum.MessageID = strings.Trim(h.Value, "<> ")
+		case "date":
+			if t, err := mail.ParseDate(h.Value); err == nil {
+				s.Sum.Date = t
+			}
+		case "received", "dkim-signature", "arc-seal", "arc-message-signature", "arc-authentication-results":
+			continue // long, and not what a test looks for
+		}
+		if heads.Len() < summaryHeadBytes {
+			fmt.Fprintf(&heads, "%s: %s\n", strings.ToLower(h.Name), strings.ToLower(h.Value))
+		}
+	}
+	fmt.Fprintf(&search, "%s\n%s\n%s\n%s\n", s.Sum.From, strings.Join(s.Sum.To, ", "), strings.Join(s.Sum.Cc, ", "), s.Sum.Subject)
+	text := v.Text
+	if len(text) > summaryTextBytes {
+		text = strings.ToValidUTF8(text[:summaryTextBytes], "")
+	}
+	search.WriteString(text)
+	s.Search = strings.ToLower(search.String())
+	s.Headers = heads.String()
+	return s
+}
+
+// splitAddrs splits an address list header into its addresses as
+// written; an unparsable one is kept whole.
+func splitAddrs(v string) []string {
+	as, err := mail.ParseAddressList(v)
+	if err != nil {
+		return []string{v}
+	}
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.String()
+	}
+	return out
+}
+
+// matches reports whether the message fits q, lowercased by lowerQuery.
+func (s *summary) matches(m mailstore.Message, q webadmin.Query) bool {
+	has := func(hay, needle string) bool { return strings.Contains(strings.ToLower(hay), needle) }
+	switch {
+	case q.Unseen && m.Flags.Has(mailstore.FlagSeen),
+		!q.Since.IsZero() && s.Sum.Received.Before(q.Since),
+		q.Text != "" && !strings.Contains(s.Search, q.Text),
+		q.From != "" && !has(s.Sum.From, q.From),
+		q.To != "" && !has(strings.Join(s.Sum.To, ", ")+", "+strings.Join(s.Sum.Cc, ", "), q.To),
+		q.Subject != "" && !has(s.Sum.Subject, q.Subject):
+		return false
+	}
+	for name, val := range q.Header {
+		if !headerMatch(s.Headers, name, val) {
+			return false
+		}
+	}
+	return true
+}
+
+// lowerQuery returns q with its strings lowercased, once per search, as
+// matches wants them.
+func lowerQuery(q webadmin.Query) webadmin.Query {
+	q.Text, q.From, q.To, q.Subject = strings.ToLower(q.Text), strings.ToLower(q.From), strings.ToLower(q.To), strings.ToLower(q.Subject)
+	if q.Header != nil {
+		h := make(map[string]string, len(q.Header))
+		for k, v := range q.Header {
+			h[strings.ToLower(k)] = strings.ToLower(v)
+		}
+		q.Header = h
+	}
+	return q
+}
+
+// headerMatch reports whether a "name: value" line of heads has name
+// and a value holding val.
+func headerMatch(heads, name, val string) bool {
+	for line := range strings.SplitSeq(heads, "\n") {
+		n, v, ok := strings.Cut(line, ": ")
+		if ok && n == name && strings.Contains(v, val) {
+			return true
+		}
+	}
+	return false
+}
