@@ -1,6 +1,7 @@
 package webadmin
 
 import (
+	"context"
 	"embed"
 	"errors"
 	"fmt"
@@ -217,19 +218,23 @@ func (c *consoleHandler) fail(w http.ResponseWriter, r *http.Request, status int
 	}{status, msg})
 }
 
-// failErr answers for a backend's error: not found, forbidden and
-// invalid arguments are told as they are; anything else is logged and
-// the reader sees a generic failure.
+// failErr answers for a backend's error: not found, forbidden, a bad
+// request, a conflict and a size limit are told as they are; anything
+// else is logged and the reader sees a generic failure.
 func (c *consoleHandler) failErr(w http.ResponseWriter, r *http.Request, what string, err error) {
 	switch {
 	case isNotFound(err):
 		c.fail(w, r, http.StatusNotFound, what+": not found.")
 	case errors.Is(err, fs.ErrPermission):
 		c.fail(w, r, http.StatusForbidden, what+": not allowed.")
-	case errors.Is(err, fs.ErrInvalid), errors.Is(err, errBadInput):
+	case errors.Is(err, fs.ErrInvalid), errors.Is(err, ErrBadRequest):
 		c.fail(w, r, http.StatusBadRequest, what+": "+err.Error())
-	case errors.Is(err, fs.ErrExist):
-		c.fail(w, r, http.StatusConflict, what+": already exists.")
+	case errors.Is(err, fs.ErrExist), errors.Is(err, ErrConflict):
+		c.fail(w, r, http.StatusConflict, what+": "+err.Error())
+	case errors.Is(err, ErrTooLarge):
+		c.fail(w, r, http.StatusRequestEntityTooLarge, what+": "+err.Error())
+	case errors.Is(err, context.Canceled) && r.Context().Err() != nil:
+		// the reader went away
 	default:
 		c.s.log.Error("webadmin: console", "what", what, "path", r.URL.Path, "err", err)
 		c.fail(w, r, http.StatusInternalServerError, what+": failed; the daemon's log has the reason.")
@@ -238,10 +243,7 @@ func (c *consoleHandler) failErr(w http.ResponseWriter, r *http.Request, what st
 
 // isNotFound reports whether a backend's error says the thing is not
 // there.
-func isNotFound(err error) bool { return errors.Is(err, fs.ErrNotExist) }
-
-// errBadInput is a reader's mistake in a form or a URL.
-var errBadInput = errors.New("bad input")
+func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) || errors.Is(err, fs.ErrNotExist) }
 
 // back redirects a form's POST to the page to show next (303: the
 // browser GETs it, so a reload does not post again).

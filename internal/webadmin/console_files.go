@@ -30,14 +30,14 @@ func (c *consoleHandler) fileRoutes(handle func(string, func(http.ResponseWriter
 func cleanFilePath(p string) (string, error) {
 	p = strings.Trim(p, "/")
 	if len(p) > maxPathBytes {
-		return "", fmt.Errorf("%w: a path longer than %d bytes", errBadInput, maxPathBytes)
+		return "", fmt.Errorf("%w: a path longer than %d bytes", ErrBadRequest, maxPathBytes)
 	}
 	if p == "" {
 		return "", nil
 	}
 	for _, seg := range strings.Split(p, "/") {
 		if seg == "" || seg == "." || seg == ".." || strings.ContainsFunc(seg, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
-			return "", fmt.Errorf("%w: %q is not a usable path", errBadInput, p)
+			return "", fmt.Errorf("%w: %q is not a usable path", ErrBadRequest, p)
 		}
 	}
 	return p, nil
