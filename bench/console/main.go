@@ -87,15 +87,17 @@ func run(plumbBin string, count, size, rounds, watchers int) error {
 
 	fmt.Println()
 	fmt.Printf("%-34s %9s %9s %9s %9s %7s\n", "request", "cold", "best", "median", "target", "ratio")
-	for _, k := range []struct{ name, url string }{
-		{"first page of the list", base},
-		{"search: a subject", base + "?q=" + "subject:%22message+" + fmt.Sprint(count/2) + "%22"},
-		{"search: a word", base + "?q=zzqx"},
-		{"a message", base + "/" + fmt.Sprint(count/3+1)},
+	// Each answer must show what it is for: the newest message first,
+	// the one searched for, the one opened.
+	for _, k := range []struct{ name, url, want string }{
+		{"first page of the list", base, fmt.Sprintf(">message %d<", count-1)},
+		{"search: a subject", base + "?q=" + "subject:%22message+" + fmt.Sprint(count/2) + "%22", fmt.Sprintf(">message %d<", count/2)},
+		{"search: a word", base + "?q=zzqx", ">message 7<"},
+		{"a message", base + "/" + fmt.Sprint(count/3+1), fmt.Sprintf("<h1>message %d</h1>", count/3)},
 	} {
 		var times []time.Duration
 		for range rounds + 1 {
-			d, err := timeGet(client, k.url)
+			d, err := timeGet(client, k.url, k.want)
 			if err != nil {
 				return fmt.Errorf("%s: %w", k.name, err)
 			}
@@ -121,19 +123,27 @@ func run(plumbBin string, count, size, rounds, watchers int) error {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }
 
-// timeGet times one GET to its last byte.
-func timeGet(c *http.Client, url string) (time.Duration, error) {
+// timeGet times one GET to its last byte and checks that the page has
+// want in it.
+func timeGet(c *http.Client, url, want string) (time.Duration, error) {
 	start := time.Now()
 	resp, err := c.Get(url)
 	if err != nil {
 		return 0, err
 	}
-	_, err = io.Copy(io.Discard, resp.Body)
+	body, err := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	d := time.Since(start)
+	if err != nil {
+		return 0, err
+	}
 	if resp.StatusCode != http.StatusOK {
 		return 0, fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
-	return time.Since(start), err
+	if !strings.Contains(string(body), want) {
+		return 0, fmt.Errorf("GET %s: no %q in the page", url, want)
+	}
+	return d, nil
 }
 
 // fanout opens n live lists (the console's event stream), delivers one
