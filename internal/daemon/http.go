@@ -36,6 +36,7 @@ type HTTPConfig struct {
 	ReadHeaderTimeout Duration `toml:"read_header_timeout" comment:"A request's header must arrive whole within this long (slowloris)"`
 	ReadTimeout       Duration `toml:"read_timeout" comment:"A whole request, with its body, must arrive within this long"`
 	KeepAlive         Duration `toml:"keepalive_timeout" comment:"Close a kept-alive connection idle between requests for this long"`
+	Console           bool     `toml:"console" comment:"Serve the web console at /console/ to accounts that log in (HTTP Basic, over TLS or from loopback): each sees its own mail and home; admin.operators see everything"`
 }
 
 const httpSection section[HTTPConfig] = "http"
@@ -101,6 +102,12 @@ func buildHTTP(d *Daemon) ([]Service, error) {
 			return nil, fmt.Errorf("http %s: %w", path, err)
 		}
 		handlers[path] = h
+	}
+	if cfg.Console {
+		console, stop := newHTTPConsole(d)
+		d.addComponent("http console", stopFunc(stop))
+		handlers[httpConsolePath+"/"] = console
+		handlers[httpConsolePath] = http.RedirectHandler(httpConsolePath+"/", http.StatusMovedPermanently)
 	}
 	var access io.Writer
 	switch cfg.AccessLog {
