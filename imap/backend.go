@@ -123,7 +123,9 @@ type Session interface {
 type Mailbox interface {
 	// Status returns UIDVALIDITY and UIDNEXT (the rest may be zero).
 	Status(ctx context.Context) (MailboxStatus, error)
-	// Messages lists the mailbox in ascending UID order.
+	// Messages lists the mailbox in ascending UID order. The server
+	// never modifies the slice, nor the Flags in it, so a backend may
+	// hand the same listing to every session on the mailbox.
 	Messages(ctx context.Context) ([]MessageInfo, error)
 	// Open returns a message's bytes, with LF or CRLF line ends.
 	Open(ctx context.Context, uid uint32) (io.ReadCloser, error)
@@ -162,6 +164,24 @@ type StatusItemsSession interface {
 type FlagChanger interface {
 	AddFlags(ctx context.Context, uid uint32, flags []string) ([]string, error)
 	RemoveFlags(ctx context.Context, uid uint32, flags []string) ([]string, error)
+}
+
+// SnapshotLister is a Mailbox that can list from a snapshot other
+// sessions share, current as of every change it signaled on Updates
+// but perhaps not yet of one made behind the backend (which Messages
+// finds): the server lists with it when it looks because of a signal,
+// so that one delivery to a mailbox a thousand sessions watch is
+// listed once, not a thousand times. The result is read-only, as
+// Messages' is.
+type SnapshotLister interface {
+	Snapshot(ctx context.Context) ([]MessageInfo, error)
+}
+
+// StructureFlusher is a StructureCache that gathers what SetStructure
+// is given and stores it in batches: the server calls FlushStructures
+// at the end of every FETCH.
+type StructureFlusher interface {
+	FlushStructures(ctx context.Context)
 }
 
 // PermanentKeywords is a Mailbox that stores keywords besides the

@@ -67,6 +67,7 @@ func cmdSearch(c *conn, r *request) error {
 	var hits []MessageInfo
 	var hitSeqs []uint32
 	for i, m := range s.msgs {
+		m.Recent = s.isRecent(m.UID) // the session's, not the listing's
 		sm := &searchMsg{seq: uint32(i + 1), maxSeq: uint32(len(s.msgs)), maxUID: s.maxUID(), info: m, saved: saved,
 			load: func() ([]byte, *mimePart, error) {
 				b, err := c.readMessage(m.UID)

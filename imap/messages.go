@@ -3,6 +3,7 @@ package imap
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
 	"io"
 	"slices"
@@ -76,6 +77,9 @@ func cmdFetch(c *conn, r *request) error {
 	if err != nil {
 		return err
 	}
+	if f, ok := s.mbox.(StructureFlusher); ok {
+		defer f.FlushStructures(c.ctx)
+	}
 	for _, i := range idx {
 		if err := c.fetchOne(i, items, seen[i]); err != nil {
 			return err
@@ -109,6 +113,7 @@ func (c *conn) markSeen(idx []int, items []fetchItem) (map[int]bool, error) {
 			}
 			return nil, err
 		}
+		s.own()
 		s.msgs[i].Flags = flags
 		seen[i] = true
 		changed = append(changed, i)
@@ -124,20 +129,25 @@ func (c *conn) refreshModSeqs(idx []int) {
 	if !c.condstore || len(idx) == 0 {
 		return
 	}
-	now, err := s.mbox.Messages(c.ctx)
+	var now []MessageInfo
+	var err error
+	if sl, ok := s.mbox.(SnapshotLister); ok { // the change was the backend's to signal
+		now, err = sl.Snapshot(c.ctx)
+	} else {
+		now, err = s.mbox.Messages(c.ctx)
+	}
 	if err != nil {
 		return
 	}
-	byUID := make(map[uint32]MessageInfo, len(now))
-	for _, m := range now {
-		byUID[m.UID] = m
-	}
+	s.own()
 	for _, i := range idx {
-		if m, ok := byUID[s.msgs[i].UID]; ok {
-			s.msgs[i].ModSeq = m.ModSeq
+		if k, ok := slices.BinarySearchFunc(now, s.msgs[i].UID, byUID); ok {
+			s.msgs[i].ModSeq = now[k].ModSeq
 		}
 	}
 }
+
+func byUID(m MessageInfo, uid uint32) int { return cmp.Compare(m.UID, uid) }
 
 // fetchOne writes one message's FETCH response; seen tells that this
 // FETCH has just set its \Seen, so FLAGS (and with CONDSTORE, UID and
@@ -429,6 +439,7 @@ func cmdStore(c *conn, r *request) error {
 			}
 			return err
 		}
+		s.own()
 		s.msgs[i].Flags = next
 		report = append(report, i)
 	}

@@ -26,6 +26,9 @@ type imapBackend struct {
 	// plumb-index file beside the Maildir. A shared database serving
 	// several nodes is another implementation of mailIndex.
 	index func(*mailstore.Mailbox) mailIndex
+
+	viewsMu sync.Mutex
+	views   map[string]*folderView // by user and folder, while selected
 }
 
 // mailIndex is what the IMAP adapter keeps of a folder's messages beyond
@@ -33,6 +36,7 @@ type imapBackend struct {
 // message key (see mailstore's Mailbox.Cached, CacheBatch, ModSeqs).
 type mailIndex interface {
 	Cached(mailstore.Message) (mailstore.IndexEntry, bool)
+	CachedAll([]mailstore.Message) []mailstore.IndexEntry
 	CacheBatch([]mailstore.Message, []mailstore.IndexEntry) error
 	ModSeqs([]mailstore.Message) ([]uint64, uint64, error)
 }
@@ -158,7 +162,7 @@ func (s *imapSession) Rename(ctx context.Context, from, to string) error {
 	if err != nil {
 		return err
 	}
-	h := &imapMailbox{s: s, mb: in, idx: s.b.indexOf(in), dates: map[string]time.Time{}}
+	h := &imapMailbox{s: s, mb: in, idx: s.b.indexOf(in)}
 	uids := make([]uint32, len(msgs))
 	for i, m := range msgs {
 		uids[i] = m.UID
@@ -270,7 +274,7 @@ func (s *imapSession) Select(ctx context.Context, name string) (imap.Mailbox, er
 		mb.Close()
 		return nil, err
 	}
-	return &imapMailbox{s: s, mb: mb, idx: s.b.indexOf(mb), updates: ch, stop: stop, dates: map[string]time.Time{}}, nil
+	return &imapMailbox{s: s, mb: mb, idx: s.b.indexOf(mb), updates: ch, stop: stop, view: s.b.openView(s.user, mb.Name())}, nil
 }
 
 func (s *imapSession) Logout() error {
@@ -288,14 +292,13 @@ type imapMailbox struct {
 	updates <-chan struct{}
 	stop    func()
 
-	mu      sync.Mutex
-	dates   map[string]time.Time         // internal dates by key: a stat each is read once
-	byUID   map[uint32]mailstore.Message // as last listed
-	highest uint64                       // HIGHESTMODSEQ as last listed
+	view    *folderView // shared by the sessions on the folder; nil for a handle of the backend's own
 }
 
 var (
 	_ imap.StructureCache     = (*imapMailbox)(nil)
+	_ imap.StructureFlusher   = (*imapMailbox)(nil)
+	_ imap.SnapshotLister     = (*imapMailbox)(nil)
 	_ imap.FlagChanger        = (*imapMailbox)(nil)
 	_ imap.StatusItemsSession = (*imapSession)(nil)
 )
@@ -321,7 +324,22 @@ func toLetters(flags []string) mailstore.Flags {
 	return mailstore.NewFlags(string(b))
 }
 
+// letterFlags caches fromLetters: listings share one slice per set of
+// letters rather than make one per message. Bounded: letters are few.
+var letterFlags sync.Map
+
 func fromLetters(f mailstore.Flags) []string {
+	if v, ok := letterFlags.Load(f); ok {
+		return v.([]string)
+	}
+	out := flagsOfLetters(f)
+	if len(f) <= 8 { // the system flags' letters, and a few keywords
+		letterFlags.Store(f, slices.Clip(out))
+	}
+	return out
+}
+
+func flagsOfLetters(f mailstore.Flags) []string {
 	var out []string
 	for _, fl := range flagLetters {
 		if f.Has(fl.letter) {
@@ -330,75 +348,6 @@ func fromLetters(f mailstore.Flags) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-func (m *imapMailbox) Status(ctx context.Context) (imap.MailboxStatus, error) {
-	m.mu.Lock()
-	listed := m.byUID != nil
-	m.mu.Unlock()
-	if !listed { // the highest mod-sequence comes with a listing
-		if _, err := m.Messages(ctx); err != nil {
-			return imap.MailboxStatus{}, err
-		}
-	}
-	validity, next, err := m.mb.UIDValidity()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return imap.MailboxStatus{UIDValidity: validity, UIDNext: next, HighestModSeq: m.highest}, err
-}
-
-func (m *imapMailbox) Messages(ctx context.Context) ([]imap.MessageInfo, error) {
-	msgs, err := m.mb.Messages(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]imap.MessageInfo, 0, len(msgs))
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.byUID = make(map[uint32]mailstore.Message, len(msgs))
-	// The index beside the Maildir holds dates and sizes, so a SELECT
-	// in a new process need not stat or read every file.
-	var fresh []mailstore.Message
-	var entries []mailstore.IndexEntry
-	for _, msg := range msgs {
-		m.byUID[msg.UID] = msg
-		date, ok := m.dates[msg.Key]
-		size := msg.CRLFSize
-		if !ok || size < 0 {
-			if e, cached := m.idx.Cached(msg); cached && e.Date != 0 && e.Size > 0 {
-				date, size, ok = time.Unix(0, e.Date), e.Size, true
-			}
-		}
-		if !ok || size < 0 {
-			var err error
-			if size, err = m.mb.CRLFSize(msg); err != nil {
-				continue // gone since it was listed
-			}
-			if date, err = m.internalDate(msg); err != nil {
-				continue
-			}
-			fresh = append(fresh, msg)
-			entries = append(entries, mailstore.IndexEntry{Date: date.UnixNano(), Size: size})
-		}
-		m.dates[msg.Key] = date
-		out = append(out, imap.MessageInfo{UID: msg.UID, Flags: fromLetters(msg.Flags), Size: size, InternalDate: date, Recent: msg.Recent})
-	}
-	if err := m.idx.CacheBatch(fresh, entries); err != nil {
-		m.s.b.log.Warn("imap: writing the index", "user", m.s.user, "folder", m.mb.Name(), "err", err)
-	}
-	seqs, highest, err := m.idx.ModSeqs(msgs)
-	if err != nil {
-		return nil, err
-	}
-	m.highest = highest
-	k := 0
-	for i, msg := range msgs {
-		if k < len(out) && out[k].UID == msg.UID {
-			out[k].ModSeq = seqs[i]
-			k++
-		}
-	}
-	return out, nil
 }
 
 // internalDate is msg's file time, from the file under its current
@@ -419,32 +368,6 @@ func (m *imapMailbox) internalDate(msg mailstore.Message) (time.Time, error) {
 		return time.Time{}, err
 	}
 	return fi.ModTime(), nil
-}
-
-func (m *imapMailbox) Structure(ctx context.Context, uid uint32) (envelope, body, structure []byte, ok bool) {
-	m.mu.Lock()
-	msg, found := m.byUID[uid]
-	m.mu.Unlock()
-	if !found {
-		return nil, nil, nil, false
-	}
-	e, ok := m.idx.Cached(msg)
-	if !ok || e.Envelope == nil || e.Body == nil || e.Structure == nil {
-		return nil, nil, nil, false
-	}
-	return e.Envelope, e.Body, e.Structure, true
-}
-
-func (m *imapMailbox) SetStructure(ctx context.Context, uid uint32, envelope, body, structure []byte) {
-	m.mu.Lock()
-	msg, found := m.byUID[uid]
-	m.mu.Unlock()
-	if !found {
-		return
-	}
-	if err := m.idx.CacheBatch([]mailstore.Message{msg}, []mailstore.IndexEntry{{Envelope: envelope, Body: body, Structure: structure}}); err != nil {
-		m.s.b.log.Warn("imap: writing the index", "user", m.s.user, "folder", m.mb.Name(), "err", err)
-	}
 }
 
 func (m *imapMailbox) Open(ctx context.Context, uid uint32) (io.ReadCloser, error) {
@@ -537,6 +460,10 @@ func (m *imapMailbox) Updates() <-chan struct{} { return m.updates }
 func (m *imapMailbox) Close() error {
 	if m.stop != nil {
 		m.stop()
+	}
+	if m.view != nil {
+		m.FlushStructures(context.Background())
+		m.s.b.closeView(m.view)
 	}
 	return m.mb.Close()
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/plumbnet/plumb/internal/atomicfile"
 )
@@ -49,6 +50,7 @@ type index struct {
 	lines   int       // lines in the file, live or not
 	highest uint64    // the folder's highest mod-sequence; never goes down
 	stamp   fileStamp // of the file as loaded
+	checked time.Time // when the file's stamp was last compared
 }
 
 func (f *folder) idx() *index {
@@ -60,8 +62,16 @@ func (f *folder) idx() *index {
 	return f.index
 }
 
-func (x *index) load(path string) {
+// load reads the file if it changed since it was read. Readers of the
+// cache (fresh false) look at its stamp at most once a second: an entry
+// never goes stale while its key is in the folder, and one another
+// process wrote meanwhile is only computed again; writers look each time.
+func (x *index) load(path string, fresh bool) {
+	if x.loaded && !fresh && time.Since(x.checked) < time.Second {
+		return
+	}
 	fi, err := os.Stat(path)
+	x.checked = time.Now()
 	if x.loaded && (err != nil || stampOf(fi) == x.stamp) {
 		return
 	}
@@ -95,9 +105,23 @@ func (m *Mailbox) Cached(msg Message) (IndexEntry, bool) {
 	x := m.f.idx()
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.load(filepath.Join(m.f.path, indexFile))
+	x.load(filepath.Join(m.f.path, indexFile), false)
 	e, ok := x.entries[msg.Key]
 	return e, ok
+}
+
+// CachedAll returns what the index holds for each of msgs (a zero
+// entry for one it has nothing of), reading the file at most once.
+func (m *Mailbox) CachedAll(msgs []Message) []IndexEntry {
+	x := m.f.idx()
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.load(filepath.Join(m.f.path, indexFile), false)
+	out := make([]IndexEntry, len(msgs))
+	for i, msg := range msgs {
+		out[i] = x.entries[msg.Key]
+	}
+	return out
 }
 
 // Cache records e for msg, merged with what the index held.
@@ -123,7 +147,7 @@ func (m *Mailbox) CacheBatch(msgs []Message, entries []IndexEntry) error {
 		return err
 	}
 	defer unlock()
-	x.load(path)
+	x.load(path, true)
 	var buf bytes.Buffer
 	for i, msg := range msgs {
 		e, old := entries[i], x.entries[msg.Key]
@@ -175,7 +199,7 @@ func (m *Mailbox) Prune(msgs []Message) error {
 		return err
 	}
 	defer unlock()
-	x.load(path)
+	x.load(path, true)
 	live := make(map[string]bool, len(msgs))
 	for _, msg := range msgs {
 		live[msg.Key] = true
@@ -209,7 +233,7 @@ func (m *Mailbox) ModSeqs(msgs []Message) ([]uint64, uint64, error) {
 		return nil, 0, err
 	}
 	defer unlock()
-	x.load(path)
+	x.load(path, true)
 	out := make([]uint64, len(msgs))
 	live := make(map[string]bool, len(msgs))
 	var buf bytes.Buffer

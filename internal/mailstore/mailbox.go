@@ -95,18 +95,6 @@ func (m *Mailbox) Close() error {
 	return err
 }
 
-// Messages lists the folder in UID order, first bringing the UID list
-// up to date with the files (new ones get UIDs, vanished ones go).
-func (m *Mailbox) Messages(ctx context.Context) ([]Message, error) {
-	var msgs []Message
-	err := m.f.withLock(func() error {
-		var err error
-		msgs, err = m.f.scan()
-		return err
-	})
-	return msgs, err
-}
-
 // UIDValidity returns the folder's UIDVALIDITY and the UID the next
 // message will get.
 func (m *Mailbox) UIDValidity() (validity, next uint32, err error) {
@@ -296,6 +284,9 @@ func (m *Mailbox) changeFlags(uid uint32, change func(Flags) Flags) (Flags, erro
 			}
 			m.f.where[uid] = to
 			renamed = to != rel
+			if renamed {
+				m.f.touched(uid)
+			}
 			return nil
 		}
 	})
