@@ -292,7 +292,7 @@ type imapMailbox struct {
 	updates <-chan struct{}
 	stop    func()
 
-	view    *folderView // shared by the sessions on the folder; nil for a handle of the backend's own
+	view *folderView // shared by the sessions on the folder; nil for a handle of the backend's own
 }
 
 var (
