@@ -477,6 +477,10 @@ func cmdIdle(c *conn, r *request) error {
 	}
 	done := make(chan result, 1)
 	defer func() { c.lr.IdleTimeout = saved }()
+	readerDone := false // the goroutine below no longer reads c.br
+	if c.quiet() {
+		defer func() { c.busy(readerDone) }()
+	}
 	go func() {
 		line, err := c.waitLine()
 		done <- result{line, err}
@@ -502,6 +506,7 @@ func cmdIdle(c *conn, r *request) error {
 		case <-keepalive:
 			c.untagged("OK Still here")
 		case res := <-done:
+			readerDone = true
 			if res.err != nil {
 				if res.err == errShutdown {
 					c.untagged("BYE Server shutting down")

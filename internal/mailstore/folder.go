@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -301,6 +302,9 @@ func (f *folder) scan() ([]Message, error) {
 		msgs = append(msgs, m)
 	}
 	sort.Slice(msgs, func(i, j int) bool { return msgs[i].UID < msgs[j].UID })
+	if old := f.patched(); slices.Equal(old, msgs) {
+		msgs = old // the listing its holders share, unchanged
+	}
 	f.setSnapshot(msgs, dirs, at)
 	return msgs, nil
 }

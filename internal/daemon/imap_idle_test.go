@@ -1,0 +1,99 @@
+package daemon
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// idleClient is a bare IMAP client that holds little memory of its
+// own, so that what the test measures is the server's.
+type idleClient struct {
+	c  net.Conn
+	br *bufio.Reader
+}
+
+func (c *idleClient) until(t *testing.T, prefix string) string {
+	t.Helper()
+	c.c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for {
+		line, err := c.br.ReadString('\n')
+		if err != nil {
+			t.Fatalf("waiting for %q: %v", prefix, err)
+		}
+		if strings.HasPrefix(line, prefix) {
+			return line
+		}
+	}
+}
+
+func heapAndStacks() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse + ms.StackInuse
+}
+
+// TestIMAPIdleSessionMemory: sessions in IDLE on one mailbox of 1,000
+// messages cost at most 64 KiB each (the bound: they share
+// the mailbox's listing rather than hold a copy each), client side
+// included, and a delivery reaches every one of them.
+func TestIMAPIdleSessionMemory(t *testing.T) {
+	const msgs, sessions = 1000, 100
+	addr, store := imapFixture(t, msgs)
+	open := func() *idleClient {
+		nc, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { nc.Close() })
+		c := &idleClient{c: nc, br: bufio.NewReaderSize(nc, 512)}
+		c.until(t, "* OK")
+		fmt.Fprintf(nc, "a LOGIN alice alice-password\r\nb SELECT INBOX\r\nc IDLE\r\n")
+		c.until(t, "b OK")
+		c.until(t, "+ ")
+		return c
+	}
+	first := open() // the shared listing is made here, not per session
+	before := heapAndStacks()
+	clients := []*idleClient{first}
+	for range sessions {
+		clients = append(clients, open())
+	}
+	per := (int64(heapAndStacks()) - int64(before)) / sessions
+	if p := os.Getenv("IDLEPROF"); p != "" {
+		f, _ := os.Create(p)
+		pprof.Lookup("heap").WriteTo(f, 0)
+		f.Close()
+	}
+	t.Logf("%d B a session in IDLE (server and client)", per)
+	if per > 64<<10 {
+		t.Errorf("a session in IDLE costs %d bytes, want at most 64 KiB", per)
+	}
+	start := time.Now()
+	if _, err := store.Deliver(context.Background(), "alice", "", strings.NewReader("Subject: wake\r\n\r\nup\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	var waits []time.Duration
+	for _, c := range clients {
+		if line := c.until(t, fmt.Sprintf("* %d ", msgs+1)); !strings.Contains(line, "EXISTS") {
+			t.Fatalf("after the delivery: %q, want EXISTS", line)
+		}
+		waits = append(waits, time.Since(start))
+	}
+	slices.Sort(waits)
+	t.Logf("EXISTS after the delivery: median %v, slowest %v", waits[len(waits)/2], waits[len(waits)-1])
+	for _, c := range clients {
+		fmt.Fprintf(c.c, "DONE\r\nd LOGOUT\r\n")
+		c.until(t, "c OK")
+	}
+}
