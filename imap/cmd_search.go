@@ -66,15 +66,22 @@ func cmdSearch(c *conn, r *request) error {
 	}
 	var hits []MessageInfo
 	var hitSeqs []uint32
+	// HEADER and SENT* read the header alone; BODY and TEXT the whole
+	// message, each into the one buffer, let go of after the command.
+	headerOnly := !key.needsText()
+	var buf []byte
 	for i, m := range s.msgs {
 		m.Recent = s.isRecent(m.UID) // the session's, not the listing's
 		sm := &searchMsg{seq: uint32(i + 1), maxSeq: uint32(len(s.msgs)), maxUID: s.maxUID(), info: m, saved: saved,
-			load: func() ([]byte, *mimePart, error) {
-				b, err := c.readMessage(m.UID)
-				if err != nil {
-					return nil, nil, err
+			load: func() ([]byte, error) {
+				if headerOnly {
+					return c.readHeader(m.UID)
 				}
-				return b, parseMIME(b), nil
+				b, err := c.readMessageInto(m.UID, buf)
+				if cap(b) <= 4<<20 { // a huge one is not kept for the next
+					buf = b[:0]
+				}
+				return b, err
 			}}
 		match := key.match(sm)
 		if sm.err != nil {

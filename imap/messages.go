@@ -1,7 +1,6 @@
 package imap
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/plumbnet/plumb/internal/lifecycle"
 )
 
 func cmdFetch(c *conn, r *request) error {
@@ -333,28 +331,6 @@ func (c *conn) missing(uid uint32, err error) error {
 	c.sel.dirty = true
 	c.s.logger().Debug("imap: fetch of a message that is gone", "uid", uid, "err", err)
 	return nil
-}
-
-// readMessage reads a message whole, in its CRLF form, for the FETCH
-// items and SEARCH keys that parse it. It refuses a message whose CRLF
-// form is over twice MaxLiteralSize (the largest APPEND, all bare LFs)
-// rather than answer, or cache a BODYSTRUCTURE, from a cut-off copy.
-func (c *conn) readMessage(uid uint32) ([]byte, error) {
-	rc, err := c.sel.mbox.Open(c.ctx, uid)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	limit := 2 * lifecycle.OrDefault(c.s.MaxLiteralSize, DefaultMaxLiteralSize)
-	var buf bytes.Buffer
-	n, err := buf.ReadFrom(io.LimitReader(&crlfReader{r: bufio.NewReaderSize(rc, 32<<10)}, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if n > limit {
-		return nil, &Error{Code: "LIMIT", Text: "Message is over " + strconv.FormatInt(limit, 10) + " bytes: too large to parse; fetch it whole with BODY[]"}
-	}
-	return buf.Bytes(), nil
 }
 
 // decodedBinary is BINARY's content: the part's body with its

@@ -178,6 +178,19 @@ func (k *searchKey) needsBody() bool {
 	return false
 }
 
+// needsText reports whether k looks past the message's header.
+func (k *searchKey) needsText() bool {
+	if k.op == "BODY" || k.op == "TEXT" {
+		return true
+	}
+	for _, c := range k.kids {
+		if c.needsText() {
+			return true
+		}
+	}
+	return false
+}
+
 // usesDollar reports whether k refers to the saved result ($).
 func (k *searchKey) usesDollar() bool {
 	if (k.op == "SEQ" || k.op == "UID") && k.set.Dollar {
@@ -196,17 +209,25 @@ type searchMsg struct {
 	seq, maxSeq, maxUID uint32
 	info                MessageInfo
 	saved               map[uint32]bool // the saved result, by UID
-	load                func() ([]byte, *mimePart, error)
+	load                func() ([]byte, error) // the message's CRLF bytes, or its header's alone
 	body                []byte
 	root                *mimePart
 	err                 error
-	loaded              bool
+	loaded, parsed      bool
+}
+
+// raw returns the message's bytes unparsed, or nil.
+func (m *searchMsg) raw() []byte {
+	if !m.loaded {
+		m.loaded = true
+		m.body, m.err = m.load()
+	}
+	return m.body
 }
 
 func (m *searchMsg) message() ([]byte, *mimePart) {
-	if !m.loaded {
-		m.loaded = true
-		m.body, m.root, m.err = m.load()
+	if b := m.raw(); b != nil && !m.parsed {
+		m.parsed, m.root = true, parseMIME(b)
 	}
 	return m.body, m.root
 }
@@ -266,6 +287,9 @@ func (k *searchKey) match(m *searchMsg) bool {
 		}
 		return false
 	case "BODY":
+		if b := m.raw(); b == nil || !mayHaveText(b, k.value) {
+			return false
+		}
 		b, root := m.message()
 		return root != nil && bodyContains(b, root, k.value)
 	case "TEXT":
@@ -286,10 +310,6 @@ func matchDate(op string, t, day time.Time) bool {
 		return td.Equal(day)
 	}
 	return !td.Before(day)
-}
-
-func containsFold(s, sub string) bool {
-	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
 }
 
 var wordDecoder = &mime.WordDecoder{CharsetReader: passCharset}
@@ -359,11 +379,26 @@ func bodyContains(b []byte, p *mimePart, sub string) bool {
 	if p.msg != nil {
 		return bodyContains(b, p.msg, sub)
 	}
+	if isASCII(sub) {
+		// Charset conversion makes no ASCII of what was not: the
+		// transfer-decoded bytes are searched as they are.
+		return containsFoldASCII(transferDecoded(b, p), sub)
+	}
 	return containsFold(decodedBody(b, p), sub)
 }
 
 // decodedBody undoes a part's transfer encoding and charset.
 func decodedBody(b []byte, p *mimePart) string {
+	body := transferDecoded(b, p)
+	if cs := strings.ToLower(p.param("charset")); cs != "" && cs != "utf-8" && cs != "us-ascii" && !utf8.Valid(body) {
+		return latin1(body)
+	}
+	return string(body)
+}
+
+// transferDecoded is a part's body with its transfer encoding undone:
+// b's own bytes for an identity encoding.
+func transferDecoded(b []byte, p *mimePart) []byte {
 	body := b[p.bodyStart:p.end]
 	switch strings.ToLower(p.header("Content-Transfer-Encoding")) {
 	case "base64":
@@ -381,8 +416,5 @@ func decodedBody(b []byte, p *mimePart) string {
 			body = dec
 		}
 	}
-	if cs := strings.ToLower(p.param("charset")); cs != "" && cs != "utf-8" && cs != "us-ascii" && !utf8.Valid(body) {
-		return latin1(body)
-	}
-	return string(body)
+	return body
 }
