@@ -208,7 +208,7 @@ func (k *searchKey) usesDollar() bool {
 type searchMsg struct {
 	seq, maxSeq, maxUID uint32
 	info                MessageInfo
-	saved               map[uint32]bool // the saved result, by UID
+	saved               map[uint32]bool        // the saved result, by UID
 	load                func() ([]byte, error) // the message's CRLF bytes, or its header's alone
 	body                []byte
 	root                *mimePart
