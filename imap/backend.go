@@ -184,6 +184,14 @@ type StructureFlusher interface {
 	FlushStructures(ctx context.Context)
 }
 
+// FlagSyncer is a Mailbox whose flag changes are made durable together:
+// the server calls SyncFlags once after the changes of a STORE (or of a
+// FETCH that set \Seen) and before it answers, so that a thousand
+// changes cost one sync, not a thousand. A failure fails the command.
+type FlagSyncer interface {
+	SyncFlags(ctx context.Context) error
+}
+
 // PermanentKeywords is a Mailbox that stores keywords besides the
 // system flags; without it PERMANENTFLAGS lists system flags only.
 type PermanentKeywords interface {

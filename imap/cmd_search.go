@@ -77,7 +77,7 @@ func cmdSearch(c *conn, r *request) error {
 				if headerOnly {
 					return c.readHeader(m.UID)
 				}
-				b, err := c.readMessageInto(m.UID, buf)
+				b, err := c.readMessageInto(m, buf)
 				if cap(b) <= 4<<20 { // a huge one is not kept for the next
 					buf = b[:0]
 				}

@@ -115,6 +115,9 @@ func (c *conn) markSeen(idx []int, items []fetchItem) (map[int]bool, error) {
 		seen[i] = true
 		changed = append(changed, i)
 	}
+	if err := c.syncFlags(len(changed)); err != nil {
+		return nil, err
+	}
 	c.refreshModSeqs(changed)
 	return seen, nil
 }
@@ -161,7 +164,7 @@ func (c *conn) fetchOne(i int, items []fetchItem, seen bool) error {
 		if loaded {
 			return nil
 		}
-		b, err := c.readMessage(m.UID)
+		b, err := c.readMessage(m)
 		if err != nil {
 			return err
 		}
@@ -418,6 +421,9 @@ func cmdStore(c *conn, r *request) error {
 		s.msgs[i].Flags = next
 		report = append(report, i)
 	}
+	if err := c.syncFlags(len(report)); err != nil {
+		return err
+	}
 	c.refreshModSeqs(report) // the new mod-sequences are the backend's
 	for _, i := range report {
 		if silent && !c.condstore {
@@ -505,6 +511,15 @@ func cmdCopy(c *conn, r *request) error {
 		}
 	}
 	return c.sync(true, true)
+}
+
+// syncFlags makes the n flag changes just made durable before the
+// client hears of them, when the backend syncs them together.
+func (c *conn) syncFlags(n int) error {
+	if fs, ok := c.sel.mbox.(FlagSyncer); ok && n > 0 {
+		return fs.SyncFlags(c.ctx)
+	}
+	return nil
 }
 
 // changeFlags applies STORE's mode ("FLAGS", "+FLAGS", "-FLAGS") to

@@ -287,9 +287,6 @@ func (k *searchKey) match(m *searchMsg) bool {
 		}
 		return false
 	case "BODY":
-		if b := m.raw(); b == nil || !mayHaveText(b, k.value) {
-			return false
-		}
 		b, root := m.message()
 		return root != nil && bodyContains(b, root, k.value)
 	case "TEXT":

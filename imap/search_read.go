@@ -16,13 +16,15 @@ import (
 // items and SEARCH keys that parse it. It refuses a message whose CRLF
 // form is over twice MaxLiteralSize (the largest APPEND, all bare LFs)
 // rather than answer, or cache a BODYSTRUCTURE, from a cut-off copy.
-func (c *conn) readMessage(uid uint32) ([]byte, error) { return c.readMessageInto(uid, nil) }
+func (c *conn) readMessage(m MessageInfo) ([]byte, error) { return c.readMessageInto(m, nil) }
 
 // readMessageInto is readMessage reading into buf's room when it has
 // enough (a SEARCH reads thousands of messages into one buffer). A
-// message stored with CRLF line ends, as most are, is used as read;
-// only one with bare LFs or CRs is copied into its CRLF form.
-func (c *conn) readMessageInto(uid uint32, buf []byte) ([]byte, error) {
+// message stored with CRLF line ends, as most are, is used as read
+// (one whose file is as long as its RFC822.SIZE is known to be); only
+// one with bare LFs or CRs is copied into its CRLF form.
+func (c *conn) readMessageInto(m MessageInfo, buf []byte) ([]byte, error) {
+	uid := m.UID
 	rc, err := c.sel.mbox.Open(c.ctx, uid)
 	if err != nil {
 		return nil, err
@@ -30,10 +32,10 @@ func (c *conn) readMessageInto(uid uint32, buf []byte) ([]byte, error) {
 	defer rc.Close()
 	limit := 2 * lifecycle.OrDefault(c.s.MaxLiteralSize, DefaultMaxLiteralSize)
 	tooLarge := &Error{Code: "LIMIT", Text: "Message is over " + strconv.FormatInt(limit, 10) + " bytes: too large to parse; fetch it whole with BODY[]"}
-	size := int64(32 << 10)
+	size, exact := int64(32<<10), false
 	if st, ok := rc.(interface{ Stat() (fs.FileInfo, error) }); ok {
 		if fi, err := st.Stat(); err == nil && fi.Mode().IsRegular() {
-			size = fi.Size()
+			size, exact = fi.Size(), fi.Size() == m.Size
 		}
 	}
 	if size > limit {
@@ -59,7 +61,7 @@ func (c *conn) readMessageInto(uid uint32, buf []byte) ([]byte, error) {
 			return nil, err
 		}
 	}
-	if isCRLF(b) {
+	if exact && int64(len(b)) == size || isCRLF(b) {
 		return b, nil
 	}
 	if b = toCRLF(b); int64(len(b)) > limit {
@@ -179,12 +181,4 @@ func upperASCII(c byte) byte {
 		return c - ('a' - 'A')
 	}
 	return c
-}
-
-// mayHaveText is the cheap look before a BODY search parses a message:
-// an ASCII sub that is nowhere in the raw message, which has no part
-// in base64 or quoted-printable to hide it, is in no part's text.
-func mayHaveText(raw []byte, sub string) bool {
-	return !isASCII(sub) || containsFoldASCII(raw, sub) ||
-		containsFoldASCII(raw, "base64") || containsFoldASCII(raw, "quoted-printable")
 }

@@ -300,6 +300,7 @@ var (
 	_ imap.StructureFlusher   = (*imapMailbox)(nil)
 	_ imap.SnapshotLister     = (*imapMailbox)(nil)
 	_ imap.FlagChanger        = (*imapMailbox)(nil)
+	_ imap.FlagSyncer         = (*imapMailbox)(nil)
 	_ imap.StatusItemsSession = (*imapSession)(nil)
 )
 
@@ -381,6 +382,9 @@ func (m *imapMailbox) Open(ctx context.Context, uid uint32) (io.ReadCloser, erro
 func (m *imapMailbox) SetFlags(ctx context.Context, uid uint32, flags []string) error {
 	return storeError(m.mb.SetFlags(ctx, uid, toLetters(flags)))
 }
+
+// SyncFlags makes a STORE's renames durable before the client is told (imap.FlagSyncer).
+func (m *imapMailbox) SyncFlags(ctx context.Context) error { return m.mb.SyncFlags() }
 
 func (m *imapMailbox) AddFlags(ctx context.Context, uid uint32, flags []string) ([]string, error) {
 	f, err := m.mb.AddFlags(ctx, uid, toLetters(flags))

@@ -242,6 +242,19 @@ func (m *Mailbox) RemoveFlags(ctx context.Context, uid uint32, letters Flags) (F
 	return m.changeFlags(uid, func(f Flags) Flags { return f.Without(string(letters)) })
 }
 
+// SyncFlags makes the flag changes made so far durable: a flag change
+// is a rename, in cur/ or from new/ to it, which a crash could undo
+// until both directories are synced. SetFlags, AddFlags and RemoveFlags
+// leave this to the caller, so that a thousand changes cost one sync.
+func (m *Mailbox) SyncFlags() error {
+	for _, d := range []string{"cur", "new"} {
+		if err := atomicfile.SyncDir(filepath.Join(m.f.path, d)); err != nil {
+			return fmt.Errorf("mailstore: %w", err)
+		}
+	}
+	return nil
+}
+
 // changeFlags renames message uid from its current name to one with
 // change(current flags), under the folder's lock.
 func (m *Mailbox) changeFlags(uid uint32, change func(Flags) Flags) (Flags, error) {
