@@ -192,6 +192,15 @@ type FlagSyncer interface {
 	SyncFlags(ctx context.Context) error
 }
 
+// DateLoader is a Mailbox whose listing may leave a message's
+// InternalDate zero until it is asked for (a Maildir keeps it as the
+// file's mtime: a stat of each of 10,000 files would be most of a first
+// SELECT's work): the server asks InternalDate for such a message when
+// a FETCH or SEARCH needs its date.
+type DateLoader interface {
+	InternalDate(ctx context.Context, uid uint32) (time.Time, error)
+}
+
 // PermanentKeywords is a Mailbox that stores keywords besides the
 // system flags; without it PERMANENTFLAGS lists system flags only.
 type PermanentKeywords interface {

@@ -70,8 +70,23 @@ func cmdSearch(c *conn, r *request) error {
 	// message, each into the one buffer, let go of after the command.
 	headerOnly := !key.needsText()
 	var buf []byte
+	dates := key.usesDate()
+	if f, ok := s.mbox.(StructureFlusher); ok {
+		defer f.FlushStructures(c.ctx) // the dates looked up
+	}
 	for i, m := range s.msgs {
 		m.Recent = s.isRecent(m.UID) // the session's, not the listing's
+		if dates {
+			var err error
+			if m.InternalDate, err = c.dateOf(m); err != nil {
+				var pe *Error
+				if errors.As(err, &pe) && (pe.Code == "EXPUNGEISSUED" || pe.Code == "NONEXISTENT") {
+					s.dirty = true
+					continue
+				}
+				return err
+			}
+		}
 		sm := &searchMsg{seq: uint32(i + 1), maxSeq: uint32(len(s.msgs)), maxUID: s.maxUID(), info: m, saved: saved,
 			load: func() ([]byte, error) {
 				if headerOnly {

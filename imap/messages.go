@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 func cmdFetch(c *conn, r *request) error {
@@ -209,6 +210,12 @@ func (c *conn) fetchOne(i int, items []fetchItem, seen bool) error {
 			needRaw = true
 		}
 	}
+	if slices.ContainsFunc(items, func(it fetchItem) bool { return it.name == "INTERNALDATE" }) {
+		var err error
+		if m.InternalDate, err = c.dateOf(m); err != nil {
+			return c.missing(m.UID, err)
+		}
+	}
 	// One whole-message item is streamed; more are read from memory.
 	needWhole := wholes == 1
 	needRaw = needRaw || wholes > 1
@@ -318,6 +325,15 @@ func (c *conn) fetchOne(i int, items []fetchItem, seen bool) error {
 	}
 	e.WriteString(")\r\n")
 	return nil
+}
+
+// dateOf is m's internal date, from the backend when the listing left
+// it out (DateLoader).
+func (c *conn) dateOf(m MessageInfo) (time.Time, error) {
+	if dl, ok := c.sel.mbox.(DateLoader); ok && m.InternalDate.IsZero() {
+		return dl.InternalDate(c.ctx, m.UID)
+	}
+	return m.InternalDate, nil
 }
 
 // missing answers a fetch of a message that vanished meanwhile: it is

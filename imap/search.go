@@ -164,6 +164,19 @@ func (k *searchKey) usesModSeq() bool {
 	return false
 }
 
+// usesDate reports whether k compares internal dates.
+func (k *searchKey) usesDate() bool {
+	if k.op == "BEFORE" || k.op == "ON" || k.op == "SINCE" {
+		return true
+	}
+	for _, c := range k.kids {
+		if c.usesDate() {
+			return true
+		}
+	}
+	return false
+}
+
 // needsBody reports whether k must read the message.
 func (k *searchKey) needsBody() bool {
 	switch k.op {

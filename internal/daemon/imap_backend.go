@@ -33,12 +33,15 @@ type imapBackend struct {
 
 // mailIndex is what the IMAP adapter keeps of a folder's messages beyond
 // the Maildir: dates, sizes, IMAP structures and mod-sequences, by
-// message key (see mailstore's Mailbox.Cached, CacheBatch, ModSeqs).
+// message key (see mailstore's Mailbox.Cached, CacheBatch, ModSeqs,
+// CacheAndNumber).
 type mailIndex interface {
 	Cached(mailstore.Message) (mailstore.IndexEntry, bool)
 	CachedAll([]mailstore.Message) []mailstore.IndexEntry
 	CacheBatch([]mailstore.Message, []mailstore.IndexEntry) error
 	ModSeqs([]mailstore.Message) ([]uint64, uint64, error)
+	// CacheAndNumber is CacheBatch(fresh, entries) and ModSeqs(msgs) at once.
+	CacheAndNumber(msgs, fresh []mailstore.Message, entries []mailstore.IndexEntry) ([]uint64, uint64, error)
 }
 
 var _ mailIndex = (*mailstore.Mailbox)(nil)
@@ -299,6 +302,7 @@ var (
 	_ imap.StructureCache     = (*imapMailbox)(nil)
 	_ imap.StructureFlusher   = (*imapMailbox)(nil)
 	_ imap.SnapshotLister     = (*imapMailbox)(nil)
+	_ imap.DateLoader         = (*imapMailbox)(nil)
 	_ imap.FlagChanger        = (*imapMailbox)(nil)
 	_ imap.FlagSyncer         = (*imapMailbox)(nil)
 	_ imap.StatusItemsSession = (*imapSession)(nil)

@@ -3,6 +3,9 @@ package daemon
 import (
 	"cmp"
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"slices"
 	"sync"
 	"time"
@@ -107,7 +110,8 @@ func (m *imapMailbox) list(ctx context.Context, exact bool) ([]imap.MessageInfo,
 	}
 	out := make([]imap.MessageInfo, 0, len(msgs))
 	// The index beside the Maildir holds dates and sizes, so a SELECT
-	// in a new process need not stat or read every file.
+	// in a new process need not stat or read every file; file names
+	// hold the sizes of what plumb and Dovecot deliver.
 	cached := m.idx.CachedAll(msgs)
 	var fresh []mailstore.Message
 	var entries []mailstore.IndexEntry
@@ -117,27 +121,23 @@ func (m *imapMailbox) list(ctx context.Context, exact bool) ([]imap.MessageInfo,
 		if size < 0 && e.Size > 0 {
 			size = e.Size
 		}
+		// A date the index does not have yet is left for InternalDate:
+		// a stat a message is most of what a first SELECT would cost.
 		var date time.Time
 		if e.Date != 0 {
 			date = time.Unix(0, e.Date)
 		}
-		if date.IsZero() || size < 0 {
+		if size < 0 {
 			var err error
 			if size, err = m.mb.CRLFSize(msg); err != nil {
 				continue // gone since it was listed
 			}
-			if date, err = m.internalDate(msg); err != nil {
-				continue
-			}
 			fresh = append(fresh, msg)
-			entries = append(entries, mailstore.IndexEntry{Date: date.UnixNano(), Size: size})
+			entries = append(entries, mailstore.IndexEntry{Size: size})
 		}
 		out = append(out, imap.MessageInfo{UID: msg.UID, Flags: fromLetters(msg.Flags), Size: size, InternalDate: date, Recent: msg.Recent})
 	}
-	if err := m.idx.CacheBatch(fresh, entries); err != nil {
-		m.s.b.log.Warn("imap: writing the index", "user", m.s.user, "folder", m.mb.Name(), "err", err)
-	}
-	seqs, highest, err := m.idx.ModSeqs(msgs)
+	seqs, highest, err := m.idx.CacheAndNumber(msgs, fresh, entries)
 	if err != nil {
 		return nil, err
 	}
@@ -175,22 +175,47 @@ func (m *imapMailbox) Structure(ctx context.Context, uid uint32) (envelope, body
 	return e.Envelope, e.Body, e.Structure, true
 }
 
+// InternalDate looks up a date the listing left out, for the index to
+// keep (imap.DateLoader).
+func (m *imapMailbox) InternalDate(ctx context.Context, uid uint32) (time.Time, error) {
+	v := m.viewOf()
+	msg, found := v.message(uid)
+	if !found {
+		return time.Time{}, storeError(fmt.Errorf("%w: UID %d", mailstore.ErrNoSuchMessage, uid))
+	}
+	if e, ok := m.idx.Cached(msg); ok && e.Date != 0 {
+		return time.Unix(0, e.Date), nil
+	}
+	date, err := m.internalDate(msg)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, mailstore.ErrNoSuchMessage) {
+			return time.Time{}, storeError(fmt.Errorf("%w: UID %d", mailstore.ErrNoSuchMessage, uid))
+		}
+		return time.Time{}, err
+	}
+	m.pend(msg, mailstore.IndexEntry{Date: date.UnixNano()})
+	return date, nil
+}
+
+// pend gathers an index entry for the next FlushStructures.
+func (m *imapMailbox) pend(msg mailstore.Message, e mailstore.IndexEntry) {
+	v := m.viewOf()
+	v.mu.Lock()
+	v.pendMsgs = append(v.pendMsgs, msg)
+	v.pendEntries = append(v.pendEntries, e)
+	full := len(v.pendMsgs) >= maxPendingStructures
+	v.mu.Unlock()
+	if full {
+		m.FlushStructures(context.Background())
+	}
+}
+
 // maxPendingStructures bounds what SetStructure gathers before it writes.
 const maxPendingStructures = 512
 
 func (m *imapMailbox) SetStructure(ctx context.Context, uid uint32, envelope, body, structure []byte) {
-	v := m.viewOf()
-	msg, found := v.message(uid)
-	if !found {
-		return
-	}
-	v.mu.Lock()
-	v.pendMsgs = append(v.pendMsgs, msg)
-	v.pendEntries = append(v.pendEntries, mailstore.IndexEntry{Envelope: envelope, Body: body, Structure: structure})
-	full := len(v.pendMsgs) >= maxPendingStructures
-	v.mu.Unlock()
-	if full {
-		m.FlushStructures(ctx)
+	if msg, found := m.viewOf().message(uid); found {
+		m.pend(msg, mailstore.IndexEntry{Envelope: envelope, Body: body, Structure: structure})
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -140,5 +141,45 @@ func BenchmarkIMAPScript(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
+	}
+}
+
+// BenchmarkIMAPColdSelect is SELECT's work on a mailbox of 5,000
+// messages without an index yet, in a process that has not seen it
+// (bench/imap's cold first SELECT).
+func BenchmarkIMAPColdSelect(b *testing.B) {
+	const n = 5000
+	dir := b.TempDir()
+	store, err := mailstore.Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range n {
+		if _, err := store.Deliver(context.Background(), "alice", "", strings.NewReader(benchMessage(i)[:2048])); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	for b.Loop() {
+		b.StopTimer()
+		os.Remove(filepath.Join(dir, "alice", "plumb-index"))
+		store, err := mailstore.Open(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		be := &imapBackend{store: store, log: slog.New(slog.DiscardHandler)}
+		s := &imapSession{b: be, user: "alice"}
+		b.StartTimer()
+		mb, err := s.Select(ctx, "INBOX")
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := mb.Status(ctx); err != nil {
+			b.Fatal(err)
+		}
+		if msgs, err := mb.Messages(ctx); err != nil || len(msgs) != n {
+			b.Fatalf("Messages = %d, %v", len(msgs), err)
+		}
+		mb.Close()
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"slices"
@@ -95,5 +96,28 @@ func TestIMAPIdleSessionMemory(t *testing.T) {
 	for _, c := range clients {
 		fmt.Fprintf(c.c, "DONE\r\nd LOGOUT\r\n")
 		c.until(t, "c OK")
+	}
+}
+
+// TestIMAPDateLookedUpLater: a SELECT leaves the internal dates the
+// index lacks unread (a stat a message); FETCH INTERNALDATE and SEARCH
+// BEFORE still find them, from the file.
+func TestIMAPDateLookedUpLater(t *testing.T) {
+	addr, store := imapFixture(t, 2)
+	p := filepath.Join(store.Dir(), "alice", "new", "978307200.x1.host")
+	if err := os.WriteFile(p, []byte("Subject: old\n\nold\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	old := time.Date(2001, 1, 1, 12, 0, 0, 0, time.UTC)
+	if err := os.Chtimes(p, old, old); err != nil {
+		t.Fatal(err)
+	}
+	c := imapLogin(t, addr)
+	c.ok("b SELECT INBOX")
+	if u := c.ok("c SEARCH BEFORE 2-Jan-2001"); len(u) != 1 || u[0] != "* SEARCH 3" {
+		t.Errorf("SEARCH BEFORE = %q, want message 3", u)
+	}
+	if u := c.ok("d FETCH 3 INTERNALDATE"); !anyContains(u, `-Jan-2001 `) {
+		t.Errorf("FETCH INTERNALDATE = %q", u)
 	}
 }

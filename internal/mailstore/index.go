@@ -150,25 +150,7 @@ func (m *Mailbox) CacheBatch(msgs []Message, entries []IndexEntry) error {
 	x.load(path, true)
 	var buf bytes.Buffer
 	for i, msg := range msgs {
-		e, old := entries[i], x.entries[msg.Key]
-		if e.Date == 0 {
-			e.Date = old.Date
-		}
-		if e.Size == 0 {
-			e.Size = old.Size
-		}
-		if e.Envelope == nil {
-			e.Envelope = old.Envelope
-		}
-		if e.Body == nil {
-			e.Body = old.Body
-		}
-		if e.Structure == nil {
-			e.Structure = old.Structure
-		}
-		if e.ModSeq == 0 {
-			e.Flags, e.ModSeq = old.Flags, old.ModSeq
-		}
+		e := merged(entries[i], x.entries[msg.Key])
 		x.entries[msg.Key] = e
 		line, err := json.Marshal(indexLine{Key: msg.Key, IndexEntry: e})
 		if err != nil {
@@ -222,6 +204,14 @@ func (m *Mailbox) Prune(msgs []Message) error {
 // gone since the last call raises the highest too, so it never goes
 // down. Entries of messages gone are dropped.
 func (m *Mailbox) ModSeqs(msgs []Message) ([]uint64, uint64, error) {
+	return m.CacheAndNumber(msgs, nil, nil)
+}
+
+// CacheAndNumber is CacheBatch(fresh, entries) and ModSeqs(msgs) in one
+// write of the file, a line a message changed: what a listing that
+// found messages new to the index records (a first SELECT of a large
+// mailbox writes each entry once, not twice and then the file again).
+func (m *Mailbox) CacheAndNumber(msgs, fresh []Message, entries []IndexEntry) ([]uint64, uint64, error) {
 	x := m.f.idx()
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -234,15 +224,14 @@ func (m *Mailbox) ModSeqs(msgs []Message) ([]uint64, uint64, error) {
 	}
 	defer unlock()
 	x.load(path, true)
+	changed := make(map[string]bool, len(fresh))
+	for i, msg := range fresh {
+		x.entries[msg.Key] = merged(entries[i], x.entries[msg.Key])
+		changed[msg.Key] = true
+	}
 	out := make([]uint64, len(msgs))
 	live := make(map[string]bool, len(msgs))
-	var buf bytes.Buffer
-	write := func(l indexLine) {
-		b, _ := json.Marshal(l)
-		buf.Write(b)
-		buf.WriteByte('\n')
-		x.lines++
-	}
+	numbered := false
 	for i, msg := range msgs {
 		live[msg.Key] = true
 		e := x.entries[msg.Key]
@@ -250,13 +239,13 @@ func (m *Mailbox) ModSeqs(msgs []Message) ([]uint64, uint64, error) {
 			x.highest++
 			e.ModSeq, e.Flags = x.highest, string(msg.Flags)
 			x.entries[msg.Key] = e
-			write(indexLine{Key: msg.Key, IndexEntry: e})
+			changed[msg.Key], numbered = true, true
 		}
 		out[i] = e.ModSeq
 	}
 	gone := false
 	for k, e := range x.entries {
-		if !live[k] {
+		if !live[k] && !changed[k] {
 			gone = gone || e.ModSeq > 0
 			delete(x.entries, k)
 		}
@@ -264,11 +253,25 @@ func (m *Mailbox) ModSeqs(msgs []Message) ([]uint64, uint64, error) {
 	if gone {
 		x.highest++
 	}
-	if buf.Len() > 0 || gone {
+	var buf bytes.Buffer
+	write := func(l indexLine) {
+		b, _ := json.Marshal(l)
+		buf.Write(b)
+		buf.WriteByte('\n')
+		x.lines++
+	}
+	for k := range changed {
+		if e, ok := x.entries[k]; ok {
+			write(indexLine{Key: k, IndexEntry: e})
+		}
+	}
+	if numbered || gone {
 		write(indexLine{Highest: x.highest})
+	}
+	if buf.Len() > 0 {
 		// Synced before the numbers are used: after a power loss the
 		// highest must not go down and hand a number out twice.
-		if err := x.appendLines(path, buf.Bytes(), true); err != nil {
+		if err := x.appendLines(path, buf.Bytes(), numbered || gone); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -278,6 +281,29 @@ func (m *Mailbox) ModSeqs(msgs []Message) ([]uint64, uint64, error) {
 		}
 	}
 	return out, x.highest, nil
+}
+
+// merged is e with what it leaves out taken from old.
+func merged(e, old IndexEntry) IndexEntry {
+	if e.Date == 0 {
+		e.Date = old.Date
+	}
+	if e.Size == 0 {
+		e.Size = old.Size
+	}
+	if e.Envelope == nil {
+		e.Envelope = old.Envelope
+	}
+	if e.Body == nil {
+		e.Body = old.Body
+	}
+	if e.Structure == nil {
+		e.Structure = old.Structure
+	}
+	if e.ModSeq == 0 {
+		e.Flags, e.ModSeq = old.Flags, old.ModSeq
+	}
+	return e
 }
 
 // lockIndex takes the lock every writer of the index file holds, across
