@@ -526,7 +526,11 @@ func cmdCopy(c *conn, r *request) error {
 			return err
 		}
 	}
-	return c.sync(true, true)
+	if err := c.sync(true, true); err != nil {
+		return err
+	}
+	c.highestCode()
+	return nil
 }
 
 // syncFlags makes the n flag changes just made durable before the

@@ -451,7 +451,11 @@ func cmdExpunge(c *conn, r *request) error {
 			return err
 		}
 	}
-	return c.sync(true, true)
+	if err := c.sync(true, true); err != nil {
+		return err
+	}
+	c.highestCode()
+	return nil
 }
 
 // cmdIdle waits for DONE, telling the client of every change as it
