@@ -89,10 +89,11 @@ func cmdSearch(c *conn, r *request) error {
 		}
 		sm := &searchMsg{seq: uint32(i + 1), maxSeq: uint32(len(s.msgs)), maxUID: s.maxUID(), info: m, saved: saved,
 			load: func() ([]byte, error) {
+				read := c.readMessageInto
 				if headerOnly {
-					return c.readHeader(m.UID)
+					read = func(m MessageInfo, buf []byte) ([]byte, error) { return c.readHeaderInto(m.UID, buf) }
 				}
-				b, err := c.readMessageInto(m, buf)
+				b, err := read(m, buf)
 				if cap(b) <= 4<<20 { // a huge one is not kept for the next
 					buf = b[:0]
 				}

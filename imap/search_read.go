@@ -1,7 +1,6 @@
 package imap
 
 import (
-	"bufio"
 	"bytes"
 	"io"
 	"io/fs"
@@ -79,37 +78,72 @@ func isCRLF(b []byte) bool {
 	return b[len(b)-1] == '\n' && bytes.Count(b, []byte{'\n'}) == crlf && bytes.Count(b, []byte{'\r'}) == crlf
 }
 
-// readHeader reads a message's header alone, up to and with the empty
-// line, in its CRLF form: what HEADER and SENT* search keys look at.
-func (c *conn) readHeader(uid uint32) ([]byte, error) {
+// readHeaderInto reads a message's header alone, up to and with the
+// empty line, in its CRLF form, into buf's room when it has enough:
+// what HEADER and SENT* search keys look at. Most headers come in the
+// first read.
+func (c *conn) readHeaderInto(uid uint32, buf []byte) ([]byte, error) {
 	rc, err := c.sel.mbox.Open(c.ctx, uid)
 	if err != nil {
 		return nil, err
 	}
 	defer rc.Close()
 	limit := lifecycle.OrDefault(c.s.MaxLiteralSize, DefaultMaxLiteralSize)
-	br := bufio.NewReaderSize(rc, 4<<10)
-	var b []byte
-	for int64(len(b)) <= limit {
-		line, err := br.ReadSlice('\n')
-		b = append(b, line...)
-		if err == bufio.ErrBufferFull {
-			continue
+	b := buf[:0]
+	if cap(b) < 8<<10 {
+		b = make([]byte, 0, 8<<10)
+	}
+	for {
+		if end := headerEnd(b); end >= 0 {
+			if h := b[:end]; isCRLF(h) {
+				return h, nil
+			}
+			return toCRLF(b[:end]), nil
 		}
-		if err == io.EOF {
-			break
+		if int64(len(b)) > limit {
+			return nil, &Error{Code: "LIMIT", Text: "Message header is over " + strconv.FormatInt(limit, 10) + " bytes"}
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := rc.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF { // a message that is all header
+			if isCRLF(b) {
+				return b, nil
+			}
+			return toCRLF(b), nil
 		}
 		if err != nil {
 			return nil, err
 		}
-		if len(line) == 1 || len(line) == 2 && line[0] == '\r' {
-			break // the empty line
+	}
+}
+
+// headerEnd is the length of the header in b with its empty line
+// (CRLF or bare LF), or -1 if b does not hold it all yet.
+func headerEnd(b []byte) int {
+	if len(b) > 0 && b[0] == '\n' {
+		return 1
+	}
+	if len(b) > 1 && b[0] == '\r' && b[1] == '\n' {
+		return 2
+	}
+	for i := 0; ; {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return -1
+		}
+		i += j + 1
+		switch {
+		case i < len(b) && b[i] == '\n':
+			return i + 1
+		case i+1 < len(b) && b[i] == '\r' && b[i+1] == '\n':
+			return i + 2
+		case i >= len(b)-1:
+			return -1 // the next line's start is not in yet
 		}
 	}
-	if int64(len(b)) > limit {
-		return nil, &Error{Code: "LIMIT", Text: "Message header is over " + strconv.FormatInt(limit, 10) + " bytes"}
-	}
-	return toCRLF(b), nil
 }
 
 // containsFold reports whether sub is in s, ignoring case.

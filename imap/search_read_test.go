@@ -53,3 +53,26 @@ func TestSearchHeaderAndBody(t *testing.T) {
 		}
 	}
 }
+
+// FuzzHeaderEnd: headerEnd finds the first empty line, CRLF or bare
+// LF, as a plain scan does, and -1 when there is none.
+func FuzzHeaderEnd(f *testing.F) {
+	f.Add([]byte("Subject: x\r\n\r\nbody"))
+	f.Add([]byte("Subject: x\n\nbody"))
+	f.Add([]byte("\r\nbody"))
+	f.Add([]byte("a\nb\n\r"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		want := -1
+		for i := 0; i < len(b) && want < 0; i++ {
+			switch {
+			case (i == 0 || b[i-1] == '\n') && b[i] == '\n':
+				want = i + 1
+			case (i == 0 || b[i-1] == '\n') && b[i] == '\r' && i+1 < len(b) && b[i+1] == '\n':
+				want = i + 2
+			}
+		}
+		if got := headerEnd(b); got != want {
+			t.Errorf("headerEnd(%q) = %d, want %d", b, got, want)
+		}
+	})
+}
