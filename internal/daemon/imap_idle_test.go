@@ -121,3 +121,24 @@ func TestIMAPDateLookedUpLater(t *testing.T) {
 		t.Errorf("FETCH INTERNALDATE = %q", u)
 	}
 }
+
+// TestIMAPIdleSeesFileDroppedBehind: a session in IDLE hears of a file
+// another program drops into new/ within the store's watch poll (a
+// second), not the 30-second IDLE poll.
+func TestIMAPIdleSeesFileDroppedBehind(t *testing.T) {
+	addr, store := imapFixture(t, 2)
+	c := imapLogin(t, addr)
+	c.ok("b SELECT INBOX")
+	c.Send("c IDLE")
+	c.Expect("+ ")
+	p := filepath.Join(store.Dir(), "alice", "new", "1700000000.x1.host")
+	if err := os.WriteFile(p, []byte("Subject: dropped\n\nx\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.Conn.SetReadDeadline(time.Now().Add(10 * time.Second))
+	c.Expect("* 3 EXISTS")
+	c.Send("DONE")
+	if _, tagged := c.until("c"); !strings.HasPrefix(tagged, "OK") {
+		t.Errorf("IDLE = %q", tagged)
+	}
+}

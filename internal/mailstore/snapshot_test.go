@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // TestSnapshotShared: handles on one folder share its listing; the
@@ -53,5 +54,41 @@ func TestSnapshotShared(t *testing.T) {
 	}
 	if got, _ := b.Messages(ctx); len(got) != 4 {
 		t.Errorf("Messages after a file was dropped into new/ = %d messages, want 4", len(got))
+	}
+}
+
+// TestWatchSeesChangesBehind: a file another program drops into a
+// watched folder is signaled, without anything of the store's doing,
+// and is in the snapshot by then.
+func TestWatchSeesChangesBehind(t *testing.T) {
+	old := watchPoll
+	watchPoll = 5 * time.Millisecond
+	defer func() { watchPoll = old }()
+	ctx := context.Background()
+	s, err := Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliver(t, s, "alice", "", "Subject: x\n\nx\n")
+	mb, _ := s.Mailbox(ctx, "alice", "")
+	if _, err := mb.Snapshot(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	ch, stop, err := s.Watch("alice", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	home := filepath.Join(s.Dir(), "alice")
+	if err := os.WriteFile(filepath.Join(home, "new", "1700000000.x1.host"), []byte("Subject: z\n\nz\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-ch:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no signal for a file dropped into new/")
+	}
+	if got, _ := mb.Snapshot(ctx, false); len(got) != 2 {
+		t.Errorf("the snapshot after the signal holds %d messages, want 2", len(got))
 	}
 }
