@@ -125,7 +125,10 @@ type Mailbox interface {
 	Status(ctx context.Context) (MailboxStatus, error)
 	// Messages lists the mailbox in ascending UID order. The server
 	// never modifies the slice, nor the Flags in it, so a backend may
-	// hand the same listing to every session on the mailbox.
+	// hand the same listing to every session on the mailbox. A listing
+	// that starts where an earlier one's memory does (the earlier one
+	// appended to) must hold the earlier one's messages unchanged: the
+	// server then looks only at what follows.
 	Messages(ctx context.Context) ([]MessageInfo, error)
 	// Open returns a message's bytes, with LF or CRLF line ends.
 	Open(ctx context.Context, uid uint32) (io.ReadCloser, error)

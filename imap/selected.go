@@ -133,6 +133,19 @@ func (c *conn) sync(allowExpunge, force bool) error {
 	if err != nil {
 		return err
 	}
+	if n := len(s.msgs); !s.owned && n > 0 && len(now) > n && &now[0] == &s.msgs[0] {
+		// The backend appended to the listing the session holds, which
+		// it never changes: only the new messages need a look.
+		s.msgs = now
+		s.noteRecent(now[n:])
+		s.uidNext = max(s.uidNext, now[len(now)-1].UID+1)
+		c.untagged(strconv.Itoa(len(now)) + " EXISTS")
+		if !c.rev2 {
+			c.untagged(strconv.Itoa(s.countRecent()) + " RECENT")
+		}
+		s.dirty = false
+		return nil
+	}
 	var view []MessageInfo // nil while the view so far is now[:j]
 	diverge := func(j int) {
 		if view == nil {

@@ -108,14 +108,42 @@ func (m *imapMailbox) list(ctx context.Context, exact bool) ([]imap.MessageInfo,
 	if v.infos != nil && sameListing(v.src, msgs) {
 		return v.infos, nil
 	}
-	out := make([]imap.MessageInfo, 0, len(msgs))
+	// The store appended to the listing the view was made from (a
+	// delivery): the IMAP form is appended to in turn, so that sessions
+	// holding the old one see that it starts the new one.
+	if v.infos != nil && len(v.infos) == len(v.src) && len(v.src) > 0 && len(msgs) > len(v.src) && &v.src[0] == &msgs[0] {
+		out, highest, err := m.build(msgs, len(v.src), v.infos)
+		if err == nil {
+			v.src, v.infos, v.highest = msgs, out, highest
+			return out, nil
+		}
+		if !errors.Is(err, errRenumbered) {
+			return nil, err
+		}
+	}
+	out, highest, err := m.build(msgs, 0, make([]imap.MessageInfo, 0, len(msgs)+len(msgs)/8+16))
+	if err != nil {
+		return nil, err
+	}
+	v.src, v.infos, v.highest = msgs, out, highest
+	return out, nil
+}
+
+// errRenumbered: the index gave a message already in the IMAP listing
+// another mod-sequence (another process changed its flags): the
+// listing is made afresh rather than appended to.
+var errRenumbered = errors.New("imap: mod-sequences changed behind the view")
+
+// build appends the IMAP form of msgs[from:] to out, which holds that
+// of msgs[:from], and numbers them.
+func (m *imapMailbox) build(msgs []mailstore.Message, from int, out []imap.MessageInfo) ([]imap.MessageInfo, uint64, error) {
 	// The index beside the Maildir holds dates and sizes, so a SELECT
 	// in a new process need not stat or read every file; file names
 	// hold the sizes of what plumb and Dovecot deliver.
-	cached := m.idx.CachedAll(msgs)
+	cached := m.idx.CachedAll(msgs[from:])
 	var fresh []mailstore.Message
 	var entries []mailstore.IndexEntry
-	for i, msg := range msgs {
+	for i, msg := range msgs[from:] {
 		e := cached[i]
 		size := msg.CRLFSize
 		if size < 0 && e.Size > 0 {
@@ -139,17 +167,21 @@ func (m *imapMailbox) list(ctx context.Context, exact bool) ([]imap.MessageInfo,
 	}
 	seqs, highest, err := m.idx.CacheAndNumber(msgs, fresh, entries)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	k := 0
-	for i, msg := range msgs {
+	for i := range from {
+		if out[i].ModSeq != seqs[i] {
+			return nil, 0, errRenumbered
+		}
+	}
+	k := from
+	for i, msg := range msgs[from:] {
 		if k < len(out) && out[k].UID == msg.UID {
-			out[k].ModSeq = seqs[i]
+			out[k].ModSeq = seqs[from+i]
 			k++
 		}
 	}
-	v.src, v.infos, v.highest = msgs, out, highest
-	return out, nil
+	return out, highest, nil
 }
 
 // message returns the store's entry of uid as last listed.

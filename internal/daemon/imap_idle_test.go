@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/plumbnet/plumb/imap"
 )
 
 // idleClient is a bare IMAP client that holds little memory of its
@@ -140,5 +143,40 @@ func TestIMAPIdleSeesFileDroppedBehind(t *testing.T) {
 	c.Send("DONE")
 	if _, tagged := c.until("c"); !strings.HasPrefix(tagged, "OK") {
 		t.Errorf("IDLE = %q", tagged)
+	}
+}
+
+// TestIMAPListingAppended: after a delivery the adapter's listing
+// starts where the one before it does, so a session's view of the
+// mailbox takes in the new message without a walk over the old ones,
+// and two sessions on the folder share the listing.
+func TestIMAPListingAppended(t *testing.T) {
+	_, store := imapFixture(t, 3)
+	ctx := context.Background()
+	be := &imapBackend{store: store, log: slog.New(slog.DiscardHandler)}
+	s := &imapSession{b: be, user: "alice"}
+	a, err := s.Select(ctx, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, _ := s.Select(ctx, "INBOX")
+	defer b.Close()
+	before, err := a.Messages(ctx)
+	if err != nil || len(before) != 3 {
+		t.Fatalf("Messages = %d, %v", len(before), err)
+	}
+	if other, _ := b.(imap.SnapshotLister).Snapshot(ctx); &other[0] != &before[0] {
+		t.Errorf("two sessions on one folder hold two listings")
+	}
+	if _, err := store.Deliver(ctx, "alice", "", strings.NewReader("Subject: new\r\n\r\nx\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	after, err := a.(imap.SnapshotLister).Snapshot(ctx)
+	if err != nil || len(after) != 4 {
+		t.Fatalf("Snapshot after a delivery = %d, %v", len(after), err)
+	}
+	if &after[0] != &before[0] || after[3].ModSeq == 0 {
+		t.Errorf("the listing after a delivery was made afresh (or left the new message unnumbered), not appended to")
 	}
 }

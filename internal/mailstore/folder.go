@@ -280,7 +280,7 @@ func (f *folder) scan() ([]Message, error) {
 			return nil, err
 		}
 	}
-	msgs := make([]Message, 0, len(kept))
+	msgs := make([]Message, 0, len(kept)+len(kept)/8+16) // room for deliveries to append (see appended)
 	clear(f.where)
 	for _, e := range kept {
 		fd := files[e.key]

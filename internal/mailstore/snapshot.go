@@ -125,7 +125,7 @@ func (f *folder) patched() []Message {
 	if len(s.patch) == 0 {
 		return s.snap
 	}
-	out := make([]Message, 0, len(s.snap))
+	out := make([]Message, 0, len(s.snap)+len(s.snap)/8+16)
 	for _, m := range s.snap {
 		if s.patch[m.UID] {
 			rel, ok := f.where[m.UID]
