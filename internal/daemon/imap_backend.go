@@ -102,6 +102,10 @@ func storeError(err error) error {
 		return fmt.Errorf("%w: %w", imap.ErrMailboxExists, err)
 	case errors.Is(err, mailstore.ErrBadName):
 		return fmt.Errorf("%w: %w", &imap.Error{Code: "CANNOT", Text: "Invalid mailbox name"}, err)
+	case errors.Is(err, mailstore.ErrTooManyKeywords):
+		return fmt.Errorf("%w: %w", &imap.Error{Code: "LIMIT", Text: "No room for another keyword in this mailbox"}, err)
+	case errors.Is(err, mailstore.ErrBadKeyword):
+		return fmt.Errorf("%w: %w", &imap.Error{Type: "BAD", Text: "Invalid keyword"}, err)
 	case errors.Is(err, mailstore.ErrQuotaExceeded):
 		return fmt.Errorf("%w: %w", imap.ErrOverQuota, err)
 	case errors.Is(err, mailstore.ErrNoSuchMessage):
@@ -247,7 +251,11 @@ func (s *imapSession) Append(ctx context.Context, name string, r io.Reader, flag
 	defer mb.Close()
 	// The client was told the message is stored only after this returns,
 	// and mailstore fsyncs before it does.
-	uid, err := mb.Append(context.WithoutCancel(ctx), r, toLetters(flags), date)
+	l, err := letters(mb, flags, true)
+	if err != nil {
+		return 0, 0, storeError(err)
+	}
+	uid, err := mb.Append(context.WithoutCancel(ctx), r, l, date)
 	if err != nil {
 		return 0, 0, storeError(err)
 	}
@@ -317,28 +325,17 @@ var flagLetters = []struct {
 	{imap.FlagDraft, mailstore.FlagDraft}, {imap.FlagFlagged, mailstore.FlagFlagged}, {imap.FlagSeen, mailstore.FlagSeen},
 }
 
-func toLetters(flags []string) mailstore.Flags {
-	var b []byte
-	for _, f := range flags {
-		for _, fl := range flagLetters {
-			if strings.EqualFold(f, fl.flag) {
-				b = append(b, fl.letter)
-			}
-		}
-	}
-	return mailstore.NewFlags(string(b))
-}
-
 // letterFlags caches fromLetters: listings share one slice per set of
 // letters rather than make one per message. Bounded: letters are few.
 var letterFlags sync.Map
 
+// fromLetters maps the system flags' letters of f (keywords: see flagsWith).
 func fromLetters(f mailstore.Flags) []string {
 	if v, ok := letterFlags.Load(f); ok {
 		return v.([]string)
 	}
 	out := flagsOfLetters(f)
-	if len(f) <= 8 { // the system flags' letters, and a few keywords
+	if !hasKeywords(f) && len(f) <= 8 { // the system flags' letters: a few sets
 		letterFlags.Store(f, slices.Clip(out))
 	}
 	return out
@@ -384,20 +381,32 @@ func (m *imapMailbox) Open(ctx context.Context, uid uint32) (io.ReadCloser, erro
 }
 
 func (m *imapMailbox) SetFlags(ctx context.Context, uid uint32, flags []string) error {
-	return storeError(m.mb.SetFlags(ctx, uid, toLetters(flags)))
+	l, err := letters(m.mb, flags, true)
+	if err != nil {
+		return storeError(err)
+	}
+	return storeError(m.mb.SetFlags(ctx, uid, l))
 }
 
 // SyncFlags makes a STORE's renames durable before the client is told (imap.FlagSyncer).
 func (m *imapMailbox) SyncFlags(ctx context.Context) error { return m.mb.SyncFlags() }
 
 func (m *imapMailbox) AddFlags(ctx context.Context, uid uint32, flags []string) ([]string, error) {
-	f, err := m.mb.AddFlags(ctx, uid, toLetters(flags))
-	return fromLetters(f), storeError(err)
+	l, err := letters(m.mb, flags, true)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	f, err := m.mb.AddFlags(ctx, uid, l)
+	return flagsWith(f, keywordsOf(m.mb, f)), storeError(err)
 }
 
 func (m *imapMailbox) RemoveFlags(ctx context.Context, uid uint32, flags []string) ([]string, error) {
-	f, err := m.mb.RemoveFlags(ctx, uid, toLetters(flags))
-	return fromLetters(f), storeError(err)
+	l, err := letters(m.mb, flags, false)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	f, err := m.mb.RemoveFlags(ctx, uid, l)
+	return flagsWith(f, keywordsOf(m.mb, f)), storeError(err)
 }
 
 func (m *imapMailbox) Expunge(ctx context.Context, uids []uint32) error {
@@ -449,7 +458,14 @@ func (m *imapMailbox) Copy(ctx context.Context, uids []uint32, dest string) (uin
 			f.Close()
 			return undo(err)
 		}
-		n, err := to.Append(ctx, f, msg.Flags, fi.ModTime())
+		flags := msg.Flags
+		if hasKeywords(flags) { // the letters are the source folder's: the names go over
+			if flags, err = letters(to, flagsWith(flags, keywordsOf(m.mb, flags)), true); err != nil {
+				f.Close()
+				return undo(err)
+			}
+		}
+		n, err := to.Append(ctx, f, flags, fi.ModTime())
 		f.Close()
 		if err != nil {
 			return undo(err)

@@ -141,6 +141,12 @@ func (m *imapMailbox) build(msgs []mailstore.Message, from int, out []imap.Messa
 	// in a new process need not stat or read every file; file names
 	// hold the sizes of what plumb and Dovecot deliver.
 	cached := m.idx.CachedAll(msgs[from:])
+	var kw *mailstore.Keywords // read once, if a message has a keyword
+	for _, msg := range msgs[from:] {
+		if kw = keywordsOf(m.mb, msg.Flags); kw != nil {
+			break
+		}
+	}
 	var fresh []mailstore.Message
 	var entries []mailstore.IndexEntry
 	for i, msg := range msgs[from:] {
@@ -163,7 +169,7 @@ func (m *imapMailbox) build(msgs []mailstore.Message, from int, out []imap.Messa
 			fresh = append(fresh, msg)
 			entries = append(entries, mailstore.IndexEntry{Size: size})
 		}
-		out = append(out, imap.MessageInfo{UID: msg.UID, Flags: fromLetters(msg.Flags), Size: size, InternalDate: date, Recent: msg.Recent})
+		out = append(out, imap.MessageInfo{UID: msg.UID, Flags: flagsWith(msg.Flags, kw), Size: size, InternalDate: date, Recent: msg.Recent})
 	}
 	seqs, highest, err := m.idx.CacheAndNumber(msgs, fresh, entries)
 	if err != nil {

@@ -180,3 +180,34 @@ func TestIMAPListingAppended(t *testing.T) {
 		t.Errorf("the listing after a delivery was made afresh (or left the new message unnumbered), not appended to")
 	}
 }
+
+// TestIMAPKeywords: a keyword is stored as Dovecot stores it (a letter
+// in the file name, given in dovecot-keywords), shown by FETCH, allowed
+// by PERMANENTFLAGS, and carried by COPY under its name, whatever
+// letter it has in the other folder.
+func TestIMAPKeywords(t *testing.T) {
+	addr, store := imapFixture(t, 2)
+	c := imapLogin(t, addr)
+	c.ok("b CREATE Other")
+	if u := c.ok("c SELECT Other"); !anyContains(u, `\*)] `) {
+		t.Errorf("SELECT = %q, want \\* in PERMANENTFLAGS", u)
+	}
+	c.ok(`c2 APPEND Other (Todo) {7}` + "\r\nx: y\r\n\r\n")
+	c.ok("d SELECT INBOX")
+	if u := c.ok(`e STORE 2 +FLAGS ($Label1 \Seen)`); !anyContains(u, `FLAGS (\Seen $Label1`) {
+		t.Errorf("STORE = %q", u)
+	}
+	names, _ := filepath.Glob(filepath.Join(store.Dir(), "alice", "cur", "*:2,Sa"))
+	b, _ := os.ReadFile(filepath.Join(store.Dir(), "alice", "dovecot-keywords"))
+	if len(names) != 1 || string(b) != "0 $Label1\n" {
+		t.Errorf("files with Sa: %q, dovecot-keywords %q", names, b)
+	}
+	c.ok("f COPY 2 Other")
+	c.ok("g SELECT Other")
+	if u := c.ok("h FETCH 1:* FLAGS"); !anyContains(u, `* 2 FETCH (FLAGS (\Seen $Label1))`) || !anyContains(u, `* 1 FETCH (FLAGS (Todo))`) {
+		t.Errorf("FETCH in Other = %q", u)
+	}
+	if u := c.ok(`i STORE 2 -FLAGS ($label1)`); !anyContains(u, `FLAGS (\Seen)`) {
+		t.Errorf("STORE -FLAGS = %q", u)
+	}
+}
