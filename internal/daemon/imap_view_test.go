@@ -211,3 +211,43 @@ func TestIMAPKeywords(t *testing.T) {
 		t.Errorf("STORE -FLAGS = %q", u)
 	}
 }
+
+// TestIMAPFetchCRLFFile: a message stored with CRLF line ends is sent
+// as the file is, whole and in part, and one with bare LFs in its CRLF
+// form, both at their RFC822.SIZE.
+func TestIMAPFetchCRLFFile(t *testing.T) {
+	addr, store := imapFixture(t, 1) // message 1 has bare LFs
+	crlf := "Subject: crlf\r\n\r\n0123456789\r\n"
+	if _, err := store.Deliver(context.Background(), "alice", "", strings.NewReader(crlf)); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	c, err := imap.Dial(ctx, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(ctx, "alice", "alice-password"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Select(ctx, "INBOX", true); err != nil {
+		t.Fatal(err)
+	}
+	got := map[uint32]map[string]string{}
+	err = c.Fetch(ctx, false, imap.SeqSetOf(1, 2), "(BODY.PEEK[] BODY.PEEK[]<17.5>)", func(f *imap.FetchData) error {
+		got[f.Seq] = f.Sections
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[uint32][2]string{
+		1: {"Subject: 1\r\nFrom: a@example.org\r\n\r\nbody 1\r\n", " a@ex"},
+		2: {crlf, "01234"},
+	}
+	for seq, w := range want {
+		if g := got[seq]; g["BODY[]"] != w[0] || g["BODY[]<17>"] != w[1] {
+			t.Errorf("message %d: BODY[] %q, BODY[]<17> %q; want %q, %q", seq, g["BODY[]"], g["BODY[]<17>"], w[0], w[1])
+		}
+	}
+}
