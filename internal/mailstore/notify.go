@@ -55,15 +55,21 @@ func (s *Store) Watch(user, folder string) (ch <-chan struct{}, stop func(), err
 func (s *Store) notify(dir string, subtree bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for d, ws := range s.watchers {
-		if d != dir && !(subtree && strings.HasPrefix(d, dir+".")) {
-			continue
-		}
+	signal := func(ws []*watcher) {
 		for _, w := range ws {
 			select {
 			case w.ch <- struct{}{}:
 			default:
 			}
+		}
+	}
+	if !subtree { // a message's change: the folder's own watchers alone
+		signal(s.watchers[dir])
+		return
+	}
+	for d, ws := range s.watchers {
+		if d == dir || strings.HasPrefix(d, dir+".") {
+			signal(ws)
 		}
 	}
 }
