@@ -152,6 +152,20 @@ func (f *folder) patched() []Message {
 // and it costs no system call when nothing changed here: it is for a
 // session looking again because Watch signaled.
 func (m *Mailbox) Snapshot(ctx context.Context, exact bool) ([]Message, error) {
+	if !exact {
+		// Nothing to look at on disk: the in-process mutex guards the
+		// snapshot and the patches (a thousand sessions woken at once
+		// take it in turn, without a system call each).
+		m.f.mu.Lock()
+		msgs := m.f.snapState.snap
+		if msgs != nil {
+			msgs = m.f.patched()
+		}
+		m.f.mu.Unlock()
+		if msgs != nil {
+			return msgs, nil
+		}
+	}
 	var msgs []Message
 	err := m.f.withLock(func() error {
 		if exact && m.f.current() || !exact && m.f.snapState.snap != nil {
