@@ -284,7 +284,7 @@ func (m *Mailbox) changeFlags(uid uint32, change func(Flags) Flags) (Flags, erro
 				// another program may have renamed it since the scan.
 				_, err = os.Lstat(filepath.Join(m.f.path, rel))
 			} else {
-				err = os.Rename(filepath.Join(m.f.path, rel), filepath.Join(m.f.path, to))
+				err = renameFile(filepath.Join(m.f.path, rel), filepath.Join(m.f.path, to))
 			}
 			if errors.Is(err, fs.ErrNotExist) && attempt == 0 {
 				if _, err := m.f.scan(); err != nil {
