@@ -96,7 +96,9 @@ func (x *index) load(path string, fresh bool) {
 		if !validKey(l.Key) {
 			continue
 		}
-		x.entries[l.Key] = l.IndexEntry
+		// A later line adds to what the earlier ones said: a line of a
+		// new mod-sequence alone leaves the structures as they were.
+		x.entries[l.Key] = merged(l.IndexEntry, x.entries[l.Key])
 	}
 }
 
@@ -224,7 +226,7 @@ func (m *Mailbox) CacheAndNumber(msgs, fresh []Message, entries []IndexEntry) ([
 	}
 	defer unlock()
 	x.load(path, true)
-	changed := make(map[string]bool, len(fresh))
+	changed := make(map[string]bool, len(fresh)) // true: the whole entry; false: its mod-sequence
 	for i, msg := range fresh {
 		x.entries[msg.Key] = merged(entries[i], x.entries[msg.Key])
 		changed[msg.Key] = true
@@ -239,7 +241,7 @@ func (m *Mailbox) CacheAndNumber(msgs, fresh []Message, entries []IndexEntry) ([
 			x.highest++
 			e.ModSeq, e.Flags = x.highest, string(msg.Flags)
 			x.entries[msg.Key] = e
-			changed[msg.Key], numbered = true, true
+			changed[msg.Key], numbered = changed[msg.Key], true
 		}
 		out[i] = e.ModSeq
 	}
@@ -260,10 +262,15 @@ func (m *Mailbox) CacheAndNumber(msgs, fresh []Message, entries []IndexEntry) ([
 		buf.WriteByte('\n')
 		x.lines++
 	}
-	for k := range changed {
-		if e, ok := x.entries[k]; ok {
-			write(indexLine{Key: k, IndexEntry: e})
+	for k, whole := range changed {
+		e, ok := x.entries[k]
+		if !ok {
+			continue
 		}
+		if !whole { // a flag change: the line of its mod-sequence, not of the structures again
+			e = IndexEntry{Flags: e.Flags, ModSeq: e.ModSeq}
+		}
+		write(indexLine{Key: k, IndexEntry: e})
 	}
 	if numbered || gone {
 		write(indexLine{Highest: x.highest})

@@ -46,3 +46,39 @@ func TestKeywords(t *testing.T) {
 		t.Errorf("Keywords()[25] = %q, want k23", again[25])
 	}
 }
+
+// TestIndexModSeqLineKeepsStructures: a flag change's new mod-sequence
+// is a short line of its own, and a store reading the file afresh
+// still has the message's structures.
+func TestIndexModSeqLineKeepsStructures(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	s, _ := Open(dir)
+	deliver(t, s, "alice", "", "Subject: x\n\nx\n")
+	mb, _ := s.Mailbox(ctx, "alice", "")
+	msgs, _ := mb.Messages(ctx)
+	env := []byte(`(NIL "x" NIL NIL NIL NIL NIL NIL NIL NIL)`)
+	if _, _, err := mb.CacheAndNumber(msgs, msgs, []IndexEntry{{Envelope: env}}); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "alice", indexFile)
+	before, _ := os.Stat(path)
+	if _, err := mb.AddFlags(ctx, msgs[0].UID, "S"); err != nil {
+		t.Fatal(err)
+	}
+	msgs, _ = mb.Messages(ctx)
+	seqs, _, err := mb.ModSeqs(msgs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := os.Stat(path)
+	if grew := after.Size() - before.Size(); grew > 100 {
+		t.Errorf("a flag change added %d bytes to the index, want a short line", grew)
+	}
+	s2, _ := Open(dir)
+	mb2, _ := s2.Mailbox(ctx, "alice", "")
+	e, ok := mb2.Cached(msgs[0])
+	if !ok || string(e.Envelope) != string(env) || e.ModSeq != seqs[0] || e.Flags != "S" {
+		t.Errorf("the entry read afresh = %+v, %v; want the envelope, flags S and mod-sequence %d", e, ok, seqs[0])
+	}
+}
