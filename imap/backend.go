@@ -123,7 +123,12 @@ type Session interface {
 type Mailbox interface {
 	// Status returns UIDVALIDITY and UIDNEXT (the rest may be zero).
 	Status(ctx context.Context) (MailboxStatus, error)
-	// Messages lists the mailbox in ascending UID order.
+	// Messages lists the mailbox in ascending UID order. The server
+	// never modifies the slice, nor the Flags in it, so a backend may
+	// hand the same listing to every session on the mailbox. A listing
+	// that starts where an earlier one's memory does (the earlier one
+	// appended to) must hold the earlier one's messages unchanged: the
+	// server then looks only at what follows.
 	Messages(ctx context.Context) ([]MessageInfo, error)
 	// Open returns a message's bytes, with LF or CRLF line ends.
 	Open(ctx context.Context, uid uint32) (io.ReadCloser, error)
@@ -162,6 +167,41 @@ type StatusItemsSession interface {
 type FlagChanger interface {
 	AddFlags(ctx context.Context, uid uint32, flags []string) ([]string, error)
 	RemoveFlags(ctx context.Context, uid uint32, flags []string) ([]string, error)
+}
+
+// SnapshotLister is a Mailbox that can list from a snapshot other
+// sessions share, current as of every change it signaled on Updates
+// but perhaps not yet of one made behind the backend (which Messages
+// finds): the server lists with it when it looks because of a signal,
+// so that one delivery to a mailbox a thousand sessions watch is
+// listed once, not a thousand times. The result is read-only, as
+// Messages' is.
+type SnapshotLister interface {
+	Snapshot(ctx context.Context) ([]MessageInfo, error)
+}
+
+// StructureFlusher is a StructureCache that gathers what SetStructure
+// is given and stores it in batches: the server calls FlushStructures
+// at the end of every FETCH.
+type StructureFlusher interface {
+	FlushStructures(ctx context.Context)
+}
+
+// FlagSyncer is a Mailbox whose flag changes are made durable together:
+// the server calls SyncFlags once after the changes of a STORE (or of a
+// FETCH that set \Seen) and before it answers, so that a thousand
+// changes cost one sync, not a thousand. A failure fails the command.
+type FlagSyncer interface {
+	SyncFlags(ctx context.Context) error
+}
+
+// DateLoader is a Mailbox whose listing may leave a message's
+// InternalDate zero until it is asked for (a Maildir keeps it as the
+// file's mtime: a stat of each of 10,000 files would be most of a first
+// SELECT's work): the server asks InternalDate for such a message when
+// a FETCH or SEARCH needs its date.
+type DateLoader interface {
+	InternalDate(ctx context.Context, uid uint32) (time.Time, error)
 }
 
 // PermanentKeywords is a Mailbox that stores keywords besides the

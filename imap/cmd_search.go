@@ -66,14 +66,38 @@ func cmdSearch(c *conn, r *request) error {
 	}
 	var hits []MessageInfo
 	var hitSeqs []uint32
+	// HEADER and SENT* read the header alone; BODY and TEXT the whole
+	// message, each into the one buffer, let go of after the command.
+	headerOnly := !key.needsText()
+	var buf []byte
+	dates := key.usesDate()
+	if f, ok := s.mbox.(StructureFlusher); ok {
+		defer f.FlushStructures(c.ctx) // the dates looked up
+	}
 	for i, m := range s.msgs {
-		sm := &searchMsg{seq: uint32(i + 1), maxSeq: uint32(len(s.msgs)), maxUID: s.maxUID(), info: m, saved: saved,
-			load: func() ([]byte, *mimePart, error) {
-				b, err := c.readMessage(m.UID)
-				if err != nil {
-					return nil, nil, err
+		m.Recent = s.isRecent(m.UID) // the session's, not the listing's
+		if dates {
+			var err error
+			if m.InternalDate, err = c.dateOf(m); err != nil {
+				var pe *Error
+				if errors.As(err, &pe) && (pe.Code == "EXPUNGEISSUED" || pe.Code == "NONEXISTENT") {
+					s.dirty = true
+					continue
 				}
-				return b, parseMIME(b), nil
+				return err
+			}
+		}
+		sm := &searchMsg{seq: uint32(i + 1), maxSeq: uint32(len(s.msgs)), maxUID: s.maxUID(), info: m, saved: saved,
+			load: func() ([]byte, error) {
+				read := c.readMessageInto
+				if headerOnly {
+					read = func(m MessageInfo, buf []byte) ([]byte, error) { return c.readHeaderInto(m.UID, buf) }
+				}
+				b, err := read(m, buf)
+				if cap(b) <= 4<<20 { // a huge one is not kept for the next
+					buf = b[:0]
+				}
+				return b, err
 			}}
 		match := key.match(sm)
 		if sm.err != nil {

@@ -108,9 +108,24 @@ func cmdNoop(c *conn, r *request) error {
 		return r.p.Err()
 	}
 	if c.sel != nil {
-		return c.sync(true, true)
+		if err := c.sync(true, true); err != nil {
+			return err
+		}
+		c.highestCode()
 	}
 	return nil
+}
+
+// highestCode puts the mailbox's HIGHESTMODSEQ on the tagged OK with
+// CONDSTORE on, as Dovecot does after NOOP, EXPUNGE and MOVE, so that a
+// client need not ask STATUS to know where its cache stands.
+func (c *conn) highestCode() {
+	if !c.condstore || c.sel == nil || c.code != "" {
+		return
+	}
+	if st, err := c.sel.mbox.Status(c.ctx); err == nil && st.HighestModSeq > 0 {
+		c.code = "HIGHESTMODSEQ " + strconv.FormatUint(st.HighestModSeq, 10)
+	}
 }
 
 func cmdLogout(c *conn, r *request) error {

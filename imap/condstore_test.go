@@ -67,3 +67,27 @@ func TestCondStoreImplicitSeen(t *testing.T) {
 		t.Errorf("FETCH BODY[] of a seen message = %q", u)
 	}
 }
+
+// TestCondStoreHighestOnOK: with CONDSTORE on, the tagged OK of NOOP,
+// EXPUNGE and MOVE carries the mailbox's HIGHESTMODSEQ, as Dovecot's
+// does; without it, it does not.
+func TestCondStoreHighestOnOK(t *testing.T) {
+	_, addr := newTestServer(t, "Subject: 1\r\n\r\n1\r\n", "Subject: 2\r\n\r\n2\r\n", "Subject: 3\r\n\r\n3\r\n")
+	s := login(t, addr)
+	s.ok("a0 CREATE Other")
+	s.ok("a SELECT INBOX")
+	if _, tagged := s.run("b NOOP"); strings.Contains(tagged, "HIGHESTMODSEQ") {
+		t.Errorf("NOOP without CONDSTORE = %q", tagged)
+	}
+	s.ok("c SELECT INBOX (CONDSTORE)")
+	if _, tagged := s.run("d NOOP"); !strings.HasPrefix(tagged, "OK [HIGHESTMODSEQ 3]") {
+		t.Errorf("NOOP = %q, want OK [HIGHESTMODSEQ 3]", tagged)
+	}
+	s.ok(`e STORE 1 +FLAGS.SILENT (\Deleted)`)
+	if _, tagged := s.run("f EXPUNGE"); !strings.HasPrefix(tagged, "OK [HIGHESTMODSEQ ") {
+		t.Errorf("EXPUNGE = %q, want OK [HIGHESTMODSEQ n]", tagged)
+	}
+	if _, tagged := s.run("g MOVE 1 Other"); !strings.HasPrefix(tagged, "OK [HIGHESTMODSEQ ") {
+		t.Errorf("MOVE = %q, want OK [HIGHESTMODSEQ n]", tagged)
+	}
+}

@@ -2,14 +2,17 @@ package imap
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/plumbnet/plumb/internal/lifecycle"
@@ -58,7 +61,8 @@ func newConn(s *Server, nc net.Conn) *conn {
 	ctx, cancel := context.WithCancel(s.loop.Context())
 	c := &conn{s: s, ctx: ctx, cancel: cancel, state: stateNotAuth,
 		w: lifecycle.NewWaker(nc, lifecycle.Timeout(s.WriteTimeout, DefaultWriteTimeout))}
-	c.bw = bufio.NewWriterSize(c.w, 16<<10)
+	c.bw = writers.Get().(*bufio.Writer)
+	c.bw.Reset(c.w)
 	c.enc = &encoder{Writer: c.bw}
 	c.lr = wire.NewReader(nil)
 	c.lr.Lenient = true // clients typed by hand send bare LF
@@ -71,7 +75,55 @@ func newConn(s *Server, nc net.Conn) *conn {
 }
 
 func (c *conn) resetReader() {
-	c.br = bufio.NewReaderSize(c.w.Conn(), 8<<10)
+	c.br = readers.Get().(*bufio.Reader)
+	c.br.Reset(c.w.Conn())
+	c.lr.Reset(c.br)
+}
+
+// The buffers a session works with; while it idles (in IDLE, which may
+// last half an hour) it lends them back and holds small ones, so that a
+// thousand idle sessions hold little.
+var (
+	readers = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 8<<10) }}
+	writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 16<<10) }}
+)
+
+// quiet swaps the session's buffers for small ones, when nothing is
+// buffered either way.
+func (c *conn) quiet() bool {
+	if c.br.Buffered() > 0 || c.bw.Buffered() > 0 {
+		return false
+	}
+	if c.br.Size() == 8<<10 {
+		readers.Put(c.br)
+	}
+	if c.bw.Size() == 16<<10 {
+		writers.Put(c.bw)
+	}
+	c.br = bufio.NewReaderSize(c.w.Conn(), 16)
+	c.lr.Reset(c.br)
+	c.bw = bufio.NewWriterSize(c.w, 512)
+	c.enc.Writer = c.bw
+	return true
+}
+
+// busy takes large buffers again after quiet; the reader only once
+// nothing reads it (readerFree) and it holds nothing more.
+func (c *conn) busy(readerFree bool) {
+	c.bw.Flush()
+	c.bw = writers.Get().(*bufio.Writer)
+	c.bw.Reset(c.w)
+	c.enc.Writer = c.bw
+	if !readerFree {
+		return
+	}
+	var from io.Reader = c.w.Conn()
+	if n := c.br.Buffered(); n > 0 { // a command the client sent right behind DONE
+		rest, _ := c.br.Peek(n)
+		from = io.MultiReader(bytes.NewReader(bytes.Clone(rest)), from)
+	}
+	c.br = readers.Get().(*bufio.Reader)
+	c.br.Reset(from)
 	c.lr.Reset(c.br)
 }
 

@@ -26,7 +26,11 @@
 // allows and sends EXPUNGE, EXISTS and FETCH FLAGS then, never EXPUNGE
 // during FETCH, STORE or SEARCH, so sequence numbers never go out of
 // step. A Mailbox signals changes on its Updates channel; IDLE wakes on
-// it at once.
+// it at once. The view is the backend's listing itself, which sessions
+// on one mailbox may share (SnapshotLister), until the session must
+// keep one of its own (a message gone that it may not yet report); it
+// keeps \Recent apart, as runs of UIDs. A session in IDLE lends its
+// read and write buffers back and holds small ones.
 //
 // Limits: a command line is bounded (Server.MaxLineLength), as are a
 // string literal (MaxStringLiteral), all of one command's literals held

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"io"
+	"io/fs"
 	"strconv"
 	"strings"
 )
@@ -22,11 +23,27 @@ func (c *conn) streamLiteral(r io.Reader, m MessageInfo, it fetchItem) error {
 	}
 	e := c.enc
 	e.WriteString("{" + strconv.FormatInt(n, 10) + "}\r\n")
-	cr := &crlfReader{r: bufio.NewReaderSize(r, 32<<10)}
-	if _, err := io.CopyN(io.Discard, cr, start); err != nil && err != io.EOF {
+	// A file as long as its CRLF form is that form already (the store
+	// names its wire size): it is copied as it is.
+	var src io.Reader
+	if st, ok := r.(interface{ Stat() (fs.FileInfo, error) }); ok {
+		if fi, err := st.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() == m.Size {
+			if sk, ok := r.(io.Seeker); ok && start > 0 {
+				if _, err := sk.Seek(start, io.SeekStart); err == nil {
+					src, start = r, 0
+				}
+			} else if start == 0 {
+				src = r
+			}
+		}
+	}
+	if src == nil {
+		src = &crlfReader{r: bufio.NewReaderSize(r, 32<<10)}
+	}
+	if _, err := io.CopyN(io.Discard, src, start); err != nil && err != io.EOF {
 		return err
 	}
-	w, err := io.CopyN(e, cr, n)
+	w, err := io.CopyN(e, src, n)
 	if err != nil && err != io.EOF {
 		return err
 	}

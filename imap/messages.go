@@ -1,15 +1,14 @@
 package imap
 
 import (
-	"bufio"
 	"bytes"
+	"cmp"
 	"errors"
 	"io"
 	"slices"
 	"strconv"
 	"strings"
-
-	"github.com/plumbnet/plumb/internal/lifecycle"
+	"time"
 )
 
 func cmdFetch(c *conn, r *request) error {
@@ -76,6 +75,9 @@ func cmdFetch(c *conn, r *request) error {
 	if err != nil {
 		return err
 	}
+	if f, ok := s.mbox.(StructureFlusher); ok {
+		defer f.FlushStructures(c.ctx)
+	}
 	for _, i := range idx {
 		if err := c.fetchOne(i, items, seen[i]); err != nil {
 			return err
@@ -109,9 +111,13 @@ func (c *conn) markSeen(idx []int, items []fetchItem) (map[int]bool, error) {
 			}
 			return nil, err
 		}
+		s.own()
 		s.msgs[i].Flags = flags
 		seen[i] = true
 		changed = append(changed, i)
+	}
+	if err := c.syncFlags(len(changed)); err != nil {
+		return nil, err
 	}
 	c.refreshModSeqs(changed)
 	return seen, nil
@@ -124,20 +130,25 @@ func (c *conn) refreshModSeqs(idx []int) {
 	if !c.condstore || len(idx) == 0 {
 		return
 	}
-	now, err := s.mbox.Messages(c.ctx)
+	var now []MessageInfo
+	var err error
+	if sl, ok := s.mbox.(SnapshotLister); ok { // the change was the backend's to signal
+		now, err = sl.Snapshot(c.ctx)
+	} else {
+		now, err = s.mbox.Messages(c.ctx)
+	}
 	if err != nil {
 		return
 	}
-	byUID := make(map[uint32]MessageInfo, len(now))
-	for _, m := range now {
-		byUID[m.UID] = m
-	}
+	s.own()
 	for _, i := range idx {
-		if m, ok := byUID[s.msgs[i].UID]; ok {
-			s.msgs[i].ModSeq = m.ModSeq
+		if k, ok := slices.BinarySearchFunc(now, s.msgs[i].UID, byUID); ok {
+			s.msgs[i].ModSeq = now[k].ModSeq
 		}
 	}
 }
+
+func byUID(m MessageInfo, uid uint32) int { return cmp.Compare(m.UID, uid) }
 
 // fetchOne writes one message's FETCH response; seen tells that this
 // FETCH has just set its \Seen, so FLAGS (and with CONDSTORE, UID and
@@ -154,7 +165,7 @@ func (c *conn) fetchOne(i int, items []fetchItem, seen bool) error {
 		if loaded {
 			return nil
 		}
-		b, err := c.readMessage(m.UID)
+		b, err := c.readMessage(m)
 		if err != nil {
 			return err
 		}
@@ -197,6 +208,12 @@ func (c *conn) fetchOne(i int, items []fetchItem, seen bool) error {
 			needRaw = true
 		default:
 			needRaw = true
+		}
+	}
+	if slices.ContainsFunc(items, func(it fetchItem) bool { return it.name == "INTERNALDATE" }) {
+		var err error
+		if m.InternalDate, err = c.dateOf(m); err != nil {
+			return c.missing(m.UID, err)
 		}
 	}
 	// One whole-message item is streamed; more are read from memory.
@@ -310,6 +327,15 @@ func (c *conn) fetchOne(i int, items []fetchItem, seen bool) error {
 	return nil
 }
 
+// dateOf is m's internal date, from the backend when the listing left
+// it out (DateLoader).
+func (c *conn) dateOf(m MessageInfo) (time.Time, error) {
+	if dl, ok := c.sel.mbox.(DateLoader); ok && m.InternalDate.IsZero() {
+		return dl.InternalDate(c.ctx, m.UID)
+	}
+	return m.InternalDate, nil
+}
+
 // missing answers a fetch of a message that vanished meanwhile: it is
 // left out, as Dovecot does, and reported at the next chance.
 func (c *conn) missing(uid uint32, err error) error {
@@ -323,28 +349,6 @@ func (c *conn) missing(uid uint32, err error) error {
 	c.sel.dirty = true
 	c.s.logger().Debug("imap: fetch of a message that is gone", "uid", uid, "err", err)
 	return nil
-}
-
-// readMessage reads a message whole, in its CRLF form, for the FETCH
-// items and SEARCH keys that parse it. It refuses a message whose CRLF
-// form is over twice MaxLiteralSize (the largest APPEND, all bare LFs)
-// rather than answer, or cache a BODYSTRUCTURE, from a cut-off copy.
-func (c *conn) readMessage(uid uint32) ([]byte, error) {
-	rc, err := c.sel.mbox.Open(c.ctx, uid)
-	if err != nil {
-		return nil, err
-	}
-	defer rc.Close()
-	limit := 2 * lifecycle.OrDefault(c.s.MaxLiteralSize, DefaultMaxLiteralSize)
-	var buf bytes.Buffer
-	n, err := buf.ReadFrom(io.LimitReader(&crlfReader{r: bufio.NewReaderSize(rc, 32<<10)}, limit+1))
-	if err != nil {
-		return nil, err
-	}
-	if n > limit {
-		return nil, &Error{Code: "LIMIT", Text: "Message is over " + strconv.FormatInt(limit, 10) + " bytes: too large to parse; fetch it whole with BODY[]"}
-	}
-	return buf.Bytes(), nil
 }
 
 // decodedBinary is BINARY's content: the part's body with its
@@ -429,8 +433,12 @@ func cmdStore(c *conn, r *request) error {
 			}
 			return err
 		}
+		s.own()
 		s.msgs[i].Flags = next
 		report = append(report, i)
+	}
+	if err := c.syncFlags(len(report)); err != nil {
+		return err
 	}
 	c.refreshModSeqs(report) // the new mod-sequences are the backend's
 	for _, i := range report {
@@ -518,7 +526,20 @@ func cmdCopy(c *conn, r *request) error {
 			return err
 		}
 	}
-	return c.sync(true, true)
+	if err := c.sync(true, true); err != nil {
+		return err
+	}
+	c.highestCode()
+	return nil
+}
+
+// syncFlags makes the n flag changes just made durable before the
+// client hears of them, when the backend syncs them together.
+func (c *conn) syncFlags(n int) error {
+	if fs, ok := c.sel.mbox.(FlagSyncer); ok && n > 0 {
+		return fs.SyncFlags(c.ctx)
+	}
+	return nil
 }
 
 // changeFlags applies STORE's mode ("FLAGS", "+FLAGS", "-FLAGS") to

@@ -164,6 +164,19 @@ func (k *searchKey) usesModSeq() bool {
 	return false
 }
 
+// usesDate reports whether k compares internal dates.
+func (k *searchKey) usesDate() bool {
+	if k.op == "BEFORE" || k.op == "ON" || k.op == "SINCE" {
+		return true
+	}
+	for _, c := range k.kids {
+		if c.usesDate() {
+			return true
+		}
+	}
+	return false
+}
+
 // needsBody reports whether k must read the message.
 func (k *searchKey) needsBody() bool {
 	switch k.op {
@@ -172,6 +185,19 @@ func (k *searchKey) needsBody() bool {
 	}
 	for _, c := range k.kids {
 		if c.needsBody() {
+			return true
+		}
+	}
+	return false
+}
+
+// needsText reports whether k looks past the message's header.
+func (k *searchKey) needsText() bool {
+	if k.op == "BODY" || k.op == "TEXT" {
+		return true
+	}
+	for _, c := range k.kids {
+		if c.needsText() {
 			return true
 		}
 	}
@@ -195,18 +221,26 @@ func (k *searchKey) usesDollar() bool {
 type searchMsg struct {
 	seq, maxSeq, maxUID uint32
 	info                MessageInfo
-	saved               map[uint32]bool // the saved result, by UID
-	load                func() ([]byte, *mimePart, error)
+	saved               map[uint32]bool        // the saved result, by UID
+	load                func() ([]byte, error) // the message's CRLF bytes, or its header's alone
 	body                []byte
 	root                *mimePart
 	err                 error
-	loaded              bool
+	loaded, parsed      bool
+}
+
+// raw returns the message's bytes unparsed, or nil.
+func (m *searchMsg) raw() []byte {
+	if !m.loaded {
+		m.loaded = true
+		m.body, m.err = m.load()
+	}
+	return m.body
 }
 
 func (m *searchMsg) message() ([]byte, *mimePart) {
-	if !m.loaded {
-		m.loaded = true
-		m.body, m.root, m.err = m.load()
+	if b := m.raw(); b != nil && !m.parsed {
+		m.parsed, m.root = true, parseMIME(b)
 	}
 	return m.body, m.root
 }
@@ -288,10 +322,6 @@ func matchDate(op string, t, day time.Time) bool {
 	return !td.Before(day)
 }
 
-func containsFold(s, sub string) bool {
-	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
-}
-
 var wordDecoder = &mime.WordDecoder{CharsetReader: passCharset}
 
 // decodeHeader decodes RFC 2047 encoded words; what does not decode
@@ -359,11 +389,26 @@ func bodyContains(b []byte, p *mimePart, sub string) bool {
 	if p.msg != nil {
 		return bodyContains(b, p.msg, sub)
 	}
+	if isASCII(sub) {
+		// Charset conversion makes no ASCII of what was not: the
+		// transfer-decoded bytes are searched as they are.
+		return containsFoldASCII(transferDecoded(b, p), sub)
+	}
 	return containsFold(decodedBody(b, p), sub)
 }
 
 // decodedBody undoes a part's transfer encoding and charset.
 func decodedBody(b []byte, p *mimePart) string {
+	body := transferDecoded(b, p)
+	if cs := strings.ToLower(p.param("charset")); cs != "" && cs != "utf-8" && cs != "us-ascii" && !utf8.Valid(body) {
+		return latin1(body)
+	}
+	return string(body)
+}
+
+// transferDecoded is a part's body with its transfer encoding undone:
+// b's own bytes for an identity encoding.
+func transferDecoded(b []byte, p *mimePart) []byte {
 	body := b[p.bodyStart:p.end]
 	switch strings.ToLower(p.header("Content-Transfer-Encoding")) {
 	case "base64":
@@ -381,8 +426,5 @@ func decodedBody(b []byte, p *mimePart) string {
 			body = dec
 		}
 	}
-	if cs := strings.ToLower(p.param("charset")); cs != "" && cs != "utf-8" && cs != "us-ascii" && !utf8.Valid(body) {
-		return latin1(body)
-	}
-	return string(body)
+	return body
 }

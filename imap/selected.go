@@ -15,9 +15,18 @@ type selected struct {
 	mbox     Mailbox
 	name     string
 	readOnly bool
-	msgs     []MessageInfo // as last told
+	msgs     []MessageInfo // as last told; the backend's listing itself unless owned
+	owned    bool          // msgs is the session's own copy, which it may change
 	dirty    bool          // an update came that was not yet reported in full
 	uidNext  uint32        // UIDNEXT as last known: every UID below was given out
+	recent   []recentRun   // the messages that were \Recent when the session first saw them
+}
+
+// own makes msgs the session's own before it changes an entry.
+func (s *selected) own() {
+	if !s.owned {
+		s.msgs, s.owned = slices.Clone(s.msgs), true
+	}
 }
 
 // lastUID is the highest UID given out, whether its message is still
@@ -100,6 +109,12 @@ func (s *selected) pending() bool {
 // EXPUNGE for messages gone (when allowed), FETCH FLAGS for flags
 // changed, EXISTS (and RECENT) for new messages. force looks even
 // without a notification (NOOP, IDLE, after the session's own change).
+//
+// The listing and the view are both in UID order and walked side by
+// side; when the view comes out as the listing (nothing gone is kept
+// back, nothing unannounced is skipped), the session keeps the
+// backend's listing itself, which other sessions share, rather than a
+// copy of its own.
 func (c *conn) sync(allowExpunge, force bool) error {
 	s := c.sel
 	if s == nil || !force && !s.pending() {
@@ -108,73 +123,92 @@ func (c *conn) sync(allowExpunge, force bool) error {
 	if force {
 		s.pending()
 	}
-	now, err := s.mbox.Messages(c.ctx)
+	var now []MessageInfo
+	var err error
+	if sl, ok := s.mbox.(SnapshotLister); ok && !force {
+		now, err = sl.Snapshot(c.ctx)
+	} else {
+		now, err = s.mbox.Messages(c.ctx)
+	}
 	if err != nil {
 		return err
 	}
-	byUID := make(map[uint32]*MessageInfo, len(now))
-	for i := range now {
-		byUID[now[i].UID] = &now[i]
+	if n := len(s.msgs); !s.owned && n > 0 && len(now) > n && &now[0] == &s.msgs[0] {
+		// The backend appended to the listing the session holds, which
+		// it never changes: only the new messages need a look.
+		s.msgs = now
+		s.noteRecent(now[n:])
+		s.uidNext = max(s.uidNext, now[len(now)-1].UID+1)
+		c.untagged(strconv.Itoa(len(now)) + " EXISTS")
+		if !c.rev2 {
+			c.untagged(strconv.Itoa(s.countRecent()) + " RECENT")
+		}
+		s.dirty = false
+		return nil
 	}
-	kept := s.msgs[:0]
-	gone := false
+	var view []MessageInfo // nil while the view so far is now[:j]
+	diverge := func(j int) {
+		if view == nil {
+			view = make([]MessageInfo, j, len(s.msgs)+len(now)-j)
+			copy(view, now[:j])
+		}
+	}
+	j, kept, gone := 0, 0, false
 	var vanished []uint32
 	for _, m := range s.msgs {
-		cur, ok := byUID[m.UID]
-		if !ok {
-			if allowExpunge {
-				if c.qresync {
-					vanished = append(vanished, m.UID) // RFC 7162 section 3.2.10
-				} else {
-					c.untagged(strconv.Itoa(len(kept)+1) + " EXPUNGE")
-				}
-				continue
+		for j < len(now) && now[j].UID < m.UID {
+			// A UID never announced, below one the client knows: left
+			// out, as the client cannot be told of it.
+			diverge(j)
+			j++
+		}
+		if j < len(now) && now[j].UID == m.UID {
+			cur := now[j]
+			j++
+			if !slices.Equal(cur.Flags, m.Flags) || c.condstore && cur.ModSeq != m.ModSeq {
+				c.fetchFlags(uint32(kept+1), cur)
 			}
-			gone = true
-			kept = append(kept, m)
+			if view != nil {
+				view = append(view, cur)
+			}
+			kept++
 			continue
 		}
-		if !slices.Equal(cur.Flags, m.Flags) || c.condstore && cur.ModSeq != m.ModSeq {
-			m.Flags, m.ModSeq = cur.Flags, cur.ModSeq
-			c.fetchFlags(uint32(len(kept)+1), m)
+		if allowExpunge {
+			diverge(j)
+			if c.qresync {
+				vanished = append(vanished, m.UID) // RFC 7162 section 3.2.10
+			} else {
+				c.untagged(strconv.Itoa(kept+1) + " EXPUNGE")
+			}
+			continue
 		}
-		m.Size, m.InternalDate, m.ModSeq = cur.Size, cur.InternalDate, cur.ModSeq
-		kept = append(kept, m)
+		diverge(j)
+		gone = true
+		view = append(view, m)
+		kept++
 	}
-	s.msgs = kept
+	private := view != nil
+	if private {
+		view = append(view, now[j:]...)
+	} else {
+		view = now
+	}
 	if len(vanished) > 0 {
 		c.untagged("VANISHED " + SeqSetOf(vanished...).String())
 	}
-	top := s.maxUID()
-	added, recent := 0, 0
-	for _, m := range now {
-		if m.UID > top {
-			s.msgs = append(s.msgs, m)
-			s.uidNext = max(s.uidNext, m.UID+1)
-			added++
-			if m.Recent {
-				recent++
-			}
-		}
-	}
+	added := len(now) - j
+	s.msgs, s.owned = view, private
 	if added > 0 {
+		s.noteRecent(now[j:])
+		s.uidNext = max(s.uidNext, now[len(now)-1].UID+1)
 		c.untagged(strconv.Itoa(len(s.msgs)) + " EXISTS")
 		if !c.rev2 {
-			c.untagged(strconv.Itoa(countRecent(s.msgs)) + " RECENT")
+			c.untagged(strconv.Itoa(s.countRecent()) + " RECENT")
 		}
 	}
 	s.dirty = gone
 	return nil
-}
-
-func countRecent(msgs []MessageInfo) int {
-	n := 0
-	for _, m := range msgs {
-		if m.Recent {
-			n++
-		}
-	}
-	return n
 }
 
 func (c *conn) fetchFlags(seq uint32, m MessageInfo) {
@@ -195,7 +229,7 @@ func (c *conn) fetchFlags(seq uint32, m MessageInfo) {
 
 // flagsOf adds \Recent for IMAP4rev1 sessions.
 func (c *conn) flagsOf(m MessageInfo) []string {
-	if m.Recent && !c.rev2 {
+	if !c.rev2 && c.sel != nil && c.sel.isRecent(m.UID) {
 		return append(slices.Clip(m.Flags), FlagRecent)
 	}
 	return m.Flags
@@ -251,13 +285,14 @@ func cmdSelect(c *conn, r *request) error {
 		return err
 	}
 	c.sel = &selected{mbox: mbox, name: name, readOnly: r.name == "EXAMINE", msgs: msgs}
+	c.sel.noteRecent(msgs)
 	st.UIDNext = max(st.UIDNext, c.sel.maxUID()+1)
 	c.sel.uidNext = st.UIDNext
 	c.state = stateSelected
 	c.untagged(`FLAGS (\Answered \Flagged \Deleted \Seen \Draft)`)
 	c.untagged(strconv.Itoa(len(msgs)) + " EXISTS")
 	if !c.rev2 {
-		c.untagged(strconv.Itoa(countRecent(msgs)) + " RECENT")
+		c.untagged(strconv.Itoa(c.sel.countRecent()) + " RECENT")
 		for i, m := range msgs {
 			if !slices.Contains(m.Flags, FlagSeen) {
 				c.untagged("OK [UNSEEN " + strconv.Itoa(i+1) + "] First unseen")
@@ -429,7 +464,11 @@ func cmdExpunge(c *conn, r *request) error {
 			return err
 		}
 	}
-	return c.sync(true, true)
+	if err := c.sync(true, true); err != nil {
+		return err
+	}
+	c.highestCode()
+	return nil
 }
 
 // cmdIdle waits for DONE, telling the client of every change as it
@@ -455,6 +494,10 @@ func cmdIdle(c *conn, r *request) error {
 	}
 	done := make(chan result, 1)
 	defer func() { c.lr.IdleTimeout = saved }()
+	readerDone := false // the goroutine below no longer reads c.br
+	if c.quiet() {
+		defer func() { c.busy(readerDone) }()
+	}
 	go func() {
 		line, err := c.waitLine()
 		done <- result{line, err}
@@ -480,6 +523,7 @@ func cmdIdle(c *conn, r *request) error {
 		case <-keepalive:
 			c.untagged("OK Still here")
 		case res := <-done:
+			readerDone = true
 			if res.err != nil {
 				if res.err == errShutdown {
 					c.untagged("BYE Server shutting down")

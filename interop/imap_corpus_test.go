@@ -51,7 +51,8 @@ func fetchCorpus(t *testing.T, addr, user, pass string, secure bool) corpusView 
 	return v
 }
 
-// sysFlags keeps the system flags (Dovecot adds none, plumb adds \Recent).
+// sysFlags drops \Recent (Dovecot adds none, plumb adds it), keeping the
+// other system flags and the keywords.
 func sysFlags(f []string) []string {
 	var out []string
 	for _, x := range f {
@@ -65,7 +66,8 @@ func sysFlags(f []string) []string {
 
 // TestIMAPCorpusMatchesDovecot: the same Maildir served by plumb and by
 // Dovecot gives the same ENVELOPE, BODYSTRUCTURE, size and flags for a
-// MIME corpus, flags set through either server seen by the other.
+// MIME corpus, flags set through either server seen by the other,
+// keywords too (dovecot-keywords and the file names' lower-case letters).
 func TestIMAPCorpusMatchesDovecot(t *testing.T) {
 	files, err := filepath.Glob("testdata/imap_corpus/*.eml")
 	if err != nil || len(files) == 0 {
@@ -102,7 +104,7 @@ func TestIMAPCorpusMatchesDovecot(t *testing.T) {
 	if _, err := c.Select(ctx, "INBOX", false); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Store(ctx, false, imap.SeqSetOf(1), "+FLAGS", []string{imap.FlagFlagged, imap.FlagAnswered}); err != nil {
+	if err := c.Store(ctx, false, imap.SeqSetOf(1), "+FLAGS", []string{imap.FlagFlagged, imap.FlagAnswered, "$Label1"}); err != nil {
 		t.Fatal(err)
 	}
 	dove := startDovecotIMAP(t, mailRoot, nil)
@@ -119,7 +121,7 @@ func TestIMAPCorpusMatchesDovecot(t *testing.T) {
 	if _, err := d.Select(ctx, "INBOX", false); err != nil {
 		t.Fatal(err)
 	}
-	if err := d.Store(ctx, false, imap.SeqSetOf(2), "+FLAGS", []string{imap.FlagSeen, imap.FlagDraft}); err != nil {
+	if err := d.Store(ctx, false, imap.SeqSetOf(2), "+FLAGS", []string{imap.FlagSeen, imap.FlagDraft, "Todo"}); err != nil {
 		t.Fatal(err)
 	}
 

@@ -5,7 +5,8 @@
 // RFC822.SIZE ENVELOPE), UID SEARCH on a header and on body text, UID
 // FETCH of 100 full bodies, STORE of flags on up to 1,000 messages,
 // LOGOUT. Each server is measured cold (the first pass: no index yet)
-// and warm (the second), and its resident memory is read from /proc.
+// and warm (the second), and its memory is read from /proc: the PSS of
+// all its processes (see rss).
 //
 // Usage (as root, with Debian's dovecot-imapd installed):
 //
@@ -103,7 +104,7 @@ func run(plumbBin, dovecot string, count, clients, idlers int) error {
 	defer stop()
 	servers = append([]target{t}, servers...)
 	fmt.Println()
-	fmt.Println("server   pass  clients  scripts/s   first SELECT   RSS (MiB)")
+	fmt.Println("server   pass  clients  scripts/s   first SELECT   PSS (MiB, all processes)")
 	for _, pass := range []string{"cold", "warm"} {
 		for _, n := range []int{1, clients} {
 			var base float64
@@ -125,7 +126,7 @@ func run(plumbBin, dovecot string, count, clients, idlers int) error {
 	if idlers > 0 {
 		fmt.Println()
 		fmt.Printf("IDLE: %d sessions, one delivery at a time\n", idlers)
-		fmt.Println("server   wake p50    wake p99    wake max    RSS/session (KiB)")
+		fmt.Println("server   wake p50    wake p99    wake max    PSS/session (KiB)")
 		for _, s := range servers {
 			if err := idleWake(s, idlers); err != nil {
 				return fmt.Errorf("%s IDLE: %w", s.name, err)
@@ -315,19 +316,69 @@ func script(addr string, count int) (time.Duration, error) {
 	return selDur, c.Logout(ctx)
 }
 
-// rss reads a process's resident memory in MiB (its children not included).
+// rss is the memory a server takes, in MiB: the proportional set size
+// (PSS: resident pages, those shared between processes divided among
+// them) of its process and of every process under it, so that a server
+// of several processes (Dovecot: master, imap-login, auth, one imap a
+// session, ...) is counted whole, and the libraries its processes share
+// once, as plumb's one process is. Where smaps_rollup is missing, VmRSS.
 func rss(pid int) float64 {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0
+	kb := 0.0
+	for _, p := range append([]int{pid}, descendants(pid)...) {
+		kb += procKB(p)
 	}
-	for line := range strings.SplitSeq(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb / 1024
+	return kb / 1024
+}
+
+// procKB reads one process's PSS (or VmRSS) in kB.
+func procKB(pid int) float64 {
+	for _, f := range []struct{ file, field string }{{"smaps_rollup", "Pss:"}, {"status", "VmRSS:"}} {
+		b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/" + f.file)
+		if err != nil {
+			continue
+		}
+		for line := range strings.SplitSeq(string(b), "\n") {
+			if rest, ok := strings.CutPrefix(line, f.field); ok {
+				kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+				return kb
+			}
 		}
 	}
 	return 0
+}
+
+// descendants lists the processes under pid, from /proc's parent links.
+func descendants(pid int) []int {
+	ents, _ := os.ReadDir("/proc")
+	children := map[int][]int{}
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces and parentheses.
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 2 {
+			continue
+		}
+		if ppid, err := strconv.Atoi(f[1]); err == nil {
+			children[ppid] = append(children[ppid], p)
+		}
+	}
+	var out []int
+	for queue := children[pid]; len(queue) > 0; queue = queue[1:] {
+		out = append(out, queue[0])
+		queue = append(queue, children[queue[0]]...)
+	}
+	return out
 }
 
 func startPlumb(bin, dir, data string) (target, func(), error) {
@@ -336,9 +387,20 @@ func startPlumb(bin, dir, data string) (target, func(), error) {
 	if out, err := add.CombinedOutput(); err != nil {
 		return target{}, nil, fmt.Errorf("plumb user add: %v: %s", err, out)
 	}
-	cfg := fmt.Sprintf("data = %q\nlisten = \"127.0.0.1\"\n[log]\nlevel = \"warn\"\n[admin]\nenabled = false\n", data)
-	for _, s := range []string{"echo", "discard", "daytime", "qotd", "chargen", "time", "ftp", "smtp.submission", "smtp.submissions", "pop3", "pop3.pop3s", "imap.imaps"} {
-		cfg += fmt.Sprintf("[%s]\nenabled = false\n", s)
+	cfg := fmt.Sprintf("data = %q\nlisten = \"127.0.0.1\"\n[log]\nlevel = \"warn\"\n", data)
+	// Every service but imap and smtp off: the ones this plumb has, as
+	// its effective config lists them.
+	out, err := exec.Command(bin, "serve", "--print-config").Output()
+	if err != nil {
+		return target{}, nil, fmt.Errorf("plumb serve --print-config: %v", err)
+	}
+	section := ""
+	for line := range strings.SplitSeq(string(out), "\n") {
+		if strings.HasPrefix(line, "[") {
+			section = strings.Trim(strings.TrimSpace(line), "[]")
+		} else if strings.HasPrefix(line, "enabled") && section != "imap" && section != "smtp" {
+			cfg += fmt.Sprintf("[%s]\nenabled = false\n", section)
+		}
 	}
 	cfg += "[imap]\naddr = \"127.0.0.1:0\"\n[smtp]\naddr = \"127.0.0.1:0\"\n"
 	cfgFile := filepath.Join(dir, "plumb.toml")
@@ -416,8 +478,9 @@ func copyMaildir(src, dst string) error {
 	})
 }
 
-// startDovecot runs Dovecot's IMAP server; its pid is the master's, so
-// its RSS leaves out the imap process Dovecot forks for each session.
+// startDovecot runs Dovecot's IMAP server; its pid is the master's,
+// under which rss finds the imap-login, auth and per-session imap
+// processes.
 func startDovecot(bin, dir string) (target, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -27,15 +27,22 @@ type imapBackend struct {
 	// several nodes is another implementation of mailIndex.
 	index  func(*mailstore.Mailbox) mailIndex
 	events *eventHub // mail-change events; nil publishes none
+
+	viewsMu sync.Mutex
+	views   map[string]*folderView // by user and folder, while selected
 }
 
 // mailIndex is what the IMAP adapter keeps of a folder's messages beyond
 // the Maildir: dates, sizes, IMAP structures and mod-sequences, by
-// message key (see mailstore's Mailbox.Cached, CacheBatch, ModSeqs).
+// message key (see mailstore's Mailbox.Cached, CacheBatch, ModSeqs,
+// CacheAndNumber).
 type mailIndex interface {
 	Cached(mailstore.Message) (mailstore.IndexEntry, bool)
+	CachedAll([]mailstore.Message) []mailstore.IndexEntry
 	CacheBatch([]mailstore.Message, []mailstore.IndexEntry) error
 	ModSeqs([]mailstore.Message) ([]uint64, uint64, error)
+	// CacheAndNumber is CacheBatch(fresh, entries) and ModSeqs(msgs) at once.
+	CacheAndNumber(msgs, fresh []mailstore.Message, entries []mailstore.IndexEntry) ([]uint64, uint64, error)
 }
 
 var _ mailIndex = (*mailstore.Mailbox)(nil)
@@ -96,6 +103,10 @@ func storeError(err error) error {
 		return fmt.Errorf("%w: %w", imap.ErrMailboxExists, err)
 	case errors.Is(err, mailstore.ErrBadName):
 		return fmt.Errorf("%w: %w", &imap.Error{Code: "CANNOT", Text: "Invalid mailbox name"}, err)
+	case errors.Is(err, mailstore.ErrTooManyKeywords):
+		return fmt.Errorf("%w: %w", &imap.Error{Code: "LIMIT", Text: "No room for another keyword in this mailbox"}, err)
+	case errors.Is(err, mailstore.ErrBadKeyword):
+		return fmt.Errorf("%w: %w", &imap.Error{Type: "BAD", Text: "Invalid keyword"}, err)
 	case errors.Is(err, mailstore.ErrQuotaExceeded):
 		return fmt.Errorf("%w: %w", imap.ErrOverQuota, err)
 	case errors.Is(err, mailstore.ErrNoSuchMessage):
@@ -159,7 +170,7 @@ func (s *imapSession) Rename(ctx context.Context, from, to string) error {
 	if err != nil {
 		return err
 	}
-	h := &imapMailbox{s: s, mb: in, idx: s.b.indexOf(in), dates: map[string]time.Time{}}
+	h := &imapMailbox{s: s, mb: in, idx: s.b.indexOf(in)}
 	uids := make([]uint32, len(msgs))
 	for i, m := range msgs {
 		uids[i] = m.UID
@@ -241,7 +252,11 @@ func (s *imapSession) Append(ctx context.Context, name string, r io.Reader, flag
 	defer mb.Close()
 	// The client was told the message is stored only after this returns,
 	// and mailstore fsyncs before it does.
-	uid, err := mb.Append(context.WithoutCancel(ctx), r, toLetters(flags), date)
+	l, err := letters(mb, flags, true)
+	if err != nil {
+		return 0, 0, storeError(err)
+	}
+	uid, err := mb.Append(context.WithoutCancel(ctx), r, l, date)
 	if err != nil {
 		return 0, 0, storeError(err)
 	}
@@ -272,7 +287,7 @@ func (s *imapSession) Select(ctx context.Context, name string) (imap.Mailbox, er
 		mb.Close()
 		return nil, err
 	}
-	return &imapMailbox{s: s, mb: mb, idx: s.b.indexOf(mb), updates: ch, stop: stop, dates: map[string]time.Time{}}, nil
+	return &imapMailbox{s: s, mb: mb, idx: s.b.indexOf(mb), updates: ch, stop: stop, view: s.b.openView(s.user, mb.Name())}, nil
 }
 
 func (s *imapSession) Logout() error {
@@ -290,15 +305,16 @@ type imapMailbox struct {
 	updates <-chan struct{}
 	stop    func()
 
-	mu      sync.Mutex
-	dates   map[string]time.Time         // internal dates by key: a stat each is read once
-	byUID   map[uint32]mailstore.Message // as last listed
-	highest uint64                       // HIGHESTMODSEQ as last listed
+	view *folderView // shared by the sessions on the folder; nil for a handle of the backend's own
 }
 
 var (
 	_ imap.StructureCache     = (*imapMailbox)(nil)
+	_ imap.StructureFlusher   = (*imapMailbox)(nil)
+	_ imap.SnapshotLister     = (*imapMailbox)(nil)
+	_ imap.DateLoader         = (*imapMailbox)(nil)
 	_ imap.FlagChanger        = (*imapMailbox)(nil)
+	_ imap.FlagSyncer         = (*imapMailbox)(nil)
 	_ imap.StatusItemsSession = (*imapSession)(nil)
 )
 
@@ -311,19 +327,23 @@ var flagLetters = []struct {
 	{imap.FlagDraft, mailstore.FlagDraft}, {imap.FlagFlagged, mailstore.FlagFlagged}, {imap.FlagSeen, mailstore.FlagSeen},
 }
 
-func toLetters(flags []string) mailstore.Flags {
-	var b []byte
-	for _, f := range flags {
-		for _, fl := range flagLetters {
-			if strings.EqualFold(f, fl.flag) {
-				b = append(b, fl.letter)
-			}
-		}
+// letterFlags caches fromLetters: listings share one slice per set of
+// letters rather than make one per message. Bounded: letters are few.
+var letterFlags sync.Map
+
+// fromLetters maps the system flags' letters of f (keywords: see flagsWith).
+func fromLetters(f mailstore.Flags) []string {
+	if v, ok := letterFlags.Load(f); ok {
+		return v.([]string)
 	}
-	return mailstore.NewFlags(string(b))
+	out := flagsOfLetters(f)
+	if !hasKeywords(f) && len(f) <= 8 { // the system flags' letters: a few sets
+		letterFlags.Store(f, slices.Clip(out))
+	}
+	return out
 }
 
-func fromLetters(f mailstore.Flags) []string {
+func flagsOfLetters(f mailstore.Flags) []string {
 	var out []string
 	for _, fl := range flagLetters {
 		if f.Has(fl.letter) {
@@ -332,75 +352,6 @@ func fromLetters(f mailstore.Flags) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-func (m *imapMailbox) Status(ctx context.Context) (imap.MailboxStatus, error) {
-	m.mu.Lock()
-	listed := m.byUID != nil
-	m.mu.Unlock()
-	if !listed { // the highest mod-sequence comes with a listing
-		if _, err := m.Messages(ctx); err != nil {
-			return imap.MailboxStatus{}, err
-		}
-	}
-	validity, next, err := m.mb.UIDValidity()
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return imap.MailboxStatus{UIDValidity: validity, UIDNext: next, HighestModSeq: m.highest}, err
-}
-
-func (m *imapMailbox) Messages(ctx context.Context) ([]imap.MessageInfo, error) {
-	msgs, err := m.mb.Messages(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]imap.MessageInfo, 0, len(msgs))
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.byUID = make(map[uint32]mailstore.Message, len(msgs))
-	// The index beside the Maildir holds dates and sizes, so a SELECT
-	// in a new process need not stat or read every file.
-	var fresh []mailstore.Message
-	var entries []mailstore.IndexEntry
-	for _, msg := range msgs {
-		m.byUID[msg.UID] = msg
-		date, ok := m.dates[msg.Key]
-		size := msg.CRLFSize
-		if !ok || size < 0 {
-			if e, cached := m.idx.Cached(msg); cached && e.Date != 0 && e.Size > 0 {
-				date, size, ok = time.Unix(0, e.Date), e.Size, true
-			}
-		}
-		if !ok || size < 0 {
-			var err error
-			if size, err = m.mb.CRLFSize(msg); err != nil {
-				continue // gone since it was listed
-			}
-			if date, err = m.internalDate(msg); err != nil {
-				continue
-			}
-			fresh = append(fresh, msg)
-			entries = append(entries, mailstore.IndexEntry{Date: date.UnixNano(), Size: size})
-		}
-		m.dates[msg.Key] = date
-		out = append(out, imap.MessageInfo{UID: msg.UID, Flags: fromLetters(msg.Flags), Size: size, InternalDate: date, Recent: msg.Recent})
-	}
-	if err := m.idx.CacheBatch(fresh, entries); err != nil {
-		m.s.b.log.Warn("imap: writing the index", "user", m.s.user, "folder", m.mb.Name(), "err", err)
-	}
-	seqs, highest, err := m.idx.ModSeqs(msgs)
-	if err != nil {
-		return nil, err
-	}
-	m.highest = highest
-	k := 0
-	for i, msg := range msgs {
-		if k < len(out) && out[k].UID == msg.UID {
-			out[k].ModSeq = seqs[i]
-			k++
-		}
-	}
-	return out, nil
 }
 
 // internalDate is msg's file time, from the file under its current
@@ -423,32 +374,6 @@ func (m *imapMailbox) internalDate(msg mailstore.Message) (time.Time, error) {
 	return fi.ModTime(), nil
 }
 
-func (m *imapMailbox) Structure(ctx context.Context, uid uint32) (envelope, body, structure []byte, ok bool) {
-	m.mu.Lock()
-	msg, found := m.byUID[uid]
-	m.mu.Unlock()
-	if !found {
-		return nil, nil, nil, false
-	}
-	e, ok := m.idx.Cached(msg)
-	if !ok || e.Envelope == nil || e.Body == nil || e.Structure == nil {
-		return nil, nil, nil, false
-	}
-	return e.Envelope, e.Body, e.Structure, true
-}
-
-func (m *imapMailbox) SetStructure(ctx context.Context, uid uint32, envelope, body, structure []byte) {
-	m.mu.Lock()
-	msg, found := m.byUID[uid]
-	m.mu.Unlock()
-	if !found {
-		return
-	}
-	if err := m.idx.CacheBatch([]mailstore.Message{msg}, []mailstore.IndexEntry{{Envelope: envelope, Body: body, Structure: structure}}); err != nil {
-		m.s.b.log.Warn("imap: writing the index", "user", m.s.user, "folder", m.mb.Name(), "err", err)
-	}
-}
-
 func (m *imapMailbox) Open(ctx context.Context, uid uint32) (io.ReadCloser, error) {
 	f, err := m.mb.Open(uid)
 	if err != nil {
@@ -459,19 +384,34 @@ func (m *imapMailbox) Open(ctx context.Context, uid uint32) (io.ReadCloser, erro
 
 func (m *imapMailbox) SetFlags(ctx context.Context, uid uint32, flags []string) error {
 	defer m.changed(uid)
-	return storeError(m.mb.SetFlags(ctx, uid, toLetters(flags)))
+	l, err := letters(m.mb, flags, true)
+	if err != nil {
+		return storeError(err)
+	}
+	return storeError(m.mb.SetFlags(ctx, uid, l))
 }
+
+// SyncFlags makes a STORE's renames durable before the client is told (imap.FlagSyncer).
+func (m *imapMailbox) SyncFlags(ctx context.Context) error { return m.mb.SyncFlags() }
 
 func (m *imapMailbox) AddFlags(ctx context.Context, uid uint32, flags []string) ([]string, error) {
 	defer m.changed(uid)
-	f, err := m.mb.AddFlags(ctx, uid, toLetters(flags))
-	return fromLetters(f), storeError(err)
+	l, err := letters(m.mb, flags, true)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	f, err := m.mb.AddFlags(ctx, uid, l)
+	return flagsWith(f, keywordsOf(m.mb, f)), storeError(err)
 }
 
 func (m *imapMailbox) RemoveFlags(ctx context.Context, uid uint32, flags []string) ([]string, error) {
 	defer m.changed(uid)
-	f, err := m.mb.RemoveFlags(ctx, uid, toLetters(flags))
-	return fromLetters(f), storeError(err)
+	l, err := letters(m.mb, flags, false)
+	if err != nil {
+		return nil, storeError(err)
+	}
+	f, err := m.mb.RemoveFlags(ctx, uid, l)
+	return flagsWith(f, keywordsOf(m.mb, f)), storeError(err)
 }
 
 func (m *imapMailbox) Expunge(ctx context.Context, uids []uint32) error {
@@ -524,7 +464,14 @@ func (m *imapMailbox) Copy(ctx context.Context, uids []uint32, dest string) (uin
 			f.Close()
 			return undo(err)
 		}
-		n, err := to.Append(ctx, f, msg.Flags, fi.ModTime())
+		flags := msg.Flags
+		if hasKeywords(flags) { // the letters are the source folder's: the names go over
+			if flags, err = letters(to, flagsWith(flags, keywordsOf(m.mb, flags)), true); err != nil {
+				f.Close()
+				return undo(err)
+			}
+		}
+		n, err := to.Append(ctx, f, flags, fi.ModTime())
 		f.Close()
 		if err != nil {
 			return undo(err)
@@ -543,6 +490,10 @@ func (m *imapMailbox) Updates() <-chan struct{} { return m.updates }
 func (m *imapMailbox) Close() error {
 	if m.stop != nil {
 		m.stop()
+	}
+	if m.view != nil {
+		m.FlushStructures(context.Background())
+		m.s.b.closeView(m.view)
 	}
 	return m.mb.Close()
 }

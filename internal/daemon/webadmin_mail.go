@@ -25,13 +25,13 @@ type webMail struct {
 	store *mailstore.Store
 
 	mu      sync.Mutex
-	folders map[[2]string]*folderView
+	folders map[[2]string]*webFolder
 }
 
 var _ webadmin.MailBackend = (*webMail)(nil)
 
-// folderView is one folder's list and summaries.
-type folderView struct {
+// webFolder is one folder's list and summaries.
+type webFolder struct {
 	mu      sync.Mutex
 	changed <-chan struct{} // the store's Watch: a value means list again
 	stop    func()
@@ -45,7 +45,7 @@ type folderView struct {
 }
 
 func newWebMail(d *Daemon, store *mailstore.Store) *webMail {
-	return &webMail{d: d, store: store, folders: map[[2]string]*folderView{}}
+	return &webMail{d: d, store: store, folders: map[[2]string]*webFolder{}}
 }
 
 func (w *webMail) Accounts(ctx context.Context) ([]string, error) {
@@ -111,7 +111,7 @@ func (w *webMail) Folders(ctx context.Context, user string) ([]webadmin.Folder, 
 }
 
 // view returns the folder's view, watching the folder from its first use.
-func (w *webMail) view(user, folder string) (*folderView, error) {
+func (w *webMail) view(user, folder string) (*webFolder, error) {
 	if strings.EqualFold(folder, mailstore.Inbox) || folder == "" {
 		folder = mailstore.Inbox
 	}
@@ -125,7 +125,7 @@ func (w *webMail) view(user, folder string) (*folderView, error) {
 	if err != nil {
 		return nil, mailError(err)
 	}
-	v := &folderView{changed: ch, stop: stop, byKey: map[string]*summary{}, path: summaryPath(w.d.DataDir(), user, folder)}
+	v := &webFolder{changed: ch, stop: stop, byKey: map[string]*summary{}, path: summaryPath(w.d.DataDir(), user, folder)}
 	w.folders[k] = v
 	return v, nil
 }
@@ -143,7 +143,7 @@ func (w *webMail) messages(ctx context.Context, user, folder string) ([]mailstor
 }
 
 // list is messages with v held.
-func (v *folderView) list(ctx context.Context, store *mailstore.Store, user, folder string) ([]mailstore.Message, error) {
+func (v *webFolder) list(ctx context.Context, store *mailstore.Store, user, folder string) ([]mailstore.Message, error) {
 	select {
 	case <-v.changed:
 		v.msgs = nil
@@ -337,20 +337,23 @@ func imapFlags(f mailstore.Flags) []string {
 	return []string{}
 }
 
-// letters checks that every name is an IMAP system flag and maps them
-// to Maildir letters.
-func letters(names []string) (mailstore.Flags, error) {
+// systemLetters checks that every name is an IMAP system flag and maps
+// them to Maildir letters.
+func systemLetters(names []string) (mailstore.Flags, error) {
+	var b []byte
 	for _, n := range names {
-		if !slices.ContainsFunc(flagLetters, func(f struct {
+		i := slices.IndexFunc(flagLetters, func(f struct {
 			flag   string
 			letter byte
 		}) bool {
 			return strings.EqualFold(f.flag, n)
-		}) {
+		})
+		if i < 0 {
 			return "", fmt.Errorf("%w: unknown flag %q (want \\Seen, \\Answered, \\Flagged, \\Draft or \\Deleted)", webadmin.ErrBadRequest, n)
 		}
+		b = append(b, flagLetters[i].letter)
 	}
-	return toLetters(names), nil
+	return mailstore.NewFlags(string(b)), nil
 }
 
 func (w *webMail) SetFlags(ctx context.Context, ref webadmin.MessageRef, add, remove []string) ([]string, error) {
@@ -358,11 +361,11 @@ func (w *webMail) SetFlags(ctx context.Context, ref webadmin.MessageRef, add, re
 	if err != nil {
 		return nil, err
 	}
-	a, err := letters(add)
+	a, err := systemLetters(add)
 	if err != nil {
 		return nil, err
 	}
-	r, err := letters(remove)
+	r, err := systemLetters(remove)
 	if err != nil {
 		return nil, err
 	}

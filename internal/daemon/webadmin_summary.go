@@ -52,7 +52,7 @@ func summaryPath(data, user, folder string) string {
 }
 
 // load reads the folder's summary file, once.
-func (v *folderView) load() {
+func (v *webFolder) load() {
 	if v.loaded {
 		return
 	}
@@ -75,7 +75,7 @@ func (v *folderView) load() {
 }
 
 // summarize returns m's summary, reading the message the first time.
-func (v *folderView) summarize(m mailstore.Message) *summary {
+func (v *webFolder) summarize(m mailstore.Message) *summary {
 	if s, ok := v.byKey[m.Key]; ok {
 		return s
 	}
@@ -84,7 +84,7 @@ func (v *folderView) summarize(m mailstore.Message) *summary {
 	return s
 }
 
-func (v *folderView) keep(key string, s *summary) {
+func (v *webFolder) keep(key string, s *summary) {
 	v.byKey[key] = s
 	if b, err := json.Marshal(summaryLine{key, *s}); err == nil && len(b) < summaryLineBytes {
 		v.pending.Write(b)
@@ -93,7 +93,7 @@ func (v *folderView) keep(key string, s *summary) {
 }
 
 // fill summarizes every message not summarized yet, a few at a time.
-func (v *folderView) fill(msgs []mailstore.Message) {
+func (v *webFolder) fill(msgs []mailstore.Message) {
 	var missing []mailstore.Message
 	for _, m := range msgs {
 		if _, ok := v.byKey[m.Key]; !ok {
@@ -120,7 +120,7 @@ func (v *folderView) fill(msgs []mailstore.Message) {
 
 // flush appends the new summaries to the file, or rewrites it with the
 // live ones when most of its lines are stale.
-func (v *folderView) flush() {
+func (v *webFolder) flush() {
 	if v.pending.Len() == 0 && v.lines <= 2*len(v.byKey)+1024 {
 		return
 	}

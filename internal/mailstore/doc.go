@@ -37,6 +37,22 @@
 // list is atomic (temporary file, fsync, rename, fsync of the folder). The list is guarded by flock
 // on plumb-uidlist.lock, so several processes may share a store.
 //
+// Listings are shared: every handle on a folder gets the same snapshot
+// ([Mailbox.Snapshot]; [Mailbox.Messages] returns a copy of it), which
+// the store's own changes patch (a delivery appends, a flag change or a
+// deletion is read again from where the file now is) rather than the
+// directories being read again. An exact listing reads them again when
+// new/, cur/ or the UID list changed, or changed too shortly before the
+// last listing for its stamps to be trusted. Watched folders ([Store.Watch])
+// are looked at every second for changes made behind the store (two
+// stats a folder), which are signaled like the store's own. Flag
+// changes are renames that [Mailbox.SyncFlags] makes durable, once for
+// many.
+//
+// Beside the UID list, plumb-index caches what readers computed of each
+// message (sizes, internal dates, IMAP structures) and numbers its flag
+// changes (IMAP's mod-sequences), one JSON line a message.
+//
 // Store.Lock takes a folder exclusively (POP3's maildrop lock, RFC 1939
 // §8), with flock on plumb-pop3.lock, which the kernel releases when a
 // process dies.

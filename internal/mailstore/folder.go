@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -39,6 +40,8 @@ type folder struct {
 	where  map[uint32]string // uid -> "cur/<name>" or "new/<name>" from the last scan
 	vsizes map[string]int64  // computed CRLF sizes of files without ",W="
 	index  *index            // plumb-index, loaded when first asked
+
+	snapState snapshotState // the last listing, shared (see snapshot.go)
 }
 
 // withLock runs fn holding the folder: the in-process mutex and flock
@@ -81,6 +84,7 @@ func (f *folder) closeLock() {
 		f.lockFile = nil
 	}
 	f.loaded, f.ready = false, false
+	f.dropSnapshot()
 }
 
 // load reads the UID list unless the cached one is current. A missing
@@ -94,6 +98,7 @@ func (f *folder) load() error {
 	}
 	prevValidity := f.list.validity
 	f.loaded = false
+	f.dropSnapshot() // another process numbered messages, or the list is new
 	f.byKey = map[string]uint32{}
 	if f.where == nil {
 		f.where = map[uint32]string{}
@@ -217,6 +222,7 @@ func (f *folder) add(key, rel string) (uint32, error) {
 	f.list.entries = append(f.list.entries, uidEntry{uid: uid, key: key})
 	f.byKey[key] = uid
 	f.where[uid] = rel
+	f.appended(uid, key, rel)
 	return uid, nil
 }
 
@@ -228,6 +234,7 @@ func (f *folder) scan() ([]Message, error) {
 		rel string
 		fn  fileName
 	}
+	at, dirs := time.Now(), f.dirStamps() // before reading them: a change meanwhile shows next time
 	files := make(map[string]found)
 	for _, sub := range []string{"new", "cur"} { // cur last: it wins a race with a move
 		ents, err := readDirNames(filepath.Join(f.path, sub))
@@ -273,7 +280,7 @@ func (f *folder) scan() ([]Message, error) {
 			return nil, err
 		}
 	}
-	msgs := make([]Message, 0, len(kept))
+	msgs := make([]Message, 0, len(kept)+len(kept)/8+16) // room for deliveries to append (see appended)
 	clear(f.where)
 	for _, e := range kept {
 		fd := files[e.key]
@@ -295,6 +302,10 @@ func (f *folder) scan() ([]Message, error) {
 		msgs = append(msgs, m)
 	}
 	sort.Slice(msgs, func(i, j int) bool { return msgs[i].UID < msgs[j].UID })
+	if old := f.patched(); slices.Equal(old, msgs) {
+		msgs = old // the listing its holders share, unchanged
+	}
+	f.setSnapshot(msgs, dirs, at)
 	return msgs, nil
 }
 
@@ -351,6 +362,7 @@ func (f *folder) remove(uids map[uint32]bool) error {
 	kept := f.list.entries[:0:0]
 	for _, e := range f.list.entries {
 		if uids[e.uid] {
+			f.touched(e.uid)
 			delete(f.byKey, e.key)
 			delete(f.where, e.uid)
 			delete(f.vsizes, e.key)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/plumbnet/plumb/internal/atomicfile"
 )
@@ -49,6 +50,7 @@ type index struct {
 	lines   int       // lines in the file, live or not
 	highest uint64    // the folder's highest mod-sequence; never goes down
 	stamp   fileStamp // of the file as loaded
+	checked time.Time // when the file's stamp was last compared
 }
 
 func (f *folder) idx() *index {
@@ -60,8 +62,16 @@ func (f *folder) idx() *index {
 	return f.index
 }
 
-func (x *index) load(path string) {
+// load reads the file if it changed since it was read. Readers of the
+// cache (fresh false) look at its stamp at most once a second: an entry
+// never goes stale while its key is in the folder, and one another
+// process wrote meanwhile is only computed again; writers look each time.
+func (x *index) load(path string, fresh bool) {
+	if x.loaded && !fresh && time.Since(x.checked) < time.Second {
+		return
+	}
 	fi, err := os.Stat(path)
+	x.checked = time.Now()
 	if x.loaded && (err != nil || stampOf(fi) == x.stamp) {
 		return
 	}
@@ -86,7 +96,9 @@ func (x *index) load(path string) {
 		if !validKey(l.Key) {
 			continue
 		}
-		x.entries[l.Key] = l.IndexEntry
+		// A later line adds to what the earlier ones said: a line of a
+		// new mod-sequence alone leaves the structures as they were.
+		x.entries[l.Key] = merged(l.IndexEntry, x.entries[l.Key])
 	}
 }
 
@@ -95,9 +107,23 @@ func (m *Mailbox) Cached(msg Message) (IndexEntry, bool) {
 	x := m.f.idx()
 	x.mu.Lock()
 	defer x.mu.Unlock()
-	x.load(filepath.Join(m.f.path, indexFile))
+	x.load(filepath.Join(m.f.path, indexFile), false)
 	e, ok := x.entries[msg.Key]
 	return e, ok
+}
+
+// CachedAll returns what the index holds for each of msgs (a zero
+// entry for one it has nothing of), reading the file at most once.
+func (m *Mailbox) CachedAll(msgs []Message) []IndexEntry {
+	x := m.f.idx()
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	x.load(filepath.Join(m.f.path, indexFile), false)
+	out := make([]IndexEntry, len(msgs))
+	for i, msg := range msgs {
+		out[i] = x.entries[msg.Key]
+	}
+	return out
 }
 
 // Cache records e for msg, merged with what the index held.
@@ -123,28 +149,10 @@ func (m *Mailbox) CacheBatch(msgs []Message, entries []IndexEntry) error {
 		return err
 	}
 	defer unlock()
-	x.load(path)
+	x.load(path, true)
 	var buf bytes.Buffer
 	for i, msg := range msgs {
-		e, old := entries[i], x.entries[msg.Key]
-		if e.Date == 0 {
-			e.Date = old.Date
-		}
-		if e.Size == 0 {
-			e.Size = old.Size
-		}
-		if e.Envelope == nil {
-			e.Envelope = old.Envelope
-		}
-		if e.Body == nil {
-			e.Body = old.Body
-		}
-		if e.Structure == nil {
-			e.Structure = old.Structure
-		}
-		if e.ModSeq == 0 {
-			e.Flags, e.ModSeq = old.Flags, old.ModSeq
-		}
+		e := merged(entries[i], x.entries[msg.Key])
 		x.entries[msg.Key] = e
 		line, err := json.Marshal(indexLine{Key: msg.Key, IndexEntry: e})
 		if err != nil {
@@ -175,7 +183,7 @@ func (m *Mailbox) Prune(msgs []Message) error {
 		return err
 	}
 	defer unlock()
-	x.load(path)
+	x.load(path, true)
 	live := make(map[string]bool, len(msgs))
 	for _, msg := range msgs {
 		live[msg.Key] = true
@@ -198,6 +206,14 @@ func (m *Mailbox) Prune(msgs []Message) error {
 // gone since the last call raises the highest too, so it never goes
 // down. Entries of messages gone are dropped.
 func (m *Mailbox) ModSeqs(msgs []Message) ([]uint64, uint64, error) {
+	return m.CacheAndNumber(msgs, nil, nil)
+}
+
+// CacheAndNumber is CacheBatch(fresh, entries) and ModSeqs(msgs) in one
+// write of the file, a line a message changed: what a listing that
+// found messages new to the index records (a first SELECT of a large
+// mailbox writes each entry once, not twice and then the file again).
+func (m *Mailbox) CacheAndNumber(msgs, fresh []Message, entries []IndexEntry) ([]uint64, uint64, error) {
 	x := m.f.idx()
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -209,16 +225,15 @@ func (m *Mailbox) ModSeqs(msgs []Message) ([]uint64, uint64, error) {
 		return nil, 0, err
 	}
 	defer unlock()
-	x.load(path)
+	x.load(path, true)
+	changed := make(map[string]bool, len(fresh)) // true: the whole entry; false: its mod-sequence
+	for i, msg := range fresh {
+		x.entries[msg.Key] = merged(entries[i], x.entries[msg.Key])
+		changed[msg.Key] = true
+	}
 	out := make([]uint64, len(msgs))
 	live := make(map[string]bool, len(msgs))
-	var buf bytes.Buffer
-	write := func(l indexLine) {
-		b, _ := json.Marshal(l)
-		buf.Write(b)
-		buf.WriteByte('\n')
-		x.lines++
-	}
+	numbered := false
 	for i, msg := range msgs {
 		live[msg.Key] = true
 		e := x.entries[msg.Key]
@@ -226,13 +241,13 @@ func (m *Mailbox) ModSeqs(msgs []Message) ([]uint64, uint64, error) {
 			x.highest++
 			e.ModSeq, e.Flags = x.highest, string(msg.Flags)
 			x.entries[msg.Key] = e
-			write(indexLine{Key: msg.Key, IndexEntry: e})
+			changed[msg.Key], numbered = changed[msg.Key], true
 		}
 		out[i] = e.ModSeq
 	}
 	gone := false
 	for k, e := range x.entries {
-		if !live[k] {
+		if !live[k] && !changed[k] {
 			gone = gone || e.ModSeq > 0
 			delete(x.entries, k)
 		}
@@ -240,11 +255,30 @@ func (m *Mailbox) ModSeqs(msgs []Message) ([]uint64, uint64, error) {
 	if gone {
 		x.highest++
 	}
-	if buf.Len() > 0 || gone {
+	var buf bytes.Buffer
+	write := func(l indexLine) {
+		b, _ := json.Marshal(l)
+		buf.Write(b)
+		buf.WriteByte('\n')
+		x.lines++
+	}
+	for k, whole := range changed {
+		e, ok := x.entries[k]
+		if !ok {
+			continue
+		}
+		if !whole { // a flag change: the line of its mod-sequence, not of the structures again
+			e = IndexEntry{Flags: e.Flags, ModSeq: e.ModSeq}
+		}
+		write(indexLine{Key: k, IndexEntry: e})
+	}
+	if numbered || gone {
 		write(indexLine{Highest: x.highest})
+	}
+	if buf.Len() > 0 {
 		// Synced before the numbers are used: after a power loss the
 		// highest must not go down and hand a number out twice.
-		if err := x.appendLines(path, buf.Bytes(), true); err != nil {
+		if err := x.appendLines(path, buf.Bytes(), numbered || gone); err != nil {
 			return nil, 0, err
 		}
 	}
@@ -254,6 +288,29 @@ func (m *Mailbox) ModSeqs(msgs []Message) ([]uint64, uint64, error) {
 		}
 	}
 	return out, x.highest, nil
+}
+
+// merged is e with what it leaves out taken from old.
+func merged(e, old IndexEntry) IndexEntry {
+	if e.Date == 0 {
+		e.Date = old.Date
+	}
+	if e.Size == 0 {
+		e.Size = old.Size
+	}
+	if e.Envelope == nil {
+		e.Envelope = old.Envelope
+	}
+	if e.Body == nil {
+		e.Body = old.Body
+	}
+	if e.Structure == nil {
+		e.Structure = old.Structure
+	}
+	if e.ModSeq == 0 {
+		e.Flags, e.ModSeq = old.Flags, old.ModSeq
+	}
+	return e
 }
 
 // lockIndex takes the lock every writer of the index file holds, across

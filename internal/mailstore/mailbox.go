@@ -95,18 +95,6 @@ func (m *Mailbox) Close() error {
 	return err
 }
 
-// Messages lists the folder in UID order, first bringing the UID list
-// up to date with the files (new ones get UIDs, vanished ones go).
-func (m *Mailbox) Messages(ctx context.Context) ([]Message, error) {
-	var msgs []Message
-	err := m.f.withLock(func() error {
-		var err error
-		msgs, err = m.f.scan()
-		return err
-	})
-	return msgs, err
-}
-
 // UIDValidity returns the folder's UIDVALIDITY and the UID the next
 // message will get.
 func (m *Mailbox) UIDValidity() (validity, next uint32, err error) {
@@ -254,6 +242,19 @@ func (m *Mailbox) RemoveFlags(ctx context.Context, uid uint32, letters Flags) (F
 	return m.changeFlags(uid, func(f Flags) Flags { return f.Without(string(letters)) })
 }
 
+// SyncFlags makes the flag changes made so far durable: a flag change
+// is a rename, in cur/ or from new/ to it, which a crash could undo
+// until both directories are synced. SetFlags, AddFlags and RemoveFlags
+// leave this to the caller, so that a thousand changes cost one sync.
+func (m *Mailbox) SyncFlags() error {
+	for _, d := range []string{"cur", "new"} {
+		if err := atomicfile.SyncDir(filepath.Join(m.f.path, d)); err != nil {
+			return fmt.Errorf("mailstore: %w", err)
+		}
+	}
+	return nil
+}
+
 // changeFlags renames message uid from its current name to one with
 // change(current flags), under the folder's lock.
 func (m *Mailbox) changeFlags(uid uint32, change func(Flags) Flags) (Flags, error) {
@@ -283,7 +284,7 @@ func (m *Mailbox) changeFlags(uid uint32, change func(Flags) Flags) (Flags, erro
 				// another program may have renamed it since the scan.
 				_, err = os.Lstat(filepath.Join(m.f.path, rel))
 			} else {
-				err = os.Rename(filepath.Join(m.f.path, rel), filepath.Join(m.f.path, to))
+				err = renameFile(filepath.Join(m.f.path, rel), filepath.Join(m.f.path, to))
 			}
 			if errors.Is(err, fs.ErrNotExist) && attempt == 0 {
 				if _, err := m.f.scan(); err != nil {
@@ -296,6 +297,9 @@ func (m *Mailbox) changeFlags(uid uint32, change func(Flags) Flags) (Flags, erro
 			}
 			m.f.where[uid] = to
 			renamed = to != rel
+			if renamed {
+				m.f.touched(uid)
+			}
 			return nil
 		}
 	})

@@ -22,7 +22,8 @@ type watcher struct{ ch chan struct{} }
 // change, a deletion, the folder renamed or deleted. Signals coalesce:
 // a reader that was busy finds one value for many changes, and then
 // looks at the folder itself. Changes other programs make to the
-// Maildir are not signaled. stop ends the subscription.
+// Maildir (a file dropped into new/) are signaled too, within about
+// watchPoll (see pollWatched). stop ends the subscription.
 func (s *Store) Watch(user, folder string) (ch <-chan struct{}, stop func(), err error) {
 	dir, err := s.folderDir(user, folder)
 	if err != nil {
@@ -34,6 +35,10 @@ func (s *Store) Watch(user, folder string) (ch <-chan struct{}, stop func(), err
 		s.watchers = map[string][]*watcher{}
 	}
 	s.watchers[dir] = append(s.watchers[dir], w)
+	if !s.polling {
+		s.polling = true
+		go s.pollWatched()
+	}
 	s.mu.Unlock()
 	return w.ch, func() {
 		s.mu.Lock()
@@ -50,15 +55,21 @@ func (s *Store) Watch(user, folder string) (ch <-chan struct{}, stop func(), err
 func (s *Store) notify(dir string, subtree bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for d, ws := range s.watchers {
-		if d != dir && !(subtree && strings.HasPrefix(d, dir+".")) {
-			continue
-		}
+	signal := func(ws []*watcher) {
 		for _, w := range ws {
 			select {
 			case w.ch <- struct{}{}:
 			default:
 			}
+		}
+	}
+	if !subtree { // a message's change: the folder's own watchers alone
+		signal(s.watchers[dir])
+		return
+	}
+	for d, ws := range s.watchers {
+		if d == dir || strings.HasPrefix(d, dir+".") {
+			signal(ws)
 		}
 	}
 }

@@ -72,6 +72,7 @@ type Store struct {
 	mu       sync.Mutex
 	folders  map[string]*folder    // by Maildir path
 	watchers map[string][]*watcher // by Maildir path
+	polling  bool                  // pollWatched runs
 	subMu    sync.Mutex            // the subscriptions files
 	usage    map[string]*usage     // by user
 }

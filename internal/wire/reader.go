@@ -70,8 +70,9 @@ func NewReader(br *bufio.Reader) *Reader { return &Reader{br: br} }
 
 // Reset makes r read from br, keeping its settings: after STARTTLS, a
 // server drops the old buffer, and whatever the client sent in clear
-// behind the command with it.
-func (r *Reader) Reset(br *bufio.Reader) { r.br = br }
+// behind the command with it. It also lets go of the buffer its
+// longest line grew, so a session that goes quiet for long holds little.
+func (r *Reader) Reset(br *bufio.Reader) { r.br, r.buf = br, nil }
 
 // Buffered returns the number of bytes already read from the
 // connection but not yet returned.
