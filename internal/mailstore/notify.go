@@ -42,11 +42,16 @@ func (s *Store) Watch(user, folder string) (ch <-chan struct{}, stop func(), err
 	s.mu.Unlock()
 	return w.ch, func() {
 		s.mu.Lock()
-		defer s.mu.Unlock()
 		s.watchers[dir] = slices.DeleteFunc(s.watchers[dir], func(x *watcher) bool { return x == w })
 		if len(s.watchers[dir]) == 0 {
 			delete(s.watchers, dir)
 		}
+		s.mu.Unlock()
+		// A scan of the poller's that began before is over when stop
+		// returns: nothing is written to the folder for this watcher
+		// after (a caller may remove the Maildir next).
+		s.scanMu.Lock()
+		s.scanMu.Unlock()
 	}, nil
 }
 

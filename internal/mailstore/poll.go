@@ -22,10 +22,12 @@ func (s *Store) pollWatched() {
 	t := time.NewTicker(watchPoll)
 	defer t.Stop()
 	for range t.C {
+		s.scanMu.Lock()
 		s.mu.Lock()
 		if len(s.watchers) == 0 {
 			s.polling = false
 			s.mu.Unlock()
+			s.scanMu.Unlock()
 			return
 		}
 		var folders []*folder
@@ -48,6 +50,7 @@ func (s *Store) pollWatched() {
 			}
 		}
 		seen = live
+		s.scanMu.Unlock()
 	}
 }
 

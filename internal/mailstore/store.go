@@ -73,6 +73,7 @@ type Store struct {
 	folders  map[string]*folder    // by Maildir path
 	watchers map[string][]*watcher // by Maildir path
 	polling  bool                  // pollWatched runs
+	scanMu   sync.Mutex            // held by pollWatched while it scans
 	subMu    sync.Mutex            // the subscriptions files
 	usage    map[string]*usage     // by user
 }
