@@ -15,14 +15,15 @@ import (
 	"github.com/plumbnet/plumb/imap"
 	"github.com/plumbnet/plumb/internal/accounts"
 	"github.com/plumbnet/plumb/internal/testkit"
+	"github.com/plumbnet/plumb/nntp"
 	"github.com/plumbnet/plumb/pop3"
 	"github.com/plumbnet/plumb/sasl"
 	"github.com/plumbnet/plumb/smtp"
 	"github.com/plumbnet/plumb/telnet"
 )
 
-// sessionsDaemon starts a daemon with FTP, POP3, IMAP and SMTP
-// submission on free ports and the account alice (password
+// sessionsDaemon starts a daemon with FTP, POP3, IMAP, SMTP
+// submission and NNTP on free ports and the account alice (password
 // alice-password), and returns it with its services' addresses.
 func sessionsDaemon(t *testing.T) (*Daemon, map[string]string) {
 	t.Helper()
@@ -38,6 +39,8 @@ func sessionsDaemon(t *testing.T) (*Daemon, map[string]string) {
 	p.Enabled, p.Addr = true, "127.0.0.1:0"
 	i := imapSection.of(cfg)
 	i.Enabled, i.Addr = true, "127.0.0.1:0"
+	n := nntpSection.of(cfg)
+	n.Enabled, n.Addr, n.Hostname = true, "127.0.0.1:0", "news.test"
 	s := smtpSection.of(cfg)
 	s.Submission.Enabled, s.Submission.Addr = true, "127.0.0.1:0"
 	s.Hostname = "mx.test"
@@ -57,7 +60,7 @@ func sessionsDaemon(t *testing.T) (*Daemon, map[string]string) {
 	for _, b := range d.Bound() {
 		addrs[b.Name] = b.Addr
 	}
-	for _, n := range []string{"ftp", "pop3", "imap", "submission"} {
+	for _, n := range []string{"ftp", "pop3", "imap", "submission", "nntp"} {
 		if addrs[n] == "" {
 			t.Fatalf("Bound() = %v, want %s", d.Bound(), n)
 		}
@@ -153,6 +156,19 @@ func TestSessionsShowUser(t *testing.T) {
 			}
 			return local, c.Quit
 		}},
+		{"nntp", func(t *testing.T, before func(net.Addr)) (net.Addr, func() error) {
+			nc := dialTCP(t, addrs["nntp"])
+			local := nc.LocalAddr()
+			before(local)
+			c, err := nntp.NewClient(nc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Auth(ctx, "alice", "alice-password"); err != nil {
+				t.Fatal(err)
+			}
+			return local, func() error { return c.Quit(ctx) }
+		}},
 	} {
 		t.Run(tc.service, func(t *testing.T) {
 			local, end := tc.login(t, func(local net.Addr) {
@@ -220,4 +236,22 @@ func TestSessionUserEnds(t *testing.T) {
 	}
 	// A connection the daemon does not know is left alone.
 	p.LoginConn("nobody", "pop3", remote, local)()
+}
+
+// TestTelnetSessionsShowUser: the operator console's sessions names the
+// operator on their own telnet connection, and no one on one that has
+// not logged in.
+func TestTelnetSessionsShowUser(t *testing.T) {
+	_, addr := telnetDaemon(t, nil)
+	other := dialTelnet(t, addr)
+	other.until("login: ")
+	s := dialTelnet(t, addr)
+	s.login("alice", "alice-password")
+	s.until("plumb> ")
+	out := s.cmd("sessions")
+	me := regexp.MustCompile(regexp.QuoteMeta(s.c.Conn().LocalAddr().String()) + ` \(you\)\s+alice\s`)
+	them := regexp.MustCompile(regexp.QuoteMeta(other.c.Conn().LocalAddr().String()) + `\s+-\s`)
+	if !me.MatchString(out) || !them.MatchString(out) {
+		t.Errorf("sessions = %q, want alice on ours and - on the one not logged in", out)
+	}
 }
