@@ -173,7 +173,8 @@ func (d *Daemon) admitConn(c net.Conn, r *running, ip, key string, related bool)
 		return nil, reason
 	}
 	c = d.faults.Service(r.Name).Conn(c) // under the service's chaos rule, if it gets one
-	tc := &trackedConn{Conn: c, d: d, r: r, ip: ip, key: key, id: connIDs.Add(1), since: time.Now()}
+	tc := &trackedConn{Conn: c, d: d, r: r, ip: ip, key: key, id: connIDs.Add(1), since: time.Now(),
+		ends: connEnds(c.LocalAddr(), c.RemoteAddr())}
 	tc.touch()
 	r.m.open.Inc()
 	r.m.total.Inc()
@@ -219,7 +220,12 @@ type trackedConn struct {
 	id      uint64
 	since   time.Time
 	in, out atomic.Int64
-	once    sync.Once
+	// ends names the connection by its two addresses, as a protocol's
+	// ConnInfo gives them, and user is who logged in on it (nil before
+	// a login): see Daemon.sessionUser.
+	ends string
+	user atomic.Pointer[string]
+	once sync.Once
 }
 
 func (c *trackedConn) touch() { c.last.Store(time.Now().UnixNano()) }

@@ -120,16 +120,24 @@ func (c *console) sessions(w io.Writer, t *telnet.Terminal, _ []string) error {
 		me = t.Info.RemoteAddr.String()
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ID\tSERVICE\tPEER\tSINCE\tIN\tOUT")
+	fmt.Fprintln(tw, "ID\tSERVICE\tPEER\tUSER\tSINCE\tIN\tOUT")
 	for _, s := range c.d.Sessions() {
 		mark := ""
 		if s.Peer == me && strings.HasPrefix(s.Service, "telnet") {
 			mark = " (you)"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s%s\t%s\t%d\t%d\n", s.ID, s.Service, s.Peer, mark,
+		fmt.Fprintf(tw, "%d\t%s\t%s%s\t%s\t%s\t%d\t%d\n", s.ID, s.Service, s.Peer, mark, orDash(s.User),
 			s.Since.Format(time.TimeOnly), s.BytesIn, s.BytesOut)
 	}
 	return tw.Flush()
+}
+
+// orDash is s, or "-" for a session no one has logged in on yet.
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func (c *console) kill(w io.Writer, _ *telnet.Terminal, args []string) error {

@@ -233,7 +233,7 @@ func (b *ftpBackend) Login(ctx context.Context, c ftp.ConnInfo, user, password s
 	if err != nil {
 		return nil, err
 	}
-	return ftpTree{Tree: t, end: b.presence.Login(u.Name, "ftp"), up: uploadHook{b.events, "ftp", "home/" + home}}, nil
+	return ftpTree{Tree: t, end: b.presence.LoginConn(u.Name, "ftp", c.LocalAddr, c.RemoteAddr), up: uploadHook{b.events, "ftp", "home/" + home}}, nil
 }
 
 // ftpTree is a filestore.Tree as an ftp.FS; it closes with the session.

@@ -82,7 +82,7 @@ func (b *imapBackend) Login(ctx context.Context, c imap.ConnInfo, username, pass
 			return nil, err
 		}
 	}
-	return &imapSession{b: b, user: u.Home, end: b.presence.Login(u.Name, "imap")}, nil
+	return &imapSession{b: b, user: u.Home, end: b.presence.LoginConn(u.Name, "imap", c.LocalAddr, c.RemoteAddr)}, nil
 }
 
 // imapSession is one logged-in user.

@@ -257,7 +257,7 @@ func (b *nntpBackend) Authenticate(ctx context.Context, c nntp.ConnInfo, user, p
 	}
 	// ctx is the session's: it ends, and the presence record's session
 	// with it, when the connection does.
-	context.AfterFunc(ctx, b.presence.Login(u.Name, "nntp"))
+	context.AfterFunc(ctx, b.presence.LoginConn(u.Name, "nntp", c.LocalAddr, c.RemoteAddr))
 	return nil
 }
 

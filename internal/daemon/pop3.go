@@ -88,7 +88,7 @@ func (b *pop3Backend) Login(ctx context.Context, c pop3.ConnInfo, username, pass
 	if err != nil {
 		return nil, authError(err)
 	}
-	return b.open(ctx, u)
+	return b.open(ctx, c, u)
 }
 
 func (b *pop3Backend) LoginAPOP(ctx context.Context, c pop3.ConnInfo, username, timestamp, digest string) (pop3.Maildrop, error) {
@@ -96,7 +96,7 @@ func (b *pop3Backend) LoginAPOP(ctx context.Context, c pop3.ConnInfo, username, 
 	if err != nil {
 		return nil, authError(err)
 	}
-	return b.open(ctx, u)
+	return b.open(ctx, c, u)
 }
 
 func authError(err error) error {
@@ -107,7 +107,7 @@ func authError(err error) error {
 }
 
 // open locks the user's inbox for the session.
-func (b *pop3Backend) open(ctx context.Context, u accounts.User) (pop3.Maildrop, error) {
+func (b *pop3Backend) open(ctx context.Context, c pop3.ConnInfo, u accounts.User) (pop3.Maildrop, error) {
 	mb, err := b.store.Lock(ctx, u.Home, mailstore.Inbox)
 	if errors.Is(err, mailstore.ErrLocked) {
 		return nil, fmt.Errorf("%w: %w", pop3.ErrLocked, err)
@@ -115,7 +115,7 @@ func (b *pop3Backend) open(ctx context.Context, u accounts.User) (pop3.Maildrop,
 	if err != nil {
 		return nil, err
 	}
-	return &pop3Drop{mb: mb, end: b.presence.Login(u.Name, "pop3"), user: u.Home, events: b.events}, nil
+	return &pop3Drop{mb: mb, end: b.presence.LoginConn(u.Name, "pop3", c.LocalAddr, c.RemoteAddr), user: u.Home, events: b.events}, nil
 }
 
 // pop3Drop is one session's view of an inbox. Its unique ids are

@@ -53,6 +53,8 @@ type presence struct {
 	stopped bool        // after Stop, every login is written at once
 
 	flushMu sync.Mutex // one write at a time, in order
+
+	d *Daemon // whose session list LoginConn names the user in; nil in tests
 }
 
 // lastLogin is one user's entry of presence.json.
@@ -72,6 +74,7 @@ type liveSession struct {
 func (d *Daemon) Presence() *presence {
 	d.stores.presenceOnce.Do(func() {
 		d.stores.presence = openPresence(filepath.Join(d.DataDir(), presenceFile), d.Logger())
+		d.stores.presence.d = d
 		d.addComponent("presence", d.stores.presence)
 	})
 	return d.stores.presence

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"strings"
 	"sync"
@@ -19,7 +20,8 @@ var connIDs atomic.Uint64
 type SessionInfo struct {
 	ID       uint64    `json:"id"`
 	Service  string    `json:"service"`
-	Peer     string    `json:"peer"` // the client's address
+	Peer     string    `json:"peer"`           // the client's address
+	User     string    `json:"user,omitempty"` // who logged in on it, if anyone has
 	Since    time.Time `json:"since"`
 	BytesIn  int64     `json:"bytes_in"`
 	BytesOut int64     `json:"bytes_out"`
@@ -30,12 +32,67 @@ func (d *Daemon) Sessions() []SessionInfo {
 	d.connMu.Lock()
 	out := make([]SessionInfo, 0, len(d.conns))
 	for c := range d.conns {
-		out = append(out, SessionInfo{ID: c.id, Service: c.r.Name, Peer: c.RemoteAddr().String(),
-			Since: c.since, BytesIn: c.in.Load(), BytesOut: c.out.Load()})
+		s := SessionInfo{ID: c.id, Service: c.r.Name, Peer: c.RemoteAddr().String(),
+			Since: c.since, BytesIn: c.in.Load(), BytesOut: c.out.Load()}
+		if u := c.user.Load(); u != nil {
+			s.User = *u
+		}
+		out = append(out, s)
 	}
 	d.connMu.Unlock()
 	slices.SortFunc(out, func(a, b SessionInfo) int { return int(a.ID) - int(b.ID) })
 	return out
+}
+
+// LoginConn is Login for a session on the connection between local and
+// remote, the addresses of the protocol's ConnInfo: besides recording
+// the login, it shows user on that connection in the daemon's session
+// list until end is called or the connection closes.
+//
+//	end := b.presence.LoginConn(u.Name, "imap", c.LocalAddr, c.RemoteAddr)
+func (p *presence) LoginConn(user, protocol string, local, remote net.Addr) (end func()) {
+	endLogin := p.Login(user, protocol)
+	if p == nil || p.d == nil {
+		return endLogin
+	}
+	endUser := p.d.sessionUser(local, remote, user)
+	return func() { endLogin(); endUser() }
+}
+
+// connEnds is how a tracked connection and a protocol's ConnInfo name
+// one connection: by its two addresses, which no other open TCP
+// connection of this host shares.
+func connEnds(local, remote net.Addr) string {
+	if local == nil || remote == nil {
+		return ""
+	}
+	return local.String() + " " + remote.String()
+}
+
+// sessionUser shows user on the open connection between local and
+// remote until end is called, unless another login on it (an FTP USER
+// after REIN) has replaced it by then. A connection the daemon does not
+// track (none of its stream services') is left alone.
+func (d *Daemon) sessionUser(local, remote net.Addr, user string) (end func()) {
+	ends := connEnds(local, remote)
+	if ends == "" {
+		return func() {}
+	}
+	var found *trackedConn
+	d.connMu.Lock()
+	for c := range d.conns {
+		if c.ends == ends {
+			found = c
+			break
+		}
+	}
+	d.connMu.Unlock()
+	if found == nil {
+		return func() {}
+	}
+	u := &user
+	found.user.Store(u)
+	return func() { found.user.CompareAndSwap(u, nil) }
 }
 
 // CloseSession closes the open connection with the given id, and

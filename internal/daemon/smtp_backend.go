@@ -82,7 +82,7 @@ func (s *smtpSession) Auth(ctx context.Context, mech string) (sasl.Server, error
 		}
 		s.user = u.Name
 		if s.end == nil {
-			s.end = s.b.presence.Login(u.Name, "smtp")
+			s.end = s.b.presence.LoginConn(u.Name, "smtp", s.conn.LocalAddr(), s.conn.RemoteAddr())
 		}
 		return nil
 	})

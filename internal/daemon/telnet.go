@@ -121,6 +121,6 @@ type present struct {
 }
 
 func (p present) Run(ctx context.Context, t *telnet.Terminal) error {
-	defer p.presence.Login(p.user, "telnet")()
+	defer p.presence.LoginConn(p.user, "telnet", t.Info.LocalAddr, t.Info.RemoteAddr)()
 	return p.Program.Run(ctx, t)
 }

@@ -58,7 +58,7 @@ func (o webOps) Services(ctx context.Context) ([]webadmin.Service, error) {
 func (o webOps) Sessions(ctx context.Context) ([]webadmin.Session, error) {
 	out := []webadmin.Session{}
 	for _, s := range o.d.Sessions() {
-		out = append(out, webadmin.Session{ID: s.ID, Service: s.Service, Peer: s.Peer, Since: s.Since, BytesIn: s.BytesIn, BytesOut: s.BytesOut})
+		out = append(out, webadmin.Session{ID: s.ID, Service: s.Service, Peer: s.Peer, User: s.User, Since: s.Since, BytesIn: s.BytesIn, BytesOut: s.BytesOut})
 	}
 	return out, nil
 }
