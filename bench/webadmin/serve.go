@@ -81,30 +81,30 @@ func startPlumb(bin, dir, data string) (*daemon, error) {
 // send delivers msg to user over plain SMTP (net/smtp's SendMail would
 // take the self-signed STARTTLS and refuse its certificate) and returns
 // when the final dot went out.
-func send(addr, msg string) (time.Time, error) {
+func send(addr, msg string) (sent time.Time, err error) {
 	c, err := smtp.Dial(addr)
 	if err != nil {
-		return time.Time{}, err
+		return sent, err
 	}
 	defer c.Close()
-	if err := c.Mail("shop@example.com"); err != nil {
-		return time.Time{}, err
+	var w io.WriteCloser
+	if err = c.Mail("shop@example.com"); err == nil {
+		err = c.Rcpt(user + "@localhost")
 	}
-	if err := c.Rcpt(user + "@localhost"); err != nil {
-		return time.Time{}, err
+	if err == nil {
+		w, err = c.Data()
 	}
-	w, err := c.Data()
-	if err != nil {
-		return time.Time{}, err
+	if err == nil {
+		_, err = io.WriteString(w, msg)
 	}
-	if _, err := io.WriteString(w, msg); err != nil {
-		return time.Time{}, err
+	sent = time.Now() // Close writes the final dot and reads the reply
+	if err == nil {
+		err = w.Close()
 	}
-	sent := time.Now() // Close writes the final dot and reads the reply
-	if err := w.Close(); err != nil {
-		return time.Time{}, err
+	if err == nil {
+		err = c.Quit()
 	}
-	return sent, c.Quit()
+	return sent, err
 }
 
 // arrival is a watcher's k-th delivery event, or why its stream failed.
@@ -117,80 +117,29 @@ type arrival struct {
 // fanOut opens n watchers of the event stream at url, waits until each
 // is subscribed, then delivers msg(k) for k = 0..deliveries-1, one at a
 // time, and returns, per watcher and delivery, the time from the end of
-// DATA to the event. Each event's data must pass check(data, k).
-func fanOut(url, smtpAddr string, n, deliveries int, msg func(k int) string, check func(data string, k int) error) ([]time.Duration, error) {
+// DATA to the event. Each event's data must hold want(k).
+func fanOut(url, smtpAddr string, n, deliveries int, msg, want func(k int) string) ([]time.Duration, error) {
 	tr := &http.Transport{MaxIdleConnsPerHost: n}
-	client := &http.Client{Transport: tr}
 	defer tr.CloseIdleConnections()
 	ctx, cancel := context.WithCancel(context.Background())
-	var ready, done sync.WaitGroup
+	var done sync.WaitGroup
 	defer func() { cancel(); done.Wait() }()
-	arrivals := make(chan arrival, n*(deliveries+1))
+	subscribed := make(chan error, n)
+	arrivals := make(chan arrival, n*deliveries+n)
 	for range n {
-		ready.Add(1)
 		done.Add(1)
 		go func() {
 			defer done.Done()
-			subscribed := false
-			defer func() {
-				if !subscribed {
-					ready.Done()
-				}
-			}()
-			fail := func(err error) {
-				if ctx.Err() == nil {
-					arrivals <- arrival{k: -1, err: err}
-				}
-			}
-			req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
-			resp, err := client.Do(req)
-			if err != nil {
-				fail(err)
-				return
-			}
-			defer resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				fail(fmt.Errorf("GET %s: %s", url, resp.Status))
-				return
-			}
-			br := bufio.NewReader(resp.Body)
-			if _, err := br.ReadString('\n'); err != nil { // ": plumb events": subscribed
-				fail(err)
-				return
-			}
-			subscribed = true
-			ready.Done()
-			var event string
-			var data []string
-			k := 0
-			for {
-				line, err := br.ReadString('\n')
-				if err != nil {
-					fail(fmt.Errorf("the stream ended: %w", err))
-					return
-				}
-				line = strings.TrimRight(line, "\r\n")
-				switch {
-				case strings.HasPrefix(line, "event:"):
-					event = strings.TrimSpace(line[len("event:"):])
-				case strings.HasPrefix(line, "data:"):
-					data = append(data, strings.TrimPrefix(line[len("data:"):], " "))
-				case line == "" && event == "delivery":
-					a := arrival{k: k, at: time.Now(), err: check(strings.Join(data, "\n"), k)}
-					arrivals <- a
-					k++
-					fallthrough
-				case line == "":
-					event, data = "", nil
-				}
+			err := watch(ctx, &http.Client{Transport: tr}, url, subscribed, arrivals, want)
+			if ctx.Err() == nil {
+				arrivals <- arrival{k: -1, err: err}
 			}
 		}()
 	}
-	ready.Wait()
-	select {
-	case a := <-arrivals:
-		return nil, fmt.Errorf("a watcher: %w", a.err)
-	default:
+	for range n {
+		if err := <-subscribed; err != nil {
+			return nil, fmt.Errorf("a watcher: %w", err)
+		}
 	}
 	var lat []time.Duration
 	for k := range deliveries {
@@ -215,4 +164,48 @@ func fanOut(url, smtpAddr string, n, deliveries int, msg func(k int) string, che
 		}
 	}
 	return lat, nil
+}
+
+// watch reads the event stream at url: once subscribed (its first line,
+// ": plumb events") it says so on subscribed, and then it sends each
+// delivery event, checked, to arrivals, until the stream ends.
+func watch(ctx context.Context, c *http.Client, url string, subscribed chan<- error, arrivals chan<- arrival, want func(int) string) error {
+	req, _ := http.NewRequestWithContext(ctx, "GET", url, nil)
+	resp, err := c.Do(req)
+	var br *bufio.Reader
+	if err == nil {
+		defer resp.Body.Close()
+		br = bufio.NewReader(resp.Body)
+		if _, err = br.ReadString('\n'); err == nil && resp.StatusCode != http.StatusOK {
+			err = fmt.Errorf("GET %s: %s", url, resp.Status)
+		}
+	}
+	if subscribed <- err; err != nil {
+		return err
+	}
+	var event string
+	var data []string
+	for k := 0; ; {
+		line, err := br.ReadString('\n')
+		if err != nil {
+			return fmt.Errorf("the stream ended: %w", err)
+		}
+		line = strings.TrimRight(line, "\r\n")
+		switch {
+		case strings.HasPrefix(line, "event:"):
+			event = strings.TrimSpace(line[len("event:"):])
+		case strings.HasPrefix(line, "data:"):
+			data = append(data, strings.TrimPrefix(line[len("data:"):], " "))
+		case line == "":
+			if event == "delivery" {
+				a := arrival{k: k, at: time.Now()}
+				if d := strings.Join(data, "\n"); !strings.Contains(d, want(k)) {
+					a.err = fmt.Errorf("no %s in the event %.300s", want(k), d)
+				}
+				arrivals <- a
+				k++
+			}
+			event, data = "", nil
+		}
+	}
 }
