@@ -224,6 +224,7 @@ func run(plumbBin string, count, size, rounds, watchers, deliveries int) error {
 		}
 	}
 	fmt.Printf("\n%d messages in the INBOX; target %s; ratio = the worse p99 / target\n", count, ms(pageTarget))
+	fmt.Println("(cold: the first of its kind, in this order; the first lists the Maildir, the first search reads every message)")
 	fmt.Printf("%-26s %9s %9s %9s %9s %9s %7s\n", "request", "cold", "warm p50", "warm p99", "after p50", "after p99", "ratio")
 	for i, k := range ks {
 		w50, w99 := percentiles(warm[i])
