@@ -69,14 +69,15 @@ const (
 )
 
 // message returns message i, of about size bytes, CRLF throughout; one
-// in a thousand (i%1000 == 7) has the word "zzqx" in its body.
+// in a thousand (i%1000 == 7) has the word "needle7" in its body (a
+// digit, so the random lowercase lines never hold it by chance).
 func message(i, size int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "From: sender%d@example.org\r\nTo: %s@localhost\r\nSubject: message %d\r\n"+
 		"Date: Mon, 02 Jan 2026 15:04:05 +0000\r\nMessage-ID: <%d@bench>\r\n\r\n", i%97, user, i, i)
 	r := rand.New(rand.NewPCG(uint64(i), 2))
 	if i%1000 == 7 {
-		b.WriteString("zzqx\r\n")
+		b.WriteString("needle7\r\n")
 	}
 	for b.Len() < size {
 		line := make([]byte, 60+r.IntN(16))
@@ -155,7 +156,7 @@ func (k kind) check(body []byte, n int) error {
 		return err
 	}
 	if l.Total != k.total(n) || len(l.Messages) == 0 || l.Messages[0].Subject != want {
-		return fmt.Errorf("want %d messages, %q first; got %.200s", k.total(n), want, body)
+		return fmt.Errorf("want %d messages, %q first; got %d, %.200s", k.total(n), want, l.Total, body)
 	}
 	return nil
 }
@@ -167,8 +168,8 @@ func kinds(count int) []kind {
 	return []kind{
 		{"API first page", "/api/messages?user=" + user + "&limit=50", last, all},
 		{"console first page", "/mail/" + user + "/INBOX", last, nil},
-		{"API search (a word)", "/api/messages?user=" + user + "&limit=50&q=zzqx", newestMatch, matches},
-		{"console search (a word)", "/mail/" + user + "/INBOX?q=zzqx", newestMatch, nil},
+		{"API search (a word)", "/api/messages?user=" + user + "&limit=50&q=needle7", newestMatch, matches},
+		{"console search (a word)", "/mail/" + user + "/INBOX?q=needle7", newestMatch, nil},
 		{"console message page", fmt.Sprintf("/mail/%s/INBOX/%d", user, opened+1), func(int) int { return opened }, nil},
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -142,6 +143,8 @@ func fanOut(url, smtpAddr string, n, deliveries int, msg, want func(k int) strin
 		}
 	}
 	var lat []time.Duration
+	var slowest []string // each delivery's last watcher, to tell a one-off from a steady cost
+	defer func() { fmt.Printf("  each delivery's slowest watcher: %s\n", strings.Join(slowest, " ")) }()
 	for k := range deliveries {
 		sent, err := send(smtpAddr, msg(k))
 		if err != nil {
@@ -162,6 +165,7 @@ func fanOut(url, smtpAddr string, n, deliveries int, msg, want func(k int) strin
 				return nil, fmt.Errorf("delivery %d: not every watcher had its event within 10s", k)
 			}
 		}
+		slowest = append(slowest, ms(slices.Max(lat[len(lat)-n:])))
 	}
 	return lat, nil
 }

@@ -36,6 +36,7 @@ type webFolder struct {
 	changed <-chan struct{} // the store's Watch: a value means list again
 	stop    func()
 	msgs    []mailstore.Message // UID order
+	listed  bool                // listed once exactly; since, from the snapshot
 	byKey   map[string]*summary
 
 	path    string       // the summary file (webadmin_summary.go)
@@ -157,7 +158,11 @@ func (v *webFolder) list(ctx context.Context, store *mailstore.Store, user, fold
 	if err != nil {
 		return nil, mailError(err)
 	}
-	msgs, err := mb.Messages(ctx)
+	// The first listing is exact; after a change signal the store's
+	// shared snapshot has the change patched in, without listing the
+	// Maildir again (read-only: the listing is every reader's).
+	msgs, err := mb.Snapshot(ctx, !v.listed)
+	v.listed = true
 	if err != nil {
 		return nil, err
 	}
