@@ -83,6 +83,7 @@ allownewnews: true
 pgpverify: false
 docancels: none
 doinnwatch: false
+nnrpdloadlimit: 0
 pathetc: %[2]s/etc
 pathdb: %[2]s/db
 pathspool: %[2]s/spool

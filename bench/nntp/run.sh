@@ -108,6 +108,7 @@ maxartsize: 1048576
 pgpverify: false
 docancels: none
 doinnwatch: false
+nnrpdloadlimit: 0
 pathetc: $inn/etc
 pathdb: $inn/db
 pathspool: $inn/spool
