@@ -109,6 +109,7 @@ pgpverify: false
 docancels: none
 doinnwatch: false
 nnrpdloadlimit: 0
+# (nnrpd turns readers away while the load average is over its default 16; the feed's fsyncs push it there)
 pathetc: $inn/etc
 pathdb: $inn/db
 pathspool: $inn/spool
