@@ -48,96 +48,76 @@ func (s *Server) chaosRoutes(mux *http.ServeMux) {
 	if fc == nil {
 		return
 	}
-	mux.HandleFunc("GET /api/chaos", func(w http.ResponseWriter, r *http.Request) {
+	s.route(mux, "GET /api/chaos", func(w http.ResponseWriter, r *http.Request) error {
 		names, err := fc.Services(r.Context())
 		if err != nil {
-			s.chaosError(w, err)
-			return
+			return chaosError(err)
 		}
 		rules, err := fc.Rules(r.Context())
 		if err != nil {
-			s.chaosError(w, err)
-			return
+			return chaosError(err)
 		}
-		chaosJSON(w, http.StatusOK, chaosState{Services: names, Rules: rules})
+		writeJSON(w, http.StatusOK, chaosState{Services: names, Rules: rules})
+		return nil
 	})
-	mux.HandleFunc("DELETE /api/chaos", func(w http.ResponseWriter, r *http.Request) {
+	s.route(mux, "DELETE /api/chaos", func(w http.ResponseWriter, r *http.Request) error {
 		if err := fc.ClearRule(r.Context(), ""); err != nil {
-			s.chaosError(w, err)
-			return
+			return chaosError(err)
 		}
 		w.WriteHeader(http.StatusNoContent)
+		return nil
 	})
-	mux.HandleFunc("GET /api/chaos/{service}", func(w http.ResponseWriter, r *http.Request) {
+	s.route(mux, "GET /api/chaos/{service}", func(w http.ResponseWriter, r *http.Request) error {
 		rule, err := fc.Rule(r.Context(), r.PathValue("service"))
 		if err != nil {
-			s.chaosError(w, err)
-			return
+			return chaosError(err)
 		}
-		chaosJSON(w, http.StatusOK, rule)
+		writeJSON(w, http.StatusOK, rule)
+		return nil
 	})
-	mux.HandleFunc("PUT /api/chaos/{service}", func(w http.ResponseWriter, r *http.Request) {
+	s.route(mux, "PUT /api/chaos/{service}", func(w http.ResponseWriter, r *http.Request) error {
 		var rule FaultRule
 		dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxRuleBody))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&rule); err != nil {
-			chaosRefuse(w, http.StatusBadRequest, "the body is not a fault rule: "+err.Error())
-			return
+			return errorf(http.StatusBadRequest, "the body is not a fault rule: %v", err)
 		}
 		if _, err := dec.Token(); err != io.EOF {
-			chaosRefuse(w, http.StatusBadRequest, "the body has more than one JSON value")
-			return
+			return errorf(http.StatusBadRequest, "the body has more than one JSON value")
 		}
 		service := r.PathValue("service")
 		if err := fc.SetRule(r.Context(), service, rule); err != nil {
-			s.chaosError(w, err)
-			return
+			return chaosError(err)
 		}
 		rule, err := fc.Rule(r.Context(), service)
 		if err != nil {
-			s.chaosError(w, err)
-			return
+			return chaosError(err)
 		}
-		chaosJSON(w, http.StatusOK, rule)
+		writeJSON(w, http.StatusOK, rule)
+		return nil
 	})
-	mux.HandleFunc("DELETE /api/chaos/{service}", func(w http.ResponseWriter, r *http.Request) {
+	s.route(mux, "DELETE /api/chaos/{service}", func(w http.ResponseWriter, r *http.Request) error {
 		if err := fc.ClearRule(r.Context(), r.PathValue("service")); err != nil {
-			s.chaosError(w, err)
-			return
+			return chaosError(err)
 		}
 		w.WriteHeader(http.StatusNoContent)
+		return nil
 	})
-}
-
-// chaosProblem is the body of a refused request, in the API's error
-// shape: the message and the HTTP status.
-type chaosProblem struct {
-	Error string `json:"error"`
-	Code  int    `json:"code"`
 }
 
 // invalidRule marks a rule refused by its checks: the client's mistake.
 type invalidRule interface{ InvalidRule() bool }
 
-func (s *Server) chaosError(w http.ResponseWriter, err error) {
+// chaosError gives a backend error its status: an unknown service is
+// 404, a rule its checks refuse is 400; anything else is the API's
+// generic, logged failure.
+func chaosError(err error) error {
 	var inv invalidRule
 	switch {
 	case errors.Is(err, ErrUnknownService):
-		chaosRefuse(w, http.StatusNotFound, err.Error())
+		return errorf(http.StatusNotFound, "%v", err)
 	case errors.As(err, &inv) && inv.InvalidRule():
-		chaosRefuse(w, http.StatusBadRequest, err.Error())
-	default:
-		s.log.Error("chaos API", "err", err)
-		chaosRefuse(w, http.StatusInternalServerError, "internal error")
+		return errorf(http.StatusBadRequest, "%v", err)
 	}
-}
-
-func chaosRefuse(w http.ResponseWriter, status int, msg string) {
-	chaosJSON(w, status, chaosProblem{msg, status})
-}
-
-func chaosJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(v)
+	return err
 }
