@@ -36,9 +36,9 @@ func newLimits(depth, values int) limits {
 	return limits{depth, values}
 }
 
-// decoder reads one XML-RPC message from encoding/xml's token stream,
-// element by element in the order the grammar gives them, into the
-// generic values of the package doc.
+// decoder reads one XML-RPC message from a token stream (encoding/xml's,
+// or plainTokens), element by element in the order the grammar gives
+// them, into the generic values of the package doc.
 type decoder struct {
 	x      tokenReader
 	lim    limits
@@ -46,16 +46,60 @@ type decoder struct {
 	open   []xml.Name // the elements open, innermost last
 }
 
-// tokenReader is encoding/xml's Decoder, or plainTokens.
+// A token is what a tokenReader gives: an element's start or end, text,
+// a directive, or something to skip (a comment, a processing
+// instruction). A struct, not an xml.Token, so that text is not boxed
+// into an interface, one allocation a token.
+type token struct {
+	kind tokenKind
+	name xml.Name // of a start or an end
+	text []byte   // of text or a directive; valid until the message's buffer is reused
+}
+
+type tokenKind uint8
+
+const (
+	tokenStart tokenKind = iota + 1
+	tokenEnd
+	tokenText
+	tokenDirective
+	tokenSkip
+)
+
+// tokenReader is encoding/xml's Decoder (xmlTokens), or plainTokens.
 type tokenReader interface {
-	RawToken() (xml.Token, error)
+	// read returns the next token, or io.EOF at the end.
+	read() (token, error)
+}
+
+// xmlTokens are encoding/xml's raw tokens, which skip the namespace
+// machinery XML-RPC does not use.
+type xmlTokens struct{ d *xml.Decoder }
+
+func (x xmlTokens) read() (token, error) {
+	t, err := x.d.RawToken()
+	if err != nil {
+		return token{}, err
+	}
+	switch t := t.(type) {
+	case xml.StartElement:
+		return token{kind: tokenStart, name: t.Name}, nil
+	case xml.EndElement:
+		return token{kind: tokenEnd, name: t.Name}, nil
+	case xml.CharData:
+		// RawToken's text is overwritten by the next token: a copy.
+		return token{kind: tokenText, text: bytes.Clone(t)}, nil
+	case xml.Directive:
+		return token{kind: tokenDirective, text: bytes.Clone(t)}, nil
+	}
+	return token{kind: tokenSkip}, nil
 }
 
 func newDecoder(r io.Reader, lim limits) *decoder {
 	x := xml.NewDecoder(r)
 	x.Strict = true
 	x.CharsetReader = charsetReader
-	return &decoder{x: x, lim: lim, open: make([]xml.Name, 0, 8)}
+	return &decoder{x: xmlTokens{x}, lim: lim, open: make([]xml.Name, 0, 8)}
 }
 
 func syntaxf(format string, args ...any) error {
@@ -66,31 +110,30 @@ func syntaxf(format string, args ...any) error {
 // processing instructions. A directive (<!DOCTYPE>, <!ENTITY>) is
 // refused: XML-RPC has no use for one, and refusing it closes the door
 // on entity tricks whatever the XML library would do with them. It
-// reads encoding/xml's raw tokens, which skip the namespace machinery
-// XML-RPC does not use, and checks that each end matches its start.
-func (d *decoder) token() (xml.Token, error) {
+// checks that each end matches its start.
+func (d *decoder) token() (token, error) {
 	for {
-		t, err := d.x.RawToken()
+		t, err := d.x.read()
 		if err == io.EOF {
-			return nil, syntaxf("unexpected end of the message")
+			return token{}, syntaxf("unexpected end of the message")
 		}
 		if err != nil {
 			var se *xml.SyntaxError
 			if errors.As(err, &se) {
-				return nil, syntaxf("line %d: %s", se.Line, se.Msg)
+				return token{}, syntaxf("line %d: %s", se.Line, se.Msg)
 			}
-			return nil, err // the body's reader: a limit or a broken connection
+			return token{}, err // the body's reader: a limit or a broken connection
 		}
-		switch t := t.(type) {
-		case xml.Directive:
-			return nil, syntaxf("a directive (<!%s…>) is not allowed", firstWord(t))
-		case xml.Comment, xml.ProcInst:
+		switch t.kind {
+		case tokenDirective:
+			return token{}, syntaxf("a directive (<!%s…>) is not allowed", firstWord(t.text))
+		case tokenSkip:
 			continue
-		case xml.StartElement:
-			d.open = append(d.open, t.Name)
-		case xml.EndElement:
-			if n := len(d.open); n == 0 || d.open[n-1] != t.Name {
-				return nil, syntaxf("</%s> does not close the open element", t.Name.Local)
+		case tokenStart:
+			d.open = append(d.open, t.name)
+		case tokenEnd:
+			if n := len(d.open); n == 0 || d.open[n-1] != t.name {
+				return token{}, syntaxf("</%s> does not close the open element", t.name.Local)
 			}
 			d.open = d.open[:len(d.open)-1]
 		}
@@ -108,15 +151,15 @@ func firstWord(b []byte) string {
 
 // next returns the next start or end element, past white space; other
 // text is an error.
-func (d *decoder) next() (xml.Token, error) {
+func (d *decoder) next() (token, error) {
 	for {
 		t, err := d.token()
 		if err != nil {
-			return nil, err
+			return token{}, err
 		}
-		if c, ok := t.(xml.CharData); ok {
-			if len(strings.TrimSpace(string(c))) != 0 {
-				return nil, syntaxf("unexpected text %.20q", c)
+		if t.kind == tokenText {
+			if len(bytes.TrimSpace(t.text)) != 0 {
+				return token{}, syntaxf("unexpected text %.20q", t.text)
 			}
 			continue
 		}
@@ -130,15 +173,15 @@ func (d *decoder) start(names ...string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if s, ok := t.(xml.StartElement); ok {
+	if t.kind == tokenStart {
 		for _, n := range names {
-			if s.Name.Local == n {
+			if t.name.Local == n {
 				return n, nil
 			}
 		}
-		return "", syntaxf("<%s> where <%s> belongs", s.Name.Local, strings.Join(names, "> or <"))
+		return "", syntaxf("<%s> where <%s> belongs", t.name.Local, strings.Join(names, "> or <"))
 	}
-	return "", syntaxf("</%s> where <%s> belongs", t.(xml.EndElement).Name.Local, strings.Join(names, "> or <"))
+	return "", syntaxf("</%s> where <%s> belongs", t.name.Local, strings.Join(names, "> or <"))
 }
 
 // startOrEnd reads the start of name, or the end of the element it is
@@ -148,15 +191,13 @@ func (d *decoder) startOrEnd(name string) (ok bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	switch t := t.(type) {
-	case xml.StartElement:
-		if t.Name.Local != name {
-			return false, syntaxf("<%s> where <%s> belongs", t.Name.Local, name)
+	if t.kind == tokenStart {
+		if t.name.Local != name {
+			return false, syntaxf("<%s> where <%s> belongs", t.name.Local, name)
 		}
 		return true, nil
-	default:
-		return false, nil
 	}
+	return false, nil
 }
 
 // end reads the end of the current element, past white space.
@@ -165,28 +206,38 @@ func (d *decoder) end() error {
 	if err != nil {
 		return err
 	}
-	if s, ok := t.(xml.StartElement); ok {
-		return syntaxf("unexpected <%s>", s.Name.Local)
+	if t.kind == tokenStart {
+		return syntaxf("unexpected <%s>", t.name.Local)
 	}
 	return nil
 }
 
 // text reads the text of the current element up to its end; an element
-// inside is an error.
-func (d *decoder) text() (string, error) {
-	var b strings.Builder
+// inside is an error. The text is the message's own bytes when it is
+// one token (as it is but after a comment or CDATA), so it is only
+// valid until the message's buffer is reused: a caller keeps a copy.
+func (d *decoder) text() ([]byte, error) {
+	var b []byte
+	owned := false
 	for {
 		t, err := d.token()
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		switch t := t.(type) {
-		case xml.CharData:
-			b.Write(t)
-		case xml.StartElement:
-			return "", syntaxf("unexpected <%s> in a scalar value", t.Name.Local)
-		case xml.EndElement:
-			return b.String(), nil
+		switch t.kind {
+		case tokenText:
+			switch {
+			case b == nil:
+				b = t.text
+			case !owned:
+				b, owned = append(bytes.Clone(b), t.text...), true // never into the message
+			default:
+				b = append(b, t.text...)
+			}
+		case tokenStart:
+			return nil, syntaxf("unexpected <%s> in a scalar value", t.name.Local)
+		case tokenEnd:
+			return b, nil
 		}
 	}
 }
@@ -195,19 +246,19 @@ func (d *decoder) text() (string, error) {
 // document's element.
 func (d *decoder) eof() error {
 	for {
-		t, err := d.x.RawToken()
+		t, err := d.x.read()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
 			return syntaxf("after the message: %v", err)
 		}
-		switch t := t.(type) {
-		case xml.Comment, xml.ProcInst:
-		case xml.Directive:
-			return syntaxf("a directive (<!%s…>) is not allowed", firstWord(t))
-		case xml.CharData:
-			if len(strings.TrimSpace(string(t))) != 0 {
+		switch t.kind {
+		case tokenSkip:
+		case tokenDirective:
+			return syntaxf("a directive (<!%s…>) is not allowed", firstWord(t.text))
+		case tokenText:
+			if len(bytes.TrimSpace(t.text)) != 0 {
 				return syntaxf("text after the message")
 			}
 		default:
@@ -238,10 +289,11 @@ func (d *decoder) call() (method string, params []any, err error) {
 	if _, err := d.start("methodName"); err != nil {
 		return "", nil, err
 	}
-	if method, err = d.text(); err != nil {
+	name, err := d.text()
+	if err != nil {
 		return "", nil, err
 	}
-	method = strings.TrimSpace(method)
+	method = string(bytes.TrimSpace(name))
 	if method == "" {
 		return "", nil, syntaxf("empty <methodName>")
 	}
@@ -263,7 +315,7 @@ func (d *decoder) call() (method string, params []any, err error) {
 
 // params reads <param>s up to </params>.
 func (d *decoder) params() ([]any, error) {
-	params := []any{}
+	params := make([]any, 0, 4)
 	for {
 		ok, err := d.startOrEnd("param")
 		if err != nil || !ok {
@@ -343,22 +395,22 @@ func (d *decoder) value(depth int) (any, error) {
 	if d.values > d.lim.values {
 		return nil, fmt.Errorf("%w: more than %d values", ErrTooLarge, d.lim.values)
 	}
-	var text strings.Builder
+	var text []byte
 	for {
 		t, err := d.token()
 		if err != nil {
 			return nil, err
 		}
-		switch t := t.(type) {
-		case xml.CharData:
-			text.Write(t)
-		case xml.EndElement:
-			return text.String(), nil // untyped text is a string
-		case xml.StartElement:
-			if strings.TrimSpace(text.String()) != "" {
-				return nil, syntaxf("text and <%s> in one value", t.Name.Local)
+		switch t.kind {
+		case tokenText:
+			text = append(text, t.text...)
+		case tokenEnd:
+			return string(text), nil // untyped text is a string
+		case tokenStart:
+			if len(bytes.TrimSpace(text)) != 0 {
+				return nil, syntaxf("text and <%s> in one value", t.name.Local)
 			}
-			v, err := d.typed(t.Name.Local, depth)
+			v, err := d.typed(t.name.Local, depth)
 			if err != nil {
 				return nil, err
 			}
@@ -381,19 +433,19 @@ func (d *decoder) typed(name string, depth int) (any, error) {
 	}
 	switch name {
 	case "string":
-		return s, nil
+		return string(s), nil
 	case "i4", "int", "i8":
 		bits := 32
 		if name == "i8" {
 			bits = 64
 		}
-		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, bits)
+		n, err := strconv.ParseInt(string(bytes.TrimSpace(s)), 10, bits)
 		if err != nil {
 			return nil, syntaxf("<%s>%.30s</%s> is not a %d-bit integer", name, s, name, bits)
 		}
 		return int(n), nil
 	case "boolean":
-		switch strings.TrimSpace(s) {
+		switch string(bytes.TrimSpace(s)) {
 		case "0":
 			return false, nil
 		case "1":
@@ -401,17 +453,17 @@ func (d *decoder) typed(name string, depth int) (any, error) {
 		}
 		return nil, syntaxf("<boolean>%.10s</boolean> is neither 0 nor 1", s)
 	case "double":
-		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		f, err := strconv.ParseFloat(string(bytes.TrimSpace(s)), 64)
 		if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
 			return nil, syntaxf("<double>%.30s</double> is not a finite number", s)
 		}
 		return f, nil
 	case "dateTime.iso8601":
-		return parseTime(strings.TrimSpace(s))
+		return parseTime(string(bytes.TrimSpace(s)))
 	case "base64":
-		return parseBase64(s)
+		return parseBase64(string(s))
 	case "nil":
-		if strings.TrimSpace(s) != "" {
+		if len(bytes.TrimSpace(s)) != 0 {
 			return nil, syntaxf("text in <nil/>")
 		}
 		return nil, nil
@@ -444,7 +496,7 @@ func (d *decoder) structValue(depth int) (any, error) {
 			return nil, err
 		}
 		// A repeated name: the last one counts, as in Python.
-		m[name] = v
+		m[string(name)] = v
 		if err := d.end(); err != nil { // </member>
 			return nil, err
 		}

@@ -39,7 +39,7 @@ func encodeCall(buf *bytes.Buffer, method string, args []any, maxDepth int) erro
 	e := encoder{buf, maxDepth}
 	for i, a := range args {
 		buf.WriteString("<param>")
-		if err := e.value(reflect.ValueOf(a), 0); err != nil {
+		if err := e.any(a, 0); err != nil {
 			return fmt.Errorf("argument %d: %w", i+1, err)
 		}
 		buf.WriteString("</param>")
@@ -52,16 +52,22 @@ func encodeCall(buf *bytes.Buffer, method string, args []any, maxDepth int) erro
 func encodeValue(v any, maxDepth int) (rawValue, error) {
 	var buf bytes.Buffer
 	e := encoder{&buf, maxDepth}
-	if err := e.value(reflect.ValueOf(v), 0); err != nil {
+	if err := e.any(v, 0); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil
 }
 
+// A response is responseHead, the value, responseTail.
+const (
+	responseHead = "<?xml version=\"1.0\"?>\n<methodResponse><params><param>"
+	responseTail = "</param></params></methodResponse>\n"
+)
+
 func writeResponse(buf *bytes.Buffer, v rawValue) {
-	buf.WriteString("<?xml version=\"1.0\"?>\n<methodResponse><params><param>")
+	buf.WriteString(responseHead)
 	buf.Write(v)
-	buf.WriteString("</param></params></methodResponse>\n")
+	buf.WriteString(responseTail)
 }
 
 func writeFault(buf *bytes.Buffer, f *Fault) {
@@ -73,6 +79,47 @@ func writeFault(buf *bytes.Buffer, f *Fault) {
 
 func typeErrorf(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrType}, args...)...)
+}
+
+// any writes v, the common types by a type switch and any other by
+// reflection (value).
+func (e *encoder) any(v any, depth int) error {
+	if depth > e.maxDepth {
+		return fmt.Errorf("%w: nested deeper than %d", ErrTooLarge, e.maxDepth)
+	}
+	switch v := v.(type) {
+	case nil:
+		e.buf.WriteString("<value><nil/></value>")
+	case int:
+		e.int(int64(v))
+	case int64:
+		e.int(v)
+	case int32:
+		e.int(int64(v))
+	case bool:
+		if v {
+			e.buf.WriteString("<value><boolean>1</boolean></value>")
+		} else {
+			e.buf.WriteString("<value><boolean>0</boolean></value>")
+		}
+	case string:
+		return e.string(v)
+	case float64:
+		return e.double(v)
+	case rawValue:
+		e.buf.Write(v)
+	case []any:
+		e.buf.WriteString("<value><array><data>")
+		for _, x := range v {
+			if err := e.any(x, depth+1); err != nil {
+				return err
+			}
+		}
+		e.buf.WriteString("</data></array></value>")
+	default:
+		return e.value(reflect.ValueOf(v), depth)
+	}
+	return nil
 }
 
 func (e *encoder) value(v reflect.Value, depth int) error {
@@ -116,20 +163,9 @@ func (e *encoder) value(v reflect.Value, depth int) error {
 		}
 		e.int(int64(u))
 	case reflect.Float32, reflect.Float64:
-		f := v.Float()
-		if math.IsInf(f, 0) || math.IsNaN(f) {
-			return typeErrorf("%v: XML-RPC has no infinity or NaN", f)
-		}
-		b.WriteString("<value><double>")
-		b.WriteString(strconv.FormatFloat(f, 'f', -1, 64))
-		b.WriteString("</double></value>")
+		return e.double(v.Float())
 	case reflect.String:
-		if err := xmlText(v.String()); err != nil {
-			return err
-		}
-		b.WriteString("<value><string>")
-		xml.EscapeText(b, []byte(v.String()))
-		b.WriteString("</string></value>")
+		return e.string(v.String())
 	case reflect.Slice, reflect.Array:
 		if v.Type().Elem().Kind() == reflect.Uint8 {
 			b.WriteString("<value><base64>")
@@ -178,15 +214,68 @@ func (e *encoder) value(v reflect.Value, depth int) error {
 	return nil
 }
 
+func (e *encoder) double(f float64) error {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return typeErrorf("%v: XML-RPC has no infinity or NaN", f)
+	}
+	e.buf.WriteString("<value><double>")
+	e.buf.Write(strconv.AppendFloat(e.buf.AvailableBuffer(), f, 'f', -1, 64))
+	e.buf.WriteString("</double></value>")
+	return nil
+}
+
+func (e *encoder) string(s string) error {
+	if err := xmlText(s); err != nil {
+		return err
+	}
+	e.buf.WriteString("<value><string>")
+	escapeText(e.buf, s)
+	e.buf.WriteString("</string></value>")
+	return nil
+}
+
+// escapeText writes s, which xmlText has checked, escaped as
+// xml.EscapeText escapes it, without a copy of s.
+func escapeText(buf *bytes.Buffer, s string) {
+	last := 0
+	for i := 0; i < len(s); i++ {
+		var esc string
+		switch s[i] {
+		case '"':
+			esc = "&#34;"
+		case '\'':
+			esc = "&#39;"
+		case '&':
+			esc = "&amp;"
+		case '<':
+			esc = "&lt;"
+		case '>':
+			esc = "&gt;"
+		case '\t':
+			esc = "&#x9;"
+		case '\n':
+			esc = "&#xA;"
+		case '\r':
+			esc = "&#xD;"
+		default:
+			continue
+		}
+		buf.WriteString(s[last:i])
+		buf.WriteString(esc)
+		last = i + 1
+	}
+	buf.WriteString(s[last:])
+}
+
 func (e *encoder) int(n int64) {
 	if n >= math.MinInt32 && n <= math.MaxInt32 {
 		e.buf.WriteString("<value><int>")
-		e.buf.WriteString(strconv.FormatInt(n, 10))
+		e.buf.Write(strconv.AppendInt(e.buf.AvailableBuffer(), n, 10))
 		e.buf.WriteString("</int></value>")
 		return
 	}
 	e.buf.WriteString("<value><i8>")
-	e.buf.WriteString(strconv.FormatInt(n, 10))
+	e.buf.Write(strconv.AppendInt(e.buf.AvailableBuffer(), n, 10))
 	e.buf.WriteString("</i8></value>")
 }
 
@@ -195,7 +284,7 @@ func (e *encoder) member(name string, v reflect.Value, depth int) error {
 		return fmt.Errorf("member name: %w", err)
 	}
 	e.buf.WriteString("<member><name>")
-	xml.EscapeText(e.buf, []byte(name))
+	escapeText(e.buf, name)
 	e.buf.WriteString("</name>")
 	if err := e.value(v, depth+1); err != nil {
 		return fmt.Errorf("member %q: %w", name, err)

@@ -22,33 +22,42 @@ var errNotPlain = errors.New("xmlrpc: not plain XML")
 // FuzzPlainTokens checks that what it parses encoding/xml parses the
 // same.
 type plainTokens struct {
-	b   []byte
-	i   int
-	end xml.Token // the end of a "<name/>" just given as a start
+	b     []byte
+	i     int
+	close xml.Name // the element of a "<name/>" just given as a start
+	empty bool     // close is to be given as an end
+}
+
+// plainDecoder is a decoder on plainTokens, in one allocation.
+type plainDecoder struct {
+	decoder
+	tokens plainTokens
+	open   [8]xml.Name
 }
 
 func newPlainDecoder(b []byte, lim limits) *decoder {
-	return &decoder{x: &plainTokens{b: b}, lim: lim, open: make([]xml.Name, 0, 8)}
+	p := &plainDecoder{tokens: plainTokens{b: b}}
+	p.decoder = decoder{x: &p.tokens, lim: lim, open: p.open[:0]}
+	return &p.decoder
 }
 
-func (p *plainTokens) RawToken() (xml.Token, error) {
-	if p.end != nil {
-		t := p.end
-		p.end = nil
-		return t, nil
+func (p *plainTokens) read() (token, error) {
+	if p.empty {
+		p.empty = false
+		return token{kind: tokenEnd, name: p.close}, nil
 	}
 	b := p.b
 	if p.i >= len(b) {
-		return nil, io.EOF
+		return token{}, io.EOF
 	}
 	if b[p.i] != '<' {
 		j := p.i
 		for ; j < len(b) && b[j] != '<'; j++ {
 			if c := b[j]; c == '&' || c == '>' || c >= 0x7f || (c < 0x20 && c != '\t' && c != '\n') {
-				return nil, errNotPlain
+				return token{}, errNotPlain
 			}
 		}
-		t := xml.CharData(b[p.i:j:j])
+		t := token{kind: tokenText, text: b[p.i:j:j]}
 		p.i = j
 		return t, nil
 	}
@@ -62,7 +71,7 @@ func (p *plainTokens) RawToken() (xml.Token, error) {
 	}
 	k := j
 	if k >= len(b) || !(b[k] >= 'a' && b[k] <= 'z' || b[k] >= 'A' && b[k] <= 'Z' || b[k] == '_') {
-		return nil, errNotPlain
+		return token{}, errNotPlain
 	}
 	for k < len(b) && nameByte(b[k]) {
 		k++
@@ -72,17 +81,17 @@ func (p *plainTokens) RawToken() (xml.Token, error) {
 		k++
 	}
 	if k >= len(b) || b[k] != '>' {
-		return nil, errNotPlain
+		return token{}, errNotPlain
 	}
-	start, end := tokensOf(b[j : k-boolInt(empty)])
+	name := nameOf(b[j : k-boolInt(empty)])
 	p.i = k + 1
 	if closing {
-		return end, nil
+		return token{kind: tokenEnd, name: name}, nil
 	}
 	if empty {
-		p.end = end
+		p.close, p.empty = name, true
 	}
-	return start, nil
+	return token{kind: tokenStart, name: name}, nil
 }
 
 func boolInt(b bool) int {
@@ -96,8 +105,7 @@ func nameByte(c byte) bool {
 	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
 }
 
-// plainDeclarations are the XML declarations plainTokens takes, with
-// ' for ".
+// plainDeclarations are the XML declarations plainTokens takes.
 var plainDeclarations = []string{
 	`<?xml version="1.0"?>`,
 	`<?xml version="1.0" encoding="UTF-8"?>`,
@@ -105,40 +113,83 @@ var plainDeclarations = []string{
 }
 
 // declaration reads an XML declaration at the start of the message.
-func (p *plainTokens) declaration() (xml.Token, error) {
+func (p *plainTokens) declaration() (token, error) {
 	if p.i != 0 {
-		return nil, errNotPlain
+		return token{}, errNotPlain
 	}
 	n := bytes.Index(p.b, []byte("?>"))
 	if n < 0 {
-		return nil, errNotPlain
+		return token{}, errNotPlain
 	}
-	decl := bytes.ReplaceAll(p.b[:n+2], []byte("'"), []byte(`"`))
 	for _, d := range plainDeclarations {
-		if string(decl) == d {
+		if sameDeclaration(p.b[:n+2], d) {
 			p.i = n + 2
-			return xml.ProcInst{Target: "xml", Inst: p.b[6:n]}, nil
+			return token{kind: tokenSkip}, nil
 		}
 	}
-	return nil, errNotPlain
+	return token{}, errNotPlain
 }
 
-// The tokens of XML-RPC's element names, boxed once.
-var plainNames = func() map[string][2]xml.Token {
-	m := map[string][2]xml.Token{}
-	for _, n := range []string{"methodCall", "methodName", "methodResponse", "params", "param", "value",
-		"fault", "struct", "member", "name", "array", "data", "string", "i4", "int", "i8", "boolean",
-		"double", "dateTime.iso8601", "base64", "nil"} {
-		m[n] = [2]xml.Token{xml.StartElement{Name: xml.Name{Local: n}}, xml.EndElement{Name: xml.Name{Local: n}}}
+// sameDeclaration reports whether b is d with either quote, ' or ".
+func sameDeclaration(b []byte, d string) bool {
+	if len(b) != len(d) {
+		return false
 	}
-	return m
-}()
+	for i := range b {
+		if b[i] != d[i] && !(b[i] == '\'' && d[i] == '"') {
+			return false
+		}
+	}
+	return true
+}
 
-// tokensOf returns the start and end tokens of the element name.
-func tokensOf(name []byte) (start, end xml.Token) {
-	if t, ok := plainNames[string(name)]; ok {
-		return t[0], t[1]
+// nameOf returns the name of an element; XML-RPC's own names are
+// constants, so that naming one costs no allocation (a switch, which
+// is faster here than a map).
+func nameOf(b []byte) xml.Name {
+	switch string(b) {
+	case "methodCall":
+		return xml.Name{Local: "methodCall"}
+	case "methodName":
+		return xml.Name{Local: "methodName"}
+	case "methodResponse":
+		return xml.Name{Local: "methodResponse"}
+	case "params":
+		return xml.Name{Local: "params"}
+	case "param":
+		return xml.Name{Local: "param"}
+	case "value":
+		return xml.Name{Local: "value"}
+	case "fault":
+		return xml.Name{Local: "fault"}
+	case "struct":
+		return xml.Name{Local: "struct"}
+	case "member":
+		return xml.Name{Local: "member"}
+	case "name":
+		return xml.Name{Local: "name"}
+	case "array":
+		return xml.Name{Local: "array"}
+	case "data":
+		return xml.Name{Local: "data"}
+	case "string":
+		return xml.Name{Local: "string"}
+	case "i4":
+		return xml.Name{Local: "i4"}
+	case "int":
+		return xml.Name{Local: "int"}
+	case "i8":
+		return xml.Name{Local: "i8"}
+	case "boolean":
+		return xml.Name{Local: "boolean"}
+	case "double":
+		return xml.Name{Local: "double"}
+	case "dateTime.iso8601":
+		return xml.Name{Local: "dateTime.iso8601"}
+	case "base64":
+		return xml.Name{Local: "base64"}
+	case "nil":
+		return xml.Name{Local: "nil"}
 	}
-	n := xml.Name{Local: string(name)}
-	return xml.StartElement{Name: n}, xml.EndElement{Name: n}
+	return xml.Name{Local: string(b)}
 }

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"reflect"
 	"runtime/debug"
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 )
 
 // A Server answers XML-RPC calls over HTTP POST; it is an
@@ -30,8 +32,8 @@ type Server struct {
 	// are not a *Fault); nil means slog.Default().
 	Logger *slog.Logger
 
-	mu      sync.RWMutex
-	methods map[string]*method
+	mu      sync.Mutex // held by Register
+	methods atomic.Pointer[map[string]*method]
 }
 
 // method is a registered Go function.
@@ -88,13 +90,24 @@ func (s *Server) Register(name string, fn any, help string) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.methods[name]; ok {
+	old := s.table()
+	if _, ok := old[name]; ok {
 		return fmt.Errorf("xmlrpc: method %s registered twice", name)
 	}
-	if s.methods == nil {
-		s.methods = map[string]*method{}
+	// A new table each time, so that a call looks a method up with no
+	// lock: registering is rare, calling is not.
+	t := make(map[string]*method, len(old)+1)
+	maps.Copy(t, old)
+	t[name] = m
+	s.methods.Store(&t)
+	return nil
+}
+
+// table returns the methods registered so far; nil before the first.
+func (s *Server) table() map[string]*method {
+	if t := s.methods.Load(); t != nil {
+		return *t
 	}
-	s.methods[name] = m
 	return nil
 }
 
@@ -181,40 +194,62 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	// The body is read whole (it is bounded) so that the parser reads
-	// from memory, with no buffered reader of its own per request.
-	_, err := in.ReadFrom(http.MaxBytesReader(w, r.Body, maxBytes))
+	// from memory, with no buffered reader of its own per request. A
+	// body of a declared length within the limit is bounded by
+	// net/http already; any other goes through a MaxBytesReader.
+	body := r.Body
+	if r.ContentLength < 0 || r.ContentLength > maxBytes {
+		body = http.MaxBytesReader(w, r.Body, maxBytes)
+	} else {
+		in.Grow(int(r.ContentLength) + bytes.MinRead)
+	}
+	_, err := in.ReadFrom(body)
 	var name string
 	var params []any
 	if err == nil {
 		name, params, err = parseCallBytes(in.Bytes(), newLimits(s.MaxDepth, s.MaxValues))
 	}
 	var f *Fault
-	var v rawValue
-	var mbe *http.MaxBytesError
 	switch {
-	case errors.As(err, &mbe):
+	case err == nil:
+		out.WriteString(responseHead)
+		if f = s.call(r.Context(), out, name, params, true); f == nil {
+			out.WriteString(responseTail)
+		}
+	case overLimit(err):
 		f = Errorf(CodeParseError, "request over %d bytes", maxBytes)
 	case errors.Is(err, ErrTooLarge):
 		f = Errorf(CodeParseError, "%v", err)
 	case errors.Is(err, ErrSyntax):
 		f = Errorf(CodeParseError, "%v", err)
-	case err != nil:
-		return // the connection broke: nobody to answer
 	default:
-		v, f = s.call(r.Context(), name, params, true)
+		return // the connection broke: nobody to answer
 	}
 	if f != nil {
+		out.Reset()
 		writeFault(out, f)
-	} else {
-		writeResponse(out, v)
 	}
 	h := w.Header()
 	h["Content-Type"] = xmlType // canonical keys, set as they are
-	h["Content-Length"] = []string{strconv.Itoa(out.Len())}
-	w.Write(out.Bytes())
+	if out.Len() > smallResponse {
+		h["Content-Length"] = []string{strconv.Itoa(out.Len())}
+	}
+	w.Write(out.Bytes()) // one write: net/http sends header and body together
+}
+
+func overLimit(err error) bool {
+	var mbe *http.MaxBytesError
+	return errors.As(err, &mbe)
 }
 
 var xmlType = []string{"text/xml; charset=utf-8"}
+
+// smallResponse is the most net/http buffers from a handler before it
+// sends the header (its bufferBeforeChunkingSize): a response that fits
+// is sent whole when ServeHTTP returns, with a Content-Length net/http
+// counts itself, at no cost of ours. A larger one gets its length set
+// here, so that it is not sent chunked.
+const smallResponse = 2048
 
 var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
@@ -228,8 +263,9 @@ func putBuffer(b *bytes.Buffer) {
 	}
 }
 
-// call runs one method and returns its encoded result or its fault.
-func (s *Server) call(ctx context.Context, name string, params []any, top bool) (rawValue, *Fault) {
+// call runs one method and appends its encoded result to buf, or
+// returns its fault, buf then as it was.
+func (s *Server) call(ctx context.Context, buf *bytes.Buffer, name string, params []any, top bool) *Fault {
 	var result any
 	var f *Fault
 	switch name {
@@ -242,29 +278,29 @@ func (s *Server) call(ctx context.Context, name string, params []any, top bool) 
 		result, f = s.introspect(name, params[0])
 	case "system.multicall":
 		if !top {
-			return nil, Errorf(CodeInvalidRequest, "system.multicall cannot be nested")
+			return Errorf(CodeInvalidRequest, "system.multicall cannot be nested")
 		}
 		if f = arity(name, params, 1); f == nil {
-			return s.multicall(ctx, params[0])
+			return s.multicall(ctx, buf, params[0])
 		}
 	default:
-		s.mu.RLock()
-		m := s.methods[name]
-		s.mu.RUnlock()
+		m := s.table()[name]
 		if m == nil {
-			return nil, Errorf(CodeMethodNotFound, "method %q not found", name)
+			return Errorf(CodeMethodNotFound, "method %q not found", name)
 		}
 		result, f = s.invoke(ctx, m, params)
 	}
 	if f != nil {
-		return nil, f
+		return f
 	}
-	v, err := encodeValue(result, s.maxDepth())
-	if err != nil {
+	mark := buf.Len()
+	e := encoder{buf, s.maxDepth()}
+	if err := e.any(result, 0); err != nil {
+		buf.Truncate(mark)
 		s.logger().Error("xmlrpc: a result cannot be encoded", "method", name, "err", err)
-		return nil, Errorf(CodeInternalError, "the result of %s cannot be encoded", name)
+		return Errorf(CodeInternalError, "the result of %s cannot be encoded", name)
 	}
-	return v, nil
+	return nil
 }
 
 func arity(name string, params []any, n int) *Fault {
@@ -287,7 +323,8 @@ func (s *Server) invoke(ctx context.Context, m *method, params []any) (result an
 		}
 		return nil, Errorf(CodeInvalidParams, "%s takes %s argument(s), not %d", m.name, want, len(params))
 	}
-	args := make([]reflect.Value, 0, len(params)+1)
+	var argv [6]reflect.Value
+	args := argv[:0]
 	if m.withCtx {
 		args = append(args, reflect.ValueOf(ctx))
 	}
@@ -295,6 +332,14 @@ func (s *Server) invoke(ctx context.Context, m *method, params []any) (result an
 		t := m.in[min(i, len(m.in)-1)]
 		if m.variadic && i >= fixed {
 			t = t.Elem()
+		}
+		if p != nil && reflect.TypeOf(p) == t {
+			// The decoded value is of the parameter's type (an int for
+			// an int, a string for a string): it is the argument as it
+			// is, with no conversion. It is the call's own, so the
+			// method may keep it.
+			args = append(args, reflect.ValueOf(p))
+			continue
 		}
 		a := reflect.New(t).Elem()
 		if err := assign(a, p); err != nil {
@@ -321,10 +366,9 @@ func (s *Server) invoke(ctx context.Context, m *method, params []any) (result an
 }
 
 func (s *Server) listMethods() []string {
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	names := make([]string, 0, len(s.methods)+len(builtins))
-	for n := range s.methods {
+	t := s.table()
+	names := make([]string, 0, len(t)+len(builtins))
+	for n := range t {
 		names = append(names, n)
 	}
 	for n := range builtins {
@@ -345,9 +389,7 @@ func (s *Server) introspect(which string, arg any) (any, *Fault) {
 	if b, ok := builtins[name]; ok {
 		help, sig = b.help, splitFields(b.sig)
 	} else {
-		s.mu.RLock()
-		m := s.methods[name]
-		s.mu.RUnlock()
+		m := s.table()[name]
 		if m == nil {
 			return nil, Errorf(CodeMethodNotFound, "method %q not found", name)
 		}
@@ -377,37 +419,35 @@ func splitFields(s string) []string {
 
 // multicall answers system.multicall: each call's result as a
 // one-element array, or its fault struct, in order.
-func (s *Server) multicall(ctx context.Context, arg any) (rawValue, *Fault) {
+func (s *Server) multicall(ctx context.Context, buf *bytes.Buffer, arg any) *Fault {
 	calls, ok := arg.([]any)
 	if !ok {
-		return nil, Errorf(CodeInvalidParams, "system.multicall takes an array of {methodName, params} structs")
+		return Errorf(CodeInvalidParams, "system.multicall takes an array of {methodName, params} structs")
 	}
-	var buf bytes.Buffer
 	buf.WriteString("<value><array><data>")
 	for _, c := range calls {
-		v, f := s.multicallOne(ctx, c)
-		if f != nil {
+		buf.WriteString("<value><array><data>")
+		if f := s.multicallOne(ctx, buf, c); f != nil {
+			buf.Truncate(buf.Len() - len("<value><array><data>"))
 			fv, _ := encodeValue(f.value(), 2)
 			buf.Write(fv)
 			continue
 		}
-		buf.WriteString("<value><array><data>")
-		buf.Write(v)
 		buf.WriteString("</data></array></value>")
 	}
 	buf.WriteString("</data></array></value>")
-	return buf.Bytes(), nil
+	return nil
 }
 
-func (s *Server) multicallOne(ctx context.Context, c any) (rawValue, *Fault) {
+func (s *Server) multicallOne(ctx context.Context, buf *bytes.Buffer, c any) *Fault {
 	m, ok := c.(map[string]any)
 	name, _ := m["methodName"].(string)
 	if !ok || name == "" {
-		return nil, Errorf(CodeInvalidRequest, "a multicall entry needs a methodName")
+		return Errorf(CodeInvalidRequest, "a multicall entry needs a methodName")
 	}
 	params, ok := m["params"].([]any)
 	if !ok && m["params"] != nil {
-		return nil, Errorf(CodeInvalidRequest, "the params of a multicall entry must be an array")
+		return Errorf(CodeInvalidRequest, "the params of a multicall entry must be an array")
 	}
-	return s.call(ctx, name, params, false)
+	return s.call(ctx, buf, name, params, false)
 }
