@@ -245,3 +245,59 @@ func TestRegisterRefuses(t *testing.T) {
 		}
 	}
 }
+
+// TestServerBodyLimits: a body over the limit is refused whether it
+// declares its length (more or less than the limit) or is chunked.
+func TestServerBodyLimits(t *testing.T) {
+	s, _, _ := newTestServer(t)
+	s.MaxRequestBytes = 3000
+	call := func(n int) string {
+		return "<methodCall><methodName>echo</methodName><params><param><value>" + strings.Repeat("x", n) + "</value></param></params></methodCall>"
+	}
+	for _, tt := range []struct {
+		name   string
+		body   string
+		length int64 // -1: chunked
+		want   string
+	}{
+		{"declared, over", call(4000), -2, "request over 3000 bytes"},
+		{"chunked, over", call(4000), -1, "request over 3000 bytes"},
+		{"chunked, within", call(100), -1, strings.Repeat("x", 100)},
+		{"declared, within", call(2800), -2, strings.Repeat("x", 2800)},
+	} {
+		r := httptest.NewRequest("POST", "/RPC2", strings.NewReader(tt.body))
+		if tt.length == -1 {
+			r.ContentLength = -1
+		}
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, r)
+		if body := rec.Body.String(); rec.Code != 200 || !strings.Contains(body, tt.want) {
+			t.Errorf("%s: %d %.200s; want 200 and %q", tt.name, rec.Code, body, tt.want)
+		}
+	}
+}
+
+// TestServerFraming: over a real connection, a small response and a
+// large one both carry a Content-Length and are not chunked.
+func TestServerFraming(t *testing.T) {
+	_, c, _ := newTestServer(t)
+	for _, n := range []int{10, 100_000} {
+		var body bytes.Buffer
+		encodeCall(&body, "echo", []any{strings.Repeat("y", n)}, DefaultMaxDepth)
+		resp, err := http.Post(c.URL, "text/xml", &body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.ContentLength != int64(len(b)) || len(resp.TransferEncoding) != 0 || !bytes.Contains(b, []byte(strings.Repeat("y", n))) {
+			t.Errorf("echo of %d bytes: Content-Length %d, Transfer-Encoding %v, %d bytes read", n, resp.ContentLength, resp.TransferEncoding, len(b))
+		}
+		if ct := resp.Header.Get("Content-Type"); ct != "text/xml; charset=utf-8" {
+			t.Errorf("Content-Type %q", ct)
+		}
+	}
+}
