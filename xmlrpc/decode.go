@@ -41,9 +41,11 @@ func newLimits(depth, values int) limits {
 // them, into the generic values of the package doc.
 type decoder struct {
 	x      tokenReader
+	plain  *plainTokens // instead of x: a direct call, and no escape to the heap
 	lim    limits
 	values int
 	open   []xml.Name // the elements open, innermost last
+	tok    token      // the last token read, which token returns
 }
 
 // A token is what a tokenReader gives: an element's start or end, text,
@@ -68,31 +70,40 @@ const (
 
 // tokenReader is encoding/xml's Decoder (xmlTokens), or plainTokens.
 type tokenReader interface {
-	// read returns the next token, or io.EOF at the end.
-	read() (token, error)
+	// read reads the next token into t, or returns io.EOF at the end.
+	read(t *token) error
 }
 
 // xmlTokens are encoding/xml's raw tokens, which skip the namespace
 // machinery XML-RPC does not use.
 type xmlTokens struct{ d *xml.Decoder }
 
-func (x xmlTokens) read() (token, error) {
+func (x xmlTokens) read(tok *token) error {
 	t, err := x.d.RawToken()
 	if err != nil {
-		return token{}, err
+		return err
 	}
 	switch t := t.(type) {
 	case xml.StartElement:
-		return token{kind: tokenStart, name: t.Name}, nil
+		*tok = token{kind: tokenStart, name: t.Name}
 	case xml.EndElement:
-		return token{kind: tokenEnd, name: t.Name}, nil
+		*tok = token{kind: tokenEnd, name: t.Name}
 	case xml.CharData:
 		// RawToken's text is overwritten by the next token: a copy.
-		return token{kind: tokenText, text: bytes.Clone(t)}, nil
+		*tok = token{kind: tokenText, text: bytes.Clone(t)}
 	case xml.Directive:
-		return token{kind: tokenDirective, text: bytes.Clone(t)}, nil
+		*tok = token{kind: tokenDirective, text: bytes.Clone(t)}
+	default:
+		*tok = token{kind: tokenSkip}
 	}
-	return token{kind: tokenSkip}, nil
+	return nil
+}
+
+func (d *decoder) read(t *token) error {
+	if d.plain != nil {
+		return d.plain.read(t)
+	}
+	return d.x.read(t)
 }
 
 func newDecoder(r io.Reader, lim limits) *decoder {
@@ -107,33 +118,34 @@ func syntaxf(format string, args ...any) error {
 }
 
 // token returns the next element boundary or text, past comments and
-// processing instructions. A directive (<!DOCTYPE>, <!ENTITY>) is
+// processing instructions; it is d.tok, overwritten by the next call. A directive (<!DOCTYPE>, <!ENTITY>) is
 // refused: XML-RPC has no use for one, and refusing it closes the door
 // on entity tricks whatever the XML library would do with them. It
 // checks that each end matches its start.
-func (d *decoder) token() (token, error) {
+func (d *decoder) token() (*token, error) {
 	for {
-		t, err := d.x.read()
+		t := &d.tok
+		err := d.read(t)
 		if err == io.EOF {
-			return token{}, syntaxf("unexpected end of the message")
+			return nil, syntaxf("unexpected end of the message")
 		}
 		if err != nil {
 			var se *xml.SyntaxError
 			if errors.As(err, &se) {
-				return token{}, syntaxf("line %d: %s", se.Line, se.Msg)
+				return nil, syntaxf("line %d: %s", se.Line, se.Msg)
 			}
-			return token{}, err // the body's reader: a limit or a broken connection
+			return nil, err // the body's reader: a limit or a broken connection
 		}
 		switch t.kind {
 		case tokenDirective:
-			return token{}, syntaxf("a directive (<!%s…>) is not allowed", firstWord(t.text))
+			return nil, syntaxf("a directive (<!%s…>) is not allowed", firstWord(t.text))
 		case tokenSkip:
 			continue
 		case tokenStart:
 			d.open = append(d.open, t.name)
 		case tokenEnd:
 			if n := len(d.open); n == 0 || d.open[n-1] != t.name {
-				return token{}, syntaxf("</%s> does not close the open element", t.name.Local)
+				return nil, syntaxf("</%s> does not close the open element", t.name.Local)
 			}
 			d.open = d.open[:len(d.open)-1]
 		}
@@ -151,15 +163,15 @@ func firstWord(b []byte) string {
 
 // next returns the next start or end element, past white space; other
 // text is an error.
-func (d *decoder) next() (token, error) {
+func (d *decoder) next() (*token, error) {
 	for {
 		t, err := d.token()
 		if err != nil {
-			return token{}, err
+			return nil, err
 		}
 		if t.kind == tokenText {
 			if len(bytes.TrimSpace(t.text)) != 0 {
-				return token{}, syntaxf("unexpected text %.20q", t.text)
+				return nil, syntaxf("unexpected text %.20q", t.text)
 			}
 			continue
 		}
@@ -246,7 +258,8 @@ func (d *decoder) text() ([]byte, error) {
 // document's element.
 func (d *decoder) eof() error {
 	for {
-		t, err := d.x.read()
+		t := &d.tok
+		err := d.read(t)
 		if err == io.EOF {
 			return nil
 		}
@@ -276,7 +289,10 @@ func parseCall(r io.Reader, lim limits) (method string, params []any, err error)
 // when the message keeps to their subset, else (or on any error, which
 // encoding/xml then gives) as parseCall.
 func parseCallBytes(b []byte, lim limits) (method string, params []any, err error) {
-	if method, params, err = newPlainDecoder(b, lim).call(); err == nil {
+	p := getPlainDecoder()
+	method, params, err = p.init(b, lim).call()
+	putPlainDecoder(p)
+	if err == nil {
 		return method, params, nil
 	}
 	return parseCall(bytes.NewReader(b), lim)
@@ -343,7 +359,10 @@ func parseResponse(r io.Reader, lim limits) (v any, fault *Fault, err error) {
 // parseResponseBytes is parseResponse of a message in memory, by
 // plainTokens when it can (parseCallBytes).
 func parseResponseBytes(b []byte, lim limits) (v any, fault *Fault, err error) {
-	if v, fault, err = newPlainDecoder(b, lim).response(); err == nil {
+	p := getPlainDecoder()
+	v, fault, err = p.init(b, lim).response()
+	putPlainDecoder(p)
+	if err == nil {
 		return v, fault, nil
 	}
 	return parseResponse(bytes.NewReader(b), lim)

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"sync"
 )
 
 // errNotPlain stops plainTokens at what is outside their subset; the
@@ -28,42 +29,55 @@ type plainTokens struct {
 	empty bool     // close is to be given as an end
 }
 
-// plainDecoder is a decoder on plainTokens, in one allocation.
+// plainDecoder is a decoder on plainTokens in one piece, pooled.
 type plainDecoder struct {
 	decoder
 	tokens plainTokens
 	open   [8]xml.Name
 }
 
-func newPlainDecoder(b []byte, lim limits) *decoder {
-	p := &plainDecoder{tokens: plainTokens{b: b}}
-	p.decoder = decoder{x: &p.tokens, lim: lim, open: p.open[:0]}
+func (p *plainDecoder) init(b []byte, lim limits) *decoder {
+	p.tokens = plainTokens{b: b}
+	p.decoder = decoder{plain: &p.tokens, lim: lim, open: p.open[:0]}
 	return &p.decoder
 }
 
-func (p *plainTokens) read() (token, error) {
+func newPlainDecoder(b []byte, lim limits) *decoder { return new(plainDecoder).init(b, lim) }
+
+var plainDecoders = sync.Pool{New: func() any { return new(plainDecoder) }}
+
+func getPlainDecoder() *plainDecoder { return plainDecoders.Get().(*plainDecoder) }
+
+// putPlainDecoder returns p to the pool, holding nothing of its message.
+func putPlainDecoder(p *plainDecoder) {
+	p.tokens, p.decoder.tok = plainTokens{}, token{}
+	plainDecoders.Put(p)
+}
+
+func (p *plainTokens) read(t *token) error {
 	if p.empty {
 		p.empty = false
-		return token{kind: tokenEnd, name: p.close}, nil
+		*t = token{kind: tokenEnd, name: p.close}
+		return nil
 	}
 	b := p.b
 	if p.i >= len(b) {
-		return token{}, io.EOF
+		return io.EOF
 	}
 	if b[p.i] != '<' {
 		j := p.i
 		for ; j < len(b) && b[j] != '<'; j++ {
-			if c := b[j]; c == '&' || c == '>' || c >= 0x7f || (c < 0x20 && c != '\t' && c != '\n') {
-				return token{}, errNotPlain
+			if plainClass[b[j]]&plainText == 0 {
+				return errNotPlain
 			}
 		}
-		t := token{kind: tokenText, text: b[p.i:j:j]}
+		*t = token{kind: tokenText, text: b[p.i:j:j]}
 		p.i = j
-		return t, nil
+		return nil
 	}
 	j := p.i + 1
 	if j < len(b) && b[j] == '?' {
-		return p.declaration()
+		return p.declaration(t)
 	}
 	closing := j < len(b) && b[j] == '/'
 	if closing {
@@ -71,9 +85,9 @@ func (p *plainTokens) read() (token, error) {
 	}
 	k := j
 	if k >= len(b) || !(b[k] >= 'a' && b[k] <= 'z' || b[k] >= 'A' && b[k] <= 'Z' || b[k] == '_') {
-		return token{}, errNotPlain
+		return errNotPlain
 	}
-	for k < len(b) && nameByte(b[k]) {
+	for k < len(b) && plainClass[b[k]]&plainName != 0 {
 		k++
 	}
 	empty := !closing && k+1 < len(b) && b[k] == '/' && b[k+1] == '>'
@@ -81,17 +95,19 @@ func (p *plainTokens) read() (token, error) {
 		k++
 	}
 	if k >= len(b) || b[k] != '>' {
-		return token{}, errNotPlain
+		return errNotPlain
 	}
 	name := nameOf(b[j : k-boolInt(empty)])
 	p.i = k + 1
 	if closing {
-		return token{kind: tokenEnd, name: name}, nil
+		*t = token{kind: tokenEnd, name: name}
+		return nil
 	}
 	if empty {
 		p.close, p.empty = name, true
 	}
-	return token{kind: tokenStart, name: name}, nil
+	*t = token{kind: tokenStart, name: name}
+	return nil
 }
 
 func boolInt(b bool) int {
@@ -101,9 +117,25 @@ func boolInt(b bool) int {
 	return 0
 }
 
-func nameByte(c byte) bool {
-	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
-}
+// plainClass says of each byte whether plainTokens take it in text
+// (printable ASCII but & < >, tab, newline) and in a name (letters,
+// digits, . _ -).
+var plainClass = func() (c [256]uint8) {
+	for b := range 256 {
+		if b >= 0x20 && b < 0x7f && b != '&' && b != '<' && b != '>' || b == '\t' || b == '\n' {
+			c[b] |= plainText
+		}
+		if b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '.' || b == '_' || b == '-' {
+			c[b] |= plainName
+		}
+	}
+	return c
+}()
+
+const (
+	plainText = 1 << iota
+	plainName
+)
 
 // plainDeclarations are the XML declarations plainTokens takes.
 var plainDeclarations = []string{
@@ -113,21 +145,22 @@ var plainDeclarations = []string{
 }
 
 // declaration reads an XML declaration at the start of the message.
-func (p *plainTokens) declaration() (token, error) {
+func (p *plainTokens) declaration(t *token) error {
 	if p.i != 0 {
-		return token{}, errNotPlain
+		return errNotPlain
 	}
 	n := bytes.Index(p.b, []byte("?>"))
 	if n < 0 {
-		return token{}, errNotPlain
+		return errNotPlain
 	}
 	for _, d := range plainDeclarations {
 		if sameDeclaration(p.b[:n+2], d) {
 			p.i = n + 2
-			return token{kind: tokenSkip}, nil
+			*t = token{kind: tokenSkip}
+			return nil
 		}
 	}
-	return token{}, errNotPlain
+	return errNotPlain
 }
 
 // sameDeclaration reports whether b is d with either quote, ' or ".

@@ -1,7 +1,19 @@
 // Command xmlrpc is the XML-RPC benchmark's server and load driver.
 //
 //	xmlrpc -serve 127.0.0.1:8000           # plumb's xmlrpc.Server on net/http, method add(a, b)
+//	xmlrpc -floor 127.0.0.1:8000           # a bare net/http handler: a constant 200-byte answer
 //	xmlrpc -url http://127.0.0.1:8000/RPC2 -c 50 -d 10s
+//	xmlrpc -engine bench/xmlrpc/add.xml -d 10s
+//
+// -floor is what net/http costs with nothing of XML-RPC: it reads the
+// request's body and answers the same 200 bytes every time (an
+// XML-RPC response of 42, padded with white space, so that wrk's check
+// of bench/xmlrpc/add.lua holds).
+//
+// -engine is plumb's server without the network: it dispatches the
+// request in the file (add(41, 1)) through Server.ServeHTTP with a
+// minimal ResponseWriter, one call after another in this goroutine,
+// checks every answer for 42, and prints the calls per second.
 //
 // The driver runs -c workers, each calling add(i, 1) over keep-alive
 // connections (when the server allows them) with plumb's xmlrpc.Client
@@ -11,9 +23,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -32,6 +46,8 @@ func main() {
 	url := flag.String("url", "", "drive the XML-RPC server at `URL`")
 	conc := flag.Int("c", 50, "concurrent clients")
 	dur := flag.Duration("d", 10*time.Second, "how long to drive")
+	floor := flag.String("floor", "", "serve a bare net/http handler answering a constant 200-byte body on `ADDR` (prints PORT n)")
+	engine := flag.String("engine", "", "dispatch the XML-RPC request in `FILE` in process, for -d, and print the calls per second")
 	profile := flag.String("cpuprofile", "", "with -serve: write a CPU profile to `FILE` until SIGTERM")
 	flag.Parse()
 	if *profile != "" {
@@ -49,6 +65,10 @@ func main() {
 	switch {
 	case *serve != "":
 		err = runServer(*serve)
+	case *floor != "":
+		err = runFloor(*floor)
+	case *engine != "":
+		err = runEngine(*engine, *dur)
 	case *url != "":
 		err = drive(*url, *conc, *dur)
 	default:
@@ -60,19 +80,94 @@ func main() {
 	}
 }
 
-func runServer(addr string) error {
+func newServer() (*xmlrpc.Server, error) {
 	srv := &xmlrpc.Server{}
-	if err := srv.Register("add", func(a, b int) int { return a + b }, "Adds two integers."); err != nil {
+	err := srv.Register("add", func(a, b int) int { return a + b }, "Adds two integers.")
+	return srv, err
+}
+
+func runServer(addr string) error {
+	srv, err := newServer()
+	if err != nil {
 		return err
 	}
+	mux := http.NewServeMux()
+	mux.Handle("/RPC2", srv)
+	return listen(addr, mux)
+}
+
+// listen serves h on addr as runServer does, after printing the port.
+func listen(addr string, h http.Handler) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
 	fmt.Printf("PORT %d\n", ln.Addr().(*net.TCPAddr).Port)
+	return (&http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}).Serve(ln)
+}
+
+// floorBody is -floor's answer: 200 bytes, an XML-RPC response of 42
+// and white space.
+var floorBody = func() []byte {
+	b := []byte("<?xml version=\"1.0\"?>\n<methodResponse><params><param><value><int>42</int></value></param></params></methodResponse>\n")
+	return append(b, bytes.Repeat([]byte(" "), 200-len(b))...)
+}()
+
+var xmlType = []string{"text/xml; charset=utf-8"}
+
+func runFloor(addr string) error {
 	mux := http.NewServeMux()
-	mux.Handle("/RPC2", srv)
-	return (&http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}).Serve(ln)
+	mux.HandleFunc("/RPC2", func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header()["Content-Type"] = xmlType
+		w.Write(floorBody)
+	})
+	return listen(addr, mux)
+}
+
+// nullWriter is the least a ResponseWriter can be, for -engine.
+type nullWriter struct {
+	h    http.Header
+	body []byte
+}
+
+func (w *nullWriter) Header() http.Header         { return w.h }
+func (w *nullWriter) WriteHeader(int)             {}
+func (w *nullWriter) Write(p []byte) (int, error) { w.body = append(w.body, p...); return len(p), nil }
+
+func runEngine(file string, dur time.Duration) error {
+	req, err := os.ReadFile(file)
+	if err != nil {
+		return err
+	}
+	srv, err := newServer()
+	if err != nil {
+		return err
+	}
+	r, err := http.NewRequest("POST", "/RPC2", nil)
+	if err != nil {
+		return err
+	}
+	r.ContentLength = int64(len(req))
+	body := bytes.NewReader(req)
+	r.Body = io.NopCloser(body)
+	w := &nullWriter{h: http.Header{}}
+	want := []byte("<int>42</int>")
+	calls := 0
+	start := time.Now()
+	for time.Since(start) < dur {
+		for range 1000 {
+			body.Reset(req)
+			w.body = w.body[:0]
+			srv.ServeHTTP(w, r)
+			if !bytes.Contains(w.body, want) {
+				return fmt.Errorf("engine: the answer is not 42: %s", w.body)
+			}
+		}
+		calls += 1000
+	}
+	fmt.Printf("%.0f\n", float64(calls)/time.Since(start).Seconds())
+	return nil
 }
 
 func drive(url string, conc int, dur time.Duration) error {
