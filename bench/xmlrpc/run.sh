@@ -22,6 +22,21 @@
 # ratio of medians, and the server's CPU time per call (which holds
 # even when other load took CPU from it). Target: plumb >= 10x Python.
 #
+# Extra rows, the fair comparison, in a second table per mode:
+#   engines  the same request bytes (bench/xmlrpc/add.xml, what wrk
+#           sends) dispatched in process, one call after another on one
+#           CPU (SERVER_CPU when pinned), ROUNDS times DURATION each:
+#           plumb's Server through ServeHTTP with a minimal
+#           ResponseWriter (bench/xmlrpc -engine) against Python's
+#           SimpleXMLRPCDispatcher._marshaled_dispatch in a timeit loop
+#           (bench/xmlrpc/python_engine.py): XML-RPC alone, no HTTP;
+#   keep-alive  wrk against Python's server speaking HTTP/1.1, threaded
+#           (python_server.py --keepalive), beside the stock HTTP/1.0
+#           one: what a TCP connection per call costs Python;
+#   floor   wrk against a bare net/http handler answering a constant
+#           200-byte body (bench/xmlrpc -floor): the least a call costs
+#           on net/http, and plumb's CPU per call over it, XML-RPC's own.
+#
 # usage: bench/xmlrpc/run.sh   (env: MODE=both|pinned|shared ROUNDS=5
 #        DURATION=10 (seconds) WARMUP=3 CONC=50 LOAD_CPU=0 SERVER_CPU=1 PY=python3)
 # Prints a Markdown table per mode and whether the target is met; the
@@ -100,13 +115,21 @@ for mode in $modes; do
     start plumb "${SRV[@]}" "$work/xmlrpc-bench" -serve 127.0.0.1:0
   fi
   start python "${SRV[@]}" "$PY" bench/xmlrpc/python_server.py
-  for name in plumb python; do
+  start pykeep "${SRV[@]}" "$PY" bench/xmlrpc/python_server.py --keepalive
+  if [ "$mode" = pinned ]; then
+    GOMAXPROCS=1 start floor "${SRV[@]}" "$work/xmlrpc-bench" -floor 127.0.0.1:0
+  else
+    start floor "${SRV[@]}" "$work/xmlrpc-bench" -floor 127.0.0.1:0
+  fi
+  for name in plumb python pykeep floor; do
     echo "$mode: warming up $name..." >&2
     run_client "$mode" wrk "$name" "$WARMUP" > /dev/null
   done
   for client in wrk go; do
+    names="plumb python"
+    [ "$client" = go ] || names="plumb python pykeep floor"
     for r in $(seq "$ROUNDS"); do
-      for name in plumb python; do
+      for name in $names; do
         echo "$mode: $client, round $r: $name" >&2
         t0=$(proc_cpu "${pid[$name]}")
         res[$mode $client $name]+="$(run_client "$mode" "$client" "$name" "$DURATION") "
@@ -117,7 +140,42 @@ for mode in $modes; do
     done
   done
   stop_servers
+  for r in $(seq "$ROUNDS"); do
+    echo "$mode: engines in process, round $r" >&2
+    if [ "$mode" = pinned ]; then
+      res[$mode engine plumb]+="$(GOMAXPROCS=1 "${SRV[@]}" "$work/xmlrpc-bench" -engine bench/xmlrpc/add.xml -d "${DURATION}s") "
+    else
+      res[$mode engine plumb]+="$("$work/xmlrpc-bench" -engine bench/xmlrpc/add.xml -d "${DURATION}s") "
+    fi
+    res[$mode engine python]+="$("${SRV[@]}" "$PY" bench/xmlrpc/python_engine.py bench/xmlrpc/add.xml "$DURATION") "
+  done
 done
+
+# cell MODE CLIENT NAME: a server's median calls/s, spread, CPUs and
+# CPU time per call.
+cell() {
+  local k="$1 $2 $3"
+  echo "$(median "${res[$k]}"), $(spread "${res[$k]}"), $(median "${used[$k]}") CPU, $(median "${cost[$k]}") µs/call"
+}
+
+# extra_rows MODE: the fair comparison's table.
+extra_rows() {
+  local m=$1 a b pe ye pf ff
+  a=$(median "${res[$m wrk plumb]}")
+  pe=$(median "${res[$m engine plumb]}") ye=$(median "${res[$m engine python]}")
+  pf=$(median "${cost[$m wrk plumb]}") ff=$(median "${cost[$m wrk floor]}")
+  echo
+  echo "| fair comparison (add) | plumb | the other | plumb / other |"
+  echo "|---|---|---|---:|"
+  echo "| engines alone: in process, one CPU, no HTTP | $pe, $(spread "${res[$m engine plumb]}"), $(awk -v r="$pe" 'BEGIN { if (r > 0) printf "%.2f", 1e6 / r; else print "-" }') µs/call" \
+    "| Python _marshaled_dispatch: $ye, $(spread "${res[$m engine python]}"), $(awk -v r="$ye" 'BEGIN { if (r > 0) printf "%.2f", 1e6 / r; else print "-" }') µs/call | $(ratio "$pe" "$ye") |"
+  echo "| wrk, Python kept alive (HTTP/1.1, threaded) | $(cell "$m" wrk plumb) | $(cell "$m" wrk pykeep) | $(ratio "$a" "$(median "${res[$m wrk pykeep]}")") |"
+  echo "| wrk, bare net/http (constant 200 bytes) | $(cell "$m" wrk plumb) | $(cell "$m" wrk floor) | $(ratio "$a" "$(median "${res[$m wrk floor]}")") |"
+  echo
+  echo "- engines alone: the request of add(41, 1) wrk sends, decoded, dispatched and its answer encoded, one call after another in one process on one CPU; plumb's Server.ServeHTTP with a minimal ResponseWriter against what SimpleXMLRPCServer's handler calls with each body; the µs/call is wall time, all of it CPU."
+  echo "- Python kept alive: the same wrk against Python's server on HTTP/1.1 (threaded, or it would serve one kept-alive connection only), beside the stock HTTP/1.0 row above: what a TCP connection per call costs Python."
+  echo "- bare net/http: a handler that reads the body and writes 200 constant bytes, on the same CPU and GOMAXPROCS as plumb: the floor net/http sets. plumb's CPU per call over it, XML-RPC's own share: $(awk -v p="$pf" -v f="$ff" 'BEGIN { if (p + 0 > 0 && f + 0 > 0) printf "%.1f µs of %.1f (the floor %.1f)", p - f, p, f; else print "-" }')."
+}
 
 verdicts=()
 for mode in $modes; do
@@ -138,6 +196,7 @@ for mode in $modes; do
     verdicts+=("$(awk -v m="$mode" -v c="$client" -v a="$a" -v b="$b" \
       'BEGIN { r = (b > 0 ? a / b : 0); printf "ratio plumb/Python (%s, %s): %.1fx (target 10x: %s)", m, c, r, (r >= 10 ? "met" : "not met") }')")
   done
+  extra_rows "$mode"
 done
 echo
 echo "Median of $ROUNDS rounds of ${DURATION}s (servers interleaved, after ${WARMUP}s of warm-up each), min–max (± half the range over the median), the CPUs the server used and its CPU time per call; $(nproc) CPUs; $(go version | awk '{print $3}'), $("$PY" -V)"
