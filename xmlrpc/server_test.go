@@ -301,3 +301,41 @@ func TestServerFraming(t *testing.T) {
 		}
 	}
 }
+
+// TestServerRegisterWhileServing: methods registered while calls run
+// are found by the calls after, and the calls before are not disturbed
+// (run with -race: the method table is read with no lock).
+func TestServerRegisterWhileServing(t *testing.T) {
+	s := &Server{}
+	if err := s.Register("first", func() int { return 1 }, ""); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	errs := make(chan string, 1)
+	go func() {
+		defer close(done)
+		for i := range 200 {
+			if code, body := post(t, s, "POST", "<methodCall><methodName>first</methodName></methodCall>"); code != 200 || !strings.Contains(body, "<int>1</int>") {
+				select {
+				case errs <- fmt.Sprintf("call %d: %d %s", i, code, body):
+				default:
+				}
+				return
+			}
+		}
+	}()
+	for i := range 50 {
+		if err := s.Register(fmt.Sprintf("m%d", i), func() int { return i }, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	<-done
+	select {
+	case e := <-errs:
+		t.Fatal(e)
+	default:
+	}
+	if _, body := post(t, s, "POST", "<methodCall><methodName>m49</methodName></methodCall>"); !strings.Contains(body, "<int>49</int>") {
+		t.Errorf("m49 after registering: %s", body)
+	}
+}
