@@ -28,9 +28,11 @@
 // response, never an HTTP 500. Parsers are bounded: request and
 // response size, nesting depth and the count of values
 // ([Server.MaxRequestBytes], [Client.MaxResponseBytes], MaxDepth,
-// MaxValues). The XML is read with encoding/xml's streaming decoder,
-// which resolves no external entities; a document type declaration
-// (<!DOCTYPE …>) or any other directive is refused outright. Time
+// MaxValues). The XML is read by a small tokenizer of the plain XML
+// peers write (elements without attributes, text without references),
+// and anything else by encoding/xml's streaming decoder; neither
+// resolves an entity, and a document type declaration (<!DOCTYPE …>)
+// or any other directive is refused outright. Time
 // limits (a request that arrives slowly, a connection left idle) are the
 // http.Server's that serves the handler.
 //
