@@ -29,7 +29,8 @@
 #           plumb's Server through ServeHTTP with a minimal
 #           ResponseWriter (bench/xmlrpc -engine) against Python's
 #           SimpleXMLRPCDispatcher._marshaled_dispatch in a timeit loop
-#           (bench/xmlrpc/python_engine.py): XML-RPC alone, no HTTP;
+#           (bench/xmlrpc/python_engine.py): XML-RPC alone, no HTTP,
+#           counted per second of each process's CPU time;
 #   keep-alive  wrk against Python's server speaking HTTP/1.1, threaded
 #           (python_server.py --keepalive), beside the stock HTTP/1.0
 #           one: what a TCP connection per call costs Python;
@@ -172,7 +173,7 @@ extra_rows() {
   echo "| wrk, Python kept alive (HTTP/1.1, threaded) | $(cell "$m" wrk plumb) | $(cell "$m" wrk pykeep) | $(ratio "$a" "$(median "${res[$m wrk pykeep]}")") |"
   echo "| wrk, bare net/http (constant 200 bytes) | $(cell "$m" wrk plumb) | $(cell "$m" wrk floor) | $(ratio "$a" "$(median "${res[$m wrk floor]}")") |"
   echo
-  echo "- engines alone: the request of add(41, 1) wrk sends, decoded, dispatched and its answer encoded, one call after another in one process on one CPU; plumb's Server.ServeHTTP with a minimal ResponseWriter against what SimpleXMLRPCServer's handler calls with each body; the µs/call is wall time, all of it CPU."
+  echo "- engines alone: the request of add(41, 1) wrk sends, decoded, dispatched and its answer encoded, one call after another in one process on one CPU; plumb's Server.ServeHTTP with a minimal ResponseWriter against what SimpleXMLRPCServer's handler calls with each body; calls per second of the process's CPU time (other load on the machine does not count), and its inverse."
   echo "- Python kept alive: the same wrk against Python's server on HTTP/1.1 (threaded, or it would serve one kept-alive connection only), beside the stock HTTP/1.0 row above: what a TCP connection per call costs Python."
   echo "- bare net/http: a handler that reads the body and writes 200 constant bytes, on the same CPU and GOMAXPROCS as plumb: the floor net/http sets. plumb's CPU per call over it, XML-RPC's own share: $(awk -v p="$pf" -v f="$ff" 'BEGIN { if (p + 0 > 0 && f + 0 > 0) printf "%.1f µs of %.1f (the floor %.1f)", p - f, p, f; else print "-" }')."
 }
