@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/xml"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -116,6 +117,18 @@ func (e *encoder) any(v any, depth int) error {
 			}
 		}
 		e.buf.WriteString("</data></array></value>")
+	case map[string]any:
+		e.buf.WriteString("<value><struct>")
+		for _, k := range slices.Sorted(maps.Keys(v)) {
+			if err := e.memberName(k); err != nil {
+				return err
+			}
+			if err := e.any(v[k], depth+1); err != nil {
+				return fmt.Errorf("member %q: %w", k, err)
+			}
+			e.buf.WriteString("</member>")
+		}
+		e.buf.WriteString("</struct></value>")
 	default:
 		return e.value(reflect.ValueOf(v), depth)
 	}
@@ -280,16 +293,24 @@ func (e *encoder) int(n int64) {
 }
 
 func (e *encoder) member(name string, v reflect.Value, depth int) error {
+	if err := e.memberName(name); err != nil {
+		return err
+	}
+	if err := e.value(v, depth+1); err != nil {
+		return fmt.Errorf("member %q: %w", name, err)
+	}
+	e.buf.WriteString("</member>")
+	return nil
+}
+
+// memberName writes a member's start and its name.
+func (e *encoder) memberName(name string) error {
 	if err := xmlText(name); err != nil {
 		return fmt.Errorf("member name: %w", err)
 	}
 	e.buf.WriteString("<member><name>")
 	escapeText(e.buf, name)
 	e.buf.WriteString("</name>")
-	if err := e.value(v, depth+1); err != nil {
-		return fmt.Errorf("member %q: %w", name, err)
-	}
-	e.buf.WriteString("</member>")
 	return nil
 }
 
