@@ -168,7 +168,7 @@ extra_rows() {
   echo
   echo "| fair comparison (add) | plumb | the other | plumb / other |"
   echo "|---|---|---|---:|"
-  echo "| engines alone: in process, one CPU, no HTTP | $pe, $(spread "${res[$m engine plumb]}"), $(awk -v r="$pe" 'BEGIN { if (r > 0) printf "%.2f", 1e6 / r; else print "-" }') µs/call" \
+  echo "| engines alone: in process, one call at a time, no HTTP | $pe, $(spread "${res[$m engine plumb]}"), $(awk -v r="$pe" 'BEGIN { if (r > 0) printf "%.2f", 1e6 / r; else print "-" }') µs/call" \
     "| Python _marshaled_dispatch: $ye, $(spread "${res[$m engine python]}"), $(awk -v r="$ye" 'BEGIN { if (r > 0) printf "%.2f", 1e6 / r; else print "-" }') µs/call | $(ratio "$pe" "$ye") |"
   echo "| wrk, Python kept alive (HTTP/1.1, threaded) | $(cell "$m" wrk plumb) | $(cell "$m" wrk pykeep) | $(ratio "$a" "$(median "${res[$m wrk pykeep]}")") |"
   echo "| wrk, bare net/http (constant 200 bytes) | $(cell "$m" wrk plumb) | $(cell "$m" wrk floor) | $(ratio "$a" "$(median "${res[$m wrk floor]}")") |"
