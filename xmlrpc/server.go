@@ -245,10 +245,12 @@ func overLimit(err error) bool {
 var xmlType = []string{"text/xml; charset=utf-8"}
 
 // smallResponse is the most net/http buffers from a handler before it
-// sends the header (its bufferBeforeChunkingSize): a response that fits
-// is sent whole when ServeHTTP returns, with a Content-Length net/http
-// counts itself, at no cost of ours. A larger one gets its length set
-// here, so that it is not sent chunked.
+// sends the header (2048 bytes, its bufferBeforeChunkingSize): a
+// response that fits is sent whole when ServeHTTP returns, with a
+// Content-Length net/http adds itself ("if the total size of all
+// written data is under a few KB", http.ResponseWriter), at no cost of
+// ours. A larger one gets its length set here, so that it is not sent
+// chunked; TestServerFraming checks both.
 const smallResponse = 2048
 
 var buffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
