@@ -203,8 +203,11 @@ func (m *Mailbox) Delete(ctx context.Context, uids ...uint32) error {
 			if fi, err := os.Stat(p); err == nil {
 				freed += fi.Size()
 			}
-			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err := m.f.changeFile(func() error { return os.Remove(p) }); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("mailstore: %w", err)
+			}
+			if fn, err := parseFileName(filepath.Base(rel)); err == nil {
+				m.f.ownChange(fn.key)
 			}
 		}
 		for _, d := range []string{"new", "cur"} {
@@ -284,7 +287,7 @@ func (m *Mailbox) changeFlags(uid uint32, change func(Flags) Flags) (Flags, erro
 				// another program may have renamed it since the scan.
 				_, err = os.Lstat(filepath.Join(m.f.path, rel))
 			} else {
-				err = renameFile(filepath.Join(m.f.path, rel), filepath.Join(m.f.path, to))
+				err = m.f.changeFile(func() error { return renameFile(filepath.Join(m.f.path, rel), filepath.Join(m.f.path, to)) })
 			}
 			if errors.Is(err, fs.ErrNotExist) && attempt == 0 {
 				if _, err := m.f.scan(); err != nil {
@@ -299,6 +302,7 @@ func (m *Mailbox) changeFlags(uid uint32, change func(Flags) Flags) (Flags, erro
 			renamed = to != rel
 			if renamed {
 				m.f.touched(uid)
+				m.f.ownChange(fn.key)
 			}
 			return nil
 		}
