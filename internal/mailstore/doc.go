@@ -48,9 +48,9 @@
 // stats a folder), which are signaled like the store's own; a folder
 // whose stamps moved is read without holding it, so no delivery waits
 // for that, and one that only the store's own changes moved is read
-// once they are a second old, not every second while they go on. Flag
-// changes are renames that [Mailbox.SyncFlags] makes durable, once for
-// many.
+// once they are a second old, not every second while they go on (every
+// ten seconds). Flag changes are renames that [Mailbox.SyncFlags] makes
+// durable, once for many.
 //
 // Beside the UID list, plumb-index caches what readers computed of each
 // message (sizes, internal dates, IMAP structures) and numbers its flag

@@ -6,6 +6,10 @@ import "time"
 // changes made behind the store; tests shorten it.
 var watchPoll = time.Second
 
+// ownRelist is how long a folder whose stamps the store's own changes
+// keep moving goes unlisted at most (see pollWatched); tests shorten it.
+var ownRelist = 10 * time.Second
+
 // pollWatched finds, while any folder is watched, the changes other
 // programs make to watched folders, and signals them as the store's
 // own: every watchPoll it compares the stamps of each folder's new/ and
@@ -20,9 +24,11 @@ var watchPoll = time.Second
 // delivery every few milliseconds is not read every second. Once they
 // are a second old it is listed once, which finds what another program
 // changed within the file system's clock tick of one of the store's
-// changes, the one change the stamps cannot tell apart.
+// changes, the one change the stamps cannot tell apart; while they go
+// on, it is listed every ownRelist.
 func (s *Store) pollWatched() {
 	seen := map[string][2]fileStamp{}
+	listed := map[string]time.Time{} // when each folder was last listed, or first watched
 	t := time.NewTicker(watchPoll)
 	defer t.Stop()
 	for range t.C {
@@ -43,21 +49,27 @@ func (s *Store) pollWatched() {
 		s.mu.Unlock()
 		now := time.Now()
 		live := map[string][2]fileStamp{}
+		watched := map[string]time.Time{}
 		for _, f := range folders {
+			watched[f.path] = now
+			if at, ok := listed[f.path]; ok {
+				watched[f.path] = at
+			}
 			st := f.dirStamps()
 			live[f.path] = st
 			if old, ok := seen[f.path]; ok && old == st && !recent(st, now) {
 				continue
 			}
-			if f.ownStamps(st) && recent(st, now) {
+			if f.ownStamps(st) && recent(st, now) && now.Sub(watched[f.path]) < ownRelist {
 				delete(live, f.path) // listed once they settle
 				continue
 			}
+			watched[f.path] = now
 			if s.changedBehind(f) {
 				s.notify(f.path, false)
 			}
 		}
-		seen = live
+		seen, listed = live, watched
 		s.scanMu.Unlock()
 	}
 }

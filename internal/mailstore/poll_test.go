@@ -240,3 +240,32 @@ func TestPollerWaitsForOwnChangesToSettle(t *testing.T) {
 		t.Errorf("the snapshot holds %d messages, want 4", len(got))
 	}
 }
+
+// TestPollerRelistsWhileOwnChangesGoOn: a folder whose stamps the
+// store's own changes keep recent (here: set in the future, so they
+// never settle) is still listed every ownRelist, which finds a file
+// dropped behind the store that the stamps hide.
+func TestPollerRelistsWhileOwnChangesGoOn(t *testing.T) {
+	old := ownRelist
+	ownRelist = time.Millisecond
+	defer func() { ownRelist = old }()
+	p := newPollFixture(t, 2)
+	if err := os.WriteFile(filepath.Join(p.home, "new", "1700000000.x1.host"), []byte("Subject: z\n\nz\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	later := time.Now().Add(time.Hour)
+	for _, d := range []string{"new", "cur"} {
+		if err := os.Chtimes(filepath.Join(p.home, d), later, later); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := p.mb.f
+	f.mu.Lock()
+	f.chain, f.chained = f.dirStamps(), true // as if the store's own change had left these stamps
+	f.mu.Unlock()
+	ch := p.watch(t, func() {})
+	wait(t, ch, "no signal for the file hidden behind the store's own changes")
+	if got, _ := p.mb.Snapshot(context.Background(), false); len(got) != 3 {
+		t.Errorf("the snapshot holds %d messages, want 3", len(got))
+	}
+}
