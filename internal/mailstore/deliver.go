@@ -262,7 +262,9 @@ func (d *delivery) place(key string) error {
 		// the store, and leaves the file out until it has its UID.
 		f := d.s.folder(c.dir)
 		f.mu.Lock()
-		err := f.changeFile(func() error { return os.Rename(c.staged, to) })
+		var in [2]bool
+		in[dirOf(d.rel)] = true
+		err := f.changeFile(in, func() error { return os.Rename(c.staged, to) })
 		f.placing(key)
 		f.mu.Unlock()
 		if err != nil {
@@ -318,7 +320,9 @@ func (d *delivery) undo() {
 		if c.placed { // out of new/ or cur/: a change the poller tells from others'
 			f := d.s.folder(c.dir)
 			f.mu.Lock()
-			err = f.changeFile(func() error { return os.Remove(p) })
+			var in [2]bool
+			in[dirOf(d.rel)] = true
+			err = f.changeFile(in, func() error { return os.Remove(p) })
 			f.mu.Unlock()
 		} else {
 			err = os.Remove(p)

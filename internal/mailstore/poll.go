@@ -86,22 +86,35 @@ func recent(st [2]fileStamp, now time.Time) bool {
 }
 
 // changeFile runs change, this process's placing, renaming or removal
-// of a message file, and keeps the chain of the directories' stamps:
-// while each change finds them as the one before left them, they moved
-// by this process's changes alone (as far as the stamps can tell,
-// which is up to the file system's clock tick). The caller records the
-// file's key with ownChange or placing. Called with the folder's mutex
-// held, which orders this process's changes.
-func (f *folder) changeFile(change func() error) error {
+// of message files in the directories dirs names (new/, cur/), and
+// keeps the chain of their stamps: while each change finds them as the
+// one before left them, they moved by this process's changes alone (as
+// far as the stamps can tell, which is up to the file system's clock
+// tick). The caller records the files' keys with ownChange or placing.
+// Called with the folder's mutex held, which orders this process's
+// changes.
+func (f *folder) changeFile(dirs [2]bool, change func() error) error {
 	if !f.chained && !(f.listing && f.trialOK) {
 		return change() // no chain to keep: the next listing starts one
 	}
-	pre := f.dirStamps()
+	var pre [2]fileStamp
+	for i, in := range dirs {
+		if in {
+			pre[i] = f.dirStamp(i)
+		}
+	}
 	err := change()
-	post := f.dirStamps()
-	f.chain, f.chained = post, f.chained && pre == f.chain
-	if f.listing {
-		f.trial, f.trialOK = post, f.trialOK && pre == f.trial
+	for i, in := range dirs {
+		if !in {
+			continue // a change another program makes there shows against the chain
+		}
+		post := f.dirStamp(i)
+		f.chained = f.chained && pre[i] == f.chain[i]
+		f.chain[i] = post
+		if f.listing {
+			f.trialOK = f.trialOK && pre[i] == f.trial[i]
+			f.trial[i] = post
+		}
 	}
 	return err
 }

@@ -248,7 +248,7 @@ func TestPollerWaitsForOwnChangesToSettle(t *testing.T) {
 func TestPollerRelistsWhileOwnChangesGoOn(t *testing.T) {
 	old := ownRelist
 	ownRelist = time.Millisecond
-	defer func() { ownRelist = old }()
+	t.Cleanup(func() { ownRelist = old }) // after the poller's stop, registered later
 	p := newPollFixture(t, 2)
 	if err := os.WriteFile(filepath.Join(p.home, "new", "1700000000.x1.host"), []byte("Subject: z\n\nz\n"), 0o600); err != nil {
 		t.Fatal(err)
