@@ -207,9 +207,17 @@ type copyOf struct {
 // run stages, places and numbers every copy; on failure it undoes what
 // was done and returns the error.
 func (d *delivery) run(unique, key string) error {
+	defer func() { // placed, numbered or undone: the poller may look at the file
+		for _, c := range d.copies {
+			f := d.s.folder(c.dir)
+			f.mu.Lock()
+			f.ownChange(key)
+			f.mu.Unlock()
+		}
+	}()
 	err := d.stage(unique)
 	if err == nil {
-		err = d.place()
+		err = d.place(key)
 	}
 	if err == nil {
 		err = d.number(key)
@@ -244,13 +252,22 @@ func (d *delivery) stage(unique string) error {
 
 // place renames every staged link into new/ (or cur/) and fsyncs those
 // directories: from here on readers see the message.
-func (d *delivery) place() error {
+func (d *delivery) place(key string) error {
 	for _, c := range d.copies {
 		to := filepath.Join(c.dir, d.rel)
 		if err := d.s.step("place", to); err != nil {
 			return fmt.Errorf("mailstore: delivering to %s: %w", c.user, err)
 		}
-		if err := os.Rename(c.staged, to); err != nil {
+		// The folder's poller tells this change from one made behind
+		// the store, and leaves the file out until it has its UID.
+		f := d.s.folder(c.dir)
+		f.mu.Lock()
+		var in [2]bool
+		in[dirOf(d.rel)] = true
+		err := f.changeFile(in, func() error { return os.Rename(c.staged, to) })
+		f.placing(key)
+		f.mu.Unlock()
+		if err != nil {
 			return fmt.Errorf("mailstore: delivering to %s: %w", c.user, err)
 		}
 		c.placed, c.staged = true, ""
@@ -299,7 +316,18 @@ func (d *delivery) undo() {
 		default:
 			continue
 		}
-		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		var err error
+		if c.placed { // out of new/ or cur/: a change the poller tells from others'
+			f := d.s.folder(c.dir)
+			f.mu.Lock()
+			var in [2]bool
+			in[dirOf(d.rel)] = true
+			err = f.changeFile(in, func() error { return os.Remove(p) })
+			f.mu.Unlock()
+		} else {
+			err = os.Remove(p)
+		}
+		if err != nil && !errors.Is(err, fs.ErrNotExist) {
 			d.s.logger().Error("mailstore: removing a copy of a failed delivery", "path", p, "err", err)
 			continue
 		}

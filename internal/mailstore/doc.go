@@ -45,9 +45,12 @@
 // new/, cur/ or the UID list changed, or changed too shortly before the
 // last listing for its stamps to be trusted. Watched folders ([Store.Watch])
 // are looked at every second for changes made behind the store (two
-// stats a folder), which are signaled like the store's own. Flag
-// changes are renames that [Mailbox.SyncFlags] makes durable, once for
-// many.
+// stats a folder), which are signaled like the store's own; a folder
+// whose stamps moved is read without holding it, so no delivery waits
+// for that, and one that only the store's own changes moved is read
+// once they are a second old, not every second while they go on (every
+// ten seconds). Flag changes are renames that [Mailbox.SyncFlags] makes
+// durable, once for many.
 //
 // Beside the UID list, plumb-index caches what readers computed of each
 // message (sizes, internal dates, IMAP structures) and numbers its flag

@@ -42,6 +42,16 @@ type folder struct {
 	index  *index            // plumb-index, loaded when first asked
 
 	snapState snapshotState // the last listing, shared (see snapshot.go)
+
+	// This process's changes to the files, which the poller tells from
+	// changes made behind the store (see poll.go).
+	gen     uint64            // counts them
+	own     map[string]uint64 // key -> gen of its change while the poller lists; inFlight while a delivery places it
+	listing bool              // the poller is listing the directories
+	chain   [2]fileStamp      // new/ and cur/ after this process's latest change...
+	chained bool              // ...and only its own changes since a listing
+	trial   [2]fileStamp      // chain from when the poller began listing
+	trialOK bool
 }
 
 // withLock runs fn holding the folder: the in-process mutex and flock
@@ -226,29 +236,62 @@ func (f *folder) add(key, rel string) (uint32, error) {
 	return uid, nil
 }
 
-// scan lists new/ and cur/, gives UIDs to files the list does not
-// know, drops entries whose file vanished, and returns the messages in
-// UID order. Called with the folder held.
-func (f *folder) scan() ([]Message, error) {
-	type found struct {
-		rel string
-		fn  fileName
-	}
-	at, dirs := time.Now(), f.dirStamps() // before reading them: a change meanwhile shows next time
-	files := make(map[string]found)
+// listing is what one reading of new/ and cur/ found: each message
+// file by its key, and the stamps of the directories and the time,
+// both taken before they were read.
+type listing struct {
+	files map[string]found
+	dirs  [2]fileStamp
+	at    time.Time
+}
+
+// found is one message file of a listing.
+type found struct {
+	rel string // "new/<name>" or "cur/<name>"
+	fn  fileName
+}
+
+// listDirs reads new/ and cur/. It needs no lock: scan calls it with
+// the folder held, and the poller without (see changedBehind).
+func (f *folder) listDirs() (listing, error) {
+	l := listing{at: time.Now(), dirs: f.dirStamps()} // before reading them: a change meanwhile shows next time
+	l.files = make(map[string]found)
 	for _, sub := range []string{"new", "cur"} { // cur last: it wins a race with a move
 		ents, err := readDirNames(filepath.Join(f.path, sub))
 		if err != nil {
-			return nil, fmt.Errorf("mailstore: %w", err)
+			return listing{}, fmt.Errorf("mailstore: %w", err)
 		}
 		for _, n := range ents {
 			fn, err := parseFileName(n)
 			if err != nil || !validKey(fn.key) {
 				continue
 			}
-			files[fn.key] = found{rel: sub + "/" + n, fn: fn}
+			l.files[fn.key] = found{rel: sub + "/" + n, fn: fn}
 		}
 	}
+	return l, nil
+}
+
+// scan lists new/ and cur/, gives UIDs to files the list does not
+// know, drops entries whose file vanished, and returns the messages in
+// UID order. Called with the folder held.
+func (f *folder) scan() ([]Message, error) {
+	if h := f.store.hooks.scanned; h != nil {
+		h(f.path)
+	}
+	l, err := f.listDirs()
+	if err != nil {
+		return nil, err
+	}
+	return f.reconcile(l)
+}
+
+// reconcile makes the UID list, where each message is, and the snapshot
+// those of listing l, which must show every change this process made
+// to the folder (scan's own, or the poller's when none was made since
+// it began). Called with the folder held.
+func (f *folder) reconcile(l listing) ([]Message, error) {
+	files, dirs, at := l.files, l.dirs, l.at
 	dirty := false
 	kept := f.list.entries[:0:0]
 	for _, e := range f.list.entries {
@@ -306,6 +349,7 @@ func (f *folder) scan() ([]Message, error) {
 		msgs = old // the listing its holders share, unchanged
 	}
 	f.setSnapshot(msgs, dirs, at)
+	f.chain, f.chained = dirs, true // a later change, ours or not, moves them
 	return msgs, nil
 }
 

@@ -194,18 +194,33 @@ func (m *Mailbox) Delete(ctx context.Context, uids ...uint32) error {
 				break
 			}
 		}
+		var in [2]bool
 		for u := range set {
-			rel, ok := m.f.where[u]
-			if !ok {
-				continue
+			if rel, ok := m.f.where[u]; ok {
+				in[dirOf(rel)] = true
 			}
-			p := filepath.Join(m.f.path, rel)
-			if fi, err := os.Stat(p); err == nil {
-				freed += fi.Size()
+		}
+		err := m.f.changeFile(in, func() error {
+			for u := range set {
+				rel, ok := m.f.where[u]
+				if !ok {
+					continue
+				}
+				p := filepath.Join(m.f.path, rel)
+				if fi, err := os.Stat(p); err == nil {
+					freed += fi.Size()
+				}
+				if fn, err := parseFileName(filepath.Base(rel)); err == nil {
+					m.f.ownChange(fn.key)
+				}
+				if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("mailstore: %w", err)
+				}
 			}
-			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("mailstore: %w", err)
-			}
+			return nil
+		})
+		if err != nil {
+			return err
 		}
 		for _, d := range []string{"new", "cur"} {
 			if err := atomicfile.SyncDir(filepath.Join(m.f.path, d)); err != nil {
@@ -284,7 +299,9 @@ func (m *Mailbox) changeFlags(uid uint32, change func(Flags) Flags) (Flags, erro
 				// another program may have renamed it since the scan.
 				_, err = os.Lstat(filepath.Join(m.f.path, rel))
 			} else {
-				err = renameFile(filepath.Join(m.f.path, rel), filepath.Join(m.f.path, to))
+				var in [2]bool
+				in[dirOf(rel)], in[dirOf(to)] = true, true
+				err = m.f.changeFile(in, func() error { return renameFile(filepath.Join(m.f.path, rel), filepath.Join(m.f.path, to)) })
 			}
 			if errors.Is(err, fs.ErrNotExist) && attempt == 0 {
 				if _, err := m.f.scan(); err != nil {
@@ -299,6 +316,7 @@ func (m *Mailbox) changeFlags(uid uint32, change func(Flags) Flags) (Flags, erro
 			renamed = to != rel
 			if renamed {
 				m.f.touched(uid)
+				m.f.ownChange(fn.key)
 			}
 			return nil
 		}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -36,13 +37,23 @@ type snapshotState struct {
 
 // dirStamps returns the stamps of new/ and cur/.
 func (f *folder) dirStamps() [2]fileStamp {
-	var st [2]fileStamp
-	for i, d := range []string{"new", "cur"} {
-		if fi, err := os.Stat(filepath.Join(f.path, d)); err == nil {
-			st[i] = stampOf(fi)
-		}
+	return [2]fileStamp{f.dirStamp(0), f.dirStamp(1)}
+}
+
+// dirStamp returns the stamp of new/ (0) or cur/ (1).
+func (f *folder) dirStamp(i int) fileStamp {
+	if fi, err := os.Stat(filepath.Join(f.path, [2]string{"new", "cur"}[i])); err == nil {
+		return stampOf(fi)
 	}
-	return st
+	return fileStamp{}
+}
+
+// dirOf returns which of new/ (0) and cur/ (1) holds rel ("new/..." or "cur/...").
+func dirOf(rel string) int {
+	if strings.HasPrefix(rel, "new/") {
+		return 0
+	}
+	return 1
 }
 
 // current reports whether the snapshot still shows the files, as far

@@ -197,6 +197,11 @@ type hooks struct {
 	step func(step, path string) error
 	// synced runs after each successful fsync of a file.
 	synced func(f *os.File)
+	// listed runs when the poller has listed a watched folder's
+	// directories, before it compares them with the snapshot.
+	listed func(path string)
+	// scanned runs when a folder is listed with the folder held.
+	scanned func(path string)
 }
 
 func (s *Store) step(name, path string) error {

@@ -2,8 +2,10 @@ package webadmin
 
 import (
 	"encoding/json"
-	"fmt"
+	"io"
 	"net/http"
+	"strings"
+	"sync"
 	"time"
 )
 
@@ -28,7 +30,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, keep func(
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	fmt.Fprint(w, ": plumb events\n\n")
+	io.WriteString(w, ": plumb events\n\n")
 	rc.Flush()
 	tick := time.NewTicker(sseKeepAlive)
 	defer tick.Stop()
@@ -37,7 +39,7 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, keep func(
 		case <-r.Context().Done():
 			return
 		case <-tick.C:
-			fmt.Fprint(w, ": keep-alive\n\n")
+			io.WriteString(w, ": keep-alive\n\n")
 		case ev, ok := <-events:
 			if !ok {
 				return
@@ -45,19 +47,18 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, keep func(
 			if keep != nil && !keep(ev) {
 				continue
 			}
-			var data string
+			frame := ""
 			if render != nil {
 				d, err := render(ev)
 				if err != nil {
 					s.log.Warn("webadmin: rendering an event", "kind", ev.Kind, "err", err)
 					continue
 				}
-				data = d
+				frame = sseFrame(ev.Kind, d)
 			} else {
-				b, _ := json.Marshal(ev)
-				data = string(b)
+				frame = eventFrames.get(ev)
 			}
-			writeSSE(w, ev.Kind, data)
+			io.WriteString(w, frame)
 		}
 		if err := rc.Flush(); err != nil {
 			return
@@ -65,16 +66,46 @@ func (s *Server) streamEvents(w http.ResponseWriter, r *http.Request, keep func(
 	}
 }
 
-// writeSSE writes one server-sent event; each line of data becomes a
+// sseFrame returns one server-sent event; each line of data becomes a
 // data: line.
-func writeSSE(w http.ResponseWriter, event, data string) {
-	fmt.Fprintf(w, "event: %s\n", event)
-	start := 0
-	for i := 0; i < len(data); i++ {
-		if data[i] == '\n' {
-			fmt.Fprintf(w, "data: %s\n", data[start:i])
-			start = i + 1
-		}
+func sseFrame(event, data string) string {
+	var b strings.Builder
+	b.Grow(len(event) + len(data) + 16)
+	b.WriteString("event: " + event + "\n")
+	for line := range strings.Lines(data) {
+		b.WriteString("data: " + strings.TrimSuffix(line, "\n") + "\n")
 	}
-	fmt.Fprintf(w, "data: %s\n\n", data[start:])
+	if data == "" || data[len(data)-1] == '\n' {
+		b.WriteString("data: \n")
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+// eventFrames keeps the latest events' frames as the API's streams
+// send them (the event as JSON): an event that goes to a thousand
+// streams is encoded once, not once a stream.
+var eventFrames = frameCache{items: map[Event]string{}}
+
+// maxFrames bounds eventFrames; the events of one moment are a few.
+const maxFrames = 64
+
+type frameCache struct {
+	mu    sync.Mutex
+	items map[Event]string // an event is the same value in every stream it goes to
+}
+
+func (c *frameCache) get(ev Event) string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if f, ok := c.items[ev]; ok {
+		return f
+	}
+	b, _ := json.Marshal(ev)
+	f := sseFrame(ev.Kind, string(b))
+	if len(c.items) >= maxFrames {
+		clear(c.items)
+	}
+	c.items[ev] = f
+	return f
 }
