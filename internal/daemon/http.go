@@ -200,6 +200,23 @@ func (c sendfileConn) ReadFrom(r io.Reader) (int64, error) {
 	return n, err
 }
 
+// SetUser shows name on the connection in the session list: httpfs
+// calls it after each request that logged in (see httpfs.UserConn), so
+// a kept-alive connection shows the user of its last such request. Its
+// user stays until the connection closes: a request that does not log
+// in does not say the client has logged out. Account names are
+// case-insensitive and listed in lower case, as other services list
+// them.
+func (c *trackedConn) SetUser(name string) {
+	name = strings.ToLower(name)
+	if u := c.user.Load(); u != nil && *u == name {
+		return // the same user again: nothing to store
+	}
+	c.user.Store(&name)
+}
+
+var _ httpfs.UserConn = (*trackedConn)(nil)
+
 // logLines writes access log lines into the daemon's log.
 type logLines struct {
 	log interface{ Info(string, ...any) }
