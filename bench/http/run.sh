@@ -32,7 +32,12 @@
 #
 # usage: bench/http/run.sh   (env: MODE=both|pinned|shared ROUNDS=5
 #        DURATION=10s WARMUP=3s CONNS=50 SIZE_MB=1024 SERVERS="plumb nginx python"
-#        LOAD_CPU=0 SERVER_CPU=1 BENCH_DIR=/var/tmp)
+#        LOAD_CPU=0 SERVER_CPU=1 BENCH_DIR=/var/tmp PROFILE=0)
+# PROFILE=1 adds, after each mode's rounds, where each server's time
+# goes during one more download of the big file: its system calls
+# (strace -f -c: sendfile, epoll, futex, nanosleep, ...) and, with
+# perf, the share of its CPU time in the kernel's sendfile, in softirq
+# work (the loopback's receive path, ACKs) and in its own code.
 # Prints a Markdown table per mode; docs/BENCHMARKS.md records a run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -237,6 +242,34 @@ measure() {
   cost[$mode $shape $name]+="$(per_unit "$c" "$v") "
 }
 
+# profile MODE NAME: strace -c and perf record of NAME (all its
+# processes) over one download of the big file, summarised on stderr.
+profile() {
+  local mode=$1 name=$2 url="http://127.0.0.1:${port[$2]}/big.bin" pids sp
+  pids=$(tree "${pidof[$name]}" | paste -sd,)
+  echo "== $mode, $name: system calls during one download of big.bin" >&2
+  if command -v strace >/dev/null; then
+    strace -f -c -p "$pids" -o "$work/$name.strace" 2>/dev/null & sp=$!
+    waitfor "$work/$name.strace"
+    curl_mbps "$mode" "$url" > /dev/null
+    kill -INT "$sp"; wait "$sp" 2>/dev/null || true
+    awk 'NR > 2 && $1 !~ /^-/ { print "   " $0 }' "$work/$name.strace" | head -12 >&2
+  fi
+  if command -v perf >/dev/null; then
+    perf record -q -e cpu-clock -F 2000 -g -p "$pids" -o "$work/$name.perf" 2>/dev/null & sp=$!
+    waitfor "$work/$name.perf"
+    curl_mbps "$mode" "$url" > /dev/null
+    kill -INT "$sp"; wait "$sp" 2>/dev/null || true
+    echo "   CPU samples: $(perf report -i "$work/$name.perf" --stdio --no-children -n --sort dso -g none 2>/dev/null |
+      awk '$1 ~ /%$/ { n += $2; o = o sprintf(", %s %s", $3, $1) } END { printf "%d%s", n, o }')" >&2
+    perf report -i "$work/$name.perf" --stdio --children --sort sym -g none 2>/dev/null |
+      grep -E '\] (__x64_sys_[a-z_0-9]+|handle_softirqs|net_rx_action|tcp_rcv_established|tcp_sendmsg_locked|filemap_splice_read|schedule|runtime\.[a-z]+)$' |
+      head -14 | sed 's/^/   /' >&2
+  fi
+}
+# waitfor FILE: until a tracer has created FILE (it is attached then).
+waitfor() { for _ in $(seq 50); do [ -e "$1" ] && break; sleep 0.1; done; sleep 0.3; }
+
 shapes="small listing big"
 for mode in $modes; do
   start_servers "$mode"
@@ -257,6 +290,9 @@ for mode in $modes; do
       done
     done
   done
+  if [ "${PROFILE:-0}" = 1 ]; then
+    for name in "${up[@]}"; do profile "$mode" "$name"; done
+  fi
   stop_servers
   servers_of[$mode]="${up[*]}"
 done
