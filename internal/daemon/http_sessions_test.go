@@ -16,12 +16,10 @@ import (
 	"github.com/plumbnet/plumb/internal/testkit"
 )
 
-// TestHTTPSessionsShowUser: an HTTP or HTTPS connection (HTTP/1.1 and
-// HTTP/2) shows no user until a request on it logs in with Basic, then
-// the account's name; a failed login neither sets it nor clears it,
-// and an anonymous request after the login leaves it.
-func TestHTTPSessionsShowUser(t *testing.T) {
-	cfg := httpTestConfig(t)
+// startHTTPDaemonWith starts a daemon of cfg with the account alice
+// (password pw-alice-123), and returns it with its services' addresses.
+func startHTTPDaemonWith(t *testing.T, cfg *Config) (*Daemon, map[string]string) {
+	t.Helper()
 	db, err := accounts.OpenWith(filepath.Join(cfg.Data, accounts.FileName), accounts.Options{Cost: 4})
 	if err != nil {
 		t.Fatal(err)
@@ -38,6 +36,15 @@ func TestHTTPSessionsShowUser(t *testing.T) {
 	for _, b := range d.Bound() {
 		addrs[b.Name] = b.Addr
 	}
+	return d, addrs
+}
+
+// TestHTTPSessionsShowUser: an HTTP or HTTPS connection (HTTP/1.1 and
+// HTTP/2) shows no user until a request on it logs in with Basic, then
+// the account's name; a failed login neither sets it nor clears it,
+// and an anonymous request after the login leaves it.
+func TestHTTPSessionsShowUser(t *testing.T) {
+	d, addrs := startHTTPDaemonWith(t, httpTestConfig(t))
 	for _, tc := range []struct {
 		name, service, url string
 		h2                 bool
