@@ -38,9 +38,12 @@ func connContext(ctx context.Context, c net.Conn) context.Context {
 	return ctx
 }
 
-// loggedIn tells the request's UserConn, if it has one, that user
-// logged in.
-func loggedIn(r *http.Request, user string) {
+// LoggedIn tells the UserConn of r's connection, if it has one, that
+// user logged in with r. The Server calls it for its own logins; a
+// handler of Handlers that checks credentials itself (an API, a
+// console) calls it after accepting them, so that its connections
+// show their user too.
+func LoggedIn(r *http.Request, user string) {
 	if uc, ok := r.Context().Value(userConnKey{}).(UserConn); ok {
 		uc.SetUser(user)
 	}

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 
@@ -43,15 +44,18 @@ func (l *userListener) Accept() (net.Conn, error) {
 }
 
 // TestUserConnToldOfLogins: the connection under the request hears the
-// user of each request that logged in, and nothing of those that did
-// not log in or failed to.
+// user of each request that logged in (to WebDAV, a home, or a mounted
+// handler that calls LoggedIn), and nothing of those that did not log
+// in or failed to.
 func TestUserConnToldOfLogins(t *testing.T) {
 	be := newTestBackend(t, t.TempDir(), map[string]string{"alice": "alice-pw", "bob": "bob-pw"})
 	ln := &userListener{Listener: testkit.Listen(t)}
-	addr := testkit.Serve(t, &Server{Backend: be}, ln)
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { LoggedIn(r, "carol") })
+	addr := testkit.Serve(t, &Server{Backend: be, Handlers: map[string]http.Handler{"/api": api}}, ln)
 	c := &http.Client{}
-	for _, a := range []struct{ user, pass string }{{"", ""}, {"alice", "wrong"}, {"alice", "alice-pw"}, {"bob", "nope"}, {"", ""}, {"bob", "bob-pw"}} {
-		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/dav/", nil)
+	for _, a := range []struct{ user, pass, path string }{{"", "", "/dav/"}, {"alice", "wrong", "/dav/"}, {"alice", "alice-pw", "/dav/"},
+		{"bob", "nope", "/dav/"}, {"", "", "/"}, {"bob", "bob-pw", "/~bob/"}, {"", "", "/api"}} {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+a.path, nil)
 		if a.user != "" {
 			req.SetBasicAuth(a.user, a.pass)
 		}
@@ -64,7 +68,7 @@ func TestUserConnToldOfLogins(t *testing.T) {
 	}
 	ln.mu.Lock()
 	defer ln.mu.Unlock()
-	if got := ln.names; len(got) != 2 || got[0] != "alice" || got[1] != "bob" {
-		t.Errorf("SetUser calls = %q, want [alice bob]", got)
+	if got := strings.Join(ln.names, " "); got != "alice bob carol" {
+		t.Errorf("SetUser calls = %q, want alice bob carol (the mounted handler's)", got)
 	}
 }
