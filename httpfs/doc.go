@@ -29,7 +29,9 @@
 // referrer; HSTS over TLS). Text is gzip-compressed when the client
 // accepts it. Limits: header size, body size, requests per second per
 // client address, and header, body and idle timeouts against slowloris.
-// Each request can be logged in the Combined Log Format.
+// Each request can be logged in the Combined Log Format. A connection
+// that is a [UserConn] (a daemon's, for its session list) is told the
+// user of each request on it that logged in.
 //
 // A file's sha-256 is sent as Repr-Digest (RFC 9530) to a request with
 // Want-Repr-Digest.

@@ -155,6 +155,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) (FS, string, bool
 		s.fail(w, r, err)
 		return nil, "", false
 	}
+	LoggedIn(r, user)
 	return t, user, true
 }
 

@@ -124,6 +124,7 @@ func (s *Server) init() {
 			WriteTimeout:      lifecycle.Timeout(s.WriteTimeout, 0),
 			IdleTimeout:       lifecycle.Timeout(s.IdleTimeout, DefaultIdleTimeout),
 			ErrorLog:          slog.NewLogLogger(s.Logger.Handler(), slog.LevelDebug),
+			ConnContext:       connContext,
 		}
 	})
 }

@@ -14,9 +14,14 @@
 #            (1): nginx worker_processes 1, plumb GOMAXPROCS=1. The fair one.
 #   shared   no pinning, nginx one worker per CPU, plumb's default
 #            GOMAXPROCS, wrk one thread per CPU.
-# Every server is warmed up (WARMUP of wrk on each URL) before a mode's
-# first round; then each shape runs ROUNDS times, servers interleaved
-# (plumb, nginx, python, plumb, nginx, ...), and the table gives each
+# Before a mode's first round every server is checked to serve the
+# files as they are (the 1 KiB and big files byte for byte, all 1,000
+# entries listed: wrong content fails the run) and warmed up (WARMUP of
+# wrk on each URL); the big file must come whole in every round. wrk's
+# errors (socket connect, read, write, timeout; answers not 2xx or 3xx)
+# do not fail the run: each cell says in how many rounds there were
+# some, and how many of each kind. Then each shape runs ROUNDS times,
+# servers interleaved (plumb, nginx, python, plumb, ...), and the table gives each
 # server's median, the spread of its rounds and the ratio of medians to
 # nginx, and the CPUs the server used while measured (its own CPU time
 # over the wall time, median of the rounds): in pinned mode well under
@@ -27,7 +32,12 @@
 #
 # usage: bench/http/run.sh   (env: MODE=both|pinned|shared ROUNDS=5
 #        DURATION=10s WARMUP=3s CONNS=50 SIZE_MB=1024 SERVERS="plumb nginx python"
-#        LOAD_CPU=0 SERVER_CPU=1 BENCH_DIR=/var/tmp)
+#        LOAD_CPU=0 SERVER_CPU=1 BENCH_DIR=/var/tmp PROFILE=0)
+# PROFILE=1 adds, after each mode's rounds, where each server's time
+# goes during one more download of the big file: its system calls
+# (strace -f -c: sendfile, epoll, futex, nanosleep, ...) and, with
+# perf, the share of its CPU time in the kernel's sendfile, in softirq
+# work (the loopback's receive path, ACKs) and in its own code.
 # Prints a Markdown table per mode; docs/BENCHMARKS.md records a run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -171,41 +181,101 @@ start_servers() {
   [ "${#up[@]}" -gt 0 ] || die "no server came up"
 }
 
-# wrk_rps MODE URL: requests per second; fails on errors or non-2xx answers.
+# wrk_rps MODE URL: "RPS ERRORS": requests per second, and wrk's errors
+# as "connect,read,write,timeout,non2xx" (socket errors and answers
+# other than 2xx or 3xx). A round with errors still counts (its rate is
+# what was answered), and the table says how many rounds had them.
 wrk_rps() {
   local out
   out=$("${CLI[@]}" wrk -t"$(client_threads "$1")" -c"$CONNS" -d"$DURATION" "$2")
-  if grep -q -E '^ +(Non-2xx|Socket errors)' <<<"$out"; then
-    echo "run.sh: $2 answered with errors:" >&2
-    echo "$out" >&2
-    return 1
-  fi
-  awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out"
+  awk '/^Requests\/sec:/ { rps = sprintf("%.0f", $2) }
+    /^ +Socket errors:/ { gsub(/,/, ""); c = $4; r = $6; w = $8; t = $10 }
+    /^ +Non-2xx or 3xx responses:/ { n = $5 }
+    END { if (rps == "") exit 1; printf "%s %d,%d,%d,%d,%d", rps, c, r, w, t, n }' <<<"$out" ||
+    { echo "run.sh: wrk gave no rate for $2:" >&2; echo "$out" >&2; return 1; }
 }
-# curl_mbps MODE URL: curl's download speed in MB/s.
-curl_mbps() { "${CLI[@]}" curl -fsS -o /dev/null -w '%{speed_download}' "$2" | awk '{printf "%.1f", $1/1e6}'; }
+# curl_mbps MODE URL: curl's download speed in MB/s; fails unless the
+# whole file came.
+curl_mbps() {
+  local out
+  out=$("${CLI[@]}" curl -fsS -o /dev/null -w '%{speed_download} %{size_download}' "$2")
+  [ "${out#* }" = $((SIZE_MB << 20)) ] || { echo "run.sh: $2 sent ${out#* } bytes, not $((SIZE_MB << 20))" >&2; return 1; }
+  awk '{printf "%.1f", $1/1e6}' <<<"$out"
+}
 
-declare -A res busy cost servers_of
-# measure MODE SHAPE NAME: one round; appends to res[MODE SHAPE NAME] and busy[...].
+# check_content NAME: fails unless NAME serves the files as they are:
+# the 1 KiB file and the big one byte for byte, every entry in the
+# listing. wrk sees only status codes, so this runs before measuring.
+check_content() {
+  local base="http://127.0.0.1:${port[$1]}" n
+  "${CLI[@]}" curl -fsS "$base/small.txt" | cmp -s - "$work/files/small.txt" || die "$1 served small.txt wrong"
+  n=$("${CLI[@]}" curl -fsS "$base/dir/" | grep -o 'file-[0-9]*\.txt' | sort -u | wc -l)
+  [ "$n" = 1000 ] || die "$1 listed $n of the 1,000 files in dir/"
+  "${CLI[@]}" curl -fsS "$base/big.bin" | cmp -s - "$work/files/big.bin" || die "$1 served big.bin wrong"
+}
+
+# errors_of "E1 E2 ...": the rounds with errors and the sums, for the
+# table: "" when there were none.
+errors_of() {
+  awk -v RS='[ \n]+' -F, 'NF { rounds++; for (i = 1; i <= 5; i++) s[i] += $i; if ($1 + $2 + $3 + $4 + $5 > 0) bad++ }
+    END { if (bad == 0) exit; split("connect read write timeout non-2xx", k, " "); out = ""
+      for (i = 1; i <= 5; i++) if (s[i] > 0) out = out (out == "" ? "" : ", ") k[i] " " s[i]
+      printf "%d of %d rounds with errors (%s)", bad, rounds, out }' <<<"$1"
+}
+
+declare -A res busy cost errs servers_of
+# measure MODE SHAPE NAME: one round; appends to res[MODE SHAPE NAME],
+# busy[...], cost[...] and errs[...].
 measure() {
-  local mode=$1 shape=$2 name=$3 base="http://127.0.0.1:${port[$3]}" t0 v c
+  local mode=$1 shape=$2 name=$3 base="http://127.0.0.1:${port[$3]}" t0 v c e=0,0,0,0,0
   t0=$(proc_cpu "${pidof[$name]}")
   case $shape in
-    small) v=$(wrk_rps "$mode" "$base/small.txt") ;;
-    listing) v=$(wrk_rps "$mode" "$base/dir/") ;;
+    small) read -r v e <<<"$(wrk_rps "$mode" "$base/small.txt")" ;;
+    listing) read -r v e <<<"$(wrk_rps "$mode" "$base/dir/")" ;;
     big) v=$(curl_mbps "$mode" "$base/big.bin") ;;
   esac
+  [ -n "$v" ] || die "$name: no result for $shape"
   res[$mode $shape $name]+="$v "
+  errs[$mode $shape $name]+="$e "
   c=$(cpu_used "$t0" "$(proc_cpu "${pidof[$name]}")")
   busy[$mode $shape $name]+="$c "
   cost[$mode $shape $name]+="$(per_unit "$c" "$v") "
 }
 
+# profile MODE NAME: strace -c and perf record of NAME (all its
+# processes) over one download of the big file, summarised on stderr.
+profile() {
+  local mode=$1 name=$2 url="http://127.0.0.1:${port[$2]}/big.bin" pids sp
+  pids=$(tree "${pidof[$name]}" | paste -sd,)
+  echo "== $mode, $name: system calls during one download of big.bin" >&2
+  if command -v strace >/dev/null; then
+    strace -f -c -p "$pids" -o "$work/$name.strace" 2>/dev/null & sp=$!
+    waitfor "$work/$name.strace"
+    curl_mbps "$mode" "$url" > /dev/null
+    kill -INT "$sp"; wait "$sp" 2>/dev/null || true
+    awk 'NR > 2 && $1 !~ /^-/ { print "   " $0 }' "$work/$name.strace" | head -12 >&2
+  fi
+  if command -v perf >/dev/null; then
+    perf record -q -e cpu-clock -F 2000 -g -p "$pids" -o "$work/$name.perf" 2>/dev/null & sp=$!
+    waitfor "$work/$name.perf"
+    curl_mbps "$mode" "$url" > /dev/null
+    kill -INT "$sp"; wait "$sp" 2>/dev/null || true
+    echo "   CPU samples: $(perf report -i "$work/$name.perf" --stdio --no-children -n --sort dso -g none 2>/dev/null |
+      awk '$1 ~ /%$/ { n += $2; o = o sprintf(", %s %s", $3, $1) } END { printf "%d%s", n, o }')" >&2
+    perf report -i "$work/$name.perf" --stdio --children --sort sym -g none 2>/dev/null |
+      grep -E '\] (__x64_sys_[a-z_0-9]+|handle_softirqs|net_rx_action|tcp_rcv_established|tcp_sendmsg_locked|filemap_splice_read|schedule|runtime\.[a-z]+)$' |
+      head -14 | sed 's/^/   /' >&2
+  fi
+}
+# waitfor FILE: until a tracer has created FILE (it is attached then).
+waitfor() { for _ in $(seq 50); do [ -e "$1" ] && break; sleep 0.1; done; sleep 0.3; }
+
 shapes="small listing big"
 for mode in $modes; do
   start_servers "$mode"
   for name in "${up[@]}"; do
-    echo "$mode: warming up $name..." >&2
+    echo "$mode: checking what $name serves, warming it up..." >&2
+    check_content "$name"
     base="http://127.0.0.1:${port[$name]}"
     for u in small.txt dir/; do
       "${CLI[@]}" wrk -t1 -c"$CONNS" -d"$WARMUP" "$base/$u" > /dev/null
@@ -220,6 +290,9 @@ for mode in $modes; do
       done
     done
   done
+  if [ "${PROFILE:-0}" = 1 ]; then
+    for name in "${up[@]}"; do profile "$mode" "$name"; done
+  fi
   stop_servers
   servers_of[$mode]="${up[*]}"
 done
@@ -242,10 +315,12 @@ for mode in $modes; do
       cell="$m, $(spread "${res[$mode $shape $name]}")"
       unit=$([ "$shape" = big ] && echo MB || echo req)
       cell+=", $(median "${busy[$mode $shape $name]}") CPU, $(median "${cost[$mode $shape $name]}") µs/$unit"
+      e=$(errors_of "${errs[$mode $shape $name]}")
+      [ -z "$e" ] || cell+="; **$e**"
       row+=" $cell | $(ratio "$m" "$(median "${res[$mode $shape nginx]:-}")") |"
     done
     echo "$row"
   done
 done
 echo
-echo "Median of $ROUNDS rounds (servers interleaved, after a ${WARMUP} warm-up each), min–max (± half the range over the median), the CPUs the server used and its CPU time per request (per MB); wrk -c$CONNS -d$DURATION; curl for the big file; $cpus; $(go version | awk '{print $3}'), $(nginx -v 2>&1 | sed 's/.*: //')"
+echo "Median of $ROUNDS rounds (servers interleaved, after a ${WARMUP} warm-up each), min–max (± half the range over the median), rounds in which wrk saw errors (counted in the median all the same: the rate is of what was answered), the CPUs the server used and its CPU time per request (per MB); wrk -c$CONNS -d$DURATION; curl for the big file; $cpus; $(go version | awk '{print $3}'), $(nginx -v 2>&1 | sed 's/.*: //')"

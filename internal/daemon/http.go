@@ -18,6 +18,7 @@ import (
 
 	"github.com/plumbnet/plumb/httpfs"
 	"github.com/plumbnet/plumb/internal/accounts"
+	"github.com/plumbnet/plumb/internal/chaos"
 	"github.com/plumbnet/plumb/internal/filestore"
 )
 
@@ -192,13 +193,54 @@ func (c sendfileConn) ReadFrom(r io.Reader) (int64, error) {
 	if !ok {
 		return io.Copy(c.trackedConn, r)
 	}
+	if uncork := c.cork(r); uncork != nil {
+		defer uncork()
+	}
 	n, err := rf.ReadFrom(r)
 	if n > 0 {
 		c.r.m.bytesOut.Add(float64(n))
+		c.out.Add(n)
 		c.touch()
 	}
 	return n, err
 }
+
+// cork corks the socket (corkSocket, as nginx's tcp_nopush does) for a
+// file's body, which goes out with sendfile, and returns what uncorks
+// it, or nil. A body from anything else, which may pause between
+// writes, and a connection under a chaos rule, whose latency and
+// bandwidth faults must reach the wire as they are paced, are left
+// uncorked.
+func (c sendfileConn) cork(r io.Reader) (uncork func()) {
+	if lr, ok := r.(*io.LimitedReader); ok {
+		r = lr.R
+	}
+	if _, ok := r.(*os.File); !ok {
+		return nil
+	}
+	cc, ok := c.Conn.(*chaos.Conn)
+	if !ok || cc.Service().Rule().Active() {
+		return nil
+	}
+	return corkSocket(cc.NetConn())
+}
+
+// SetUser shows name on the connection in the session list: httpfs
+// calls it after each request that logged in (see httpfs.UserConn), so
+// a kept-alive connection shows the user of its last such request. Its
+// user stays until the connection closes: a request that does not log
+// in does not say the client has logged out. Account names are
+// case-insensitive and listed in lower case, as other services list
+// them.
+func (c *trackedConn) SetUser(name string) {
+	name = strings.ToLower(name)
+	if u := c.user.Load(); u != nil && *u == name {
+		return // the same user again: nothing to store
+	}
+	c.user.Store(&name)
+}
+
+var _ httpfs.UserConn = (*trackedConn)(nil)
 
 // logLines writes access log lines into the daemon's log.
 type logLines struct {
