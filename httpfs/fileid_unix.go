@@ -1,4 +1,4 @@
-//go:build unix
+//go:build linux || darwin
 
 package httpfs
 
@@ -20,5 +20,5 @@ func fileIdentity(fi fs.FileInfo) (fileID, bool) {
 		return fileID{}, false
 	}
 	return fileID{size: fi.Size(), mtime: fi.ModTime().UnixNano(),
-		ctime: int64(st.Ctim.Sec)*1e9 + int64(st.Ctim.Nsec), dev: uint64(st.Dev), ino: uint64(st.Ino)}, true
+		ctime: statCtime(st), dev: uint64(st.Dev), ino: uint64(st.Ino)}, true
 }

@@ -176,13 +176,13 @@ func setEcho(tty *os.File, on bool) {
 		return
 	}
 	sc.Control(func(fd uintptr) {
-		if t, err := unix.IoctlGetTermios(int(fd), unix.TCGETS); err == nil {
+		if t, err := unix.IoctlGetTermios(int(fd), ioctlGetTermios); err == nil {
 			if on {
 				t.Lflag |= unix.ECHO
 			} else {
 				t.Lflag &^= unix.ECHO
 			}
-			unix.IoctlSetTermios(int(fd), unix.TCSETS, t)
+			unix.IoctlSetTermios(int(fd), ioctlSetTermios, t)
 		}
 	})
 }
