@@ -266,4 +266,3 @@ func (v *webFolder) await(ctx context.Context) error {
 func (w *webMail) summaryStats() (read, dropped uint64) {
 	return w.idx.read.Load(), w.idx.dropped.Load()
 }
-

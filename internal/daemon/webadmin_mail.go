@@ -39,7 +39,7 @@ type webFolder struct {
 	mu      sync.Mutex
 	changed <-chan struct{} // the store's Watch, from the first listing: a value means list again
 	stop    func()
-	pass    chan struct{} // closed when the background pass running ends (webadmin_index.go)
+	pass    chan struct{}       // closed when the background pass running ends (webadmin_index.go)
 	msgs    []mailstore.Message // UID order
 	listed  bool                // listed once exactly; since, from the snapshot
 	byKey   map[string]*summary
