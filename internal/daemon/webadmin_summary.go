@@ -15,6 +15,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/plumbnet/plumb/internal/atomicfile"
@@ -218,7 +219,9 @@ func (s *summary) fill(fields []webadmin.Header, text string) {
 		case "message-id":
 			s.Sum.MessageID = strings.Trim(h.Value, "<> ")
 		case "date":
-			if t, err := mail.ParseDate(h.Value); err == nil {
+			if t, err := time.Parse(time.RFC1123Z, h.Value); err == nil { // the usual form, without mail.ParseDate's tries
+				s.Sum.Date = t
+			} else if t, err := mail.ParseDate(h.Value); err == nil {
 				s.Sum.Date = t
 			}
 		case "received", "dkim-signature", "arc-seal", "arc-message-signature", "arc-authentication-results":
