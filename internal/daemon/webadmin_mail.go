@@ -42,6 +42,7 @@ type webFolder struct {
 	pass    chan struct{}       // closed when the background pass running ends (webadmin_index.go)
 	msgs    []mailstore.Message // UID order
 	listed  bool                // listed once exactly; since, from the snapshot
+	checked uint32              // the highest UID list has looked for a summary of
 	byKey   map[string]*summary
 
 	path    string       // the summary file (webadmin_summary.go)
@@ -200,8 +201,16 @@ func (v *webFolder) list(ctx context.Context, w *webMail) ([]mailstore.Message, 
 		}
 	}
 	v.msgs = msgs
-	if v.pass == nil && len(v.missing(msgs)) > 0 {
-		w.startPass(v)
+	// Messages above the highest UID looked at before are new: one
+	// without a summary starts a pass (which looks at every message).
+	for i := len(msgs) - 1; i >= 0 && msgs[i].UID > v.checked; i-- {
+		if _, ok := v.byKey[msgs[i].Key]; !ok && v.pass == nil {
+			w.startPass(v)
+			break
+		}
+	}
+	if n := len(msgs); n > 0 {
+		v.checked = msgs[n-1].UID
 	}
 	return msgs, nil
 }
