@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/plumbnet/plumb/imap"
+	"github.com/plumbnet/plumb/internal/accounts"
 	"github.com/plumbnet/plumb/internal/mailstore"
 	"github.com/plumbnet/plumb/internal/testkit"
 	"github.com/plumbnet/plumb/internal/webadmin"
@@ -208,4 +210,57 @@ func FuzzSummaryScan(f *testing.F) {
 			t.Errorf("scanner %+v\nparser %+v", fast, slow)
 		}
 	})
+}
+
+// TestSummaryAtIMAPArrival: an IMAP APPEND and the copy an IMAP MOVE
+// makes are summarized as they arrive, before any listing.
+func TestSummaryAtIMAPArrival(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.Admin.Enabled = false // the test's adapter is the only one
+	i := imapSection.of(cfg)
+	i.Enabled, i.Addr = true, "127.0.0.1:0"
+	db, err := accounts.OpenWith(filepath.Join(cfg.Data, accounts.FileName), accounts.Options{Cost: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Add("alice", "alice-pw-123")
+	d := startTest(t, cfg)
+	t.Cleanup(func() { d.Close() })
+	ms, _ := d.MailStore()
+	if err := ms.CreateFolder("alice", "Archive"); err != nil {
+		t.Fatal(err)
+	}
+	w := newWebMail(d, ms)
+	defer w.close()
+	ctx := context.Background()
+	c, err := imap.Dial(ctx, addrOf(t, d, "imap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Login(ctx, "alice", "alice-pw-123"); err != nil {
+		t.Fatal(err)
+	}
+	_, uid, err := c.Append(ctx, "INBOX", nil, time.Now(), []byte("Subject: appended\r\n\r\nhello\r\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 5*time.Second, "the APPEND summarized", func() bool { return len(summaryLines(t, d)) == 1 })
+	if _, err := c.Select(ctx, "INBOX", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Move(ctx, true, imap.SeqSetOf(uid), "Archive"); err != nil {
+		t.Fatal(err)
+	}
+	archive := summaryPath(d.DataDir(), "alice", "Archive")
+	testkit.Eventually(t, 5*time.Second, "the moved copy summarized", func() bool {
+		b, _ := os.ReadFile(archive)
+		return bytes.Count(b, []byte("\n")) == 1
+	})
+	if got, n, err := w.List(ctx, "alice", "Archive", webadmin.Query{Subject: "appended"}, 0, 10); err != nil || n != 1 || got[0].Subject != "appended" {
+		t.Fatalf("search of Archive = %+v, %d, %v", got, n, err)
+	}
+	if read, _ := w.summaryStats(); read != 2 {
+		t.Errorf("%d messages read, want 2 (at the APPEND and the MOVE, none for the search)", read)
+	}
 }
