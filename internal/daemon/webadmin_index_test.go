@@ -264,3 +264,44 @@ func TestSummaryAtIMAPArrival(t *testing.T) {
 		t.Errorf("%d messages read, want 2 (at the APPEND and the MOVE, none for the search)", read)
 	}
 }
+
+// TestSummaryLoadParts: a large summary file, read in parts on several
+// CPUs, gives every line once, whatever line the parts' bounds cut.
+func TestSummaryLoadParts(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.jsonl")
+	v := &webFolder{byKey: map[string]*summary{}, path: path, loaded: true}
+	const n = 3000
+	for i := range n {
+		s := &summary{Search: strings.Repeat(fmt.Sprint(i%10), 300+i%700)} // lines of uneven length
+		v.keep(fmt.Sprintf("key%d", i), s)
+	}
+	v.flush()
+	if fi, err := os.Stat(path); err != nil || fi.Size() < 1<<20 {
+		t.Fatalf("the file is %v, %v: want over 1 MiB, to be read in parts", fi, err)
+	}
+	for parts := range 7 {
+		got := map[string]*summary{}
+		lines := 0
+		f, _ := os.Open(path)
+		fi, _ := f.Stat()
+		for i := range parts + 1 {
+			m, l := loadPart(f, fi.Size()*int64(i)/int64(parts+1), fi.Size()*int64(i+1)/int64(parts+1))
+			lines += l
+			for k, s := range m {
+				if _, dup := got[k]; dup {
+					t.Errorf("%d parts: %s read twice", parts+1, k)
+				}
+				got[k] = s
+			}
+		}
+		f.Close()
+		if lines != n || len(got) != n || got["key1234"].Search != strings.Repeat("4", 300+1234%700) {
+			t.Errorf("%d parts: %d lines, %d summaries, want %d", parts+1, lines, len(got), n)
+		}
+	}
+	w := &webFolder{byKey: map[string]*summary{}, path: path}
+	w.load()
+	if len(w.byKey) != n || w.lines != n {
+		t.Errorf("load: %d summaries of %d lines, want %d", len(w.byKey), w.lines, n)
+	}
+}

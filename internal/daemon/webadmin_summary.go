@@ -55,7 +55,8 @@ func summaryPath(data, user, folder string) string {
 	return filepath.Join(data, "webadmin", "summaries", user, hex.EncodeToString([]byte(folder))+".jsonl")
 }
 
-// load reads the folder's summary file, once.
+// load reads the folder's summary file, once, a part of it on each CPU
+// (decoding JSON is most of the time a restart's first search takes).
 func (v *webFolder) load() {
 	if v.loaded {
 		return
@@ -67,16 +68,75 @@ func (v *webFolder) load() {
 		return
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, summaryLineBytes)
-	for sc.Scan() {
-		v.lines++
-		var l summaryLine
-		if json.Unmarshal(sc.Bytes(), &l) == nil && l.Key != "" {
-			s := l.summary
-			v.byKey[l.Key] = &s
+	fi, err := f.Stat()
+	if err != nil {
+		return
+	}
+	parts := 1
+	if fi.Size() > 1<<20 {
+		parts = min(runtime.GOMAXPROCS(0), 8)
+	}
+	maps := make([]map[string]*summary, parts)
+	lines := make([]int, parts)
+	var wg sync.WaitGroup
+	for i := range parts {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			start, end := fi.Size()*int64(i)/int64(parts), fi.Size()*int64(i+1)/int64(parts)
+			maps[i], lines[i] = loadPart(f, start, end)
+		}()
+	}
+	wg.Wait()
+	for i, m := range maps {
+		v.lines += lines[i]
+		for k, s := range m {
+			v.byKey[k] = s
 		}
 	}
+}
+
+// loadPart decodes the lines of a summary file that start in [start,
+// end): a line begun before start is the previous part's. A line cut
+// short or not JSON is skipped; it is a cache.
+func loadPart(f *os.File, start, end int64) (map[string]*summary, int) {
+	out := map[string]*summary{}
+	if start > 0 {
+		start-- // a line starting at start follows a newline at start-1
+	}
+	br := bufio.NewReaderSize(io.NewSectionReader(f, start, 1<<62), 64<<10)
+	pos := start
+	if start > 0 {
+		skipped, err := br.ReadSlice('\n')
+		for errors.Is(err, bufio.ErrBufferFull) {
+			pos += int64(len(skipped))
+			skipped, err = br.ReadSlice('\n')
+		}
+		pos += int64(len(skipped))
+	}
+	n := 0
+	for pos < end {
+		line, err := br.ReadSlice('\n')
+		pos += int64(len(line))
+		for errors.Is(err, bufio.ErrBufferFull) { // longer than a line may be: skipped
+			line = nil
+			var more []byte
+			more, err = br.ReadSlice('\n')
+			pos += int64(len(more))
+		}
+		if len(line) > 0 {
+			n++
+			var l summaryLine
+			if json.Unmarshal(line, &l) == nil && l.Key != "" {
+				s := l.summary
+				out[l.Key] = &s
+			}
+		}
+		if err != nil {
+			break
+		}
+	}
+	return out, n
 }
 
 // summarize returns m's summary, reading the message the first time.
