@@ -206,6 +206,7 @@ func (w *webMail) runPass(v *webFolder) {
 	}
 	start := time.Now()
 	out := make([]*summary, len(missing))
+	lines := make([][]byte, len(missing)) // encoded here, not with v.mu held
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range cap(w.idx.reads) {
@@ -214,6 +215,7 @@ func (w *webMail) runPass(v *webFolder) {
 			defer wg.Done()
 			for i := int(next.Add(1) - 1); i < len(missing) && ctx.Err() == nil; i = int(next.Add(1) - 1) {
 				out[i] = w.idx.readSummary(missing[i])
+				lines[i] = encodeLine(missing[i].Key, out[i])
 			}
 		}()
 	}
@@ -223,7 +225,7 @@ func (w *webMail) runPass(v *webFolder) {
 	n := 0
 	for i, m := range missing {
 		if out[i] != nil {
-			v.keep(m.Key, out[i])
+			v.keepLine(m.Key, out[i], lines[i])
 			n++
 		}
 	}

@@ -150,15 +150,27 @@ func (v *webFolder) summarize(m mailstore.Message) *summary {
 }
 
 // keep adds a summary made, unless one was kept meanwhile.
-func (v *webFolder) keep(key string, s *summary) {
+func (v *webFolder) keep(key string, s *summary) { v.keepLine(key, s, encodeLine(key, s)) }
+
+// keepLine is keep with the summary's line already encoded (nil: too
+// long to be kept in the file).
+func (v *webFolder) keepLine(key string, s *summary, line []byte) {
 	if _, ok := v.byKey[key]; ok {
 		return
 	}
 	v.byKey[key] = s
-	if b, err := json.Marshal(summaryLine{key, *s}); err == nil && len(b) < summaryLineBytes {
-		v.pending.Write(b)
-		v.pending.WriteByte('\n')
+	if line != nil {
+		v.pending.Write(line)
 	}
+}
+
+// encodeLine returns the summary file's line for s, or nil.
+func encodeLine(key string, s *summary) []byte {
+	b, err := json.Marshal(summaryLine{key, *s})
+	if err != nil || len(b) >= summaryLineBytes {
+		return nil
+	}
+	return append(b, '\n')
 }
 
 // fill summarizes every message not summarized yet, a few at a time.
