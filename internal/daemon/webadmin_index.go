@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"encoding/hex"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -58,6 +59,14 @@ func (x *indexer) readSummary(m mailstore.Message) *summary {
 	return readSummary(m)
 }
 
+// summarizeFile is the package's summarizeFile, counted and bounded.
+func (x *indexer) summarizeFile(f *os.File, size int64) *summary {
+	x.reads <- struct{}{}
+	defer func() { <-x.reads }()
+	x.read.Add(1)
+	return summarizeFile(f, size)
+}
+
 // start subscribes to the daemon's events and starts the passes of the
 // folders that have a summary file.
 func (w *webMail) start() {
@@ -81,12 +90,19 @@ func (w *webMail) start() {
 	}()
 	go func() {
 		defer x.wg.Done()
+		dirty := map[*webFolder]bool{} // written to the files when the queue is empty
 		for {
 			select {
 			case <-x.ctx.Done():
+				flushAll(dirty)
 				return
 			case a := <-x.arrivals:
-				w.arrived(a)
+				if v := w.arrived(a); v != nil {
+					dirty[v] = true
+				}
+				if len(x.arrivals) == 0 || len(dirty) >= 256 {
+					flushAll(dirty)
+				}
 			}
 		}
 	}()
@@ -113,6 +129,16 @@ func (x *indexer) enqueue(a arrival) bool {
 	}
 }
 
+// flushAll writes the folders' new summaries to their files.
+func flushAll(folders map[*webFolder]bool) {
+	for v := range folders {
+		v.mu.Lock()
+		v.flush()
+		v.mu.Unlock()
+		delete(folders, v)
+	}
+}
+
 // summaryFiles returns the user and folder of each summary file.
 func summaryFiles(data string) [][2]string {
 	paths, _ := filepath.Glob(filepath.Join(data, "webadmin", "summaries", "*", "*.jsonl"))
@@ -126,48 +152,48 @@ func summaryFiles(data string) [][2]string {
 	return out
 }
 
-// arrived summarizes one arrival, unless it is summarized already. A
-// delivery to a folder whose summaries are not loaded is only appended
-// to its file; any other change loads them, to tell a new message from
-// a known one.
-func (w *webMail) arrived(a arrival) {
+// arrived summarizes one arrival, unless it is summarized already, and
+// returns its folder if it did. A delivery to a folder whose summaries
+// are not loaded is only appended to its file; any other change loads
+// them, to tell a new message from a known one.
+func (w *webMail) arrived(a arrival) *webFolder {
 	user, err := w.account(a.user)
 	if err != nil {
-		return
+		return nil
 	}
 	v, err := w.view(user, a.folder)
 	if err != nil {
-		return
+		return nil
 	}
 	mb, err := w.store.Mailbox(w.idx.ctx, user, a.folder)
 	if err != nil {
-		return
+		return nil
 	}
-	f, err := mb.Open(a.uid)
+	f, err := mb.Open(a.uid) // read from this open file, even if a flag change renames it
 	mb.Close()
 	if err != nil {
-		return
+		return nil
 	}
-	m := mailstore.Message{UID: a.uid, Path: f.Name(), Size: -1}
-	m.Key, _, _ = strings.Cut(filepath.Base(f.Name()), ":")
-	if fi, err := f.Stat(); err == nil {
-		m.Size = fi.Size()
+	defer f.Close()
+	key, _, _ := strings.Cut(filepath.Base(f.Name()), ":") // Maildir's unique part, as mailstore.Message.Key
+	fi, err := f.Stat()
+	if err != nil {
+		return nil
 	}
-	f.Close()
 	v.mu.Lock()
 	if !v.loaded && !a.delivery {
 		v.load()
 	}
-	_, have := v.byKey[m.Key]
+	_, have := v.byKey[key]
 	v.mu.Unlock()
 	if have {
-		return
+		return nil
 	}
-	s := w.idx.readSummary(m)
+	s := w.idx.summarizeFile(f, fi.Size())
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.keep(m.Key, s)
-	v.flush()
+	v.keep(key, s)
+	return v
 }
 
 // startPass starts v's background pass unless one runs. Called with

@@ -40,6 +40,7 @@ type summary struct {
 	Sum     webadmin.Summary `json:"s"` // without the ref and flags, which change
 	Search  string           `json:"q"` // lowercased From, To, Cc, Subject and text prefix
 	Headers string           `json:"h"` // lowercased "name: value\n" of the other fields, bounded
+	unread  bool             // the file could not be read (renamed meanwhile): shown, never kept
 }
 
 // summaryLine is one line of a summary file.
@@ -155,7 +156,7 @@ func (v *webFolder) keep(key string, s *summary) { v.keepLine(key, s, encodeLine
 // keepLine is keep with the summary's line already encoded (nil: too
 // long to be kept in the file).
 func (v *webFolder) keepLine(key string, s *summary, line []byte) {
-	if _, ok := v.byKey[key]; ok {
+	if _, ok := v.byKey[key]; ok || s.unread {
 		return
 	}
 	v.byKey[key] = s
@@ -246,12 +247,17 @@ var readBufs = sync.Pool{New: func() any { b := make([]byte, summaryReadBytes); 
 
 // readSummary reads m (its first summaryReadBytes) and summarizes it.
 func readSummary(m mailstore.Message) *summary {
-	s := &summary{Sum: webadmin.Summary{Size: m.Size, To: []string{}}}
 	f, err := os.Open(m.Path)
 	if err != nil {
-		return s
+		return &summary{Sum: webadmin.Summary{Size: m.Size, To: []string{}}, unread: true}
 	}
 	defer f.Close()
+	return summarizeFile(f, m.Size)
+}
+
+// summarizeFile summarizes the message open as f, of size bytes.
+func summarizeFile(f *os.File, size int64) *summary {
+	s := &summary{Sum: webadmin.Summary{Size: size, To: []string{}}}
 	if fi, err := f.Stat(); err == nil {
 		s.Sum.Received = fi.ModTime() // the internal date, as Message.InternalDate
 	}
