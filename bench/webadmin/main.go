@@ -5,6 +5,10 @@
 // of its kind after start), warm and right after a delivery, under
 // 200 ms; and one delivery's event to 1,000 watchers within 100 ms, for
 // 1,000 watchers of the API's /api/events, then 1,000 console live lists.
+// Before that, the first search is timed on its own (first.go): right
+// after a start with no summaries, once the background pass the first
+// listing starts is done (with the pass's time), and right after a
+// restart with the summaries on disk; plumb is started for each.
 // Every answer is checked for what it must show (the newest message or
 // match, the count of matches, the delivered UID or row). No other
 // program serves this API or console: each p99 is reported beside its
