@@ -110,6 +110,9 @@ func (w *webMail) start() {
 		return
 	}
 	for _, f := range summaryFiles(w.d.DataDir()) {
+		if user, err := w.account(f[0]); err != nil || user != f[0] {
+			continue // an account removed since: its inbox is not made again
+		}
 		if v, err := w.view(f[0], f[1]); err == nil {
 			v.mu.Lock()
 			w.startPass(v)
