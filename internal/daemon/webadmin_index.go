@@ -37,11 +37,32 @@ type arrival struct {
 type indexer struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
+	mu       sync.Mutex // guards closed, and wg.Add against stop's Wait
+	closed   bool
 	wg       sync.WaitGroup
 	reads    chan struct{} // a token per message read at once
 	arrivals chan arrival
 	dropped  atomic.Uint64 // arrivals left to be summarized lazily
 	read     atomic.Uint64 // messages read to be summarized
+}
+
+// goAdd counts a goroutine about to start, unless the indexer stopped.
+func (x *indexer) goAdd() bool {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if !x.closed {
+		x.wg.Add(1)
+	}
+	return !x.closed
+}
+
+// stop ends the indexer's work and waits for it.
+func (x *indexer) stop() {
+	x.mu.Lock()
+	x.closed = true
+	x.mu.Unlock()
+	x.cancel()
+	x.wg.Wait()
 }
 
 func newIndexer() *indexer {
@@ -72,7 +93,7 @@ func (x *indexer) summarizeFile(f *os.File, size int64) *summary {
 func (w *webMail) start() {
 	x := w.idx
 	events, stop := w.d.hub().Subscribe()
-	x.wg.Add(2)
+	x.wg.Add(2) // before anyone can stop x
 	go func() { // only moves events to the queue: never falls behind the hub
 		defer x.wg.Done()
 		defer stop()
@@ -202,12 +223,11 @@ func (w *webMail) arrived(a arrival) *webFolder {
 // startPass starts v's background pass unless one runs. Called with
 // v.mu held.
 func (w *webMail) startPass(v *webFolder) {
-	if v.pass != nil || w.idx.ctx.Err() != nil {
+	if v.pass != nil || !w.idx.goAdd() {
 		return
 	}
 	done := make(chan struct{})
 	v.pass = done
-	w.idx.wg.Add(1)
 	go func() {
 		defer w.idx.wg.Done()
 		defer close(done)

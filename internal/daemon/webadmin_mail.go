@@ -494,8 +494,7 @@ func mailError(err error) error {
 
 // close ends the background work and stops watching the folders.
 func (w *webMail) close() {
-	w.idx.cancel()
-	w.idx.wg.Wait()
+	w.idx.stop()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for k, v := range w.folders {
