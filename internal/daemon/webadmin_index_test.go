@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -303,5 +304,56 @@ func TestSummaryLoadParts(t *testing.T) {
 	w.load()
 	if len(w.byKey) != n || w.lines != n {
 		t.Errorf("load: %d summaries of %d lines, want %d", len(w.byKey), w.lines, n)
+	}
+}
+
+// TestSummarySearchWaitsForPass: a search that comes while the folder's
+// pass runs waits for it instead of reading the messages itself.
+func TestSummarySearchWaitsForPass(t *testing.T) {
+	d, _ := startSMTPDaemon(t, nil)
+	ms, _ := d.MailStore()
+	writeBehind(t, ms, 0, 100)
+	w := newWebMail(d, ms)
+	defer w.close()
+	for range cap(w.idx.reads) { // every read waits until the test lets it
+		w.idx.reads <- struct{}{}
+	}
+	var once sync.Once
+	release := func() {
+		once.Do(func() {
+			for range cap(w.idx.reads) {
+				<-w.idx.reads
+			}
+		})
+	}
+	defer release() // before w.close, which waits for the pass
+	type answer struct {
+		n   int
+		err error
+	}
+	done := make(chan answer, 1)
+	go func() {
+		_, n, err := w.List(context.Background(), "alice", "INBOX", webadmin.Query{Text: "word7"}, 0, 100)
+		done <- answer{n, err}
+	}()
+	// The search holds the folder from its listing (which starts the
+	// pass) until it waits: a pass seen running means it is waiting.
+	testkit.Eventually(t, 5*time.Second, "the pass running", func() bool {
+		v, err := w.view("alice", "INBOX")
+		if err != nil {
+			return false
+		}
+		if !v.mu.TryLock() { // held by a search reading messages itself: it would never be seen
+			return false
+		}
+		defer v.mu.Unlock()
+		return v.pass != nil
+	})
+	release()
+	if a := <-done; a.err != nil || a.n != 10 {
+		t.Fatalf("search = %d, %v; want 10", a.n, a.err)
+	}
+	if read, _ := w.summaryStats(); read != 100 {
+		t.Errorf("%d messages read, want each of 100 once", read)
 	}
 }
