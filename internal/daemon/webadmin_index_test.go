@@ -63,6 +63,12 @@ func TestSummaryAtDelivery(t *testing.T) {
 		read, _ := w.summaryStats()
 		return read == 3 && len(summaryLines(t, d)) == 3
 	})
+	v, _ := w.view("alice", "INBOX")
+	v.mu.Lock()
+	if n := len(v.byKey); n != 0 {
+		t.Errorf("%d summaries in memory for a folder never listed, want them only in the file", n)
+	}
+	v.mu.Unlock()
 	got, n, err := w.List(context.Background(), "alice", "INBOX", webadmin.Query{Text: "code is 121"}, 0, 10)
 	if err != nil || n != 1 || got[0].Subject != "n1" {
 		t.Fatalf("search = %+v, %d, %v; want n1", got, n, err)

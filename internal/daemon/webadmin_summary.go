@@ -159,7 +159,9 @@ func (v *webFolder) keepLine(key string, s *summary, line []byte) {
 	if _, ok := v.byKey[key]; ok || s.unread {
 		return
 	}
-	v.byKey[key] = s
+	if v.loaded { // before, only the file has them: a folder delivered to but never listed costs no memory
+		v.byKey[key] = s
+	}
 	if line != nil {
 		v.pending.Write(line)
 	}
