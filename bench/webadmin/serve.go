@@ -23,13 +23,14 @@ type daemon struct {
 	stop        func()
 }
 
-// startPlumb runs plumb serve with SMTP and the admin listener only, on
-// free loopback ports, over data.
-func startPlumb(bin, dir, data string) (*daemon, error) {
+// configure adds the user and writes the config of plumb serve with
+// SMTP and the admin listener only, on free loopback ports, over data;
+// it returns the config file.
+func configure(bin, dir, data string) (string, error) {
 	add := exec.Command(bin, "user", "add", user, "--data", data)
 	add.Stdin = strings.NewReader("bench-password\n")
 	if out, err := add.CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("plumb user add: %v: %s", err, out)
+		return "", fmt.Errorf("plumb user add: %v: %s", err, out)
 	}
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, "data = %q\nlisten = \"127.0.0.1\"\n[log]\nlevel = \"warn\"\n[accounts]\nfirst_user = \"\"\n"+
@@ -40,9 +41,11 @@ func startPlumb(bin, dir, data string) (*daemon, error) {
 		fmt.Fprintf(&cfg, "[%s]\nenabled = false\n", s)
 	}
 	cfgFile := filepath.Join(dir, "plumb.toml")
-	if err := os.WriteFile(cfgFile, []byte(cfg.String()), 0o600); err != nil {
-		return nil, err
-	}
+	return cfgFile, os.WriteFile(cfgFile, []byte(cfg.String()), 0o600)
+}
+
+// startPlumb runs plumb serve with cfgFile (see configure).
+func startPlumb(bin, cfgFile string) (*daemon, error) {
 	cmd := exec.Command(bin, "serve", "--config", cfgFile)
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()

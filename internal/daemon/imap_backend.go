@@ -482,6 +482,7 @@ func (m *imapMailbox) Copy(ctx context.Context, uids []uint32, dest string) (uin
 	if err != nil {
 		return undo(err)
 	}
+	m.s.b.events.mailChangedUIDs("imap", m.s.user, to.Name(), out...) // the copies arrived (COPY and MOVE)
 	return validity, copied, out, nil
 }
 

@@ -23,6 +23,7 @@ import (
 type webMail struct {
 	d     *Daemon
 	store *mailstore.Store
+	idx   *indexer // webadmin_index.go
 
 	mu      sync.Mutex
 	folders map[[2]string]*webFolder
@@ -32,11 +33,16 @@ var _ webadmin.MailBackend = (*webMail)(nil)
 
 // webFolder is one folder's list and summaries.
 type webFolder struct {
+	user, folder string
+	idx          *indexer
+
 	mu      sync.Mutex
-	changed <-chan struct{} // the store's Watch: a value means list again
+	changed <-chan struct{} // the store's Watch, from the first listing: a value means list again
 	stop    func()
+	pass    chan struct{}       // closed when the background pass running ends (webadmin_index.go)
 	msgs    []mailstore.Message // UID order
 	listed  bool                // listed once exactly; since, from the snapshot
+	checked uint32              // the highest UID list has looked for a summary of
 	byKey   map[string]*summary
 
 	path    string       // the summary file (webadmin_summary.go)
@@ -46,7 +52,11 @@ type webFolder struct {
 }
 
 func newWebMail(d *Daemon, store *mailstore.Store) *webMail {
-	return &webMail{d: d, store: store, folders: map[[2]string]*webFolder{}}
+	w := &webMail{d: d, store: store, idx: newIndexer(), folders: map[[2]string]*webFolder{}}
+	if d != nil {
+		w.start()
+	}
+	return w
 }
 
 func (w *webMail) Accounts(ctx context.Context) ([]string, error) {
@@ -111,7 +121,7 @@ func (w *webMail) Folders(ctx context.Context, user string) ([]webadmin.Folder, 
 	return out, nil
 }
 
-// view returns the folder's view, watching the folder from its first use.
+// view returns the folder's view (watched from its first listing).
 func (w *webMail) view(user, folder string) (*webFolder, error) {
 	if strings.EqualFold(folder, mailstore.Inbox) || folder == "" {
 		folder = mailstore.Inbox
@@ -122,11 +132,12 @@ func (w *webMail) view(user, folder string) (*webFolder, error) {
 	if v, ok := w.folders[k]; ok {
 		return v, nil
 	}
-	ch, stop, err := w.store.Watch(user, folder)
+	_, stop, err := w.store.Watch(user, folder) // checks the name; the watch starts with the first listing
 	if err != nil {
 		return nil, mailError(err)
 	}
-	v := &webFolder{changed: ch, stop: stop, byKey: map[string]*summary{}, path: summaryPath(w.d.DataDir(), user, folder)}
+	stop()
+	v := &webFolder{user: user, folder: folder, idx: w.idx, byKey: map[string]*summary{}, path: summaryPath(w.d.DataDir(), user, folder)}
 	w.folders[k] = v
 	return v, nil
 }
@@ -140,11 +151,12 @@ func (w *webMail) messages(ctx context.Context, user, folder string) ([]mailstor
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	return v.list(ctx, w.store, user, folder)
+	return v.list(ctx, w)
 }
 
-// list is messages with v held.
-func (v *webFolder) list(ctx context.Context, store *mailstore.Store, user, folder string) ([]mailstore.Message, error) {
+// list is messages with v held. A listing that shows a message not
+// summarized starts the folder's background pass.
+func (v *webFolder) list(ctx context.Context, w *webMail) ([]mailstore.Message, error) {
 	select {
 	case <-v.changed:
 		v.msgs = nil
@@ -154,10 +166,18 @@ func (v *webFolder) list(ctx context.Context, store *mailstore.Store, user, fold
 		return v.msgs, nil
 	}
 	v.load()
-	mb, err := store.Mailbox(ctx, user, folder)
+	if v.changed == nil { // before the first listing, so that no change falls between
+		ch, stop, err := w.store.Watch(v.user, v.folder)
+		if err != nil {
+			return nil, mailError(err)
+		}
+		v.changed, v.stop = ch, stop
+	}
+	mb, err := w.store.Mailbox(ctx, v.user, v.folder)
 	if err != nil {
 		return nil, mailError(err)
 	}
+	defer mb.Close()
 	// The first listing is exact; after a change signal the store's
 	// shared snapshot has the change patched in, without listing the
 	// Maildir again (read-only: the listing is every reader's).
@@ -181,6 +201,17 @@ func (v *webFolder) list(ctx context.Context, store *mailstore.Store, user, fold
 		}
 	}
 	v.msgs = msgs
+	// Messages above the highest UID looked at before are new: one
+	// without a summary starts a pass (which looks at every message).
+	for i := len(msgs) - 1; i >= 0 && msgs[i].UID > v.checked; i-- {
+		if _, ok := v.byKey[msgs[i].Key]; !ok && v.pass == nil {
+			w.startPass(v)
+			break
+		}
+	}
+	if n := len(msgs); n > 0 {
+		v.checked = msgs[n-1].UID
+	}
 	return msgs, nil
 }
 
@@ -195,13 +226,24 @@ func (w *webMail) List(ctx context.Context, user, folder string, q webadmin.Quer
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	msgs, err := v.list(ctx, w.store, user, folder)
+	msgs, err := v.list(ctx, w)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer v.flush()
 	all := q.Text == "" && q.From == "" && q.To == "" && q.Subject == "" && len(q.Header) == 0 && !q.Unseen && q.Since.IsZero()
 	if !all {
+		// A search waits for the folder's pass (one pass, not two),
+		// then summarizes what came since.
+		if err := v.await(ctx); err != nil {
+			return nil, 0, err
+		}
+		if msgs, err = v.list(ctx, w); err != nil {
+			return nil, 0, err
+		}
+		if err := v.await(ctx); err != nil { // one the new listing started
+			return nil, 0, err
+		}
 		v.fill(msgs)
 		q = lowerQuery(q)
 	}
@@ -249,7 +291,7 @@ func (w *webMail) find(ctx context.Context, ref webadmin.MessageRef) (mailstore.
 	}
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	msgs, err := v.list(ctx, w.store, ref.User, ref.Folder)
+	msgs, err := v.list(ctx, w)
 	if err != nil {
 		return mailstore.Message{}, webadmin.Summary{}, err
 	}
@@ -450,12 +492,17 @@ func mailError(err error) error {
 	return err
 }
 
-// close stops watching the folders.
+// close ends the background work and stops watching the folders.
 func (w *webMail) close() {
+	w.idx.stop()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for k, v := range w.folders {
-		v.stop()
+		v.mu.Lock()
+		if v.stop != nil {
+			v.stop()
+		}
+		v.mu.Unlock()
 		delete(w.folders, k)
 	}
 }
