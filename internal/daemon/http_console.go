@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/plumbnet/plumb/httpfs"
 	"github.com/plumbnet/plumb/internal/accounts"
 	"github.com/plumbnet/plumb/internal/webadmin"
 )
@@ -61,6 +62,7 @@ func (h *httpConsole) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "500 internal error", http.StatusInternalServerError)
 		return
 	}
+	httpfs.LoggedIn(r, u.Name)
 	h.view(u).ServeHTTP(w, r)
 }
 

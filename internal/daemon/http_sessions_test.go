@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bufio"
 	"context"
 	"crypto/tls"
 	"io"
@@ -129,6 +130,51 @@ func TestHTTPSessionsShowUser(t *testing.T) {
 				_, ok := sessionOf(d, tc.service, *local.Load())
 				return !ok
 			})
+		})
+	}
+}
+
+// TestHTTPSessionsShowConsoleAndRPCUser: the console and /RPC2 check
+// Basic credentials themselves; a connection that logs in through
+// either shows its user too.
+func TestHTTPSessionsShowConsoleAndRPCUser(t *testing.T) {
+	cfg := httpTestConfig(t)
+	httpSection.of(cfg).Console = true
+	d, addrs := startHTTPDaemonWith(t, cfg)
+	for _, tc := range []struct {
+		name, method, path string
+		want               int
+	}{
+		{"console", http.MethodGet, "/console/", http.StatusOK},
+		// alice is no operator: she logs in, then is refused the methods.
+		{"rpc", http.MethodPost, "/RPC2", http.StatusForbidden},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", addrs["http"])
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			req, err := http.NewRequest(tc.method, "http://"+addrs["http"]+tc.path, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req.SetBasicAuth("alice", "pw-alice-123")
+			if err := req.Write(c); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(c), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Fatalf("%s %s: %s, want %d", tc.method, tc.path, resp.Status, tc.want)
+			}
+			s, ok := sessionOf(d, "http", c.LocalAddr())
+			if !ok || s.User != "alice" {
+				t.Errorf("session after a login through %s: %+v (found %v), want user alice", tc.path, s, ok)
+			}
 		})
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/plumbnet/plumb/httpfs"
 	"github.com/plumbnet/plumb/sasl"
 	"github.com/plumbnet/plumb/xmlrpc"
 )
@@ -148,6 +149,7 @@ func (g *operatorGate) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "wrong user name or password", http.StatusUnauthorized)
 		return
 	}
+	httpfs.LoggedIn(r, u.Name)
 	if !isOperator(g.operators, u.Name) {
 		g.log.Warn("xmlrpc: not an operator", "user", u.Name, "remote", r.RemoteAddr)
 		http.Error(w, "this account is not an operator (xmlrpc.operators)", http.StatusForbidden)
