@@ -31,6 +31,7 @@ const (
 	summaryTextBytes = 512      // of the plain text kept for Query.Text
 	summaryHeadBytes = 1024     // of the other header fields kept for Query.Header
 	summaryLineBytes = 64 << 10 // of one line of a summary file
+	summaryLineGuess = 512      // bytes a line takes at least, about, to size the maps a load fills
 )
 
 // summary is what a list shows and a search looks at of one message.
@@ -89,6 +90,13 @@ func (v *webFolder) load() {
 		}()
 	}
 	wg.Wait()
+	total := 0
+	for _, m := range maps {
+		total += len(m)
+	}
+	if len(v.byKey) == 0 {
+		v.byKey = make(map[string]*summary, total) // sized once: 100,000 summaries grow a map slowly
+	}
 	for i, m := range maps {
 		v.lines += lines[i]
 		for k, s := range m {
@@ -101,7 +109,7 @@ func (v *webFolder) load() {
 // end): a line begun before start is the previous part's. A line cut
 // short or not JSON is skipped; it is a cache.
 func loadPart(f *os.File, start, end int64) (map[string]*summary, int) {
-	out := map[string]*summary{}
+	out := make(map[string]*summary, (end-start)/summaryLineGuess)
 	if start > 0 {
 		start-- // a line starting at start follows a newline at start-1
 	}

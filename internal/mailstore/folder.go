@@ -255,13 +255,17 @@ type found struct {
 // the folder held, and the poller without (see changedBehind).
 func (f *folder) listDirs() (listing, error) {
 	l := listing{at: time.Now(), dirs: f.dirStamps()} // before reading them: a change meanwhile shows next time
-	l.files = make(map[string]found)
-	for _, sub := range []string{"new", "cur"} { // cur last: it wins a race with a move
+	var names [2][]string
+	for i, sub := range []string{"new", "cur"} { // cur last: it wins a race with a move
 		ents, err := readDirNames(filepath.Join(f.path, sub))
 		if err != nil {
 			return listing{}, fmt.Errorf("mailstore: %w", err)
 		}
-		for _, n := range ents {
+		names[i] = ents
+	}
+	l.files = make(map[string]found, len(names[0])+len(names[1])) // sized once: 100,000 names grow a map slowly
+	for i, sub := range []string{"new", "cur"} {
+		for _, n := range names[i] {
 			fn, err := parseFileName(n)
 			if err != nil || !validKey(fn.key) {
 				continue

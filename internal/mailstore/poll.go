@@ -60,6 +60,9 @@ func (s *Store) pollWatched() {
 			if old, ok := seen[f.path]; ok && old == st && !recent(st, now) {
 				continue
 			}
+			if f.settled(st) {
+				continue // a listing already saw these stamps, and no change of ours since: nothing to list
+			}
 			if f.ownStamps(st) && recent(st, now) && now.Sub(watched[f.path]) < ownRelist {
 				delete(live, f.path) // listed once they settle
 				continue
@@ -117,6 +120,15 @@ func (f *folder) changeFile(dirs [2]bool, change func() error) error {
 		}
 	}
 	return err
+}
+
+// settled reports whether the snapshot is of stamps st, listed when
+// they were settled, with no change made here since: what a listing
+// would find now.
+func (f *folder) settled(st [2]fileStamp) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return st == f.snapState.dirs && f.current()
 }
 
 // ownStamps reports whether st are the stamps this process's latest

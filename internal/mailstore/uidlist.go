@@ -55,7 +55,9 @@ func parseUIDList(b []byte) (uidList, error) {
 		return l, fmt.Errorf("%w: bad header %.40q", errBadUIDList, header)
 	}
 	l.validity, l.next = v, n
-	seen := make(map[string]bool)
+	lines := bytes.Count(rest, []byte("\n")) + 1
+	seen := make(map[string]bool, lines)
+	l.entries = make([]uidEntry, 0, lines)
 	var last uint32
 	for len(rest) > 0 {
 		var line []byte
