@@ -269,3 +269,37 @@ func TestPollerRelistsWhileOwnChangesGoOn(t *testing.T) {
 		t.Errorf("the snapshot holds %d messages, want 3", len(got))
 	}
 }
+
+// TestSettledSnapshotIsNotListed: a snapshot listed exactly from
+// settled stamps, with nothing changed since, is what a listing would
+// find (the poller skips it); a delivery here, or a file another
+// program drops, makes it need a listing again.
+func TestSettledSnapshotIsNotListed(t *testing.T) {
+	ctx := context.Background()
+	p := newPollFixture(t, 3)
+	p.age(t)
+	if _, err := p.mb.Snapshot(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	f := p.mb.f
+	if !f.settled(f.dirStamps()) {
+		t.Fatal("a snapshot of settled stamps, nothing changed since: not settled")
+	}
+	deliver(t, p.s, "alice", "", "Subject: y\r\n\r\ny\r\n")
+	if f.settled(f.dirStamps()) {
+		t.Error("settled after a delivery made here")
+	}
+	p.age(t)
+	if _, err := p.mb.Snapshot(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	if !f.settled(f.dirStamps()) {
+		t.Fatal("not settled after listing again")
+	}
+	if err := os.WriteFile(filepath.Join(p.home, "new", "1700000000.x2.host"), []byte("Subject: z\n\nz\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if f.settled(f.dirStamps()) {
+		t.Error("settled after another program's file in new/")
+	}
+}
