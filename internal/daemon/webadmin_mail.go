@@ -166,7 +166,15 @@ func (v *webFolder) list(ctx context.Context, w *webMail) ([]mailstore.Message, 
 	if v.msgs != nil {
 		return v.msgs, nil
 	}
-	v.load()
+	// The summary file is read beside the listing, on the other CPUs:
+	// after a restart each takes a good part of a second at 100,000.
+	// load touches only what the listing does not (v.loaded, v.lines,
+	// v.byKey), and v is held meanwhile.
+	var loading sync.WaitGroup
+	if !v.loaded {
+		loading.Go(v.load)
+	}
+	defer loading.Wait()
 	if v.changed == nil { // before the first listing, so that no change falls between
 		ch, stop, err := w.store.Watch(v.user, v.folder)
 		if err != nil {
@@ -190,6 +198,7 @@ func (v *webFolder) list(ctx context.Context, w *webMail) ([]mailstore.Message, 
 	if msgs == nil {
 		msgs = []mailstore.Message{}
 	}
+	loading.Wait()
 	if len(v.byKey) > len(msgs)+1024 { // a summary of a gone message is never wrong, only kept
 		live := make(map[string]bool, len(msgs))
 		for _, m := range msgs {

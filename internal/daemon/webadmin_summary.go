@@ -135,8 +135,7 @@ func loadPart(f *os.File, start, end int64) (map[string]*summary, int) {
 		}
 		if len(line) > 0 {
 			n++
-			var l summaryLine
-			if json.Unmarshal(line, &l) == nil && l.Key != "" {
+			if l, ok := decodeSummaryLine(line); ok && l.Key != "" {
 				s := l.summary
 				out[l.Key] = &s
 			}
@@ -177,11 +176,13 @@ func (v *webFolder) keepLine(key string, s *summary, line []byte) {
 
 // encodeLine returns the summary file's line for s, or nil.
 func encodeLine(key string, s *summary) []byte {
-	b, err := json.Marshal(summaryLine{key, *s})
-	if err != nil || len(b) >= summaryLineBytes {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // addresses' <> stay as they are, for decodeSummaryLine's fast path
+	if enc.Encode(summaryLine{key, *s}) != nil || b.Len() > summaryLineBytes {
 		return nil
 	}
-	return append(b, '\n')
+	return b.Bytes()
 }
 
 // fill summarizes every message not summarized yet, a few at a time.
@@ -225,6 +226,7 @@ func (v *webFolder) flush() {
 		err := atomicfile.Write(v.path, 0o600, func(w io.Writer) error {
 			bw := bufio.NewWriter(w)
 			enc := json.NewEncoder(bw)
+			enc.SetEscapeHTML(false) // as encodeLine
 			for k, s := range v.byKey {
 				enc.Encode(summaryLine{k, *s})
 			}
