@@ -119,12 +119,16 @@ func runServe(ctx context.Context, stdout, stderr io.Writer, cfg *daemon.Config)
 	log.Info("shutting down: no new connections; open sessions may finish", "cause", context.Cause(ctx), "grace", grace)
 	sctx, cancel := context.WithTimeout(force, grace)
 	defer cancel()
+	warned := make(chan struct{})
 	stopWarn := context.AfterFunc(force, func() {
+		defer close(warned)
 		log.Warn("second signal: closing open sessions now", "cause", context.Cause(force))
 	})
 	start := time.Now()
 	err = d.Shutdown(sctx)
-	stopWarn()
+	if !stopWarn() {
+		<-warned // the warning, once begun, is written before the last lines and the exit
+	}
 	if err != nil {
 		log.Warn("stopped, cutting off sessions that were still open", "after", time.Since(start).Round(time.Millisecond))
 		return withExit(1, err)
