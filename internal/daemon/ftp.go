@@ -172,24 +172,7 @@ func (d *Daemon) admitFTPData(control, data net.Conn) (net.Conn, error) {
 	if reason != "" {
 		return nil, fmt.Errorf("daemon: over a connection limit (%s)", reason)
 	}
-	return ftpDataConn{tc}, nil
-}
-
-// ftpDataConn is a tracked data connection that still sends files with
-// sendfile(2): ReadFrom goes to the TCP connection and is counted.
-type ftpDataConn struct{ *trackedConn }
-
-func (c ftpDataConn) ReadFrom(r io.Reader) (int64, error) {
-	rf, ok := c.Conn.(io.ReaderFrom)
-	if !ok {
-		return io.Copy(c.trackedConn, r)
-	}
-	n, err := rf.ReadFrom(r)
-	if n > 0 {
-		c.r.m.bytesOut.Add(float64(n))
-		c.touch()
-	}
-	return n, err
+	return sendfileConn{tc}, nil // files go out by sendfile, corked and counted, as HTTP's
 }
 
 // parsePortRange parses "30000-30999"; empty gives 0, 0.

@@ -184,8 +184,8 @@ func (l sendfileListener) Accept() (net.Conn, error) {
 }
 
 // sendfileConn is a tracked connection whose ReadFrom goes to the TCP
-// connection (sendfile from an *os.File) and is counted, as FTP's data
-// connections do (ftpDataConn).
+// connection (sendfile from an *os.File) and is counted; FTP's data
+// connections are sendfileConns too.
 type sendfileConn struct{ *trackedConn }
 
 func (c sendfileConn) ReadFrom(r io.Reader) (int64, error) {
