@@ -82,3 +82,15 @@ spread() {
 
 # ratio A B: A / B as "0.00×", or "-".
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "-") printf "%.2f×", a / b; else print "-" }'; }
+
+# freeport: a TCP port free on 127.0.0.1 just now.
+freeport() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# waitport PORT: waits up to 10 s for something to listen on PORT.
+waitport() {
+  for _ in $(seq 100); do
+    "$PY" -c "import socket; socket.create_connection(('127.0.0.1',$1),timeout=1).close()" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  return 1
+}

@@ -79,14 +79,6 @@ trap cleanup EXIT
 echo "building plumb..." >&2
 go build -o "$work/plumb" ./cmd/plumb
 
-freeport() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-waitport() {
-  for _ in $(seq 100); do
-    "$PY" -c "import socket; socket.create_connection(('127.0.0.1',$1),timeout=1).close()" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  return 1
-}
 
 echo "making a ${SIZE_MB} MiB file, a 1 KiB file and 1,000 listed files..." >&2
 mkdir -p "$work/files/dir"

@@ -36,7 +36,11 @@
 #           one: what a TCP connection per call costs Python;
 #   floor   wrk against a bare net/http handler answering a constant
 #           200-byte body (bench/xmlrpc -floor): the least a call costs
-#           on net/http, and plumb's CPU per call over it, XML-RPC's own.
+#           on net/http, and plumb's CPU per call over it, XML-RPC's own;
+#   nginx   wrk against nginx (one worker, pinned like the others)
+#           answering the same 200 bytes from its config (return 200):
+#           the least an HTTP call costs this client on this machine with
+#           a C server, which no XML-RPC server over HTTP can go under.
 #
 # usage: bench/xmlrpc/run.sh   (env: MODE=both|pinned|shared ROUNDS=5
 #        DURATION=10 (seconds) WARMUP=3 CONC=50 LOAD_CPU=0 SERVER_CPU=1 PY=python3)
@@ -62,6 +66,7 @@ case $MODE in
   *) die "MODE is pinned, shared or both, not $MODE" ;;
 esac
 command -v wrk >/dev/null || die "wrk is needed: apt-get install wrk"
+command -v nginx >/dev/null || die "nginx is needed for the floor row: apt-get install nginx"
 "$PY" -c 'import xmlrpc.server' 2>/dev/null || die "$PY cannot import xmlrpc.server"
 [[ " $modes " != *" pinned "* ]] || pin_check
 
@@ -94,6 +99,40 @@ start() {
   die "$name did not start: $(cat "$work/$name.err")"
 }
 
+# nginx_floor MODE: starts nginx answering /RPC2 with floorBody's 200
+# bytes (bench/xmlrpc/main.go), one worker in pinned mode; sets
+# pid[nginx] and port[nginx]. (nginx turns each \n of a quoted string
+# into a newline, so the 202 characters are 200 bytes.)
+nginx_floor() {
+  local body
+  body=$(printf '%-202s' '<?xml version="1.0"?>\n<methodResponse><params><param><value><int>42</int></value></param></params></methodResponse>\n')
+  mkdir -p "$work/nginx"
+  port[nginx]=$(freeport)
+  cat > "$work/nginx/nginx.conf" <<CONF
+worker_processes $([ "$1" = pinned ] && echo 1 || echo auto);
+user root;
+pid $work/nginx/nginx.pid;
+error_log $work/nginx/error.log;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  client_body_temp_path $work/nginx/body;
+  proxy_temp_path $work/nginx/proxy;
+  fastcgi_temp_path $work/nginx/fastcgi;
+  uwsgi_temp_path $work/nginx/uwsgi;
+  scgi_temp_path $work/nginx/scgi;
+  server {
+    listen 127.0.0.1:${port[nginx]};
+    location = /RPC2 { default_type "text/xml; charset=utf-8"; return 200 '$body'; }
+  }
+}
+CONF
+  "${SRV[@]}" nginx -c "$work/nginx/nginx.conf" -p "$work/nginx" -g 'daemon off;' > "$work/nginx.out" 2> "$work/nginx.err" &
+  pid[nginx]=$!
+  waitport "${port[nginx]}" || die "nginx did not start: $(cat "$work/nginx.err")"
+}
+
 # run_client MODE CLIENT NAME SECONDS: one run; prints calls/s.
 run_client() {
   local url="http://127.0.0.1:${port[$3]}/RPC2" out
@@ -122,13 +161,14 @@ for mode in $modes; do
   else
     start floor "${SRV[@]}" "$work/xmlrpc-bench" -floor 127.0.0.1:0
   fi
-  for name in plumb python pykeep floor; do
+  nginx_floor "$mode"
+  for name in plumb python pykeep floor nginx; do
     echo "$mode: warming up $name..." >&2
     run_client "$mode" wrk "$name" "$WARMUP" > /dev/null
   done
   for client in wrk go; do
     names="plumb python"
-    [ "$client" = go ] || names="plumb python pykeep floor"
+    [ "$client" = go ] || names="plumb python pykeep floor nginx"
     for r in $(seq "$ROUNDS"); do
       for name in $names; do
         echo "$mode: $client, round $r: $name" >&2
@@ -172,9 +212,11 @@ extra_rows() {
     "| Python _marshaled_dispatch: $ye, $(spread "${res[$m engine python]}"), $(awk -v r="$ye" 'BEGIN { if (r > 0) printf "%.2f", 1e6 / r; else print "-" }') µs/call | $(ratio "$pe" "$ye") |"
   echo "| wrk, Python kept alive (HTTP/1.1, threaded) | $(cell "$m" wrk plumb) | $(cell "$m" wrk pykeep) | $(ratio "$a" "$(median "${res[$m wrk pykeep]}")") |"
   echo "| wrk, bare net/http (constant 200 bytes) | $(cell "$m" wrk plumb) | $(cell "$m" wrk floor) | $(ratio "$a" "$(median "${res[$m wrk floor]}")") |"
+  echo "| wrk, nginx (the same 200 bytes from its config) | $(cell "$m" wrk plumb) | $(cell "$m" wrk nginx) | $(ratio "$a" "$(median "${res[$m wrk nginx]}")") |"
   echo
   echo "- engines alone: the request of add(41, 1) wrk sends, decoded, dispatched and its answer encoded, one call after another in one process on one CPU; plumb's Server.ServeHTTP with a minimal ResponseWriter against what SimpleXMLRPCServer's handler calls with each body; calls per second of the process's CPU time (other load on the machine does not count), and its inverse."
   echo "- Python kept alive: the same wrk against Python's server on HTTP/1.1 (threaded, or it would serve one kept-alive connection only), beside the stock HTTP/1.0 row above: what a TCP connection per call costs Python."
+  echo "- nginx: one worker (in pinned mode) answering the same 200 bytes with return 200, on the same CPU: the least an HTTP call costs this client here with a C server. 10× Python over HTTP needs $(awk -v b="$(median "${res[$m wrk python]}")" 'BEGIN { if (b > 0) printf "%.0f calls/s (%.1f µs a call)", 10 * b, 1e5 / b; else print "-" }'); nginx's constant answer: $(median "${res[$m wrk nginx]}") calls/s."
   echo "- bare net/http: a handler that reads the body and writes 200 constant bytes, on the same CPU and GOMAXPROCS as plumb: the floor net/http sets. plumb's CPU per call over it, XML-RPC's own share: $(awk -v p="$pf" -v f="$ff" 'BEGIN { if (p + 0 > 0 && f + 0 > 0) printf "%.1f µs of %.1f (the floor %.1f)", p - f, p, f; else print "-" }')."
 }
 

@@ -226,6 +226,10 @@ type trackedConn struct {
 	ends string
 	user atomic.Pointer[string]
 	once sync.Once
+	// endLogin ends the presence session of the login SetUser last
+	// recorded (HTTP's), or is nil.
+	loginMu  sync.Mutex
+	endLogin func()
 }
 
 func (c *trackedConn) touch() { c.last.Store(time.Now().UnixNano()) }
@@ -274,6 +278,11 @@ func (c *trackedConn) Close() error {
 		c.d.limits.release(c.key, &c.r.open)
 		c.r.m.open.Dec()
 		c.d.track(c, false)
+		c.loginMu.Lock()
+		if c.endLogin != nil {
+			c.endLogin()
+		}
+		c.loginMu.Unlock()
 	})
 	return err
 }

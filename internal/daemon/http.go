@@ -95,6 +95,7 @@ func buildHTTP(d *Daemon) ([]Service, error) {
 		anonLimits: filestore.Limits{Quota: files.Quota, MaxFileSize: files.MaxFileSize, ReadOnly: !files.AnonymousWritable},
 	}
 	d.addComponent("http trees", be)
+	d.Presence() // opened now: SetUser records HTTP logins in it
 	log := d.Logger().With("service", "http")
 	handlers := map[string]http.Handler{}
 	for path, build := range httpMounts {
@@ -231,13 +232,21 @@ func (c sendfileConn) cork(r io.Reader) (uncork func()) {
 // user stays until the connection closes: a request that does not log
 // in does not say the client has logged out. Account names are
 // case-insensitive and listed in lower case, as other services list
-// them.
+// them. The login is also finger's: the user's last login, and a
+// session open until the connection closes (or another user logs in
+// on it).
 func (c *trackedConn) SetUser(name string) {
 	name = strings.ToLower(name)
 	if u := c.user.Load(); u != nil && *u == name {
 		return // the same user again: nothing to store
 	}
 	c.user.Store(&name)
+	c.loginMu.Lock()
+	defer c.loginMu.Unlock()
+	if c.endLogin != nil {
+		c.endLogin()
+	}
+	c.endLogin = c.d.Presence().Login(name, c.r.Name)
 }
 
 var _ httpfs.UserConn = (*trackedConn)(nil)

@@ -117,6 +117,14 @@ func TestHTTPSessionsShowUser(t *testing.T) {
 			if u := user(); u != "alice" {
 				t.Errorf("after a login the user is %q, want alice", u)
 			}
+			// finger sees the login: alice's last one, over this
+			// service, and her session while the connection is open.
+			if l, ok := d.Presence().Last("alice"); !ok || l.Protocol != tc.service || time.Since(l.Time) > time.Minute {
+				t.Errorf("alice's last login: %+v %v, want one just now over %s", l, ok, tc.service)
+			}
+			if ss := d.Presence().Sessions("alice"); len(ss) != 1 || ss[0].protocol != tc.service {
+				t.Errorf("alice's sessions: %+v, want one over %s", ss, tc.service)
+			}
 			get("/dav/", "alice", "wrong-password", http.StatusUnauthorized)
 			get("/", "", "", http.StatusOK)
 			if u := user(); u != "alice" {
@@ -128,7 +136,7 @@ func TestHTTPSessionsShowUser(t *testing.T) {
 			tr.CloseIdleConnections()
 			testkit.Eventually(t, 5*time.Second, "the session gone when the connection closes", func() bool {
 				_, ok := sessionOf(d, tc.service, *local.Load())
-				return !ok
+				return !ok && len(d.Presence().Sessions("alice")) == 0
 			})
 		})
 	}
