@@ -32,7 +32,7 @@
 #
 # usage: bench/http/run.sh   (env: MODE=both|pinned|shared ROUNDS=5
 #        DURATION=10s WARMUP=3s CONNS=50 SIZE_MB=1024 SERVERS="plumb nginx python"
-#        LOAD_CPU=0 SERVER_CPU=1 BENCH_DIR=/var/tmp PROFILE=0)
+#        LOAD_CPU=0 SERVER_CPU=1 BENCH_DIR=/var/tmp PROFILE=0 SHAPES="small listing big")
 # PROFILE=1 adds, after each mode's rounds, where each server's time
 # goes during one more download of the big file: its system calls
 # (strace -f -c: sendfile, epoll, futex, nanosleep, ...) and, with
@@ -262,7 +262,10 @@ profile() {
 # waitfor FILE: until a tracer has created FILE (it is attached then).
 waitfor() { for _ in $(seq 50); do [ -e "$1" ] && break; sleep 0.1; done; sleep 0.3; }
 
-shapes="small listing big"
+shapes=${SHAPES:-small listing big}
+for shape in $shapes; do
+  case $shape in small | listing | big) ;; *) die "SHAPES are small, listing and big, not $shape" ;; esac
+done
 for mode in $modes; do
   start_servers "$mode"
   for name in "${up[@]}"; do
@@ -298,8 +301,17 @@ for mode in $modes; do
     echo "### shared: client and servers on all $cpus (nginx one worker per CPU, plumb GOMAXPROCS=$(nproc), wrk -t$(nproc))"
   fi
   echo
-  echo "| server | 1 KiB file, $CONNS conns (req/s) | × nginx | 1,000-entry listing (req/s) | × nginx | ${SIZE_MB} MiB file (MB/s) | × nginx |"
-  echo "|---|---|---|---|---|---|---|"
+  head="| server |" rule="|---|"
+  for shape in $shapes; do
+    case $shape in
+      small) head+=" 1 KiB file, $CONNS conns (req/s) |" ;;
+      listing) head+=" 1,000-entry listing (req/s) |" ;;
+      big) head+=" ${SIZE_MB} MiB file (MB/s) |" ;;
+    esac
+    head+=" × nginx |" rule+="---|---|"
+  done
+  echo "$head"
+  echo "$rule"
   for name in ${servers_of[$mode]}; do
     row="| $name |"
     for shape in $shapes; do
