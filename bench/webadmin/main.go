@@ -53,6 +53,7 @@ func main() {
 		watchers   = flag.Int("watchers", 1000, "watchers of each event stream")
 		deliveries = flag.Int("deliveries", 20, "deliveries timed to the watchers of each stream")
 	)
+	flag.StringVar(&daemonGodebug, "godebug", "", "GODEBUG of plumb serve only, e.g. gctrace=1 (its trace goes to standard error)")
 	flag.Parse()
 	if *count < 8 || *rounds < 1 || *watchers < 1 || *deliveries < 1 {
 		fmt.Fprintln(os.Stderr, "bench/webadmin: want -n >= 8 and -rounds, -watchers, -deliveries >= 1")
