@@ -366,6 +366,25 @@ func TestSummaryLoad(t *testing.T) {
 	}
 }
 
+// TestSummaryFileRemoved: a summary file removed behind the daemon is
+// made again by the next append, whole, with a header.
+func TestSummaryFileRemoved(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.sum")
+	v := &webFolder{sums: newFlatSums(0), path: path, end: -1}
+	v.keep("a", &summary{Search: "one"})
+	v.keep("b", &summary{Search: "two"})
+	v.flush()
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	v.keep("c", &summary{Search: "three"})
+	v.flush()
+	b, _ := os.ReadFile(path)
+	if end, n := walkSummaries(b, nil); n != 1 || end != len(b) {
+		t.Errorf("the file made again has %d records, ending at %d of %d bytes", n, end, len(b))
+	}
+}
+
 // TestFlatSumsClash: two keys of one hash are both found.
 func TestFlatSumsClash(t *testing.T) {
 	f := newFlatSums(0)

@@ -167,12 +167,19 @@ func (v *webFolder) flush() {
 		return
 	}
 	defer f.Close()
-	if v.end < 0 { // not loaded: where its valid records end, once
+	fi, err := f.Stat()
+	if err != nil {
+		return
+	}
+	if int64(v.end) > fi.Size() { // removed or cut behind the daemon
+		v.end = -1
+	}
+	if v.end < 0 { // where its valid records end, once
 		v.end, v.records = walkSummaries(readSummaryFile(f), nil)
 	}
 	// A tail a crash cut short, or a file not of this format, is cut
 	// off first, or what follows it would be lost with it.
-	if fi, err := f.Stat(); err != nil || (fi.Size() != int64(v.end) && f.Truncate(int64(v.end)) != nil) {
+	if fi.Size() != int64(v.end) && f.Truncate(int64(v.end)) != nil {
 		v.end = -1
 		return
 	}
