@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -19,7 +21,7 @@ import (
 func firstSearches(bin, cfgFile, data string, c *http.Client, ks []kind, n int) error {
 	page, search := ks[0], ks[2] // API first page, API search
 	summaries := filepath.Join(data, "webadmin", "summaries")
-	file := filepath.Join(summaries, user, hex.EncodeToString([]byte("INBOX"))+".jsonl")
+	file := filepath.Join(summaries, user, hex.EncodeToString([]byte("INBOX"))+".sum")
 	var a, b, cc, pageTime, pass time.Duration
 	steps := []func(base string) error{
 		func(base string) (err error) {
@@ -30,7 +32,7 @@ func firstSearches(bin, cfgFile, data string, c *http.Client, ks []kind, n int) 
 			start := time.Now()
 			pageTime, err = timeGet(c, base+page.path, func(body []byte) error { return page.check(body, n) })
 			if err == nil {
-				pass, err = waitLines(file, n, start)
+				pass, err = waitRecords(file, n, start)
 			}
 			if err == nil {
 				b, err = timeGet(c, base+search.path, func(body []byte) error { return search.check(body, n) })
@@ -67,18 +69,40 @@ func firstSearches(bin, cfgFile, data string, c *http.Client, ks []kind, n int) 
 	return nil
 }
 
-// waitLines waits until the summary file has n lines and returns the
-// time since start; it looks every 20 ms, for at most 30 minutes.
-func waitLines(file string, n int, start time.Time) (time.Duration, error) {
+// waitRecords waits until the summary file has n records and returns
+// the time since start; it looks every 20 ms, for at most 30 minutes.
+func waitRecords(file string, n int, start time.Time) (time.Duration, error) {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for range tick.C {
-		if b, err := os.ReadFile(file); err == nil && bytes.Count(b, []byte("\n")) >= n {
+		if b, err := os.ReadFile(file); err == nil && countRecords(b) >= n {
+			return time.Since(start), nil
+		}
+		// A build of before the binary summary file: its JSON lines.
+		if b, err := os.ReadFile(strings.TrimSuffix(file, ".sum") + ".jsonl"); err == nil && bytes.Count(b, []byte("\n")) >= n {
 			return time.Since(start), nil
 		}
 		if time.Since(start) > 30*time.Minute {
 			break
 		}
 	}
-	return 0, fmt.Errorf("the summary file %s did not reach %d lines", file, n)
+	return 0, fmt.Errorf("the summary file %s did not reach %d records", file, n)
+}
+
+// countRecords counts the whole records of a summary file (the daemon's
+// webadmin_flat.go: a 12-byte header, then records of a little-endian
+// uint32 length, a CRC and that many bytes; the CRCs are not checked).
+func countRecords(b []byte) int {
+	if len(b) < 12 || string(b[:8]) != "plumbsum" {
+		return 0
+	}
+	n := 0
+	for off := 12; off+8 <= len(b); n++ {
+		size := int(binary.LittleEndian.Uint32(b[off:]))
+		if off+8+size > len(b) {
+			break
+		}
+		off += 8 + size
+	}
+	return n
 }

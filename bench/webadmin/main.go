@@ -53,6 +53,8 @@ func main() {
 		watchers   = flag.Int("watchers", 1000, "watchers of each event stream")
 		deliveries = flag.Int("deliveries", 20, "deliveries timed to the watchers of each stream")
 	)
+	flag.BoolVar(&keepData, "keep", false, "keep the mailbox, summaries and config (in a directory named on standard error), to start plumb serve on again")
+	flag.StringVar(&daemonGodebug, "godebug", "", "GODEBUG of plumb serve only, e.g. gctrace=1 (its trace goes to standard error)")
 	flag.Parse()
 	if *count < 8 || *rounds < 1 || *watchers < 1 || *deliveries < 1 {
 		fmt.Fprintln(os.Stderr, "bench/webadmin: want -n >= 8 and -rounds, -watchers, -deliveries >= 1")
@@ -65,6 +67,9 @@ func main() {
 }
 
 const user = "bench"
+
+// keepData is -keep: the run's directory is not removed.
+var keepData bool
 
 // Targets of issue 12, section 6.
 const (
@@ -183,7 +188,11 @@ func run(plumbBin string, count, size, rounds, watchers, deliveries int) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(dir)
+	if keepData {
+		fmt.Fprintf(os.Stderr, "bench/webadmin: the data and config are kept in %s\n", dir)
+	} else {
+		defer os.RemoveAll(dir)
+	}
 	data := filepath.Join(dir, "data")
 	fmt.Printf("writing %d messages of ~%d bytes...\n", count, size)
 	if err := writeMailbox(data, count, size); err != nil {

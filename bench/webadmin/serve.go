@@ -44,9 +44,21 @@ func configure(bin, dir, data string) (string, error) {
 	return cfgFile, os.WriteFile(cfgFile, []byte(cfg.String()), 0o600)
 }
 
+// daemonGodebug is the GODEBUG plumb serve runs with (-godebug); with
+// one, each delivery of the fan-out is noted on standard error at its
+// time since the daemon started, to be lined up with the daemon's trace
+// (gctrace's "@…s").
+var (
+	daemonGodebug string
+	daemonStarted time.Time
+)
+
 // startPlumb runs plumb serve with cfgFile (see configure).
 func startPlumb(bin, cfgFile string) (*daemon, error) {
 	cmd := exec.Command(bin, "serve", "--config", cfgFile)
+	if daemonGodebug != "" {
+		cmd.Env = append(os.Environ(), "GODEBUG="+daemonGodebug)
+	}
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -55,6 +67,7 @@ func startPlumb(bin, cfgFile string) (*daemon, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
+	daemonStarted = time.Now()
 	d := &daemon{stop: func() { cmd.Process.Signal(syscall.SIGTERM); cmd.Wait() }}
 	// The service table: a SERVICE header, a line per listener
 	// (name, protocol, address, ...), a blank line.
@@ -169,6 +182,10 @@ func fanOut(url, smtpAddr string, n, deliveries int, msg, want func(k int) strin
 			}
 		}
 		slowest = append(slowest, ms(slices.Max(lat[len(lat)-n:])))
+		if daemonGodebug != "" {
+			fmt.Fprintf(os.Stderr, "bench: %s delivery %d sent @%.3fs, slowest watcher %s\n",
+				url, k, sent.Sub(daemonStarted).Seconds(), slowest[len(slowest)-1])
+		}
 	}
 	return lat, nil
 }

@@ -163,14 +163,24 @@ func flushAll(folders map[*webFolder]bool) {
 	}
 }
 
-// summaryFiles returns the user and folder of each summary file.
+// summaryFiles returns the user and folder of each summary file. A
+// file of the JSON lines of before (".jsonl") is removed, and its
+// folder returned: its pass makes the summaries again, once.
 func summaryFiles(data string) [][2]string {
-	paths, _ := filepath.Glob(filepath.Join(data, "webadmin", "summaries", "*", "*.jsonl"))
 	var out [][2]string
-	for _, p := range paths {
-		name, err := hex.DecodeString(strings.TrimSuffix(filepath.Base(p), ".jsonl"))
-		if err == nil && len(name) > 0 {
-			out = append(out, [2]string{filepath.Base(filepath.Dir(p)), string(name)})
+	seen := map[[2]string]bool{}
+	for _, ext := range []string{".sum", ".jsonl"} {
+		paths, _ := filepath.Glob(filepath.Join(data, "webadmin", "summaries", "*", "*"+ext))
+		for _, p := range paths {
+			if ext == ".jsonl" {
+				os.Remove(p)
+			}
+			name, err := hex.DecodeString(strings.TrimSuffix(filepath.Base(p), ext))
+			f := [2]string{filepath.Base(filepath.Dir(p)), string(name)}
+			if err == nil && len(name) > 0 && !seen[f] {
+				seen[f] = true
+				out = append(out, f)
+			}
 		}
 	}
 	return out
@@ -208,7 +218,7 @@ func (w *webMail) arrived(a arrival) *webFolder {
 	if !v.loaded && !a.delivery {
 		v.load()
 	}
-	_, have := v.byKey[key]
+	have := v.sums.ref(key) != noRef
 	v.mu.Unlock()
 	if have {
 		return nil
@@ -254,8 +264,8 @@ func (w *webMail) runPass(v *webFolder) {
 		return
 	}
 	start := time.Now()
-	out := make([]*summary, len(missing))
-	lines := make([][]byte, len(missing)) // encoded here, not with v.mu held
+	out := make([][]byte, len(missing)) // records, encoded here, not with v.mu held
+	done := make([]bool, len(missing))
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range cap(w.idx.reads) {
@@ -263,8 +273,8 @@ func (w *webMail) runPass(v *webFolder) {
 		go func() {
 			defer wg.Done()
 			for i := int(next.Add(1) - 1); i < len(missing) && ctx.Err() == nil; i = int(next.Add(1) - 1) {
-				out[i] = w.idx.readSummary(missing[i])
-				lines[i] = encodeLine(missing[i].Key, out[i])
+				out[i] = encodeRecord(missing[i].Key, w.idx.readSummary(missing[i]))
+				done[i] = true
 			}
 		}()
 	}
@@ -273,8 +283,8 @@ func (w *webMail) runPass(v *webFolder) {
 	defer v.mu.Unlock()
 	n := 0
 	for i, m := range missing {
-		if out[i] != nil {
-			v.keepLine(m.Key, out[i], lines[i])
+		if done[i] {
+			v.keepRecord(m.Key, out[i])
 			n++
 		}
 	}
@@ -288,7 +298,7 @@ func (w *webMail) runPass(v *webFolder) {
 func (v *webFolder) missing(msgs []mailstore.Message) []mailstore.Message {
 	var out []mailstore.Message
 	for _, m := range msgs {
-		if _, ok := v.byKey[m.Key]; !ok {
+		if v.sums.ref(m.Key) == noRef {
 			out = append(out, m)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"hash/maphash"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -19,11 +20,24 @@ import (
 	"github.com/plumbnet/plumb/internal/webadmin"
 )
 
-// summaryLines returns the lines of alice's INBOX summary file.
-func summaryLines(t *testing.T, d *Daemon) []string {
+// summaryRecords returns how many records alice's summary file of
+// folder has, and whether they are all it holds.
+func summaryRecords(t *testing.T, d *Daemon, folder string) (int, bool) {
 	t.Helper()
-	b, _ := os.ReadFile(summaryPath(d.DataDir(), "alice", mailstore.Inbox))
-	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	b, _ := os.ReadFile(summaryPath(d.DataDir(), "alice", folder))
+	end, n := walkSummaries(b, nil)
+	return n, end == len(b)
+}
+
+// summaryCount is summaryRecords of the INBOX, failing on a file with
+// more than its records.
+func summaryCount(t *testing.T, d *Daemon) int {
+	t.Helper()
+	n, whole := summaryRecords(t, d, mailstore.Inbox)
+	if !whole {
+		t.Fatal("the summary file has bytes past its records")
+	}
+	return n
 }
 
 // writeBehind writes n messages (numbered from first) into alice's
@@ -61,11 +75,11 @@ func TestSummaryAtDelivery(t *testing.T) {
 	}
 	testkit.Eventually(t, 5*time.Second, "three summaries in the file", func() bool {
 		read, _ := w.summaryStats()
-		return read == 3 && len(summaryLines(t, d)) == 3
+		return read == 3 && summaryCount(t, d) == 3
 	})
 	v, _ := w.view("alice", "INBOX")
 	v.mu.Lock()
-	if n := len(v.byKey); n != 0 {
+	if n := v.sums.len(); n != 0 {
 		t.Errorf("%d summaries in memory for a folder never listed, want them only in the file", n)
 	}
 	v.mu.Unlock()
@@ -99,8 +113,8 @@ func TestSummaryBackgroundPass(t *testing.T) {
 	if read, _ := w.summaryStats(); read != 300 {
 		t.Errorf("%d messages read, want each of 300 once (one pass, not two)", read)
 	}
-	if l := summaryLines(t, d); len(l) != 300 {
-		t.Errorf("the summary file has %d lines, want 300", len(l))
+	if n := summaryCount(t, d); n != 300 {
+		t.Errorf("the summary file has %d records, want 300", n)
 	}
 	w.close()
 
@@ -119,40 +133,89 @@ func TestSummaryBackgroundPass(t *testing.T) {
 	}
 }
 
-// TestSummaryFileTornLine: a last line cut short by a crash is ignored
-// (its message is read again) and ended, so the next line is whole.
-func TestSummaryFileTornLine(t *testing.T) {
+// TestSummaryFileTorn: a tail cut short by a crash, or corrupt, is
+// ignored (its messages are read again) and cut off before the next
+// records are appended, so that they are found.
+func TestSummaryFileTorn(t *testing.T) {
 	d, _ := startSMTPDaemon(t, nil)
 	ms, _ := d.MailStore()
 	ctx := context.Background()
-	writeBehind(t, ms, 0, 2)
+	writeBehind(t, ms, 0, 3)
 	w := newWebMail(d, ms)
-	if _, n, err := w.List(ctx, "alice", "INBOX", webadmin.Query{Text: "word"}, 0, 10); err != nil || n != 2 {
+	if _, n, err := w.List(ctx, "alice", "INBOX", webadmin.Query{Text: "word"}, 0, 10); err != nil || n != 3 {
 		t.Fatalf("search = %d, %v", n, err)
 	}
 	w.close()
 	path := summaryPath(d.DataDir(), "alice", mailstore.Inbox)
-	lines := summaryLines(t, d)
-	torn := lines[0] + "\n" + lines[1][:len(lines[1])/2] // no newline: the crash came mid-write
-	if err := os.WriteFile(path, []byte(torn), 0o600); err != nil {
+	whole, _ := os.ReadFile(path)
+	var offs []int
+	walkSummaries(whole, func(_ sumRec, off int) { offs = append(offs, off) })
+	if len(offs) != 3 {
+		t.Fatalf("%d records in the file, want 3", len(offs))
+	}
+	for _, c := range []struct {
+		name  string
+		bytes []byte
+		read  uint64
+	}{
+		{"torn", whole[:offs[2]+(len(whole)-offs[2])/2], 1}, // the crash came mid-write
+		{"corrupt", corrupt(whole, offs[1]+recordHead+recordFixed+6), 2},
+		{"not of this format", append([]byte("plumbsum\x09\x00\x00\x00"), whole[len(summaryMagic):]...), 3},
+		{"empty", nil, 3},
+	} {
+		if err := os.WriteFile(path, c.bytes, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		w = newWebMail(d, ms)
+		if _, n, err := w.List(ctx, "alice", "INBOX", webadmin.Query{Text: "word"}, 0, 10); err != nil || n != 3 {
+			t.Fatalf("%s: search = %d, %v", c.name, n, err)
+		}
+		if read, _ := w.summaryStats(); read != c.read {
+			t.Errorf("%s: %d messages read, want %d", c.name, read, c.read)
+		}
+		w.close()
+		w = newWebMail(d, ms)
+		if _, n, err := w.List(ctx, "alice", "INBOX", webadmin.Query{Text: "word"}, 0, 10); err != nil || n != 3 {
+			t.Fatalf("%s: search after the repair = %d, %v", c.name, n, err)
+		}
+		if read, _ := w.summaryStats(); read != 0 {
+			t.Errorf("%s: %d messages read after the repair, want 0", c.name, read)
+		}
+		w.close()
+		if n := summaryCount(t, d); n != 3 {
+			t.Errorf("%s: %d records after the repair, want 3", c.name, n)
+		}
+	}
+}
+
+// corrupt returns b with the byte at i changed.
+func corrupt(b []byte, i int) []byte {
+	out := bytes.Clone(b)
+	out[i] ^= 0x20
+	return out
+}
+
+// TestSummaryOldFile: a summary file of the JSON lines of before is
+// removed at start, and its folder summarized again in one pass.
+func TestSummaryOldFile(t *testing.T) {
+	d, _ := startSMTPDaemon(t, nil)
+	ms, _ := d.MailStore()
+	writeBehind(t, ms, 0, 5)
+	old := strings.TrimSuffix(summaryPath(d.DataDir(), "alice", mailstore.Inbox), ".sum") + ".jsonl"
+	os.MkdirAll(filepath.Dir(old), 0o700)
+	if err := os.WriteFile(old, []byte(`{"k":"x","s":{},"q":"","h":""}`+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	w = newWebMail(d, ms)
-	if _, n, err := w.List(ctx, "alice", "INBOX", webadmin.Query{Text: "word"}, 0, 10); err != nil || n != 2 {
-		t.Fatalf("search over a torn file = %d, %v", n, err)
-	}
-	if read, _ := w.summaryStats(); read != 1 {
-		t.Errorf("%d messages read, want the torn line's one", read)
-	}
-	w.close()
-	w = newWebMail(d, ms)
+	w := newWebMail(d, ms)
 	defer w.close()
-	if _, n, err := w.List(ctx, "alice", "INBOX", webadmin.Query{Text: "word"}, 0, 10); err != nil || n != 2 {
-		t.Fatalf("search after the repair = %d, %v", n, err)
+	testkit.Eventually(t, 5*time.Second, "the pass at start", func() bool {
+		read, _ := w.summaryStats()
+		return read == 5
+	})
+	if _, err := os.Stat(old); !os.IsNotExist(err) {
+		t.Errorf("the old file is still there: %v", err)
 	}
-	if read, _ := w.summaryStats(); read != 0 {
-		t.Errorf("%d messages read after the repair, want 0", read)
-	}
+	testkit.Eventually(t, 5*time.Second, "the new file", func() bool { return summaryCount(t, d) == 5 })
 }
 
 // TestSummaryLimits: the arrival queue is bounded (what does not fit is
@@ -252,17 +315,16 @@ func TestSummaryAtIMAPArrival(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	testkit.Eventually(t, 5*time.Second, "the APPEND summarized", func() bool { return len(summaryLines(t, d)) == 1 })
+	testkit.Eventually(t, 5*time.Second, "the APPEND summarized", func() bool { return summaryCount(t, d) == 1 })
 	if _, err := c.Select(ctx, "INBOX", false); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.Move(ctx, true, imap.SeqSetOf(uid), "Archive"); err != nil {
 		t.Fatal(err)
 	}
-	archive := summaryPath(d.DataDir(), "alice", "Archive")
 	testkit.Eventually(t, 5*time.Second, "the moved copy summarized", func() bool {
-		b, _ := os.ReadFile(archive)
-		return bytes.Count(b, []byte("\n")) == 1
+		n, _ := summaryRecords(t, d, "Archive")
+		return n == 1
 	})
 	if got, n, err := w.List(ctx, "alice", "Archive", webadmin.Query{Subject: "appended"}, 0, 10); err != nil || n != 1 || got[0].Subject != "appended" {
 		t.Fatalf("search of Archive = %+v, %d, %v", got, n, err)
@@ -272,44 +334,71 @@ func TestSummaryAtIMAPArrival(t *testing.T) {
 	}
 }
 
-// TestSummaryLoadParts: a large summary file, read in parts on several
-// CPUs, gives every line once, whatever line the parts' bounds cut.
-func TestSummaryLoadParts(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "s.jsonl")
-	v := &webFolder{byKey: map[string]*summary{}, path: path, loaded: true}
+// TestSummaryLoad: a summary file written in appends and rewritten
+// when most of its records are stale loads whole, and a folder's
+// summaries of gone messages are forgotten and their bytes given back.
+func TestSummaryLoad(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.sum")
+	v := &webFolder{sums: newFlatSums(0), path: path, loaded: true, end: -1}
 	const n = 3000
 	for i := range n {
-		s := &summary{Search: strings.Repeat(fmt.Sprint(i%10), 300+i%700)} // lines of uneven length
-		v.keep(fmt.Sprintf("key%d", i), s)
-	}
-	v.flush()
-	if fi, err := os.Stat(path); err != nil || fi.Size() < 1<<20 {
-		t.Fatalf("the file is %v, %v: want over 1 MiB, to be read in parts", fi, err)
-	}
-	for parts := range 7 {
-		got := map[string]*summary{}
-		lines := 0
-		f, _ := os.Open(path)
-		fi, _ := f.Stat()
-		for i := range parts + 1 {
-			m, l := loadPart(f, fi.Size()*int64(i)/int64(parts+1), fi.Size()*int64(i+1)/int64(parts+1))
-			lines += l
-			for k, s := range m {
-				if _, dup := got[k]; dup {
-					t.Errorf("%d parts: %s read twice", parts+1, k)
-				}
-				got[k] = s
-			}
-		}
-		f.Close()
-		if lines != n || len(got) != n || got["key1234"].Search != strings.Repeat("4", 300+1234%700) {
-			t.Errorf("%d parts: %d lines, %d summaries, want %d", parts+1, lines, len(got), n)
+		v.keep(fmt.Sprintf("key%d", i), &summary{Search: strings.Repeat(fmt.Sprint(i%10), 300+i%700)}) // of uneven length
+		if i%1000 == 999 {
+			v.flush()
 		}
 	}
-	w := &webFolder{byKey: map[string]*summary{}, path: path}
+	w := &webFolder{sums: newFlatSums(0), path: path, end: -1}
 	w.load()
-	if len(w.byKey) != n || w.lines != n {
-		t.Errorf("load: %d summaries of %d lines, want %d", len(w.byKey), w.lines, n)
+	if w.sums.len() != n || w.records != n {
+		t.Fatalf("load: %d summaries of %d records, want %d", w.sums.len(), w.records, n)
+	}
+	if r, ok := w.sums.get("key1234"); !ok || r.summary().Search != strings.Repeat("4", 300+1234%700) {
+		t.Errorf("key1234: %v", ok)
+	}
+	w.sums.keep(func(key []byte) bool { return string(key) == "key7" })
+	if r, ok := w.sums.get("key7"); w.sums.len() != 1 || !ok || len(w.sums.chunks) != 1 || len(w.sums.chunks[0]) != len(r)+recordHead {
+		t.Errorf("after keeping one: %d summaries in %d chunks", w.sums.len(), len(w.sums.chunks))
+	}
+	w.records = 2*1 + 1024 + 1 // stale: rewritten
+	w.flush()
+	if b, _ := os.ReadFile(path); len(b) != len(summaryMagic)+len(w.sums.whole(w.sums.ref("key7"))) {
+		t.Errorf("the rewritten file has %d bytes", len(b))
+	}
+}
+
+// TestSummaryFileRemoved: a summary file removed behind the daemon is
+// made again by the next append, whole, with a header.
+func TestSummaryFileRemoved(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.sum")
+	v := &webFolder{sums: newFlatSums(0), path: path, end: -1}
+	v.keep("a", &summary{Search: "one"})
+	v.keep("b", &summary{Search: "two"})
+	v.flush()
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	v.keep("c", &summary{Search: "three"})
+	v.flush()
+	b, _ := os.ReadFile(path)
+	if end, n := walkSummaries(b, nil); n != 1 || end != len(b) {
+		t.Errorf("the file made again has %d records, ending at %d of %d bytes", n, end, len(b))
+	}
+}
+
+// TestFlatSumsClash: two keys of one hash are both found.
+func TestFlatSumsClash(t *testing.T) {
+	f := newFlatSums(0)
+	f.add(encodeRecord("a", &summary{Search: "first"}))
+	f.index[maphash.String(f.seed, "b")] = f.index[maphash.String(f.seed, "a")] // b's hash is a's record's
+	f.add(encodeRecord("b", &summary{Search: "second"}))
+	if len(f.clash) != 1 {
+		t.Fatalf("%d keys in clash, want b", len(f.clash))
+	}
+	if r, ok := f.get("a"); !ok || r.summary().Search != "first" {
+		t.Errorf("a: %v", ok)
+	}
+	if r, ok := f.get("b"); !ok || r.summary().Search != "second" {
+		t.Errorf("b: %v", ok)
 	}
 }
 

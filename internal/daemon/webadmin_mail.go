@@ -44,12 +44,14 @@ type webFolder struct {
 	msgs    []mailstore.Message // UID order
 	listed  bool                // listed once exactly; since, from the snapshot
 	checked uint32              // the highest UID list has looked for a summary of
-	byKey   map[string]*summary
+	sums    *flatSums           // by Maildir key (webadmin_flat.go)
 
-	path    string       // the summary file (webadmin_summary.go)
-	loaded  bool         // its summaries are in byKey
-	lines   int          // in the file, live or not
-	pending bytes.Buffer // summaries made since the last flush
+	path     string       // the summary file (webadmin_summary.go)
+	loaded   bool         // its summaries are in sums
+	records  int          // in the file, live or not
+	end      int          // where its valid records end; -1: not known yet
+	pending  bytes.Buffer // records made since the last flush
+	pendingN int          // how many
 }
 
 func newWebMail(d *Daemon, store *mailstore.Store) *webMail {
@@ -138,7 +140,7 @@ func (w *webMail) view(user, folder string) (*webFolder, error) {
 		return nil, mailError(err)
 	}
 	stop()
-	v := &webFolder{user: user, folder: folder, idx: w.idx, byKey: map[string]*summary{}, path: summaryPath(w.d.DataDir(), user, folder)}
+	v := &webFolder{user: user, folder: folder, idx: w.idx, sums: newFlatSums(0), end: -1, path: summaryPath(w.d.DataDir(), user, folder)}
 	w.folders[k] = v
 	return v, nil
 }
@@ -166,10 +168,11 @@ func (v *webFolder) list(ctx context.Context, w *webMail) ([]mailstore.Message, 
 	if v.msgs != nil {
 		return v.msgs, nil
 	}
-	// The summary file is read beside the listing, on the other CPUs:
-	// after a restart each takes a good part of a second at 100,000.
-	// load touches only what the listing does not (v.loaded, v.lines,
-	// v.byKey), and v is held meanwhile.
+	// The summary file is read beside the listing, on the other CPU: a
+	// restart's listing of 100,000 takes a good part of a second, the
+	// load a few tens of milliseconds. load touches only what the
+	// listing does not (v.loaded, v.records, v.end, v.sums), and v is
+	// held meanwhile.
 	var loading sync.WaitGroup
 	if !v.loaded {
 		loading.Go(v.load)
@@ -199,22 +202,18 @@ func (v *webFolder) list(ctx context.Context, w *webMail) ([]mailstore.Message, 
 		msgs = []mailstore.Message{}
 	}
 	loading.Wait()
-	if len(v.byKey) > len(msgs)+1024 { // a summary of a gone message is never wrong, only kept
+	if v.sums.len() > len(msgs)+1024 { // a summary of a gone message is never wrong, only kept
 		live := make(map[string]bool, len(msgs))
 		for _, m := range msgs {
 			live[m.Key] = true
 		}
-		for k := range v.byKey {
-			if !live[k] {
-				delete(v.byKey, k)
-			}
-		}
+		v.sums.keep(func(key []byte) bool { return live[string(key)] })
 	}
 	v.msgs = msgs
 	// Messages above the highest UID looked at before are new: one
 	// without a summary starts a pass (which looks at every message).
 	for i := len(msgs) - 1; i >= 0 && msgs[i].UID > v.checked; i-- {
-		if _, ok := v.byKey[msgs[i].Key]; !ok && v.pass == nil {
+		if v.sums.ref(msgs[i].Key) == noRef && v.pass == nil {
 			w.startPass(v)
 			break
 		}
@@ -285,8 +284,9 @@ func (w *webMail) List(ctx context.Context, user, folder string, q webadmin.Quer
 // summaries kept are matched a part on each CPU (a search of 100,000
 // is mostly substring scans), then those not kept (fill leaves out
 // only a message it could not read) one by one. Called with v held, so
-// nothing writes v.byKey while the parts read it.
+// nothing writes v.sums while the parts read it.
 func (v *webFolder) matchAll(ctx context.Context, msgs []mailstore.Message, q webadmin.Query) ([]bool, error) {
+	mq := newMatchQuery(q)
 	match := make([]bool, len(msgs))
 	missing := make([]bool, len(msgs))
 	parts := 1
@@ -298,12 +298,13 @@ func (v *webFolder) matchAll(ctx context.Context, msgs []mailstore.Message, q we
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var buf []byte
 			for i := len(msgs) * p / parts; i < len(msgs)*(p+1)/parts; i++ {
 				if i%1024 == 0 && ctx.Err() != nil {
 					return
 				}
-				if s, ok := v.byKey[msgs[i].Key]; ok {
-					match[i] = s.matches(msgs[i], q)
+				if r, ok := v.sums.get(msgs[i].Key); ok {
+					match[i] = r.matches(msgs[i], mq, &buf)
 				} else {
 					missing[i] = true
 				}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -30,127 +29,71 @@ const (
 	summaryReadBytes = 64 << 10 // of a message read to summarize it
 	summaryTextBytes = 512      // of the plain text kept for Query.Text
 	summaryHeadBytes = 1024     // of the other header fields kept for Query.Header
-	summaryLineBytes = 64 << 10 // of one line of a summary file
-	summaryLineGuess = 512      // bytes a line takes at least, about, to size the maps a load fills
 )
 
 // summary is what a list shows and a search looks at of one message.
 // A Maildir file never changes once delivered, so a summary stays true
 // for as long as its key is in the folder.
 type summary struct {
-	Sum     webadmin.Summary `json:"s"` // without the ref and flags, which change
-	Search  string           `json:"q"` // lowercased From, To, Cc, Subject and text prefix
-	Headers string           `json:"h"` // lowercased "name: value\n" of the other fields, bounded
+	Sum     webadmin.Summary // without the ref and flags, which change
+	Search  string           // lowercased From, To, Cc, Subject and text prefix
+	Headers string           // lowercased "name: value\n" of the other fields, bounded
 	unread  bool             // the file could not be read (renamed meanwhile): shown, never kept
 }
 
-// summaryLine is one line of a summary file.
-type summaryLine struct {
-	Key string `json:"k"`
-	summary
-}
-
 // summaryPath is where a folder's summaries are kept across restarts:
-// a cache beside the mail, under <data>/webadmin, one JSON line per
-// message; losing it only costs reading the messages again.
+// a cache beside the mail, under <data>/webadmin, the records of
+// webadmin_flat.go after a header; losing it only costs reading the
+// messages again.
 func summaryPath(data, user, folder string) string {
-	return filepath.Join(data, "webadmin", "summaries", user, hex.EncodeToString([]byte(folder))+".jsonl")
+	return filepath.Join(data, "webadmin", "summaries", user, hex.EncodeToString([]byte(folder))+".sum")
 }
 
-// load reads the folder's summary file, once, a part of it on each CPU
-// (decoding JSON is most of the time a restart's first search takes).
+// readSummaryFile returns the bytes of a summary file, up to
+// summaryFileMax of them, or nil.
+func readSummaryFile(f *os.File) []byte {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil
+	}
+	b := make([]byte, min(fi.Size(), summaryFileMax))
+	n, err := io.ReadFull(f, b)
+	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) {
+		return nil
+	}
+	return b[:n]
+}
+
+// load reads the folder's summary file, once, in one read: its records
+// become v's first chunk as they are, found by a walk that checks
+// them. What was kept before (appended, not yet written) is added.
 func (v *webFolder) load() {
 	if v.loaded {
 		return
 	}
 	v.loaded = true
-	v.lines = 0 // those appended before were counted; they are in the file
-	f, err := os.Open(v.path)
-	if err != nil {
-		return
+	var b []byte
+	if f, err := os.Open(v.path); err == nil {
+		b = readSummaryFile(f)
+		f.Close()
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return
+	sums := newFlatSums(len(b) / recordGuess)
+	v.end, v.records = walkSummaries(b, func(r sumRec, off int) { sums.place(r.key(), uint64(off)) })
+	if v.end > 0 {
+		sums.chunks = [][]byte{b[:v.end:v.end]}
 	}
-	parts := 1
-	if fi.Size() > 1<<20 {
-		parts = min(runtime.GOMAXPROCS(0), 8)
-	}
-	maps := make([]map[string]*summary, parts)
-	lines := make([]int, parts)
-	var wg sync.WaitGroup
-	for i := range parts {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			start, end := fi.Size()*int64(i)/int64(parts), fi.Size()*int64(i+1)/int64(parts)
-			maps[i], lines[i] = loadPart(f, start, end)
-		}()
-	}
-	wg.Wait()
-	total := 0
-	for _, m := range maps {
-		total += len(m)
-	}
-	if len(v.byKey) == 0 {
-		v.byKey = make(map[string]*summary, total) // sized once: 100,000 summaries grow a map slowly
-	}
-	for i, m := range maps {
-		v.lines += lines[i]
-		for k, s := range m {
-			v.byKey[k] = s
+	walkRecords(v.pending.Bytes(), func(r sumRec, off int) {
+		if sums.ref(string(r.key())) == noRef {
+			sums.add(v.pending.Bytes()[off : off+recordHead+len(r)])
 		}
-	}
-}
-
-// loadPart decodes the lines of a summary file that start in [start,
-// end): a line begun before start is the previous part's. A line cut
-// short or not JSON is skipped; it is a cache.
-func loadPart(f *os.File, start, end int64) (map[string]*summary, int) {
-	out := make(map[string]*summary, (end-start)/summaryLineGuess)
-	if start > 0 {
-		start-- // a line starting at start follows a newline at start-1
-	}
-	br := bufio.NewReaderSize(io.NewSectionReader(f, start, 1<<62), 64<<10)
-	pos := start
-	if start > 0 {
-		skipped, err := br.ReadSlice('\n')
-		for errors.Is(err, bufio.ErrBufferFull) {
-			pos += int64(len(skipped))
-			skipped, err = br.ReadSlice('\n')
-		}
-		pos += int64(len(skipped))
-	}
-	n := 0
-	for pos < end {
-		line, err := br.ReadSlice('\n')
-		pos += int64(len(line))
-		for errors.Is(err, bufio.ErrBufferFull) { // longer than a line may be: skipped
-			line = nil
-			var more []byte
-			more, err = br.ReadSlice('\n')
-			pos += int64(len(more))
-		}
-		if len(line) > 0 {
-			n++
-			if l, ok := decodeSummaryLine(line); ok && l.Key != "" {
-				s := l.summary
-				out[l.Key] = &s
-			}
-		}
-		if err != nil {
-			break
-		}
-	}
-	return out, n
+	})
+	v.sums = sums
 }
 
 // summarize returns m's summary, reading the message the first time.
 func (v *webFolder) summarize(m mailstore.Message) *summary {
-	if s, ok := v.byKey[m.Key]; ok {
-		return s
+	if r, ok := v.sums.get(m.Key); ok {
+		return r.summary()
 	}
 	s := v.idx.readSummary(m)
 	v.keep(m.Key, s)
@@ -158,41 +101,24 @@ func (v *webFolder) summarize(m mailstore.Message) *summary {
 }
 
 // keep adds a summary made, unless one was kept meanwhile.
-func (v *webFolder) keep(key string, s *summary) { v.keepLine(key, s, encodeLine(key, s)) }
+func (v *webFolder) keep(key string, s *summary) { v.keepRecord(key, encodeRecord(key, s)) }
 
-// keepLine is keep with the summary's line already encoded (nil: too
-// long to be kept in the file).
-func (v *webFolder) keepLine(key string, s *summary, line []byte) {
-	if _, ok := v.byKey[key]; ok || s.unread {
+// keepRecord adds key's record made by encodeRecord (nil: not to be
+// kept), unless one was kept meanwhile.
+func (v *webFolder) keepRecord(key string, rec []byte) {
+	if rec == nil || v.sums.ref(key) != noRef {
 		return
 	}
 	if v.loaded { // before, only the file has them: a folder delivered to but never listed costs no memory
-		v.byKey[key] = s
+		v.sums.add(rec)
 	}
-	if line != nil {
-		v.pending.Write(line)
-	}
-}
-
-// encodeLine returns the summary file's line for s, or nil.
-func encodeLine(key string, s *summary) []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false) // addresses' <> stay as they are, for decodeSummaryLine's fast path
-	if enc.Encode(summaryLine{key, *s}) != nil || b.Len() > summaryLineBytes {
-		return nil
-	}
-	return b.Bytes()
+	v.pending.Write(rec)
+	v.pendingN++
 }
 
 // fill summarizes every message not summarized yet, a few at a time.
 func (v *webFolder) fill(msgs []mailstore.Message) {
-	var missing []mailstore.Message
-	for _, m := range msgs {
-		if _, ok := v.byKey[m.Key]; !ok {
-			missing = append(missing, m)
-		}
-	}
+	missing := v.missing(msgs)
 	out := make([]*summary, len(missing))
 	var wg sync.WaitGroup
 	workers := min(runtime.GOMAXPROCS(0), 8)
@@ -212,46 +138,61 @@ func (v *webFolder) fill(msgs []mailstore.Message) {
 }
 
 // flush appends the new summaries to the file, or rewrites it with the
-// live ones when most of its lines are stale (only once it is loaded:
-// before, byKey holds only what was appended).
+// live ones when most of its records are stale (only once it is loaded:
+// before, v.sums holds nothing).
 func (v *webFolder) flush() {
-	if v.pending.Len() == 0 && (!v.loaded || v.lines <= 2*len(v.byKey)+1024) {
+	stale := v.loaded && v.records > 2*v.sums.len()+1024
+	if v.pending.Len() == 0 && !stale {
 		return
 	}
-	defer v.pending.Reset()
+	defer func() { v.pending.Reset(); v.pendingN = 0 }()
 	if err := os.MkdirAll(filepath.Dir(v.path), 0o700); err != nil {
 		return
 	}
-	if v.loaded && v.lines > 2*len(v.byKey)+1024 {
+	if stale {
+		end := len(summaryMagic)
 		err := atomicfile.Write(v.path, 0o600, func(w io.Writer) error {
-			bw := bufio.NewWriter(w)
-			enc := json.NewEncoder(bw)
-			enc.SetEscapeHTML(false) // as encodeLine
-			for k, s := range v.byKey {
-				enc.Encode(summaryLine{k, *s})
-			}
+			bw := bufio.NewWriterSize(w, 1<<20)
+			bw.WriteString(summaryMagic)
+			v.sums.each(func(rec []byte) { bw.Write(rec); end += len(rec) })
 			return bw.Flush()
 		})
 		if err == nil {
-			v.lines = len(v.byKey)
+			v.records, v.end = v.sums.len(), end
 		}
 		return
 	}
-	f, err := os.OpenFile(v.path, os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(v.path, os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return
 	}
 	defer f.Close()
-	// A line a crash cut short is ended, or the next would be lost with it.
-	var last [1]byte
-	if fi, err := f.Stat(); err == nil && fi.Size() > 0 {
-		if _, err := f.ReadAt(last[:], fi.Size()-1); err == nil && last[0] != '\n' {
-			f.Write([]byte{'\n'})
-		}
+	fi, err := f.Stat()
+	if err != nil {
+		return
 	}
-	if _, err := f.Write(v.pending.Bytes()); err == nil {
-		v.lines += bytes.Count(v.pending.Bytes(), []byte("\n"))
+	if int64(v.end) > fi.Size() { // removed or cut behind the daemon
+		v.end = -1
 	}
+	if v.end < 0 { // where its valid records end, once
+		v.end, v.records = walkSummaries(readSummaryFile(f), nil)
+	}
+	// A tail a crash cut short, or a file not of this format, is cut
+	// off first, or what follows it would be lost with it.
+	if fi.Size() != int64(v.end) && f.Truncate(int64(v.end)) != nil {
+		v.end = -1
+		return
+	}
+	out := v.pending.Bytes()
+	if v.end == 0 {
+		out = append([]byte(summaryMagic), out...)
+	}
+	if _, err := f.WriteAt(out, int64(v.end)); err != nil {
+		v.end = -1 // found again by the next flush
+		return
+	}
+	v.end += len(out)
+	v.records += v.pendingN
 }
 
 // readBufs are the buffers messages are read into to be summarized.
@@ -406,50 +347,4 @@ func splitAddrs(v string) []string {
 		out[i] = a.String()
 	}
 	return out
-}
-
-// matches reports whether the message fits q, lowercased by lowerQuery.
-func (s *summary) matches(m mailstore.Message, q webadmin.Query) bool {
-	has := func(hay, needle string) bool { return strings.Contains(strings.ToLower(hay), needle) }
-	switch {
-	case q.Unseen && m.Flags.Has(mailstore.FlagSeen),
-		!q.Since.IsZero() && s.Sum.Received.Before(q.Since),
-		q.Text != "" && !strings.Contains(s.Search, q.Text),
-		q.From != "" && !has(s.Sum.From, q.From),
-		q.To != "" && !has(strings.Join(s.Sum.To, ", ")+", "+strings.Join(s.Sum.Cc, ", "), q.To),
-		q.Subject != "" && !has(s.Sum.Subject, q.Subject):
-		return false
-	}
-	for name, val := range q.Header {
-		if !headerMatch(s.Headers, name, val) {
-			return false
-		}
-	}
-	return true
-}
-
-// lowerQuery returns q with its strings lowercased, once per search, as
-// matches wants them.
-func lowerQuery(q webadmin.Query) webadmin.Query {
-	q.Text, q.From, q.To, q.Subject = strings.ToLower(q.Text), strings.ToLower(q.From), strings.ToLower(q.To), strings.ToLower(q.Subject)
-	if q.Header != nil {
-		h := make(map[string]string, len(q.Header))
-		for k, v := range q.Header {
-			h[strings.ToLower(k)] = strings.ToLower(v)
-		}
-		q.Header = h
-	}
-	return q
-}
-
-// headerMatch reports whether a "name: value" line of heads has name
-// and a value holding val.
-func headerMatch(heads, name, val string) bool {
-	for line := range strings.SplitSeq(heads, "\n") {
-		n, v, ok := strings.Cut(line, ": ")
-		if ok && n == name && strings.Contains(v, val) {
-			return true
-		}
-	}
-	return false
 }
