@@ -1,7 +1,6 @@
 package mailstore
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -51,6 +50,9 @@ type cachedEntry struct {
 	rel  string // "new/<name>" or "cur/<name>"
 	size int64
 	crlf int64
+
+	key   string // from rel, when parsed (marshal leaves them out)
+	flags Flags
 }
 
 var errBadListing = errors.New("mailstore: malformed listing cache")
@@ -91,22 +93,23 @@ func (c *cachedListing) marshal() []byte {
 
 // parseListing decodes a plumb-listing file. Anything not exactly as
 // marshal writes it is an error.
-func parseListing(b []byte) (cachedListing, error) {
+func parseListing(raw []byte) (cachedListing, error) {
 	var c cachedListing
+	b := string(raw) // one copy: every entry's strings are slices of it
 	const trailer = len("end 01234567\n")
-	if len(b) < trailer || !bytes.HasPrefix(b[len(b)-trailer:], []byte("end ")) || b[len(b)-1] != '\n' {
+	if len(b) < trailer || !strings.HasPrefix(b[len(b)-trailer:], "end ") || b[len(b)-1] != '\n' {
 		return c, fmt.Errorf("%w: no trailer", errBadListing)
 	}
 	body := b[:len(b)-trailer]
 	sum := b[len(b)-trailer+4 : len(b)-1]
-	if fmt.Sprintf("%08x", crc32.ChecksumIEEE(body)) != string(sum) {
+	if fmt.Sprintf("%08x", crc32.ChecksumIEEE(raw[:len(body)])) != sum {
 		return c, fmt.Errorf("%w: checksum", errBadListing)
 	}
-	header, rest, ok := bytes.Cut(body, []byte("\n"))
-	if !ok || !bytes.HasPrefix(header, []byte(listingMagic+" ")) {
+	header, rest, ok := strings.Cut(body, "\n")
+	if !ok || !strings.HasPrefix(header, listingMagic+" ") {
 		return c, fmt.Errorf("%w: header", errBadListing)
 	}
-	h := bytes.Split(header[len(listingMagic)+1:], []byte(" "))
+	h := strings.Split(header[len(listingMagic)+1:], " ")
 	if len(h) != 11 {
 		return c, fmt.Errorf("%w: header", errBadListing)
 	}
@@ -119,7 +122,7 @@ func parseListing(b []byte) (cachedListing, error) {
 		nums[i] = n
 	}
 	count := nums[0]
-	if count > maxListingEntries || count > int64(bytes.Count(rest, []byte("\n"))) {
+	if count > maxListingEntries || count > int64(strings.Count(rest, "\n")) {
 		return c, fmt.Errorf("%w: count", errBadListing)
 	}
 	c.at = nums[1]
@@ -129,7 +132,7 @@ func parseListing(b []byte) (cachedListing, error) {
 	c.entries = make([]cachedEntry, 0, count)
 	var last uint32
 	for len(rest) > 0 {
-		line, tail, ok := bytes.Cut(rest, []byte("\n"))
+		line, tail, ok := strings.Cut(rest, "\n")
 		if !ok || len(line) > maxListingLine || int64(len(c.entries)) == count {
 			return c, fmt.Errorf("%w: entry", errBadListing)
 		}
@@ -147,39 +150,62 @@ func parseListing(b []byte) (cachedListing, error) {
 	return c, nil
 }
 
-func parseCachedEntry(line []byte) (cachedEntry, bool) {
+func parseCachedEntry(line string) (cachedEntry, bool) {
 	var e cachedEntry
-	i := bytes.IndexByte(line, ' ')
-	j := bytes.LastIndexByte(line, ' ')
+	i := strings.IndexByte(line, ' ')
+	j := strings.LastIndexByte(line, ' ')
 	if i < 0 || j <= i {
 		return e, false
 	}
-	k := bytes.LastIndexByte(line[:j], ' ')
+	k := strings.LastIndexByte(line[:j], ' ')
 	if k <= i {
 		return e, false
 	}
 	uid, ok1 := atoi(line[:i])
 	size, ok2 := atoi(line[k+1 : j])
 	crlf, ok3 := atoi(line[j+1:])
-	if bytes.Equal(line[j+1:], []byte("-1")) {
+	if line[j+1:] == "-1" {
 		crlf, ok3 = -1, true
 	}
 	rel := line[i+1 : k]
 	if !ok1 || !ok2 || !ok3 || uid == 0 || uid > int64(^uint32(0)) || len(rel) < 5 ||
-		!(bytes.HasPrefix(rel, []byte("new/")) || bytes.HasPrefix(rel, []byte("cur/"))) {
+		!(strings.HasPrefix(rel, "new/") || strings.HasPrefix(rel, "cur/")) {
 		return e, false
 	}
-	e.rel = string(rel)
-	fn, err := parseFileName(e.rel[4:])
-	if err != nil || !validKey(fn.key) {
+	key, flags, ok := nameParts(rel[4:])
+	if !ok {
 		return e, false
 	}
-	e.uid, e.size, e.crlf = uint32(uid), size, crlf
+	e.uid, e.rel, e.key, e.flags, e.size, e.crlf = uint32(uid), rel, key, flags, size, crlf
 	return e, true
 }
 
+// nameParts returns the key and flags of a message file name as
+// parseFileName does, without its allocations when the flags are
+// already in order (as the store writes them).
+func nameParts(name string) (string, Flags, bool) {
+	if name == "" || name[0] == '.' || strings.ContainsAny(name, "/\x00\r\n ") {
+		return "", "", false
+	}
+	key, info, hasInfo := strings.Cut(name, ":")
+	if !validKey(key) {
+		return "", "", false
+	}
+	var flags Flags
+	if rest, ok := strings.CutPrefix(info, "2,"); hasInfo && ok {
+		if len(rest) > maxFlagCount {
+			return "", "", false
+		}
+		flags = Flags(rest)
+		if NewFlags(rest) != flags {
+			flags = NewFlags(rest)
+		}
+	}
+	return key, flags, true
+}
+
 // atoi parses a canonical non-negative decimal (no sign, no leading zero).
-func atoi(b []byte) (int64, bool) {
+func atoi(b string) (int64, bool) {
 	if len(b) == 0 || len(b) > 19 || (b[0] == '0' && len(b) > 1) {
 		return 0, false
 	}
@@ -222,15 +248,27 @@ func (f *folder) loadCachedListing() ([]Message, bool) {
 			return nil, false
 		}
 	}
-	msgs := make([]Message, 0, len(c.entries)+len(c.entries)/8+16)
 	prefix := f.path + string(filepath.Separator)
+	n := 0
 	for i, e := range c.entries {
-		fn, _ := parseFileName(e.rel[4:]) // parseListing checked it
-		if le := f.list.entries[i]; le.uid != e.uid || le.key != fn.key {
+		if le := f.list.entries[i]; le.uid != e.uid || le.key != e.key {
 			return nil, false
 		}
-		msgs = append(msgs, Message{UID: e.uid, Key: fn.key, Flags: fn.flags, Size: e.size, CRLFSize: e.crlf,
-			Path: prefix + e.rel, Recent: e.rel[0] == 'n'})
+		n += len(prefix) + len(e.rel)
+	}
+	var paths strings.Builder // every Path, one allocation
+	paths.Grow(n)
+	for _, e := range c.entries {
+		paths.WriteString(prefix)
+		paths.WriteString(e.rel)
+	}
+	all, off := paths.String(), 0
+	msgs := make([]Message, 0, len(c.entries)+len(c.entries)/8+16)
+	for _, e := range c.entries {
+		p := all[off : off+len(prefix)+len(e.rel)]
+		off += len(p)
+		msgs = append(msgs, Message{UID: e.uid, Key: e.key, Flags: e.flags, Size: e.size, CRLFSize: e.crlf,
+			Path: p, Recent: e.rel[0] == 'n'})
 	}
 	clear(f.where)
 	for i, e := range c.entries {

@@ -230,7 +230,7 @@ func TestListingTempsRemoved(t *testing.T) {
 
 func FuzzParseListing(f *testing.F) {
 	c := cachedListing{at: 1700000000000000000, stamps: [3]fileStamp{{4096, 17, 3}, {8192, 18, 4}, {100, 19, 5}},
-		entries: []cachedEntry{{1, "new/1.M1P2Q3.host,S=5,W=6", 5, 6}, {7, "cur/2.x:2,FS", 3, -1}}}
+		entries: []cachedEntry{{uid: 1, rel: "new/1.M1P2Q3.host,S=5,W=6", size: 5, crlf: 6}, {uid: 7, rel: "cur/2.x:2,FS", size: 3, crlf: -1}}}
 	f.Add(c.marshal())
 	f.Add((&cachedListing{}).marshal())
 	f.Add([]byte("plumb-listing 1 0 0 0 0 0 0 0 0 0 0 0\nend 00000000\n"))
