@@ -37,6 +37,15 @@
 // list is atomic (temporary file, fsync, rename, fsync of the folder). The list is guarded by flock
 // on plumb-uidlist.lock, so several processes may share a store.
 //
+// A folder's last settled listing is also kept in the file
+// plumb-listing beside the UID list, with the stamps of new/, cur/ and
+// the UID list it was taken at: a restarted process's first exact
+// listing of the folder reads that one file instead of the directories
+// while all three stamps are unchanged. It is a cache (temporary file
+// and rename, no fsync, a checksum): a missing, stale or damaged one
+// costs only the normal listing, and is written again in the
+// background once the directories have settled, or by [Store.Close].
+//
 // Listings are shared: every handle on a folder gets the same snapshot
 // ([Mailbox.Snapshot]; [Mailbox.Messages] returns a copy of it), which
 // the store's own changes patch (a delivery appends, a flag change or a

@@ -42,6 +42,7 @@ type folder struct {
 	index  *index            // plumb-index, loaded when first asked
 
 	snapState snapshotState // the last listing, shared (see snapshot.go)
+	cachedFor [3]fileStamp  // the stamps plumb-listing was last written or loaded for (see listing.go)
 
 	// This process's changes to the files, which the poller tells from
 	// changes made behind the store (see poll.go).
@@ -68,6 +69,7 @@ func (f *folder) withLock(fn func() error) error {
 		}
 		f.ready = true
 		f.removeStaleTmp()
+		f.removeListingTemps()
 	}
 	if f.lockFile == nil {
 		lf, err := os.OpenFile(filepath.Join(f.path, uidListFile+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
@@ -354,6 +356,7 @@ func (f *folder) reconcile(l listing) ([]Message, error) {
 	}
 	f.setSnapshot(msgs, dirs, at)
 	f.chain, f.chained = dirs, true // a later change, ours or not, moves them
+	f.persistListing()
 	return msgs, nil
 }
 

@@ -214,6 +214,7 @@ func (s *Store) changedBehind(f *folder) bool {
 		f.mu.Lock()
 		if st := &f.snapState; f.gen == g0 && len(st.patch) == 0 && sameListing(st.snap, before) {
 			st.dirs, st.at, st.changed = l.dirs, l.at, false
+			f.persistListing()
 		}
 		if f.trialOK && f.gen == g1 {
 			f.chain, f.chained = f.trial, true // every change since the listing began was ours

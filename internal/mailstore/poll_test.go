@@ -29,6 +29,7 @@ func newPollFixture(t *testing.T, n int) *pollFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() }) // a settled listing's cache may be being written
 	for range n {
 		deliver(t, s, "alice", "", "Subject: x\r\n\r\nx\r\n")
 	}

@@ -183,6 +183,12 @@ func (m *Mailbox) Snapshot(ctx context.Context, exact bool) ([]Message, error) {
 			msgs = m.f.patched()
 			return nil
 		}
+		if m.f.snapState.snap == nil {
+			if cached, ok := m.f.loadCachedListing(); ok {
+				msgs = cached
+				return nil
+			}
+		}
 		var err error
 		msgs, err = m.f.scan()
 		return err

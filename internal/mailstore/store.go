@@ -76,6 +76,8 @@ type Store struct {
 	scanMu   sync.Mutex            // held by pollWatched while it scans
 	subMu    sync.Mutex            // the subscriptions files
 	usage    map[string]*usage     // by user
+
+	persisting sync.WaitGroup // listing caches being written (see listing.go)
 }
 
 type usage struct {
@@ -93,6 +95,28 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("mailstore: %w", err)
 	}
 	return &Store{dir: abs, folders: map[string]*folder{}, usage: map[string]*usage{}}, nil
+}
+
+// Close writes the listing cache of each folder whose snapshot is
+// current and not written yet, and waits for the caches being written,
+// so that the next process's first listing reads one file (see
+// listing.go). The Store stays usable; closing is optional.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	folders := make([]*folder, 0, len(s.folders))
+	for _, f := range s.folders {
+		folders = append(folders, f)
+	}
+	s.mu.Unlock()
+	for _, f := range folders {
+		f.mu.Lock()
+		if f.snapState.snap != nil {
+			f.persistListing()
+		}
+		f.mu.Unlock()
+	}
+	s.persisting.Wait()
+	return nil
 }
 
 // Dir returns the directory holding every user's Maildir.
@@ -202,6 +226,8 @@ type hooks struct {
 	listed func(path string)
 	// scanned runs when a folder is listed with the folder held.
 	scanned func(path string)
+	// persisted runs when a folder's listing cache was written.
+	persisted func(path string)
 }
 
 func (s *Store) step(name, path string) error {
