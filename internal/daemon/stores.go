@@ -45,6 +45,12 @@ func (d *Daemon) MailStore() (*mailstore.Store, error) {
 		if q := d.cfg.Mail.QuotaBytes; q > 0 && d.stores.mail != nil {
 			d.stores.mail.Quota = func(string) int64 { return q }
 		}
+		if d.stores.mail != nil {
+			// Stopped after the services that use it: a folder whose
+			// listing is current is written to its plumb-listing, so
+			// the next start does not read its directories.
+			d.addComponent("mail store", closer{d.stores.mail})
+		}
 	})
 	return d.stores.mail, d.stores.mailErr
 }
