@@ -272,6 +272,7 @@ func (r sumRec) summary() *summary {
 // their key's hash.
 type flatSums struct {
 	chunks [][]byte          // the first may be a summary file read whole, header and all
+	mapped []byte            // that file when it is mapped into memory (release unmaps it)
 	index  map[uint64]uint64 // the hash of a key → its record's place: chunk<<32 | offset
 	clash  map[string]uint64 // a key whose hash another key had first (almost never any)
 	dead   int               // bytes of records no longer found
@@ -386,7 +387,25 @@ func (f *flatSums) keep(live func(key []byte) bool) {
 	}
 	g := newFlatSums(f.len())
 	f.each(g.add)
+	f.release()
 	*f = *g
+}
+
+// release unmaps the summary file f's records may be in, and forgets
+// them. Nothing may hold a record of f (the folder's lock is held).
+func (f *flatSums) release() {
+	if f.mapped != nil {
+		unmapSummaryFile(f.mapped)
+	}
+	*f = *newFlatSums(0)
+}
+
+// mappedLen returns how many bytes of a mapped summary file f uses.
+func (f *flatSums) mappedLen() int {
+	if f.mapped == nil {
+		return 0
+	}
+	return len(f.chunks[0])
 }
 
 // walkSummaries calls fn (when not nil) with each record of a summary

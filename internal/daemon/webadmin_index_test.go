@@ -3,11 +3,13 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"hash/maphash"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/plumbnet/plumb/imap"
 	"github.com/plumbnet/plumb/internal/accounts"
+	"github.com/plumbnet/plumb/internal/atomicfile"
 	"github.com/plumbnet/plumb/internal/mailstore"
 	"github.com/plumbnet/plumb/internal/testkit"
 	"github.com/plumbnet/plumb/internal/webadmin"
@@ -450,5 +453,64 @@ func TestSummarySearchWaitsForPass(t *testing.T) {
 	}
 	if read, _ := w.summaryStats(); read != 100 {
 		t.Errorf("%d messages read, want each of 100 once", read)
+	}
+}
+
+// TestSummaryFileMapped: a loaded summary file is mapped (on Linux) and
+// read from the mapping; forgetting most of it copies the rest out and
+// unmaps it; and a file that is found shorter than the mapping (put in
+// its place behind the daemon) is written again whole, never cut below
+// what the mapping holds.
+func TestSummaryFileMapped(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.sum")
+	w := &webFolder{sums: newFlatSums(0), path: path, end: -1}
+	for _, k := range []string{"a", "b", "c"} {
+		w.keep(k, &summary{Search: "text of " + k})
+	}
+	w.flush()
+	short, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	v := &webFolder{sums: newFlatSums(0), path: path, end: -1}
+	v.load()
+	if runtime.GOOS == "linux" && v.sums.mapped == nil {
+		t.Fatal("the summary file is not mapped")
+	}
+	for _, k := range []string{"a", "b", "c"} {
+		if r, ok := v.sums.get(k); !ok || r.summary().Search != "text of "+k {
+			t.Fatalf("%s: not found in the loaded file", k)
+		}
+	}
+
+	// Another file of only a's record is put in the mapped one's place.
+	end, _ := walkSummaries(short, nil)
+	first := len(summaryMagic) + recordHead + int(binary.LittleEndian.Uint32(short[len(summaryMagic):]))
+	if end != len(short) || first >= end {
+		t.Fatalf("bad test file: %d records' end %d, first ends at %d", len(short), end, first)
+	}
+	if err := atomicfile.WriteFile(path, short[:first], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v.end = -1 // as after a failed write: found again from the file
+	v.keep("d", &summary{Search: "text of d"})
+	v.flush()
+	b, _ := os.ReadFile(path)
+	keys := map[string]bool{}
+	walkSummaries(b, func(r sumRec, _ int) { keys[string(r.key())] = true })
+	if len(keys) != 4 {
+		t.Errorf("after the flush the file holds %v, want a, b, c and d", keys)
+	}
+
+	v.sums.keep(func(key []byte) bool { return string(key) == "d" })
+	if v.sums.mapped != nil {
+		t.Error("the mapping is kept after most of it was forgotten")
+	}
+	if r, ok := v.sums.get("d"); !ok || r.summary().Search != "text of d" {
+		t.Error("d lost by the copy")
+	}
+	if _, ok := v.sums.get("a"); ok {
+		t.Error("a kept")
 	}
 }

@@ -552,6 +552,8 @@ func (w *webMail) close() {
 		if v.stop != nil {
 			v.stop()
 		}
+		v.sums.release() // a request still on v reads the messages again
+		v.loaded, v.end = false, -1
 		v.mu.Unlock()
 		delete(w.folders, k)
 	}

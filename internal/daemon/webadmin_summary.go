@@ -64,7 +64,7 @@ func readSummaryFile(f *os.File) []byte {
 	return b[:n]
 }
 
-// load reads the folder's summary file, once, in one read: its records
+// load maps (or reads) the folder's summary file, once: its records
 // become v's first chunk as they are, found by a walk that checks
 // them. What was kept before (appended, not yet written) is added.
 func (v *webFolder) load() {
@@ -73,14 +73,21 @@ func (v *webFolder) load() {
 	}
 	v.loaded = true
 	var b []byte
+	var mapped bool
 	if f, err := os.Open(v.path); err == nil {
-		b = readSummaryFile(f)
+		b, mapped = mapSummaryFile(f)
 		f.Close()
 	}
 	sums := newFlatSums(len(b) / recordGuess)
 	v.end, v.records = walkSummaries(b, func(r sumRec, off int) { sums.place(r.key(), uint64(off)) })
-	if v.end > 0 {
+	switch {
+	case v.end > 0:
 		sums.chunks = [][]byte{b[:v.end:v.end]}
+		if mapped {
+			sums.mapped = b
+		}
+	case mapped:
+		unmapSummaryFile(b)
 	}
 	walkRecords(v.pending.Bytes(), func(r sumRec, off int) {
 		if sums.ref(string(r.key())) == noRef {
@@ -150,16 +157,7 @@ func (v *webFolder) flush() {
 		return
 	}
 	if stale {
-		end := len(summaryMagic)
-		err := atomicfile.Write(v.path, 0o600, func(w io.Writer) error {
-			bw := bufio.NewWriterSize(w, 1<<20)
-			bw.WriteString(summaryMagic)
-			v.sums.each(func(rec []byte) { bw.Write(rec); end += len(rec) })
-			return bw.Flush()
-		})
-		if err == nil {
-			v.records, v.end = v.sums.len(), end
-		}
+		v.rewrite()
 		return
 	}
 	f, err := os.OpenFile(v.path, os.O_CREATE|os.O_RDWR, 0o600)
@@ -177,6 +175,10 @@ func (v *webFolder) flush() {
 	if v.end < 0 { // where its valid records end, once
 		v.end, v.records = walkSummaries(readSummaryFile(f), nil)
 	}
+	if v.end < v.sums.mappedLen() { // never cut what is mapped: write a new file
+		v.rewrite()
+		return
+	}
 	// A tail a crash cut short, or a file not of this format, is cut
 	// off first, or what follows it would be lost with it.
 	if fi.Size() != int64(v.end) && f.Truncate(int64(v.end)) != nil {
@@ -193,6 +195,21 @@ func (v *webFolder) flush() {
 	}
 	v.end += len(out)
 	v.records += v.pendingN
+}
+
+// rewrite replaces the summary file with one of the live summaries,
+// pending ones included (they are in v.sums once it is loaded).
+func (v *webFolder) rewrite() {
+	end := len(summaryMagic)
+	err := atomicfile.Write(v.path, 0o600, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<20)
+		bw.WriteString(summaryMagic)
+		v.sums.each(func(rec []byte) { bw.Write(rec); end += len(rec) })
+		return bw.Flush()
+	})
+	if err == nil {
+		v.records, v.end = v.sums.len(), end
+	}
 }
 
 // readBufs are the buffers messages are read into to be summarized.
