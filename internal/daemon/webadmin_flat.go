@@ -39,7 +39,6 @@ const (
 	summaryFileMax = 1 << 30           // bytes of a summary file read
 	summaryRecsMax = 1 << 22           // records of a summary file read
 	flatChunk      = 1 << 20           // bytes of a chunk of new records
-	recordGuess    = 600               // bytes a record takes, about, to size a load's index
 	noRef          = ^uint64(0)        // no place
 	refOffset      = uint64(1<<32 - 1) // the offset bits of a place
 )
@@ -422,6 +421,25 @@ func walkSummaries(b []byte, fn func(rec sumRec, off int)) (end, n int) {
 		}
 	})
 	return end + len(summaryMagic), n
+}
+
+// countRecords returns how many records a summary file's bytes seem to
+// hold, from their lengths alone (the walk checks them), to size the
+// index of a load: a map grown as it fills, or sized by a guess, costs
+// a few MB more at 100,000.
+func countRecords(b []byte) int {
+	if !bytes.HasPrefix(b, []byte(summaryMagic)) {
+		return 0
+	}
+	n := 0
+	for off := len(summaryMagic); off+recordHead <= len(b) && n < summaryRecsMax; n++ {
+		size := binary.LittleEndian.Uint32(b[off:])
+		if size < recordFixed || size > recordMax {
+			break
+		}
+		off += recordHead + int(size)
+	}
+	return n
 }
 
 // walkRecords is walkSummaries for records without the file's header.

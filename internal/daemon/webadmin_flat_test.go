@@ -95,6 +95,10 @@ func FuzzSummaryRecord(f *testing.F) {
 	q := newMatchQuery(lowerQuery(webadmin.Query{Text: "x", To: "b, z", From: "a", Header: map[string]string{"x-mailer": "p"}, Since: time.Unix(5, 0)}))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		parseRecord(body)
+		file := append([]byte(summaryMagic), body...)
+		if _, n := walkSummaries(file, nil); countRecords(file) < n {
+			t.Fatalf("%d records counted, %d walked", countRecords(file), n)
+		}
 		head := binary.LittleEndian.AppendUint32(nil, uint32(len(body)))
 		head = binary.LittleEndian.AppendUint32(head, crc32.Checksum(body, castagnoli))
 		b := append(head, body...)

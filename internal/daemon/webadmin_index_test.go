@@ -485,7 +485,10 @@ func TestSummaryFileMapped(t *testing.T) {
 	}
 
 	// Another file of only a's record is put in the mapped one's place.
-	end, _ := walkSummaries(short, nil)
+	end, n := walkSummaries(short, nil)
+	if c := countRecords(short); c != n || n != 3 {
+		t.Fatalf("%d records counted, %d walked, want 3", c, n)
+	}
 	first := len(summaryMagic) + recordHead + int(binary.LittleEndian.Uint32(short[len(summaryMagic):]))
 	if end != len(short) || first >= end {
 		t.Fatalf("bad test file: %d records' end %d, first ends at %d", len(short), end, first)

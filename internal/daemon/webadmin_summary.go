@@ -78,7 +78,7 @@ func (v *webFolder) load() {
 		b, mapped = mapSummaryFile(f)
 		f.Close()
 	}
-	sums := newFlatSums(len(b) / recordGuess)
+	sums := newFlatSums(countRecords(b))
 	v.end, v.records = walkSummaries(b, func(r sumRec, off int) { sums.place(r.key(), uint64(off)) })
 	switch {
 	case v.end > 0:
