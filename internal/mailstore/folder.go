@@ -1,7 +1,6 @@
 package mailstore
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -126,11 +125,11 @@ func (f *folder) load() error {
 	if err != nil {
 		return fmt.Errorf("mailstore: %w", err)
 	}
-	b, err := os.ReadFile(name)
+	b, err := readFileString(name)
 	if err != nil {
 		return fmt.Errorf("mailstore: %w", err)
 	}
-	l, err := parseUIDList(b)
+	l, byKey, err := parseUIDList(b)
 	if err != nil {
 		f.store.logger().Warn("mailstore: replacing a corrupt UID list", "folder", f.path, "err", err)
 		// The new UIDVALIDITY must differ from the lost one, which may
@@ -139,10 +138,7 @@ func (f *folder) load() error {
 		f.list = uidList{validity: newValidity(base), next: 1}
 		return f.write()
 	}
-	f.list = l
-	for _, e := range l.entries {
-		f.byKey[e.key] = e.uid
-	}
+	f.list, f.byKey = l, byKey
 	f.stamp = stampOf(fi)
 	f.loaded = true
 	return nil
@@ -150,9 +146,9 @@ func (f *folder) load() error {
 
 // salvageValidity returns the UIDVALIDITY a damaged list's header
 // still names, or 0.
-func salvageValidity(b []byte) uint32 {
-	header, _, _ := bytes.Cut(b, []byte("\n"))
-	for _, f := range strings.Fields(string(header)) {
+func salvageValidity(b string) uint32 {
+	header, _, _ := strings.Cut(b, "\n")
+	for _, f := range strings.Fields(header) {
 		if v, err := parseTagged(f, 'V'); err == nil {
 			return v
 		}
