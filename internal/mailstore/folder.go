@@ -235,6 +235,17 @@ func (f *folder) add(key, rel string) (uint32, error) {
 	return uid, nil
 }
 
+// resetWhere empties f.where for n entries: it is made for n when it
+// has none (100,000 entries grow a map slowly), and kept, with the room
+// it has, when it has some.
+func (f *folder) resetWhere(n int) {
+	if len(f.where) == 0 {
+		f.where = make(map[uint32]string, n)
+		return
+	}
+	clear(f.where)
+}
+
 // listing is what one reading of new/ and cur/ found: each message
 // file by its key, and the stamps of the directories and the time,
 // both taken before they were read.
@@ -327,7 +338,7 @@ func (f *folder) reconcile(l listing) ([]Message, error) {
 		}
 	}
 	msgs := make([]Message, 0, len(kept)+len(kept)/8+16) // room for deliveries to append (see appended)
-	clear(f.where)
+	f.resetWhere(len(kept))
 	for _, e := range kept {
 		fd := files[e.key]
 		m := Message{UID: e.uid, Key: e.key, Flags: fd.fn.flags, Size: fd.fn.size, CRLFSize: fd.fn.vsize,

@@ -270,7 +270,7 @@ func (f *folder) loadCachedListing() ([]Message, bool) {
 		msgs = append(msgs, Message{UID: e.uid, Key: e.key, Flags: e.flags, Size: e.size, CRLFSize: e.crlf,
 			Path: p, Recent: e.rel[0] == 'n'})
 	}
-	clear(f.where)
+	f.resetWhere(len(c.entries))
 	for i, e := range c.entries {
 		f.where[e.uid] = e.rel
 		if m := msgs[i]; m.CRLFSize >= 0 && !strings.Contains(m.Key, ",W=") {
