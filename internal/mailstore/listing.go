@@ -227,7 +227,7 @@ func nameParts(name string) (string, Flags, bool) {
 			return "", "", false
 		}
 		flags = Flags(rest)
-		if NewFlags(rest) != flags {
+		if !isFlags(rest) {
 			flags = NewFlags(rest)
 		}
 	}
