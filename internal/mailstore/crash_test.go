@@ -109,8 +109,8 @@ func testCrashAt(t *testing.T, step string, nth int) {
 		}
 	}
 	for _, u := range users {
-		b, _ := os.ReadFile(filepath.Join(dir, u, uidListFile))
-		l, err := parseUIDList(b)
+		b, _ := readFileString(filepath.Join(dir, u, uidListFile))
+		l, _, err := parseUIDList(b)
 		if err != nil {
 			t.Fatalf("%s's UID list after the crash: %v\n%s", u, err, b)
 		}

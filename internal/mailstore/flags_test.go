@@ -48,3 +48,21 @@ func TestAddFlagsCurrentName(t *testing.T) {
 		t.Errorf("flags on disk = %q, want T", got)
 	}
 }
+
+// TestIsFlags: isFlags tells the letters NewFlags leaves as they are,
+// for every string of up to four of some letters and others.
+func TestIsFlags(t *testing.T) {
+	const alphabet = "ADSZaz@[`{,"
+	var try func(s string)
+	try = func(s string) {
+		if got, want := isFlags(s), string(NewFlags(s)) == s; got != want {
+			t.Errorf("isFlags(%q) = %v, want %v", s, got, want)
+		}
+		if len(s) < 4 {
+			for i := range len(alphabet) {
+				try(s + alphabet[i:i+1])
+			}
+		}
+	}
+	try("")
+}

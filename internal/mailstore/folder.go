@@ -1,9 +1,9 @@
 package mailstore
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -125,11 +125,11 @@ func (f *folder) load() error {
 	if err != nil {
 		return fmt.Errorf("mailstore: %w", err)
 	}
-	b, err := os.ReadFile(name)
+	b, err := readFileString(name)
 	if err != nil {
 		return fmt.Errorf("mailstore: %w", err)
 	}
-	l, err := parseUIDList(b)
+	l, byKey, err := parseUIDList(b)
 	if err != nil {
 		f.store.logger().Warn("mailstore: replacing a corrupt UID list", "folder", f.path, "err", err)
 		// The new UIDVALIDITY must differ from the lost one, which may
@@ -138,10 +138,7 @@ func (f *folder) load() error {
 		f.list = uidList{validity: newValidity(base), next: 1}
 		return f.write()
 	}
-	f.list = l
-	for _, e := range l.entries {
-		f.byKey[e.key] = e.uid
-	}
+	f.list, f.byKey = l, byKey
 	f.stamp = stampOf(fi)
 	f.loaded = true
 	return nil
@@ -149,9 +146,9 @@ func (f *folder) load() error {
 
 // salvageValidity returns the UIDVALIDITY a damaged list's header
 // still names, or 0.
-func salvageValidity(b []byte) uint32 {
-	header, _, _ := bytes.Cut(b, []byte("\n"))
-	for _, f := range strings.Fields(string(header)) {
+func salvageValidity(b string) uint32 {
+	header, _, _ := strings.Cut(b, "\n")
+	for _, f := range strings.Fields(header) {
 		if v, err := parseTagged(f, 'V'); err == nil {
 			return v
 		}
@@ -236,6 +233,17 @@ func (f *folder) add(key, rel string) (uint32, error) {
 	f.where[uid] = rel
 	f.appended(uid, key, rel)
 	return uid, nil
+}
+
+// resetWhere empties f.where for n entries: it is made for n when it
+// has none (100,000 entries grow a map slowly), and kept, with the room
+// it has, when it has some.
+func (f *folder) resetWhere(n int) {
+	if len(f.where) == 0 {
+		f.where = make(map[uint32]string, n)
+		return
+	}
+	clear(f.where)
 }
 
 // listing is what one reading of new/ and cur/ found: each message
@@ -330,7 +338,7 @@ func (f *folder) reconcile(l listing) ([]Message, error) {
 		}
 	}
 	msgs := make([]Message, 0, len(kept)+len(kept)/8+16) // room for deliveries to append (see appended)
-	clear(f.where)
+	f.resetWhere(len(kept))
 	for _, e := range kept {
 		fd := files[e.key]
 		m := Message{UID: e.uid, Key: e.key, Flags: fd.fn.flags, Size: fd.fn.size, CRLFSize: fd.fn.vsize,
@@ -406,6 +414,24 @@ func readDirNames(dir string) ([]string, error) {
 	}
 	defer d.Close()
 	return d.Readdirnames(-1)
+}
+
+// readFileString returns the named file's content as one string, as
+// os.ReadFile does a []byte. Its length is read first, so that the
+// string is the one allocation of its size unless the file grows
+// meanwhile.
+func readFileString(name string) (string, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	var b strings.Builder
+	if fi, err := f.Stat(); err == nil && fi.Size() > 0 && int64(int(fi.Size())) == fi.Size() {
+		b.Grow(int(fi.Size()))
+	}
+	_, err = io.Copy(&b, f)
+	return b.String(), err
 }
 
 // remove drops uids from the list and rewrites it. Called with the folder held.

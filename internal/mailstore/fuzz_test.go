@@ -14,7 +14,7 @@ func FuzzParseUIDList(f *testing.F) {
 	f.Add([]byte("plumb-uidlist 1 V1 N1\n5 a\n5 b\n"))
 	f.Add([]byte("plumb-uidlist 1 V1 N1\n4294967295 a\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		l, err := parseUIDList(b)
+		l, byKey, err := parseUIDList(string(b))
 		if err != nil {
 			return
 		}
@@ -27,10 +27,16 @@ func FuzzParseUIDList(f *testing.F) {
 			if e.uid <= last || e.uid >= l.next || keys[e.key] || !validKey(e.key) {
 				t.Fatalf("bad entry %+v after UID %d (next %d)", e, last, l.next)
 			}
+			if uid, ok := byKey[e.key]; !ok || uid != e.uid {
+				t.Fatalf("entry %+v maps to UID %d, %v", e, uid, ok)
+			}
 			last, keys[e.key] = e.uid, true
 		}
+		if len(byKey) != len(l.entries) {
+			t.Fatalf("%d keys mapped for %d entries", len(byKey), len(l.entries))
+		}
 		// What we write we read back the same.
-		again, err := parseUIDList(l.marshal())
+		again, _, err := parseUIDList(string(l.marshal()))
 		if err != nil || again.validity != l.validity || again.next != l.next || len(again.entries) != len(l.entries) {
 			t.Fatalf("round trip of %q: %+v, %v", l.marshal(), again, err)
 		}

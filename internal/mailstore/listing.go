@@ -1,9 +1,12 @@
 package mailstore
 
 import (
+	"bufio"
+	"bytes"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -36,23 +39,16 @@ const (
 	// foreign file can make a load hold.
 	maxListingEntries = 1 << 22
 	maxListingLine    = 600
+	minListingLine    = 12 // an entry's, "1 new/x 0 0\n"
 )
 
-// cachedListing is the content of plumb-listing.
+// cachedListing is the content of plumb-listing: a folder's messages,
+// each Path the folder's path and a separator (the prefix marshal and
+// parseListing are given), then "new/<name>" or "cur/<name>".
 type cachedListing struct {
-	at      int64        // when the directories were read, unix ns
-	stamps  [3]fileStamp // new/, cur/, the UID list
-	entries []cachedEntry
-}
-
-type cachedEntry struct {
-	uid  uint32
-	rel  string // "new/<name>" or "cur/<name>"
-	size int64
-	crlf int64
-
-	key   string // from rel, when parsed (marshal leaves them out)
-	flags Flags
+	at     int64        // when the directories were read, unix ns
+	stamps [3]fileStamp // new/, cur/, the UID list
+	msgs   []Message
 }
 
 var errBadListing = errors.New("mailstore: malformed listing cache")
@@ -66,50 +62,50 @@ func appendStamp(b []byte, st fileStamp) []byte {
 	return strconv.AppendUint(b, st.ino, 10)
 }
 
-// marshal encodes c.
-func (c *cachedListing) marshal() []byte {
-	b := make([]byte, 0, 128+len(c.entries)*96)
+// marshal encodes c, each Path without prefix.
+func (c *cachedListing) marshal(prefix string) []byte {
+	b := make([]byte, 0, 128+len(c.msgs)*96)
 	b = append(b, listingMagic...)
 	b = append(b, ' ')
-	b = strconv.AppendInt(b, int64(len(c.entries)), 10)
+	b = strconv.AppendInt(b, int64(len(c.msgs)), 10)
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, c.at, 10)
 	for _, st := range c.stamps {
 		b = appendStamp(b, st)
 	}
 	b = append(b, '\n')
-	for _, e := range c.entries {
-		b = strconv.AppendUint(b, uint64(e.uid), 10)
+	for _, m := range c.msgs {
+		b = strconv.AppendUint(b, uint64(m.UID), 10)
 		b = append(b, ' ')
-		b = append(b, e.rel...)
+		b = append(b, m.Path[len(prefix):]...)
 		b = append(b, ' ')
-		b = strconv.AppendInt(b, e.size, 10)
+		b = strconv.AppendInt(b, m.Size, 10)
 		b = append(b, ' ')
-		b = strconv.AppendInt(b, e.crlf, 10)
+		b = strconv.AppendInt(b, m.CRLFSize, 10)
 		b = append(b, '\n')
 	}
 	return fmt.Appendf(b, "end %08x\n", crc32.ChecksumIEEE(b))
 }
 
-// parseListing decodes a plumb-listing file. Anything not exactly as
-// marshal writes it is an error.
-func parseListing(raw []byte) (cachedListing, error) {
+// parseListing decodes a plumb-listing file of size bytes from r.
+// Anything not exactly as marshal writes it is an error. Every Path is
+// prefix and the message's "new/..." or "cur/...", and all of them are
+// one string, of which each Key and Flags is a slice too: the file is
+// read through a small buffer, not held, and a message costs its
+// Message and the bytes of its Path. size bounds what a damaged file
+// can make it allocate.
+func parseListing(r io.Reader, size int64, prefix string) (cachedListing, error) {
 	var c cachedListing
-	b := string(raw) // one copy: every entry's strings are slices of it
-	const trailer = len("end 01234567\n")
-	if len(b) < trailer || !strings.HasPrefix(b[len(b)-trailer:], "end ") || b[len(b)-1] != '\n' {
-		return c, fmt.Errorf("%w: no trailer", errBadListing)
+	br := bufio.NewReaderSize(r, 64<<10)
+	header, err := br.ReadSlice('\n')
+	if err != nil {
+		return c, listingReadErr(err)
 	}
-	body := b[:len(b)-trailer]
-	sum := b[len(b)-trailer+4 : len(b)-1]
-	if fmt.Sprintf("%08x", crc32.ChecksumIEEE(raw[:len(body)])) != sum {
-		return c, fmt.Errorf("%w: checksum", errBadListing)
-	}
-	header, rest, ok := strings.Cut(body, "\n")
-	if !ok || !strings.HasPrefix(header, listingMagic+" ") {
+	if !bytes.HasPrefix(header, []byte(listingMagic+" ")) {
 		return c, fmt.Errorf("%w: header", errBadListing)
 	}
-	h := strings.Split(header[len(listingMagic)+1:], " ")
+	sum := crc32.ChecksumIEEE(header) // of everything before the trailer
+	h := bytes.Split(header[len(listingMagic)+1:len(header)-1], []byte(" "))
 	if len(h) != 11 {
 		return c, fmt.Errorf("%w: header", errBadListing)
 	}
@@ -122,62 +118,96 @@ func parseListing(raw []byte) (cachedListing, error) {
 		nums[i] = n
 	}
 	count := nums[0]
-	if count > maxListingEntries || count > int64(strings.Count(rest, "\n")) {
+	if count > maxListingEntries || count > size/minListingLine {
 		return c, fmt.Errorf("%w: count", errBadListing)
 	}
 	c.at = nums[1]
 	for i := range c.stamps {
 		c.stamps[i] = fileStamp{size: nums[2+3*i], mtime: nums[3+3*i], ino: uint64(nums[4+3*i])}
 	}
-	c.entries = make([]cachedEntry, 0, count)
+	// Room for every Path, so that the Builder never grows again: a
+	// line holds its "new/..." and at least 7 bytes more.
+	var paths strings.Builder
+	paths.Grow(int(count*int64(len(prefix)) + min(size-7*count, count*maxListingLine)))
+	c.msgs = make([]Message, 0, count+count/8+16) // room for deliveries to append, as a snapshot has (see appended)
 	var last uint32
-	for len(rest) > 0 {
-		line, tail, ok := strings.Cut(rest, "\n")
-		if !ok || len(line) > maxListingLine || int64(len(c.entries)) == count {
+	var line []byte
+	for {
+		line, err = br.ReadSlice('\n')
+		if err != nil {
+			return c, listingReadErr(err)
+		}
+		if bytes.HasPrefix(line, []byte("end ")) {
+			break
+		}
+		if len(line)-1 > maxListingLine || int64(len(c.msgs)) == count {
 			return c, fmt.Errorf("%w: entry", errBadListing)
 		}
-		rest = tail
-		e, ok := parseCachedEntry(line)
-		if !ok || e.uid <= last {
+		sum = crc32.Update(sum, crc32.IEEETable, line)
+		m, ok := parseCachedEntry(line[:len(line)-1], prefix, &paths)
+		if !ok || m.UID <= last {
 			return c, fmt.Errorf("%w: entry %.60q", errBadListing, line)
 		}
-		last = e.uid
-		c.entries = append(c.entries, e)
+		last = m.UID
+		c.msgs = append(c.msgs, m)
 	}
-	if int64(len(c.entries)) != count {
+	if len(line) != len("end 01234567\n") || string(line[4:12]) != fmt.Sprintf("%08x", sum) {
+		return c, fmt.Errorf("%w: checksum", errBadListing)
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		return c, fmt.Errorf("%w: data after the trailer", errBadListing)
+	}
+	if int64(len(c.msgs)) != count {
 		return c, fmt.Errorf("%w: count", errBadListing)
 	}
 	return c, nil
 }
 
-func parseCachedEntry(line string) (cachedEntry, bool) {
-	var e cachedEntry
-	i := strings.IndexByte(line, ' ')
-	j := strings.LastIndexByte(line, ' ')
-	if i < 0 || j <= i {
-		return e, false
+// listingReadErr is the error for a line parseListing could not read:
+// the end of a file without its trailer, a line longer than the buffer,
+// or a failed read.
+func listingReadErr(err error) error {
+	switch err {
+	case io.EOF:
+		return fmt.Errorf("%w: no trailer", errBadListing)
+	case bufio.ErrBufferFull:
+		return fmt.Errorf("%w: line too long", errBadListing)
 	}
-	k := strings.LastIndexByte(line[:j], ' ')
+	return fmt.Errorf("mailstore: %w", err)
+}
+
+// parseCachedEntry parses an entry's line, without its newline, writing
+// its Path to paths.
+func parseCachedEntry(line []byte, prefix string, paths *strings.Builder) (Message, bool) {
+	i := bytes.IndexByte(line, ' ')
+	j := bytes.LastIndexByte(line, ' ')
+	if i < 0 || j <= i {
+		return Message{}, false
+	}
+	k := bytes.LastIndexByte(line[:j], ' ')
 	if k <= i {
-		return e, false
+		return Message{}, false
 	}
 	uid, ok1 := atoi(line[:i])
 	size, ok2 := atoi(line[k+1 : j])
 	crlf, ok3 := atoi(line[j+1:])
-	if line[j+1:] == "-1" {
+	if string(line[j+1:]) == "-1" {
 		crlf, ok3 = -1, true
 	}
 	rel := line[i+1 : k]
 	if !ok1 || !ok2 || !ok3 || uid == 0 || uid > int64(^uint32(0)) || len(rel) < 5 ||
-		!(strings.HasPrefix(rel, "new/") || strings.HasPrefix(rel, "cur/")) {
-		return e, false
+		!(bytes.HasPrefix(rel, []byte("new/")) || bytes.HasPrefix(rel, []byte("cur/"))) {
+		return Message{}, false
 	}
-	key, flags, ok := nameParts(rel[4:])
+	paths.WriteString(prefix)
+	paths.Write(rel)
+	all := paths.String() // what is written stays: earlier Paths are slices of it too
+	p := all[len(all)-len(prefix)-len(rel):]
+	key, flags, ok := nameParts(p[len(prefix)+4:])
 	if !ok {
-		return e, false
+		return Message{}, false
 	}
-	e.uid, e.rel, e.key, e.flags, e.size, e.crlf = uint32(uid), rel, key, flags, size, crlf
-	return e, true
+	return Message{UID: uint32(uid), Key: key, Flags: flags, Size: size, CRLFSize: crlf, Path: p, Recent: rel[0] == 'n'}, true
 }
 
 // nameParts returns the key and flags of a message file name as
@@ -197,7 +227,7 @@ func nameParts(name string) (string, Flags, bool) {
 			return "", "", false
 		}
 		flags = Flags(rest)
-		if NewFlags(rest) != flags {
+		if !isFlags(rest) {
 			flags = NewFlags(rest)
 		}
 	}
@@ -205,7 +235,7 @@ func nameParts(name string) (string, Flags, bool) {
 }
 
 // atoi parses a canonical non-negative decimal (no sign, no leading zero).
-func atoi(b string) (int64, bool) {
+func atoi(b []byte) (int64, bool) {
 	if len(b) == 0 || len(b) > 19 || (b[0] == '0' && len(b) > 1) {
 		return 0, false
 	}
@@ -230,16 +260,22 @@ func atoi(b string) (int64, bool) {
 // loaded, and no snapshot.
 func (f *folder) loadCachedListing() ([]Message, bool) {
 	dirs := f.dirStamps() // before reading: as listDirs takes them
-	b, err := os.ReadFile(filepath.Join(f.path, listingFile))
+	file, err := os.Open(filepath.Join(f.path, listingFile))
 	if err != nil {
 		return nil, false
 	}
-	c, err := parseListing(b)
+	defer file.Close()
+	fi, err := file.Stat()
+	if err != nil {
+		return nil, false
+	}
+	prefix := f.path + string(filepath.Separator)
+	c, err := parseListing(file, fi.Size(), prefix)
 	if err != nil {
 		f.store.logger().Info("mailstore: ignoring the listing cache", "folder", f.path, "err", err)
 		return nil, false
 	}
-	if c.stamps != [3]fileStamp{dirs[0], dirs[1], f.stamp} || len(c.entries) != len(f.list.entries) {
+	if c.stamps != [3]fileStamp{dirs[0], dirs[1], f.stamp} || len(c.msgs) != len(f.list.entries) {
 		return nil, false
 	}
 	at := time.Unix(0, c.at)
@@ -248,32 +284,16 @@ func (f *folder) loadCachedListing() ([]Message, bool) {
 			return nil, false
 		}
 	}
-	prefix := f.path + string(filepath.Separator)
-	n := 0
-	for i, e := range c.entries {
-		if le := f.list.entries[i]; le.uid != e.uid || le.key != e.key {
+	msgs := c.msgs
+	for i, m := range msgs {
+		if le := f.list.entries[i]; le.uid != m.UID || le.key != m.Key {
 			return nil, false
 		}
-		n += len(prefix) + len(e.rel)
 	}
-	var paths strings.Builder // every Path, one allocation
-	paths.Grow(n)
-	for _, e := range c.entries {
-		paths.WriteString(prefix)
-		paths.WriteString(e.rel)
-	}
-	all, off := paths.String(), 0
-	msgs := make([]Message, 0, len(c.entries)+len(c.entries)/8+16)
-	for _, e := range c.entries {
-		p := all[off : off+len(prefix)+len(e.rel)]
-		off += len(p)
-		msgs = append(msgs, Message{UID: e.uid, Key: e.key, Flags: e.flags, Size: e.size, CRLFSize: e.crlf,
-			Path: p, Recent: e.rel[0] == 'n'})
-	}
-	clear(f.where)
-	for i, e := range c.entries {
-		f.where[e.uid] = e.rel
-		if m := msgs[i]; m.CRLFSize >= 0 && !strings.Contains(m.Key, ",W=") {
+	f.resetWhere(len(msgs))
+	for _, m := range msgs {
+		f.where[m.UID] = m.Path[len(prefix):]
+		if m.CRLFSize >= 0 && !strings.Contains(m.Key, ",W=") {
 			f.vsizes[m.Key] = m.CRLFSize
 		}
 	}
@@ -300,14 +320,13 @@ func (f *folder) persistListing() {
 	f.store.persisting.Add(1)
 	go func() { // off the folder's lock and the caller's reply
 		defer f.store.persisting.Done()
-		c := cachedListing{at: at, stamps: stamps, entries: make([]cachedEntry, 0, len(snap))}
 		for _, m := range snap {
 			if len(m.Path) <= len(base)+5 {
 				return
 			}
-			c.entries = append(c.entries, cachedEntry{uid: m.UID, rel: m.Path[len(base)+1:], size: m.Size, crlf: m.CRLFSize})
 		}
-		if err := writeListing(base, c.marshal()); err != nil {
+		c := cachedListing{at: at, stamps: stamps, msgs: snap}
+		if err := writeListing(base, c.marshal(base+string(filepath.Separator))); err != nil {
 			f.store.logger().Warn("mailstore: writing the listing cache", "folder", base, "err", err)
 		}
 		if h := f.store.hooks.persisted; h != nil {

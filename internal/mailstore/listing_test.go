@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/iotest"
 	"time"
 )
 
@@ -229,17 +232,30 @@ func TestListingTempsRemoved(t *testing.T) {
 }
 
 func FuzzParseListing(f *testing.F) {
+	const prefix = "/mail/alice/"
 	c := cachedListing{at: 1700000000000000000, stamps: [3]fileStamp{{4096, 17, 3}, {8192, 18, 4}, {100, 19, 5}},
-		entries: []cachedEntry{{uid: 1, rel: "new/1.M1P2Q3.host,S=5,W=6", size: 5, crlf: 6}, {uid: 7, rel: "cur/2.x:2,FS", size: 3, crlf: -1}}}
-	f.Add(c.marshal())
-	f.Add((&cachedListing{}).marshal())
+		msgs: []Message{{UID: 1, Path: prefix + "new/1.M1P2Q3.host,S=5,W=6", Size: 5, CRLFSize: 6}, {UID: 7, Path: prefix + "cur/2.x:2,FS", Size: 3, CRLFSize: -1}}}
+	f.Add(c.marshal(prefix))
+	f.Add((&cachedListing{}).marshal(prefix))
 	f.Add([]byte("plumb-listing 1 0 0 0 0 0 0 0 0 0 0 0\nend 00000000\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		c, err := parseListing(b)
+		c, err := parseListing(bytes.NewReader(b), int64(len(b)), prefix)
+		// Read a byte at a time, it parses the same.
+		c1, err1 := parseListing(iotest.OneByteReader(bytes.NewReader(b)), int64(len(b)), prefix)
+		if (err == nil) != (err1 == nil) || !reflect.DeepEqual(c, c1) {
+			t.Fatalf("read a byte at a time, %q parses as %+v, %v; want %+v, %v", b, c1, err1, c, err)
+		}
 		if err != nil {
 			return
 		}
-		if out := c.marshal(); !bytes.Equal(out, b) {
+		for _, m := range c.msgs {
+			fn, err := parseFileName(filepath.Base(m.Path))
+			if !strings.HasPrefix(m.Path, prefix) || err != nil || fn.key != m.Key || fn.flags != m.Flags ||
+				m.Recent != strings.HasPrefix(m.Path, prefix+"new/") {
+				t.Fatalf("accepted %q as %+v", b, m)
+			}
+		}
+		if out := c.marshal(prefix); !bytes.Equal(out, b) {
 			t.Fatalf("accepted\n%q\nre-encodes to\n%q", b, out)
 		}
 	})

@@ -45,6 +45,18 @@ func NewFlags(letters string) Flags {
 	return Flags(b)
 }
 
+// isFlags reports whether NewFlags(letters) is letters: ASCII letters,
+// each once, in order.
+func isFlags(letters string) bool {
+	for i := 0; i < len(letters); i++ {
+		c := letters[i]
+		if !(c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z') || i > 0 && c <= letters[i-1] {
+			return false
+		}
+	}
+	return true
+}
+
 // Has reports whether f holds letter.
 func (f Flags) Has(letter byte) bool { return strings.IndexByte(string(f), letter) >= 0 }
 

@@ -39,54 +39,56 @@ type uidEntry struct {
 
 var errBadUIDList = errors.New("mailstore: malformed UID list")
 
-// parseUIDList parses a UID list. A malformed list is an error (the
-// caller starts a new one with a new UIDVALIDITY); a key listed twice
-// keeps its first UID.
-func parseUIDList(b []byte) (uidList, error) {
+// parseUIDList parses a UID list, and returns with it the UID of each
+// key. A malformed list is an error (the caller starts a new one with a
+// new UIDVALIDITY); a key listed twice keeps its first UID. The keys
+// are slices of b, so that 100,000 of them are not as many strings:
+// any of them keeps all of b, which is mostly keys.
+func parseUIDList(b string) (uidList, map[string]uint32, error) {
 	var l uidList
-	header, rest, _ := bytes.Cut(b, []byte("\n"))
-	f := strings.Fields(string(header))
+	header, rest, _ := strings.Cut(b, "\n")
+	f := strings.Fields(header)
 	if len(f) != 4 || f[0]+" "+f[1] != uidListMagic {
-		return l, fmt.Errorf("%w: bad header %.40q", errBadUIDList, header)
+		return l, nil, fmt.Errorf("%w: bad header %.40q", errBadUIDList, header)
 	}
 	v, err1 := parseTagged(f[2], 'V')
 	n, err2 := parseTagged(f[3], 'N')
 	if err1 != nil || err2 != nil || v == 0 || n == 0 {
-		return l, fmt.Errorf("%w: bad header %.40q", errBadUIDList, header)
+		return l, nil, fmt.Errorf("%w: bad header %.40q", errBadUIDList, header)
 	}
 	l.validity, l.next = v, n
-	lines := bytes.Count(rest, []byte("\n")) + 1
-	seen := make(map[string]bool, lines)
+	lines := strings.Count(rest, "\n") + 1
+	byKey := make(map[string]uint32, lines) // sized once: 100,000 keys grow a map slowly
 	l.entries = make([]uidEntry, 0, lines)
 	var last uint32
 	for len(rest) > 0 {
-		var line []byte
-		line, rest, _ = bytes.Cut(rest, []byte("\n"))
+		var line string
+		line, rest, _ = strings.Cut(rest, "\n")
 		if len(line) == 0 {
 			continue
 		}
-		us, key, ok := strings.Cut(string(line), " ")
+		us, key, ok := strings.Cut(line, " ")
 		if !ok {
-			return l, fmt.Errorf("%w: line %.40q", errBadUIDList, line)
+			return l, nil, fmt.Errorf("%w: line %.40q", errBadUIDList, line)
 		}
 		uid, err := strconv.ParseUint(us, 10, 32)
 		if err != nil || uid == 0 || uint32(uid) <= last || !validKey(key) {
-			return l, fmt.Errorf("%w: line %.40q", errBadUIDList, line)
+			return l, nil, fmt.Errorf("%w: line %.40q", errBadUIDList, line)
 		}
 		last = uint32(uid)
-		if seen[key] {
+		if _, dup := byKey[key]; dup {
 			continue
 		}
-		seen[key] = true
+		byKey[key] = uint32(uid)
 		l.entries = append(l.entries, uidEntry{uid: uint32(uid), key: key})
 	}
 	if last >= l.next {
 		if last == ^uint32(0) {
-			return l, fmt.Errorf("%w: UIDs exhausted", errBadUIDList)
+			return l, nil, fmt.Errorf("%w: UIDs exhausted", errBadUIDList)
 		}
 		l.next = last + 1
 	}
-	return l, nil
+	return l, byKey, nil
 }
 
 func parseTagged(s string, tag byte) (uint32, error) {
