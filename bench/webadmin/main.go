@@ -226,7 +226,7 @@ func run(plumbBin string, count, size, rounds, watchers, deliveries int) error {
 	for r := range 1 + rounds + min(rounds, 10) {
 		for i, k := range ks {
 			if r > rounds {
-				if _, err := send(p.smtp, message(n, size)); err != nil {
+				if _, _, err := send(p.smtp, message(n, size)); err != nil {
 					return err
 				}
 				n++

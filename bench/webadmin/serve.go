@@ -98,10 +98,10 @@ func startPlumb(bin, cfgFile string) (*daemon, error) {
 // send delivers msg to user over plain SMTP (net/smtp's SendMail would
 // take the self-signed STARTTLS and refuse its certificate) and returns
 // when the final dot went out.
-func send(addr, msg string) (sent time.Time, err error) {
+func send(addr, msg string) (sent, acked time.Time, err error) {
 	c, err := smtp.Dial(addr)
 	if err != nil {
-		return sent, err
+		return sent, acked, err
 	}
 	defer c.Close()
 	var w io.WriteCloser
@@ -118,10 +118,11 @@ func send(addr, msg string) (sent time.Time, err error) {
 	if err == nil {
 		err = w.Close()
 	}
+	acked = time.Now()
 	if err == nil {
 		err = c.Quit()
 	}
-	return sent, err
+	return sent, acked, err
 }
 
 // arrival is a watcher's k-th delivery event, or why its stream failed.
@@ -162,7 +163,7 @@ func fanOut(url, smtpAddr string, n, deliveries int, msg, want func(k int) strin
 	var slowest []string // each delivery's last watcher, to tell a one-off from a steady cost
 	defer func() { fmt.Printf("  each delivery's slowest watcher: %s\n", strings.Join(slowest, " ")) }()
 	for k := range deliveries {
-		sent, err := send(smtpAddr, msg(k))
+		sent, acked, err := send(smtpAddr, msg(k))
 		if err != nil {
 			return nil, err
 		}
@@ -183,8 +184,8 @@ func fanOut(url, smtpAddr string, n, deliveries int, msg, want func(k int) strin
 		}
 		slowest = append(slowest, ms(slices.Max(lat[len(lat)-n:])))
 		if daemonGodebug != "" {
-			fmt.Fprintf(os.Stderr, "bench: %s delivery %d sent @%.3fs, slowest watcher %s\n",
-				url, k, sent.Sub(daemonStarted).Seconds(), slowest[len(slowest)-1])
+			fmt.Fprintf(os.Stderr, "bench: %s delivery %d sent @%.3fs, acknowledged after %s, fastest watcher %s, slowest %s\n",
+				url, k, sent.Sub(daemonStarted).Seconds(), ms(acked.Sub(sent)), ms(slices.Min(lat[len(lat)-n:])), slowest[len(slowest)-1])
 		}
 	}
 	return lat, nil

@@ -276,6 +276,7 @@ type flatSums struct {
 	clash  map[string]uint64 // a key whose hash another key had first (almost never any)
 	dead   int               // bytes of records no longer found
 	seed   maphash.Seed
+	gen    uint64 // counts the copies of keep and release, after which no place found before holds
 }
 
 func newFlatSums(n int) *flatSums {
@@ -387,6 +388,7 @@ func (f *flatSums) keep(live func(key []byte) bool) {
 	g := newFlatSums(f.len())
 	f.each(g.add)
 	f.release()
+	g.gen = f.gen
 	*f = *g
 }
 
@@ -396,7 +398,9 @@ func (f *flatSums) release() {
 	if f.mapped != nil {
 		unmapSummaryFile(f.mapped)
 	}
+	gen := f.gen + 1
 	*f = *newFlatSums(0)
+	f.gen = gen
 }
 
 // mappedLen returns how many bytes of a mapped summary file f uses.

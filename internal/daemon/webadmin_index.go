@@ -297,12 +297,35 @@ func (w *webMail) runPass(v *webFolder) {
 // v.mu held.
 func (v *webFolder) missing(msgs []mailstore.Message) []mailstore.Message {
 	var out []mailstore.Message
-	for _, m := range msgs {
-		if v.sums.ref(m.Key) == noRef {
+	refs := v.refsFor(msgs)
+	for i, m := range msgs {
+		if refs[i] != noRef {
+			continue
+		}
+		if refs[i] = v.sums.ref(m.Key); refs[i] == noRef { // kept since refs were found?
 			out = append(out, m)
 		}
 	}
 	return out
+}
+
+// refsFor returns where in v.sums the summary of each of msgs is
+// (noRef: not kept when looked for), finding only those of messages
+// appended since the last call: a search of 100,000 then hashes no key
+// and looks nothing up. msgs is a listing of v's (a later one shares
+// the earlier one's start when it only appended to it); a place stays
+// good until sums copies its records. Called with v.mu held.
+func (v *webFolder) refsFor(msgs []mailstore.Message) []uint64 {
+	n := 0
+	if v.refsGen == v.sums.gen && len(v.refsOf) > 0 && len(msgs) >= len(v.refsOf) && &msgs[0] == &v.refsOf[0] {
+		n = len(v.refsOf)
+	}
+	refs := v.refs[:n]
+	for _, m := range msgs[n:] {
+		refs = append(refs, v.sums.ref(m.Key))
+	}
+	v.refs, v.refsOf, v.refsGen = refs, msgs, v.sums.gen
+	return refs
 }
 
 // await waits, v.mu held (and given up meanwhile), for v's background

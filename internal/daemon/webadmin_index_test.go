@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -516,4 +517,57 @@ func TestSummaryFileMapped(t *testing.T) {
 	if _, ok := v.sums.get("a"); ok {
 		t.Error("a kept")
 	}
+}
+
+// TestSummaryRefsFor: each place refsFor gives holds its message's
+// record, through a listing that grows, a new listing, and a copy of
+// the records that moves every place; for a listing that only grew,
+// only the appended messages are looked up.
+func TestSummaryRefsFor(t *testing.T) {
+	v := &webFolder{sums: newFlatSums(0), end: -1, path: filepath.Join(t.TempDir(), "s.sum"), loaded: true}
+	msgs := make([]mailstore.Message, 0, 8)
+	for i := range 5 {
+		k := fmt.Sprint("k", i)
+		msgs = append(msgs, mailstore.Message{UID: uint32(i + 1), Key: k})
+		if k != "k2" { // k2 has no summary yet
+			v.keep(k, &summary{Search: "text " + k})
+		}
+	}
+	check := func(what string, msgs []mailstore.Message) {
+		t.Helper()
+		refs := v.refsFor(msgs)
+		if len(refs) != len(msgs) {
+			t.Fatalf("%s: %d places for %d messages", what, len(refs), len(msgs))
+		}
+		for i, m := range msgs {
+			switch {
+			case refs[i] == noRef && v.sums.ref(m.Key) != noRef && m.Key != "k2":
+				t.Errorf("%s: no place for %s", what, m.Key)
+			case refs[i] != noRef && string(v.sums.at(refs[i]).key()) != m.Key:
+				t.Errorf("%s: %s's place holds %s", what, m.Key, v.sums.at(refs[i]).key())
+			}
+		}
+	}
+	check("first", msgs[:4])
+	h := maphash.String(v.sums.seed, "k0")
+	ref0 := v.sums.index[h]
+	delete(v.sums.index, h) // a lookup of k0 now finds nothing
+	if v.refsFor(msgs[:5])[0] != ref0 {
+		t.Fatal("k0 looked up again for a listing that only grew")
+	}
+	v.sums.index[h] = ref0
+	if got := v.missing(msgs); len(got) != 1 || got[0].Key != "k2" {
+		t.Errorf("missing: %v, want k2", got)
+	}
+	v.keep("k2", &summary{Search: "text k2"}) // kept after its place was looked for
+	if got := v.missing(msgs); len(got) != 0 {
+		t.Errorf("missing after k2 was kept: %v", got)
+	}
+	check("a new listing", slices.Clone(msgs))
+	check("grown", msgs)
+	v.sums.keep(func(key []byte) bool { return string(key) == "k0" || string(key) == "k2" })
+	if v.sums.gen == 0 {
+		t.Fatal("the records were not copied")
+	}
+	check("after the copy", msgs) // the same listing: every place is found again
 }

@@ -45,6 +45,9 @@ type webFolder struct {
 	listed  bool                // listed once exactly; since, from the snapshot
 	checked uint32              // the highest UID list has looked for a summary of
 	sums    *flatSums           // by Maildir key (webadmin_flat.go)
+	refs    []uint64            // the place in sums of each of refsOf's messages, or noRef (see refsFor)
+	refsOf  []mailstore.Message // the listing refs are of
+	refsGen uint64              // sums.gen when refs were found
 
 	path     string       // the summary file (webadmin_summary.go)
 	loaded   bool         // its summaries are in sums
@@ -287,6 +290,7 @@ func (w *webMail) List(ctx context.Context, user, folder string, q webadmin.Quer
 // nothing writes v.sums while the parts read it.
 func (v *webFolder) matchAll(ctx context.Context, msgs []mailstore.Message, q webadmin.Query) ([]bool, error) {
 	mq := newMatchQuery(q)
+	refs := v.refsFor(msgs)
 	match := make([]bool, len(msgs))
 	missing := make([]bool, len(msgs))
 	parts := 1
@@ -303,8 +307,8 @@ func (v *webFolder) matchAll(ctx context.Context, msgs []mailstore.Message, q we
 				if i%1024 == 0 && ctx.Err() != nil {
 					return
 				}
-				if r, ok := v.sums.get(msgs[i].Key); ok {
-					match[i] = r.matches(msgs[i], mq, &buf)
+				if refs[i] != noRef {
+					match[i] = v.sums.at(refs[i]).matches(msgs[i], mq, &buf)
 				} else {
 					missing[i] = true
 				}
