@@ -41,8 +41,9 @@ type folder struct {
 	vsizes map[string]int64  // computed CRLF sizes of files without ",W="
 	index  *index            // plumb-index, loaded when first asked
 
-	snapState snapshotState // the last listing, shared (see snapshot.go)
-	cachedFor [3]fileStamp  // the stamps plumb-listing was last written or loaded for (see listing.go)
+	snapState snapshotState    // the last listing, shared (see snapshot.go)
+	cachedFor [3]fileStamp     // the stamps plumb-listing was last written or loaded for (see listing.go)
+	early     chan readListing // plumb-listing being read for a first listing, before the folder is held (see Snapshot)
 
 	// This process's changes to the files, which the poller tells from
 	// changes made behind the store (see poll.go).

@@ -259,22 +259,45 @@ func atoi(b []byte) (int64, bool) {
 // It reports whether it did. Called with the folder held, the UID list
 // loaded, and no snapshot.
 func (f *folder) loadCachedListing() ([]Message, bool) {
-	dirs := f.dirStamps() // before reading: as listDirs takes them
+	return f.useCachedListing(f.readCachedListing())
+}
+
+// readListing is plumb-listing as readCachedListing read it.
+type readListing struct {
+	dirs [2]fileStamp // new/ and cur/ before it was read
+	c    cachedListing
+	ok   bool
+}
+
+// readCachedListing reads and parses plumb-listing. It touches nothing
+// of f but its path, so that it can run beside the UID list's load,
+// before the folder is held (see Snapshot).
+func (f *folder) readCachedListing() readListing {
+	r := readListing{dirs: f.dirStamps()} // before reading: as listDirs takes them
 	file, err := os.Open(filepath.Join(f.path, listingFile))
 	if err != nil {
-		return nil, false
+		return r
 	}
 	defer file.Close()
 	fi, err := file.Stat()
 	if err != nil {
-		return nil, false
+		return r
 	}
-	prefix := f.path + string(filepath.Separator)
-	c, err := parseListing(file, fi.Size(), prefix)
+	r.c, err = parseListing(file, fi.Size(), f.path+string(filepath.Separator))
 	if err != nil {
 		f.store.logger().Info("mailstore: ignoring the listing cache", "folder", f.path, "err", err)
+		return r
+	}
+	r.ok = true
+	return r
+}
+
+// useCachedListing takes the listing r read, as loadCachedListing.
+func (f *folder) useCachedListing(r readListing) ([]Message, bool) {
+	if !r.ok {
 		return nil, false
 	}
+	dirs, c, prefix := r.dirs, r.c, f.path+string(filepath.Separator)
 	if c.stamps != [3]fileStamp{dirs[0], dirs[1], f.stamp} || len(c.msgs) != len(f.list.entries) {
 		return nil, false
 	}

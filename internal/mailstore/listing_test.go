@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/iotest"
@@ -301,4 +302,46 @@ func BenchmarkFirstListing100k(b *testing.B) {
 			first(b)
 		}
 	})
+}
+
+// TestListingCacheManyFirst: many handles that list a restarted store's
+// folder at once all get the cached listing, read once, without a scan.
+func TestListingCacheManyFirst(t *testing.T) {
+	s, _ := cachedStore(t, 5)
+	_, _, want, s2 := restart(t, s) // want: the directories, as listed after the restart
+	if err := s2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s3, err := Open(s.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s3.Close()
+	var scans atomic.Int32
+	s3.hooks.scanned = func(string) { scans.Add(1) }
+	var wg sync.WaitGroup
+	got := make([][]Message, 20)
+	for i := range got {
+		wg.Go(func() {
+			mb, err := s3.Mailbox(context.Background(), "alice", "")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			defer mb.Close()
+			got[i], err = mb.Snapshot(context.Background(), true)
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := scans.Load(); n != 0 {
+		t.Errorf("%d scans of the directories; want the cache", n)
+	}
+	for i, g := range got {
+		if !slices.Equal(g, want) {
+			t.Fatalf("handle %d listed\n%v\nwant\n%v", i, g, want)
+		}
+	}
 }

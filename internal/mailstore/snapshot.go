@@ -177,14 +177,33 @@ func (m *Mailbox) Snapshot(ctx context.Context, exact bool) ([]Message, error) {
 			return msgs, nil
 		}
 	}
+	// A first listing reads plumb-listing while the UID list loads:
+	// at 100,000 messages each is tens of milliseconds.
+	// One read at a time: a thousand sessions that list at once wait
+	// for the first one's listing.
+	m.f.mu.Lock()
+	if m.f.snapState.snap == nil && m.f.early == nil {
+		early := make(chan readListing, 1)
+		m.f.early = early
+		go func() { early <- m.f.readCachedListing() }()
+	}
+	m.f.mu.Unlock()
 	var msgs []Message
 	err := m.f.withLock(func() error {
+		early := m.f.early // read for this listing or one just before: taken or dropped now
+		m.f.early = nil
 		if exact && m.f.current() || !exact && m.f.snapState.snap != nil {
 			msgs = m.f.patched()
 			return nil
 		}
 		if m.f.snapState.snap == nil {
-			if cached, ok := m.f.loadCachedListing(); ok {
+			var r readListing
+			if early != nil {
+				r = <-early
+			} else {
+				r = m.f.readCachedListing()
+			}
+			if cached, ok := m.f.useCachedListing(r); ok {
 				msgs = cached
 				return nil
 			}
