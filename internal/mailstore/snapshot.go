@@ -212,6 +212,11 @@ func (m *Mailbox) Snapshot(ctx context.Context, exact bool) ([]Message, error) {
 		msgs, err = m.f.scan()
 		return err
 	})
+	if err != nil { // perhaps before fn took the read: a later listing must not find it
+		m.f.mu.Lock()
+		m.f.early = nil
+		m.f.mu.Unlock()
+	}
 	return msgs, err
 }
 
