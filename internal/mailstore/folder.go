@@ -36,10 +36,16 @@ type folder struct {
 	loaded bool
 	stamp  fileStamp
 	list   uidList
-	byKey  map[string]uint32
-	where  map[uint32]string // uid -> "cur/<name>" or "new/<name>" from the last scan
-	vsizes map[string]int64  // computed CRLF sizes of files without ",W="
-	index  *index            // plumb-index, loaded when first asked
+	byKey  map[string]uint32 // key -> uid; nil until used after a list taken from plumb-listing (see keys)
+	where  map[uint32]string // uid -> "cur/<name>" or "new/<name>" from the last scan (see places)
+	// whereFrom, when not nil, is the listing where is to be made
+	// from when first used, each Path whereCut bytes of prefix then
+	// "new/..." or "cur/...": a restart's first listing, which most
+	// often needs neither map, makes neither.
+	whereFrom []Message
+	whereCut  int
+	vsizes    map[string]int64 // computed CRLF sizes of files without ",W="
+	index     *index           // plumb-index, loaded when first asked
 
 	snapState snapshotState    // the last listing, shared (see snapshot.go)
 	cachedFor [3]fileStamp     // the stamps plumb-listing was last written or loaded for (see listing.go)
@@ -58,7 +64,12 @@ type folder struct {
 
 // withLock runs fn holding the folder: the in-process mutex and flock
 // on plumb-uidlist.lock for other processes, with the UID list loaded.
-func (f *folder) withLock(fn func() error) error {
+func (f *folder) withLock(fn func() error) error { return f.withLockListing(nil, fn) }
+
+// withLockListing is withLock; a UID list to be loaded is taken from the
+// plumb-listing read that listing returns, if that is of the list as it
+// is (see loadFrom).
+func (f *folder) withLockListing(listing func() readListing, fn func() error) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.ready {
@@ -83,7 +94,7 @@ func (f *folder) withLock(fn func() error) error {
 		return fmt.Errorf("mailstore: locking %s: %w", f.path, err)
 	}
 	defer funlock(f.lockFile)
-	if err := f.load(); err != nil {
+	if err := f.loadFrom(listing); err != nil {
 		return err
 	}
 	return fn()
@@ -103,7 +114,12 @@ func (f *folder) closeLock() {
 // load reads the UID list unless the cached one is current. A missing
 // list starts a new one; a corrupt one is replaced with a new
 // UIDVALIDITY, which tells IMAP clients to forget their cache.
-func (f *folder) load() error {
+func (f *folder) load() error { return f.loadFrom(nil) }
+
+// loadFrom is load; when the list is to be read and listing is not nil,
+// it is first asked for a plumb-listing read, and a list of the stamp
+// the file has now is taken from it instead of the file.
+func (f *folder) loadFrom(listing func() readListing) error {
 	name := filepath.Join(f.path, uidListFile)
 	fi, err := os.Stat(name)
 	if err == nil && f.loaded && stampOf(fi) == f.stamp {
@@ -113,9 +129,6 @@ func (f *folder) load() error {
 	f.loaded = false
 	f.dropSnapshot() // another process numbered messages, or the list is new
 	f.byKey = map[string]uint32{}
-	if f.where == nil {
-		f.where = map[uint32]string{}
-	}
 	if f.vsizes == nil {
 		f.vsizes = map[string]int64{}
 	}
@@ -125,6 +138,16 @@ func (f *folder) load() error {
 	}
 	if err != nil {
 		return fmt.Errorf("mailstore: %w", err)
+	}
+	if listing != nil {
+		if r := listing(); r.ok && r.c.stamps[2] == stampOf(fi) {
+			f.list, f.byKey = r.c.uidList(), nil
+			f.stamp, f.loaded = stampOf(fi), true
+			return nil
+		}
+	}
+	if h := f.store.hooks.uidListRead; h != nil {
+		h(f.path)
 	}
 	b, err := readFileString(name)
 	if err != nil {
@@ -190,7 +213,7 @@ func (f *folder) write() error {
 // add gives key the next UID and appends it to the list, fsynced,
 // unless a scan already gave it one. Called with the folder held.
 func (f *folder) add(key, rel string) (uint32, error) {
-	if uid, ok := f.byKey[key]; ok {
+	if uid, ok := f.keys()[key]; ok {
 		return uid, nil
 	}
 	if f.list.next == ^uint32(0) {
@@ -231,7 +254,7 @@ func (f *folder) add(key, rel string) (uint32, error) {
 	f.list.next++
 	f.list.entries = append(f.list.entries, uidEntry{uid: uid, key: key})
 	f.byKey[key] = uid
-	f.where[uid] = rel
+	f.places()[uid] = rel
 	f.appended(uid, key, rel)
 	return uid, nil
 }
@@ -240,11 +263,46 @@ func (f *folder) add(key, rel string) (uint32, error) {
 // has none (100,000 entries grow a map slowly), and kept, with the room
 // it has, when it has some.
 func (f *folder) resetWhere(n int) {
+	f.whereFrom = nil
 	if len(f.where) == 0 {
 		f.where = make(map[uint32]string, n)
 		return
 	}
 	clear(f.where)
+}
+
+// whereLater makes f.where be msgs' places when first used: each Path
+// is cut bytes of prefix, then "new/..." or "cur/...".
+func (f *folder) whereLater(msgs []Message, cut int) {
+	f.where, f.whereFrom, f.whereCut = nil, msgs, cut
+}
+
+// places returns f.where, made first if whereLater left it to be.
+// Called with the folder held.
+func (f *folder) places() map[uint32]string {
+	if f.whereFrom != nil {
+		msgs := f.whereFrom
+		f.resetWhere(len(msgs))
+		for _, m := range msgs {
+			f.where[m.UID] = m.Path[f.whereCut:]
+		}
+	}
+	if f.where == nil {
+		f.where = map[uint32]string{}
+	}
+	return f.where
+}
+
+// keys returns f.byKey, made from the list's entries first if the
+// list was taken from plumb-listing. Called with the folder held.
+func (f *folder) keys() map[string]uint32 {
+	if f.byKey == nil {
+		f.byKey = make(map[string]uint32, len(f.list.entries))
+		for _, e := range f.list.entries {
+			f.byKey[e.key] = e.uid
+		}
+	}
+	return f.byKey
 }
 
 // listing is what one reading of new/ and cur/ found: each message
@@ -319,7 +377,7 @@ func (f *folder) reconcile(l listing) ([]Message, error) {
 	}
 	var fresh []string
 	for k := range files {
-		if _, ok := f.byKey[k]; !ok {
+		if _, ok := f.keys()[k]; !ok {
 			fresh = append(fresh, k)
 		}
 	}
@@ -356,7 +414,7 @@ func (f *folder) reconcile(l listing) ([]Message, error) {
 				m.CRLFSize = v
 			}
 		}
-		f.where[e.uid] = fd.rel
+		f.where[e.uid] = fd.rel // made by resetWhere above
 		msgs = append(msgs, m)
 	}
 	sort.Slice(msgs, func(i, j int) bool { return msgs[i].UID < msgs[j].UID })
@@ -441,8 +499,8 @@ func (f *folder) remove(uids map[uint32]bool) error {
 	for _, e := range f.list.entries {
 		if uids[e.uid] {
 			f.touched(e.uid)
-			delete(f.byKey, e.key)
-			delete(f.where, e.uid)
+			delete(f.keys(), e.key)
+			delete(f.places(), e.uid)
 			delete(f.vsizes, e.key)
 			continue
 		}

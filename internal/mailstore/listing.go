@@ -28,13 +28,19 @@ import (
 // place), but not fsynced, as losing it costs only a normal listing. A
 // CRC-32 trailer makes a damaged file be ignored and replaced.
 //
-//	plumb-listing 1 <count> <at unix ns> <new/ size mtime ino> <cur/ ...> <uidlist ...>
+// It is written only while its messages are the UID list's entries, and
+// it names the list's UIDVALIDITY and next UID, so that while the list's
+// stamp is unchanged (an append changes its size, a rewrite its inode)
+// the UID list is taken from it too, not read and parsed again: at
+// 100,000 messages that is most of a restart's first listing.
+//
+//	plumb-listing 2 <count> <uidvalidity> <next uid> <at unix ns> <new/ size mtime ino> <cur/ ...> <uidlist ...>
 //	<uid> <new|cur>/<file name> <size> <CRLF size or -1>
 //	...
 //	end <crc32 of everything before, 8 lowercase hex digits>
 const (
 	listingFile  = "plumb-listing"
-	listingMagic = "plumb-listing 1"
+	listingMagic = "plumb-listing 2"
 	// maxListingEntries and maxListingLine bound what a damaged or
 	// foreign file can make a load hold.
 	maxListingEntries = 1 << 22
@@ -46,12 +52,26 @@ const (
 // each Path the folder's path and a separator (the prefix marshal and
 // parseListing are given), then "new/<name>" or "cur/<name>".
 type cachedListing struct {
-	at     int64        // when the directories were read, unix ns
-	stamps [3]fileStamp // new/, cur/, the UID list
-	msgs   []Message
+	validity, next uint32       // the UID list's, as uidList has them
+	at             int64        // when the directories were read, unix ns
+	stamps         [3]fileStamp // new/, cur/, the UID list
+	msgs           []Message
 }
 
-var errBadListing = errors.New("mailstore: malformed listing cache")
+// uidList returns the UID list c was written for: its entries are c's
+// messages, their keys slices of the Paths.
+func (c *cachedListing) uidList() uidList {
+	l := uidList{validity: c.validity, next: c.next, entries: make([]uidEntry, len(c.msgs))}
+	for i, m := range c.msgs {
+		l.entries[i] = uidEntry{uid: m.UID, key: m.Key}
+	}
+	return l
+}
+
+var (
+	errBadListing   = errors.New("mailstore: malformed listing cache")
+	errStaleListing = errors.New("mailstore: listing cache of other directories")
+)
 
 func appendStamp(b []byte, st fileStamp) []byte {
 	b = append(b, ' ')
@@ -68,6 +88,10 @@ func (c *cachedListing) marshal(prefix string) []byte {
 	b = append(b, listingMagic...)
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, int64(len(c.msgs)), 10)
+	b = append(b, ' ')
+	b = strconv.AppendUint(b, uint64(c.validity), 10)
+	b = append(b, ' ')
+	b = strconv.AppendUint(b, uint64(c.next), 10)
 	b = append(b, ' ')
 	b = strconv.AppendInt(b, c.at, 10)
 	for _, st := range c.stamps {
@@ -87,14 +111,16 @@ func (c *cachedListing) marshal(prefix string) []byte {
 	return fmt.Appendf(b, "end %08x\n", crc32.ChecksumIEEE(b))
 }
 
-// parseListing decodes a plumb-listing file of size bytes from r.
+// parseListing decodes a plumb-listing file of size bytes from r. With
+// dirs, a file taken at other stamps of new/ and cur/ is
+// errStaleListing, found from its header alone.
 // Anything not exactly as marshal writes it is an error. Every Path is
 // prefix and the message's "new/..." or "cur/...", and all of them are
 // one string, of which each Key and Flags is a slice too: the file is
 // read through a small buffer, not held, and a message costs its
 // Message and the bytes of its Path. size bounds what a damaged file
 // can make it allocate.
-func parseListing(r io.Reader, size int64, prefix string) (cachedListing, error) {
+func parseListing(r io.Reader, size int64, prefix string, dirs *[2]fileStamp) (cachedListing, error) {
 	var c cachedListing
 	br := bufio.NewReaderSize(r, 64<<10)
 	header, err := br.ReadSlice('\n')
@@ -106,10 +132,10 @@ func parseListing(r io.Reader, size int64, prefix string) (cachedListing, error)
 	}
 	sum := crc32.ChecksumIEEE(header) // of everything before the trailer
 	h := bytes.Split(header[len(listingMagic)+1:len(header)-1], []byte(" "))
-	if len(h) != 11 {
+	if len(h) != 13 {
 		return c, fmt.Errorf("%w: header", errBadListing)
 	}
-	var nums [11]int64
+	var nums [13]int64
 	for i, f := range h {
 		n, ok := atoi(f)
 		if !ok {
@@ -121,9 +147,15 @@ func parseListing(r io.Reader, size int64, prefix string) (cachedListing, error)
 	if count > maxListingEntries || count > size/minListingLine {
 		return c, fmt.Errorf("%w: count", errBadListing)
 	}
-	c.at = nums[1]
+	if nums[1] == 0 || nums[1] > int64(^uint32(0)) || nums[2] == 0 || nums[2] > int64(^uint32(0)) {
+		return c, fmt.Errorf("%w: header", errBadListing)
+	}
+	c.validity, c.next, c.at = uint32(nums[1]), uint32(nums[2]), nums[3]
 	for i := range c.stamps {
-		c.stamps[i] = fileStamp{size: nums[2+3*i], mtime: nums[3+3*i], ino: uint64(nums[4+3*i])}
+		c.stamps[i] = fileStamp{size: nums[4+3*i], mtime: nums[5+3*i], ino: uint64(nums[6+3*i])}
+	}
+	if dirs != nil && (c.stamps[0] != dirs[0] || c.stamps[1] != dirs[1]) {
+		return c, errStaleListing // not read further: it would not be used
 	}
 	// Room for every Path, so that the Builder never grows again: a
 	// line holds its "new/..." and at least 7 bytes more.
@@ -157,7 +189,7 @@ func parseListing(r io.Reader, size int64, prefix string) (cachedListing, error)
 	if _, err := br.ReadByte(); err != io.EOF {
 		return c, fmt.Errorf("%w: data after the trailer", errBadListing)
 	}
-	if int64(len(c.msgs)) != count {
+	if int64(len(c.msgs)) != count || count > 0 && last >= c.next {
 		return c, fmt.Errorf("%w: count", errBadListing)
 	}
 	return c, nil
@@ -253,15 +285,6 @@ func atoi(b []byte) (int64, bool) {
 	return n, true
 }
 
-// loadCachedListing takes the folder's listing from plumb-listing if it
-// is valid for the folder as it is now: the stamps of new/, cur/ and
-// the UID list unchanged, and the same UIDs and keys as the UID list.
-// It reports whether it did. Called with the folder held, the UID list
-// loaded, and no snapshot.
-func (f *folder) loadCachedListing() ([]Message, bool) {
-	return f.useCachedListing(f.readCachedListing())
-}
-
 // readListing is plumb-listing as readCachedListing read it.
 type readListing struct {
 	dirs [2]fileStamp // new/ and cur/ before it was read
@@ -270,8 +293,8 @@ type readListing struct {
 }
 
 // readCachedListing reads and parses plumb-listing. It touches nothing
-// of f but its path, so that it can run beside the UID list's load,
-// before the folder is held (see Snapshot).
+// of f but its path, so that it can run before the folder is held (see
+// Snapshot).
 func (f *folder) readCachedListing() readListing {
 	r := readListing{dirs: f.dirStamps()} // before reading: as listDirs takes them
 	file, err := os.Open(filepath.Join(f.path, listingFile))
@@ -283,7 +306,10 @@ func (f *folder) readCachedListing() readListing {
 	if err != nil {
 		return r
 	}
-	r.c, err = parseListing(file, fi.Size(), f.path+string(filepath.Separator))
+	r.c, err = parseListing(file, fi.Size(), f.path+string(filepath.Separator), &r.dirs)
+	if errors.Is(err, errStaleListing) {
+		return r // the folder changed since: the next settled listing replaces it
+	}
 	if err != nil {
 		f.store.logger().Info("mailstore: ignoring the listing cache", "folder", f.path, "err", err)
 		return r
@@ -292,7 +318,11 @@ func (f *folder) readCachedListing() readListing {
 	return r
 }
 
-// useCachedListing takes the listing r read, as loadCachedListing.
+// useCachedListing takes the folder's listing from the read r if it is
+// valid for the folder as it is now: the stamps of new/, cur/ and the
+// UID list unchanged, and the directories settled when it was taken. It
+// reports whether it did. Called with the folder held, the UID list
+// loaded, and no snapshot.
 func (f *folder) useCachedListing(r readListing) ([]Message, bool) {
 	if !r.ok {
 		return nil, false
@@ -307,15 +337,12 @@ func (f *folder) useCachedListing(r readListing) ([]Message, bool) {
 			return nil, false
 		}
 	}
+	// Its messages are the UID list's entries: they were when it was
+	// written (see persistListing), at the list's stamp, which is the
+	// list's now.
 	msgs := c.msgs
-	for i, m := range msgs {
-		if le := f.list.entries[i]; le.uid != m.UID || le.key != m.Key {
-			return nil, false
-		}
-	}
-	f.resetWhere(len(msgs))
+	f.whereLater(msgs, len(prefix))
 	for _, m := range msgs {
-		f.where[m.UID] = m.Path[len(prefix):]
 		if m.CRLFSize >= 0 && !strings.Contains(m.Key, ",W=") {
 			f.vsizes[m.Key] = m.CRLFSize
 		}
@@ -338,8 +365,20 @@ func (f *folder) persistListing() {
 	if stamps == f.cachedFor {
 		return
 	}
+	// A restart takes the UID list from the file (see above): it must
+	// be the snapshot's messages, as it is unless a file vanished
+	// between the listing of the directories and its stat.
+	if len(f.list.entries) != len(s.snap) {
+		return
+	}
+	for i, m := range s.snap {
+		if e := f.list.entries[i]; e.uid != m.UID || e.key != m.Key {
+			return
+		}
+	}
 	f.cachedFor = stamps
 	snap, at, base := s.snap, s.at.UnixNano(), f.path
+	validity, next := f.list.validity, f.list.next
 	f.store.persisting.Add(1)
 	go func() { // off the folder's lock and the caller's reply
 		defer f.store.persisting.Done()
@@ -348,7 +387,7 @@ func (f *folder) persistListing() {
 				return
 			}
 		}
-		c := cachedListing{at: at, stamps: stamps, msgs: snap}
+		c := cachedListing{validity: validity, next: next, at: at, stamps: stamps, msgs: snap}
 		if err := writeListing(base, c.marshal(base+string(filepath.Separator))); err != nil {
 			f.store.logger().Warn("mailstore: writing the listing cache", "folder", base, "err", err)
 		}

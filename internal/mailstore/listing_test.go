@@ -172,7 +172,8 @@ func TestListingCacheDamaged(t *testing.T) {
 		"corrupt": func(b []byte) []byte { b[len(b)/2] ^= 1; return b },
 		"torn":    func(b []byte) []byte { return b[:len(b)/2] },
 		"foreign": func(b []byte) []byte {
-			return bytes.Replace(b, []byte("plumb-listing 1"), []byte("plumb-listing 2"), 1)
+			return bytes.Replace(b, []byte(listingMagic), []byte("plumb-listing 1"), 1) // the format of before
+
 		},
 		"empty": func(b []byte) []byte { return nil },
 	} {
@@ -220,6 +221,97 @@ func TestListingCacheOwnChanges(t *testing.T) {
 	}
 }
 
+// reopen opens a new Store on s's tree, counting its reads of UID
+// lists and of directories, and returns alice's inbox with it.
+func reopen(t *testing.T, s *Store) (mb *Mailbox, uidReads, scans *atomic.Int32, s2 *Store) {
+	t.Helper()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s2, err := Open(s.Dir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s2.Close() })
+	uidReads, scans = new(atomic.Int32), new(atomic.Int32)
+	s2.hooks.uidListRead = func(string) { uidReads.Add(1) }
+	s2.hooks.scanned = func(string) { scans.Add(1) }
+	if mb, err = s2.Mailbox(context.Background(), "alice", ""); err != nil {
+		t.Fatal(err)
+	}
+	return mb, uidReads, scans, s2
+}
+
+// TestListingCacheTakesUIDList: a restarted store's first listing of a
+// folder unchanged since its cache was written takes the UID list from
+// the cache too, without reading the list's file; the folder then
+// works as if it had: a delivery numbers on, a flag change and a
+// deletion find their files, and the next restart agrees with a
+// listing of the directories.
+func TestListingCacheTakesUIDList(t *testing.T) {
+	s, dir := cachedStore(t, 4)
+	ctx := context.Background()
+	mb, uidReads, scans, s2 := reopen(t, s)
+	msgs, err := mb.Messages(ctx)
+	if err != nil || len(msgs) != 5 {
+		t.Fatalf("Messages = %d, %v", len(msgs), err)
+	}
+	if uidReads.Load() != 0 || scans.Load() != 0 {
+		t.Errorf("first listing read the UID list %d times and the directories %d times; want neither", uidReads.Load(), scans.Load())
+	}
+	uid := deliver(t, s2, "alice", "", "Subject: after\n\nafter\n")
+	if uid != msgs[4].UID+1 {
+		t.Errorf("delivery after the restart got UID %d; want %d", uid, msgs[4].UID+1)
+	}
+	if _, err := mb.AddFlags(ctx, msgs[1].UID, "F"); err != nil {
+		t.Fatal(err)
+	}
+	if err := mb.Delete(ctx, msgs[2].UID); err != nil {
+		t.Fatal(err)
+	}
+	if again := deliver(t, s2, "alice", "", "Subject: after\n\nafter\n"); again != uid+1 {
+		t.Errorf("second delivery got UID %d; want %d", again, uid+1)
+	}
+	settle(t, dir)
+	if _, err := mb.Messages(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got, _, want, _ := restart(t, s2)
+	if !slices.Equal(got, want) || len(got) != 6 || got[1].Flags != "F" || slices.ContainsFunc(got, func(m Message) bool { return m.UID == msgs[2].UID }) {
+		t.Errorf("after changes on a list taken from the cache:\n%v\nwant (a listing of the directories)\n%v", got, want)
+	}
+}
+
+// TestListingCacheKeepsNextUID: a UID list whose next UID is above its
+// last entry's (a key listed twice, the second time last) gives that
+// next UID after a restart that takes the list from the cache: no UID
+// is given twice.
+func TestListingCacheKeepsNextUID(t *testing.T) {
+	s, dir := cachedStore(t, 3)
+	list := filepath.Join(dir, uidListFile)
+	b, err := os.ReadFile(list)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := strings.Fields(strings.Split(string(b), "\n")[1]) // "1 <key>"
+	dup := fmt.Sprintf("9 %s\n", first[1])
+	if err := os.WriteFile(list, append(b, dup...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The list changed: the cache is not used, and is written again.
+	mb, uidReads, _, s2 := reopen(t, s)
+	if _, err := mb.Messages(context.Background()); err != nil || uidReads.Load() != 1 {
+		t.Fatalf("Messages: %v, %d reads of the changed UID list; want 1", err, uidReads.Load())
+	}
+	mb, uidReads, _, s3 := reopen(t, s2)
+	if _, err := mb.Messages(context.Background()); err != nil || uidReads.Load() != 0 {
+		t.Fatalf("Messages: %v, %d reads of the UID list; want the cache", err, uidReads.Load())
+	}
+	if uid := deliver(t, s3, "alice", "", "Subject: x\n\nx\n"); uid != 10 {
+		t.Errorf("delivery got UID %d; want 10, above the list's 9", uid)
+	}
+}
+
 // TestListingTempsRemoved: a temporary file a crash left while writing
 // the cache is removed when the folder is first used.
 func TestListingTempsRemoved(t *testing.T) {
@@ -234,15 +326,15 @@ func TestListingTempsRemoved(t *testing.T) {
 
 func FuzzParseListing(f *testing.F) {
 	const prefix = "/mail/alice/"
-	c := cachedListing{at: 1700000000000000000, stamps: [3]fileStamp{{4096, 17, 3}, {8192, 18, 4}, {100, 19, 5}},
+	c := cachedListing{validity: 1700000000, next: 8, at: 1700000000000000000, stamps: [3]fileStamp{{4096, 17, 3}, {8192, 18, 4}, {100, 19, 5}},
 		msgs: []Message{{UID: 1, Path: prefix + "new/1.M1P2Q3.host,S=5,W=6", Size: 5, CRLFSize: 6}, {UID: 7, Path: prefix + "cur/2.x:2,FS", Size: 3, CRLFSize: -1}}}
 	f.Add(c.marshal(prefix))
-	f.Add((&cachedListing{}).marshal(prefix))
-	f.Add([]byte("plumb-listing 1 0 0 0 0 0 0 0 0 0 0 0\nend 00000000\n"))
+	f.Add((&cachedListing{validity: 1, next: 1}).marshal(prefix))
+	f.Add([]byte("plumb-listing 2 0 1 1 0 0 0 0 0 0 0 0 0 0\nend 00000000\n"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		c, err := parseListing(bytes.NewReader(b), int64(len(b)), prefix)
+		c, err := parseListing(bytes.NewReader(b), int64(len(b)), prefix, nil)
 		// Read a byte at a time, it parses the same.
-		c1, err1 := parseListing(iotest.OneByteReader(bytes.NewReader(b)), int64(len(b)), prefix)
+		c1, err1 := parseListing(iotest.OneByteReader(bytes.NewReader(b)), int64(len(b)), prefix, nil)
 		if (err == nil) != (err1 == nil) || !reflect.DeepEqual(c, c1) {
 			t.Fatalf("read a byte at a time, %q parses as %+v, %v; want %+v, %v", b, c1, err1, c, err)
 		}

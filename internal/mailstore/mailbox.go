@@ -108,7 +108,7 @@ func (m *Mailbox) UIDValidity() (validity, next uint32, err error) {
 // Open opens message uid for reading.
 func (m *Mailbox) Open(uid uint32) (*os.File, error) {
 	m.f.mu.Lock()
-	rel, ok := m.f.where[uid]
+	rel, ok := m.f.places()[uid]
 	m.f.mu.Unlock()
 	if ok {
 		f, err := openRead(filepath.Join(m.f.path, rel))
@@ -125,7 +125,7 @@ func (m *Mailbox) Open(uid uint32) (*os.File, error) {
 		if _, err := m.f.scan(); err != nil {
 			return err
 		}
-		rel, ok := m.f.where[uid]
+		rel, ok := m.f.places()[uid]
 		if !ok {
 			return fmt.Errorf("%w: UID %d", ErrNoSuchMessage, uid)
 		}
@@ -187,7 +187,7 @@ func (m *Mailbox) Delete(ctx context.Context, uids ...uint32) error {
 	var freed int64
 	err := m.f.withLock(func() error {
 		for u := range set {
-			if _, ok := m.f.where[u]; !ok {
+			if _, ok := m.f.places()[u]; !ok {
 				if _, err := m.f.scan(); err != nil {
 					return err
 				}
@@ -196,13 +196,13 @@ func (m *Mailbox) Delete(ctx context.Context, uids ...uint32) error {
 		}
 		var in [2]bool
 		for u := range set {
-			if rel, ok := m.f.where[u]; ok {
+			if rel, ok := m.f.places()[u]; ok {
 				in[dirOf(rel)] = true
 			}
 		}
 		err := m.f.changeFile(in, func() error {
 			for u := range set {
-				rel, ok := m.f.where[u]
+				rel, ok := m.f.places()[u]
 				if !ok {
 					continue
 				}
@@ -277,7 +277,7 @@ func (m *Mailbox) changeFlags(uid uint32, change func(Flags) Flags) (Flags, erro
 	renamed := false
 	err := m.f.withLock(func() error {
 		for attempt := 0; ; attempt++ {
-			rel, ok := m.f.where[uid]
+			rel, ok := m.f.places()[uid]
 			if !ok && attempt == 0 {
 				if _, err := m.f.scan(); err != nil {
 					return err
@@ -312,7 +312,7 @@ func (m *Mailbox) changeFlags(uid uint32, change func(Flags) Flags) (Flags, erro
 			if err != nil {
 				return fmt.Errorf("mailstore: %w", err)
 			}
-			m.f.where[uid] = to
+			m.f.places()[uid] = to
 			renamed = to != rel
 			if renamed {
 				m.f.touched(uid)

@@ -139,7 +139,7 @@ func (f *folder) patched() []Message {
 	out := make([]Message, 0, len(s.snap)+len(s.snap)/8+16)
 	for _, m := range s.snap {
 		if s.patch[m.UID] {
-			rel, ok := f.where[m.UID]
+			rel, ok := f.places()[m.UID]
 			if !ok {
 				continue // removed
 			}
@@ -177,9 +177,10 @@ func (m *Mailbox) Snapshot(ctx context.Context, exact bool) ([]Message, error) {
 			return msgs, nil
 		}
 	}
-	// A first listing reads plumb-listing while the UID list loads:
-	// at 100,000 messages each is tens of milliseconds.
-	// One read at a time: a thousand sessions that list at once wait
+	// A first listing reads plumb-listing before it holds the folder
+	// (at 100,000 messages that is tens of milliseconds), and takes
+	// the UID list from it too when the list is the one it was
+	// written for. One read at a time: a thousand sessions that list at once wait
 	// for the first one's listing.
 	m.f.mu.Lock()
 	if m.f.snapState.snap == nil && m.f.early == nil {
@@ -188,22 +189,32 @@ func (m *Mailbox) Snapshot(ctx context.Context, exact bool) ([]Message, error) {
 		go func() { early <- m.f.readCachedListing() }()
 	}
 	m.f.mu.Unlock()
-	var msgs []Message
-	err := m.f.withLock(func() error {
-		early := m.f.early // read for this listing or one just before: taken or dropped now
-		m.f.early = nil
-		if exact && m.f.current() || !exact && m.f.snapState.snap != nil {
-			msgs = m.f.patched()
-			return nil
-		}
-		if m.f.snapState.snap == nil {
-			var r readListing
+	// The read is taken (or dropped) with the folder held, by the UID
+	// list's load if the list must be read, or else below.
+	var read *readListing
+	take := func() readListing {
+		if read == nil {
+			early := m.f.early // read for this listing or one just before
+			m.f.early = nil
+			r := readListing{}
 			if early != nil {
 				r = <-early
 			} else {
 				r = m.f.readCachedListing()
 			}
-			if cached, ok := m.f.useCachedListing(r); ok {
+			read = &r
+		}
+		return *read
+	}
+	var msgs []Message
+	err := m.f.withLockListing(take, func() error {
+		defer func() { m.f.early = nil }() // a read not taken is dropped
+		if exact && m.f.current() || !exact && m.f.snapState.snap != nil {
+			msgs = m.f.patched()
+			return nil
+		}
+		if m.f.snapState.snap == nil {
+			if cached, ok := m.f.useCachedListing(take()); ok {
 				msgs = cached
 				return nil
 			}

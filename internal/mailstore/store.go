@@ -228,6 +228,8 @@ type hooks struct {
 	scanned func(path string)
 	// persisted runs when a folder's listing cache was written.
 	persisted func(path string)
+	// uidListRead runs when a folder's UID list is read from its file.
+	uidListRead func(path string)
 }
 
 func (s *Store) step(name, path string) error {
