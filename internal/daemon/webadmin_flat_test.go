@@ -5,8 +5,11 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"hash/maphash"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -142,5 +145,65 @@ func BenchmarkSummaryLoad(b *testing.B) {
 		if w.sums.len() != 100000 {
 			b.Fatalf("%d summaries loaded", w.sums.len())
 		}
+	}
+}
+
+// TestSummaryRefAfter: a listing's places found record after record
+// are those a lookup of each key finds, in order or not, across chunks,
+// with a key missing, and once a record is dead (a key kept again) the
+// lookups are made instead.
+func TestSummaryRefAfter(t *testing.T) {
+	f := newFlatSums(0)
+	var keys []string
+	for i := range 12 { // 300 KB records: a few to a chunk
+		k := fmt.Sprint("k", i)
+		keys = append(keys, k)
+		f.add(encodeRecord(k, &summary{Search: strings.Repeat("x", 300<<10)}))
+	}
+	if len(f.chunks) < 3 {
+		t.Fatalf("%d chunks; want records in several", len(f.chunks))
+	}
+	places := func(keys []string) []uint64 {
+		var out []uint64
+		prev := noRef
+		for _, k := range keys {
+			prev = f.refAfter(prev, k)
+			out = append(out, prev)
+		}
+		return out
+	}
+	check := func(what string, keys []string) {
+		t.Helper()
+		for i, ref := range places(keys) {
+			if want := f.ref(keys[i]); ref != want {
+				t.Errorf("%s: %s at %x; a lookup finds %x", what, keys[i], ref, want)
+			}
+		}
+	}
+	check("in order", keys)
+	reversed := slices.Clone(keys)
+	slices.Reverse(reversed)
+	check("reversed", reversed)
+	check("one missing", append(slices.Clone(keys[:5]), append([]string{"gone"}, keys[5:]...)...))
+
+	// In order, a chunk's records after its first are not looked up.
+	in := places(keys)
+	saved := maps.Clone(f.index)
+	for _, k := range keys[1:3] {
+		delete(f.index, maphash.String(f.seed, k))
+	}
+	if got := places(keys[:3]); got[1] != in[1] || got[2] != in[2] {
+		t.Errorf("records after the first were looked up: %x, want %x", got, in[:3])
+	}
+	f.index = saved
+
+	// k4 kept again: its first record is dead, and must not be found.
+	f.add(encodeRecord("k4", &summary{Search: "again"}))
+	if f.dead == 0 {
+		t.Fatal("no dead record")
+	}
+	check("with a dead record", keys)
+	if got := places(keys)[4]; f.at(got).summary().Search != "again" {
+		t.Errorf("k4's place holds its dead record")
 	}
 }

@@ -321,8 +321,13 @@ func (v *webFolder) refsFor(msgs []mailstore.Message) []uint64 {
 		n = len(v.refsOf)
 	}
 	refs := v.refs[:n]
+	prev := noRef
+	if n > 0 {
+		prev = refs[n-1]
+	}
 	for _, m := range msgs[n:] {
-		refs = append(refs, v.sums.ref(m.Key))
+		prev = v.sums.refAfter(prev, m.Key)
+		refs = append(refs, prev)
 	}
 	v.refs, v.refsOf, v.refsGen = refs, msgs, v.sums.gen
 	return refs
