@@ -215,8 +215,9 @@ func (v *webFolder) list(ctx context.Context, w *webMail) ([]mailstore.Message, 
 	v.msgs = msgs
 	// Messages above the highest UID looked at before are new: one
 	// without a summary starts a pass (which looks at every message).
+	refs := v.refsFor(msgs) // in order, and kept for the search that follows
 	for i := len(msgs) - 1; i >= 0 && msgs[i].UID > v.checked; i-- {
-		if v.sums.ref(msgs[i].Key) == noRef && v.pass == nil {
+		if refs[i] == noRef && v.pass == nil {
 			w.startPass(v)
 			break
 		}
