@@ -33,21 +33,8 @@ func settle(t testing.TB, dir string) {
 // and what a listing of the directories gives right after.
 func restart(t *testing.T, s *Store) (got []Message, scans int32, want []Message, s2 *Store) {
 	t.Helper()
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s2, err := Open(s.Dir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s2.Close() })
-	var n atomic.Int32
-	s2.hooks.scanned = func(string) { n.Add(1) }
-	mb, err := s2.Mailbox(context.Background(), "alice", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err = mb.Messages(context.Background())
+	mb, _, n, s2 := reopen(t, s)
+	got, err := mb.Messages(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}

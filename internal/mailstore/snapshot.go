@@ -180,8 +180,8 @@ func (m *Mailbox) Snapshot(ctx context.Context, exact bool) ([]Message, error) {
 	// A first listing reads plumb-listing before it holds the folder
 	// (at 100,000 messages that is tens of milliseconds), and takes
 	// the UID list from it too when the list is the one it was
-	// written for. One read at a time: a thousand sessions that list at once wait
-	// for the first one's listing.
+	// written for. One read at a time: a thousand sessions that list
+	// at once wait for the first one's listing.
 	m.f.mu.Lock()
 	if m.f.snapState.snap == nil && m.f.early == nil {
 		early := make(chan readListing, 1)
